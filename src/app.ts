@@ -1,0 +1,76 @@
+// createApp(config): Koa with the middleware composed once; routes served at /, /models and
+// /api/models, the three bases Azure clients are given.
+import Router from "@koa/router";
+import Koa from "koa";
+import { koaBody } from "koa-body";
+import { pino, type Logger } from "pino";
+import type { Config } from "./config.ts";
+import type { GatewayDeps } from "./deps.ts";
+import { apiKeyAuth } from "./http/auth.ts";
+import { concurrencyCap } from "./http/concurrency.ts";
+import { errorMiddleware } from "./http/error-middleware.ts";
+import { GatewayError } from "./http/errors.ts";
+import { requestId } from "./http/request-id.ts";
+import { requireJson } from "./http/require-json.ts";
+import { registerChatCompletions } from "./routes/chat-completions.ts";
+import { registerEmbeddings } from "./routes/embeddings.ts";
+import { registerImageEmbeddings } from "./routes/image-embeddings.ts";
+import { registerHealth, registerInfo } from "./routes/info.ts";
+import { createUpstream } from "./upstream/client.ts";
+import { createModelCatalog } from "./upstream/models.ts";
+
+export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
+const OPEN_PATHS = new Set(["/health"]);
+const UNCAPPED_PATHS = new Set(["/health", "/ready"]);
+
+export interface Gateway {
+  app: Koa;
+  deps: GatewayDeps;
+  close(): Promise<void>;
+}
+
+export function createApp(config: Config, log: Logger = pino({ level: config.logLevel })): Gateway {
+  const upstream = createUpstream(config);
+  const models = createModelCatalog(upstream, config.modelsCacheMs, Math.min(config.firstByteTimeoutMs, 10_000));
+  const deps: GatewayDeps = { config, upstream, models, log };
+
+  const app = new Koa({ proxy: false });
+  app.silent = true; // errors are written and logged by errorMiddleware
+
+  const routes = new Router();
+  registerHealth(routes, deps);
+  registerInfo(routes, deps);
+  registerChatCompletions(routes, deps);
+  registerEmbeddings(routes, deps);
+  registerImageEmbeddings(routes, deps);
+
+  const router = new Router();
+  for (const prefix of ROUTE_PREFIXES) router.use(prefix, routes.routes(), routes.allowedMethods());
+
+  app.use(errorMiddleware(log));
+  app.use(requestId);
+  app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
+  app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
+  app.use(requireJson);
+  app.use(koaBody({
+    json: true,
+    jsonStrict: true,
+    jsonLimit: config.bodyLimitBytes,
+    multipart: false,
+    urlencoded: false,
+    text: false,
+  }));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use(async (ctx) => {
+    if (ctx.status === 405) {
+      const allow = ctx.response.get("allow");
+      throw new GatewayError("MethodNotAllowed", `Method ${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow}.`, { headers: { allow } });
+    }
+    if (ctx.body === undefined && ctx.status === 404) {
+      throw new GatewayError("NotFound", `No route ${ctx.method} ${ctx.path.slice(0, 200)}. Routes: /chat/completions, /embeddings, /images/embeddings, /info (also under /models and /api/models).`);
+    }
+  });
+
+  return { app, deps, close: () => upstream.close() };
+}

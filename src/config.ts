@@ -1,0 +1,151 @@
+// CLI flags and environment variables -> one frozen Config, checked once at start-up.
+// Same flags as the Rust original (--host, --port, --upstream-host, --upstream-port, --upstream-type),
+// with its clashing short flags removed and the missing knobs added.
+import { parseArgs } from "node:util";
+
+export type UpstreamType = "chat-completions" | "embeddings";
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Base URL of the engine's OpenAI API, always ending in `/v1`. */
+  upstreamBaseUrl: string;
+  upstreamType: UpstreamType;
+  upstreamApiKey: string | undefined;
+  /** Inbound keys; empty means no inbound auth. */
+  apiKeys: readonly string[];
+  connectTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+  totalTimeoutMs: number;
+  bodyLimitBytes: number;
+  maxConcurrent: number;
+  modelsCacheMs: number;
+  shutdownGraceMs: number;
+  logLevel: string;
+}
+
+interface Option {
+  env: string;
+  default?: string;
+  help: string;
+}
+
+/** Every flag, its environment variable and default: the single source for parsing and --help. */
+export const OPTIONS = {
+  host: { env: "HOST", default: "0.0.0.0", help: "address the gateway listens on" },
+  port: { env: "PORT", default: "80", help: "port the gateway listens on" },
+  "upstream-host": { env: "UPSTREAM_HOST", default: "127.0.0.1", help: "engine host; may carry a scheme and path (https://api.openai.com)" },
+  "upstream-port": { env: "UPSTREAM_PORT", help: "engine port (default 8080, or the scheme's port when --upstream-host has a scheme)" },
+  "upstream-type": { env: "UPSTREAM_TYPE", default: "chat-completions", help: "what the engine serves: chat-completions | embeddings (reported by /info)" },
+  "upstream-api-key": { env: "UPSTREAM_API_KEY", help: "sent to the engine as Authorization: Bearer" },
+  "api-key": { env: "API_KEY", help: "inbound key(s), comma-separated; when set every route but /health needs one" },
+  "connect-timeout": { env: "CONNECT_TIMEOUT", default: "10s", help: "upstream connect timeout" },
+  "first-byte-timeout": { env: "FIRST_BYTE_TIMEOUT", default: "300s", help: "upstream time to response headers" },
+  "idle-timeout": { env: "IDLE_TIMEOUT", default: "120s", help: "upstream silence allowed between body chunks" },
+  "total-timeout": { env: "TOTAL_TIMEOUT", default: "1800s", help: "upstream request end to end, streams included" },
+  "body-limit": { env: "BODY_LIMIT", default: "32mb", help: "largest request body accepted (base64 images need room)" },
+  "max-concurrent": { env: "MAX_CONCURRENT", default: "0", help: "requests in flight before 429 (0 = no cap)" },
+  "models-cache": { env: "MODELS_CACHE", default: "30s", help: "how long the engine's /v1/models answer is reused" },
+  "shutdown-grace": { env: "SHUTDOWN_GRACE", default: "30s", help: "time given to in-flight requests on SIGTERM" },
+  "log-level": { env: "LOG_LEVEL", default: "info", help: "fatal | error | warn | info | debug | trace | silent" },
+} satisfies Record<string, Option>;
+
+export type OptionName = keyof typeof OPTIONS;
+
+export class ConfigError extends Error {}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+export function parseDuration(name: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new ConfigError(`--${name}: '${value}' is not a duration (e.g. 500ms, 30s, 5m)`);
+  return Math.round(Number(match[1]) * UNITS[match[2] ?? "ms"]!);
+}
+
+const SIZES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+export function parseSize(name: string, value: string): number {
+  const match = /^(\d+)(b|kb|mb|gb)?$/i.exec(value.trim());
+  if (!match) throw new ConfigError(`--${name}: '${value}' is not a size (e.g. 32mb)`);
+  return Number(match[1]) * SIZES[(match[2] ?? "b").toLowerCase()]!;
+}
+
+function parseInteger(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${name}: '${value}' must be an integer in [${min}, ${max}]`);
+  return n;
+}
+
+/** `host` (+ optional scheme, port and path) and `port` -> `scheme://host:port/path/v1`. */
+export function upstreamBaseUrl(host: string, port: string | undefined): string {
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(host);
+  let url: URL;
+  try {
+    url = new URL(hasScheme ? host : `http://${host}`);
+  } catch {
+    throw new ConfigError(`--upstream-host: '${host}' is not a host name or URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`--upstream-host: scheme must be http or https`);
+  if (url.username || url.password || url.search || url.hash) throw new ConfigError(`--upstream-host: no credentials, query or fragment`);
+  if (port !== undefined) url.port = String(parseInteger("upstream-port", port, 1, 65535));
+  else if (!hasScheme && !url.port) url.port = "8080";
+  const path = url.pathname.replace(/\/+$/, "").replace(/\/v1$/, "");
+  return `${url.protocol}//${url.host}${path}/v1`;
+}
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: "string" as const }])),
+    strict: true,
+    allowPositionals: false,
+  });
+  const get = (name: OptionName): string | undefined => {
+    const option: Option = OPTIONS[name];
+    return (values[name] as string | undefined) ?? env[option.env] ?? option.default;
+  };
+  const upstreamType = get("upstream-type");
+  if (upstreamType !== "chat-completions" && upstreamType !== "embeddings") {
+    throw new ConfigError(`--upstream-type: '${upstreamType}' must be chat-completions or embeddings`);
+  }
+  const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+  const logLevel = get("log-level")!;
+  if (!levels.includes(logLevel)) throw new ConfigError(`--log-level: '${logLevel}' must be one of ${levels.join(", ")}`);
+  const apiKeys = (get("api-key") ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+  return Object.freeze({
+    host: get("host")!,
+    port: parseInteger("port", get("port")!, 0, 65535),
+    upstreamBaseUrl: upstreamBaseUrl(get("upstream-host")!, get("upstream-port")),
+    upstreamType,
+    upstreamApiKey: get("upstream-api-key") || undefined,
+    apiKeys: Object.freeze(apiKeys),
+    connectTimeoutMs: parseDuration("connect-timeout", get("connect-timeout")!),
+    firstByteTimeoutMs: parseDuration("first-byte-timeout", get("first-byte-timeout")!),
+    idleTimeoutMs: parseDuration("idle-timeout", get("idle-timeout")!),
+    totalTimeoutMs: parseDuration("total-timeout", get("total-timeout")!),
+    bodyLimitBytes: parseSize("body-limit", get("body-limit")!),
+    maxConcurrent: parseInteger("max-concurrent", get("max-concurrent")!, 0, 1_000_000),
+    modelsCacheMs: parseDuration("models-cache", get("models-cache")!),
+    shutdownGraceMs: parseDuration("shutdown-grace", get("shutdown-grace")!),
+    logLevel,
+  });
+}
+
+export function helpText(version: string): string {
+  const lines = Object.entries(OPTIONS).map(([name, o]: [string, Option]) => {
+    const flag = `  --${name} <value>`.padEnd(32);
+    const dflt = o.default !== undefined ? ` [default: ${o.default}]` : "";
+    return `${flag}${o.help} (env ${o.env})${dflt}`;
+  });
+  return [
+    `azure-openai-proxy ${version}`,
+    "Serves the Azure AI Model Inference API in front of an OpenAI-compatible engine.",
+    "",
+    "Usage: azure-openai-proxy [options]",
+    "",
+    "Options:",
+    ...lines,
+    "  -h, --help                    print this help",
+    "  -V, --version                 print the version",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,12 @@
+// What routes are given: built once by createApp, shared by every request.
+import type { Logger } from "pino";
+import type { Config } from "./config.ts";
+import type { Upstream } from "./upstream/client.ts";
+import type { ModelCatalog } from "./upstream/models.ts";
+
+export interface GatewayDeps {
+  config: Config;
+  upstream: Upstream;
+  models: ModelCatalog;
+  log: Logger;
+}

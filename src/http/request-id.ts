@@ -1,0 +1,16 @@
+// Request ids: `x-ms-client-request-id` is echoed as Azure does; `x-request-id` (the client's, or a new
+// UUID) names the request in logs and upstream. Both are set before anything else can fail.
+import { randomUUID } from "node:crypto";
+import type { Context, Next } from "koa";
+
+const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
+
+export async function requestId(ctx: Context, next: Next): Promise<void> {
+  const clientId = ctx.get("x-ms-client-request-id");
+  if (clientId && SAFE_ID.test(clientId)) ctx.set("x-ms-client-request-id", clientId);
+  const inbound = ctx.get("x-request-id");
+  const id = inbound && SAFE_ID.test(inbound) ? inbound : randomUUID();
+  ctx.state.requestId = id;
+  ctx.set("x-request-id", id);
+  await next();
+}

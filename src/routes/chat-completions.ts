@@ -1,0 +1,47 @@
+// POST /chat/completions -> POST /v1/chat/completions: validate -> map -> upstream -> map or stream.
+import type Router from "@koa/router";
+import type { GatewayDeps } from "../deps.ts";
+import { upstreamHeaders } from "../http/headers.ts";
+import { toOpenAIChatRequest } from "../mappers/chat-request.ts";
+import { toAzureChatCompletions } from "../mappers/chat-response.ts";
+import { createChatUpdateMapper } from "../mappers/chat-update.ts";
+import type { AzureChatCompletionsOptions } from "../mappers/types.ts";
+import { writeChatStream } from "../stream/chat-stream.ts";
+import { callUpstream } from "../upstream/call.ts";
+import { createRequestSignal } from "../upstream/request-signal.ts";
+import { createOperationContracts } from "../validate/operations.ts";
+import { checkAzureRequest } from "../validate/request.ts";
+
+export function registerChatCompletions(router: Router, { config, upstream, models }: GatewayDeps): void {
+  const contracts = createOperationContracts("ChatCompletionsOptions");
+  router.post("/chat/completions", async (ctx) => {
+    const { body, extras } = checkAzureRequest<AzureChatCompletionsOptions>(
+      { apiVersion: ctx.query["api-version"], extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body },
+      contracts,
+    );
+    const model = await models.resolve(body.model ?? (ctx.get("azureml-model-deployment") || undefined));
+    const request = toOpenAIChatRequest(body, { model, extras });
+    const stream = body.stream === true; // the body flag decides, not Accept (the JS client sends application/json)
+    ctx.state.model = model;
+    ctx.state.stream = stream;
+
+    const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
+    const init = { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal };
+    const started = performance.now();
+    const now = Math.floor(Date.now() / 1000);
+    try {
+      if (!stream) {
+        const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", init));
+        ctx.state.upstreamMs = performance.now() - started;
+        ctx.body = toAzureChatCompletions(data, { model, now });
+        return;
+      }
+      const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", { ...init, parseAs: "stream" }));
+      ctx.state.upstreamMs = performance.now() - started;
+      ctx.respond = false;
+      ctx.state.streamOutcome = await writeChatStream(data, ctx.res, createChatUpdateMapper({ model, now }), signal);
+    } finally {
+      dispose();
+    }
+  });
+}

@@ -1,0 +1,34 @@
+// POST /embeddings -> POST /v1/embeddings: validate -> map -> upstream -> encode and map back.
+import type Router from "@koa/router";
+import type { GatewayDeps } from "../deps.ts";
+import { upstreamHeaders } from "../http/headers.ts";
+import { toAzureEmbeddingsResult, toOpenAIEmbeddingsRequest } from "../mappers/embeddings.ts";
+import type { AzureEmbeddingsOptions } from "../mappers/types.ts";
+import { callUpstream } from "../upstream/call.ts";
+import { createRequestSignal } from "../upstream/request-signal.ts";
+import { createOperationContracts } from "../validate/operations.ts";
+import { checkAzureRequest } from "../validate/request.ts";
+
+export function registerEmbeddings(router: Router, { config, upstream, models }: GatewayDeps): void {
+  const contracts = createOperationContracts("EmbeddingsOptions");
+  router.post("/embeddings", async (ctx) => {
+    const { body, extras } = checkAzureRequest<AzureEmbeddingsOptions>(
+      { apiVersion: ctx.query["api-version"], extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body },
+      contracts,
+    );
+    const model = await models.resolve(body.model ?? (ctx.get("azureml-model-deployment") || undefined));
+    const request = toOpenAIEmbeddingsRequest(body, { model, extras });
+    ctx.state.model = model;
+    const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
+    try {
+      const started = performance.now();
+      const { data } = await callUpstream(signal, () =>
+        upstream.client.POST("/embeddings", { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal }),
+      );
+      ctx.state.upstreamMs = performance.now() - started;
+      ctx.body = toAzureEmbeddingsResult([data], { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });
+    } finally {
+      dispose();
+    }
+  });
+}

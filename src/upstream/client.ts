@@ -1,0 +1,36 @@
+// The engine's OpenAI API: one openapi-fetch client over one keep-alive undici Agent, built once.
+// It knows nothing of Azure. Timeouts replace undici's hidden 300 s defaults.
+import createClient, { type Client } from "openapi-fetch";
+import { Agent, fetch as undiciFetch, Request as UndiciRequest } from "undici";
+import type { paths } from "../../generated/openai/schema.d.ts";
+import type { Config } from "../config.ts";
+
+export type UpstreamClient = Client<paths>;
+
+export interface Upstream {
+  client: UpstreamClient;
+  /** Headers every upstream call carries (the engine key, if any). */
+  baseHeaders: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+export function createUpstream(config: Config): Upstream {
+  const agent = new Agent({
+    connect: { timeout: config.connectTimeoutMs },
+    headersTimeout: config.firstByteTimeoutMs,
+    bodyTimeout: config.idleTimeoutMs,
+    keepAliveTimeout: 30_000,
+    connections: 256,
+    pipelining: 1,
+  });
+  const client = createClient<paths>({
+    baseUrl: config.upstreamBaseUrl,
+    Request: UndiciRequest as unknown as typeof Request,
+    fetch: (request) => undiciFetch(request as never, { dispatcher: agent }) as unknown as Promise<Response>,
+  });
+  return {
+    client,
+    baseHeaders: Object.freeze<Record<string, string>>(config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {}),
+    close: () => agent.close(),
+  };
+}

@@ -1,0 +1,49 @@
+// The engine's served models (GET /v1/models), cached and coalesced so /info, readiness and model
+// resolution never storm the engine.
+import { modelIds } from "../mappers/model-info.ts";
+import { toGatewayError } from "../mappers/upstream-error.ts";
+import type { Upstream } from "./client.ts";
+import { classifyUpstreamFailure } from "./failures.ts";
+
+export interface ModelCatalog {
+  /** Served model ids; throws a GatewayError when the engine cannot be asked. */
+  ids(): Promise<string[]>;
+  /** The upstream model for a request: the requested name when served, the only served model when
+   * there is one (deployment names are aliases of it), else the request's name or the first served. */
+  resolve(requested: string | undefined): Promise<string>;
+}
+
+export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs: number): ModelCatalog {
+  let cached: { ids: string[]; at: number } | undefined;
+  let inflight: Promise<string[]> | undefined;
+
+  const fetchIds = async (): Promise<string[]> => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const { data, error, response } = await upstream.client.GET("/models", { headers: upstream.baseHeaders, signal });
+      if (error !== undefined || !response.ok) throw toGatewayError(response.status, error, response.headers.get("retry-after"));
+      const ids = modelIds(data);
+      cached = { ids, at: Date.now() };
+      return ids;
+    } catch (err) {
+      throw classifyUpstreamFailure(err, signal);
+    }
+  };
+
+  const ids = (): Promise<string[]> => {
+    if (cached && Date.now() - cached.at < ttlMs) return Promise.resolve(cached.ids);
+    inflight ??= fetchIds().finally(() => (inflight = undefined));
+    return inflight;
+  };
+
+  return {
+    ids,
+    async resolve(requested) {
+      // Engines without /v1/models (TEI), or a failing one, still get the request; it reports its own error.
+      const served = await ids().catch(() => [] as string[]);
+      if (requested && served.includes(requested)) return requested;
+      if (served.length === 1) return served[0]!;
+      return requested ?? served[0] ?? "default";
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// Starts the real gateway (createApp + node:http) on a loopback port in front of a given upstream.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import ModelClient from "@azure-rest/ai-inference";
+import { AzureKeyCredential } from "@azure/core-auth";
+import { pino } from "pino";
+import { createApp, type Gateway } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+
+export interface RunningGateway {
+  url: string;
+  gateway: Gateway;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startGateway(upstreamUrl: string, args: string[] = []): Promise<RunningGateway> {
+  const upstream = new URL(upstreamUrl);
+  const config = loadConfig(
+    ["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstream.hostname, "--upstream-port", upstream.port, "--models-cache", "0", ...args],
+    {},
+  );
+  const gateway = createApp(config, pino({ level: "silent" }));
+  const server = createServer(gateway.app.callback());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    gateway,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.close();
+    },
+  };
+}
+
+/** The real Azure JS client, as the docs show it, against an http:// loopback gateway. */
+export function azureClient(url: string, key = "test-key", apiVersion = "2025-04-01") {
+  return ModelClient(url, new AzureKeyCredential(key), { allowInsecureConnection: true, apiVersion, retryOptions: { maxRetries: 0 } });
+}
+
+export const API = "api-version=2025-04-01";
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, headers: res.headers, json };
+}

@@ -1,0 +1,222 @@
+// An OpenAI-compatible engine simulator on loopback: real HTTP, real SSE. Without a script it answers
+// like a small engine (deterministic text, usage, tool calls, embeddings); `next()` scripts the next
+// answer (status, JSON, raw SSE events with gaps, a cut connection, a stall). Every request is
+// recorded, with whether its client went away before the answer ended. Also runs standalone:
+//   tsx test/sim/engine.ts [--port 8080] [--model NAME]
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+export interface Script {
+  status?: number;
+  headers?: Record<string, string>;
+  /** A JSON body. */
+  json?: unknown;
+  /** A raw body, sent as is. */
+  text?: string;
+  /** Raw SSE pieces, written one by one `gapMs` apart (include the `data: ` and blank lines yourself). */
+  sse?: string[];
+  gapMs?: number;
+  /** Wait this long before the status line. */
+  delayMs?: number;
+  /** After the SSE pieces, destroy the socket instead of ending the body. */
+  cut?: boolean;
+  /** After the SSE pieces, neither end nor close: a stalled engine. */
+  stall?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: any;
+  /** The client closed before the answer was complete. */
+  aborted: boolean;
+}
+
+const WORDS = "The quick brown fox jumps over the lazy dog and keeps on running".split(" ");
+
+export class EngineSim {
+  readonly requests: RecordedRequest[] = [];
+  models = ["sim-org/sim-model-1"];
+  private readonly scripts: Script[] = [];
+  private readonly server: Server;
+  private abortWaiters: Array<() => void> = [];
+  url = "";
+  port = 0;
+
+  constructor() {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  async start(port = 0): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(port, "127.0.0.1", resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    this.url = `http://127.0.0.1:${this.port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Scripts the next answer to a POST (GET /v1/models keeps answering the model list). */
+  next(script: Script): this {
+    this.scripts.push(script);
+    return this;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.scripts.length = 0;
+    this.models = ["sim-org/sim-model-1"];
+  }
+
+  last(path?: string): RecordedRequest {
+    const found = [...this.requests].reverse().find((r) => !path || r.path === path);
+    if (!found) throw new Error(`no request${path ? ` to ${path}` : ""} recorded`);
+    return found;
+  }
+
+  /** Resolves when a recorded request is seen aborted by its client (or after `ms`). */
+  waitForAbort(ms = 2000): Promise<boolean> {
+    if (this.requests.some((r) => r.aborted)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.abortWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    let body: any;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      body = raw;
+    }
+    const record: RecordedRequest = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, aborted: false };
+    this.requests.push(record);
+    res.on("close", () => {
+      if (!res.writableFinished) {
+        record.aborted = true;
+        this.abortWaiters.splice(0).forEach((w) => w());
+      }
+    });
+    if (req.method === "GET" && req.url === "/v1/models") {
+      return this.send(res, { json: { object: "list", data: this.models.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "sim" })) } });
+    }
+    const script = req.method === "POST" ? this.scripts.shift() : undefined;
+    if (script) return this.send(res, script);
+    if (req.method === "POST" && req.url === "/v1/chat/completions") return this.send(res, chatAnswer(body));
+    if (req.method === "POST" && req.url === "/v1/embeddings") return this.send(res, embeddingsAnswer(body));
+    return this.send(res, { status: 404, json: { error: { message: `no route ${req.method} ${req.url}`, type: "not_found_error", param: null, code: null } } });
+  }
+
+  private async send(res: ServerResponse, s: Script): Promise<void> {
+    if (s.delayMs) await sleep(s.delayMs);
+    if (res.destroyed) return;
+    if (s.sse) {
+      res.writeHead(s.status ?? 200, { "content-type": "text/event-stream", ...s.headers });
+      res.flushHeaders();
+      for (const piece of s.sse) {
+        if (res.destroyed) return;
+        res.write(piece);
+        if (s.gapMs) await sleep(s.gapMs);
+      }
+      if (s.cut) return void res.socket?.destroy();
+      if (s.stall) return;
+      return void res.end();
+    }
+    const payload = s.json !== undefined ? JSON.stringify(s.json) : s.text ?? "";
+    res.writeHead(s.status ?? 200, { "content-type": s.json !== undefined ? "application/json" : "text/plain", ...s.headers });
+    if (s.stall) return void res.write(payload.slice(0, Math.floor(payload.length / 2)));
+    res.end(payload);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Tokens of the deterministic reply: `max_tokens` words (default 6) of WORDS. */
+function replyWords(body: any): string[] {
+  const n = Math.max(1, Math.min(typeof body?.max_tokens === "number" ? body.max_tokens : 6, 10_000));
+  return Array.from({ length: n }, (_, i) => (i === 0 ? "" : " ") + WORDS[i % WORDS.length]);
+}
+
+const promptTokens = (body: any) => JSON.stringify(body?.messages ?? []).length >> 2;
+
+function toolCall(body: any): { name: string; arguments: string } | undefined {
+  const wanted = body?.tool_choice === "required" || (typeof body?.tool_choice === "object" && body.tool_choice);
+  const tool = body?.tools?.[0]?.function;
+  if (!wanted || !tool) return undefined;
+  const name = typeof body.tool_choice === "object" ? body.tool_choice.function.name : tool.name;
+  return { name, arguments: JSON.stringify({ city: "Paris" }) };
+}
+
+export function chatAnswer(body: any): Script {
+  const words = replyWords(body);
+  const call = toolCall(body);
+  const usage = { prompt_tokens: promptTokens(body), completion_tokens: call ? 8 : words.length, total_tokens: promptTokens(body) + (call ? 8 : words.length) };
+  const base = { id: "chatcmpl-sim", created: 1700000000, model: body?.model ?? "sim-model" };
+  const finish = call ? "tool_calls" : body?.max_tokens !== undefined ? "length" : "stop";
+  if (!body?.stream) {
+    const message = call
+      ? { role: "assistant", content: null, refusal: null, tool_calls: [{ id: "call_sim_1", type: "function", function: call }] }
+      : { role: "assistant", content: words.join(""), refusal: null };
+    return { json: { ...base, object: "chat.completion", choices: [{ index: 0, message, finish_reason: finish, logprobs: null }], usage } };
+  }
+  const chunk = (delta: object, finish_reason: string | null = null) =>
+    `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason, logprobs: null }] })}\n\n`;
+  const events = [chunk({ role: "assistant", content: "" })];
+  if (call) {
+    events.push(chunk({ tool_calls: [{ index: 0, id: "call_sim_1", type: "function", function: { name: call.name, arguments: "" } }] }));
+    const half = Math.ceil(call.arguments.length / 2);
+    events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: call.arguments.slice(0, half) } }] }));
+    events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: call.arguments.slice(half) } }] }));
+  } else {
+    for (const w of words) events.push(chunk({ content: w }));
+  }
+  events.push(chunk({}, finish));
+  if (body?.stream_options?.include_usage) {
+    events.push(`data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [], usage })}\n\n`);
+  }
+  events.push("data: [DONE]\n\n");
+  return { sse: events, gapMs: typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0 };
+}
+
+/** A deterministic unit vector per input text. */
+export function simVector(text: string, dims: number): number[] {
+  let seed = 0;
+  for (const ch of text) seed = (seed * 31 + ch.codePointAt(0)!) >>> 0;
+  const v = Array.from({ length: dims }, (_, i) => Math.sin(seed + i * 1.7));
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
+}
+
+export function embeddingsAnswer(body: any): Script {
+  const dims = typeof body?.dimensions === "number" ? body.dimensions : 8;
+  const inputs: string[] = body?.messages
+    ? [JSON.stringify(body.messages)]
+    : Array.isArray(body?.input) ? body.input.map(String) : [String(body?.input ?? "")];
+  const data = inputs.map((text, index) => {
+    const vector = simVector(text, dims);
+    const embedding = body?.encoding_format === "base64" ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
+    return { object: "embedding", index, embedding };
+  });
+  const tokens = inputs.reduce((n, t) => n + Math.max(1, t.length >> 2), 0);
+  return { json: { object: "list", model: body?.model ?? "sim-embed", data, usage: { prompt_tokens: tokens, total_tokens: tokens } } };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, model: { type: "string" } } });
+  const sim = new EngineSim();
+  if (values.model) sim.models = [values.model];
+  void sim.start(Number(values.port)).then(() => console.log(`engine simulator (not a real model) on ${sim.url}`));
+}
