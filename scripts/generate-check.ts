@@ -16,7 +16,12 @@ function listFiles(dir: string): string[] {
 const committed = join(projectRoot, "generated");
 const fresh = mkdtempSync(join(tmpdir(), "generated-"));
 try {
-  execFileSync(process.execPath, ["--import", "tsx", join(projectRoot, "scripts", "gen-types.ts"), "--out", fresh], { stdio: "inherit" });
+  try {
+    execFileSync(process.execPath, ["--import", "tsx", join(projectRoot, "scripts", "gen-types.ts"), "--out", fresh], { stdio: "inherit" });
+  } catch {
+    process.exitCode = 1;
+    throw new Error("generation failed (see above)");
+  }
   const a = new Set(listFiles(committed).map((f) => relative(committed, f)));
   const b = new Set(listFiles(fresh).map((f) => relative(fresh, f)));
   const drift = [...new Set([...a, ...b])].sort().filter((file) => {
@@ -28,6 +33,9 @@ try {
     process.exit(1);
   }
   console.log(`generated/ matches the pinned specs (${a.size} files)`);
+} catch (err) {
+  console.error(`npm run generate:check: ${(err as Error).message}`);
+  process.exitCode = 1;
 } finally {
   rmSync(fresh, { recursive: true, force: true });
 }
