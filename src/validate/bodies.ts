@@ -59,7 +59,10 @@ const ajvs = new Map<ContractVersion, Ajv2020>();
 export function compileAzureSchema(contract: ContractVersion, schema: string): ValidateFunction {
   let ajv = ajvs.get(contract);
   if (!ajv) ajvs.set(contract, (ajv = createAjv(contract)));
-  return ajv.compile({ $ref: `azure-${contract}#/components/schemas/${schema}` });
+  // Spec names with dots (`Azure.Core.Foundations.ErrorResponse`) are registered as their export name
+  // unless some $ref uses the dotted form.
+  const key = ajv.getSchema(`azure-${contract}#/components/schemas/${schema}`) ? schema : schema.replace(/\./g, "_");
+  return ajv.compile({ $ref: `azure-${contract}#/components/schemas/${key}` });
 }
 
 /** Top-level keys the schema declares: everything else is an extra parameter. */
