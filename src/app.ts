@@ -20,8 +20,9 @@ import { createUpstream } from "./upstream/client.ts";
 import { createModelCatalog } from "./upstream/models.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
-const OPEN_PATHS = new Set(["/health"]);
-const UNCAPPED_PATHS = new Set(["/health", "/ready"]);
+const underEveryPrefix = (...paths: string[]) => new Set(ROUTE_PREFIXES.flatMap((prefix) => paths.map((p) => prefix + p)));
+const OPEN_PATHS = underEveryPrefix("/health");
+const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready");
 
 export interface Gateway {
   app: Koa;
@@ -32,20 +33,17 @@ export interface Gateway {
 export function createApp(config: Config, log: Logger = pino({ level: config.logLevel })): Gateway {
   const upstream = createUpstream(config);
   const models = createModelCatalog(upstream, config.modelsCacheMs, Math.min(config.firstByteTimeoutMs, 10_000));
-  const deps: GatewayDeps = { config, upstream, models, log };
+  const deps: GatewayDeps = { config, upstream, models, log, paths: (path) => [...underEveryPrefix(path)] };
 
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are written and logged by errorMiddleware
 
-  const routes = new Router();
-  registerHealth(routes, deps);
-  registerInfo(routes, deps);
-  registerChatCompletions(routes, deps);
-  registerEmbeddings(routes, deps);
-  registerImageEmbeddings(routes, deps);
-
   const router = new Router();
-  for (const prefix of ROUTE_PREFIXES) router.use(prefix, routes.routes(), routes.allowedMethods());
+  registerHealth(router, deps);
+  registerInfo(router, deps);
+  registerChatCompletions(router, deps);
+  registerEmbeddings(router, deps);
+  registerImageEmbeddings(router, deps);
 
   app.use(errorMiddleware(log));
   app.use(requestId);
@@ -60,9 +58,8 @@ export function createApp(config: Config, log: Logger = pino({ level: config.log
     urlencoded: false,
     text: false,
   }));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
-  app.use(async (ctx) => {
+  app.use(async function unmatched(ctx, next) {
+    await next(); // the router's allowedMethods has set 405 + Allow by now
     if (ctx.status === 405) {
       const allow = ctx.response.get("allow");
       throw new GatewayError("MethodNotAllowed", `Method ${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow}.`, { headers: { allow } });
@@ -71,6 +68,8 @@ export function createApp(config: Config, log: Logger = pino({ level: config.log
       throw new GatewayError("NotFound", `No route ${ctx.method} ${ctx.path.slice(0, 200)}. Routes: /chat/completions, /embeddings, /images/embeddings, /info (also under /models and /api/models).`);
     }
   });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
 
   return { app, deps, close: () => upstream.close() };
 }

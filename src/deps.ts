@@ -9,4 +9,6 @@ export interface GatewayDeps {
   upstream: Upstream;
   models: ModelCatalog;
   log: Logger;
+  /** A route's path under every base Azure clients use (/, /models, /api/models). */
+  paths(path: string): string[];
 }

@@ -12,9 +12,9 @@ import { createRequestSignal } from "../upstream/request-signal.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
-export function registerChatCompletions(router: Router, { config, upstream, models }: GatewayDeps): void {
+export function registerChatCompletions(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
   const contracts = createOperationContracts("ChatCompletionsOptions");
-  router.post("/chat/completions", async (ctx) => {
+  router.post(paths("/chat/completions"), async (ctx) => {
     const { body, extras } = checkAzureRequest<AzureChatCompletionsOptions>(
       { apiVersion: ctx.query["api-version"], extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body },
       contracts,
@@ -38,7 +38,8 @@ export function registerChatCompletions(router: Router, { config, upstream, mode
       }
       const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", { ...init, parseAs: "stream" }));
       ctx.state.upstreamMs = performance.now() - started;
-      ctx.respond = false;
+      ctx.status = 200;
+      ctx.respond = false; // the stream writes to the socket itself, event by event
       ctx.state.streamOutcome = await writeChatStream(data, ctx.res, createChatUpdateMapper({ model, now }), signal);
     } finally {
       dispose();

@@ -9,9 +9,9 @@ import { createRequestSignal } from "../upstream/request-signal.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
-export function registerEmbeddings(router: Router, { config, upstream, models }: GatewayDeps): void {
+export function registerEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
   const contracts = createOperationContracts("EmbeddingsOptions");
-  router.post("/embeddings", async (ctx) => {
+  router.post(paths("/embeddings"), async (ctx) => {
     const { body, extras } = checkAzureRequest<AzureEmbeddingsOptions>(
       { apiVersion: ctx.query["api-version"], extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body },
       contracts,

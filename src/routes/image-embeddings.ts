@@ -12,9 +12,9 @@ import { createRequestSignal } from "../upstream/request-signal.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
-export function registerImageEmbeddings(router: Router, { config, upstream, models }: GatewayDeps): void {
+export function registerImageEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
   const contracts = createOperationContracts("ImageEmbeddingsOptions");
-  router.post("/images/embeddings", async (ctx) => {
+  router.post(paths("/images/embeddings"), async (ctx) => {
     const { body, extras } = checkAzureRequest<AzureImageEmbeddingsOptions>(
       { apiVersion: ctx.query["api-version"], extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body },
       contracts,

@@ -6,9 +6,9 @@ import { GatewayError } from "../http/errors.ts";
 import { toAzureModelInfo } from "../mappers/model-info.ts";
 import { checkApiVersion } from "../validate/api-version.ts";
 
-export function registerInfo(router: Router, { config, models }: GatewayDeps): void {
+export function registerInfo(router: Router, { config, models, paths }: GatewayDeps): void {
   const modelType = config.upstreamType === "embeddings" ? "embeddings" : "chat-completion";
-  router.get("/info", async (ctx) => {
+  router.get(paths("/info"), async (ctx) => {
     checkApiVersion(ctx.query["api-version"]);
     const requested = typeof ctx.query.model === "string" && ctx.query.model ? ctx.query.model : ctx.get("azureml-model-deployment") || undefined;
     const ids = await models.ids();
@@ -19,12 +19,12 @@ export function registerInfo(router: Router, { config, models }: GatewayDeps): v
   });
 }
 
-export function registerHealth(router: Router, { models }: GatewayDeps): void {
-  router.get("/health", (ctx) => {
+export function registerHealth(router: Router, { models, paths }: GatewayDeps): void {
+  router.get(paths("/health"), (ctx) => {
     ctx.type = "text/plain";
     ctx.body = "OK";
   });
-  router.get("/ready", async (ctx) => {
+  router.get(paths("/ready"), async (ctx) => {
     const ids = await models.ids().catch((err: unknown) => {
       throw new GatewayError("ServiceUnavailable", `The engine is not ready: ${err instanceof Error ? err.message : "unknown error"}`, { headers: { "retry-after": "5" } });
     });
