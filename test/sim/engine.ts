@@ -146,7 +146,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Tokens of the deterministic reply: `max_tokens` words (default 6) of WORDS. */
 function replyWords(body: any): string[] {
-  const n = Math.max(1, Math.min(typeof body?.max_tokens === "number" ? body.max_tokens : 6, 10_000));
+  const n = Math.max(1, Math.min(typeof body?.max_tokens === "number" ? body.max_tokens : 6, 50_000));
   return Array.from({ length: n }, (_, i) => (i === 0 ? "" : " ") + WORDS[i % WORDS.length]);
 }
 
