@@ -13,13 +13,15 @@ const MODULES: Record<ContractVersion, Record<string, unknown>> = { "2025-04-01"
 /** hey-api names the export of schema `A.B` as `A_BSchema`. */
 const exportName = (schema: string) => `${schema.replace(/\./g, "_")}Schema`;
 
-/** Ajv's discriminator keyword rejects `mapping`; the oneOf members state their tag values themselves. */
-function withoutMappings(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(withoutMappings);
+/** Ajv's discriminator keyword rejects `mapping` (the oneOf members state their tag values themselves)
+ * and reads the tag without checking the instance is an object, so `type: object` goes beside it. */
+function forAjv(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(forAjv);
   if (node === null || typeof node !== "object") return node;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) out[key] = key === "mapping" ? undefined : withoutMappings(value);
-  return JSON.parse(JSON.stringify(out));
+  for (const [key, value] of Object.entries(node)) if (key !== "mapping") out[key] = forAjv(value);
+  if ("discriminator" in out && !("type" in out)) out.type = "object";
+  return out;
 }
 
 function collectRefs(node: unknown, into: Set<string>): Set<string> {
@@ -43,7 +45,7 @@ function createAjv(contract: ContractVersion): Ajv2020 {
   for (const name of pending) {
     const value = module[exportName(name)] ?? module[`${name}Schema`];
     if (value === undefined) throw new Error(`generated/azure/${contract}: no export for schema ${name}`);
-    schemas[name] = withoutMappings(value);
+    schemas[name] = forAjv(value);
   }
   const ajv = new Ajv2020({ strict: false, allErrors: false, discriminator: true });
   ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && n >= -INT32 && n < INT32 });
