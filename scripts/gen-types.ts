@@ -1,7 +1,7 @@
 // `npm run generate`: the sole writer of generated/. Pinned specs -> pruned, prose-free, fixed
 // documents -> openapi-typescript (OpenAI side) and @hey-api/openapi-ts (Azure side, types + JSON schemas).
 //   tsx scripts/gen-types.ts [--out DIR]     (default: generated/)
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "@hey-api/openapi-ts";
@@ -56,10 +56,14 @@ async function main(): Promise<void> {
     const spec = manifest.find((s) => s.name === name)!;
     return `${spec.repo}@${spec.commit.slice(0, 12)}:${spec.path}`;
   };
-  rmSync(out, { recursive: true, force: true });
-  await generateOpenAI(paths.openai!, out, pinOf("openai"));
+  // Written beside the target and swapped in at the end: a failed run leaves generated/ as it was.
+  const staging = `${out}.staging`;
+  rmSync(staging, { recursive: true, force: true });
+  await generateOpenAI(paths.openai!, staging, pinOf("openai"));
   const versions: string[] = [];
-  for (const name of AZURE_SPECS) versions.push(await generateAzure(paths[name]!, out, pinOf(name)));
+  for (const name of AZURE_SPECS) versions.push(await generateAzure(paths[name]!, staging, pinOf(name)));
+  rmSync(out, { recursive: true, force: true });
+  renameSync(staging, out);
   console.log(`generated ${out}: openai/schema.d.ts, azure/{${versions.join(",")}}`);
 }
 

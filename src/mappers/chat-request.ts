@@ -17,8 +17,6 @@ export interface ChatRequestOptions {
   extras: Record<string, unknown>;
 }
 
-export type UpstreamChatRequest = OpenAIChatRequest & Record<string, unknown>;
-
 const AUDIO_DATA_URL = /^data:audio\/(wav|x-wav|wave|mp3|mpeg);base64,(.*)$/s;
 
 function toOpenAIUserPart(item: AzureChatMessageContentItem, path: string): OpenAIUserContentPart {
@@ -95,16 +93,14 @@ function toOpenAIToolChoice(choice: NonNullable<AzureChatCompletionsOptions["too
 }
 
 /** Maps a validated Azure chat request to the OpenAI request sent upstream. */
-export function toOpenAIChatRequest(azure: AzureChatCompletionsOptions, opts: ChatRequestOptions): UpstreamChatRequest {
+export function toOpenAIChatRequest(azure: AzureChatCompletionsOptions, opts: ChatRequestOptions): OpenAIChatRequest {
   if (azure.modalities?.includes("audio")) {
     // Azure cannot state the audio output format and voice OpenAI needs, and open engines output text only.
     throw new GatewayError("UnsupportedParameterValue", "The model does not support the 'audio' output modality; use ['text'].", { target: "modalities" });
   }
-  const request: UpstreamChatRequest = {
-    ...opts.extras,
-    model: opts.model,
-    messages: azure.messages.map(toOpenAIMessage),
-  };
+  // Typed as the OpenAI request alone, so every field set below is checked against the spec; the
+  // pass-through extras are merged in at the end, untyped by nature.
+  const request: OpenAIChatRequest = { model: opts.model, messages: azure.messages.map(toOpenAIMessage) };
   if (azure.temperature !== undefined) request.temperature = azure.temperature;
   if (azure.top_p !== undefined) request.top_p = azure.top_p;
   if (azure.frequency_penalty !== undefined) request.frequency_penalty = azure.frequency_penalty;
@@ -132,5 +128,5 @@ export function toOpenAIChatRequest(azure: AzureChatCompletionsOptions, opts: Ch
     request.stream_options = { include_usage: true, ...(passed !== null && typeof passed === "object" ? passed : {}) };
   }
   // `modalities: ["text"]` is the default and is not forwarded; `user_security_context` is Azure-only.
-  return request;
+  return { ...opts.extras, ...request };
 }

@@ -35,13 +35,13 @@ function checkCommon(azure: Pick<AzureEmbeddingsOptions, "dimensions" | "input_t
 
 export function toOpenAIEmbeddingsRequest(azure: AzureEmbeddingsOptions, opts: EmbeddingsRequestOptions): OpenAIEmbeddingsRequest {
   checkCommon(azure);
-  return {
-    ...opts.extras,
+  const request: OpenAIEmbeddingsRequest = {
     model: opts.model,
     input: azure.input,
     encoding_format: upstreamEncoding(azure.encoding_format),
     ...(azure.dimensions !== undefined ? { dimensions: azure.dimensions } : {}),
   };
+  return { ...opts.extras, ...request };
 }
 
 /** One upstream request per image: vLLM embeds one chat-style conversation per call. */
