@@ -12,7 +12,7 @@ import { createRequestSignal } from "../upstream/request-signal.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
-export function registerChatCompletions(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
+export function registerChatCompletions(router: Router, { config, upstream, models, paths, log }: GatewayDeps): void {
   const contracts = createOperationContracts("ChatCompletionsOptions");
   router.post(paths("/chat/completions"), async (ctx) => {
     const { body, extras } = checkAzureRequest<AzureChatCompletionsOptions>(
@@ -40,7 +40,13 @@ export function registerChatCompletions(router: Router, { config, upstream, mode
       ctx.state.upstreamMs = performance.now() - started;
       ctx.status = 200;
       ctx.respond = false; // the stream writes to the socket itself, event by event
-      ctx.state.streamOutcome = await writeChatStream(data, ctx.res, createChatUpdateMapper({ model, now }), signal);
+      const outcome = await writeChatStream(data, ctx.res, createChatUpdateMapper({ model, now }), signal);
+      ctx.state.streamOutcome = outcome;
+      if (outcome.error) {
+        log.warn({ requestId: ctx.state.requestId, code: outcome.error.code, err: outcome.error.cause ?? outcome.error.message, updates: outcome.updates }, "stream ended by an upstream failure");
+      } else if (outcome.clientAborted) {
+        log.info({ requestId: ctx.state.requestId, updates: outcome.updates }, "client closed the stream; upstream aborted");
+      }
     } finally {
       dispose();
     }
