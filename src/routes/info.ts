@@ -4,6 +4,7 @@ import type Router from "@koa/router";
 import type { GatewayDeps } from "../deps.ts";
 import { GatewayError } from "../http/errors.ts";
 import { toAzureModelInfo } from "../mappers/model-info.ts";
+import { matchServed } from "../upstream/models.ts";
 import { checkApiVersion } from "../validate/api-version.ts";
 
 export function registerInfo(router: Router, { config, models, paths }: GatewayDeps): void {
@@ -13,7 +14,7 @@ export function registerInfo(router: Router, { config, models, paths }: GatewayD
     const requested = typeof ctx.query.model === "string" && ctx.query.model ? ctx.query.model : ctx.get("azureml-model-deployment") || undefined;
     const ids = await models.ids();
     if (ids.length === 0) throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", { headers: { "retry-after": "5" } });
-    const id = requested === undefined ? ids[0]! : ids.find((m) => m === requested) ?? (ids.length === 1 ? ids[0]! : undefined);
+    const id = matchServed(ids, requested);
     if (id === undefined) throw new GatewayError("ModelNotFound", `The model '${requested!.slice(0, 200)}' is not served here. Served: ${ids.join(", ")}.`, { target: "model" });
     ctx.body = toAzureModelInfo(id, modelType);
   });

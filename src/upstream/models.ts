@@ -13,6 +13,14 @@ export interface ModelCatalog {
   resolve(requested: string | undefined): Promise<string>;
 }
 
+/** The served model a name stands for: itself when served, else the only served model (deployment
+ * names are aliases of it); no name picks the first served model. Undefined when nothing matches. */
+export function matchServed(served: readonly string[], requested: string | undefined): string | undefined {
+  if (requested === undefined) return served[0];
+  if (served.includes(requested)) return requested;
+  return served.length === 1 ? served[0] : undefined;
+}
+
 export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs: number): ModelCatalog {
   let cached: { ids: string[]; at: number } | undefined;
   let inflight: Promise<string[]> | undefined;
@@ -41,9 +49,8 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
     async resolve(requested) {
       // Engines without /v1/models (TEI), or a failing one, still get the request; it reports its own error.
       const served = await ids().catch(() => [] as string[]);
-      if (requested && served.includes(requested)) return requested;
-      if (served.length === 1) return served[0]!;
-      return requested ?? served[0] ?? "default";
+      const name = requested || undefined; // an empty name is no name
+      return matchServed(served, name) ?? name ?? "default";
     },
   };
 }
