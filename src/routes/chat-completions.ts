@@ -1,6 +1,7 @@
 // POST /chat/completions -> POST /v1/chat/completions: validate -> map -> upstream -> map or stream.
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../deps.ts";
+import { azureInput, requestedModel } from "../http/azure-input.ts";
 import { upstreamHeaders } from "../http/headers.ts";
 import { toOpenAIChatRequest } from "../mappers/chat-request.ts";
 import { toAzureChatCompletions } from "../mappers/chat-response.ts";
@@ -15,11 +16,8 @@ import { checkAzureRequest } from "../validate/request.ts";
 export function registerChatCompletions(router: Router, { config, upstream, models, paths, log }: GatewayDeps): void {
   const contracts = createOperationContracts("ChatCompletionsOptions");
   router.post(paths("/chat/completions"), async (ctx) => {
-    const { body, extras } = checkAzureRequest<AzureChatCompletionsOptions>(
-      { apiVersion: ctx.query["api-version"], extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body },
-      contracts,
-    );
-    const model = await models.resolve(body.model ?? (ctx.get("azureml-model-deployment") || undefined));
+    const { body, extras } = checkAzureRequest<AzureChatCompletionsOptions>(azureInput(ctx), contracts);
+    const model = await models.resolve(requestedModel(ctx, body));
     const request = toOpenAIChatRequest(body, { model, extras });
     const stream = body.stream === true; // the body flag decides, not Accept (the JS client sends application/json)
     ctx.state.model = model;

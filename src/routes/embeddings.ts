@@ -1,6 +1,7 @@
 // POST /embeddings -> POST /v1/embeddings: validate -> map -> upstream -> encode and map back.
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../deps.ts";
+import { azureInput, requestedModel } from "../http/azure-input.ts";
 import { upstreamHeaders } from "../http/headers.ts";
 import { toAzureEmbeddingsResult, toOpenAIEmbeddingsRequest } from "../mappers/embeddings.ts";
 import type { AzureEmbeddingsOptions } from "../mappers/types.ts";
@@ -12,11 +13,8 @@ import { checkAzureRequest } from "../validate/request.ts";
 export function registerEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
   const contracts = createOperationContracts("EmbeddingsOptions");
   router.post(paths("/embeddings"), async (ctx) => {
-    const { body, extras } = checkAzureRequest<AzureEmbeddingsOptions>(
-      { apiVersion: ctx.query["api-version"], extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body },
-      contracts,
-    );
-    const model = await models.resolve(body.model ?? (ctx.get("azureml-model-deployment") || undefined));
+    const { body, extras } = checkAzureRequest<AzureEmbeddingsOptions>(azureInput(ctx), contracts);
+    const model = await models.resolve(requestedModel(ctx, body));
     const request = toOpenAIEmbeddingsRequest(body, { model, extras });
     ctx.state.model = model;
     const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);

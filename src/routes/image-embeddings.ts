@@ -4,6 +4,7 @@
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../deps.ts";
 import { GatewayError } from "../http/errors.ts";
+import { azureInput, requestedModel } from "../http/azure-input.ts";
 import { upstreamHeaders } from "../http/headers.ts";
 import { toAzureEmbeddingsResult, toVllmImageEmbeddingsRequests } from "../mappers/embeddings.ts";
 import type { AzureImageEmbeddingsOptions, OpenAIEmbeddingsRequest } from "../mappers/types.ts";
@@ -15,11 +16,8 @@ import { checkAzureRequest } from "../validate/request.ts";
 export function registerImageEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
   const contracts = createOperationContracts("ImageEmbeddingsOptions");
   router.post(paths("/images/embeddings"), async (ctx) => {
-    const { body, extras } = checkAzureRequest<AzureImageEmbeddingsOptions>(
-      { apiVersion: ctx.query["api-version"], extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body },
-      contracts,
-    );
-    const model = await models.resolve(body.model ?? (ctx.get("azureml-model-deployment") || undefined));
+    const { body, extras } = checkAzureRequest<AzureImageEmbeddingsOptions>(azureInput(ctx), contracts);
+    const model = await models.resolve(requestedModel(ctx, body));
     const requests = toVllmImageEmbeddingsRequests(body, { model, extras });
     ctx.state.model = model;
     const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
