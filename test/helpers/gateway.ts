@@ -4,8 +4,10 @@ import type { AddressInfo } from "node:net";
 import ModelClient from "@azure-rest/ai-inference";
 import { AzureKeyCredential } from "@azure/core-auth";
 import { pino } from "pino";
+import { suite } from "uvu";
 import { createApp, type Gateway } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
+import { EngineSim } from "../sim/engine.ts";
 
 export interface RunningGateway {
   url: string;
@@ -53,4 +55,25 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
     json = text;
   }
   return { status: res.status, headers: res.headers, json };
+}
+
+export interface GatewayContext {
+  sim: EngineSim;
+  gw: RunningGateway;
+}
+
+/** A uvu suite with an engine simulator and the gateway in front of it, started once and closed after;
+ * the simulator's script and records are reset before each test. */
+export function gatewaySuite<Extra extends object = {}>(name: string, gatewayArgs: string[] = []) {
+  const test = suite<GatewayContext & Extra>(name);
+  test.before(async (ctx) => {
+    ctx.sim = await new EngineSim().start();
+    ctx.gw = await startGateway(ctx.sim.url, gatewayArgs);
+  });
+  test.after(async (ctx) => {
+    await ctx.gw.close();
+    await ctx.sim.close();
+  });
+  test.before.each((ctx) => ctx.sim.reset());
+  return test;
 }

@@ -1,24 +1,19 @@
-import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { isUnexpected } from "@azure-rest/ai-inference";
-import { EngineSim, simVector } from "../sim/engine.ts";
+import { simVector } from "../sim/engine.ts";
 import { assertAzureSchema } from "../helpers/contract.ts";
-import { API, azureClient, postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { API, azureClient, gatewaySuite, postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { fromBase64, toBinary, toInt8, toUbinary, toUint8 } from "../../src/mappers/embedding-encoding.ts";
 
-const test = suite<{ sim: EngineSim; gw: RunningGateway; embed: RunningGateway }>("embeddings-and-info");
+const test = gatewaySuite<{ embed: RunningGateway }>("embeddings-and-info");
 
+// A second gateway on the same simulator, reporting model_type "embeddings".
 test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  ctx.gw = await startGateway(ctx.sim.url);
   ctx.embed = await startGateway(ctx.sim.url, ["--upstream-type", "embeddings"]);
 });
 test.after(async (ctx) => {
-  await ctx.gw.close();
   await ctx.embed.close();
-  await ctx.sim.close();
 });
-test.before.each((ctx) => ctx.sim.reset());
 
 test("azure_js_client_gets_embeddings", async ({ gw, sim }) => {
   const res = await azureClient(gw.url).path("/embeddings").post({ body: { input: ["hello", "world"] } });

@@ -1,21 +1,9 @@
-import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { isUnexpected } from "@azure-rest/ai-inference";
-import { EngineSim } from "../sim/engine.ts";
 import { assertAzureSchema } from "../helpers/contract.ts";
-import { API, azureClient, postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { API, azureClient, postJson, gatewaySuite, startGateway } from "../helpers/gateway.ts";
 
-const test = suite<{ sim: EngineSim; gw: RunningGateway }>("errors");
-
-test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  ctx.gw = await startGateway(ctx.sim.url, ["--first-byte-timeout", "300ms", "--body-limit", "64kb"]);
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
-test.before.each((ctx) => ctx.sim.reset());
+const test = gatewaySuite("errors", ["--first-byte-timeout", "300ms", "--body-limit", "64kb"]);
 
 const chat = { messages: [{ role: "user", content: "hi" }] };
 

@@ -1,21 +1,10 @@
 // Random and mutated requests at the running gateway: every answer is Azure-shaped JSON, a 200 or a 4xx
 // (never a gateway 5xx: the engine simulator is healthy), and the process keeps answering.
-import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { EngineSim } from "../sim/engine.ts";
-import { startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { gatewaySuite, type RunningGateway } from "../helpers/gateway.ts";
 
-const test = suite<{ sim: EngineSim; gw: RunningGateway }>("fuzz");
-
-test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  ctx.gw = await startGateway(ctx.sim.url, ["--body-limit", "256kb"]);
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
+const test = gatewaySuite("fuzz", ["--body-limit", "256kb"]);
 
 const VALID = {
   messages: [{ role: "system", content: "s" }, { role: "user", content: [{ type: "text", text: "t" }] }],

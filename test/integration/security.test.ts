@@ -1,21 +1,9 @@
-import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { isUnexpected } from "@azure-rest/ai-inference";
-import { EngineSim } from "../sim/engine.ts";
-import { API, azureClient, postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { API, azureClient, postJson, gatewaySuite } from "../helpers/gateway.ts";
 
-const test = suite<{ sim: EngineSim; gw: RunningGateway }>("security");
 const ENGINE_KEY = "sk-engine-secret-123";
-
-test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  ctx.gw = await startGateway(ctx.sim.url, ["--api-key", "key-one, key-two", "--upstream-api-key", ENGINE_KEY, "--max-concurrent", "2"]);
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
-test.before.each((ctx) => ctx.sim.reset());
+const test = gatewaySuite("security", ["--api-key", "key-one, key-two", "--upstream-api-key", ENGINE_KEY, "--max-concurrent", "2"]);
 
 const chat = { messages: [{ role: "user", content: "hi" }] };
 

@@ -1,24 +1,12 @@
-import { suite } from "uvu";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as assert from "uvu/assert";
 import { createSseStream } from "@azure/core-sse";
-import { EngineSim } from "../sim/engine.ts";
 import { assertAzureSchema } from "../helpers/contract.ts";
-import { API, azureClient, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { API, azureClient, gatewaySuite, startGateway } from "../helpers/gateway.ts";
 import { pythonSdkAccepts, readRaw } from "../helpers/sse.ts";
 
-const test = suite<{ sim: EngineSim; gw: RunningGateway }>("streaming");
-
-test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  ctx.gw = await startGateway(ctx.sim.url, ["--idle-timeout", "300ms"]);
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
-test.before.each((ctx) => ctx.sim.reset());
+const test = gatewaySuite("streaming", ["--idle-timeout", "300ms"]);
 
 const chunk = (delta: object, finish: string | null = null, extra: object = {}) =>
   `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`;
@@ -148,15 +136,7 @@ test("slow_client_applies_backpressure_and_still_gets_everything", async ({ gw }
 
 test.run();
 
-const long = suite<{ sim: EngineSim; gw: RunningGateway }>("streaming-long");
-long.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  ctx.gw = await startGateway(ctx.sim.url);
-});
-long.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
+const long = gatewaySuite("streaming-long");
 
 long("twenty_thousand_chunks_with_flat_memory", async ({ gw }) => {
   v8.setFlagsFromString("--expose-gc");
