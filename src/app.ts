@@ -33,7 +33,7 @@ export interface Gateway {
 export function createApp(config: Config, log: Logger = pino({ level: config.logLevel })): Gateway {
   const upstream = createUpstream(config);
   const models = createModelCatalog(upstream, config.modelsCacheMs, Math.min(config.firstByteTimeoutMs, 10_000));
-  const deps: GatewayDeps = { config, upstream, models, log, paths: (path) => [...underEveryPrefix(path)] };
+  const deps: GatewayDeps = { config, upstream, models, log, lifecycle: { draining: false }, paths: (path) => [...underEveryPrefix(path)] };
 
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are written and logged by errorMiddleware

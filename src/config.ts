@@ -19,6 +19,8 @@ export interface Config {
   idleTimeoutMs: number;
   totalTimeoutMs: number;
   bodyLimitBytes: number;
+  clientHeaderTimeoutMs: number;
+  clientRequestTimeoutMs: number;
   maxConcurrent: number;
   modelsCacheMs: number;
   shutdownGraceMs: number;
@@ -44,6 +46,8 @@ export const OPTIONS = {
   "first-byte-timeout": { env: "FIRST_BYTE_TIMEOUT", default: "300s", help: "upstream time to response headers" },
   "idle-timeout": { env: "IDLE_TIMEOUT", default: "120s", help: "upstream silence allowed between body chunks" },
   "total-timeout": { env: "TOTAL_TIMEOUT", default: "1800s", help: "upstream request end to end, streams included" },
+  "client-header-timeout": { env: "CLIENT_HEADER_TIMEOUT", default: "20s", help: "time a client gets to send its request headers (slow-loris guard)" },
+  "client-request-timeout": { env: "CLIENT_REQUEST_TIMEOUT", default: "60s", help: "time a client gets to send its whole request, body included" },
   "body-limit": { env: "BODY_LIMIT", default: "32mb", help: "largest request body accepted (base64 images need room)" },
   "max-concurrent": { env: "MAX_CONCURRENT", default: "0", help: "requests in flight before 429 (0 = no cap)" },
   "models-cache": { env: "MODELS_CACHE", default: "30s", help: "how long the engine's /v1/models answer is reused" },
@@ -123,6 +127,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     idleTimeoutMs: parseDuration("idle-timeout", get("idle-timeout")!),
     totalTimeoutMs: parseDuration("total-timeout", get("total-timeout")!),
     bodyLimitBytes: parseSize("body-limit", get("body-limit")!),
+    clientHeaderTimeoutMs: parseDuration("client-header-timeout", get("client-header-timeout")!),
+    clientRequestTimeoutMs: parseDuration("client-request-timeout", get("client-request-timeout")!),
     maxConcurrent: parseInteger("max-concurrent", get("max-concurrent")!, 0, 1_000_000),
     modelsCacheMs: parseDuration("models-cache", get("models-cache")!),
     shutdownGraceMs: parseDuration("shutdown-grace", get("shutdown-grace")!),

@@ -9,6 +9,8 @@ export interface GatewayDeps {
   upstream: Upstream;
   models: ModelCatalog;
   log: Logger;
+  /** Set once SIGTERM starts the drain: /ready then answers 503 so the balancer stops sending. */
+  lifecycle: { draining: boolean };
   /** A route's path under every base Azure clients use (/, /models, /api/models). */
   paths(path: string): string[];
 }

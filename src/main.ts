@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 // Entry: loadConfig -> createApp -> listen -> drain on SIGTERM/SIGINT (a second signal exits at once).
-import { createServer } from "node:http";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { createApp } from "./app.ts";
 import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { createGatewayServer } from "./server.ts";
 
 /** The package version, from the nearest package.json (src/ under tsx, dist/src/ when built). */
 function packageVersion(): string {
@@ -30,17 +29,14 @@ function main(argv: string[]): void {
     process.exit(2);
   }
   const log = pino({ level: config.logLevel });
-  const gateway = createApp(config, log);
-  const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 65_000 }, gateway.app.callback());
-  server.on("error", (err) => {
-    log.fatal({ err }, "cannot listen");
-    process.exit(1);
-  });
-  server.listen(config.port, config.host, () => {
-    const address = server.address();
-    const where = typeof address === "object" && address ? `${address.address}:${address.port}` : String(address);
-    log.info({ address: where, upstream: config.upstreamBaseUrl, version }, `listening on ${where}`);
-  });
+  const { listen, drain } = createGatewayServer(config, log);
+  listen().then(
+    (url) => log.info({ url, upstream: config.upstreamBaseUrl, version }, `listening on ${url}`),
+    (err: unknown) => {
+      log.fatal({ err }, "cannot listen");
+      process.exit(1);
+    },
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -50,19 +46,10 @@ function main(argv: string[]): void {
     }
     stopping = true;
     log.info({ signal, graceMs: config.shutdownGraceMs }, "draining");
-    const deadline = setTimeout(() => {
-      log.warn("grace period over: closing remaining connections");
-      server.closeAllConnections();
-    }, config.shutdownGraceMs);
-    deadline.unref();
-    server.close(() => {
-      clearTimeout(deadline);
-      void gateway.close().finally(() => {
-        log.info("stopped");
-        process.exit(0);
-      });
+    void drain().then(() => {
+      log.info("stopped");
+      process.exit(0);
     });
-    server.closeIdleConnections();
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

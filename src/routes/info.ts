@@ -20,12 +20,13 @@ export function registerInfo(router: Router, { config, models, paths }: GatewayD
   });
 }
 
-export function registerHealth(router: Router, { models, paths }: GatewayDeps): void {
+export function registerHealth(router: Router, { models, paths, lifecycle }: GatewayDeps): void {
   router.get(paths("/health"), (ctx) => {
     ctx.type = "text/plain";
     ctx.body = "OK";
   });
   router.get(paths("/ready"), async (ctx) => {
+    if (lifecycle.draining) throw new GatewayError("ServiceUnavailable", "The gateway is shutting down.");
     const ids = await models.ids().catch((err: unknown) => {
       throw new GatewayError("ServiceUnavailable", `The engine is not ready: ${err instanceof Error ? err.message : "unknown error"}`, { headers: { "retry-after": "5" } });
     });

@@ -1,12 +1,12 @@
 // Starts the real gateway (createApp + node:http) on a loopback port in front of a given upstream.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import ModelClient from "@azure-rest/ai-inference";
 import { AzureKeyCredential } from "@azure/core-auth";
 import { pino } from "pino";
 import { suite } from "uvu";
-import { createApp, type Gateway } from "../../src/app.ts";
+import type { Gateway } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
+import { createGatewayServer } from "../../src/server.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 export interface RunningGateway {
@@ -22,10 +22,8 @@ export async function startGateway(upstreamUrl: string, args: string[] = []): Pr
     ["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstream.hostname, "--upstream-port", upstream.port, "--models-cache", "0", ...args],
     {},
   );
-  const gateway = createApp(config, pino({ level: "silent" }));
-  const server = createServer(gateway.app.callback());
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, gateway, listen } = createGatewayServer(config, pino({ level: "silent" }));
+  const url = await listen();
   return {
     url,
     gateway,

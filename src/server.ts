@@ -1,0 +1,58 @@
+// The HTTP server around the Koa app: client-side timeouts (slow-loris clients are cut off) and the
+// graceful drain used on SIGTERM. Shared by main.ts and the tests, so both run the same server.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { createApp, type Gateway } from "./app.ts";
+import type { Config } from "./config.ts";
+
+export interface GatewayServer {
+  server: Server;
+  gateway: Gateway;
+  /** Listens on the configured host and port; resolves to `http://host:port`. */
+  listen(): Promise<string>;
+  /** Stops accepting, reports not-ready, lets in-flight requests and streams finish for up to
+   * `--shutdown-grace`, then closes what is left. */
+  drain(): Promise<void>;
+}
+
+export function createGatewayServer(config: Config, log: Logger): GatewayServer {
+  const gateway = createApp(config, log);
+  const headersTimeout = config.clientHeaderTimeoutMs;
+  const server = createServer(
+    {
+      headersTimeout,
+      // Node's own floor: requestTimeout must not be below headersTimeout.
+      requestTimeout: Math.max(config.clientRequestTimeoutMs, headersTimeout),
+      keepAliveTimeout: 65_000,
+      // How often Node checks those timeouts (default 30 s would let a short timeout overrun).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
+    gateway.app.callback(),
+  );
+  return {
+    server,
+    gateway,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, config.host, () => {
+          const { address, port } = server.address() as AddressInfo;
+          resolve(`http://${address.includes(":") ? `[${address}]` : address}:${port}`);
+        });
+      }),
+    async drain() {
+      gateway.deps.lifecycle.draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => {
+        log.warn("grace period over: closing remaining connections");
+        server.closeAllConnections();
+      }, config.shutdownGraceMs);
+      deadline.unref();
+      await closed;
+      clearTimeout(deadline);
+      await gateway.close();
+    },
+  };
+}
