@@ -10,11 +10,14 @@ import { apiKeyAuth } from "./http/auth.ts";
 import { concurrencyCap } from "./http/concurrency.ts";
 import { errorMiddleware } from "./http/error-middleware.ts";
 import { GatewayError } from "./http/errors.ts";
+import { createMetrics } from "./http/metrics.ts";
+import { observe } from "./http/observe.ts";
 import { requestId } from "./http/request-id.ts";
 import { requireJson } from "./http/require-json.ts";
 import { registerChatCompletions } from "./routes/chat-completions.ts";
 import { registerEmbeddings } from "./routes/embeddings.ts";
 import { registerImageEmbeddings } from "./routes/image-embeddings.ts";
+import { registerMetrics } from "./routes/metrics.ts";
 import { registerHealth, registerInfo } from "./routes/info.ts";
 import { createUpstream } from "./upstream/client.ts";
 import { createModelCatalog } from "./upstream/models.ts";
@@ -30,16 +33,26 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export function createApp(config: Config, log: Logger = pino({ level: config.logLevel })): Gateway {
+/** Never logged, whatever a log call is handed. */
+export const REDACTED = ["*.headers.authorization", "*.headers[\"api-key\"]", "*.headers.cookie", "headers.authorization", "headers[\"api-key\"]"];
+
+export function createLogger(config: Config): Logger {
+  const pretty = process.stdout.isTTY && config.logLevel !== "silent";
+  return pino({ level: config.logLevel, redact: { paths: REDACTED, censor: "[redacted]" }, ...(pretty ? { transport: { target: "pino-pretty" } } : {}) });
+}
+
+export function createApp(config: Config, log: Logger = createLogger(config)): Gateway {
   const upstream = createUpstream(config);
   const models = createModelCatalog(upstream, config.modelsCacheMs, Math.min(config.firstByteTimeoutMs, 10_000));
-  const deps: GatewayDeps = { config, upstream, models, log, lifecycle: { draining: false }, paths: (path) => [...underEveryPrefix(path)] };
+  const metrics = createMetrics();
+  const deps: GatewayDeps = { config, upstream, models, log, metrics, lifecycle: { draining: false }, paths: (path) => [...underEveryPrefix(path)] };
 
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are written and logged by errorMiddleware
 
   const router = new Router();
   registerHealth(router, deps);
+  registerMetrics(router, deps);
   registerInfo(router, deps);
   registerChatCompletions(router, deps);
   registerEmbeddings(router, deps);
@@ -47,6 +60,7 @@ export function createApp(config: Config, log: Logger = pino({ level: config.log
 
   app.use(errorMiddleware(log));
   app.use(requestId);
+  app.use(observe(log, metrics, ROUTE_PREFIXES, config.logBodies));
   app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
   app.use(requireJson);

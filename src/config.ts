@@ -25,6 +25,8 @@ export interface Config {
   modelsCacheMs: number;
   shutdownGraceMs: number;
   logLevel: string;
+  logBodies: boolean;
+  metricsPort: number | undefined;
 }
 
 interface Option {
@@ -52,6 +54,8 @@ export const OPTIONS = {
   "max-concurrent": { env: "MAX_CONCURRENT", default: "0", help: "requests in flight before 429 (0 = no cap)" },
   "models-cache": { env: "MODELS_CACHE", default: "30s", help: "how long the engine's /v1/models answer is reused" },
   "shutdown-grace": { env: "SHUTDOWN_GRACE", default: "30s", help: "time given to in-flight requests on SIGTERM" },
+  "log-bodies": { env: "LOG_BODIES", default: "false", help: "log request and response bodies (prompts!): true | false" },
+  "metrics-port": { env: "METRICS_PORT", help: "also serve /metrics, without auth, on this port" },
   "log-level": { env: "LOG_LEVEL", default: "info", help: "fatal | error | warn | info | debug | trace | silent" },
 } satisfies Record<string, Option>;
 
@@ -71,6 +75,12 @@ export function parseSize(name: string, value: string): number {
   const match = /^(\d+)(b|kb|mb|gb)?$/i.exec(value.trim());
   if (!match) throw new ConfigError(`--${name}: '${value}' is not a size (e.g. 32mb)`);
   return Number(match[1]) * SIZES[(match[2] ?? "b").toLowerCase()]!;
+}
+
+function parseBoolean(name: string, value: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new ConfigError(`--${name}: '${value}' must be true or false`);
 }
 
 function parseInteger(name: string, value: string, min: number, max: number): number {
@@ -133,6 +143,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     modelsCacheMs: parseDuration("models-cache", get("models-cache")!),
     shutdownGraceMs: parseDuration("shutdown-grace", get("shutdown-grace")!),
     logLevel,
+    logBodies: parseBoolean("log-bodies", get("log-bodies")!),
+    metricsPort: get("metrics-port") ? parseInteger("metrics-port", get("metrics-port")!, 0, 65535) : undefined,
   });
 }
 

@@ -1,6 +1,7 @@
 // What routes are given: built once by createApp, shared by every request.
 import type { Logger } from "pino";
 import type { Config } from "./config.ts";
+import type { GatewayMetrics } from "./http/metrics.ts";
 import type { Upstream } from "./upstream/client.ts";
 import type { ModelCatalog } from "./upstream/models.ts";
 
@@ -9,6 +10,7 @@ export interface GatewayDeps {
   upstream: Upstream;
   models: ModelCatalog;
   log: Logger;
+  metrics: GatewayMetrics;
   /** Set once SIGTERM starts the drain: /ready then answers 503 so the balancer stops sending. */
   lifecycle: { draining: boolean };
   /** A route's path under every base Azure clients use (/, /models, /api/models). */

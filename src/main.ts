@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
+import { createLogger } from "./app.ts";
 import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { createGatewayServer } from "./server.ts";
 
@@ -28,7 +28,7 @@ function main(argv: string[]): void {
     process.stderr.write(`azure-openai-proxy: ${message}\nTry --help.\n`);
     process.exit(2);
   }
-  const log = pino({ level: config.logLevel });
+  const log = createLogger(config);
   const { listen, drain } = createGatewayServer(config, log);
   listen().then(
     (url) => log.info({ url, upstream: config.upstreamBaseUrl, version }, `listening on ${url}`),

@@ -9,6 +9,7 @@ import type { Config } from "./config.ts";
 export interface GatewayServer {
   server: Server;
   gateway: Gateway;
+  metricsServer: Server | undefined;
   /** Listens on the configured host and port; resolves to `http://host:port`. */
   listen(): Promise<string>;
   /** Stops accepting, reports not-ready, lets in-flight requests and streams finish for up to
@@ -30,11 +31,18 @@ export function createGatewayServer(config: Config, log: Logger): GatewayServer 
     },
     gateway.app.callback(),
   );
+  // --metrics-port: /metrics alone, unauthenticated, for a scraper on a private port.
+  const metricsServer = config.metricsPort === undefined ? undefined : createServer((req, res) => {
+    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return void res.writeHead(404).end();
+    void gateway.deps.metrics.registry.metrics().then((text) => res.writeHead(200, { "content-type": gateway.deps.metrics.registry.contentType }).end(text));
+  });
   return {
     server,
     gateway,
+    metricsServer,
     listen: () =>
       new Promise((resolve, reject) => {
+        metricsServer?.listen(config.metricsPort, config.host);
         server.once("error", reject);
         server.listen(config.port, config.host, () => {
           const { address, port } = server.address() as AddressInfo;
@@ -43,14 +51,18 @@ export function createGatewayServer(config: Config, log: Logger): GatewayServer 
       }),
     async drain() {
       gateway.deps.lifecycle.draining = true;
+      metricsServer?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections become idle as their last response ends; close them as they do.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
       const deadline = setTimeout(() => {
         log.warn("grace period over: closing remaining connections");
         server.closeAllConnections();
       }, config.shutdownGraceMs);
       deadline.unref();
       await closed;
+      clearInterval(sweep);
       clearTimeout(deadline);
       await gateway.close();
     },

@@ -13,14 +13,15 @@ import { createRequestSignal } from "../upstream/request-signal.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
-export function registerChatCompletions(router: Router, { config, upstream, models, paths, log }: GatewayDeps): void {
+export function registerChatCompletions(router: Router, { config, upstream, models, paths, log, metrics }: GatewayDeps): void {
   const contracts = createOperationContracts("ChatCompletionsOptions");
   router.post(paths("/chat/completions"), async (ctx) => {
-    const { body, extras } = checkAzureRequest<AzureChatCompletionsOptions>(azureInput(ctx), contracts);
+    const { apiVersion, body, extras } = checkAzureRequest<AzureChatCompletionsOptions>(azureInput(ctx), contracts);
     const model = await models.resolve(requestedModel(ctx, body));
     const request = toOpenAIChatRequest(body, { model, extras });
     const stream = body.stream === true; // the body flag decides, not Accept (the JS client sends application/json)
     ctx.state.model = model;
+    ctx.state.apiVersion = apiVersion;
     ctx.state.stream = stream;
 
     const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
@@ -31,14 +32,17 @@ export function registerChatCompletions(router: Router, { config, upstream, mode
       if (!stream) {
         const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", init));
         ctx.state.upstreamMs = performance.now() - started;
-        ctx.body = toAzureChatCompletions(data, { model, now });
+        const result = toAzureChatCompletions(data, { model, now });
+        ctx.state.usage = result.usage;
+        ctx.body = result;
         return;
       }
       const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", { ...init, parseAs: "stream" }));
       ctx.state.upstreamMs = performance.now() - started;
       ctx.status = 200;
       ctx.respond = false; // the stream writes to the socket itself, event by event
-      const outcome = await writeChatStream(data, ctx.res, createChatUpdateMapper({ model, now }), signal);
+      metrics.streamsInFlight.inc();
+      const outcome = await writeChatStream(data, ctx.res, createChatUpdateMapper({ model, now }), signal).finally(() => metrics.streamsInFlight.dec());
       ctx.state.streamOutcome = outcome;
       if (outcome.error) {
         log.warn({ requestId: ctx.state.requestId, code: outcome.error.code, err: outcome.error.cause ?? outcome.error.message, updates: outcome.updates }, "stream ended by an upstream failure");

@@ -13,10 +13,11 @@ import { checkAzureRequest } from "../validate/request.ts";
 export function registerEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
   const contracts = createOperationContracts("EmbeddingsOptions");
   router.post(paths("/embeddings"), async (ctx) => {
-    const { body, extras } = checkAzureRequest<AzureEmbeddingsOptions>(azureInput(ctx), contracts);
+    const { apiVersion, body, extras } = checkAzureRequest<AzureEmbeddingsOptions>(azureInput(ctx), contracts);
     const model = await models.resolve(requestedModel(ctx, body));
     const request = toOpenAIEmbeddingsRequest(body, { model, extras });
     ctx.state.model = model;
+    ctx.state.apiVersion = apiVersion;
     const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
     try {
       const started = performance.now();
@@ -24,7 +25,9 @@ export function registerEmbeddings(router: Router, { config, upstream, models, p
         upstream.client.POST("/embeddings", { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal }),
       );
       ctx.state.upstreamMs = performance.now() - started;
-      ctx.body = toAzureEmbeddingsResult([data], { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });
+      const result = toAzureEmbeddingsResult([data], { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });
+      ctx.state.usage = result.usage;
+      ctx.body = result;
     } finally {
       dispose();
     }

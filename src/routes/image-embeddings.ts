@@ -16,10 +16,11 @@ import { checkAzureRequest } from "../validate/request.ts";
 export function registerImageEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
   const contracts = createOperationContracts("ImageEmbeddingsOptions");
   router.post(paths("/images/embeddings"), async (ctx) => {
-    const { body, extras } = checkAzureRequest<AzureImageEmbeddingsOptions>(azureInput(ctx), contracts);
+    const { apiVersion, body, extras } = checkAzureRequest<AzureImageEmbeddingsOptions>(azureInput(ctx), contracts);
     const model = await models.resolve(requestedModel(ctx, body));
     const requests = toVllmImageEmbeddingsRequests(body, { model, extras });
     ctx.state.model = model;
+    ctx.state.apiVersion = apiVersion;
     const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
     try {
       const headers = upstreamHeaders(ctx, upstream.baseHeaders);
@@ -38,7 +39,9 @@ export function registerImageEmbeddings(router: Router, { config, upstream, mode
         throw err;
       });
       ctx.state.upstreamMs = performance.now() - started;
-      ctx.body = toAzureEmbeddingsResult(answers.map((a) => a.data), { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });
+      const result = toAzureEmbeddingsResult(answers.map((a) => a.data), { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });
+      ctx.state.usage = result.usage;
+      ctx.body = result;
     } finally {
       dispose();
     }

@@ -4,7 +4,7 @@ import ModelClient from "@azure-rest/ai-inference";
 import { AzureKeyCredential } from "@azure/core-auth";
 import { pino } from "pino";
 import { suite } from "uvu";
-import type { Gateway } from "../../src/app.ts";
+import { REDACTED, type Gateway } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createGatewayServer } from "../../src/server.ts";
 import { EngineSim } from "../sim/engine.ts";
@@ -16,13 +16,17 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(upstreamUrl: string, args: string[] = []): Promise<RunningGateway> {
+/** `logLines`, when given, receives every log line the gateway writes (parsed JSON). */
+export async function startGateway(upstreamUrl: string, args: string[] = [], logLines?: Array<Record<string, any>>): Promise<RunningGateway> {
   const upstream = new URL(upstreamUrl);
   const config = loadConfig(
     ["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstream.hostname, "--upstream-port", upstream.port, "--models-cache", "0", ...args],
     {},
   );
-  const { server, gateway, listen } = createGatewayServer(config, pino({ level: "silent" }));
+  const log = logLines
+    ? pino({ level: "info", redact: { paths: REDACTED, censor: "[redacted]" } }, { write: (line: string) => void logLines.push(JSON.parse(line)) })
+    : pino({ level: "silent" });
+  const { server, gateway, listen } = createGatewayServer(config, log);
   const url = await listen();
   return {
     url,

@@ -1,0 +1,61 @@
+// One log line and one metrics record per request, written when the response is closed (so streams are
+// measured to their last event), plus Server-Timing on non-streaming answers. No prompt or completion
+// text and no credentials are logged unless --log-bodies is set.
+import type { Context, Next } from "koa";
+import type { Logger } from "pino";
+import type { StreamOutcome } from "../stream/chat-stream.ts";
+import type { GatewayMetrics, RequestRecord } from "./metrics.ts";
+
+const UPSTREAM_CODES = new Set(["UpstreamUnavailable", "UpstreamTimeout", "UpstreamInvalidResponse", "UpstreamStreamError", "UpstreamError"]);
+
+/** `/api/models/chat/completions` -> `/chat/completions`; unmatched paths share one label. */
+export function routeLabel(matched: string | undefined, prefixes: readonly string[]): string {
+  if (!matched) return "unmatched";
+  for (const prefix of prefixes) if (prefix && matched.startsWith(`${prefix}/`)) return matched.slice(prefix.length);
+  return matched;
+}
+
+export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly string[], logBodies: boolean) {
+  return async function observeRequest(ctx: Context, next: Next): Promise<void> {
+    const started = performance.now();
+    ctx.res.once("close", () => {
+      const state = ctx.state as {
+        requestId?: string; apiVersion?: string; model?: string; stream?: boolean; upstreamMs?: number;
+        usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string;
+      };
+      const outcome = state.streamOutcome;
+      const status = ctx.status;
+      const errorCode = outcome?.error?.code ?? state.errorCode;
+      const usage = outcome?.usage ?? state.usage;
+      const record: RequestRecord = {
+        route: routeLabel((ctx as { _matchedRoute?: string })._matchedRoute, prefixes),
+        status,
+        stream: state.stream === true,
+        durationMs: performance.now() - started,
+        clientAborted: outcome?.clientAborted ?? !ctx.res.writableFinished,
+        upstreamError: errorCode !== undefined && (UPSTREAM_CODES.has(errorCode) || (status >= 500 && status !== 500)),
+        ...(state.upstreamMs !== undefined ? { upstreamMs: state.upstreamMs } : {}),
+        ...(outcome?.firstTokenMs !== undefined ? { firstTokenMs: (state.upstreamMs ?? 0) + outcome.firstTokenMs } : {}),
+        ...(usage?.prompt_tokens !== undefined ? { promptTokens: usage.prompt_tokens } : {}),
+        ...(usage?.completion_tokens !== undefined ? { completionTokens: usage.completion_tokens } : {}),
+        ...(errorCode !== undefined ? { errorCode } : {}),
+      };
+      metrics.observe(record);
+      log.info({
+        requestId: state.requestId, method: ctx.method, path: ctx.path, apiVersion: state.apiVersion, model: state.model,
+        ...record, durationMs: round(record.durationMs), upstreamMs: round(record.upstreamMs), firstTokenMs: round(record.firstTokenMs),
+        streamCompleted: outcome?.completed,
+        ...(logBodies ? { requestBody: ctx.request.body, responseBody: outcome ? undefined : ctx.body } : {}),
+      }, "request");
+    });
+    await next();
+    // Non-streaming answers carry where the time went; a stream's headers are long gone by its end.
+    if (ctx.state.upstreamMs !== undefined && ctx.respond !== false) {
+      const total = performance.now() - started;
+      const upstream = ctx.state.upstreamMs as number;
+      ctx.set("server-timing", `upstream;dur=${upstream.toFixed(2)}, gateway;dur=${Math.max(0, total - upstream).toFixed(2)}`);
+    }
+  };
+}
+
+const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 100) / 100);

@@ -1,0 +1,73 @@
+// The real CLI in a child process: SIGTERM lets a live stream finish and then exits 0; a second signal
+// exits at once.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { EngineSim } from "../sim/engine.ts";
+import { API } from "../helpers/gateway.ts";
+
+const test = suite<{ sim: EngineSim }>("lifecycle");
+test.before(async (ctx) => {
+  ctx.sim = await new EngineSim().start();
+});
+test.after(async (ctx) => {
+  await ctx.sim.close();
+});
+
+async function startCli(sim: EngineSim, extra: string[] = []): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--upstream-port", String(sim.port), "--log-level", "info", ...extra], { stdio: ["ignore", "pipe", "inherit"] });
+  const exit = once(child, "exit").then(([code]) => code as number | null);
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const entry = JSON.parse(line);
+    if (entry.url) return { child, url: entry.url, exit };
+  }
+  throw new Error("the gateway did not start");
+}
+
+const slowStream = (url: string) =>
+  fetch(`${url}/chat/completions?${API}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "extra-parameters": "pass-through" },
+    body: JSON.stringify({ messages: [{ role: "user", content: "x" }], stream: true, max_tokens: 40, sim_gap_ms: 25 }),
+  });
+
+test("sigterm_lets_a_live_stream_finish_then_exits_0", async ({ sim }) => {
+  const { child, url, exit } = await startCli(sim, ["--shutdown-grace", "10s"]);
+  const res = await slowStream(url);
+  const reader = res.body!.getReader();
+  let text = new TextDecoder().decode((await reader.read()).value);
+  child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 100));
+  const refused = await fetch(`${url}/health`).then(() => false, () => true);
+  assert.ok(refused, "no new connections while draining");
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+  assert.ok(text.endsWith("data: [DONE]\n\n"), "the stream finished");
+  assert.is(await exit, 0);
+});
+
+test("a_second_signal_exits_at_once", async ({ sim }) => {
+  const { child, url, exit } = await startCli(sim, ["--shutdown-grace", "30s"]);
+  const res = await slowStream(url);
+  await res.body!.getReader().read();
+  const started = Date.now();
+  child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 50));
+  child.kill("SIGTERM");
+  assert.is(await exit, 1);
+  assert.ok(Date.now() - started < 2000);
+});
+
+test("grace_period_ends_a_stream_that_will_not_finish", async ({ sim }) => {
+  const { child, url, exit } = await startCli(sim, ["--shutdown-grace", "300ms"]);
+  sim.next({ sse: ['data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n'], stall: true });
+  const res = await fetch(`${url}/chat/completions?${API}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content: "x" }], stream: true }) });
+  await res.body!.getReader().read();
+  const started = Date.now();
+  child.kill("SIGTERM");
+  assert.is(await exit, 0);
+  assert.ok(Date.now() - started < 3000, `exited after ${Date.now() - started} ms`);
+});
+
+test.run();
