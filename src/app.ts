@@ -11,7 +11,8 @@ import { concurrencyCap } from "./http/concurrency.ts";
 import { errorMiddleware } from "./http/error-middleware.ts";
 import { GatewayError } from "./http/errors.ts";
 import { createMetrics } from "./http/metrics.ts";
-import { observe } from "./http/observe.ts";
+import { observe, routeLabel } from "./http/observe.ts";
+import { traceRequests } from "./http/trace.ts";
 import { requestId } from "./http/request-id.ts";
 import { requireJson } from "./http/require-json.ts";
 import { registerChatCompletions } from "./routes/chat-completions.ts";
@@ -60,6 +61,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
 
   app.use(errorMiddleware(log));
   app.use(requestId);
+  if (config.tracing) app.use(traceRequests((ctx) => routeLabel((ctx as { _matchedRoute?: string })._matchedRoute, ROUTE_PREFIXES)));
   app.use(observe(log, metrics, ROUTE_PREFIXES, config.logBodies));
   app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));

@@ -2,6 +2,9 @@
 // Same flags as the Rust original (--host, --port, --upstream-host, --upstream-port, --upstream-type),
 // with its clashing short flags removed and the missing knobs added.
 import { parseArgs } from "node:util";
+import { tracingConfigured } from "./telemetry/tracing.ts";
+
+export type Env = Record<string, string | undefined>;
 
 export type UpstreamType = "chat-completions" | "embeddings";
 
@@ -27,6 +30,8 @@ export interface Config {
   logLevel: string;
   logBodies: boolean;
   metricsPort: number | undefined;
+  /** OTLP tracing, from the standard OTEL_* variables. */
+  tracing: boolean;
 }
 
 interface Option {
@@ -106,7 +111,7 @@ export function upstreamBaseUrl(host: string, port: string | undefined): string 
   return `${url.protocol}//${url.host}${path}/v1`;
 }
 
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+export function loadConfig(argv: string[], env: Env): Config {
   const { values } = parseArgs({
     args: argv,
     options: Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: "string" as const }])),
@@ -144,6 +149,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: parseDuration("shutdown-grace", get("shutdown-grace")!),
     logLevel,
     logBodies: parseBoolean("log-bodies", get("log-bodies")!),
+    tracing: tracingConfigured(env),
     metricsPort: get("metrics-port") ? parseInteger("metrics-port", get("metrics-port")!, 0, 65535) : undefined,
   });
 }

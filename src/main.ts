@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { createLogger } from "./app.ts";
 import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { createGatewayServer } from "./server.ts";
+import { startTracing } from "./telemetry/tracing.ts";
 
 /** The package version, from the nearest package.json (src/ under tsx, dist/src/ when built). */
 function packageVersion(): string {
@@ -17,7 +18,7 @@ function packageVersion(): string {
 }
 const version = packageVersion();
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h")) return void process.stdout.write(helpText(version));
   if (argv.includes("--version") || argv.includes("-V")) return void process.stdout.write(`${version}\n`);
   let config;
@@ -29,6 +30,7 @@ function main(argv: string[]): void {
     process.exit(2);
   }
   const log = createLogger(config);
+  const stopTracing = config.tracing ? await startTracing(version, process.env) : undefined;
   const { listen, drain } = createGatewayServer(config, log);
   listen().then(
     (url) => log.info({ url, upstream: config.upstreamBaseUrl, version }, `listening on ${url}`),
@@ -46,7 +48,7 @@ function main(argv: string[]): void {
     }
     stopping = true;
     log.info({ signal, graceMs: config.shutdownGraceMs }, "draining");
-    void drain().then(() => {
+    void drain().then(() => stopTracing?.()).then(() => {
       log.info("stopped");
       process.exit(0);
     });
@@ -55,4 +57,4 @@ function main(argv: string[]): void {
   process.on("SIGINT", stop);
 }
 
-main(process.argv.slice(2));
+void main(process.argv.slice(2));

@@ -1,6 +1,7 @@
 // What crosses to the engine. Upstream headers are built from an allow-list, never copied: inbound
 // credentials (Authorization, api-key), cookies, hop-by-hop and Azure routing headers stay here.
 import type { Context } from "koa";
+import { injectTraceContext } from "./trace.ts";
 
 const FORWARDED = ["traceparent", "tracestate"] as const;
 
@@ -10,5 +11,6 @@ export function upstreamHeaders(ctx: Context, base: Readonly<Record<string, stri
     const value = ctx.get(name);
     if (value) headers[name] = value;
   }
+  injectTraceContext(ctx.state.span, headers); // with tracing on, the engine's parent is our span
   return headers;
 }

@@ -32,6 +32,8 @@ export interface StreamOutcome {
   error?: GatewayError;
   updates: number;
   usage?: AzureCompletionsUsage;
+  /** finish_reason of each choice that finished. */
+  finishReasons: string[];
   /** ms from the start of the stream to the first update with content. */
   firstTokenMs?: number;
 }
@@ -45,7 +47,7 @@ function engineStreamError(value: unknown): GatewayError | undefined {
 
 export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: ServerResponse, mapper: ChatUpdateMapper, signal: AbortSignal): Promise<StreamOutcome> {
   const started = performance.now();
-  const outcome: StreamOutcome = { completed: false, clientAborted: false, updates: 0 };
+  const outcome: StreamOutcome = { completed: false, clientAborted: false, updates: 0, finishReasons: [] };
   const parser = new SseParser();
   let pending: AzureStreamingUpdate | undefined;
   let sawFinish = false;
@@ -92,6 +94,7 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
     }
     if (update.choices.some((c) => c.finish_reason !== null)) {
       sawFinish = true;
+      for (const c of update.choices) if (c.finish_reason !== null) outcome.finishReasons.push(c.finish_reason);
       if (!update.usage) {
         pending = update;
         return;

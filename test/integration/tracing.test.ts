@@ -1,0 +1,73 @@
+// Tracing through the real CLI with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a loopback collector:
+// one GenAI span per request, continuing the caller's trace, and the engine sees the gateway's span as parent.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createInterface } from "node:readline";
+import { EngineSim } from "../sim/engine.ts";
+import { API } from "../helpers/gateway.ts";
+import { readRaw } from "../helpers/sse.ts";
+
+interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes: Array<{ key: string; value: Record<string, unknown> }> }
+
+const test = suite("tracing");
+
+test("spans_follow_genai_conventions_and_propagate", async () => {
+  const sim = await new EngineSim().start();
+  const spans: OtlpSpan[] = [];
+  const collector = createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    if (req.url === "/v1/traces") {
+      for (const rs of JSON.parse(body).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) spans.push(...ss.spans);
+    }
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+  await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
+  const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--upstream-port", String(sim.port)], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_SERVICE_NAME: "gw-under-test" },
+  });
+  const exit = once(child, "exit");
+  try {
+    let url = "";
+    for await (const line of createInterface({ input: child.stdout! })) {
+      url = JSON.parse(line).url ?? "";
+      if (url) break;
+    }
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const headers = { traceparent: `00-${traceId}-00f067aa0ba902b7-01` };
+    const res = await fetch(`${url}/chat/completions?${API}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], max_tokens: 3, temperature: 0.1 }) });
+    assert.is(res.status, 200);
+    await readRaw(`${url}/chat/completions?${API}`, { messages: [{ role: "user", content: "hi" }], stream: true, max_tokens: 2 }, headers);
+    for (let i = 0; i < 100 && spans.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.is(spans.length, 2, JSON.stringify(spans.map((s) => s.name)));
+    const attrs = (s: OtlpSpan) => Object.fromEntries(s.attributes.map((a) => [a.key, Object.values(a.value)[0]]));
+    const [plain, stream] = spans.map(attrs) as [Record<string, any>, Record<string, any>];
+    assert.is(spans[0]!.name, "chat sim-org/sim-model-1");
+    assert.is(spans[0]!.kind, 2, "SERVER");
+    assert.is(spans[0]!.traceId, traceId, "continues the caller's trace");
+    assert.is(spans[0]!.parentSpanId, "00f067aa0ba902b7");
+    assert.is(plain["gen_ai.operation.name"], "chat");
+    assert.is(plain["gen_ai.request.model"], "sim-org/sim-model-1");
+    assert.is(Number(plain["gen_ai.usage.output_tokens"]), 3);
+    assert.is(Number(plain["gen_ai.request.max_tokens"]), 3);
+    assert.is(plain["http.route"], "/chat/completions");
+    assert.ok(stream["gen_ai.response.time_to_first_chunk"] !== undefined, "stream span has TTFT");
+    assert.is(Number(stream["gen_ai.usage.output_tokens"]), 2, "stream span ends after the usage arrived");
+    const upstreamParent = String(sim.requests.find((r) => r.path === "/v1/chat/completions")!.headers.traceparent);
+    assert.is(upstreamParent.split("-")[1], traceId);
+    assert.is(upstreamParent.split("-")[2], spans[0]!.spanId, "the engine's parent is the gateway span");
+  } finally {
+    child.kill("SIGTERM");
+    await exit;
+    collector.close();
+    await sim.close();
+  }
+});
+
+test.run();
