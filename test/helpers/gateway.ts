@@ -18,11 +18,7 @@ export interface RunningGateway {
 
 /** `logLines`, when given, receives every log line the gateway writes (parsed JSON). */
 export async function startGateway(upstreamUrl: string, args: string[] = [], logLines?: Array<Record<string, any>>): Promise<RunningGateway> {
-  const upstream = new URL(upstreamUrl);
-  const config = loadConfig(
-    ["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstream.hostname, "--upstream-port", upstream.port, "--models-cache", "0", ...args],
-    {},
-  );
+  const config = loadConfig(["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstreamUrl, "--models-cache", "0", ...args], {});
   const log = logLines
     ? pino({ level: "info", redact: { paths: REDACTED, censor: "[redacted]" } }, { write: (line: string) => void logLines.push(JSON.parse(line)) })
     : pino({ level: "silent" });
