@@ -11,6 +11,8 @@ export interface Upstream {
   client: UpstreamClient;
   /** Headers every upstream call carries (the engine key, if any). */
   baseHeaders: Readonly<Record<string, string>>;
+  /** GET a JSON document outside the OpenAI API, relative to the engine's root (TEI's `/info`). */
+  getRootJson(path: string, signal: AbortSignal): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,8 @@ export function createUpstream(config: Config): Upstream {
     connections: 256,
     pipelining: 1,
   });
+  const rootUrl = new URL(config.upstreamBaseUrl.replace(/\/v1$/, "/"));
+  const baseHeaders = Object.freeze<Record<string, string>>(config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {});
   const client = createClient<paths>({
     baseUrl: config.upstreamBaseUrl,
     Request: UndiciRequest as unknown as typeof Request,
@@ -30,7 +34,18 @@ export function createUpstream(config: Config): Upstream {
   });
   return {
     client,
-    baseHeaders: Object.freeze<Record<string, string>>(config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {}),
+    baseHeaders,
+    async getRootJson(path, signal) {
+      const res = await agent.request({ origin: rootUrl.origin, path: rootUrl.pathname.replace(/\/$/, "") + path, method: "GET", headers: baseHeaders, signal });
+      const text = await res.body.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: kept as text for the error mapper
+      }
+      return { status: res.statusCode, body };
+    },
     close: () => agent.close(),
   };
 }

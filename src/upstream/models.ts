@@ -21,6 +21,12 @@ export function matchServed(served: readonly string[], requested: string | undef
   return served.length === 1 ? served[0] : undefined;
 }
 
+async function teiModelIds(upstream: Upstream, signal: AbortSignal): Promise<string[] | undefined> {
+  const { status, body } = await upstream.getRootJson("/info", signal);
+  const id = (body as { model_id?: unknown } | null)?.model_id;
+  return status === 200 && typeof id === "string" && id ? [id] : undefined;
+}
+
 export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs: number): ModelCatalog {
   let cached: { ids: string[]; at: number } | undefined;
   let inflight: Promise<string[]> | undefined;
@@ -29,10 +35,11 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       const { data, error, response } = await upstream.client.GET("/models", { headers: upstream.baseHeaders, signal });
-      if (error !== undefined || !response.ok) throw toGatewayError(response.status, error, response.headers.get("retry-after"));
-      const ids = modelIds(data);
-      cached = { ids, at: Date.now() };
-      return ids;
+      // TEI serves no /v1/models; its /info names the model (`model_id`).
+      const ids = response.status === 404 ? await teiModelIds(upstream, signal) : undefined;
+      if (ids === undefined && (error !== undefined || !response.ok)) throw toGatewayError(response.status, error, response.headers.get("retry-after"));
+      cached = { ids: ids ?? modelIds(data), at: Date.now() };
+      return cached.ids;
     } catch (err) {
       throw classifyUpstreamFailure(err, signal);
     }

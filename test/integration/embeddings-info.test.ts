@@ -103,6 +103,17 @@ test("info_handles_odd_model_lists", async ({ gw, sim }) => {
   assert.ok(empty.headers.get("retry-after"));
 });
 
+test("tei_without_v1_models_reports_its_model_from_info", async ({ embed, sim }) => {
+  sim.tei = true;
+  sim.models = ["BAAI/bge-small-en-v1.5"];
+  const res = await fetch(`${embed.url}/info?${API}`);
+  assert.equal(await res.json(), { model_name: "bge-small-en-v1.5", model_type: "embeddings", model_provider_name: "BAAI" });
+  assert.is((await fetch(`${embed.url}/ready`)).status, 200);
+  const emb = await postJson(`${embed.url}/embeddings?${API}`, { input: ["x"] });
+  assert.is(emb.status, 200);
+  assert.is(sim.last("/v1/embeddings").body.model, "BAAI/bge-small-en-v1.5");
+});
+
 test("health_is_static_and_ready_follows_the_engine", async ({ gw, sim }) => {
   assert.is(await fetch(`${gw.url}/health`).then((r) => r.text()), "OK");
   const ready = await fetch(`${gw.url}/ready`);

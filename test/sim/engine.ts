@@ -40,6 +40,8 @@ const WORDS = "The quick brown fox jumps over the lazy dog and keeps on running"
 export class EngineSim {
   readonly requests: RecordedRequest[] = [];
   models = ["sim-org/sim-model-1"];
+  /** Behave like TEI: no /v1/models, the model named by GET /info. */
+  tei = false;
   private readonly scripts: Script[] = [];
   private readonly server: Server;
   private abortWaiters: Array<() => void> = [];
@@ -72,6 +74,7 @@ export class EngineSim {
     this.requests.length = 0;
     this.scripts.length = 0;
     this.models = ["sim-org/sim-model-1"];
+    this.tei = false;
   }
 
   last(path?: string): RecordedRequest {
@@ -110,7 +113,9 @@ export class EngineSim {
         this.abortWaiters.splice(0).forEach((w) => w());
       }
     });
-    if (req.method === "GET" && req.url === "/v1/models") {
+    if (req.method === "GET" && req.url === "/health") return this.send(res, { json: {} });
+    if (this.tei && req.method === "GET" && req.url === "/info") return this.send(res, { json: { model_id: this.models[0], model_dtype: "float32", max_input_length: 512 } });
+    if (req.method === "GET" && req.url === "/v1/models" && !this.tei) {
       return this.send(res, { json: { object: "list", data: this.models.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "sim" })) } });
     }
     const script = req.method === "POST" ? this.scripts.shift() : undefined;
@@ -215,8 +220,9 @@ export function embeddingsAnswer(body: any): Script {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, model: { type: "string" } } });
+  const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, model: { type: "string" }, tei: { type: "boolean", default: false } } });
   const sim = new EngineSim();
   if (values.model) sim.models = [values.model];
+  sim.tei = values.tei!;
   void sim.start(Number(values.port)).then(() => console.log(`engine simulator (not a real model) on ${sim.url}`));
 }
