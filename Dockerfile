@@ -1,16 +1,68 @@
-# Placeholder until the Docker issue: the engine targets (tgi, vllm, sglang, tei-cpu, tei-gpu) land there.
-FROM node:20-bookworm-slim AS build
+# syntax=docker/dockerfile:1
+# One gateway build, five engine images. Each target is the engine's official image at a pinned
+# version, with Node and the built gateway copied in (no apt install of node in engine images):
+#   docker build --target vllm -t azure-openai-proxy:vllm .
+#   docker run --gpus all -p 80:80 azure-openai-proxy:vllm --model Qwen/Qwen2.5-0.5B-Instruct
+# Arguments after the image go to the engine. The gateway listens on PORT (80), the engine on
+# 127.0.0.1:UPSTREAM_PORT (per-engine default), reachable only through the gateway.
+# Images run as root, as the engine images do: engines write model caches under root-owned paths,
+# TGI/TEI run ldconfig, and the gateway binds port 80.
+
+ARG NODE_IMAGE=node:20.19.5-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-RUN npm ci
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY generated ./generated
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev && chmod +x dist/src/main.js
 
-FROM node:20-bookworm-slim AS gateway
-WORKDIR /app
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-COPY package.json ./
+# What every engine image gets: the Node binary, the gateway and the entrypoints.
+FROM scratch AS gateway-files
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+COPY --from=build /app/package.json /opt/azure-openai-proxy/package.json
+COPY --from=build /app/node_modules /opt/azure-openai-proxy/node_modules
+COPY --from=build /app/dist /opt/azure-openai-proxy/dist
+COPY entrypoints /opt/azure-openai-proxy/entrypoints
+
+FROM ghcr.io/huggingface/text-generation-inference:3.3.4 AS tgi
+COPY --from=gateway-files / /
+RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
+ENV PORT=80 UPSTREAM_PORT=8080
 EXPOSE 80
-ENTRYPOINT ["node", "dist/src/main.js"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
+ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/tgi.sh"]
+
+FROM vllm/vllm-openai:v0.10.1 AS vllm
+COPY --from=gateway-files / /
+RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
+ENV PORT=80 UPSTREAM_PORT=8000
+EXPOSE 80
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
+ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/vllm.sh"]
+
+FROM lmsysorg/sglang:v0.5.1.post3-cu126 AS sglang
+COPY --from=gateway-files / /
+RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
+ENV PORT=80 UPSTREAM_PORT=30000
+EXPOSE 80
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
+ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/sglang.sh"]
+
+FROM ghcr.io/huggingface/text-embeddings-inference:cpu-1.8.0 AS tei-cpu
+COPY --from=gateway-files / /
+RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
+ENV PORT=80 UPSTREAM_PORT=8080
+EXPOSE 80
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
+ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/tei-cpu.sh"]
+
+FROM ghcr.io/huggingface/text-embeddings-inference:cuda-1.8.0 AS tei-gpu
+COPY --from=gateway-files / /
+RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
+ENV PORT=80 UPSTREAM_PORT=8080
+EXPOSE 80
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
+ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/tei-gpu.sh"]

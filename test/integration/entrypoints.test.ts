@@ -1,0 +1,134 @@
+// entrypoints/<engine>.sh run for real, with fake engine executables on PATH (test/sim/fake-engine.sh
+// starts the simulator on the port it is given) and the real gateway CLI. No Docker engine is needed.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { chmodSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { API, postJson } from "../helpers/gateway.ts";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const test = suite("entrypoints");
+
+/** A PATH directory with the fake engines and the gateway CLI. */
+function fakeBin(): string {
+  const dir = mkdtempSync(join(tmpdir(), "fake-bin-"));
+  const fake = join(ROOT, "test/sim/fake-engine.sh");
+  for (const name of ["python3", "text-generation-launcher", "text-embeddings-router", "text-embeddings-router-80"]) symlinkSync(fake, join(dir, name));
+  writeFileSync(join(dir, "nvidia-smi"), "#!/usr/bin/env bash\necho 8.0\n");
+  writeFileSync(join(dir, "azure-openai-proxy"), `#!/usr/bin/env bash\nexec node --import "${ROOT}/node_modules/tsx/dist/esm/index.mjs" "${ROOT}/src/main.ts" --log-level warn "$@"\n`);
+  chmodSync(join(dir, "nvidia-smi"), 0o755);
+  chmodSync(join(dir, "azure-openai-proxy"), 0o755);
+  return dir;
+}
+const BIN = fakeBin();
+
+const freePort = () => new Promise<number>((res) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = s.address() as { port: number };
+    s.close(() => res(port));
+  });
+});
+
+interface Started { child: ChildProcess; port: number; upstreamPort: number; argsFile: string; exit: Promise<[number | null, string | null]>; stderr: () => string }
+
+async function startEntrypoint(engine: string, args: readonly string[], env: Record<string, string> = {}): Promise<Started> {
+  const [port, upstreamPort] = [await freePort(), await freePort()];
+  const argsFile = join(mkdtempSync(join(tmpdir(), "fake-args-")), "args");
+  writeFileSync(argsFile, "");
+  const child = spawn("bash", [join(ROOT, "entrypoints", `${engine}.sh`), ...args], {
+    env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, HOST: "127.0.0.1", PORT: String(port), UPSTREAM_PORT: String(upstreamPort), FAKE_ENGINE_ARGS_FILE: argsFile, STOP_TIMEOUT: "5", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exit = once(child, "exit") as Promise<[number | null, string | null]>;
+  return { child, port, upstreamPort, argsFile, exit, stderr: () => stderr };
+}
+
+async function waitGateway(s: Started, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await fetch(`http://127.0.0.1:${s.port}/ready`).then((r) => r.ok, () => false)) return;
+    if (s.child.exitCode !== null) throw new Error(`entrypoint exited ${s.child.exitCode}: ${s.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gateway not ready: ${s.stderr()}`);
+}
+
+const listening = (port: number) => fetch(`http://127.0.0.1:${port}/health`).then(() => true, () => false);
+
+const ENGINES = [
+  { engine: "vllm", args: ["--model", "Qwen/Qwen2.5-0.5B-Instruct"], called: "python3 -m vllm.entrypoints.openai.api_server --host 127.0.0.1 --port", route: "chat" },
+  { engine: "sglang", args: ["--model-path", "Qwen/Qwen2.5-0.5B-Instruct"], called: "python3 -m sglang.launch_server --host 127.0.0.1 --port", route: "chat" },
+  { engine: "tgi", args: ["--model-id", "Qwen/Qwen2.5-0.5B-Instruct"], called: "text-generation-launcher --hostname 127.0.0.1 --port", route: "chat" },
+  { engine: "tei-cpu", args: ["--model-id", "BAAI/bge-small-en-v1.5"], called: "text-embeddings-router --hostname 127.0.0.1 --port", route: "embeddings" },
+  { engine: "tei-gpu", args: ["--model-id", "BAAI/bge-small-en-v1.5"], called: "text-embeddings-router-80 --hostname 127.0.0.1 --port", route: "embeddings" },
+] as const;
+
+for (const { engine, args, called, route } of ENGINES) {
+  test(`${engine}_serves_then_stops_cleanly_on_sigterm`, async () => {
+    const s = await startEntrypoint(engine, args);
+    try {
+      await waitGateway(s);
+      const res = route === "chat"
+        ? await postJson(`http://127.0.0.1:${s.port}/chat/completions?${API}`, { messages: [{ role: "user", content: "hi" }] })
+        : await postJson(`http://127.0.0.1:${s.port}/embeddings?${API}`, { input: ["hi"] });
+      assert.is(res.status, 200, JSON.stringify(res.json));
+      const info = await fetch(`http://127.0.0.1:${s.port}/info?${API}`).then((r) => r.json()) as { model_type: string };
+      assert.is(info.model_type, route === "chat" ? "chat-completion" : "embeddings");
+      const invocation = readFileSync(s.argsFile, "utf8").trim();
+      assert.ok(invocation.startsWith(`${called} ${s.upstreamPort} `), invocation);
+      assert.ok(invocation.endsWith(args.join(" ")), "the user's arguments reach the engine");
+      const started = Date.now();
+      s.child.kill("SIGTERM");
+      const [code] = await s.exit;
+      assert.is(code, 0, s.stderr());
+      assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`);
+      assert.not.ok(await listening(s.port), "gateway gone");
+      assert.not.ok(await listening(s.upstreamPort), "engine gone");
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+}
+
+test("engine_crash_stops_the_gateway_and_exits_non_zero", async () => {
+  const s = await startEntrypoint("vllm", ["--model", "m"], { FAKE_ENGINE_MODE: "crash", FAKE_CRASH_AFTER: "4" });
+  await waitGateway(s);
+  const [code] = await s.exit;
+  assert.ok(code !== 0 && code !== null, `exit ${code}`);
+  assert.match(s.stderr(), /engine \(pid \d+\) exited/);
+  assert.not.ok(await listening(s.port), "gateway gone");
+});
+
+test("engine_never_ready_is_a_bounded_wait_and_non_zero_exit", async () => {
+  const started = Date.now();
+  const s = await startEntrypoint("tgi", ["--model-id", "m"], { FAKE_ENGINE_MODE: "never-ready", ENGINE_READY_TIMEOUT: "2" });
+  const [code] = await s.exit;
+  assert.is(code, 1);
+  assert.ok(Date.now() - started < 8000);
+  assert.match(s.stderr(), /not ready after 2s/);
+  assert.not.ok(await listening(s.upstreamPort), "engine stopped");
+});
+
+test("sigterm_while_waiting_for_the_engine_exits_0", async () => {
+  const s = await startEntrypoint("tei-cpu", ["--model-id", "m"], { FAKE_ENGINE_MODE: "never-ready" });
+  await new Promise((r) => setTimeout(r, 1500));
+  s.child.kill("SIGTERM");
+  const [code] = await s.exit;
+  assert.is(code, 0, s.stderr());
+  assert.not.ok(await listening(s.upstreamPort));
+});
+
+test("engine_port_flag_is_refused", async () => {
+  const s = await startEntrypoint("vllm", ["--model", "m", "--port", "9999"]);
+  const [code] = await s.exit;
+  assert.is(code, 2);
+  assert.match(s.stderr(), /set UPSTREAM_PORT instead/);
+});
+
+test.run();

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Stands in for an engine executable (python3 -m vllm…, text-generation-launcher, text-embeddings-router…)
+# in the entrypoint tests: records how it was called, then runs the engine simulator on the --port it
+# was given. FAKE_ENGINE_MODE: ok (default) | crash (exit 3 after FAKE_CRASH_AFTER s) | never-ready.
+set -euo pipefail
+root="$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)"
+echo "$(basename "$0") $*" >> "${FAKE_ENGINE_ARGS_FILE:-/dev/null}"
+port=""
+prev=""
+for arg in "$@"; do
+  if [ "$prev" = "--port" ]; then port="$arg"; fi
+  prev="$arg"
+done
+[ -n "$port" ] || { echo "fake engine: no --port" >&2; exit 64; }
+tei=()
+case "$(basename "$0")" in text-embeddings-router*) tei=(--tei) ;; esac
+case "${FAKE_ENGINE_MODE:-ok}" in
+  ok) exec node --import "$root/node_modules/tsx/dist/esm/index.mjs" "$root/test/sim/engine.ts" --port "$port" --model fake/model "${tei[@]}" ;;
+  never-ready) exec node -e 'require("http").createServer((q, s) => s.writeHead(503).end()).listen(Number(process.argv[1]), "127.0.0.1")' "$port" ;;
+  crash)
+    node --import "$root/node_modules/tsx/dist/esm/index.mjs" "$root/test/sim/engine.ts" --port "$port" &
+    sleep "${FAKE_CRASH_AFTER:-3}"
+    kill "$!"
+    exit 3 ;;
+esac
