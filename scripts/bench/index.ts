@@ -1,0 +1,235 @@
+// `npm run bench`: the gateway against (a) the upstream stub called directly, (c) nginx with one worker
+// as a plain reverse proxy and (d) a minimal Node pass-through, interleaved case by case and round by
+// round in one run, so the ratios hold on a noisy machine. Writes bench/results/latest.{json,md}.
+//   npm run bench [-- --seconds 2 --rounds 3 --held 1000 --only chat-c1,stream-c64]
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Pool } from "undici";
+import { projectRoot } from "../specs.ts";
+import { merge, percentile, runLoad, type LoadResult } from "./load.ts";
+
+const { values: opts } = parseArgs({ options: {
+  seconds: { type: "string", default: "2" }, rounds: { type: "string", default: "3" }, held: { type: "string", default: "1000" },
+  only: { type: "string" }, "gateway-args": { type: "string", default: "" },
+} });
+const SECONDS = Number(opts.seconds);
+const ROUNDS = Number(opts.rounds);
+const HELD = Number(opts.held);
+const TSX = join(projectRoot, "node_modules/tsx/dist/esm/index.mjs");
+const CLK_TCK = 100;
+
+const freePort = () => new Promise<number>((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = s.address() as { port: number };
+    s.close(() => resolve(port));
+  });
+});
+
+const children: ChildProcess[] = [];
+process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
+process.on("SIGINT", () => process.exit(130));
+
+/** Starts a process that prints a JSON line with its port (or waits for `readyUrl`). */
+async function start(cmd: string, args: string[], readyUrl?: string): Promise<ChildProcess> {
+  // A process waited for by URL writes its logs to /dev/null: an unread pipe would fill up and stall it.
+  const child = spawn(cmd, args, { stdio: ["ignore", readyUrl ? "ignore" : "pipe", "inherit"] });
+  children.push(child);
+  if (readyUrl) {
+    for (let i = 0; i < 200; i++) {
+      if (await fetch(readyUrl).then((r) => r.status < 500, () => false)) return child;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${cmd} did not come up at ${readyUrl}`);
+  }
+  for await (const line of createInterface({ input: child.stdout! })) if (line.includes("port")) break;
+  return child;
+}
+
+/** CPU seconds used so far by a process and its children (nginx: master + worker). */
+function cpuSeconds(pid: number): number {
+  const pids = [pid, ...execFileSync("sh", ["-c", `pgrep -P ${pid} || true`]).toString().split("\n").filter(Boolean).map(Number)];
+  return pids.reduce((sum, p) => {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return sum + (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function nginxConfig(dir: string, port: number, upstreamPort: number): string {
+  return `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream stub { server 127.0.0.1:${upstreamPort}; keepalive 256; keepalive_requests 10000000; keepalive_timeout 120s; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    keepalive_requests 10000000; keepalive_timeout 120s;
+    proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off;
+    location /chat/completions { proxy_pass http://stub/v1/chat/completions; }
+    location /embeddings { proxy_pass http://stub/v1/embeddings; }
+  }
+}
+`;
+}
+
+interface Target { name: string; url: string; pid: number; azure: boolean }
+
+const CHAT = { model: "bench-model", messages: [{ role: "user", content: "Hello, how are you today?" }], max_tokens: 32 };
+const CASES = [
+  { id: "chat-c1", label: "chat, c=1", concurrency: 1, body: CHAT, path: "chat/completions", stream: false },
+  { id: "chat-c16", label: "chat, c=16", concurrency: 16, body: CHAT, path: "chat/completions", stream: false },
+  { id: "chat-c64", label: "chat, c=64", concurrency: 64, body: CHAT, path: "chat/completions", stream: false },
+  { id: "stream-c1", label: "stream 20 chunks, c=1", concurrency: 1, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true },
+  { id: "stream-c64", label: "stream 20 chunks, c=64", concurrency: 64, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true },
+  { id: "embed-c16", label: "embeddings, c=16", concurrency: 16, body: { model: "bench-model", input: ["the quick brown fox"] }, path: "embeddings", stream: false },
+].filter((c) => !opts.only || opts.only.split(",").includes(c.id));
+
+const pathFor = (t: Target, path: string) => (t.azure ? `/${path}?api-version=2025-05-01` : t.name === "direct" ? `/v1/${path}` : `/${path}`);
+
+async function main(): Promise<void> {
+  const stubPort = await freePort();
+  const stub = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/stub.ts"), String(stubPort), "20", "0"]);
+  if (!existsSync(join(projectRoot, "dist/src/main.js"))) execFileSync("npm", ["run", "-s", "build"], { cwd: projectRoot, stdio: "inherit" });
+  const gwPort = await freePort();
+  const gatewayArgs = opts["gateway-args"] ? opts["gateway-args"].split(" ") : [];
+  const gateway = await start(process.execPath, [join(projectRoot, "dist/src/main.js"), "--host", "127.0.0.1", "--port", String(gwPort), "--upstream-port", String(stubPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${gwPort}/health`);
+  const refPort = await freePort();
+  const ref = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/node-reference.ts"), String(refPort), `http://127.0.0.1:${stubPort}`]);
+  const targets: Target[] = [
+    { name: "direct", url: `http://127.0.0.1:${stubPort}`, pid: stub.pid!, azure: false },
+    { name: "gateway", url: `http://127.0.0.1:${gwPort}`, pid: gateway.pid!, azure: true },
+    { name: "node-ref", url: `http://127.0.0.1:${refPort}`, pid: ref.pid!, azure: false },
+  ];
+  const nginxVersion = spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr ?? ""; // nginx -v prints to stderr
+  if (/nginx\//.test(nginxVersion)) {
+    const dir = mkdtempSync(join(tmpdir(), "bench-nginx-"));
+    const port = await freePort();
+    writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, stubPort));
+    const nginx = await start("nginx", ["-c", join(dir, "nginx.conf"), "-p", dir], `http://127.0.0.1:${port}/`);
+    targets.push({ name: "nginx", url: `http://127.0.0.1:${port}`, pid: nginx.pid!, azure: false });
+  } else {
+    console.log("bench: nginx not installed (apt-get install nginx-light): that column is skipped");
+  }
+  // The gateway's model list is cached after one call; warm every target once.
+  for (const t of targets) await runLoad({ url: t.url, path: pathFor(t, "chat/completions"), body: JSON.stringify(CHAT), concurrency: 4, seconds: 0.5 });
+
+  const rows: Array<Record<string, unknown>> = [];
+  for (const c of CASES) {
+    const perTarget = new Map<string, { results: LoadResult[]; cpu: number }>();
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 ? [...targets].reverse() : targets; // alternate order: no target always runs first
+      for (const t of order) {
+        const cpu0 = cpuSeconds(t.pid);
+        const result = await runLoad({ url: t.url, path: pathFor(t, c.path), body: JSON.stringify(c.body), concurrency: c.concurrency, seconds: SECONDS });
+        const entry = perTarget.get(t.name) ?? { results: [], cpu: 0 };
+        entry.results.push(result);
+        entry.cpu += cpuSeconds(t.pid) - cpu0;
+        perTarget.set(t.name, entry);
+      }
+    }
+    const direct = merge(perTarget.get("direct")!.results);
+    for (const t of targets) {
+      const { results, cpu } = perTarget.get(t.name)!;
+      const r = merge(results);
+      rows.push({
+        case: c.label, target: t.name, rps: r.requests / r.seconds, errors: r.errors,
+        p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99),
+        addedP50: percentile(r.latenciesMs, 50) - percentile(direct.latenciesMs, 50),
+        addedP99: percentile(r.latenciesMs, 99) - percentile(direct.latenciesMs, 99),
+        ttfbP50: c.stream ? percentile(r.ttfbMs, 50) : undefined,
+        cpuMsPerRequest: t.name === "direct" ? undefined : (cpu * 1000) / Math.max(1, r.requests),
+      });
+    }
+    console.log(`bench: ${c.label} done`);
+  }
+  const gatewayRss = rssMb(gateway.pid!);
+
+  // Streams held: HELD concurrent long streams (100 chunks, 50 ms apart) through the gateway and direct.
+  let held: Record<string, unknown> | undefined;
+  if (HELD > 0) {
+    const slowPort = await freePort();
+    const slow = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/stub.ts"), String(slowPort), "100", "50"]);
+    const heldGwPort = await freePort();
+    const heldGw = await start(process.execPath, [join(projectRoot, "dist/src/main.js"), "--host", "127.0.0.1", "--port", String(heldGwPort), "--upstream-port", String(slowPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${heldGwPort}/health`);
+    const hold = async (url: string, path: string, pid?: number) => {
+      const pool = new Pool(url, { connections: HELD, keepAliveTimeout: 60_000 });
+      let peak = 0;
+      const sampler = pid ? setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100) : undefined;
+      const ttfb: number[] = [];
+      let errors = 0;
+      await Promise.all(Array.from({ length: HELD }, async () => {
+        const t0 = performance.now();
+        try {
+          const res = await pool.request({ path, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...CHAT, stream: true }) });
+          let first = 0;
+          let text = "";
+          for await (const chunk of res.body) {
+            if (!first) first = performance.now();
+            text = (text + chunk).slice(-64);
+          }
+          if (res.statusCode !== 200 || !text.includes("[DONE]")) errors++;
+          else ttfb.push(first - t0);
+        } catch {
+          errors++;
+        }
+      }));
+      if (sampler) clearInterval(sampler);
+      await pool.close();
+      return { errors, ttfbP50: percentile(Float64Array.from(ttfb), 50), ttfbP99: percentile(Float64Array.from(ttfb), 99), peakRssMb: peak };
+    };
+    const viaDirect = await hold(`http://127.0.0.1:${slowPort}`, "/v1/chat/completions");
+    const viaGateway = await hold(`http://127.0.0.1:${heldGwPort}`, "/chat/completions?api-version=2025-05-01", heldGw.pid);
+    held = { streams: HELD, errors: viaGateway.errors, directErrors: viaDirect.errors, peakRssMb: viaGateway.peakRssMb, ttfbP50: viaGateway.ttfbP50, addedTtfbP50: viaGateway.ttfbP50 - viaDirect.ttfbP50, addedTtfbP99: viaGateway.ttfbP99 - viaDirect.ttfbP99 };
+    slow.kill();
+    heldGw.kill();
+  }
+
+  const report = { date: new Date().toISOString(), cpus: (await import("node:os")).cpus().length, node: process.version, nginx: nginxVersion.trim(), seconds: SECONDS, rounds: ROUNDS, gatewayRssMb: gatewayRss, rows, held };
+  const md = toMarkdown(report);
+  const dir = join(projectRoot, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "latest.json"), JSON.stringify(report, null, 2));
+  writeFileSync(join(dir, "latest.md"), md);
+  console.log(`\n${md}\nbench: wrote bench/results/latest.{json,md}`);
+}
+
+const f = (n: unknown, digits = 2) => (typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "–");
+
+function toMarkdown(r: { rows: Array<Record<string, unknown>>; held?: Record<string, unknown>; gatewayRssMb: number; date: string; node: string; cpus: number; seconds: number; rounds: number }): string {
+  const lines = [
+    `Run ${r.date}, ${r.cpus} cores, Node ${r.node}, ${r.rounds} rounds × ${r.seconds} s per target and case, interleaved.`,
+    "",
+    "| case | target | req/s | p50 ms | p99 ms | added p50 | added p99 | TTFB p50 | CPU ms/req | vs node-ref req/s |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const row of r.rows) {
+    const ref = r.rows.find((x) => x.case === row.case && x.target === "node-ref");
+    const ratio = ref ? (row.rps as number) / (ref.rps as number) : NaN;
+    lines.push(`| ${row.case} | ${row.target} | ${f(row.rps, 0)} | ${f(row.p50)} | ${f(row.p99)} | ${row.target === "direct" ? "–" : f(row.addedP50)} | ${row.target === "direct" ? "–" : f(row.addedP99)} | ${f(row.ttfbP50)} | ${f(row.cpuMsPerRequest, 3)} | ${f(ratio)} |`);
+  }
+  lines.push("", `Gateway RSS after the run: ${f(r.gatewayRssMb, 1)} MB.`);
+  if (r.held) {
+    const h = r.held;
+    lines.push(`Streams held: ${h.streams} concurrent 5 s streams through the gateway: ${h.errors} errors, peak RSS ${f(h.peakRssMb, 1)} MB, TTFB p50 ${f(h.ttfbP50)} ms (added p50 ${f(h.addedTtfbP50)} ms, p99 ${f(h.addedTtfbP99)} ms vs direct).`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+main().then(() => process.exit(0), (err: Error) => {
+  console.error(`bench: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
