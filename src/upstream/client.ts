@@ -1,9 +1,10 @@
 // The engine's OpenAI API: one openapi-fetch client over one keep-alive undici Agent, built once.
 // It knows nothing of Azure. Timeouts replace undici's hidden 300 s defaults.
 import createClient, { type Client } from "openapi-fetch";
-import { Agent, fetch as undiciFetch, Request as UndiciRequest } from "undici";
+import { Agent } from "undici";
 import type { paths } from "../../generated/openai/schema.d.ts";
 import type { Config } from "../config.ts";
+import { createTransport, UpstreamRequest } from "./transport.ts";
 
 export type UpstreamClient = Client<paths>;
 
@@ -29,8 +30,9 @@ export function createUpstream(config: Config): Upstream {
   const baseHeaders = Object.freeze<Record<string, string>>(config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {});
   const client = createClient<paths>({
     baseUrl: config.upstreamBaseUrl,
-    Request: UndiciRequest as unknown as typeof Request,
-    fetch: (request) => undiciFetch(request as never, { dispatcher: agent }) as unknown as Promise<Response>,
+    // The one place the WHATWG types are stood in for: see transport.ts.
+    Request: UpstreamRequest as unknown as typeof Request,
+    fetch: createTransport(agent) as unknown as (request: Request) => Promise<Response>,
   });
   return {
     client,
