@@ -53,18 +53,23 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
   let sawFinish = false;
   let sawDone = false;
 
-  const write = async (text: string): Promise<void> => {
+  // Updates made from one upstream read go out in one write: one syscall per read, not per event.
+  let out = "";
+  const flush = async (): Promise<void> => {
+    if (!out) return;
+    const text = out;
+    out = "";
     if (!res.write(text)) await once(res, "drain", { signal });
   };
-  const send = async (update: AzureStreamingUpdate): Promise<void> => {
+  const send = (update: AzureStreamingUpdate): void => {
     if (outcome.firstTokenMs === undefined && update.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.reasoning_content)) {
       outcome.firstTokenMs = performance.now() - started;
     }
     if (update.usage) outcome.usage = update.usage;
     outcome.updates++;
-    await write(`data: ${JSON.stringify(update)}\n\n`);
+    out += `data: ${JSON.stringify(update)}\n\n`;
   };
-  const handle = async (data: string): Promise<void> => {
+  const handle = (data: string): void => {
     if (data === "[DONE]") {
       sawDone = true;
       return;
@@ -82,14 +87,14 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
       if (!update.usage) return;
       if (pending) {
         pending.usage = update.usage;
-        await send(pending);
+        send(pending);
         pending = undefined;
         return;
       }
       return send(update);
     }
     if (pending) {
-      await send(pending);
+      send(pending);
       pending = undefined;
     }
     if (update.choices.some((c) => c.finish_reason !== null)) {
@@ -100,7 +105,7 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
         return;
       }
     }
-    await send(update);
+    send(update);
   };
 
   if (!res.headersSent) res.writeHead(200, SSE_HEADERS);
@@ -108,16 +113,18 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
   try {
     for await (const bytes of body) {
       for (const event of parser.push(bytes)) {
-        await handle(event.data);
+        handle(event.data);
         if (sawDone) break;
       }
+      await flush();
       if (sawDone) break;
     }
-    if (!sawDone) for (const event of parser.end()) await handle(event.data);
-    if (pending) await send(pending);
+    if (!sawDone) for (const event of parser.end()) handle(event.data);
+    if (pending) send(pending);
     // An engine that ends the body after a finish_reason but without [DONE] still finished.
     if (!sawDone && !sawFinish) throw new GatewayError("UpstreamStreamError", "The engine closed the stream before it finished.", { status: 502 });
-    await write(DONE);
+    out += DONE;
+    await flush();
     res.end();
     outcome.completed = true;
   } catch (err) {
@@ -129,7 +136,8 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
     const error = classifyUpstreamFailure(err, signal);
     outcome.error = error;
     if (!res.destroyed) {
-      const event = `data: ${JSON.stringify({ error: { code: error.code, message: error.message } })}\n\n`;
+      // What was mapped before the failure still goes out, then the error event, then the cut.
+      const event = `${out}data: ${JSON.stringify({ error: { code: error.code, message: error.message } })}\n\n`;
       res.write(event, () => res.destroy());
       setTimeout(() => res.destroy(), 1000).unref(); // the write callback never fires on a dead socket
     }

@@ -32,7 +32,7 @@ export function createUpstream(config: Config): Upstream {
     baseUrl: config.upstreamBaseUrl,
     // The one place the WHATWG types are stood in for: see transport.ts.
     Request: UpstreamRequest as unknown as typeof Request,
-    fetch: createTransport(agent) as unknown as (request: Request) => Promise<Response>,
+    fetch: createTransport(agent, rootUrl.origin) as unknown as (request: Request) => Promise<Response>,
   });
   return {
     client,

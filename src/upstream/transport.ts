@@ -45,15 +45,15 @@ class UpstreamResponse {
   }
 }
 
-/** A fetch-shaped function over one undici dispatcher (the keep-alive Agent). */
-export function createTransport(dispatcher: Dispatcher) {
+/** A fetch-shaped function over one undici dispatcher (the keep-alive Agent) for one origin, whose URLs
+ * openapi-fetch builds from the configured base URL (so the origin is a prefix, not parsed per call). */
+export function createTransport(dispatcher: Dispatcher, origin: string) {
   return async function transport(request: UpstreamRequest): Promise<UpstreamResponse> {
-    const url = new URL(request.url);
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => (headers[name] = value));
     const res = await dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
+      origin,
+      path: request.url.startsWith(origin) ? request.url.slice(origin.length) : new URL(request.url).pathname,
       method: request.method as Dispatcher.HttpMethod,
       headers,
       body: request.body ?? null,
