@@ -31,7 +31,8 @@ const freePort = () => new Promise<number>((resolve) => {
 });
 
 const children: ChildProcess[] = [];
-process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
+// SIGTERM, not SIGKILL: an nginx master killed outright leaves its worker running.
+process.on("exit", () => children.forEach((c) => c.kill("SIGTERM")));
 process.on("SIGINT", () => process.exit(130));
 
 /** Starts a process that prints a JSON line with its port (or waits for `readyUrl`). */
@@ -229,7 +230,16 @@ function toMarkdown(r: { rows: Array<Record<string, unknown>>; held?: Record<str
   return lines.join("\n") + "\n";
 }
 
-main().then(() => process.exit(0), (err: Error) => {
+/** Stops every started process and waits for it (an nginx master exits after its worker). */
+async function stopAll(): Promise<void> {
+  await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => {
+    const exited = new Promise((r) => c.once("exit", r));
+    c.kill("SIGTERM");
+    return exited;
+  }));
+}
+
+main().then(stopAll).then(() => process.exit(0), (err: Error) => {
   console.error(`bench: ${err.stack ?? err.message}`);
   process.exit(1);
 });

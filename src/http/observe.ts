@@ -32,7 +32,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly
         status,
         stream: state.stream === true,
         durationMs: performance.now() - started,
-        clientAborted: outcome?.clientAborted ?? !ctx.res.writableFinished,
+        clientAborted: clientAborted(ctx),
         upstreamError: errorCode !== undefined && (UPSTREAM_CODES.has(errorCode) || (status >= 500 && status !== 500)),
         ...(state.upstreamMs !== undefined ? { upstreamMs: state.upstreamMs } : {}),
         ...(outcome?.firstTokenMs !== undefined ? { firstTokenMs: (state.upstreamMs ?? 0) + outcome.firstTokenMs } : {}),
@@ -56,6 +56,13 @@ export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly
       ctx.set("server-timing", `upstream;dur=${upstream.toFixed(2)}, gateway;dur=${Math.max(0, total - upstream).toFixed(2)}`);
     }
   };
+}
+
+/** The client went away before its answer ended. When the response closes mid-stream, the stream may
+ * not have noticed yet; a response the gateway cut itself carries the stream's error instead. */
+export function clientAborted(ctx: Context): boolean {
+  const outcome = ctx.state.streamOutcome as StreamOutcome | undefined;
+  return (outcome?.clientAborted ?? false) || (!ctx.res.writableFinished && !outcome?.error);
 }
 
 const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 100) / 100);

@@ -4,6 +4,7 @@
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Span } from "@opentelemetry/api";
 import type { Context, Next } from "koa";
 import type { StreamOutcome } from "../stream/chat-stream.ts";
+import { clientAborted } from "./observe.ts";
 
 const tracer = trace.getTracer("azure-openai-proxy");
 
@@ -46,7 +47,7 @@ function endSpan(span: Span, ctx: Context, route: string): void {
   const errorCode = outcome?.error?.code ?? state.errorCode;
   if (errorCode) span.setAttribute("error.type", errorCode);
   if (ctx.status >= 500 || outcome?.error) span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
-  if (outcome?.clientAborted || !ctx.res.writableFinished) span.setAttribute("azure_openai_proxy.client_aborted", true);
+  if (clientAborted(ctx)) span.setAttribute("azure_openai_proxy.client_aborted", true);
   span.end();
 }
 

@@ -7,7 +7,7 @@ import { toOpenAIChatRequest } from "../mappers/chat-request.ts";
 import { toAzureChatCompletions } from "../mappers/chat-response.ts";
 import { createChatUpdateMapper } from "../mappers/chat-update.ts";
 import type { AzureChatCompletionsOptions } from "../mappers/types.ts";
-import { writeChatStream } from "../stream/chat-stream.ts";
+import { createStreamOutcome, writeChatStream } from "../stream/chat-stream.ts";
 import { callUpstream } from "../upstream/call.ts";
 import { createRequestSignal } from "../upstream/request-signal.ts";
 import { createOperationContracts } from "../validate/operations.ts";
@@ -42,8 +42,9 @@ export function registerChatCompletions(router: Router, { config, upstream, mode
       ctx.status = 200;
       ctx.respond = false; // the stream writes to the socket itself, event by event
       metrics.streamsInFlight.inc();
-      const outcome = await writeChatStream(data, ctx.res, createChatUpdateMapper({ model, now }), signal).finally(() => metrics.streamsInFlight.dec());
-      ctx.state.streamOutcome = outcome;
+      const outcome = createStreamOutcome();
+      ctx.state.streamOutcome = outcome; // read by the log/metrics/trace hooks when the response closes
+      await writeChatStream(data, ctx.res, createChatUpdateMapper({ model, now }), signal, outcome).finally(() => metrics.streamsInFlight.dec());
       if (outcome.error) {
         log.warn({ requestId: ctx.state.requestId, code: outcome.error.code, err: outcome.error.cause ?? outcome.error.message, updates: outcome.updates }, "stream ended by an upstream failure");
       } else if (outcome.clientAborted) {

@@ -45,9 +45,14 @@ function engineStreamError(value: unknown): GatewayError | undefined {
   return new GatewayError("UpstreamStreamError", message.slice(0, 2000), { status: 502 });
 }
 
-export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: ServerResponse, mapper: ChatUpdateMapper, signal: AbortSignal): Promise<StreamOutcome> {
+export function createStreamOutcome(): StreamOutcome {
+  return { completed: false, clientAborted: false, updates: 0, finishReasons: [] };
+}
+
+/** Streams `body` to `res`, filling `outcome` as it goes (it is complete once the response closes,
+ * which can be before this returns: the upstream body is drained after [DONE]). */
+export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: ServerResponse, mapper: ChatUpdateMapper, signal: AbortSignal, outcome = createStreamOutcome()): Promise<StreamOutcome> {
   const started = performance.now();
-  const outcome: StreamOutcome = { completed: false, clientAborted: false, updates: 0, finishReasons: [] };
   const parser = new SseParser();
   let pending: AzureStreamingUpdate | undefined;
   let sawFinish = false;
@@ -110,24 +115,34 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
 
   if (!res.headersSent) res.writeHead(200, SSE_HEADERS);
   res.flushHeaders();
-  try {
-    for await (const bytes of body) {
-      for (const event of parser.push(bytes)) {
-        handle(event.data);
-        if (sawDone) break;
-      }
-      await flush();
-      if (sawDone) break;
-    }
-    if (!sawDone) for (const event of parser.end()) handle(event.data);
+  const finish = async (): Promise<void> => {
     if (pending) send(pending);
-    // An engine that ends the body after a finish_reason but without [DONE] still finished.
-    if (!sawDone && !sawFinish) throw new GatewayError("UpstreamStreamError", "The engine closed the stream before it finished.", { status: 502 });
+    pending = undefined;
     out += DONE;
     await flush();
     res.end();
     outcome.completed = true;
+  };
+  try {
+    // After [DONE] the client is answered at once, but the loop still reads the upstream body to its end
+    // (engines end it right after [DONE]): breaking out would destroy the keep-alive connection.
+    for await (const bytes of body) {
+      if (sawDone) continue;
+      for (const event of parser.push(bytes)) {
+        handle(event.data);
+        if (sawDone) break;
+      }
+      if (sawDone) await finish();
+      else await flush();
+    }
+    if (!sawDone) {
+      for (const event of parser.end()) handle(event.data);
+      // An engine that ends the body after a finish_reason but without [DONE] still finished.
+      if (!sawDone && !sawFinish) throw new GatewayError("UpstreamStreamError", "The engine closed the stream before it finished.", { status: 502 });
+      await finish();
+    }
   } catch (err) {
+    if (outcome.completed) return outcome; // the client has its whole answer; only the drain after [DONE] failed
     if (signal.aborted && signal.reason instanceof ClientClosed) {
       outcome.clientAborted = true;
       res.destroy();
