@@ -1,6 +1,7 @@
 // CLI flags and environment variables -> one frozen Config, checked once at start-up.
 // Same flags as the Rust original (--host, --port, --upstream-host, --upstream-port, --upstream-type),
 // with its clashing short flags removed and the missing knobs added.
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { tracingConfigured } from "./telemetry/tracing.ts";
 
@@ -30,6 +31,8 @@ export interface Config {
   logLevel: string;
   logBodies: boolean;
   metricsPort: number | undefined;
+  /** Processes serving the port (node:cluster); 1 = no cluster. */
+  workers: number;
   /** OTLP tracing, from the standard OTEL_* variables. */
   tracing: boolean;
 }
@@ -61,6 +64,7 @@ export const OPTIONS = {
   "shutdown-grace": { env: "SHUTDOWN_GRACE", default: "30s", help: "time given to in-flight requests on SIGTERM" },
   "log-bodies": { env: "LOG_BODIES", default: "false", help: "log request and response bodies (prompts!): true | false" },
   "metrics-port": { env: "METRICS_PORT", help: "also serve /metrics, without auth, on this port" },
+  workers: { env: "WORKERS", default: "1", help: "processes sharing the port: a number, or auto (one per core)" },
   "log-level": { env: "LOG_LEVEL", default: "info", help: "fatal | error | warn | info | debug | trace | silent" },
 } satisfies Record<string, Option>;
 
@@ -150,6 +154,7 @@ export function loadConfig(argv: string[], env: Env): Config {
     logLevel,
     logBodies: parseBoolean("log-bodies", get("log-bodies")!),
     tracing: tracingConfigured(env),
+    workers: get("workers") === "auto" ? availableParallelism() : parseInteger("workers", get("workers")!, 1, 256),
     metricsPort: get("metrics-port") ? parseInteger("metrics-port", get("metrics-port")!, 0, 65535) : undefined,
   });
 }

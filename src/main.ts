@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "./app.ts";
 import { ConfigError, helpText, loadConfig } from "./config.ts";
+import { cluster, exposeWorkerMetrics, runPrimary } from "./cluster.ts";
 import { createGatewayServer } from "./server.ts";
 import { startTracing } from "./telemetry/tracing.ts";
 
@@ -30,8 +31,12 @@ async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config);
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, log);
+  // A cluster worker leaves --metrics-port to the primary, which aggregates every worker's metrics.
+  if (cluster.isWorker) config = { ...config, metricsPort: undefined };
   const stopTracing = config.tracing ? await startTracing(version, process.env) : undefined;
-  const { listen, drain } = createGatewayServer(config, log);
+  const { listen, drain, gateway } = createGatewayServer(config, log);
+  if (cluster.isWorker) exposeWorkerMetrics(gateway.deps.metrics.registry);
   listen().then(
     (url) => log.info({ url, upstream: config.upstreamBaseUrl, version }, `listening on ${url}`),
     (err: unknown) => {

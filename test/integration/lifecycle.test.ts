@@ -70,4 +70,20 @@ test("grace_period_ends_a_stream_that_will_not_finish", async ({ sim }) => {
   assert.ok(Date.now() - started < 3000, `exited after ${Date.now() - started} ms`);
 });
 
+test("workers_share_the_port_and_aggregate_metrics", async ({ sim }) => {
+  const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
+  const { child, url, exit } = await startCli(sim, ["--workers", "2", "--metrics-port", String(metricsPort)]);
+  // The first worker to listen logs its URL; wait for the second one too before counting.
+  await new Promise((r) => setTimeout(r, 1500));
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(`${url}/chat/completions?${API}`, { method: "POST", headers: { "content-type": "application/json", connection: "close" }, body: JSON.stringify({ messages: [{ role: "user", content: "x" }] }) });
+    assert.is(res.status, 200);
+  }
+  const total = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+  const served = total.split("\n").filter((l) => l.startsWith('gateway_requests_total{route="/chat/completions",status="200"')).reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+  assert.is(served, 20, "the primary's --metrics-port sums both workers");
+  child.kill("SIGTERM");
+  assert.is(await exit, 0);
+});
+
 test.run();
