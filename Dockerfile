@@ -17,52 +17,44 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY generated ./generated
-RUN npm run build && npm prune --omit=dev && chmod +x dist/src/main.js
+RUN npm run build && npm prune --omit=dev && chmod +x dist/src/main.js \
+ && mkdir -p /out/opt/azure-openai-proxy /out/usr/local/bin \
+ && cp -r dist node_modules package.json /out/opt/azure-openai-proxy/ \
+ && cp /usr/local/bin/node /out/usr/local/bin/node \
+ && ln -s /opt/azure-openai-proxy/dist/src/main.js /out/usr/local/bin/azure-openai-proxy
 
-# What every engine image gets: the Node binary, the gateway and the entrypoints.
+# What every engine image gets: the Node binary, the gateway on PATH and the entrypoints (which default
+# PORT to 80 and UPSTREAM_PORT to the engine's own port).
 FROM scratch AS gateway-files
-COPY --from=build /usr/local/bin/node /usr/local/bin/node
-COPY --from=build /app/package.json /opt/azure-openai-proxy/package.json
-COPY --from=build /app/node_modules /opt/azure-openai-proxy/node_modules
-COPY --from=build /app/dist /opt/azure-openai-proxy/dist
+COPY --from=build /out /
 COPY entrypoints /opt/azure-openai-proxy/entrypoints
 
 FROM ghcr.io/huggingface/text-generation-inference:3.3.4 AS tgi
 COPY --from=gateway-files / /
-RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
-ENV PORT=80 UPSTREAM_PORT=8080
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/tgi.sh"]
 
 FROM vllm/vllm-openai:v0.10.1 AS vllm
 COPY --from=gateway-files / /
-RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
-ENV PORT=80 UPSTREAM_PORT=8000
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/vllm.sh"]
 
 FROM lmsysorg/sglang:v0.5.1.post3-cu126 AS sglang
 COPY --from=gateway-files / /
-RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
-ENV PORT=80 UPSTREAM_PORT=30000
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/sglang.sh"]
 
 FROM ghcr.io/huggingface/text-embeddings-inference:cpu-1.8.0 AS tei-cpu
 COPY --from=gateway-files / /
-RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
-ENV PORT=80 UPSTREAM_PORT=8080
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/tei-cpu.sh"]
 
 FROM ghcr.io/huggingface/text-embeddings-inference:cuda-1.8.0 AS tei-gpu
 COPY --from=gateway-files / /
-RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
-ENV PORT=80 UPSTREAM_PORT=8080
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/tei-gpu.sh"]
