@@ -1,66 +1,23 @@
-// Validators of Azure bodies, compiled once at start-up from the JSON schemas generated from each
-// api-version's spec (generated/azure/<version>/schemas.gen.ts). Ajv over JSON Schema 2020-12 was chosen
-// over hey-api's zod plugin: the same schemas also validate responses in tests, compiled validators are
-// fast on the hot path, and its errors carry the instance path we report as `target`.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+// Validation of Azure bodies against the JSON schemas generated from each api-version's spec
+// (generated/azure/<version>/schemas.gen.ts). Ajv over JSON Schema 2020-12 was chosen over hey-api's zod
+// plugin: the same schemas validate responses in tests, the request validators are emitted as standalone
+// code at `npm run generate` (nothing compiles at start-up), and its errors carry the instance path we
+// report as `target`.
+import type { Ajv2020, ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import * as v20250401 from "../../generated/azure/2025-04-01/schemas.gen.ts";
 import * as v20250501 from "../../generated/azure/2025-05-01/schemas.gen.ts";
 import { GatewayError } from "../http/errors.ts";
+import { createAzureAjv, exportName } from "./ajv.ts";
 import type { ContractVersion } from "./api-version.ts";
 
 const MODULES: Record<ContractVersion, Record<string, unknown>> = { "2025-04-01": v20250401, "2025-05-01": v20250501 };
 
-/** hey-api names the export of schema `A.B` as `A_BSchema`. */
-const exportName = (schema: string) => `${schema.replace(/\./g, "_")}Schema`;
-
-/** Ajv's discriminator keyword rejects `mapping` (the oneOf members state their tag values themselves)
- * and reads the tag without checking the instance is an object, so `type: object` goes beside it. */
-function forAjv(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(forAjv);
-  if (node === null || typeof node !== "object") return node;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) if (key !== "mapping") out[key] = forAjv(value);
-  if ("discriminator" in out && !("type" in out)) out.type = "object";
-  return out;
-}
-
-function collectRefs(node: unknown, into: Set<string>): Set<string> {
-  if (Array.isArray(node)) node.forEach((n) => collectRefs(n, into));
-  else if (node !== null && typeof node === "object") {
-    for (const [key, value] of Object.entries(node)) {
-      if (key === "$ref" && typeof value === "string") into.add(value.replace("#/components/schemas/", ""));
-      else collectRefs(value, into);
-    }
-  }
-  return into;
-}
-
-const INT32 = 2 ** 31;
-function createAjv(contract: ContractVersion): Ajv2020 {
-  const module = MODULES[contract];
-  const schemas: Record<string, unknown> = {};
-  const pending = [...collectRefs(Object.values(module), new Set())];
-  // Every schema any export refers to, keyed by its spec name so `$ref`s resolve.
-  for (const name of Object.keys(module)) pending.push(name.replace(/Schema$/, ""));
-  for (const name of pending) {
-    const value = module[exportName(name)] ?? module[`${name}Schema`];
-    if (value === undefined) throw new Error(`generated/azure/${contract}: no export for schema ${name}`);
-    schemas[name] = forAjv(value);
-  }
-  const ajv = new Ajv2020({ strict: false, allErrors: false, discriminator: true });
-  ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && n >= -INT32 && n < INT32 });
-  ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isSafeInteger(n) });
-  ajv.addFormat("unixtime", { type: "number", validate: (n: number) => Number.isInteger(n) });
-  for (const format of ["float", "double", "uuid", "uri", "date-time"]) ajv.addFormat(format, true);
-  ajv.addSchema({ $id: `azure-${contract}`, components: { schemas } });
-  return ajv;
-}
-
 const ajvs = new Map<ContractVersion, Ajv2020>();
-/** A compiled validator of the named Azure schema (e.g. `ChatCompletionsOptions`) for one contract. */
+/** Compiles the named Azure schema (e.g. `ChatCompletions`) at run time, for tests; the gateway's own
+ * request validators are emitted ahead of time (generated/azure/<version>/validators.gen.js). */
 export function compileAzureSchema(contract: ContractVersion, schema: string): ValidateFunction {
   let ajv = ajvs.get(contract);
-  if (!ajv) ajvs.set(contract, (ajv = createAjv(contract)));
+  if (!ajv) ajvs.set(contract, (ajv = createAzureAjv(MODULES[contract], `azure-${contract}`)));
   // Spec names with dots (`Azure.Core.Foundations.ErrorResponse`) are registered as their export name
   // unless some $ref uses the dotted form.
   const key = ajv.getSchema(`azure-${contract}#/components/schemas/${schema}`) ? schema : schema.replace(/\./g, "_");

@@ -1,10 +1,14 @@
-// Per operation and contract version: the compiled body validator and the declared top-level keys.
-// Built once at start-up.
+// Per operation and contract version: the request validator (emitted ahead of time by `npm run generate`
+// as standalone Ajv code) and the declared top-level keys.
 import type { ValidateFunction } from "ajv";
+import * as v20250401 from "../../generated/azure/2025-04-01/validators.gen.js";
+import * as v20250501 from "../../generated/azure/2025-05-01/validators.gen.js";
 import { API_VERSIONS, type ContractVersion } from "./api-version.ts";
-import { compileAzureSchema, declaredKeys } from "./bodies.ts";
+import { declaredKeys } from "./bodies.ts";
 
-export type AzureOperationSchema = "ChatCompletionsOptions" | "EmbeddingsOptions" | "ImageEmbeddingsOptions";
+export type AzureOperationSchema = keyof typeof v20250501;
+
+const VALIDATORS: Record<ContractVersion, Record<AzureOperationSchema, ValidateFunction>> = { "2025-04-01": v20250401, "2025-05-01": v20250501 };
 
 export interface OperationContract {
   validate: ValidateFunction;
@@ -16,7 +20,7 @@ export type OperationContracts = Readonly<Record<ContractVersion, OperationContr
 export function createOperationContracts(schema: AzureOperationSchema): OperationContracts {
   const contracts = {} as Record<ContractVersion, OperationContract>;
   for (const version of new Set(Object.values(API_VERSIONS))) {
-    contracts[version] = { validate: compileAzureSchema(version, schema), known: declaredKeys(version, schema) };
+    contracts[version] = { validate: VALIDATORS[version][schema], known: declaredKeys(version, schema) };
   }
   return Object.freeze(contracts);
 }

@@ -54,6 +54,7 @@ test("schema_violations_name_the_field", async ({ gw, sim }) => {
     [{ messages: [{ role: "tool", content: "x" }] }, "messages[0].tool_call_id"],
     [{ ...chat, temperature: 3 }, "temperature"],
     [{ ...chat, max_tokens: 1.5 }, "max_tokens"],
+    [{ ...chat, max_tokens: 2 ** 31 }, "max_tokens"], // int32 format, checked by the emitted validators
     [{ ...chat, response_format: { type: "json_schema", json_schema: { name: "x" } } }, "response_format.json_schema.schema"],
     [{ ...chat, tool_choice: "sometimes" }, "tool_choice"],
     [{ ...chat, stop: "\n" }, "stop"],
