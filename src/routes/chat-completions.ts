@@ -10,6 +10,7 @@ import type { AzureChatCompletionsOptions } from "../mappers/types.ts";
 import { createStreamOutcome, writeChatStream } from "../stream/chat-stream.ts";
 import { callUpstream } from "../upstream/call.ts";
 import { createRequestSignal } from "../upstream/request-signal.ts";
+import { asFetchSignal } from "../upstream/transport.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
@@ -25,7 +26,7 @@ export function registerChatCompletions(router: Router, { config, upstream, mode
     ctx.state.stream = stream;
 
     const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
-    const init = { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal };
+    const init = { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
     const started = performance.now();
     const now = Math.floor(Date.now() / 1000);
     try {

@@ -7,6 +7,7 @@ import { toAzureEmbeddingsResult, toOpenAIEmbeddingsRequest } from "../mappers/e
 import type { AzureEmbeddingsOptions } from "../mappers/types.ts";
 import { callUpstream } from "../upstream/call.ts";
 import { createRequestSignal } from "../upstream/request-signal.ts";
+import { asFetchSignal } from "../upstream/transport.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
@@ -22,7 +23,7 @@ export function registerEmbeddings(router: Router, { config, upstream, models, p
     try {
       const started = performance.now();
       const { data } = await callUpstream(signal, () =>
-        upstream.client.POST("/embeddings", { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal }),
+        upstream.client.POST("/embeddings", { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) }),
       );
       ctx.state.upstreamMs = performance.now() - started;
       const result = toAzureEmbeddingsResult([data], { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });

@@ -10,6 +10,7 @@ import { toAzureEmbeddingsResult, toVllmImageEmbeddingsRequests } from "../mappe
 import type { AzureImageEmbeddingsOptions, OpenAIEmbeddingsRequest } from "../mappers/types.ts";
 import { callUpstream } from "../upstream/call.ts";
 import { createRequestSignal } from "../upstream/request-signal.ts";
+import { asFetchSignal } from "../upstream/transport.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
@@ -29,7 +30,7 @@ export function registerImageEmbeddings(router: Router, { config, upstream, mode
         requests.map((request) =>
           callUpstream(signal, () =>
             // The chat-style form is a vLLM extension the OpenAI schema does not declare.
-            upstream.client.POST("/embeddings", { body: request as unknown as OpenAIEmbeddingsRequest, headers, signal }),
+            upstream.client.POST("/embeddings", { body: request as unknown as OpenAIEmbeddingsRequest, headers, signal: asFetchSignal(signal) }),
           ),
         ),
       ).catch((err: unknown) => {

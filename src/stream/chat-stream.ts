@@ -10,12 +10,12 @@
 // client gets one `data: {"error":{"code","message"}}` event and then the connection is closed
 // without the terminating chunk and without [DONE], so every SDK raises instead of seeing a short
 // answer as complete.
-import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import { GatewayError } from "../http/errors.ts";
 import type { ChatUpdateMapper } from "../mappers/chat-update.ts";
 import type { AzureCompletionsUsage, AzureStreamingUpdate, OpenAIChatChunk } from "../mappers/types.ts";
 import { ClientClosed, classifyUpstreamFailure } from "../upstream/failures.ts";
+import type { RequestSignal } from "../upstream/request-signal.ts";
 import { SseParser } from "./sse.ts";
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -45,13 +45,29 @@ function engineStreamError(value: unknown): GatewayError | undefined {
   return new GatewayError("UpstreamStreamError", message.slice(0, 2000), { status: 502 });
 }
 
+/** Resolves when a full socket buffer drains; rejects with the signal's reason when it fires first
+ * (a client that stops reading and then leaves never drains). */
+function drained(res: ServerResponse, signal: RequestSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (): void => {
+      res.off("drain", settle);
+      signal.off("abort", settle);
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
+    };
+    if (signal.aborted) return settle();
+    res.once("drain", settle);
+    signal.once("abort", settle);
+  });
+}
+
 export function createStreamOutcome(): StreamOutcome {
   return { completed: false, clientAborted: false, updates: 0, finishReasons: [] };
 }
 
 /** Streams `body` to `res`, filling `outcome` as it goes (it is complete once the response closes,
  * which can be before this returns: the upstream body is drained after [DONE]). */
-export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: ServerResponse, mapper: ChatUpdateMapper, signal: AbortSignal, outcome = createStreamOutcome()): Promise<StreamOutcome> {
+export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: ServerResponse, mapper: ChatUpdateMapper, signal: RequestSignal, outcome = createStreamOutcome()): Promise<StreamOutcome> {
   const started = performance.now();
   const parser = new SseParser();
   let pending: AzureStreamingUpdate | undefined;
@@ -64,7 +80,7 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
     if (!out) return;
     const text = out;
     out = "";
-    if (!res.write(text)) await once(res, "drain", { signal });
+    if (!res.write(text)) await drained(res, signal);
   };
   const send = (update: AzureStreamingUpdate): void => {
     if (outcome.firstTokenMs === undefined && update.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.reasoning_content)) {

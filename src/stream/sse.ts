@@ -15,10 +15,11 @@ export class SseParser {
   // showed in RSS with 1,000 streams held; StringDecoder keeps at most 3 pending bytes.
   private readonly decoder = new StringDecoder("utf8");
   private buffer = "";
-  private data: string[] = [];
+  /** The `data` lines of the event being read, joined with LF. */
+  private data = "";
+  private hasData = false;
   private event = "";
   private id: string | undefined;
-  private hasData = false;
   /** A chunk ended in CR: an LF at the start of the next one belongs to the same line end. */
   private pendingCR = false;
 
@@ -40,25 +41,33 @@ export class SseParser {
     const events: SseEvent[] = [];
     if (this.pendingCR && text.startsWith("\n")) text = text.slice(1);
     this.pendingCR = false;
-    let input = this.buffer + text;
+    const input = this.buffer ? this.buffer + text : text;
     let start = 0;
-    for (let i = 0; i < input.length; i++) {
-      const c = input.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      this.line(input.slice(start, i), events);
-      if (c === 13) {
-        if (i + 1 === input.length) this.pendingCR = true;
-        else if (input.charCodeAt(i + 1) === 10) i++;
+    if (input.indexOf("\r") === -1) {
+      // LF-only, as every engine we know sends: indexOf, not a loop over every character.
+      for (let nl = input.indexOf("\n"); nl !== -1; nl = input.indexOf("\n", start)) {
+        this.line(input.slice(start, nl), events);
+        start = nl + 1;
       }
-      start = i + 1;
+    } else {
+      for (let i = 0; i < input.length; i++) {
+        const c = input.charCodeAt(i);
+        if (c !== 10 && c !== 13) continue;
+        this.line(input.slice(start, i), events);
+        if (c === 13) {
+          if (i + 1 === input.length) this.pendingCR = true;
+          else if (input.charCodeAt(i + 1) === 10) i++;
+        }
+        start = i + 1;
+      }
     }
-    input = input.slice(start);
-    this.buffer = input;
+    this.buffer = start === 0 ? input : input.slice(start);
     return events;
   }
 
   private line(line: string, events: SseEvent[]): void {
     if (line === "") return this.dispatch(events);
+    if (line.startsWith("data: ")) return this.addData(line.slice(6)); // the common case, without the field split
     if (line.charCodeAt(0) === 58 /* : */) return; // comment (TGI keep-alive)
     const colon = line.indexOf(":");
     const field = colon === -1 ? line : line.slice(0, colon);
@@ -66,8 +75,7 @@ export class SseParser {
     if (value.charCodeAt(0) === 32) value = value.slice(1);
     switch (field) {
       case "data":
-        this.data.push(value);
-        this.hasData = true;
+        this.addData(value);
         break;
       case "event":
         this.event = value;
@@ -79,11 +87,18 @@ export class SseParser {
     }
   }
 
+  private addData(value: string): void {
+    this.data = this.hasData ? `${this.data}\n${value}` : value;
+    this.hasData = true;
+  }
+
   private dispatch(events: SseEvent[]): void {
     if (this.hasData) {
-      events.push({ event: this.event || "message", data: this.data.join("\n"), ...(this.id !== undefined ? { id: this.id } : {}) });
+      const event: SseEvent = { event: this.event || "message", data: this.data };
+      if (this.id !== undefined) event.id = this.id;
+      events.push(event);
     }
-    this.data = [];
+    this.data = "";
     this.event = "";
     this.hasData = false;
   }

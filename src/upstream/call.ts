@@ -2,6 +2,7 @@
 import type { GatewayError } from "../http/errors.ts";
 import { toGatewayError } from "../mappers/upstream-error.ts";
 import { classifyUpstreamFailure } from "./failures.ts";
+import type { AbortState } from "./request-signal.ts";
 
 export interface FetchResult<T> {
   data?: T;
@@ -9,7 +10,7 @@ export interface FetchResult<T> {
   response: Response;
 }
 
-export async function callUpstream<T>(signal: AbortSignal, send: () => Promise<FetchResult<T>>): Promise<{ data: NonNullable<T>; response: Response }> {
+export async function callUpstream<T>(signal: AbortState, send: () => Promise<FetchResult<T>>): Promise<{ data: NonNullable<T>; response: Response }> {
   let result: FetchResult<T>;
   try {
     result = await send();

@@ -1,5 +1,6 @@
 // Network-level upstream failures -> gateway errors, classified by code (never by message text).
 import { GatewayError } from "../http/errors.ts";
+import type { AbortState } from "./request-signal.ts";
 
 const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
 
@@ -19,7 +20,7 @@ function codeOf(err: unknown): string | undefined {
   return undefined;
 }
 
-export function classifyUpstreamFailure(err: unknown, signal: AbortSignal): GatewayError {
+export function classifyUpstreamFailure(err: unknown, signal: AbortState): GatewayError {
   if (err instanceof GatewayError) return err;
   if (signal.aborted) {
     if (signal.reason instanceof TotalTimeout) return new GatewayError("UpstreamTimeout", "The engine did not finish in time.", { cause: err });

@@ -10,7 +10,7 @@ export interface ModelCatalog {
   ids(): Promise<string[]>;
   /** The upstream model for a request: the requested name when served, the only served model when
    * there is one (deployment names are aliases of it), else the request's name or the first served. */
-  resolve(requested: string | undefined): Promise<string>;
+  resolve(requested: string | undefined): string | Promise<string>;
 }
 
 /** The served model a name stands for: itself when served, else the only served model (deployment
@@ -45,19 +45,26 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
     }
   };
 
+  const fresh = (): string[] | undefined => (cached && Date.now() - cached.at < ttlMs ? cached.ids : undefined);
   const ids = (): Promise<string[]> => {
-    if (cached && Date.now() - cached.at < ttlMs) return Promise.resolve(cached.ids);
+    const known = fresh();
+    if (known) return Promise.resolve(known);
     inflight ??= fetchIds().finally(() => (inflight = undefined));
     return inflight;
+  };
+  const pick = (served: readonly string[], requested: string | undefined): string => {
+    const name = requested || undefined; // an empty name is no name
+    return matchServed(served, name) ?? name ?? "default";
   };
 
   return {
     ids,
-    async resolve(requested) {
+    // Synchronous while the list is cached (nearly every request): no promise per request.
+    resolve(requested) {
+      const known = fresh();
+      if (known) return pick(known, requested);
       // Engines without /v1/models (TEI), or a failing one, still get the request; it reports its own error.
-      const served = await ids().catch(() => [] as string[]);
-      const name = requested || undefined; // an empty name is no name
-      return matchServed(served, name) ?? name ?? "default";
+      return ids().then((served) => pick(served, requested), () => pick([], requested));
     },
   };
 }
