@@ -40,7 +40,10 @@ export const REDACTED = ["headers.authorization", "headers[\"api-key\"]", "heade
 
 export function createLogger(config: Config): Logger {
   const pretty = process.stdout.isTTY && config.logLevel !== "silent";
-  return pino({ level: config.logLevel, redact: { paths: REDACTED, censor: "[redacted]" }, ...(pretty ? { transport: { target: "pino-pretty" } } : {}) });
+  const options = { level: config.logLevel, redact: { paths: REDACTED, censor: "[redacted]" } };
+  if (pretty) return pino({ ...options, transport: { target: "pino-pretty" } });
+  // Asynchronous stdout: lines written while a write is in flight go out together; pino flushes on exit.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }
 
 export function createApp(config: Config, log: Logger = createLogger(config)): Gateway {
