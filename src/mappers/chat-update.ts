@@ -2,7 +2,7 @@
 // Per-stream state: tool-call ids and names arrive only on a call's first fragment, and Azure wants
 // `id` and `function` on every fragment, so they are remembered by (choice, tool index).
 import { argumentsText, toAzureFinishReason, toAzureUsage } from "./chat-response.ts";
-import type { AzureStreamingToolCallUpdate, AzureStreamingUpdate, EngineReasoning, OpenAIChatChunk, OpenAIToolCallChunk } from "./types.ts";
+import type { AzureStreamingDelta, AzureStreamingToolCallUpdate, AzureStreamingUpdate, EngineReasoning, OpenAIChatChunk, OpenAIToolCallChunk } from "./types.ts";
 
 /** Azure's tool-call update with the OpenAI `index` kept: clients that assemble parallel calls need it. */
 export type AzureToolCallUpdateWithIndex = AzureStreamingToolCallUpdate & { index: number };
@@ -47,16 +47,13 @@ export function createChatUpdateMapper(opts: ChatUpdateOptions): ChatUpdateMappe
           const fragments: OpenAIToolCallChunk[] | undefined = Array.isArray(delta.tool_calls)
             ? delta.tool_calls
             : delta.tool_calls ? [delta.tool_calls as OpenAIToolCallChunk] : undefined;
-          return {
-            index,
-            finish_reason: toAzureFinishReason(choice.finish_reason),
-            delta: {
-              ...(delta.role ? { role: delta.role } : {}),
-              ...(typeof delta.content === "string" ? { content: delta.content } : {}),
-              ...(reasoning ? { reasoning_content: reasoning } : {}),
-              ...(fragments?.length ? { tool_calls: fragments.map((f, pos) => toolCall(index, f, pos)) } : {}),
-            },
-          };
+          // Fields assigned one by one, not spread from temporaries: this runs for every streamed token.
+          const azureDelta: AzureStreamingDelta = {};
+          if (delta.role) azureDelta.role = delta.role;
+          if (typeof delta.content === "string") azureDelta.content = delta.content;
+          if (reasoning) azureDelta.reasoning_content = reasoning;
+          if (fragments?.length) azureDelta.tool_calls = fragments.map((f, pos) => toolCall(index, f, pos));
+          return { index, finish_reason: toAzureFinishReason(choice.finish_reason), delta: azureDelta };
         }),
       };
       if (chunk.usage) update.usage = toAzureUsage(chunk.usage);

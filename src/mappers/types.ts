@@ -16,6 +16,7 @@ export type AzureCompletionsFinishReason = Azure.CompletionsFinishReason;
 export type AzureChatCompletionsToolCall = Azure.ChatCompletionsToolCall;
 export type AzureStreamingUpdate = Azure.StreamingChatCompletionsUpdate;
 export type AzureStreamingChoiceUpdate = Azure.StreamingChatChoiceUpdate;
+export type AzureStreamingDelta = Azure.StreamingChatResponseMessageUpdate;
 export type AzureStreamingToolCallUpdate = Azure.StreamingChatResponseToolCallUpdate;
 export type AzureEmbeddingsOptions = Azure.EmbeddingsOptions;
 export type AzureImageEmbeddingsOptions = Azure.ImageEmbeddingsOptions;
