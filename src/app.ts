@@ -67,8 +67,9 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   app.use(requestId);
   if (config.tracing) app.use(traceRequests((ctx) => routeLabel((ctx as { _matchedRoute?: string })._matchedRoute, ROUTE_PREFIXES)));
   app.use(observe(log, metrics, ROUTE_PREFIXES, config.logBodies));
-  app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
-  app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
+  // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
+  if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
+  if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
   app.use(requireJson);
   app.use(koaBody({
     json: true,

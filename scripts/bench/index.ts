@@ -1,7 +1,9 @@
 // `npm run bench`: the gateway against (a) the upstream stub called directly, (c) nginx with one worker
 // as a plain reverse proxy and (d) a minimal Node pass-through, interleaved case by case and round by
-// round in one run, so the ratios hold on a noisy machine. Writes bench/results/latest.{json,md}.
+// round in one run, so the ratios hold on a noisy machine; (e) koa-ref, the same pass-through on Koa +
+// @koa/router + koa-body, shows what the framework alone costs. Writes bench/results/latest.{json,md}.
 //   npm run bench [-- --seconds 2 --rounds 3 --held 1000 --only chat-c1,stream-c64]
+//                 [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8]
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -15,7 +17,7 @@ import { merge, percentile, runLoad, type LoadResult } from "./load.ts";
 
 const { values: opts } = parseArgs({ options: {
   seconds: { type: "string", default: "2" }, rounds: { type: "string", default: "3" }, held: { type: "string", default: "1000" },
-  only: { type: "string" }, "gateway-args": { type: "string", default: "" },
+  only: { type: "string" }, "gateway-args": { type: "string", default: "" }, "node-args": { type: "string", default: "" },
 } });
 const SECONDS = Number(opts.seconds);
 const ROUNDS = Number(opts.rounds);
@@ -107,13 +109,17 @@ async function main(): Promise<void> {
   if (!existsSync(join(projectRoot, "dist/src/main.js"))) execFileSync("npm", ["run", "-s", "build"], { cwd: projectRoot, stdio: "inherit" });
   const gwPort = await freePort();
   const gatewayArgs = opts["gateway-args"] ? opts["gateway-args"].split(" ") : [];
-  const gateway = await start(process.execPath, [join(projectRoot, "dist/src/main.js"), "--host", "127.0.0.1", "--port", String(gwPort), "--upstream-port", String(stubPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${gwPort}/health`);
+  const nodeArgs = opts["node-args"] ? opts["node-args"].split(" ") : []; // V8/Node flags for the gateway alone
+  const gateway = await start(process.execPath, [...nodeArgs, join(projectRoot, "dist/src/main.js"), "--host", "127.0.0.1", "--port", String(gwPort), "--upstream-port", String(stubPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${gwPort}/health`);
   const refPort = await freePort();
   const ref = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/node-reference.ts"), String(refPort), `http://127.0.0.1:${stubPort}`]);
+  const koaRefPort = await freePort();
+  const koaRef = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/koa-reference.ts"), String(koaRefPort), `http://127.0.0.1:${stubPort}`]);
   const targets: Target[] = [
     { name: "direct", url: `http://127.0.0.1:${stubPort}`, pid: stub.pid!, azure: false },
     { name: "gateway", url: `http://127.0.0.1:${gwPort}`, pid: gateway.pid!, azure: true },
     { name: "node-ref", url: `http://127.0.0.1:${refPort}`, pid: ref.pid!, azure: false },
+    { name: "koa-ref", url: `http://127.0.0.1:${koaRefPort}`, pid: koaRef.pid!, azure: false },
   ];
   const nginxVersion = spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr ?? ""; // nginx -v prints to stderr
   if (/nginx\//.test(nginxVersion)) {
@@ -165,7 +171,7 @@ async function main(): Promise<void> {
     const slowPort = await freePort();
     const slow = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/stub.ts"), String(slowPort), "100", "50"]);
     const heldGwPort = await freePort();
-    const heldGw = await start(process.execPath, [join(projectRoot, "dist/src/main.js"), "--host", "127.0.0.1", "--port", String(heldGwPort), "--upstream-port", String(slowPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${heldGwPort}/health`);
+    const heldGw = await start(process.execPath, [...nodeArgs, join(projectRoot, "dist/src/main.js"), "--host", "127.0.0.1", "--port", String(heldGwPort), "--upstream-port", String(slowPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${heldGwPort}/health`);
     const hold = async (url: string, path: string, pid?: number) => {
       const pool = new Pool(url, { connections: HELD, keepAliveTimeout: 60_000 });
       let peak = 0;

@@ -3,7 +3,9 @@ import type { Context } from "koa";
 import type { AzureRequestInput } from "../validate/request.ts";
 
 export function azureInput(ctx: Context): AzureRequestInput {
-  return { apiVersion: ctx.query["api-version"], extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body };
+  // One lookup, not ctx.query: Koa builds an object of every key with getAll() to answer that.
+  const apiVersion = ctx.querystring ? new URLSearchParams(ctx.querystring).get("api-version") ?? undefined : undefined;
+  return { apiVersion, extraParameters: ctx.headers["extra-parameters"], body: ctx.request.body };
 }
 
 /** The model a request names: the body's `model`, else the `azureml-model-deployment` header. */
