@@ -3,13 +3,13 @@
 // round in one run, so the ratios hold on a noisy machine; (e) koa-ref, the same pass-through on Koa +
 // @koa/router + koa-body, shows what the framework alone costs. Writes bench/results/latest.{json,md}.
 //   npm run bench [-- --seconds 2 --rounds 3 --held 1000 --only chat-c1,stream-c64]
-//                 [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8]
+//                 [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8] [--out bench/results]
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { projectRoot } from "../specs.ts";
@@ -18,6 +18,7 @@ import { merge, percentile, runLoad, type LoadResult } from "./load.ts";
 const { values: opts } = parseArgs({ options: {
   seconds: { type: "string", default: "2" }, rounds: { type: "string", default: "3" }, held: { type: "string", default: "1000" },
   only: { type: "string" }, "gateway-args": { type: "string", default: "" }, "node-args": { type: "string", default: "" },
+  out: { type: "string", default: "bench/results" },
 } });
 const SECONDS = Number(opts.seconds);
 const ROUNDS = Number(opts.rounds);
@@ -207,11 +208,11 @@ async function main(): Promise<void> {
 
   const report = { date: new Date().toISOString(), cpus: (await import("node:os")).cpus().length, node: process.version, nginx: nginxVersion.trim(), seconds: SECONDS, rounds: ROUNDS, gatewayRssMb: gatewayRss, rows, held };
   const md = toMarkdown(report);
-  const dir = join(projectRoot, "bench/results");
+  const dir = resolve(projectRoot, opts.out);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "latest.json"), JSON.stringify(report, null, 2));
   writeFileSync(join(dir, "latest.md"), md);
-  console.log(`\n${md}\nbench: wrote bench/results/latest.{json,md}`);
+  console.log(`\n${md}\nbench: wrote ${join(dir, "latest.{json,md}")}`);
 }
 
 const f = (n: unknown, digits = 2) => (typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "–");

@@ -1,0 +1,37 @@
+// `npm run bench` as one command from a clone: a short run of every case and target must finish,
+// answer every request without error through every target, and write its report.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const test = suite("bench");
+const run = promisify(execFile);
+
+interface Report {
+  rows: Array<{ case: string; target: string; rps: number; errors: number; cpuMsPerRequest?: number }>;
+  held: { streams: number; errors: number; directErrors: number; peakRssMb: number };
+}
+
+test("a_short_run_covers_every_case_and_target_and_writes_its_report", async () => {
+  const out = mkdtempSync(join(tmpdir(), "bench-"));
+  const { stdout } = await run("npm", ["run", "-s", "bench", "--", "--seconds", "0.2", "--rounds", "1", "--held", "20", "--out", out], { timeout: 120_000 });
+  assert.match(stdout, /\| chat, c=64 \| gateway \|/);
+  const report = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as Report;
+  const targets = new Set(report.rows.map((r) => r.target));
+  for (const name of ["direct", "gateway", "node-ref", "koa-ref"]) assert.ok(targets.has(name), `target ${name} measured`);
+  assert.is(new Set(report.rows.map((r) => r.case)).size, 6);
+  for (const row of report.rows) {
+    assert.is(row.errors, 0, `${row.case} via ${row.target}: no errors`);
+    assert.ok(row.rps > 0, `${row.case} via ${row.target}: answered`);
+    if (row.target !== "direct") assert.ok((row.cpuMsPerRequest ?? 0) > 0, `${row.case} via ${row.target}: CPU measured`);
+  }
+  assert.equal({ streams: report.held.streams, errors: report.held.errors, directErrors: report.held.directErrors }, { streams: 20, errors: 0, directErrors: 0 });
+  assert.ok(report.held.peakRssMb > 20, "the held gateway's RSS was sampled");
+  assert.ok(readFileSync(join(out, "latest.md"), "utf8").startsWith("Run "));
+});
+
+test.run();
