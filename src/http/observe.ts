@@ -27,6 +27,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly
       const status = ctx.status;
       const errorCode = outcome?.error?.code ?? state.errorCode;
       const usage = outcome?.usage ?? state.usage;
+      // Plain fields, undefined where unknown (metrics skip them, pino leaves them out of the line).
       const record: RequestRecord = {
         route: routeLabel((ctx as { _matchedRoute?: string })._matchedRoute, prefixes),
         status,
@@ -34,17 +35,18 @@ export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly
         durationMs: performance.now() - started,
         clientAborted: clientAborted(ctx),
         upstreamError: errorCode !== undefined && (UPSTREAM_CODES.has(errorCode) || (status >= 500 && status !== 500)),
-        ...(state.upstreamMs !== undefined ? { upstreamMs: state.upstreamMs } : {}),
-        ...(outcome?.firstTokenMs !== undefined ? { firstTokenMs: (state.upstreamMs ?? 0) + outcome.firstTokenMs } : {}),
-        ...(usage?.prompt_tokens !== undefined ? { promptTokens: usage.prompt_tokens } : {}),
-        ...(usage?.completion_tokens !== undefined ? { completionTokens: usage.completion_tokens } : {}),
-        ...(errorCode !== undefined ? { errorCode } : {}),
+        upstreamMs: state.upstreamMs,
+        firstTokenMs: outcome?.firstTokenMs === undefined ? undefined : (state.upstreamMs ?? 0) + outcome.firstTokenMs,
+        promptTokens: usage?.prompt_tokens,
+        completionTokens: usage?.completion_tokens,
+        errorCode,
       };
       metrics.observe(record);
       log.info({
         requestId: state.requestId, method: ctx.method, path: ctx.path, apiVersion: state.apiVersion, model: state.model,
-        ...record, durationMs: round(record.durationMs), upstreamMs: round(record.upstreamMs), firstTokenMs: round(record.firstTokenMs),
-        streamCompleted: outcome?.completed,
+        route: record.route, status, stream: record.stream, durationMs: round(record.durationMs), clientAborted: record.clientAborted,
+        upstreamError: record.upstreamError, upstreamMs: round(record.upstreamMs), firstTokenMs: round(record.firstTokenMs),
+        promptTokens: record.promptTokens, completionTokens: record.completionTokens, errorCode, streamCompleted: outcome?.completed,
         ...(logBodies ? { requestBody: ctx.request.body, responseBody: outcome ? undefined : ctx.body } : {}),
       }, "request");
     });

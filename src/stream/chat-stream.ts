@@ -76,11 +76,12 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
 
   // Updates made from one upstream read go out in one write: one syscall per read, not per event.
   let out = "";
-  const flush = async (): Promise<void> => {
-    if (!out) return;
+  /** Writes what is pending; a promise only when the socket's buffer is full (not one per read). */
+  const flush = (): Promise<void> | undefined => {
+    if (!out) return undefined;
     const text = out;
     out = "";
-    if (!res.write(text)) await drained(res, signal);
+    return res.write(text) ? undefined : drained(res, signal);
   };
   const send = (update: AzureStreamingUpdate): void => {
     if (outcome.firstTokenMs === undefined && update.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.reasoning_content)) {
@@ -149,7 +150,10 @@ export async function writeChatStream(body: AsyncIterable<Uint8Array>, res: Serv
         if (sawDone) break;
       }
       if (sawDone) await finish();
-      else await flush();
+      else {
+        const full = flush();
+        if (full) await full;
+      }
     }
     if (!sawDone) {
       for (const event of parser.end()) handle(event.data);
