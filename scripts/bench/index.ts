@@ -2,7 +2,7 @@
 // as a plain reverse proxy and (d) a minimal Node pass-through, interleaved case by case and round by
 // round in one run, so the ratios hold on a noisy machine; (e) koa-ref, the same pass-through on Koa +
 // @koa/router + koa-body, shows what the framework alone costs. Writes bench/results/latest.{json,md}.
-//   npm run bench [-- --seconds 2 --rounds 3 --held 1000 --only chat-c1,stream-c64]
+//   npm run bench [-- --seconds 2 --rounds 3 --held 1000 --held-chunks 100 --held-gap 50 --only chat-c1,stream-c64]
 //                 [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8] [--out bench/results]
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -19,12 +19,17 @@ const { values: opts } = parseArgs({ options: {
   seconds: { type: "string", default: "2" }, rounds: { type: "string", default: "3" }, held: { type: "string", default: "1000" },
   only: { type: "string" }, "gateway-args": { type: "string", default: "" }, "node-args": { type: "string", default: "" },
   out: { type: "string", default: "bench/results" },
+  "held-chunks": { type: "string", default: "100" }, "held-gap": { type: "string", default: "50" },
 } });
 const SECONDS = Number(opts.seconds);
 const ROUNDS = Number(opts.rounds);
 const HELD = Number(opts.held);
 const TSX = join(projectRoot, "node_modules/tsx/dist/esm/index.mjs");
 const CLK_TCK = 100;
+// Everything measured runs compiled, as the gateway ships: under tsx a process carries ~35 MB more RSS.
+const GATEWAY = join(projectRoot, "dist/src/main.js");
+const NODE_REF = join(projectRoot, "dist/scripts/bench/node-reference.js");
+const KOA_REF = join(projectRoot, "dist/scripts/bench/koa-reference.js");
 
 const freePort = () => new Promise<number>((resolve) => {
   const s = createServer().listen(0, "127.0.0.1", () => {
@@ -92,6 +97,36 @@ http {
 
 interface Target { name: string; url: string; pid: number; azure: boolean }
 
+/** HELD concurrent streams to `url`, all started at once; the target's peak RSS and CPU while they run. */
+async function holdStreams(url: string, path: string, pid?: number) {
+  const pool = new Pool(url, { connections: HELD, keepAliveTimeout: 60_000 });
+  let peak = 0;
+  const sampler = pid ? setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100) : undefined;
+  const cpu0 = pid ? cpuSeconds(pid) : 0;
+  const ttfb: number[] = [];
+  let errors = 0;
+  await Promise.all(Array.from({ length: HELD }, async () => {
+    const t0 = performance.now();
+    try {
+      const res = await pool.request({ path, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...CHAT, stream: true }) });
+      let first = 0;
+      let text = "";
+      for await (const chunk of res.body) {
+        if (!first) first = performance.now();
+        text = (text + chunk).slice(-64);
+      }
+      if (res.statusCode !== 200 || !text.includes("[DONE]")) errors++;
+      else ttfb.push(first - t0);
+    } catch {
+      errors++;
+    }
+  }));
+  if (sampler) clearInterval(sampler);
+  const cpu = pid ? cpuSeconds(pid) - cpu0 : NaN;
+  await pool.close();
+  return { errors, ttfbP50: percentile(Float64Array.from(ttfb), 50), ttfbP99: percentile(Float64Array.from(ttfb), 99), peakRssMb: peak, cpuSeconds: cpu };
+}
+
 const CHAT = { model: "bench-model", messages: [{ role: "user", content: "Hello, how are you today?" }], max_tokens: 32 };
 const CASES = [
   { id: "chat-c1", label: "chat, c=1", concurrency: 1, body: CHAT, path: "chat/completions", stream: false },
@@ -107,15 +142,16 @@ const pathFor = (t: Target, path: string) => (t.azure ? `/${path}?api-version=20
 async function main(): Promise<void> {
   const stubPort = await freePort();
   const stub = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/stub.ts"), String(stubPort), "20", "0"]);
-  if (!existsSync(join(projectRoot, "dist/src/main.js"))) execFileSync("npm", ["run", "-s", "build"], { cwd: projectRoot, stdio: "inherit" });
+  if (!existsSync(GATEWAY)) execFileSync("npm", ["run", "-s", "build"], { cwd: projectRoot, stdio: "inherit" });
+  if (!existsSync(NODE_REF) || !existsSync(KOA_REF)) execFileSync("npx", ["tsc", "-p", "tsconfig.bench.json"], { cwd: projectRoot, stdio: "inherit" });
   const gwPort = await freePort();
   const gatewayArgs = opts["gateway-args"] ? opts["gateway-args"].split(" ") : [];
   const nodeArgs = opts["node-args"] ? opts["node-args"].split(" ") : []; // V8/Node flags for the gateway alone
-  const gateway = await start(process.execPath, [...nodeArgs, join(projectRoot, "dist/src/main.js"), "--host", "127.0.0.1", "--port", String(gwPort), "--upstream-port", String(stubPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${gwPort}/health`);
+  const gateway = await start(process.execPath, [...nodeArgs, GATEWAY, "--host", "127.0.0.1", "--port", String(gwPort), "--upstream-port", String(stubPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${gwPort}/health`);
   const refPort = await freePort();
-  const ref = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/node-reference.ts"), String(refPort), `http://127.0.0.1:${stubPort}`]);
+  const ref = await start(process.execPath, [NODE_REF, String(refPort), `http://127.0.0.1:${stubPort}`]);
   const koaRefPort = await freePort();
-  const koaRef = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/koa-reference.ts"), String(koaRefPort), `http://127.0.0.1:${stubPort}`]);
+  const koaRef = await start(process.execPath, [KOA_REF, String(koaRefPort), `http://127.0.0.1:${stubPort}`]);
   const targets: Target[] = [
     { name: "direct", url: `http://127.0.0.1:${stubPort}`, pid: stub.pid!, azure: false },
     { name: "gateway", url: `http://127.0.0.1:${gwPort}`, pid: gateway.pid!, azure: true },
@@ -166,44 +202,29 @@ async function main(): Promise<void> {
   }
   const gatewayRss = rssMb(gateway.pid!);
 
-  // Streams held: HELD concurrent long streams (100 chunks, 50 ms apart) through the gateway and direct.
+  // Streams held: HELD concurrent long streams (100 chunks, 50 ms apart by default) direct, then through a fresh
+  // gateway and fresh references (so each peak RSS is its own), one after the other.
   let held: Record<string, unknown> | undefined;
   if (HELD > 0) {
     const slowPort = await freePort();
-    const slow = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/stub.ts"), String(slowPort), "100", "50"]);
-    const heldGwPort = await freePort();
-    const heldGw = await start(process.execPath, [...nodeArgs, join(projectRoot, "dist/src/main.js"), "--host", "127.0.0.1", "--port", String(heldGwPort), "--upstream-port", String(slowPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${heldGwPort}/health`);
-    const hold = async (url: string, path: string, pid?: number) => {
-      const pool = new Pool(url, { connections: HELD, keepAliveTimeout: 60_000 });
-      let peak = 0;
-      const sampler = pid ? setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100) : undefined;
-      const ttfb: number[] = [];
-      let errors = 0;
-      await Promise.all(Array.from({ length: HELD }, async () => {
-        const t0 = performance.now();
-        try {
-          const res = await pool.request({ path, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...CHAT, stream: true }) });
-          let first = 0;
-          let text = "";
-          for await (const chunk of res.body) {
-            if (!first) first = performance.now();
-            text = (text + chunk).slice(-64);
-          }
-          if (res.statusCode !== 200 || !text.includes("[DONE]")) errors++;
-          else ttfb.push(first - t0);
-        } catch {
-          errors++;
-        }
-      }));
-      if (sampler) clearInterval(sampler);
-      await pool.close();
-      return { errors, ttfbP50: percentile(Float64Array.from(ttfb), 50), ttfbP99: percentile(Float64Array.from(ttfb), 99), peakRssMb: peak };
+    const slow = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/stub.ts"), String(slowPort), opts["held-chunks"], opts["held-gap"]]);
+    const slowUrl = `http://127.0.0.1:${slowPort}`;
+    const viaDirect = await holdStreams(slowUrl, "/v1/chat/completions");
+    const through = async (name: string, args: string[], path: string, ready?: string) => {
+      const port = await freePort();
+      const child = await start(process.execPath, args.map((a) => a.replace("{port}", String(port))), ready?.replace("{port}", String(port)));
+      const result = await holdStreams(`http://127.0.0.1:${port}`, path, child.pid);
+      child.kill();
+      return { target: name, errors: result.errors, peakRssMb: result.peakRssMb, cpuSeconds: result.cpuSeconds, ttfbP50: result.ttfbP50, addedTtfbP50: result.ttfbP50 - viaDirect.ttfbP50, addedTtfbP99: result.ttfbP99 - viaDirect.ttfbP99 };
     };
-    const viaDirect = await hold(`http://127.0.0.1:${slowPort}`, "/v1/chat/completions");
-    const viaGateway = await hold(`http://127.0.0.1:${heldGwPort}`, "/chat/completions?api-version=2025-05-01", heldGw.pid);
-    held = { streams: HELD, errors: viaGateway.errors, directErrors: viaDirect.errors, peakRssMb: viaGateway.peakRssMb, ttfbP50: viaGateway.ttfbP50, addedTtfbP50: viaGateway.ttfbP50 - viaDirect.ttfbP50, addedTtfbP99: viaGateway.ttfbP99 - viaDirect.ttfbP99 };
+    const rowsHeld = [
+      await through("gateway", [...nodeArgs, GATEWAY, "--host", "127.0.0.1", "--port", "{port}", "--upstream-port", String(slowPort), "--log-level", "info", ...gatewayArgs], "/chat/completions?api-version=2025-05-01", "http://127.0.0.1:{port}/health"),
+      await through("node-ref", [NODE_REF, "{port}", slowUrl], "/chat/completions"),
+      await through("koa-ref", [KOA_REF, "{port}", slowUrl], "/chat/completions"),
+    ];
+    const gw = rowsHeld[0]!;
+    held = { streams: HELD, chunks: Number(opts["held-chunks"]), gapMs: Number(opts["held-gap"]), directErrors: viaDirect.errors, directTtfbP50: viaDirect.ttfbP50, errors: gw.errors, peakRssMb: gw.peakRssMb, ttfbP50: gw.ttfbP50, addedTtfbP50: gw.addedTtfbP50, addedTtfbP99: gw.addedTtfbP99, rows: rowsHeld };
     slow.kill();
-    heldGw.kill();
   }
 
   const report = { date: new Date().toISOString(), cpus: (await import("node:os")).cpus().length, node: process.version, nginx: nginxVersion.trim(), seconds: SECONDS, rounds: ROUNDS, gatewayRssMb: gatewayRss, rows, held };
@@ -231,8 +252,10 @@ function toMarkdown(r: { rows: Array<Record<string, unknown>>; held?: Record<str
   }
   lines.push("", `Gateway RSS after the run: ${f(r.gatewayRssMb, 1)} MB.`);
   if (r.held) {
-    const h = r.held;
-    lines.push(`Streams held: ${h.streams} concurrent 5 s streams through the gateway: ${h.errors} errors, peak RSS ${f(h.peakRssMb, 1)} MB, TTFB p50 ${f(h.ttfbP50)} ms (added p50 ${f(h.addedTtfbP50)} ms, p99 ${f(h.addedTtfbP99)} ms vs direct).`);
+    const h = r.held as { streams: number; chunks: number; gapMs: number; directTtfbP50: number; directErrors: number; rows: Array<Record<string, number | string>> };
+    lines.push("", `Streams held: ${h.streams} concurrent streams of ${h.chunks} chunks ${h.gapMs} ms apart, started at once; direct: ${h.directErrors} errors, TTFB p50 ${f(h.directTtfbP50)} ms.`, "");
+    lines.push("| through | errors | peak RSS MB | CPU s | TTFB p50 ms | added TTFB p50 | added TTFB p99 |", "|---|---|---|---|---|---|---|");
+    for (const row of h.rows) lines.push(`| ${row.target} | ${row.errors} | ${f(row.peakRssMb, 1)} | ${f(row.cpuSeconds)} | ${f(row.ttfbP50)} | ${f(row.addedTtfbP50)} | ${f(row.addedTtfbP99)} |`);
   }
   return lines.join("\n") + "\n";
 }

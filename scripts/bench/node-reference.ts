@@ -5,7 +5,10 @@ import { createServer } from "node:http";
 import { Pool } from "undici";
 
 const [port = "0", upstream = "http://127.0.0.1:8080"] = process.argv.slice(2);
-const pool = new Pool(upstream, { connections: 128, keepAliveTimeout: 60_000 });
+// Exit normally on a signal, so `node --cpu-prof` writes its profile.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(0));
+// No connection cap, as the gateway: a capped pool queues held streams behind each other.
+const pool = new Pool(upstream, { connections: null, keepAliveTimeout: 60_000 });
 
 createServer(async (req, res) => {
   const chunks: Buffer[] = [];

@@ -13,12 +13,12 @@ const run = promisify(execFile);
 
 interface Report {
   rows: Array<{ case: string; target: string; rps: number; errors: number; cpuMsPerRequest?: number }>;
-  held: { streams: number; errors: number; directErrors: number; peakRssMb: number };
+  held: { streams: number; errors: number; directErrors: number; rows: Array<{ target: string; errors: number; peakRssMb: number }> };
 }
 
 test("a_short_run_covers_every_case_and_target_and_writes_its_report", async () => {
   const out = mkdtempSync(join(tmpdir(), "bench-"));
-  const { stdout } = await run("npm", ["run", "-s", "bench", "--", "--seconds", "0.2", "--rounds", "1", "--held", "20", "--out", out], { timeout: 120_000 });
+  const { stdout } = await run("npm", ["run", "-s", "bench", "--", "--seconds", "0.2", "--rounds", "1", "--held", "20", "--held-chunks", "10", "--held-gap", "20", "--out", out], { timeout: 120_000 });
   assert.match(stdout, /\| chat, c=64 \| gateway \|/);
   const report = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as Report;
   const targets = new Set(report.rows.map((r) => r.target));
@@ -30,7 +30,11 @@ test("a_short_run_covers_every_case_and_target_and_writes_its_report", async () 
     if (row.target !== "direct") assert.ok((row.cpuMsPerRequest ?? 0) > 0, `${row.case} via ${row.target}: CPU measured`);
   }
   assert.equal({ streams: report.held.streams, errors: report.held.errors, directErrors: report.held.directErrors }, { streams: 20, errors: 0, directErrors: 0 });
-  assert.ok(report.held.peakRssMb > 20, "the held gateway's RSS was sampled");
+  assert.equal(report.held.rows.map((r) => r.target), ["gateway", "node-ref", "koa-ref"]);
+  for (const row of report.held.rows) {
+    assert.is(row.errors, 0, `held streams through ${row.target}: no errors`);
+    assert.ok(row.peakRssMb > 20, `${row.target}'s RSS was sampled`);
+  }
   assert.ok(readFileSync(join(out, "latest.md"), "utf8").startsWith("Run "));
 });
 
