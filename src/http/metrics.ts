@@ -1,6 +1,8 @@
-// Prometheus metrics (prom-client), one registry per gateway. Label values are bounded: routes are the
-// matched route templates without their Azure base prefix, errors are gateway error codes.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+// Prometheus metrics, one registry per gateway: prom-client's registry, exposition and process metrics;
+// the per-request series in metric-series.ts. Label values are bounded: routes are the matched route
+// templates without their Azure base prefix, errors are gateway error codes.
+import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { type CounterChild, CounterSeries, type HistogramChild, HistogramSeries } from "./metric-series.ts";
 
 export interface RequestRecord {
   route: string;
@@ -28,28 +30,41 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({ name: "gateway_requests_total", help: "Requests answered, by route and status", labelNames: ["route", "status", "stream"], registers: [registry] });
-  const duration = new Histogram({ name: "gateway_request_duration_seconds", help: "Time from request to the end of the response (streams: to the last event)", labelNames: ["route", "status"], buckets: LATENCY_BUCKETS, registers: [registry] });
-  const upstream = new Histogram({ name: "gateway_upstream_duration_seconds", help: "Time from the upstream call to its response headers", labelNames: ["route"], buckets: LATENCY_BUCKETS, registers: [registry] });
-  const firstToken = new Histogram({ name: "gateway_time_to_first_token_seconds", help: "Time from request to the first streamed token", buckets: LATENCY_BUCKETS, registers: [registry] });
+  const requests = new CounterSeries("gateway_requests_total", "Requests answered, by route and status", ["route", "status", "stream"], registry);
+  const duration = new HistogramSeries("gateway_request_duration_seconds", "Time from request to the end of the response (streams: to the last event)", ["route", "status"], LATENCY_BUCKETS, registry);
+  const upstream = new HistogramSeries("gateway_upstream_duration_seconds", "Time from the upstream call to its response headers", ["route"], LATENCY_BUCKETS, registry);
+  const firstToken = new HistogramSeries("gateway_time_to_first_token_seconds", "Time from request to the first streamed token", [], LATENCY_BUCKETS, registry);
   const streamsInFlight = new Gauge({ name: "gateway_streams_in_flight", help: "Streams being sent now", registers: [registry] });
-  const upstreamErrors = new Counter({ name: "gateway_upstream_errors_total", help: "Engine failures, by gateway error code", labelNames: ["code"], registers: [registry] });
-  const aborts = new Counter({ name: "gateway_client_aborts_total", help: "Requests whose client went away before the answer ended", labelNames: ["route"], registers: [registry] });
-  const tokens = new Counter({ name: "gateway_tokens_total", help: "Tokens reported by the engine's usage", labelNames: ["kind"], registers: [registry] });
+  const upstreamErrors = new CounterSeries("gateway_upstream_errors_total", "Engine failures, by gateway error code", ["code"], registry);
+  const aborts = new CounterSeries("gateway_client_aborts_total", "Requests whose client went away before the answer ended", ["route"], registry);
+  const tokens = new CounterSeries("gateway_tokens_total", "Tokens reported by the engine's usage", ["kind"], registry);
+  const promptTokens = tokens.labels("prompt");
+  const completionTokens = tokens.labels("completion");
+  const firstTokenAll = firstToken.labels();
+  // The children a request updates, looked up once per (route, status, stream) rather than per metric;
+  // the engine-facing ones only once a request of that kind has used them.
+  interface Outcome { route: string; requests: CounterChild; duration: HistogramChild; upstream?: HistogramChild; aborts?: CounterChild }
+  const outcomes = new Map<string, Outcome>();
+  const outcomeOf = (route: string, status: string, stream: string): Outcome => {
+    const key = `${route} ${status} ${stream}`;
+    let outcome = outcomes.get(key);
+    if (!outcome) outcomes.set(key, (outcome = { route, requests: requests.labels(route, status, stream), duration: duration.labels(route, status) }));
+    return outcome;
+  };
 
   return {
     registry,
     streamsInFlight,
     observe(r) {
-      const status = r.clientAborted ? "499" : String(r.status);
-      requests.inc({ route: r.route, status, stream: String(r.stream) });
-      duration.observe({ route: r.route, status }, r.durationMs / 1000);
-      if (r.upstreamMs !== undefined) upstream.observe({ route: r.route }, r.upstreamMs / 1000);
-      if (r.firstTokenMs !== undefined) firstToken.observe(r.firstTokenMs / 1000);
-      if (r.upstreamError && r.errorCode) upstreamErrors.inc({ code: r.errorCode });
-      if (r.clientAborted) aborts.inc({ route: r.route });
-      if (r.promptTokens) tokens.inc({ kind: "prompt" }, r.promptTokens);
-      if (r.completionTokens) tokens.inc({ kind: "completion" }, r.completionTokens);
+      const outcome = outcomeOf(r.route, r.clientAborted ? "499" : String(r.status), r.stream ? "true" : "false");
+      outcome.requests.inc();
+      outcome.duration.observe(r.durationMs / 1000);
+      if (r.upstreamMs !== undefined) (outcome.upstream ??= upstream.labels(outcome.route)).observe(r.upstreamMs / 1000);
+      if (r.firstTokenMs !== undefined) firstTokenAll.observe(r.firstTokenMs / 1000);
+      if (r.upstreamError && r.errorCode) upstreamErrors.labels(r.errorCode).inc();
+      if (r.clientAborted) (outcome.aborts ??= aborts.labels(outcome.route)).inc();
+      if (r.promptTokens) promptTokens.inc(r.promptTokens);
+      if (r.completionTokens) completionTokens.inc(r.completionTokens);
     },
   };
 }
