@@ -1,6 +1,6 @@
 // The engine's OpenAI API: one openapi-fetch client over one keep-alive undici Agent, built once.
 // It knows nothing of Azure. Timeouts replace undici's hidden 300 s defaults.
-import createClient, { type Client } from "openapi-fetch";
+import createClient, { createQuerySerializer, type Client } from "openapi-fetch";
 import { Agent } from "undici";
 import type { paths } from "../../generated/openai/schema.d.ts";
 import type { Config } from "../config.ts";
@@ -31,6 +31,8 @@ export function createUpstream(config: Config): Upstream {
   const baseHeaders = Object.freeze<Record<string, string>>(config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {});
   const client = createClient<paths>({
     baseUrl: config.upstreamBaseUrl,
+    // The default serializer, built once: left unset, openapi-fetch builds it again on every call.
+    querySerializer: createQuerySerializer(),
     // The one place the WHATWG types are stood in for: see transport.ts.
     Request: UpstreamRequest as unknown as typeof Request,
     fetch: createTransport(agent, rootUrl.origin) as unknown as (request: Request) => Promise<Response>,

@@ -11,14 +11,18 @@ export function parseExtraParameters(header: string | string[] | undefined): Ext
   throw new GatewayError("InvalidExtraParametersHeader", `Invalid value '${value.slice(0, 64)}' for header 'extra-parameters'. Allowed values are 'error', 'drop' and 'pass-through'.`);
 }
 
+const NO_EXTRAS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 /** Splits a body into its declared keys and its extras, applying the mode. Throws under `error`. */
 export function splitExtras<T extends Record<string, unknown>>(
   body: T,
   known: ReadonlySet<string>,
   mode: ExtraParametersMode,
 ): { known: T; extras: Record<string, unknown> } {
+  let hasExtras = false;
+  for (const key in body) if (!known.has(key)) hasExtras = true;
+  if (!hasExtras) return { known: body, extras: NO_EXTRAS }; // the common case allocates nothing
   const extraKeys = Object.keys(body).filter((key) => !known.has(key));
-  if (extraKeys.length === 0) return { known: body, extras: {} };
   if (mode === "error") {
     throw new GatewayError(
       "ExtraParametersNotAllowed",
