@@ -18,7 +18,7 @@ export function routeLabel(matched: string | undefined, prefixes: readonly strin
 export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly string[], logBodies: boolean) {
   return async function observeRequest(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
-    ctx.res.once("close", () => {
+    ctx.res.on("close", () => { // once per response; on() spares once()'s wrapper
       const state = ctx.state as {
         requestId?: string; apiVersion?: string; model?: string; stream?: boolean; upstreamMs?: number;
         usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string;

@@ -2,12 +2,13 @@
 import type { Context, Next } from "koa";
 import { GatewayError } from "./errors.ts";
 
-export async function requireJson(ctx: Context, next: Next): Promise<void> {
+// Not async, as request-id.ts; a throw here reaches errorMiddleware as a rejection through koa-compose.
+export function requireJson(ctx: Context, next: Next): Promise<void> {
   if (ctx.method === "POST" && !ctx.is("application/json")) {
     if (!ctx.get("content-type") && ctx.get("content-length") === "0") {
       throw new GatewayError("InvalidRequestBody", "The request body must be a JSON object.");
     }
     throw new GatewayError("UnsupportedMediaType", `The request body must be sent as 'application/json', not '${ctx.get("content-type").slice(0, 100) || "none"}'.`);
   }
-  await next();
+  return next();
 }

@@ -34,7 +34,7 @@ export function createRequestSignal(res: ServerResponse, totalTimeoutMs: number)
   const onClose = () => {
     if (!res.writableFinished) signal.abort(new ClientClosed("client closed the connection"));
   };
-  res.once("close", onClose);
+  res.on("close", onClose); // `close` comes once; on() spares the wrapper once() allocates
   const timer = setTimeout(() => signal.abort(new TotalTimeout(`no answer within ${totalTimeoutMs} ms`)), totalTimeoutMs);
   timer.unref();
   return {
