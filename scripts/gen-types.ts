@@ -9,7 +9,7 @@ import { createClient } from "@hey-api/openapi-ts";
 import openapiTS, { astToString } from "openapi-typescript";
 import standaloneModule from "ajv/dist/standalone/index.js";
 import { parse as parseYaml } from "yaml";
-import { createAzureAjv } from "../src/validate/ajv.ts";
+import { createAzureAjv, exportName } from "../src/validate/ajv.ts";
 import { fixAzureSpec } from "./fix-azure-spec.ts";
 import { addDiscriminatorMappings } from "./fix-openai-spec.ts";
 import { pruneOpenApi, type JsonObject } from "./prune-spec.ts";
@@ -73,6 +73,12 @@ ${code}
 `);
   writeFileSync(join(dir, "validators.gen.d.ts"), `${header(pin)}import type { ValidateFunction } from "ajv";
 ${VALIDATED.map((name) => `export declare const ${name}: ValidateFunction;`).join("\n")}
+`);
+  // The keys each body declares (everything else is an extra parameter), so the gateway need not load
+  // the whole schemas module at start-up to learn them.
+  const keys = Object.fromEntries(VALIDATED.map((name) => [name, Object.keys((schemas[exportName(name)] as { properties?: object }).properties ?? {})]));
+  writeFileSync(join(dir, "declared-keys.gen.ts"), `${header(pin)}// Top-level properties of each validated request body (scripts/gen-types.ts).
+export const declaredKeys = ${JSON.stringify(keys, null, 2)} as const;
 `);
 }
 
