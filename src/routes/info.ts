@@ -2,6 +2,7 @@
 // GET /ready (engine answers and serves a model; cached, so probes never storm it).
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../deps.ts";
+import { queryParam } from "../http/azure-input.ts";
 import { GatewayError } from "../http/errors.ts";
 import { toAzureModelInfo } from "../mappers/model-info.ts";
 import { matchServed } from "../upstream/models.ts";
@@ -10,7 +11,7 @@ import { checkApiVersion } from "../validate/api-version.ts";
 export function registerInfo(router: Router, { config, models, paths }: GatewayDeps): void {
   const modelType = config.upstreamType === "embeddings" ? "embeddings" : "chat-completion";
   router.get(paths("/info"), async (ctx) => {
-    checkApiVersion(ctx.query["api-version"]);
+    checkApiVersion(queryParam(ctx.querystring, "api-version"));
     const requested = typeof ctx.query.model === "string" && ctx.query.model ? ctx.query.model : ctx.get("azureml-model-deployment") || undefined;
     const ids = await models.ids();
     if (ids.length === 0) throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", { headers: { "retry-after": "5" } });

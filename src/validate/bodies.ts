@@ -4,17 +4,7 @@
 // code at `npm run generate` (nothing compiles at start-up, and neither Ajv's compiler nor the schemas
 // modules are loaded: ~14 MB of RSS), and its errors carry the instance path we report as `target`.
 import type { ErrorObject, ValidateFunction } from "ajv";
-import { declaredKeys as keys20250401 } from "../../generated/azure/2025-04-01/declared-keys.gen.ts";
-import { declaredKeys as keys20250501 } from "../../generated/azure/2025-05-01/declared-keys.gen.ts";
 import { GatewayError } from "../http/errors.ts";
-import type { ContractVersion } from "./api-version.ts";
-
-const DECLARED: Record<ContractVersion, Record<string, readonly string[]>> = { "2025-04-01": keys20250401, "2025-05-01": keys20250501 };
-
-/** Top-level keys the schema declares: everything else is an extra parameter. */
-export function declaredKeys(contract: ContractVersion, schema: string): ReadonlySet<string> {
-  return new Set(DECLARED[contract][schema] ?? []);
-}
 
 /** `/messages/0/content` -> `messages[0].content`. */
 export function toFieldPath(pointer: string): string {
