@@ -2,8 +2,7 @@
 // as a plain reverse proxy and (d) a minimal Node pass-through, interleaved case by case and round by
 // round in one run, so the ratios hold on a noisy machine; (e) koa-ref, the same pass-through on Koa +
 // @koa/router + koa-body, shows what the framework alone costs. Writes bench/results/latest.{json,md}.
-//   npm run bench [-- --seconds 2 --rounds 3 --held 1000 --held-chunks 100 --held-gap 50 --only chat-c1,stream-c64]
-//                 [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8] [--out bench/results]
+// Options: USAGE below (`npm run bench -- --help`).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -15,12 +14,36 @@ import { Pool } from "undici";
 import { projectRoot } from "../specs.ts";
 import { merge, percentile, runLoad, type LoadResult } from "./load.ts";
 
-const { values: opts } = parseArgs({ options: {
+const USAGE = `npm run bench [-- --seconds 2 --rounds 3 --held 1000 --held-chunks 100 --held-gap 50 --only chat-c1,stream-c64]
+                [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8] [--out bench/results]`;
+const options = {
   seconds: { type: "string", default: "2" }, rounds: { type: "string", default: "3" }, held: { type: "string", default: "1000" },
   only: { type: "string" }, "gateway-args": { type: "string", default: "" }, "node-args": { type: "string", default: "" },
   out: { type: "string", default: "bench/results" },
   "held-chunks": { type: "string", default: "100" }, "held-gap": { type: "string", default: "50" },
-} });
+  help: { type: "boolean", default: false },
+} as const;
+/** Usage on --help; a one-line error and the usage, not a stack trace, on a wrong option. */
+function readOptions() {
+  try {
+    const { values } = parseArgs({ options });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    for (const name of ["seconds", "rounds"] as const) {
+      if (!(Number(values[name]) > 0)) throw new Error(`--${name} must be a number > 0, got '${values[name]}'`);
+    }
+    for (const name of ["held", "held-chunks", "held-gap"] as const) {
+      if (!(Number(values[name]) >= 0)) throw new Error(`--${name} must be a number >= 0, got '${values[name]}'`);
+    }
+    return values;
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}\nusage: ${USAGE}`);
+    process.exit(2);
+  }
+}
+const opts = readOptions();
 const SECONDS = Number(opts.seconds);
 const ROUNDS = Number(opts.rounds);
 const HELD = Number(opts.held);
@@ -135,7 +158,13 @@ const CASES = [
   { id: "stream-c1", label: "stream 20 chunks, c=1", concurrency: 1, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true },
   { id: "stream-c64", label: "stream 20 chunks, c=64", concurrency: 64, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true },
   { id: "embed-c16", label: "embeddings, c=16", concurrency: 16, body: { model: "bench-model", input: ["the quick brown fox"] }, path: "embeddings", stream: false },
-].filter((c) => !opts.only || opts.only.split(",").includes(c.id));
+];
+const unknownCases = opts.only?.split(",").filter((id) => !CASES.some((c) => c.id === id)) ?? [];
+if (unknownCases.length) {
+  console.error(`bench: unknown case ${unknownCases.join(", ")}; cases: ${CASES.map((c) => c.id).join(", ")}`);
+  process.exit(2);
+}
+const SELECTED = CASES.filter((c) => !opts.only || opts.only.split(",").includes(c.id));
 
 const pathFor = (t: Target, path: string) => (t.azure ? `/${path}?api-version=2025-05-01` : t.name === "direct" ? `/v1/${path}` : `/${path}`);
 
@@ -172,7 +201,7 @@ async function main(): Promise<void> {
   for (const t of targets) await runLoad({ url: t.url, path: pathFor(t, "chat/completions"), body: JSON.stringify(CHAT), concurrency: 4, seconds: 0.5 });
 
   const rows: Array<Record<string, unknown>> = [];
-  for (const c of CASES) {
+  for (const c of SELECTED) {
     const perTarget = new Map<string, { results: LoadResult[]; cpu: number }>();
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 ? [...targets].reverse() : targets; // alternate order: no target always runs first

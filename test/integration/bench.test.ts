@@ -38,4 +38,21 @@ test("a_short_run_covers_every_case_and_target_and_writes_its_report", async () 
   assert.ok(readFileSync(join(out, "latest.md"), "utf8").startsWith("Run "));
 });
 
+test("a_wrong_option_is_named_with_the_usage_not_a_stack_trace", async () => {
+  const script = join(import.meta.dirname, "../../scripts/bench/index.ts");
+  for (const [args, message] of [
+    [["--bogus"], /^bench: Unknown option '--bogus'/],
+    [["--rounds", "x"], /^bench: --rounds must be a number > 0, got 'x'/],
+    [["--only", "chat-c2"], /^bench: unknown case chat-c2; cases: chat-c1, chat-c16, chat-c64, stream-c1, stream-c64, embed-c16$/m],
+  ] as const) {
+    const failed = await run(process.execPath, ["--import", "tsx", script, ...args]).then(() => undefined, (err: { code: number; stderr: string }) => err);
+    assert.ok(failed, `${args.join(" ")} fails`);
+    assert.is(failed.code, 2);
+    assert.match(failed.stderr, message);
+    assert.not.match(failed.stderr, /\n\s+at /, "no stack trace");
+  }
+  const { stdout } = await run(process.execPath, ["--import", "tsx", script, "--help"]);
+  assert.match(stdout, /^npm run bench \[-- --seconds/);
+});
+
 test.run();
