@@ -159,12 +159,13 @@ const CASES = [
   { id: "stream-c64", label: "stream 20 chunks, c=64", concurrency: 64, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true },
   { id: "embed-c16", label: "embeddings, c=16", concurrency: 16, body: { model: "bench-model", input: ["the quick brown fox"] }, path: "embeddings", stream: false },
 ];
-const unknownCases = opts.only?.split(",").filter((id) => !CASES.some((c) => c.id === id)) ?? [];
+const onlyIds = opts.only?.split(",");
+const unknownCases = onlyIds?.filter((id) => !CASES.some((c) => c.id === id)) ?? [];
 if (unknownCases.length) {
   console.error(`bench: unknown case ${unknownCases.join(", ")}; cases: ${CASES.map((c) => c.id).join(", ")}`);
   process.exit(2);
 }
-const SELECTED = CASES.filter((c) => !opts.only || opts.only.split(",").includes(c.id));
+const SELECTED = onlyIds ? CASES.filter((c) => onlyIds.includes(c.id)) : CASES;
 
 const pathFor = (t: Target, path: string) => (t.azure ? `/${path}?api-version=2025-05-01` : t.name === "direct" ? `/v1/${path}` : `/${path}`);
 
