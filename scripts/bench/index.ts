@@ -177,7 +177,9 @@ async function main(): Promise<void> {
   const gwPort = await freePort();
   const gatewayArgs = opts["gateway-args"] ? opts["gateway-args"].split(" ") : [];
   const nodeArgs = opts["node-args"] ? opts["node-args"].split(" ") : []; // V8/Node flags for the gateway alone
-  const gateway = await start(process.execPath, [...nodeArgs, GATEWAY, "--host", "127.0.0.1", "--port", String(gwPort), "--upstream-port", String(stubPort), "--log-level", "info", ...gatewayArgs], `http://127.0.0.1:${gwPort}/health`);
+  // How every gateway in the run is started (the held-streams one included), on a port and an upstream.
+  const gatewayArgv = (port: string, upstreamPort: number) => [...nodeArgs, GATEWAY, "--host", "127.0.0.1", "--port", port, "--upstream-port", String(upstreamPort), "--log-level", "info", ...gatewayArgs];
+  const gateway = await start(process.execPath, gatewayArgv(String(gwPort), stubPort), `http://127.0.0.1:${gwPort}/health`);
   const refPort = await freePort();
   const ref = await start(process.execPath, [NODE_REF, String(refPort), `http://127.0.0.1:${stubPort}`]);
   const koaRefPort = await freePort();
@@ -248,7 +250,7 @@ async function main(): Promise<void> {
       return { target: name, errors: result.errors, peakRssMb: result.peakRssMb, cpuSeconds: result.cpuSeconds, ttfbP50: result.ttfbP50, addedTtfbP50: result.ttfbP50 - viaDirect.ttfbP50, addedTtfbP99: result.ttfbP99 - viaDirect.ttfbP99 };
     };
     const rowsHeld = [
-      await through("gateway", [...nodeArgs, GATEWAY, "--host", "127.0.0.1", "--port", "{port}", "--upstream-port", String(slowPort), "--log-level", "info", ...gatewayArgs], "/chat/completions?api-version=2025-05-01", "http://127.0.0.1:{port}/health"),
+      await through("gateway", gatewayArgv("{port}", slowPort), "/chat/completions?api-version=2025-05-01", "http://127.0.0.1:{port}/health"),
       await through("node-ref", [NODE_REF, "{port}", slowUrl], "/chat/completions"),
       await through("koa-ref", [KOA_REF, "{port}", slowUrl], "/chat/completions"),
     ];
