@@ -33,3 +33,22 @@ export function addDiscriminatorMappings(doc: JsonObject): JsonObject {
   };
   return visit(doc) as JsonObject;
 }
+
+/** The OpenAI components as JSON Schema for Ajv, with the gateway's two rules applied:
+ * - OpenAPI 3.0's `nullable: true` (still on ~100 schemas of this 3.1 document) becomes `anyOf [.., null]`;
+ * - `additionalProperties: false` is dropped: fields the spec does not declare pass to the engine
+ *   (`extra_body`, vLLM's `top_k`, `min_p`, `guided_json`…), at every depth, in requests and answers. */
+export function toOpenAIJsonSchemas(schemas: JsonObject): JsonObject {
+  const visit = (node: Json): Json => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (node === null || typeof node !== "object") return node;
+    const out: JsonObject = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === "additionalProperties" && value === false) continue;
+      if (key === "nullable") continue;
+      out[key] = visit(value);
+    }
+    return node.nullable === true ? { anyOf: [out, { type: "null" }] } : out;
+  };
+  return visit(schemas) as JsonObject;
+}

@@ -9,9 +9,9 @@ import { createClient } from "@hey-api/openapi-ts";
 import openapiTS, { astToString } from "openapi-typescript";
 import standaloneModule from "ajv/dist/standalone/index.js";
 import { parse as parseYaml } from "yaml";
-import { createAzureAjv, exportName } from "../src/validate/ajv.ts";
+import { createAzureAjv, createOpenAIAjv, exportName } from "../src/core/validate/ajv.ts";
 import { fixAzureSpec } from "./fix-azure-spec.ts";
-import { addDiscriminatorMappings } from "./fix-openai-spec.ts";
+import { addDiscriminatorMappings, toOpenAIJsonSchemas } from "./fix-openai-spec.ts";
 import { pruneOpenApi, type JsonObject } from "./prune-spec.ts";
 import { ensureSpecs, projectRoot, readManifest } from "./specs.ts";
 
@@ -19,9 +19,20 @@ import { ensureSpecs, projectRoot, readManifest } from "./specs.ts";
 type StandaloneCode = (ajv: ReturnType<typeof createAzureAjv>, refsOrFunc: Record<string, string>) => string;
 const standaloneCode = ((standaloneModule as unknown as { default?: StandaloneCode }).default ?? standaloneModule) as unknown as StandaloneCode;
 
-/** The OpenAI operations the gateway calls upstream, and the stream chunk it reads. */
-const OPENAI_OPERATIONS = { "/chat/completions": ["post"], "/embeddings": ["post"], "/models": ["get"] };
-const OPENAI_EXTRA_SCHEMAS = ["CreateChatCompletionStreamResponse", "ErrorResponse"];
+/** The OpenAI operations the gateway serves and calls upstream, and the stream events it reads. */
+const OPENAI_OPERATIONS = {
+  "/chat/completions": ["post"],
+  "/completions": ["post"],
+  "/embeddings": ["post"],
+  "/models": ["get"],
+  "/models/{model}": ["get"],
+  "/responses": ["post"],
+  "/responses/{response_id}": ["get", "delete"],
+  "/responses/{response_id}/input_items": ["get"],
+};
+const OPENAI_EXTRA_SCHEMAS = ["CreateChatCompletionStreamResponse", "ResponseStreamEvent", "ErrorResponse"];
+/** The request bodies validated inbound (OpenAI-bodied dialects), emitted as standalone code. */
+const OPENAI_VALIDATED = ["CreateChatCompletionRequest", "CreateCompletionRequest", "CreateEmbeddingRequest", "CreateResponse"];
 /** Azure api-versions we generate; each folder is named after the spec's `info.version`. */
 const AZURE_SPECS = ["azure-2025-04-01", "azure-2025-05-01"];
 
@@ -31,9 +42,18 @@ const header = (from: string) =>
 async function generateOpenAI(specPath: string, out: string, pin: string): Promise<void> {
   const full = parseYaml(readFileSync(specPath, "utf8"), { maxAliasCount: -1 }) as JsonObject;
   const pruned = addDiscriminatorMappings(pruneOpenApi(full, OPENAI_OPERATIONS, OPENAI_EXTRA_SCHEMAS));
-  const ast = await openapiTS(pruned as never, { alphabetize: false, defaultNonNullable: false });
-  mkdirSync(join(out, "openai"), { recursive: true });
-  writeFileSync(join(out, "openai", "schema.d.ts"), header(pin) + astToString(ast));
+  // openapi-typescript annotates the document it is given (discriminator enums); the schemas below are
+  // the spec's own, so it gets a copy.
+  const ast = await openapiTS(structuredClone(pruned) as never, { alphabetize: false, defaultNonNullable: false });
+  const dir = join(out, "openai");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "schema.d.ts"), header(pin) + astToString(ast));
+  // JSON Schemas of every kept component: the inbound validators below, and answer checks in tests.
+  const schemas = toOpenAIJsonSchemas((pruned.components as JsonObject).schemas as JsonObject);
+  writeFileSync(join(dir, "schemas.gen.ts"), `${header(pin)}// The OpenAI components as JSON Schema (scripts/fix-openai-spec.ts: toOpenAIJsonSchemas).
+export const schemas: Record<string, unknown> = ${JSON.stringify(schemas)};
+`);
+  writeStandaloneValidators(dir, createOpenAIAjv(schemas, "openai", true), "openai", OPENAI_VALIDATED, pin);
 }
 
 async function generateAzure(specPath: string, out: string, pin: string): Promise<string> {
@@ -62,8 +82,18 @@ const VALIDATED = ["ChatCompletionsOptions", "EmbeddingsOptions", "ImageEmbeddin
 async function writeValidators(dir: string, version: string, pin: string): Promise<void> {
   const schemas = (await import(pathToFileURL(join(dir, "schemas.gen.ts")).href)) as Record<string, unknown>;
   const id = `azure-${version}`;
-  const ajv = createAzureAjv(schemas, id, true);
-  const refs = Object.fromEntries(VALIDATED.map((name) => [name, `${id}#/components/schemas/${name}`]));
+  writeStandaloneValidators(dir, createAzureAjv(schemas, id, true), id, VALIDATED, pin);
+  // The keys each body declares (everything else is an extra parameter), so the gateway need not load
+  // the whole schemas module at start-up to learn them.
+  const keys = Object.fromEntries(VALIDATED.map((name) => [name, Object.keys((schemas[exportName(name)] as { properties?: object }).properties ?? {})]));
+  writeFileSync(join(dir, "declared-keys.gen.ts"), `${header(pin)}// Top-level properties of each validated request body (scripts/gen-types.ts).
+export const declaredKeys = ${JSON.stringify(keys, null, 2)} as const;
+`);
+}
+
+/** validators.gen.js (standalone Ajv code, one export per schema) and its declaration file. */
+function writeStandaloneValidators(dir: string, ajv: ReturnType<typeof createAzureAjv>, id: string, names: string[], pin: string): void {
+  const refs = Object.fromEntries(names.map((name) => [name, `${id}#/components/schemas/${name}`]));
   // Ajv's ESM output still calls require() for its runtime helpers.
   const code = standaloneCode(ajv, refs).replace(/^"use strict";/, "");
   writeFileSync(join(dir, "validators.gen.js"), `${header(pin)}// Standalone Ajv validators of the request bodies (scripts/gen-types.ts).
@@ -72,13 +102,7 @@ const require = createRequire(import.meta.url);
 ${code}
 `);
   writeFileSync(join(dir, "validators.gen.d.ts"), `${header(pin)}import type { ValidateFunction } from "ajv";
-${VALIDATED.map((name) => `export declare const ${name}: ValidateFunction;`).join("\n")}
-`);
-  // The keys each body declares (everything else is an extra parameter), so the gateway need not load
-  // the whole schemas module at start-up to learn them.
-  const keys = Object.fromEntries(VALIDATED.map((name) => [name, Object.keys((schemas[exportName(name)] as { properties?: object }).properties ?? {})]));
-  writeFileSync(join(dir, "declared-keys.gen.ts"), `${header(pin)}// Top-level properties of each validated request body (scripts/gen-types.ts).
-export const declaredKeys = ${JSON.stringify(keys, null, 2)} as const;
+${names.map((name) => `export declare const ${name}: ValidateFunction;`).join("\n")}
 `);
 }
 

@@ -1,32 +1,51 @@
-// createApp(config): Koa with the middleware composed once; routes served at /, /models and
-// /api/models, the three bases Azure clients are given.
+// createApp(config): Koa with the middleware composed once, and the four dialects over one upstream core:
+// Azure AI Model Inference at /, /models and /api/models (the three bases Azure clients are given),
+// Azure OpenAI at /openai/v1 and /openai/deployments, and the engine's own OpenAI API at /v1.
 import Router from "@koa/router";
 import Koa from "koa";
 import { koaBody } from "koa-body";
 import { pino, type Logger } from "pino";
 import type { Config } from "./config.ts";
 import type { GatewayDeps } from "./deps.ts";
-import { apiKeyAuth } from "./http/auth.ts";
-import { concurrencyCap } from "./http/concurrency.ts";
-import { errorMiddleware } from "./http/error-middleware.ts";
-import { GatewayError } from "./http/errors.ts";
-import { createMetrics } from "./http/metrics.ts";
-import { observe, routeLabel } from "./http/observe.ts";
-import { traceRequests } from "./http/trace.ts";
-import { requestId } from "./http/request-id.ts";
-import { requireJson } from "./http/require-json.ts";
-import { registerChatCompletions } from "./routes/chat-completions.ts";
-import { registerEmbeddings } from "./routes/embeddings.ts";
-import { registerImageEmbeddings } from "./routes/image-embeddings.ts";
-import { registerMetrics } from "./routes/metrics.ts";
-import { registerHealth, registerInfo } from "./routes/info.ts";
-import { createUpstream } from "./upstream/client.ts";
-import { createModelCatalog } from "./upstream/models.ts";
+import { apiKeyAuth } from "./core/http/auth.ts";
+import { concurrencyCap } from "./core/http/concurrency.ts";
+import { errorMiddleware } from "./core/http/error-middleware.ts";
+import { type ErrorBody, GatewayError } from "./core/errors.ts";
+import { createMetrics } from "./core/observability/metrics.ts";
+import { observe, routeLabel } from "./core/observability/observe.ts";
+import { traceRequests } from "./core/observability/trace.ts";
+import { requestId } from "./core/http/request-id.ts";
+import { requireJson } from "./core/http/require-json.ts";
+import { toAzureInferenceErrorBody } from "./dialects/azure-inference/error-body.ts";
+import { registerChatCompletions } from "./dialects/azure-inference/routes/chat-completions.ts";
+import { registerEmbeddings } from "./dialects/azure-inference/routes/embeddings.ts";
+import { registerImageEmbeddings } from "./dialects/azure-inference/routes/image-embeddings.ts";
+import { registerMetrics } from "./core/observability/metrics-route.ts";
+import { registerHealth, registerInfo } from "./dialects/azure-inference/routes/info.ts";
+import { toAzureOpenAIErrorBody } from "./dialects/azure-openai/error-body.ts";
+import { AZURE_OPENAI_BASE, registerAzureOpenAIRoutes } from "./dialects/azure-openai/routes.ts";
+import { toOpenAIErrorBody } from "./dialects/openai/error-body.ts";
+import { OPENAI_BASE, registerOpenAIRoutes } from "./dialects/openai/routes.ts";
+import { createUpstream } from "./core/upstream/client.ts";
+import { createModelCatalog } from "./core/upstream/models.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) => new Set(ROUTE_PREFIXES.flatMap((prefix) => paths.map((p) => prefix + p)));
 const OPEN_PATHS = underEveryPrefix("/health");
 const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready");
+
+const under = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
+
+/** Errors are written in the envelope of the dialect the path belongs to, routed or not. */
+export function errorBodyOf(path: string): ErrorBody {
+  if (under(path, AZURE_OPENAI_BASE)) return toAzureOpenAIErrorBody;
+  if (under(path, OPENAI_BASE)) return toOpenAIErrorBody;
+  return toAzureInferenceErrorBody;
+}
+
+const ROUTES_HINT = "Routes: Azure AI Inference /chat/completions, /embeddings, /images/embeddings, /info (also under /models and /api/models); "
+  + "Azure OpenAI /openai/v1/{chat/completions,completions,embeddings,responses,models} and /openai/deployments/{deployment}/{chat/completions,completions,embeddings}; "
+  + "the engine's OpenAI API /v1/{chat/completions,completions,embeddings,responses,models}.";
 
 export interface Gateway {
   app: Koa;
@@ -62,8 +81,10 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   registerChatCompletions(router, deps);
   registerEmbeddings(router, deps);
   registerImageEmbeddings(router, deps);
+  registerAzureOpenAIRoutes(router, deps);
+  registerOpenAIRoutes(router, deps);
 
-  app.use(errorMiddleware(log));
+  app.use(errorMiddleware(log, errorBodyOf));
   app.use(requestId);
   if (config.tracing) app.use(traceRequests((ctx) => routeLabel((ctx as { _matchedRoute?: string })._matchedRoute, ROUTE_PREFIXES)));
   app.use(observe(log, metrics, ROUTE_PREFIXES, config.logBodies));
@@ -86,7 +107,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
       throw new GatewayError("MethodNotAllowed", `Method ${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow}.`, { headers: { allow } });
     }
     if (ctx.body === undefined && ctx.status === 404) {
-      throw new GatewayError("NotFound", `No route ${ctx.method} ${ctx.path.slice(0, 200)}. Routes: /chat/completions, /embeddings, /images/embeddings, /info (also under /models and /api/models).`);
+      throw new GatewayError("NotFound", `This gateway has no route ${ctx.method} ${ctx.path.slice(0, 200)}. ${ROUTES_HINT}`);
     }
   });
   app.use(router.routes());

@@ -3,7 +3,7 @@
 // with its clashing short flags removed and the missing knobs added.
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { tracingConfigured } from "./telemetry/tracing.ts";
+import { tracingConfigured } from "./core/observability/tracing.ts";
 
 export type Env = Record<string, string | undefined>;
 

@@ -1,9 +1,9 @@
 // What routes are given: built once by createApp, shared by every request.
 import type { Logger } from "pino";
 import type { Config } from "./config.ts";
-import type { GatewayMetrics } from "./http/metrics.ts";
-import type { Upstream } from "./upstream/client.ts";
-import type { ModelCatalog } from "./upstream/models.ts";
+import type { GatewayMetrics } from "./core/observability/metrics.ts";
+import type { Upstream } from "./core/upstream/client.ts";
+import type { ModelCatalog } from "./core/upstream/models.ts";
 
 export interface GatewayDeps {
   config: Config;

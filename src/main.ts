@@ -7,7 +7,7 @@ import { createLogger } from "./app.ts";
 import { ConfigError, helpText, loadConfig } from "./config.ts";
 import { cluster, exposeWorkerMetrics, runPrimary } from "./cluster.ts";
 import { createGatewayServer } from "./server.ts";
-import { startTracing } from "./telemetry/tracing.ts";
+import { startTracing } from "./core/observability/tracing.ts";
 
 /** The package version, from the nearest package.json (src/ under tsx, dist/src/ when built). */
 function packageVersion(): string {

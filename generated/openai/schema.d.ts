@@ -16,6 +16,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["createCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/embeddings": {
         parameters: {
             query?: never;
@@ -40,6 +56,70 @@ export interface paths {
             cookie?: never;
         };
         get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["retrieveModel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["createResponse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/responses/{response_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getResponse"];
+        put?: never;
+        post?: never;
+        delete: operations["deleteResponse"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/responses/{response_id}/input_items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["listInputItems"];
         put?: never;
         post?: never;
         delete?: never;
@@ -326,6 +406,37 @@ export interface components {
             function: components["schemas"]["FunctionObject"];
         };
         ChatCompletionToolChoiceOption: ("none" | "auto" | "required") | components["schemas"]["ChatCompletionAllowedToolsChoice"] | components["schemas"]["ChatCompletionNamedToolChoice"] | components["schemas"]["ChatCompletionNamedToolChoiceCustom"];
+        CodeInterpreterTool: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "CodeInterpreterTool";
+            container: string | components["schemas"]["AutoCodeInterpreterToolParam"];
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        CodeInterpreterToolCall: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "code_interpreter_call";
+            id: string;
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "incomplete" | "interpreting" | "failed";
+            container_id: string;
+            code: string | null;
+            outputs: (components["schemas"]["CodeInterpreterOutputLogs"] | components["schemas"]["CodeInterpreterOutputImage"])[] | null;
+        };
+        ComparisonFilter: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ComparisonFilter";
+            key: string;
+            value: string | number | boolean | (string | number)[];
+        };
         CompletionUsage: {
             /** @default 0 */
             completion_tokens: number;
@@ -355,6 +466,63 @@ export interface components {
                 cache_write_tokens?: number;
             };
         };
+        CompoundFilter: {
+            /** @enum {string} */
+            type: "and" | "or";
+            filters: (components["schemas"]["ComparisonFilter"] | unknown)[];
+        };
+        ComputerAction: components["schemas"]["ClickParam"] | components["schemas"]["DoubleClickAction"] | components["schemas"]["DragParam"] | components["schemas"]["KeyPressAction"] | components["schemas"]["MoveParam"] | components["schemas"]["ScreenshotParam"] | components["schemas"]["ScrollParam"] | components["schemas"]["TypeParam"] | components["schemas"]["WaitParam"];
+        ComputerActionList: components["schemas"]["ComputerAction"][];
+        ComputerScreenshotImage: {
+            /**
+             * @default computer_screenshot
+             * @enum {string}
+             */
+            type: "computer_screenshot";
+            /** Format: uri */
+            image_url?: string;
+            file_id?: string;
+        };
+        ComputerToolCall: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "computer_call";
+            id: string;
+            call_id: string;
+            action?: components["schemas"]["ComputerAction"];
+            actions?: components["schemas"]["ComputerActionList"];
+            pending_safety_checks: components["schemas"]["ComputerCallSafetyCheckParam"][];
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "incomplete";
+        };
+        ComputerToolCallOutput: {
+            /**
+             * @default computer_call_output
+             * @enum {string}
+             */
+            type: "computer_call_output";
+            id?: string;
+            call_id: string;
+            acknowledged_safety_checks?: components["schemas"]["ComputerCallSafetyCheckParam"][];
+            output: components["schemas"]["ComputerScreenshotImage"];
+            /** @enum {string} */
+            status?: "in_progress" | "completed" | "incomplete";
+        };
+        ComputerToolCallOutputResource: components["schemas"]["ComputerToolCallOutput"] & {
+            id: string;
+            status: components["schemas"]["ComputerCallOutputStatus"];
+            created_by?: string;
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ComputerToolCallOutputResource";
+        };
+        /** @default null */
+        ConversationParam: string | components["schemas"]["ConversationParam-2"];
         CreateChatCompletionRequest: components["schemas"]["CreateModelResponseProperties"] & {
             messages: components["schemas"]["ChatCompletionRequestMessage"][];
             model: components["schemas"]["ModelIdsShared"];
@@ -458,6 +626,66 @@ export interface components {
             usage?: components["schemas"]["CompletionUsage"];
             moderation?: components["schemas"]["ChatCompletionModeration"] | null;
         };
+        CreateCompletionRequest: {
+            model: string | ("gpt-3.5-turbo-instruct" | "davinci-002" | "babbage-002");
+            /** @default <|endoftext|> */
+            prompt: (string | string[] | number[] | number[][]) | null;
+            /** @default 1 */
+            best_of?: number | null;
+            /** @default false */
+            echo?: boolean | null;
+            /** @default 0 */
+            frequency_penalty?: number | null;
+            /** @default null */
+            logit_bias?: {
+                [key: string]: number;
+            } | null;
+            /** @default null */
+            logprobs?: number | null;
+            /** @default 16 */
+            max_tokens?: number | null;
+            /** @default 1 */
+            n?: number | null;
+            /** @default 0 */
+            presence_penalty?: number | null;
+            /** Format: int64 */
+            seed?: number | null;
+            stop?: components["schemas"]["StopConfiguration"];
+            /** @default false */
+            stream?: boolean | null;
+            stream_options?: components["schemas"]["ChatCompletionStreamOptions"];
+            /** @default null */
+            suffix?: string | null;
+            /** @default 1 */
+            temperature?: number | null;
+            /** @default 1 */
+            top_p?: number | null;
+            user?: string;
+        };
+        CreateCompletionResponse: {
+            id: string;
+            choices: {
+                /** @enum {string} */
+                finish_reason: "stop" | "length" | "content_filter";
+                index: number;
+                logprobs: {
+                    text_offset?: number[];
+                    token_logprobs?: number[];
+                    tokens?: string[];
+                    top_logprobs?: {
+                        [key: string]: number;
+                    }[];
+                } | null;
+                text: string;
+            }[];
+            /** Format: unixtime */
+            created: number;
+            model: string;
+            system_fingerprint?: string;
+            /** @enum {string} */
+            object: "text_completion";
+            usage?: components["schemas"]["CompletionUsage"];
+        };
         CreateEmbeddingRequest: {
             input: string | string[] | number[] | number[][];
             model: string | ("text-embedding-ada-002" | "text-embedding-3-small" | "text-embedding-3-large");
@@ -483,6 +711,69 @@ export interface components {
             prompt_cache_options?: components["schemas"]["PromptCacheOptionsParam"];
             top_logprobs?: number;
         };
+        CreateResponse: components["schemas"]["CreateModelResponseProperties"] & components["schemas"]["ResponseProperties"] & {
+            service_tier?: components["schemas"]["ServiceTierResponses"];
+            /** @deprecated */
+            truncation?: ("auto" | "disabled") | null;
+            reasoning?: components["schemas"]["Reasoning"] | null;
+            input?: components["schemas"]["InputParam"];
+            include?: components["schemas"]["IncludeEnum"][] | null;
+            parallel_tool_calls?: boolean | null;
+            store?: boolean | null;
+            instructions?: string | null;
+            moderation?: components["schemas"]["ModerationParam"] | null;
+            stream?: boolean | null;
+            stream_options?: components["schemas"]["ResponseStreamOptions"];
+            conversation?: components["schemas"]["ConversationParam"] | null;
+            context_management?: components["schemas"]["ContextManagementParam"][] | null;
+            max_output_tokens?: number | null;
+        };
+        CustomToolCall: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "custom_tool_call";
+            id?: string;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            namespace?: string;
+            name: string;
+            input: string;
+        };
+        CustomToolCallOutput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "custom_tool_call_output";
+            id?: string;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            output: string | components["schemas"]["FunctionAndCustomToolCallOutput"][];
+        };
+        CustomToolCallOutputResource: components["schemas"]["CustomToolCallOutput"] & {
+            id: string;
+            status: components["schemas"]["FunctionCallOutputStatusEnum"];
+            created_by?: string;
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "CustomToolCallOutputResource";
+        };
+        CustomToolCallResource: components["schemas"]["CustomToolCall"] & {
+            id: string;
+            status: components["schemas"]["FunctionCallStatus"];
+            created_by?: string;
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "CustomToolCallResource";
+        };
         CustomToolChatCompletions: {
             /** @enum {string} */
             type: "custom";
@@ -503,6 +794,17 @@ export interface components {
                 };
             };
         };
+        EasyInputMessage: {
+            /** @enum {string} */
+            role: "user" | "assistant" | "system" | "developer";
+            content: string | components["schemas"]["InputMessageContentList"];
+            phase?: components["schemas"]["MessagePhase"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "EasyInputMessage";
+        };
         Embedding: {
             index: number;
             embedding: number[];
@@ -518,6 +820,35 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["Error"];
         };
+        FilePath: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "file_path";
+            file_id: string;
+            index: number;
+        };
+        FileSearchToolCall: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "file_search_call";
+            /** @enum {string} */
+            status: "in_progress" | "searching" | "completed" | "incomplete" | "failed";
+            queries: string[];
+            results?: {
+                file_id?: string;
+                text?: string;
+                filename?: string;
+                attributes?: components["schemas"]["VectorStoreFileAttributes"];
+                /** Format: float */
+                score?: number;
+            }[] | null;
+        };
+        FunctionAndCustomToolCallOutput: components["schemas"]["InputTextContent"] | components["schemas"]["InputImageContent"] | components["schemas"]["InputFileContent"];
         FunctionObject: {
             description?: string;
             name: string;
@@ -527,11 +858,263 @@ export interface components {
         FunctionParameters: {
             [key: string]: unknown;
         };
+        FunctionToolCall: {
+            id?: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "function_call";
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            namespace?: string;
+            name: string;
+            arguments: string;
+            /** @enum {string} */
+            status?: "in_progress" | "completed" | "incomplete";
+        };
+        FunctionToolCallOutput: {
+            id?: string;
+            /** @enum {string} */
+            type: "function_call_output";
+            call_id?: string;
+            name?: string;
+            namespace?: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            output: string | components["schemas"]["FunctionAndCustomToolCallOutput"][];
+            /** @enum {string} */
+            status?: "in_progress" | "completed" | "incomplete";
+        };
+        FunctionToolCallOutputResource: components["schemas"]["FunctionToolCallOutput"] & {
+            id: string;
+            status: components["schemas"]["FunctionCallOutputStatusEnum"];
+            created_by?: string;
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "FunctionToolCallOutputResource";
+        };
+        FunctionToolCallResource: components["schemas"]["FunctionToolCall"] & {
+            id: string;
+            status: components["schemas"]["FunctionCallStatus"];
+            created_by?: string;
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "FunctionToolCallResource";
+        };
+        ImageGenTool: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ImageGenTool";
+            model?: string | ("gpt-image-1" | "gpt-image-1-mini" | "gpt-image-1.5" | "gpt-image-2" | "gpt-image-2-2026-04-21");
+            /**
+             * @default auto
+             * @enum {string}
+             */
+            quality?: "low" | "medium" | "high" | "auto";
+            /** @default auto */
+            size?: string | ("1024x1024" | "1024x1536" | "1536x1024" | "auto");
+            /**
+             * @default png
+             * @enum {string}
+             */
+            output_format?: "png" | "webp" | "jpeg";
+            /** @default 100 */
+            output_compression?: number;
+            /**
+             * @default auto
+             * @enum {string}
+             */
+            moderation?: "auto" | "low";
+            /**
+             * @default auto
+             * @enum {string}
+             */
+            background?: "transparent" | "opaque" | "auto";
+            input_fidelity?: components["schemas"]["InputFidelity"] | null;
+            input_image_mask?: {
+                image_url?: string;
+                file_id?: string;
+            };
+            /** @default 0 */
+            partial_images?: number;
+            action?: components["schemas"]["ImageGenActionEnum"];
+        };
+        ImageGenToolCall: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "image_generation_call";
+            id: string;
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "generating" | "failed";
+            result: string | null;
+        };
+        InputContent: components["schemas"]["InputTextContent"] | components["schemas"]["InputImageContent"] | components["schemas"]["InputFileContent"];
+        InputItem: components["schemas"]["EasyInputMessage"] | components["schemas"]["Item"] | components["schemas"]["CompactionTriggerItemParam"] | components["schemas"]["ItemReferenceParam"] | components["schemas"]["ProgramItemParam"] | components["schemas"]["ProgramOutputItemParam"];
+        InputMessage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "InputMessage";
+            /** @enum {string} */
+            role: "user" | "system" | "developer";
+            /** @enum {string} */
+            status?: "in_progress" | "completed" | "incomplete";
+            content: components["schemas"]["InputMessageContentList"];
+        };
+        InputMessageContentList: components["schemas"]["InputContent"][];
+        InputMessageResource: components["schemas"]["InputMessage"] & {
+            id: string;
+        } & {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "InputMessageResource";
+        };
+        InputParam: string | components["schemas"]["InputItem"][];
+        Item: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "Item";
+        } & (components["schemas"]["InputMessage"] | components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerCallOutputItemParam"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["FunctionToolCall"] | components["schemas"]["FunctionCallOutputItemParam"] | components["schemas"]["ToolSearchCallItemParam"] | components["schemas"]["ToolSearchOutputItemParam"] | components["schemas"]["AdditionalToolsItemParam"] | components["schemas"]["ReasoningItem"] | components["schemas"]["CompactionSummaryItemParam"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCallItemParam"] | components["schemas"]["FunctionShellCallOutputItemParam"] | components["schemas"]["ApplyPatchToolCallItemParam"] | components["schemas"]["ApplyPatchToolCallOutputItemParam"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponse"] | components["schemas"]["MCPToolCall"] | components["schemas"]["CustomToolCallOutput"] | components["schemas"]["CustomToolCall"]);
+        ItemResource: components["schemas"]["InputMessageResource"] | components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerToolCallOutputResource"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["FunctionToolCallResource"] | components["schemas"]["FunctionToolCallOutputResource"] | components["schemas"]["ToolSearchCall"] | components["schemas"]["ToolSearchOutput"] | components["schemas"]["AdditionalTools"] | components["schemas"]["ReasoningItem"] | components["schemas"]["Program"] | components["schemas"]["ProgramOutput"] | components["schemas"]["CompactionBody"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCall"] | components["schemas"]["FunctionShellCallOutput"] | components["schemas"]["ApplyPatchToolCall"] | components["schemas"]["ApplyPatchToolCallOutput"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponseResource"] | components["schemas"]["MCPToolCall"] | components["schemas"]["CustomToolCallResource"] | components["schemas"]["CustomToolCallOutputResource"];
         ListModelsResponse: {
             /** @enum {string} */
             object: "list";
             data: components["schemas"]["Model"][];
         };
+        LocalShellToolCall: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "local_shell_call";
+            id: string;
+            call_id: string;
+            action: components["schemas"]["LocalShellExecAction"];
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "incomplete";
+        };
+        LocalShellToolCallOutput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "local_shell_call_output";
+            id: string;
+            output: string;
+            status?: ("in_progress" | "completed" | "incomplete") | null;
+        };
+        MCPApprovalRequest: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mcp_approval_request";
+            id: string;
+            server_label: string;
+            name: string;
+            arguments: string;
+        };
+        MCPApprovalResponse: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mcp_approval_response";
+            id?: string | null;
+            approval_request_id: string;
+            approve: boolean;
+            reason?: string | null;
+        };
+        MCPApprovalResponseResource: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "MCPApprovalResponseResource";
+            id: string;
+            approval_request_id: string;
+            approve: boolean;
+            reason?: string | null;
+        };
+        MCPListTools: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mcp_list_tools";
+            id: string;
+            server_label: string;
+            tools: components["schemas"]["MCPListToolsTool"][];
+            error?: string | null;
+        };
+        MCPListToolsTool: {
+            name: string;
+            description?: string | null;
+            input_schema: Record<string, never>;
+            annotations?: Record<string, never> | null;
+        };
+        MCPTool: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "MCPTool";
+            server_label: string;
+            /** Format: uri */
+            server_url?: string;
+            /** @enum {string} */
+            connector_id?: "connector_dropbox" | "connector_gmail" | "connector_googlecalendar" | "connector_googledrive" | "connector_microsoftteams" | "connector_outlookcalendar" | "connector_outlookemail" | "connector_sharepoint";
+            tunnel_id?: string;
+            authorization?: string;
+            server_description?: string;
+            headers?: {
+                [key: string]: string;
+            } | null;
+            allowed_tools?: (string[] | components["schemas"]["MCPToolFilter"]) | null;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+            require_approval?: ({
+                always?: components["schemas"]["MCPToolFilter"];
+                never?: components["schemas"]["MCPToolFilter"];
+            } | ("always" | "never")) | null;
+            defer_loading?: boolean;
+        };
+        MCPToolCall: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mcp_call";
+            id: string;
+            server_label: string;
+            name: string;
+            arguments: string;
+            output?: string | null;
+            error?: components["schemas"]["MCPToolCallError"] | null;
+            status?: components["schemas"]["MCPToolCallStatus"];
+            approval_request_id?: string | null;
+        };
+        MCPToolCallError: components["schemas"]["MCPProtocolError"] | components["schemas"]["MCPToolExecutionError"] | components["schemas"]["HTTPError"];
+        MCPToolFilter: {
+            tool_names?: string[];
+            read_only?: boolean;
+        };
+        /** @enum {string} */
+        MessagePhase: "commentary" | "final_answer";
         Metadata: {
             [key: string]: string;
         } | null;
@@ -544,6 +1127,7 @@ export interface components {
             owned_by: string;
             shutdown_date?: string | null;
         };
+        ModelIdsResponses: components["schemas"]["ModelIdsShared"] | ("o1-pro" | "o1-pro-2025-03-19" | "o3-pro" | "o3-pro-2025-06-10" | "o3-deep-research" | "o3-deep-research-2025-06-26" | "o4-mini-deep-research" | "o4-mini-deep-research-2025-06-26" | "computer-use-preview" | "computer-use-preview-2025-03-11" | "gpt-5.5-pro" | "gpt-5.5-pro-2026-04-23" | "gpt-5-codex" | "gpt-5-pro" | "gpt-5-pro-2025-10-06" | "gpt-5.1-codex-max" | "gpt-daybreak-blue-latest" | "gpt-daybreak-red-latest" | "gpt-5.6-cyber");
         ModelIdsShared: string | ("gpt-5.6-sol" | "gpt-5.6-terra" | "gpt-5.6-luna" | "gpt-5.5" | "gpt-5.5-2026-04-23" | "gpt-5.4" | "gpt-5.4-mini" | "gpt-5.4-nano" | "gpt-5.4-mini-2026-03-17" | "gpt-5.4-nano-2026-03-17" | "gpt-5.3-chat-latest" | "gpt-5.2" | "gpt-5.2-2025-12-11" | "gpt-5.2-chat-latest" | "gpt-5.2-pro" | "gpt-5.2-pro-2025-12-11" | "gpt-5.1" | "gpt-5.1-2025-11-13" | "gpt-5.1-codex" | "gpt-5.1-mini" | "gpt-5.1-chat-latest" | "gpt-5" | "gpt-5-mini" | "gpt-5-nano" | "gpt-5-2025-08-07" | "gpt-5-mini-2025-08-07" | "gpt-5-nano-2025-08-07" | "gpt-5-chat-latest" | "gpt-4.1" | "gpt-4.1-mini" | "gpt-4.1-nano" | "gpt-4.1-2025-04-14" | "gpt-4.1-mini-2025-04-14" | "gpt-4.1-nano-2025-04-14" | "o4-mini" | "o4-mini-2025-04-16" | "o3" | "o3-2025-04-16" | "o3-mini" | "o3-mini-2025-01-31" | "o1" | "o1-2024-12-17" | "o1-preview" | "o1-preview-2024-09-12" | "o1-mini" | "o1-mini-2024-09-12" | "gpt-4o" | "gpt-4o-2024-11-20" | "gpt-4o-2024-08-06" | "gpt-4o-2024-05-13" | "gpt-4o-audio-preview" | "gpt-4o-audio-preview-2024-10-01" | "gpt-4o-audio-preview-2024-12-17" | "gpt-4o-audio-preview-2025-06-03" | "gpt-4o-mini-audio-preview" | "gpt-4o-mini-audio-preview-2024-12-17" | "gpt-4o-search-preview" | "gpt-4o-mini-search-preview" | "gpt-4o-search-preview-2025-03-11" | "gpt-4o-mini-search-preview-2025-03-11" | "chatgpt-4o-latest" | "codex-mini-latest" | "gpt-4o-mini" | "gpt-4o-mini-2024-07-18" | "gpt-4-turbo" | "gpt-4-turbo-2024-04-09" | "gpt-4-0125-preview" | "gpt-4-turbo-preview" | "gpt-4-1106-preview" | "gpt-4-vision-preview" | "gpt-4" | "gpt-4-0314" | "gpt-4-0613" | "gpt-4-32k" | "gpt-4-32k-0314" | "gpt-4-32k-0613" | "gpt-3.5-turbo" | "gpt-3.5-turbo-16k" | "gpt-3.5-turbo-0301" | "gpt-3.5-turbo-0613" | "gpt-3.5-turbo-1106" | "gpt-3.5-turbo-0125" | "gpt-3.5-turbo-16k-0613");
         ModelResponseProperties: {
             metadata?: components["schemas"]["Metadata"];
@@ -557,6 +1141,23 @@ export interface components {
             /** @deprecated */
             prompt_cache_retention?: ("in_memory" | "24h") | null;
         };
+        OutputContent: components["schemas"]["OutputTextContent"] | components["schemas"]["RefusalContent"] | components["schemas"]["ReasoningTextContent"];
+        OutputItem: components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["FunctionToolCall"] | components["schemas"]["FunctionToolCallOutputResource"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerToolCallOutputResource"] | components["schemas"]["ReasoningItem"] | components["schemas"]["Program"] | components["schemas"]["ProgramOutput"] | components["schemas"]["ToolSearchCall"] | components["schemas"]["ToolSearchOutput"] | components["schemas"]["AdditionalTools"] | components["schemas"]["CompactionBody"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCall"] | components["schemas"]["FunctionShellCallOutput"] | components["schemas"]["ApplyPatchToolCall"] | components["schemas"]["ApplyPatchToolCallOutput"] | components["schemas"]["MCPToolCall"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponseResource"] | components["schemas"]["CustomToolCall"] | components["schemas"]["CustomToolCallOutputResource"];
+        OutputMessage: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message";
+            /** @enum {string} */
+            role: "assistant";
+            content: components["schemas"]["OutputMessageContent"][];
+            phase?: components["schemas"]["MessagePhase"] | null;
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "incomplete";
+        };
+        OutputMessageContent: components["schemas"]["OutputTextContent"] | components["schemas"]["RefusalContent"];
         /** @default true */
         ParallelToolCalls: boolean;
         PredictionContent: {
@@ -564,7 +1165,206 @@ export interface components {
             type: "content";
             content: string | components["schemas"]["ChatCompletionRequestMessageContentPartText"][];
         };
+        Prompt: {
+            id: string;
+            version?: string | null;
+            variables?: components["schemas"]["ResponsePromptVariables"];
+        } | null;
+        Reasoning: {
+            mode?: components["schemas"]["ReasoningModeEnum"];
+            effort?: components["schemas"]["ReasoningEffort"];
+            summary?: ("auto" | "concise" | "detailed") | null;
+            context?: ("auto" | "current_turn" | "all_turns") | null;
+            generate_summary?: ("auto" | "concise" | "detailed") | null;
+        };
         ReasoningEffort: ("none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max") | null;
+        ReasoningItem: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "reasoning";
+            id: string;
+            encrypted_content?: string | null;
+            summary: components["schemas"]["SummaryTextContent"][];
+            content?: components["schemas"]["ReasoningTextContent"][];
+            /** @enum {string} */
+            status?: "in_progress" | "completed" | "incomplete";
+        };
+        Response: components["schemas"]["ModelResponseProperties"] & components["schemas"]["ResponseProperties"] & {
+            service_tier?: components["schemas"]["ServiceTierResponses"];
+            truncation?: ("auto" | "disabled") | null;
+            id: string;
+            /** @enum {string} */
+            object: "response";
+            /** @enum {string} */
+            status?: "completed" | "failed" | "in_progress" | "cancelled" | "queued" | "incomplete";
+            /** Format: unixtime */
+            created_at: number;
+            completed_at?: number | null;
+            error: components["schemas"]["ResponseError"];
+            incomplete_details: {
+                /** @enum {string} */
+                reason?: "max_output_tokens" | "content_filter";
+            } | null;
+            output: components["schemas"]["OutputItem"][];
+            reasoning?: components["schemas"]["Reasoning"] | null;
+            instructions: (string | components["schemas"]["InputItem"][]) | null;
+            output_text?: string | null;
+            usage?: components["schemas"]["ResponseUsage"];
+            prompt_cache_options?: components["schemas"]["PromptCacheOptions"];
+            moderation?: components["schemas"]["Moderation"] | null;
+            /** @default true */
+            parallel_tool_calls: boolean;
+            conversation?: components["schemas"]["ResponseConversation"] | null;
+            max_output_tokens?: number | null;
+        };
+        ResponseAudioDeltaEvent: {
+            /** @enum {string} */
+            type: "response.audio.delta";
+            sequence_number: number;
+            delta: string;
+        };
+        ResponseAudioDoneEvent: {
+            /** @enum {string} */
+            type: "response.audio.done";
+            sequence_number: number;
+        };
+        ResponseAudioTranscriptDeltaEvent: {
+            /** @enum {string} */
+            type: "response.audio.transcript.delta";
+            delta: string;
+            sequence_number: number;
+        };
+        ResponseAudioTranscriptDoneEvent: {
+            /** @enum {string} */
+            type: "response.audio.transcript.done";
+            sequence_number: number;
+        };
+        ResponseCodeInterpreterCallCodeDeltaEvent: {
+            /** @enum {string} */
+            type: "response.code_interpreter_call_code.delta";
+            output_index: number;
+            item_id: string;
+            delta: string;
+            sequence_number: number;
+        };
+        ResponseCodeInterpreterCallCodeDoneEvent: {
+            /** @enum {string} */
+            type: "response.code_interpreter_call_code.done";
+            output_index: number;
+            item_id: string;
+            code: string;
+            sequence_number: number;
+        };
+        ResponseCodeInterpreterCallCompletedEvent: {
+            /** @enum {string} */
+            type: "response.code_interpreter_call.completed";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
+        ResponseCodeInterpreterCallInProgressEvent: {
+            /** @enum {string} */
+            type: "response.code_interpreter_call.in_progress";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
+        ResponseCodeInterpreterCallInterpretingEvent: {
+            /** @enum {string} */
+            type: "response.code_interpreter_call.interpreting";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
+        ResponseCompletedEvent: {
+            /** @enum {string} */
+            type: "response.completed";
+            response: components["schemas"]["Response"];
+            sequence_number: number;
+        };
+        ResponseContentPartAddedEvent: {
+            /** @enum {string} */
+            type: "response.content_part.added";
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            part: components["schemas"]["OutputContent"];
+            sequence_number: number;
+        };
+        ResponseContentPartDoneEvent: {
+            /** @enum {string} */
+            type: "response.content_part.done";
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            sequence_number: number;
+            part: components["schemas"]["OutputContent"];
+        };
+        ResponseCreatedEvent: {
+            /** @enum {string} */
+            type: "response.created";
+            response: components["schemas"]["Response"];
+            sequence_number: number;
+        };
+        ResponseCustomToolCallInputDeltaEvent: {
+            /** @enum {string} */
+            type: "response.custom_tool_call_input.delta";
+            sequence_number: number;
+            output_index: number;
+            item_id: string;
+            delta: string;
+        };
+        ResponseCustomToolCallInputDoneEvent: {
+            /** @enum {string} */
+            type: "response.custom_tool_call_input.done";
+            sequence_number: number;
+            output_index: number;
+            item_id: string;
+            input: string;
+        };
+        ResponseError: {
+            code: components["schemas"]["ResponseErrorCode"];
+            message: string;
+        } | null;
+        /** @enum {string} */
+        ResponseErrorCode: "server_error" | "rate_limit_exceeded" | "invalid_prompt" | "data_residency_mismatch" | "bio_policy" | "vector_store_timeout" | "invalid_image" | "invalid_image_format" | "invalid_base64_image" | "invalid_image_url" | "image_too_large" | "image_too_small" | "image_parse_error" | "image_content_policy_violation" | "invalid_image_mode" | "image_file_too_large" | "unsupported_image_media_type" | "empty_image_file" | "failed_to_download_image" | "image_file_not_found";
+        ResponseErrorEvent: {
+            /** @enum {string} */
+            type: "error";
+            code: string | null;
+            message: string;
+            param: string | null;
+            sequence_number: number;
+        };
+        ResponseFailedEvent: {
+            /** @enum {string} */
+            type: "response.failed";
+            sequence_number: number;
+            response: components["schemas"]["Response"];
+        };
+        ResponseFileSearchCallCompletedEvent: {
+            /** @enum {string} */
+            type: "response.file_search_call.completed";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
+        ResponseFileSearchCallInProgressEvent: {
+            /** @enum {string} */
+            type: "response.file_search_call.in_progress";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
+        ResponseFileSearchCallSearchingEvent: {
+            /** @enum {string} */
+            type: "response.file_search_call.searching";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
         ResponseFormatJsonObject: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -595,15 +1395,430 @@ export interface components {
              */
             type: "text";
         };
+        ResponseFunctionCallArgumentsDeltaEvent: {
+            /** @enum {string} */
+            type: "response.function_call_arguments.delta";
+            item_id: string;
+            output_index: number;
+            sequence_number: number;
+            delta: string;
+        };
+        ResponseFunctionCallArgumentsDoneEvent: {
+            /** @enum {string} */
+            type: "response.function_call_arguments.done";
+            item_id: string;
+            name: string;
+            output_index: number;
+            sequence_number: number;
+            arguments: string;
+        };
+        ResponseImageGenCallCompletedEvent: {
+            /** @enum {string} */
+            type: "response.image_generation_call.completed";
+            output_index: number;
+            sequence_number: number;
+            item_id: string;
+        };
+        ResponseImageGenCallGeneratingEvent: {
+            /** @enum {string} */
+            type: "response.image_generation_call.generating";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
+        ResponseImageGenCallInProgressEvent: {
+            /** @enum {string} */
+            type: "response.image_generation_call.in_progress";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
+        ResponseImageGenCallPartialImageEvent: {
+            /** @enum {string} */
+            type: "response.image_generation_call.partial_image";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+            partial_image_index: number;
+            partial_image_b64: string;
+            size?: string;
+            quality?: string;
+            background?: string;
+            output_format?: string;
+        };
+        ResponseInProgressEvent: {
+            /** @enum {string} */
+            type: "response.in_progress";
+            response: components["schemas"]["Response"];
+            sequence_number: number;
+        };
+        ResponseIncompleteEvent: {
+            /** @enum {string} */
+            type: "response.incomplete";
+            response: components["schemas"]["Response"];
+            sequence_number: number;
+        };
+        ResponseItemList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["ItemResource"][];
+            has_more: boolean;
+            first_id: string;
+            last_id: string;
+        };
+        ResponseLogProb: {
+            token: string;
+            logprob: number;
+            top_logprobs?: {
+                token?: string;
+                logprob?: number;
+            }[];
+        };
+        ResponseMCPCallArgumentsDeltaEvent: {
+            /** @enum {string} */
+            type: "response.mcp_call_arguments.delta";
+            output_index: number;
+            item_id: string;
+            delta: string;
+            sequence_number: number;
+        };
+        ResponseMCPCallArgumentsDoneEvent: {
+            /** @enum {string} */
+            type: "response.mcp_call_arguments.done";
+            output_index: number;
+            item_id: string;
+            arguments: string;
+            sequence_number: number;
+        };
+        ResponseMCPCallCompletedEvent: {
+            /** @enum {string} */
+            type: "response.mcp_call.completed";
+            item_id: string;
+            output_index: number;
+            sequence_number: number;
+        };
+        ResponseMCPCallFailedEvent: {
+            /** @enum {string} */
+            type: "response.mcp_call.failed";
+            item_id: string;
+            output_index: number;
+            sequence_number: number;
+        };
+        ResponseMCPCallInProgressEvent: {
+            /** @enum {string} */
+            type: "response.mcp_call.in_progress";
+            sequence_number: number;
+            output_index: number;
+            item_id: string;
+        };
+        ResponseMCPListToolsCompletedEvent: {
+            /** @enum {string} */
+            type: "response.mcp_list_tools.completed";
+            item_id: string;
+            output_index: number;
+            sequence_number: number;
+        };
+        ResponseMCPListToolsFailedEvent: {
+            /** @enum {string} */
+            type: "response.mcp_list_tools.failed";
+            item_id: string;
+            output_index: number;
+            sequence_number: number;
+        };
+        ResponseMCPListToolsInProgressEvent: {
+            /** @enum {string} */
+            type: "response.mcp_list_tools.in_progress";
+            item_id: string;
+            output_index: number;
+            sequence_number: number;
+        };
         ResponseModalities: ("text" | "audio")[] | null;
+        ResponseOutputItemAddedEvent: {
+            /** @enum {string} */
+            type: "response.output_item.added";
+            output_index: number;
+            sequence_number: number;
+            item: components["schemas"]["OutputItem"];
+        };
+        ResponseOutputItemDoneEvent: {
+            /** @enum {string} */
+            type: "response.output_item.done";
+            output_index: number;
+            sequence_number: number;
+            item: components["schemas"]["OutputItem"];
+        };
+        ResponseOutputTextAnnotationAddedEvent: {
+            /** @enum {string} */
+            type: "response.output_text.annotation.added";
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            annotation_index: number;
+            sequence_number: number;
+            annotation: components["schemas"]["Annotation"] | null;
+        };
+        ResponsePromptVariables: {
+            [key: string]: string | components["schemas"]["InputTextContent"] | components["schemas"]["InputImageContent"] | components["schemas"]["InputFileContent"];
+        } | null;
+        ResponseProperties: {
+            previous_response_id?: string | null;
+            model?: components["schemas"]["ModelIdsResponses"];
+            background?: boolean | null;
+            max_tool_calls?: number | null;
+            text?: components["schemas"]["ResponseTextParam"];
+            tools?: components["schemas"]["ToolsArray"];
+            tool_choice?: components["schemas"]["ToolChoiceParam"];
+            prompt?: components["schemas"]["Prompt"];
+        };
+        ResponseQueuedEvent: {
+            /** @enum {string} */
+            type: "response.queued";
+            response: components["schemas"]["Response"];
+            sequence_number: number;
+        };
+        ResponseReasoningSummaryPartAddedEvent: {
+            /** @enum {string} */
+            type: "response.reasoning_summary_part.added";
+            item_id: string;
+            output_index: number;
+            summary_index: number;
+            sequence_number: number;
+            part: {
+                /** @enum {string} */
+                type: "summary_text";
+                text: string;
+            };
+        };
+        ResponseReasoningSummaryPartDoneEvent: {
+            /** @enum {string} */
+            type: "response.reasoning_summary_part.done";
+            item_id: string;
+            output_index: number;
+            summary_index: number;
+            /** @enum {string} */
+            status?: "incomplete";
+            sequence_number: number;
+            part: {
+                /** @enum {string} */
+                type: "summary_text";
+                text: string;
+            };
+        };
+        ResponseReasoningSummaryTextDeltaEvent: {
+            /** @enum {string} */
+            type: "response.reasoning_summary_text.delta";
+            item_id: string;
+            output_index: number;
+            summary_index: number;
+            delta: string;
+            sequence_number: number;
+        };
+        ResponseReasoningSummaryTextDoneEvent: {
+            /** @enum {string} */
+            type: "response.reasoning_summary_text.done";
+            item_id: string;
+            output_index: number;
+            summary_index: number;
+            text: string;
+            sequence_number: number;
+        };
+        ResponseReasoningTextDeltaEvent: {
+            /** @enum {string} */
+            type: "response.reasoning_text.delta";
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            delta: string;
+            sequence_number: number;
+        };
+        ResponseReasoningTextDoneEvent: {
+            /** @enum {string} */
+            type: "response.reasoning_text.done";
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            text: string;
+            sequence_number: number;
+        };
+        ResponseRefusalDeltaEvent: {
+            /** @enum {string} */
+            type: "response.refusal.delta";
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            delta: string;
+            sequence_number: number;
+        };
+        ResponseRefusalDoneEvent: {
+            /** @enum {string} */
+            type: "response.refusal.done";
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            refusal: string;
+            sequence_number: number;
+        };
+        ResponseStreamEvent: components["schemas"]["ResponseAudioDeltaEvent"] | components["schemas"]["ResponseAudioDoneEvent"] | components["schemas"]["ResponseAudioTranscriptDeltaEvent"] | components["schemas"]["ResponseAudioTranscriptDoneEvent"] | components["schemas"]["ResponseCodeInterpreterCallCodeDeltaEvent"] | components["schemas"]["ResponseCodeInterpreterCallCodeDoneEvent"] | components["schemas"]["ResponseCodeInterpreterCallCompletedEvent"] | components["schemas"]["ResponseCodeInterpreterCallInProgressEvent"] | components["schemas"]["ResponseCodeInterpreterCallInterpretingEvent"] | components["schemas"]["ResponseCompletedEvent"] | components["schemas"]["ResponseContentPartAddedEvent"] | components["schemas"]["ResponseContentPartDoneEvent"] | components["schemas"]["ResponseCreatedEvent"] | components["schemas"]["ResponseErrorEvent"] | components["schemas"]["ResponseFileSearchCallCompletedEvent"] | components["schemas"]["ResponseFileSearchCallInProgressEvent"] | components["schemas"]["ResponseFileSearchCallSearchingEvent"] | components["schemas"]["ResponseFunctionCallArgumentsDeltaEvent"] | components["schemas"]["ResponseFunctionCallArgumentsDoneEvent"] | components["schemas"]["ResponseShellCallCommandAddedStreamingEvent"] | components["schemas"]["ResponseShellCallCommandDeltaStreamingEvent"] | components["schemas"]["ResponseShellCallCommandDoneStreamingEvent"] | components["schemas"]["ResponseShellCallOutputContentDeltaStreamingEvent"] | components["schemas"]["ResponseShellCallOutputContentDoneStreamingEvent"] | components["schemas"]["ResponseInProgressEvent"] | components["schemas"]["ResponseFailedEvent"] | components["schemas"]["ResponseIncompleteEvent"] | components["schemas"]["ResponseOutputItemAddedEvent"] | components["schemas"]["ResponseOutputItemDoneEvent"] | components["schemas"]["ResponseReasoningSummaryPartAddedEvent"] | components["schemas"]["ResponseReasoningSummaryPartDoneEvent"] | components["schemas"]["ResponseReasoningSummaryTextDeltaEvent"] | components["schemas"]["ResponseReasoningSummaryTextDoneEvent"] | components["schemas"]["ResponseReasoningTextDeltaEvent"] | components["schemas"]["ResponseReasoningTextDoneEvent"] | components["schemas"]["ResponseRefusalDeltaEvent"] | components["schemas"]["ResponseRefusalDoneEvent"] | components["schemas"]["ResponseTextDeltaEvent"] | components["schemas"]["ResponseTextDoneEvent"] | components["schemas"]["ResponseWebSearchCallCompletedEvent"] | components["schemas"]["ResponseWebSearchCallInProgressEvent"] | components["schemas"]["ResponseWebSearchCallSearchingEvent"] | components["schemas"]["ResponseImageGenCallCompletedEvent"] | components["schemas"]["ResponseImageGenCallGeneratingEvent"] | components["schemas"]["ResponseImageGenCallInProgressEvent"] | components["schemas"]["ResponseImageGenCallPartialImageEvent"] | components["schemas"]["ResponseMCPCallArgumentsDeltaEvent"] | components["schemas"]["ResponseMCPCallArgumentsDoneEvent"] | components["schemas"]["ResponseMCPCallCompletedEvent"] | components["schemas"]["ResponseMCPCallFailedEvent"] | components["schemas"]["ResponseMCPCallInProgressEvent"] | components["schemas"]["ResponseMCPListToolsCompletedEvent"] | components["schemas"]["ResponseMCPListToolsFailedEvent"] | components["schemas"]["ResponseMCPListToolsInProgressEvent"] | components["schemas"]["ResponseOutputTextAnnotationAddedEvent"] | components["schemas"]["ResponseQueuedEvent"] | components["schemas"]["ResponseCustomToolCallInputDeltaEvent"] | components["schemas"]["ResponseCustomToolCallInputDoneEvent"];
+        ResponseStreamOptions: {
+            include_obfuscation?: boolean;
+        } | null;
+        ResponseTextDeltaEvent: {
+            /** @enum {string} */
+            type: "response.output_text.delta";
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            delta: string;
+            sequence_number: number;
+            logprobs: components["schemas"]["ResponseLogProb"][];
+        };
+        ResponseTextDoneEvent: {
+            /** @enum {string} */
+            type: "response.output_text.done";
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            text: string;
+            sequence_number: number;
+            logprobs: components["schemas"]["ResponseLogProb"][];
+        };
+        ResponseTextParam: {
+            format?: components["schemas"]["TextResponseFormatConfiguration"];
+            verbosity?: components["schemas"]["Verbosity"];
+        };
+        ResponseUsage: {
+            input_tokens: number;
+            input_tokens_details: {
+                cached_tokens: number;
+                cache_write_tokens: number;
+            };
+            output_tokens: number;
+            output_tokens_details: {
+                reasoning_tokens: number;
+            };
+            total_tokens: number;
+        };
+        ResponseWebSearchCallCompletedEvent: {
+            /** @enum {string} */
+            type: "response.web_search_call.completed";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
+        ResponseWebSearchCallInProgressEvent: {
+            /** @enum {string} */
+            type: "response.web_search_call.in_progress";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
+        ResponseWebSearchCallSearchingEvent: {
+            /** @enum {string} */
+            type: "response.web_search_call.searching";
+            output_index: number;
+            item_id: string;
+            sequence_number: number;
+        };
         ServiceTier: ("auto" | "default" | "flex" | "scale" | "priority" | "fast") | null;
+        ServiceTierResponses: ("auto" | "default" | "flex" | "scale" | "priority" | "fast" | "ultrafast") | null;
         /** @default null */
         StopConfiguration: ((string | null) | string[]) | null;
+        TextResponseFormatConfiguration: components["schemas"]["ResponseFormatText"] | components["schemas"]["TextResponseFormatJsonSchema"] | components["schemas"]["ResponseFormatJsonObject"];
+        TextResponseFormatJsonSchema: {
+            /** @enum {string} */
+            type: "json_schema";
+            description?: string;
+            name: string;
+            schema: components["schemas"]["ResponseFormatJsonSchemaSchema"];
+            strict?: boolean | null;
+        };
+        Tool: components["schemas"]["FunctionTool"] | components["schemas"]["FileSearchTool"] | components["schemas"]["ComputerTool"] | components["schemas"]["ComputerUsePreviewTool"] | components["schemas"]["WebSearchTool"] | components["schemas"]["MCPTool"] | components["schemas"]["CodeInterpreterTool"] | components["schemas"]["ProgrammaticToolCallingParam"] | components["schemas"]["ImageGenTool"] | components["schemas"]["LocalShellToolParam"] | components["schemas"]["FunctionShellToolParam"] | components["schemas"]["CustomToolParam"] | components["schemas"]["NamespaceToolParam"] | components["schemas"]["ToolSearchToolParam"] | components["schemas"]["WebSearchPreviewTool"] | components["schemas"]["ApplyPatchToolParam"];
+        ToolChoiceAllowed: {
+            /** @enum {string} */
+            type: "allowed_tools";
+            /** @enum {string} */
+            mode: "auto" | "required";
+            tools: {
+                [key: string]: unknown;
+            }[];
+        };
+        ToolChoiceCustom: {
+            /** @enum {string} */
+            type: "custom";
+            name: string;
+        };
+        ToolChoiceFunction: {
+            /** @enum {string} */
+            type: "function";
+            name: string;
+        };
+        ToolChoiceMCP: {
+            /** @enum {string} */
+            type: "mcp";
+            server_label: string;
+            name?: string | null;
+        };
+        /** @enum {string} */
+        ToolChoiceOptions: "none" | "auto" | "required";
+        ToolChoiceParam: components["schemas"]["ToolChoiceOptions"] | components["schemas"]["ToolChoiceAllowed"] | components["schemas"]["ToolChoiceTypes"] | components["schemas"]["ToolChoiceFunction"] | components["schemas"]["ToolChoiceMCP"] | components["schemas"]["ToolChoiceCustom"] | components["schemas"]["SpecificProgrammaticToolCallingParam"] | components["schemas"]["SpecificApplyPatchParam"] | components["schemas"]["SpecificFunctionShellParam"];
+        ToolChoiceTypes: {
+            /** @enum {string} */
+            type: "file_search" | "web_search_preview" | "computer" | "computer_use_preview" | "computer_use" | "web_search_preview_2025_03_11" | "image_generation" | "code_interpreter";
+        };
+        ToolsArray: components["schemas"]["Tool"][];
+        VectorStoreFileAttributes: {
+            [key: string]: string | number | boolean;
+        } | null;
         Verbosity: ("low" | "medium" | "high") | null;
         VoiceIdsOrCustomVoice: components["schemas"]["VoiceIdsShared"] | {
             id: string;
         };
         VoiceIdsShared: string | ("alloy" | "ash" | "ballad" | "coral" | "echo" | "sage" | "shimmer" | "verse" | "marin" | "cedar");
+        WebSearchActionFind: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "find_in_page";
+            /** Format: uri */
+            url: string;
+            pattern: string;
+        };
+        WebSearchActionOpenPage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "open_page";
+            url?: string | null;
+        };
+        WebSearchActionSearch: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "search";
+            /** @deprecated */
+            query?: string;
+            queries?: string[];
+            sources?: {
+                /** @enum {string} */
+                type: "url";
+                /** Format: uri */
+                url: string;
+            }[];
+        };
+        WebSearchApproximateLocation: {
+            /**
+             * @default approximate
+             * @enum {string}
+             */
+            type?: "approximate";
+            country?: string | null;
+            region?: string | null;
+            city?: string | null;
+            timezone?: string | null;
+        } | null;
         /**
          * @default medium
          * @enum {string}
@@ -615,11 +1830,40 @@ export interface components {
             city?: string;
             timezone?: string;
         };
+        WebSearchTool: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "WebSearchTool";
+            /** @default true */
+            external_web_access?: boolean;
+            filters?: {
+                allowed_domains?: string[] | null;
+            } | null;
+            user_location?: components["schemas"]["WebSearchApproximateLocation"];
+            /**
+             * @default medium
+             * @enum {string}
+             */
+            search_context_size?: "low" | "medium" | "high";
+        };
+        WebSearchToolCall: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "web_search_call";
+            /** @enum {string} */
+            status: "in_progress" | "searching" | "completed" | "failed";
+            action: components["schemas"]["WebSearchActionSearch"] | components["schemas"]["WebSearchActionOpenPage"] | components["schemas"]["WebSearchActionFind"];
+        };
         /** @enum {string} */
         ModerationInputType: "text" | "image";
         ModerationResultBody: {
             /**
-             * @default moderation_result
+             * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             type: "moderation_result";
@@ -663,6 +1907,1183 @@ export interface components {
             model: string;
             policy?: components["schemas"]["ModerationPolicyParam"] | null;
         };
+        SkillReferenceParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "skill_reference";
+            skill_id: string;
+            version?: string;
+        };
+        InlineSkillSourceParam: {
+            /**
+             * @default base64
+             * @enum {string}
+             */
+            type: "base64";
+            /**
+             * @default application/zip
+             * @enum {string}
+             */
+            media_type: "application/zip";
+            data: string;
+        };
+        InlineSkillParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "inline";
+            name: string;
+            description: string;
+            source: components["schemas"]["InlineSkillSourceParam"];
+        };
+        ContainerNetworkPolicyDisabledParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "disabled";
+        };
+        ContainerNetworkPolicyDomainSecretParam: {
+            domain: string;
+            name: string;
+            value: string;
+        };
+        ContainerNetworkPolicyAllowlistParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "allowlist";
+            allowed_domains: string[];
+            domain_secrets?: components["schemas"]["ContainerNetworkPolicyDomainSecretParam"][];
+        };
+        /** @enum {string} */
+        IncludeEnum: "file_search_call.results" | "web_search_call.results" | "web_search_call.action.sources" | "message.input_image.image_url" | "computer_call_output.output.image_url" | "code_interpreter_call.outputs" | "reasoning.encrypted_content" | "message.output_text.logprobs";
+        /** @enum {string} */
+        MessageRole: "unknown" | "user" | "assistant" | "system" | "critic" | "discriminator" | "developer" | "tool";
+        PromptCacheBreakpointConfig: {
+            /**
+             * @default explicit
+             * @enum {string}
+             */
+            mode: "explicit";
+        };
+        InputTextContent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input_text";
+            text: string;
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
+        };
+        FileCitationBody: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "file_citation";
+            file_id: string;
+            index: number;
+            filename: string;
+        };
+        UrlCitationBody: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "url_citation";
+            /** Format: uri */
+            url: string;
+            start_index: number;
+            end_index: number;
+            title: string;
+        };
+        ContainerFileCitationBody: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "container_file_citation";
+            container_id: string;
+            file_id: string;
+            start_index: number;
+            end_index: number;
+            filename: string;
+        };
+        Annotation: components["schemas"]["FileCitationBody"] | components["schemas"]["UrlCitationBody"] | components["schemas"]["ContainerFileCitationBody"] | components["schemas"]["FilePath"];
+        TopLogProb: {
+            token: string;
+            logprob: number;
+            bytes: number[];
+        };
+        LogProb: {
+            token: string;
+            logprob: number;
+            bytes: number[];
+            top_logprobs: components["schemas"]["TopLogProb"][];
+        };
+        OutputTextContent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "output_text";
+            text: string;
+            annotations: components["schemas"]["Annotation"][];
+            logprobs: components["schemas"]["LogProb"][];
+        };
+        SummaryTextContent: {
+            /**
+             * @default summary_text
+             * @enum {string}
+             */
+            type: "summary_text";
+            text: string;
+        };
+        ReasoningTextContent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "reasoning_text";
+            text: string;
+        };
+        RefusalContent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "refusal";
+            refusal: string;
+        };
+        /** @enum {string} */
+        ImageDetail: "low" | "high" | "auto" | "original";
+        InputImageContent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input_image";
+            image_url?: string | null;
+            file_id?: string | null;
+            detail: components["schemas"]["ImageDetail"];
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
+        };
+        /** @enum {string} */
+        FileInputDetail: "auto" | "low" | "high";
+        InputFileContent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input_file";
+            file_id?: string | null;
+            filename?: string;
+            file_data?: string;
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
+            /** Format: uri */
+            file_url?: string;
+            detail?: components["schemas"]["FileInputDetail"];
+        };
+        DirectToolCallCaller: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "direct";
+        };
+        ProgramToolCallCaller: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "program";
+            caller_id: string;
+        };
+        ToolCallCaller: components["schemas"]["DirectToolCallCaller"] | components["schemas"]["ProgramToolCallCaller"];
+        /** @enum {string} */
+        FunctionCallStatus: "in_progress" | "completed" | "incomplete";
+        DirectToolCallCallerParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "direct";
+        };
+        ProgramToolCallCallerParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "program";
+            caller_id: string;
+        };
+        ToolCallCallerParam: components["schemas"]["DirectToolCallCallerParam"] | components["schemas"]["ProgramToolCallCallerParam"];
+        /** @enum {string} */
+        FunctionCallOutputStatusEnum: "in_progress" | "completed" | "incomplete";
+        /** @enum {string} */
+        ClickButtonType: "left" | "right" | "wheel" | "back" | "forward";
+        ClickParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "click";
+            button: components["schemas"]["ClickButtonType"];
+            x: number;
+            y: number;
+            keys?: string[] | null;
+        };
+        DoubleClickAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "double_click";
+            x: number;
+            y: number;
+            keys: string[] | null;
+        };
+        CoordParam: {
+            x: number;
+            y: number;
+        };
+        DragParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "drag";
+            path: components["schemas"]["CoordParam"][];
+            keys?: string[] | null;
+        };
+        KeyPressAction: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "keypress";
+            keys: string[];
+        };
+        MoveParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "move";
+            x: number;
+            y: number;
+            keys?: string[] | null;
+        };
+        ScreenshotParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "screenshot";
+        };
+        ScrollParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "scroll";
+            x: number;
+            y: number;
+            scroll_x: number;
+            scroll_y: number;
+            keys?: string[] | null;
+        };
+        TypeParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "type";
+            text: string;
+        };
+        WaitParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "wait";
+        };
+        ComputerCallSafetyCheckParam: {
+            id: string;
+            code?: string | null;
+            message?: string | null;
+        };
+        /** @enum {string} */
+        ComputerCallOutputStatus: "completed" | "incomplete" | "failed";
+        /** @enum {string} */
+        ToolSearchExecutionType: "server" | "client";
+        ToolSearchCall: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ToolSearchCall";
+            id: string;
+            call_id: string | null;
+            execution: components["schemas"]["ToolSearchExecutionType"];
+            arguments: unknown;
+            status: components["schemas"]["FunctionCallStatus"];
+            created_by?: string;
+        };
+        /** @enum {string} */
+        CallableToolAllowedCaller: "direct" | "programmatic";
+        FunctionTool: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "FunctionTool";
+            name: string;
+            description?: string | null;
+            parameters: {
+                [key: string]: unknown;
+            } | null;
+            output_schema?: {
+                [key: string]: unknown;
+            } | null;
+            strict: boolean | null;
+            defer_loading?: boolean;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        /** @enum {string} */
+        RankerVersionType: "auto" | "default-2024-11-15";
+        HybridSearchOptions: {
+            embedding_weight: number;
+            text_weight: number;
+        };
+        RankingOptions: {
+            ranker?: components["schemas"]["RankerVersionType"];
+            score_threshold?: number;
+            hybrid_search?: components["schemas"]["HybridSearchOptions"];
+        };
+        Filters: components["schemas"]["ComparisonFilter"] | components["schemas"]["CompoundFilter"];
+        FileSearchTool: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "FileSearchTool";
+            vector_store_ids: string[];
+            max_num_results?: number;
+            ranking_options?: components["schemas"]["RankingOptions"];
+            filters?: components["schemas"]["Filters"] | null;
+        };
+        ComputerTool: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ComputerTool";
+        };
+        /** @enum {string} */
+        ComputerEnvironment: "windows" | "mac" | "linux" | "ubuntu" | "browser";
+        ComputerUsePreviewTool: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ComputerUsePreviewTool";
+            environment: components["schemas"]["ComputerEnvironment"];
+            display_width: number;
+            display_height: number;
+        };
+        /** @enum {string} */
+        ContainerMemoryLimit: "1g" | "4g" | "16g" | "64g";
+        AutoCodeInterpreterToolParam: {
+            /**
+             * @default auto
+             * @enum {string}
+             */
+            type: "auto";
+            file_ids?: string[];
+            memory_limit?: components["schemas"]["ContainerMemoryLimit"] | null;
+            network_policy?: components["schemas"]["ContainerNetworkPolicyDisabledParam"] | components["schemas"]["ContainerNetworkPolicyAllowlistParam"];
+        };
+        ProgrammaticToolCallingParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ProgrammaticToolCallingParam";
+        };
+        /** @enum {string} */
+        InputFidelity: "high" | "low";
+        /** @enum {string} */
+        ImageGenActionEnum: "generate" | "edit" | "auto";
+        LocalShellToolParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "LocalShellToolParam";
+        };
+        ContainerAutoParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "container_auto";
+            file_ids?: string[];
+            memory_limit?: components["schemas"]["ContainerMemoryLimit"] | null;
+            network_policy?: components["schemas"]["ContainerNetworkPolicyDisabledParam"] | components["schemas"]["ContainerNetworkPolicyAllowlistParam"];
+            skills?: (components["schemas"]["SkillReferenceParam"] | components["schemas"]["InlineSkillParam"])[];
+        };
+        LocalSkillParam: {
+            name: string;
+            description: string;
+            path: string;
+        };
+        LocalEnvironmentParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "local";
+            skills?: components["schemas"]["LocalSkillParam"][];
+        };
+        ContainerReferenceParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "container_reference";
+            container_id: string;
+        };
+        FunctionShellToolParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "FunctionShellToolParam";
+            environment?: (components["schemas"]["ContainerAutoParam"] | components["schemas"]["LocalEnvironmentParam"] | components["schemas"]["ContainerReferenceParam"]) | null;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        CustomTextFormatParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "text";
+        };
+        /** @enum {string} */
+        GrammarSyntax1: "lark" | "regex";
+        CustomGrammarFormatParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "grammar";
+            syntax: components["schemas"]["GrammarSyntax1"];
+            definition: string;
+        };
+        CustomToolParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "CustomToolParam";
+            name: string;
+            description?: string;
+            format?: components["schemas"]["CustomTextFormatParam"] | components["schemas"]["CustomGrammarFormatParam"];
+            defer_loading?: boolean;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        EmptyModelParam: Record<string, never>;
+        FunctionToolParam: {
+            name: string;
+            description?: string | null;
+            parameters?: components["schemas"]["EmptyModelParam"] | null;
+            strict?: boolean | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "function";
+            output_schema?: {
+                [key: string]: unknown;
+            } | null;
+            defer_loading?: boolean;
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        NamespaceToolParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "NamespaceToolParam";
+            name: string;
+            description: string;
+            tools: (components["schemas"]["FunctionToolParam"] | components["schemas"]["CustomToolParam"])[];
+        };
+        ToolSearchToolParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ToolSearchToolParam";
+            execution?: components["schemas"]["ToolSearchExecutionType"];
+            description?: string | null;
+            parameters?: components["schemas"]["EmptyModelParam"] | null;
+        };
+        ApproximateLocation: {
+            /**
+             * @default approximate
+             * @enum {string}
+             */
+            type: "approximate";
+            country?: string | null;
+            region?: string | null;
+            city?: string | null;
+            timezone?: string | null;
+        };
+        /** @enum {string} */
+        SearchContextSize: "low" | "medium" | "high";
+        /** @enum {string} */
+        SearchContentType: "text" | "image";
+        WebSearchPreviewTool: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "WebSearchPreviewTool";
+            user_location?: components["schemas"]["ApproximateLocation"] | null;
+            search_context_size?: components["schemas"]["SearchContextSize"];
+            search_content_types?: components["schemas"]["SearchContentType"][];
+        };
+        ApplyPatchToolParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ApplyPatchToolParam";
+            allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
+        };
+        ToolSearchOutput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ToolSearchOutput";
+            id: string;
+            call_id: string | null;
+            execution: components["schemas"]["ToolSearchExecutionType"];
+            tools: components["schemas"]["Tool"][];
+            status: components["schemas"]["FunctionCallOutputStatusEnum"];
+            created_by?: string;
+        };
+        AdditionalTools: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "AdditionalTools";
+            id: string;
+            role: components["schemas"]["MessageRole"];
+            tools: components["schemas"]["Tool"][];
+        };
+        Program: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "Program";
+            id: string;
+            call_id: string;
+            code: string;
+            fingerprint: string;
+        };
+        /** @enum {string} */
+        ProgramOutputStatus: "completed" | "incomplete";
+        ProgramOutput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ProgramOutput";
+            id: string;
+            call_id: string;
+            result: string;
+            status: components["schemas"]["ProgramOutputStatus"];
+        };
+        CompactionBody: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "CompactionBody";
+            id: string;
+            encrypted_content: string;
+            created_by?: string;
+        };
+        CodeInterpreterOutputLogs: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "logs";
+            logs: string;
+        };
+        CodeInterpreterOutputImage: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "image";
+            /** Format: uri */
+            url: string;
+        };
+        LocalShellExecAction: {
+            /**
+             * @default exec
+             * @enum {string}
+             */
+            type: "exec";
+            command: string[];
+            timeout_ms?: number | null;
+            working_directory?: string | null;
+            env: {
+                [key: string]: string;
+            };
+            user?: string | null;
+        };
+        FunctionShellAction: {
+            commands: string[];
+            timeout_ms: number | null;
+            max_output_length: number | null;
+        };
+        /** @enum {string} */
+        FunctionShellCallStatus: "in_progress" | "completed" | "incomplete";
+        LocalEnvironmentResource: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "local";
+        };
+        ContainerReferenceResource: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "container_reference";
+            container_id: string;
+        };
+        FunctionShellCall: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "FunctionShellCall";
+            id: string;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            action: components["schemas"]["FunctionShellAction"];
+            status: components["schemas"]["FunctionShellCallStatus"];
+            environment: (components["schemas"]["LocalEnvironmentResource"] | components["schemas"]["ContainerReferenceResource"]) | null;
+            created_by?: string;
+        };
+        /** @enum {string} */
+        FunctionShellCallOutputStatusEnum: "in_progress" | "completed" | "incomplete";
+        FunctionShellCallOutputTimeoutOutcome: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "timeout";
+        };
+        FunctionShellCallOutputExitOutcome: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "exit";
+            exit_code: number;
+        };
+        FunctionShellCallOutputContent: {
+            stdout: string;
+            stderr: string;
+            outcome: components["schemas"]["FunctionShellCallOutputTimeoutOutcome"] | components["schemas"]["FunctionShellCallOutputExitOutcome"];
+            created_by?: string;
+        };
+        FunctionShellCallOutput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "FunctionShellCallOutput";
+            id: string;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            status: components["schemas"]["FunctionShellCallOutputStatusEnum"];
+            output: components["schemas"]["FunctionShellCallOutputContent"][];
+            max_output_length: number | null;
+            created_by?: string;
+        };
+        /** @enum {string} */
+        ApplyPatchCallStatus: "in_progress" | "completed";
+        ApplyPatchCreateFileOperation: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "create_file";
+            path: string;
+            diff: string;
+        };
+        ApplyPatchDeleteFileOperation: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "delete_file";
+            path: string;
+        };
+        ApplyPatchUpdateFileOperation: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "update_file";
+            path: string;
+            diff: string;
+        };
+        ApplyPatchToolCall: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ApplyPatchToolCall";
+            id: string;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            status: components["schemas"]["ApplyPatchCallStatus"];
+            operation: components["schemas"]["ApplyPatchCreateFileOperation"] | components["schemas"]["ApplyPatchDeleteFileOperation"] | components["schemas"]["ApplyPatchUpdateFileOperation"];
+            created_by?: string;
+        };
+        /** @enum {string} */
+        ApplyPatchCallOutputStatus: "completed" | "failed";
+        ApplyPatchToolCallOutput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ApplyPatchToolCallOutput";
+            id: string;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCaller"] | null;
+            status: components["schemas"]["ApplyPatchCallOutputStatus"];
+            output?: string | null;
+            created_by?: string;
+        };
+        MCPProtocolError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mcp_protocol_error";
+            code: number;
+            message: string;
+        };
+        MCPToolExecutionError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "mcp_tool_execution_error";
+            content: unknown;
+        };
+        HTTPError: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "http_error";
+            code: number;
+            message: string;
+        };
+        /** @enum {string} */
+        MCPToolCallStatus: "in_progress" | "completed" | "incomplete" | "calling" | "failed";
+        /** @enum {string} */
+        DetailEnum: "low" | "high" | "auto" | "original";
+        /** @enum {string} */
+        FunctionCallItemStatus: "in_progress" | "completed" | "incomplete";
+        ComputerCallOutputItemParam: {
+            id?: string | null;
+            call_id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "computer_call_output";
+            output: components["schemas"]["ComputerScreenshotImage"];
+            acknowledged_safety_checks?: components["schemas"]["ComputerCallSafetyCheckParam"][] | null;
+            status?: components["schemas"]["FunctionCallItemStatus"] | null;
+        };
+        InputTextContentParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input_text";
+            text: string;
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointParam"] | null;
+        };
+        InputImageContentParamAutoParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input_image";
+            image_url?: string | null;
+            file_id?: string | null;
+            detail?: components["schemas"]["DetailEnum"] | null;
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointParam"] | null;
+        };
+        /** @enum {string} */
+        FileDetailEnum: "auto" | "low" | "high";
+        InputFileContentParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "input_file";
+            file_id?: string | null;
+            filename?: string | null;
+            file_data?: string | null;
+            file_url?: string | null;
+            detail?: components["schemas"]["FileDetailEnum"];
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointParam"] | null;
+        };
+        FunctionCallOutputItemParam: {
+            id?: string | null;
+            call_id?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "function_call_output";
+            output: string | (components["schemas"]["InputTextContentParam"] | components["schemas"]["InputImageContentParamAutoParam"] | components["schemas"]["InputFileContentParam"])[];
+            name?: string | null;
+            namespace?: string | null;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            status?: components["schemas"]["FunctionCallItemStatus"] | null;
+        };
+        ToolSearchCallItemParam: {
+            id?: string | null;
+            call_id?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool_search_call";
+            execution?: components["schemas"]["ToolSearchExecutionType"];
+            arguments: components["schemas"]["EmptyModelParam"];
+            status?: components["schemas"]["FunctionCallItemStatus"] | null;
+        };
+        ToolSearchOutputItemParam: {
+            id?: string | null;
+            call_id?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool_search_output";
+            execution?: components["schemas"]["ToolSearchExecutionType"];
+            tools: components["schemas"]["Tool"][];
+            status?: components["schemas"]["FunctionCallItemStatus"] | null;
+        };
+        AdditionalToolsItemParam: {
+            id?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "additional_tools";
+            /**
+             * @default developer
+             * @enum {string}
+             */
+            role: "developer";
+            tools: components["schemas"]["Tool"][];
+        };
+        CompactionSummaryItemParam: {
+            id?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "compaction";
+            encrypted_content: string;
+        };
+        FunctionShellActionParam: {
+            commands: string[];
+            timeout_ms?: number | null;
+            max_output_length?: number | null;
+        };
+        /** @enum {string} */
+        FunctionShellCallItemStatus: "in_progress" | "completed" | "incomplete";
+        FunctionShellCallItemParam: {
+            id?: string | null;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "shell_call";
+            action: components["schemas"]["FunctionShellActionParam"];
+            status?: components["schemas"]["FunctionShellCallItemStatus"] | null;
+            environment?: (components["schemas"]["LocalEnvironmentParam"] | components["schemas"]["ContainerReferenceParam"]) | null;
+        };
+        FunctionShellCallOutputTimeoutOutcomeParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "timeout";
+        };
+        FunctionShellCallOutputExitOutcomeParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "exit";
+            exit_code: number;
+        };
+        FunctionShellCallOutputOutcomeParam: components["schemas"]["FunctionShellCallOutputTimeoutOutcomeParam"] | components["schemas"]["FunctionShellCallOutputExitOutcomeParam"];
+        FunctionShellCallOutputContentParam: {
+            stdout: string;
+            stderr: string;
+            outcome: components["schemas"]["FunctionShellCallOutputOutcomeParam"];
+        };
+        FunctionShellCallOutputItemParam: {
+            id?: string | null;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "shell_call_output";
+            output: components["schemas"]["FunctionShellCallOutputContentParam"][];
+            status?: components["schemas"]["FunctionShellCallItemStatus"] | null;
+            max_output_length?: number | null;
+        };
+        /** @enum {string} */
+        ApplyPatchCallStatusParam: "in_progress" | "completed";
+        ApplyPatchCreateFileOperationParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "create_file";
+            path: string;
+            diff: string;
+        };
+        ApplyPatchDeleteFileOperationParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "delete_file";
+            path: string;
+        };
+        ApplyPatchUpdateFileOperationParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "update_file";
+            path: string;
+            diff: string;
+        };
+        ApplyPatchOperationParam: components["schemas"]["ApplyPatchCreateFileOperationParam"] | components["schemas"]["ApplyPatchDeleteFileOperationParam"] | components["schemas"]["ApplyPatchUpdateFileOperationParam"];
+        ApplyPatchToolCallItemParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "apply_patch_call";
+            id?: string | null;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            status: components["schemas"]["ApplyPatchCallStatusParam"];
+            operation: components["schemas"]["ApplyPatchOperationParam"];
+        };
+        /** @enum {string} */
+        ApplyPatchCallOutputStatusParam: "completed" | "failed";
+        ApplyPatchToolCallOutputItemParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "apply_patch_call_output";
+            id?: string | null;
+            call_id: string;
+            caller?: components["schemas"]["ToolCallCallerParam"] | null;
+            status: components["schemas"]["ApplyPatchCallOutputStatusParam"];
+            output?: string | null;
+        };
+        CompactionTriggerItemParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "CompactionTriggerItemParam";
+        };
+        ItemReferenceParam: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ItemReferenceParam";
+            id: string;
+        };
+        ProgramItemParam: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ProgramItemParam";
+            call_id: string;
+            code: string;
+            fingerprint: string;
+        };
+        /** @enum {string} */
+        ProgramOutputItemStatus: "completed" | "incomplete";
+        ProgramOutputItemParam: {
+            id: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "ProgramOutputItemParam";
+            call_id: string;
+            result: string;
+            status: components["schemas"]["ProgramOutputItemStatus"];
+        };
+        SpecificProgrammaticToolCallingParam: {
+            /**
+             * @default programmatic_tool_calling
+             * @enum {string}
+             */
+            type: "programmatic_tool_calling";
+        };
+        SpecificApplyPatchParam: {
+            /**
+             * @default apply_patch
+             * @enum {string}
+             */
+            type: "apply_patch";
+        };
+        SpecificFunctionShellParam: {
+            /**
+             * @default shell
+             * @enum {string}
+             */
+            type: "shell";
+        };
+        ReasoningModeEnum: string | ("standard" | "pro");
+        "ConversationParam-2": {
+            id: string;
+        };
+        ContextManagementParam: {
+            type: string;
+            compact_threshold?: number | null;
+        };
+        PromptCacheOptions: {
+            ttl: components["schemas"]["PromptCacheTTLEnum"];
+            mode: components["schemas"]["PromptCacheModeEnum"];
+        };
+        ModerationErrorBody: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "error";
+            code: string;
+            message: string;
+        };
+        Moderation: {
+            input: components["schemas"]["ModerationResultBody"] | components["schemas"]["ModerationErrorBody"];
+            output: components["schemas"]["ModerationResultBody"] | components["schemas"]["ModerationErrorBody"];
+        };
+        ResponseConversation: {
+            id: string;
+        };
+        ResponseShellCallCommandAddedStreamingEvent: {
+            /**
+             * @default response.shell_call_command.added
+             * @enum {string}
+             */
+            type: "response.shell_call_command.added";
+            sequence_number: number;
+            output_index: number;
+            command_index: number;
+            command: string;
+        };
+        ResponseShellCallCommandDeltaStreamingEvent: {
+            /**
+             * @default response.shell_call_command.delta
+             * @enum {string}
+             */
+            type: "response.shell_call_command.delta";
+            sequence_number: number;
+            output_index: number;
+            command_index: number;
+            delta: string;
+            obfuscation?: string;
+        };
+        ResponseShellCallCommandDoneStreamingEvent: {
+            /**
+             * @default response.shell_call_command.done
+             * @enum {string}
+             */
+            type: "response.shell_call_command.done";
+            sequence_number: number;
+            output_index: number;
+            command_index: number;
+            command: string;
+        };
+        ShellCallOutputDelta: {
+            stdout?: string;
+            stderr?: string;
+        };
+        ResponseShellCallOutputContentDeltaStreamingEvent: {
+            /**
+             * @default response.shell_call_output_content.delta
+             * @enum {string}
+             */
+            type: "response.shell_call_output_content.delta";
+            sequence_number: number;
+            item_id: string;
+            output_index: number;
+            command_index: number;
+            delta: components["schemas"]["ShellCallOutputDelta"];
+        };
+        ResponseShellCallOutputContentDoneStreamingEvent: {
+            /**
+             * @default response.shell_call_output_content.done
+             * @enum {string}
+             */
+            type: "response.shell_call_output_content.done";
+            sequence_number: number;
+            item_id: string;
+            output_index: number;
+            command_index: number;
+            output: components["schemas"]["FunctionShellCallOutputContent"][];
+        };
     };
     responses: {
         TooManyRequests: {
@@ -702,6 +3123,30 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CreateChatCompletionResponse"];
                     "text/event-stream": components["schemas"]["CreateChatCompletionStreamResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    createCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCompletionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateCompletionResponse"];
                 };
             };
             429: components["responses"]["TooManyRequests"];
@@ -748,6 +3193,134 @@ export interface operations {
                     "application/json": components["schemas"]["ListModelsResponse"];
                 };
             };
+        };
+    };
+    retrieveModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+        };
+    };
+    createResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateResponse"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Response"];
+                    "text/event-stream": components["schemas"]["ResponseStreamEvent"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getResponse: {
+        parameters: {
+            query?: {
+                include?: components["schemas"]["IncludeEnum"][];
+                stream?: boolean;
+                starting_after?: number;
+                include_obfuscation?: boolean;
+            };
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Response"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listInputItems: {
+        parameters: {
+            query?: {
+                limit?: number;
+                order?: "asc" | "desc";
+                after?: string;
+                include?: components["schemas"]["IncludeEnum"][];
+            };
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseItemList"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
         };
     };
 }

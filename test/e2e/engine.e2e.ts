@@ -7,7 +7,7 @@ import { isUnexpected } from "@azure-rest/ai-inference";
 import { createSseStream } from "@azure/core-sse";
 import { assertAzureSchema } from "../helpers/contract.ts";
 import { azureClient, startGateway, type RunningGateway } from "../helpers/gateway.ts";
-import { fromBase64, toBinary, toInt8, toUbinary, toUint8 } from "../../src/mappers/embedding-encoding.ts";
+import { fromBase64, toBinary, toInt8, toUbinary, toUint8 } from "../../src/core/embedding-encoding.ts";
 
 const CHAT_URL = process.env.E2E_CHAT_URL!;
 const EMBED_URL = process.env.E2E_EMBED_URL!;

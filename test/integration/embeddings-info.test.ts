@@ -3,7 +3,7 @@ import { isUnexpected } from "@azure-rest/ai-inference";
 import { simVector } from "../sim/engine.ts";
 import { assertAzureSchema } from "../helpers/contract.ts";
 import { API, azureClient, gatewaySuite, postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
-import { fromBase64, toBinary, toInt8, toUbinary, toUint8 } from "../../src/mappers/embedding-encoding.ts";
+import { fromBase64, toBinary, toInt8, toUbinary, toUint8 } from "../../src/core/embedding-encoding.ts";
 
 const test = gatewaySuite<{ embed: RunningGateway }>("embeddings-and-info");
 

@@ -42,6 +42,12 @@ export class EngineSim {
   models = ["sim-org/sim-model-1"];
   /** Behave like TEI: no /v1/models, the model named by GET /info. */
   tei = false;
+  /** Serve no /v1/responses or /v1/completions (TGI, TEI): 404 as FastAPI-style engines answer. */
+  noResponses = false;
+  /** Ignore `encoding_format` and always answer floats (as some engines do). */
+  floatsOnly = false;
+  /** Responses created with `store` (the default), for GET/DELETE /v1/responses/{id}. */
+  readonly stored = new Map<string, { response: any; input: any[] }>();
   private readonly scripts: Script[] = [];
   private readonly server: Server;
   private abortWaiters: Array<() => void> = [];
@@ -75,6 +81,9 @@ export class EngineSim {
     this.scripts.length = 0;
     this.models = ["sim-org/sim-model-1"];
     this.tei = false;
+    this.noResponses = false;
+    this.floatsOnly = false;
+    this.stored.clear();
   }
 
   last(path?: string): RecordedRequest {
@@ -121,8 +130,35 @@ export class EngineSim {
     const script = req.method === "POST" ? this.scripts.shift() : undefined;
     if (script) return this.send(res, script);
     if (req.method === "POST" && req.url === "/v1/chat/completions") return this.send(res, chatAnswer(body));
-    if (req.method === "POST" && req.url === "/v1/embeddings") return this.send(res, embeddingsAnswer(body));
+    if (req.method === "POST" && req.url === "/v1/embeddings") return this.send(res, embeddingsAnswer(this.floatsOnly ? { ...body, encoding_format: "float" } : body));
+    if (this.noResponses && /^\/v1\/(responses|completions)/.test(req.url ?? "")) return this.send(res, { status: 404, json: { detail: "Not Found" } });
+    if (req.method === "POST" && req.url === "/v1/completions") return this.send(res, completionAnswer(body));
+    if (req.method === "POST" && req.url === "/v1/responses") return this.send(res, this.responsesAnswer(body));
+    const stored = /^\/v1\/responses\/([^/?]+)(\/input_items)?(\?.*)?$/.exec(req.url ?? "");
+    if (stored) {
+      const entry = this.stored.get(decodeURIComponent(stored[1]!));
+      if (!entry) return this.send(res, { status: 404, json: { error: { message: `Response with id '${stored[1]}' not found.`, type: "invalid_request_error", param: null, code: null } } });
+      if (req.method === "DELETE" && !stored[2]) {
+        this.stored.delete(entry.response.id);
+        return this.send(res, { json: { id: entry.response.id, object: "response.deleted", deleted: true } });
+      }
+      if (req.method === "GET" && stored[2]) {
+        const data = entry.input.map((item, i) => ({ id: `msg_in_${i}`, type: "message", role: item.role ?? "user", status: "completed", content: typeof item.content === "string" ? [{ type: "input_text", text: item.content }] : item.content }));
+        return this.send(res, { json: { object: "list", data, has_more: false, first_id: data[0]?.id ?? "", last_id: data.at(-1)?.id ?? "" } });
+      }
+      if (req.method === "GET") return this.send(res, { json: entry.response });
+    }
     return this.send(res, { status: 404, json: { error: { message: `no route ${req.method} ${req.url}`, type: "not_found_error", param: null, code: null } } });
+  }
+
+  private responsesAnswer(body: any): Script {
+    const id = `resp_sim_${this.stored.size + 1}_${Date.now()}`;
+    const answer = responsesAnswer(body, id);
+    if (body?.store !== false) {
+      const input = typeof body?.input === "string" ? [{ role: "user", content: body.input }] : Array.isArray(body?.input) ? body.input : [];
+      this.stored.set(id, { response: responseObject(body, id), input });
+    }
+    return answer;
   }
 
   private async send(res: ServerResponse, s: Script): Promise<void> {
@@ -193,6 +229,60 @@ export function chatAnswer(body: any): Script {
     events.push(`data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [], usage })}\n\n`);
   }
   events.push("data: [DONE]\n\n");
+  return { sse: events, gapMs: typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0 };
+}
+
+/** A legacy completion (O#/components/schemas/CreateCompletionResponse), or its stream. */
+export function completionAnswer(body: any): Script {
+  const words = replyWords(body);
+  const prompt = JSON.stringify(body?.prompt ?? "").length >> 2;
+  const usage = { prompt_tokens: prompt, completion_tokens: words.length, total_tokens: prompt + words.length };
+  const base = { id: "cmpl-sim", object: "text_completion", created: 1700000000, model: body?.model ?? "sim-model" };
+  const finish = body?.max_tokens !== undefined ? "length" : "stop";
+  if (!body?.stream) return { json: { ...base, choices: [{ index: 0, text: words.join(""), finish_reason: finish, logprobs: null }], usage } };
+  const chunk = (text: string, finish_reason: string | null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, text, finish_reason, logprobs: null }] })}\n\n`;
+  const events = words.map((w) => chunk(w, null));
+  events.push(chunk("", finish));
+  if (body?.stream_options?.include_usage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+  events.push("data: [DONE]\n\n");
+  return { sse: events };
+}
+
+/** A Responses API object (O#/components/schemas/Response) with one output message. */
+export function responseObject(body: any, id: string, status = "completed"): any {
+  const words = replyWords({ max_tokens: body?.max_output_tokens });
+  const input = JSON.stringify(body?.input ?? "").length >> 2;
+  const done = status === "completed";
+  return {
+    id, object: "response", created_at: 1700000000, status, error: null, incomplete_details: null,
+    instructions: body?.instructions ?? null, model: body?.model ?? "sim-model", tools: [], tool_choice: "auto",
+    output: done ? [{ type: "message", id: "msg_sim", status: "completed", role: "assistant", content: [{ type: "output_text", text: words.join(""), annotations: [], logprobs: [] }] }] : [],
+    parallel_tool_calls: true, metadata: {}, temperature: 1, top_p: 1,
+    ...(done ? { usage: { input_tokens: input, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: words.length, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + words.length } } : {}),
+  };
+}
+
+/** POST /v1/responses: the object, or its typed event stream (`event:` + `data:`, sequence numbers). */
+export function responsesAnswer(body: any, id: string): Script {
+  const final = responseObject(body, id);
+  if (!body?.stream) return { json: final };
+  let sequence = 0;
+  const event = (type: string, fields: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...fields, sequence_number: sequence++ })}\n\n`;
+  const text = final.output[0].content[0].text as string;
+  const item = { type: "message", id: "msg_sim", status: "in_progress", role: "assistant", content: [] };
+  const part = { type: "output_text", text: "", annotations: [], logprobs: [] };
+  const where = { item_id: "msg_sim", output_index: 0, content_index: 0 };
+  const events = [
+    event("response.created", { response: responseObject(body, id, "in_progress") }),
+    event("response.in_progress", { response: responseObject(body, id, "in_progress") }),
+    event("response.output_item.added", { output_index: 0, item }),
+    event("response.content_part.added", { ...where, part }),
+    ...replyWords({ max_tokens: body?.max_output_tokens }).map((delta) => event("response.output_text.delta", { ...where, delta, logprobs: [] })),
+    event("response.output_text.done", { ...where, text, logprobs: [] }),
+    event("response.content_part.done", { ...where, part: { ...part, text } }),
+    event("response.output_item.done", { output_index: 0, item: final.output[0] }),
+    event("response.completed", { response: final }),
+  ];
   return { sse: events, gapMs: typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0 };
 }
 

@@ -1,0 +1,75 @@
+// The one error type of the gateway and its code table. Each dialect writes it in its own envelope
+// (src/dialects/*/error-body.ts). Imports nothing from src/.
+
+/** Stable error codes, each with its HTTP status. Codes are PascalCase like Azure's. */
+export const ERROR_STATUS = {
+  MissingApiVersionParameter: 400,
+  UnsupportedApiVersionValue: 400,
+  InvalidExtraParametersHeader: 400,
+  ExtraParametersNotAllowed: 400,
+  InvalidRequestBody: 400,
+  InvalidJson: 400,
+  UnsupportedParameter: 400,
+  Unauthorized: 401,
+  NotFound: 404,
+  ModelNotFound: 404,
+  DeploymentNotFound: 404,
+  OperationNotSupported: 404,
+  MethodNotAllowed: 405,
+  PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
+  UnsupportedParameterValue: 422,
+  TooManyRequests: 429,
+  ClientClosedRequest: 499,
+  InternalServerError: 500,
+  UpstreamUnavailable: 502,
+  UpstreamInvalidResponse: 502,
+  UpstreamStreamError: 502,
+  UpstreamRouteNotFound: 502,
+  ServiceUnavailable: 503,
+  UpstreamTimeout: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface GatewayErrorOptions {
+  /** Overrides the code's default status (upstream errors keep the engine's status). */
+  status?: number;
+  target?: string;
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly target?: string;
+  readonly headers: Record<string, string>;
+  /** Gateway errors are written for clients; anything else is hidden behind a generic 500. */
+  readonly expose = true;
+
+  constructor(code: ErrorCode | string, message: string, options: GatewayErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.status = options.status ?? (ERROR_STATUS as Record<string, number>)[code] ?? 500;
+    if (options.target !== undefined) this.target = options.target;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** A dialect's error body for a gateway error (HTTP answers and stream error events). */
+export type ErrorBody = (err: GatewayError) => unknown;
+
+/** Maps Koa/http-errors style errors (koa-body, router) to gateway errors by status. */
+export function fromHttpError(status: number, message: string): GatewayError {
+  switch (status) {
+    case 400:
+      return new GatewayError("InvalidJson", `The request body is not valid JSON: ${message}`);
+    case 413:
+      return new GatewayError("PayloadTooLarge", "The request body is larger than the gateway accepts.");
+    case 415:
+      return new GatewayError("UnsupportedMediaType", "The request body must be sent as 'application/json'.");
+    default:
+      return new GatewayError("InternalServerError", "The gateway failed to process the request.");
+  }
+}

@@ -1,0 +1,73 @@
+// One log line and one metrics record per request, written when the response is closed (so streams are
+// measured to their last event), plus Server-Timing on non-streaming answers. No prompt or completion
+// text and no credentials are logged unless --log-bodies is set.
+import type { Context, Next } from "koa";
+import type { Logger } from "pino";
+import type { StreamOutcome } from "../stream/sse-writer.ts";
+import type { GatewayMetrics, RequestRecord } from "./metrics.ts";
+
+const UPSTREAM_CODES = new Set(["UpstreamUnavailable", "UpstreamTimeout", "UpstreamInvalidResponse", "UpstreamStreamError", "UpstreamError"]);
+
+/** `/api/models/chat/completions` -> `/chat/completions`; unmatched paths share one label. */
+export function routeLabel(matched: string | undefined, prefixes: readonly string[]): string {
+  if (!matched) return "unmatched";
+  for (const prefix of prefixes) if (prefix && matched.startsWith(`${prefix}/`)) return matched.slice(prefix.length);
+  return matched;
+}
+
+export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly string[], logBodies: boolean) {
+  return async function observeRequest(ctx: Context, next: Next): Promise<void> {
+    const started = performance.now();
+    ctx.res.on("close", () => { // once per response; on() spares once()'s wrapper
+      const state = ctx.state as {
+        requestId?: string; apiVersion?: string; model?: string; stream?: boolean; upstreamMs?: number;
+        usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string;
+      };
+      const outcome = state.streamOutcome;
+      const status = ctx.status;
+      const errorCode = outcome?.error?.code ?? state.errorCode;
+      const usage = outcome?.usage ?? state.usage;
+      const upstreamMs = state.upstreamMs;
+      // One object for the metrics and the log line: plain fields, undefined where unknown (metrics skip
+      // them, pino leaves them out of the line); times rounded to 10 µs.
+      const line: RequestRecord & Record<string, unknown> = {
+        requestId: state.requestId, method: ctx.method, path: ctx.path, apiVersion: state.apiVersion, model: state.model,
+        route: routeLabel((ctx as { _matchedRoute?: string })._matchedRoute, prefixes),
+        status,
+        stream: state.stream === true,
+        durationMs: round(performance.now() - started),
+        clientAborted: clientAborted(ctx),
+        upstreamError: errorCode !== undefined && (UPSTREAM_CODES.has(errorCode) || (status >= 500 && status !== 500)),
+        upstreamMs: roundOrUndefined(upstreamMs),
+        firstTokenMs: outcome?.firstTokenMs === undefined ? undefined : round((upstreamMs ?? 0) + outcome.firstTokenMs),
+        promptTokens: usage?.prompt_tokens,
+        completionTokens: usage?.completion_tokens,
+        errorCode,
+        streamCompleted: outcome?.completed,
+      };
+      if (logBodies) {
+        line.requestBody = ctx.request.body;
+        line.responseBody = outcome ? undefined : ctx.body;
+      }
+      metrics.observe(line);
+      log.info(line, "request");
+    });
+    await next();
+    // Non-streaming answers carry where the time went; a stream's headers are long gone by its end.
+    if (ctx.state.upstreamMs !== undefined && ctx.respond !== false) {
+      const total = performance.now() - started;
+      const upstream = ctx.state.upstreamMs as number;
+      ctx.set("server-timing", `upstream;dur=${upstream.toFixed(2)}, gateway;dur=${Math.max(0, total - upstream).toFixed(2)}`);
+    }
+  };
+}
+
+/** The client went away before its answer ended. When the response closes mid-stream, the stream may
+ * not have noticed yet; a response the gateway cut itself carries the stream's error instead. */
+export function clientAborted(ctx: Context): boolean {
+  const outcome = ctx.state.streamOutcome as StreamOutcome | undefined;
+  return (outcome?.clientAborted ?? false) || (!ctx.res.writableFinished && !outcome?.error);
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+const roundOrUndefined = (ms: number | undefined) => (ms === undefined ? undefined : round(ms));

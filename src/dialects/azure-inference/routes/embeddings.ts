@@ -1,0 +1,36 @@
+// POST /embeddings -> POST /v1/embeddings: validate -> map -> upstream -> encode and map back.
+import type Router from "@koa/router";
+import type { GatewayDeps } from "../../../deps.ts";
+import { azureInput, requestedModel } from "../input.ts";
+import { upstreamHeaders } from "../../../core/http/headers.ts";
+import { toAzureEmbeddingsResult, toOpenAIEmbeddingsRequest } from "../mappers/embeddings.ts";
+import type { AzureEmbeddingsOptions } from "../mappers/types.ts";
+import { callUpstream } from "../../../core/upstream/call.ts";
+import { createRequestSignal } from "../../../core/upstream/request-signal.ts";
+import { asFetchSignal } from "../../../core/upstream/transport.ts";
+import { createOperationContracts } from "../validate/operations.ts";
+import { checkAzureRequest } from "../validate/request.ts";
+
+export function registerEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
+  const contracts = createOperationContracts("EmbeddingsOptions");
+  router.post(paths("/embeddings"), async (ctx) => {
+    const { apiVersion, body, extras } = checkAzureRequest<AzureEmbeddingsOptions>(azureInput(ctx), contracts);
+    const model = await models.resolve(requestedModel(ctx, body));
+    const request = toOpenAIEmbeddingsRequest(body, { model, extras });
+    ctx.state.model = model;
+    ctx.state.apiVersion = apiVersion;
+    const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
+    try {
+      const started = performance.now();
+      const { data } = await callUpstream(signal, () =>
+        upstream.client.POST("/embeddings", { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) }),
+      );
+      ctx.state.upstreamMs = performance.now() - started;
+      const result = toAzureEmbeddingsResult([data], { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });
+      ctx.state.usage = result.usage;
+      ctx.body = result;
+    } finally {
+      dispose();
+    }
+  });
+}

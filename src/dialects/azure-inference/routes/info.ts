@@ -1,0 +1,37 @@
+// GET /info (A#/paths/~1info/get) from the engine's model list; GET /health (process alive) and
+// GET /ready (engine answers and serves a model; cached, so probes never storm it).
+import type Router from "@koa/router";
+import type { GatewayDeps } from "../../../deps.ts";
+import { queryParam } from "../../../core/http/query.ts";
+import { GatewayError } from "../../../core/errors.ts";
+import { toAzureModelInfo } from "../mappers/model-info.ts";
+import { matchServed } from "../../../core/upstream/models.ts";
+import { checkApiVersion } from "../validate/api-version.ts";
+
+export function registerInfo(router: Router, { config, models, paths }: GatewayDeps): void {
+  const modelType = config.upstreamType === "embeddings" ? "embeddings" : "chat-completion";
+  router.get(paths("/info"), async (ctx) => {
+    checkApiVersion(queryParam(ctx.querystring, "api-version"));
+    const requested = typeof ctx.query.model === "string" && ctx.query.model ? ctx.query.model : ctx.get("azureml-model-deployment") || undefined;
+    const ids = await models.ids();
+    if (ids.length === 0) throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", { headers: { "retry-after": "5" } });
+    const id = matchServed(ids, requested);
+    if (id === undefined) throw new GatewayError("ModelNotFound", `The model '${requested!.slice(0, 200)}' is not served here. Served: ${ids.join(", ")}.`, { target: "model" });
+    ctx.body = toAzureModelInfo(id, modelType);
+  });
+}
+
+export function registerHealth(router: Router, { models, paths, lifecycle }: GatewayDeps): void {
+  router.get(paths("/health"), (ctx) => {
+    ctx.type = "text/plain";
+    ctx.body = "OK";
+  });
+  router.get(paths("/ready"), async (ctx) => {
+    if (lifecycle.draining) throw new GatewayError("ServiceUnavailable", "The gateway is shutting down.");
+    const ids = await models.ids().catch((err: unknown) => {
+      throw new GatewayError("ServiceUnavailable", `The engine is not ready: ${err instanceof Error ? err.message : "unknown error"}`, { headers: { "retry-after": "5" } });
+    });
+    if (ids.length === 0) throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", { headers: { "retry-after": "5" } });
+    ctx.body = { status: "ready", models: ids };
+  });
+}

@@ -1,0 +1,30 @@
+// The Azure OpenAI routes (azure-openai-surface.md §2, §7, §9): what `OpenAI({ baseURL: <gw>/openai/v1 })`
+// and `AzureOpenAI({ endpoint, apiVersion, deployment })` call. Bodies are OpenAI's, served by the
+// shared operations; the edges are Azure's: api-version rules, Azure-only fields, deployments, and
+// the Azure OpenAI error envelope.
+import type Router from "@koa/router";
+import type { GatewayDeps } from "../../deps.ts";
+import { chatCompletions, completions, embeddings, listModels, type OpenAIEdges, retrieveModel } from "../openai/operations.ts";
+import { registerOpenAIOperations, registerResponses } from "../openai/routes.ts";
+import { checkDatedApiVersion, checkV1ApiVersion } from "./api-version.ts";
+import { applyAzureBodyRules } from "./body-rules.ts";
+import { toAzureOpenAIErrorBody } from "./error-body.ts";
+
+export const AZURE_OPENAI_BASE = "/openai";
+export const AZURE_OPENAI_V1_BASE = "/openai/v1";
+
+const V1_EDGES: OpenAIEdges = { apiVersion: checkV1ApiVersion, prepare: applyAzureBodyRules, notFound: "DeploymentNotFound", errorBody: toAzureOpenAIErrorBody };
+const DATED_EDGES: OpenAIEdges = { apiVersion: checkDatedApiVersion, prepare: applyAzureBodyRules, notFound: "DeploymentNotFound", errorBody: toAzureOpenAIErrorBody };
+
+export function registerAzureOpenAIRoutes(router: Router, deps: GatewayDeps): void {
+  registerOpenAIOperations(router, deps, AZURE_OPENAI_V1_BASE, V1_EDGES);
+  // The deployment in the path names the model (AzureOpenAI moves `model` there for these three).
+  const deployment = `${AZURE_OPENAI_BASE}/deployments/:deployment`;
+  router.post(`${deployment}/chat/completions`, chatCompletions(deps, DATED_EDGES));
+  router.post(`${deployment}/completions`, completions(deps, DATED_EDGES));
+  router.post(`${deployment}/embeddings`, embeddings(deps, DATED_EDGES));
+  // What AzureOpenAI calls outside the deployment-scoped paths.
+  router.get(`${AZURE_OPENAI_BASE}/models`, listModels(deps, DATED_EDGES));
+  router.get(`${AZURE_OPENAI_BASE}/models/:model`, retrieveModel(deps, DATED_EDGES));
+  registerResponses(router, deps, AZURE_OPENAI_BASE, DATED_EDGES);
+}

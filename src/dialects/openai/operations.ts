@@ -1,0 +1,264 @@
+// The operations whose bodies are OpenAI's, shared by the engine's own /v1 routes and the two Azure
+// OpenAI route families: validate against the OpenAI spec -> resolve the model -> call the engine ->
+// answer its body (normalised only where the API says so) or re-frame its stream. What differs
+// between those dialects (api-version rule, Azure-only fields, where the model is named, error
+// envelope, not-found code) comes in as OpenAIEdges.
+import type { Context } from "koa";
+import type { GatewayDeps } from "../../deps.ts";
+import { type ErrorBody, type ErrorCode, GatewayError } from "../../core/errors.ts";
+import { fromBase64, toBase64 } from "../../core/embedding-encoding.ts";
+import { upstreamHeaders } from "../../core/http/headers.ts";
+import { createStreamOutcome, type StreamAdapter, writeSseStream } from "../../core/stream/sse-writer.ts";
+import { callUpstream } from "../../core/upstream/call.ts";
+import { matchServed, type ModelCatalog, type OpenAIModel } from "../../core/upstream/models.ts";
+import { createRequestSignal, type RequestSignal } from "../../core/upstream/request-signal.ts";
+import { asFetchSignal } from "../../core/upstream/transport.ts";
+import { createChunkStreamAdapter, createResponsesStreamAdapter } from "./streams.ts";
+import type { OpenAIChatRequest, OpenAICompletionRequest, OpenAIEmbeddingsRequest, OpenAIEmbeddingsResponse, OpenAIModelList, OpenAIResponsesRequest } from "./types.ts";
+import { checkOpenAIBody } from "./validate.ts";
+
+export interface OpenAIEdges {
+  /** Checks the request's api-version by the dialect's rule; returns it for logs and traces. */
+  apiVersion(querystring: string): string | undefined;
+  /** Dialect rules on a validated body (Azure-only fields); may change it. */
+  prepare?(body: Record<string, unknown>): void;
+  /** The code of a model (or deployment) name nothing served answers to. */
+  notFound: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">;
+  errorBody: ErrorBody;
+}
+
+type Handler = (ctx: Context) => Promise<void>;
+
+/** The model (or deployment) a request names: the path's `{deployment}` wins over the body's `model`. */
+function requestedName(ctx: Context, body: { model?: unknown }): string | undefined {
+  const name = (ctx.params as { deployment?: string } | undefined)?.deployment ?? body.model;
+  return typeof name === "string" && name ? name : undefined;
+}
+
+/** The same resolution rule as everywhere (upstream/models.ts matchServed), strictly: a name nothing
+ * served answers to is a 404 here, not a guess. When the engine cannot list its models, the name goes
+ * as it is and the call reports the engine's state. */
+async function resolveModel(models: ModelCatalog, requested: string | undefined, notFound: OpenAIEdges["notFound"]): Promise<string | undefined> {
+  let served: string[];
+  try {
+    served = await models.ids();
+  } catch {
+    return requested;
+  }
+  if (served.length === 0) return requested;
+  const id = matchServed(served, requested);
+  if (id !== undefined) return id;
+  const what = notFound === "DeploymentNotFound" ? "deployment" : "model";
+  throw new GatewayError(notFound, `The ${what} '${requested!.slice(0, 200)}' does not exist here. Served: ${served.join(", ")}.`, { target: "model" });
+}
+
+/** Runs one upstream exchange with the request's abort signal (client gone, total timeout). */
+async function withSignal(ctx: Context, totalTimeoutMs: number, run: (signal: RequestSignal) => Promise<void>): Promise<void> {
+  const { signal, dispose } = createRequestSignal(ctx.res, totalTimeoutMs);
+  try {
+    await run(signal);
+  } finally {
+    dispose();
+  }
+}
+
+async function stream(ctx: Context, deps: GatewayDeps, body: AsyncIterable<Uint8Array>, adapter: StreamAdapter, signal: RequestSignal): Promise<void> {
+  ctx.status = 200;
+  ctx.respond = false; // the stream writes to the socket itself, event by event
+  deps.metrics.streamsInFlight.inc();
+  const outcome = createStreamOutcome();
+  ctx.state.streamOutcome = outcome; // read by the log/metrics/trace hooks when the response closes
+  await writeSseStream(body, ctx.res, adapter, signal, outcome).finally(() => deps.metrics.streamsInFlight.dec());
+  if (outcome.error) {
+    deps.log.warn({ requestId: ctx.state.requestId, code: outcome.error.code, err: outcome.error.cause ?? outcome.error.message, updates: outcome.updates }, "stream ended by an upstream failure");
+  } else if (outcome.clientAborted) {
+    deps.log.info({ requestId: ctx.state.requestId, updates: outcome.updates }, "client closed the stream; upstream aborted");
+  }
+}
+
+function answerObject(ctx: Context, data: unknown, what: string): void {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new GatewayError("UpstreamInvalidResponse", `The engine answered with a body that is not ${what}.`);
+  }
+  const usage = (data as { usage?: { prompt_tokens?: number; completion_tokens?: number; input_tokens?: number; output_tokens?: number } | null }).usage;
+  if (usage) ctx.state.usage = { prompt_tokens: usage.prompt_tokens ?? usage.input_tokens, completion_tokens: usage.completion_tokens ?? usage.output_tokens };
+  ctx.body = data;
+}
+
+/** Checks shared by every POST: api-version, the body against its schema, the dialect's rules, the model. */
+async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges, schema: Parameters<typeof checkOpenAIBody>[1]): Promise<T & Record<string, unknown>> {
+  const apiVersion = edges.apiVersion(ctx.querystring);
+  const body = checkOpenAIBody<T>(ctx.request.body, schema);
+  edges.prepare?.(body);
+  const model = await resolveModel(deps.models, requestedName(ctx, body), edges.notFound);
+  if (model !== undefined) body.model = model;
+  ctx.state.model = model;
+  ctx.state.apiVersion = apiVersion;
+  ctx.state.stream = body.stream === true;
+  return body;
+}
+
+export function chatCompletions(deps: GatewayDeps, edges: OpenAIEdges): Handler {
+  const { upstream, config } = deps;
+  const route = upstream.route("POST", "/chat/completions");
+  return async (ctx) => {
+    const body = await acceptBody<OpenAIChatRequest>(ctx, deps, edges, "CreateChatCompletionRequest");
+    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
+      const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
+      const started = performance.now();
+      if (body.stream !== true) {
+        const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", init), route);
+        ctx.state.upstreamMs = performance.now() - started;
+        return answerObject(ctx, data, "a chat completion");
+      }
+      const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", { ...init, parseAs: "stream" }), route);
+      ctx.state.upstreamMs = performance.now() - started;
+      await stream(ctx, deps, data, createChunkStreamAdapter(edges.errorBody), signal);
+    });
+  };
+}
+
+export function completions(deps: GatewayDeps, edges: OpenAIEdges): Handler {
+  const { upstream, config } = deps;
+  const route = upstream.route("POST", "/completions", true);
+  return async (ctx) => {
+    const body = await acceptBody<OpenAICompletionRequest>(ctx, deps, edges, "CreateCompletionRequest");
+    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
+      const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
+      const started = performance.now();
+      if (body.stream !== true) {
+        const { data } = await callUpstream(signal, () => upstream.client.POST("/completions", init), route);
+        ctx.state.upstreamMs = performance.now() - started;
+        return answerObject(ctx, data, "a completion");
+      }
+      const { data } = await callUpstream(signal, () => upstream.client.POST("/completions", { ...init, parseAs: "stream" }), route);
+      ctx.state.upstreamMs = performance.now() - started;
+      await stream(ctx, deps, data, createChunkStreamAdapter(edges.errorBody), signal);
+    });
+  };
+}
+
+/** Each vector in the encoding the client asked for (O#/components/schemas/CreateEmbeddingRequest:
+ * `float` by default; the `openai` SDKs ask for `base64`, little-endian float32, and decode it), whatever
+ * the engine returned: some engines ignore `encoding_format` and always send floats. */
+export function toRequestedEncoding(response: OpenAIEmbeddingsResponse, format: OpenAIEmbeddingsRequest["encoding_format"]): OpenAIEmbeddingsResponse {
+  if (response === null || typeof response !== "object" || !Array.isArray(response.data)) {
+    throw new GatewayError("UpstreamInvalidResponse", "The engine answered with a body that is not an embeddings list.");
+  }
+  const base64 = format === "base64";
+  for (const item of response.data) {
+    const embedding = item?.embedding as unknown;
+    if (base64 && Array.isArray(embedding)) item.embedding = toBase64(embedding) as unknown as number[];
+    else if (!base64 && typeof embedding === "string") item.embedding = fromBase64(embedding);
+    else if (!Array.isArray(embedding) && typeof embedding !== "string") throw new GatewayError("UpstreamInvalidResponse", "The engine answered with an embedding that is neither floats nor base64.");
+  }
+  return response;
+}
+
+export function embeddings(deps: GatewayDeps, edges: OpenAIEdges): Handler {
+  const { upstream, config } = deps;
+  const route = upstream.route("POST", "/embeddings");
+  return async (ctx) => {
+    const body = await acceptBody<OpenAIEmbeddingsRequest>(ctx, deps, edges, "CreateEmbeddingRequest");
+    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
+      const started = performance.now();
+      const { data } = await callUpstream(signal, () => upstream.client.POST("/embeddings", { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) }), route);
+      ctx.state.upstreamMs = performance.now() - started;
+      answerObject(ctx, toRequestedEncoding(data, body.encoding_format), "an embeddings list");
+    });
+  };
+}
+
+export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
+  const { upstream, config } = deps;
+  const route = upstream.route("POST", "/responses", true);
+  return async (ctx) => {
+    const body = await acceptBody<OpenAIResponsesRequest>(ctx, deps, edges, "CreateResponse");
+    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
+      const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
+      const started = performance.now();
+      if (body.stream !== true) {
+        const { data } = await callUpstream(signal, () => upstream.client.POST("/responses", init), route);
+        ctx.state.upstreamMs = performance.now() - started;
+        return answerObject(ctx, data, "a response");
+      }
+      const { data } = await callUpstream(signal, () => upstream.client.POST("/responses", { ...init, parseAs: "stream" }), route);
+      ctx.state.upstreamMs = performance.now() - started;
+      await stream(ctx, deps, data, createResponsesStreamAdapter(), signal);
+    });
+  };
+}
+
+/** `include[]=a&include=b` (the SDKs send brackets) -> ["a", "b"]. */
+function includeList(ctx: Context): string[] | undefined {
+  const values = [ctx.query["include[]"], ctx.query.include].flat().filter((v): v is string => typeof v === "string" && v !== "");
+  return values.length ? values : undefined;
+}
+
+const queryString = (ctx: Context, name: string): string | undefined => (typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined);
+
+/** GET /responses/{id}, DELETE /responses/{id}, GET /responses/{id}/input_items: stored responses,
+ * where the engine keeps them (vLLM with a store; llama.cpp keeps none and says so). */
+export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "get" | "delete" | "input_items"): Handler {
+  const { upstream, config } = deps;
+  return async (ctx) => {
+    ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
+    const responseId = (ctx.params as { id: string }).id;
+    const headers = upstreamHeaders(ctx, upstream.baseHeaders);
+    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
+      const started = performance.now();
+      const path = { response_id: responseId };
+      const include = includeList(ctx) as never;
+      if (operation === "get") {
+        const obfuscation = queryString(ctx, "include_obfuscation");
+        const query = { include, ...(obfuscation !== undefined ? { include_obfuscation: obfuscation === "true" } : {}) };
+        const { data } = await callUpstream(signal, () => upstream.client.GET("/responses/{response_id}", { params: { path, query }, headers, signal: asFetchSignal(signal) }));
+        ctx.state.upstreamMs = performance.now() - started;
+        return answerObject(ctx, data, "a response");
+      }
+      if (operation === "input_items") {
+        const limit = queryString(ctx, "limit");
+        const order = queryString(ctx, "order") as "asc" | "desc" | undefined;
+        const after = queryString(ctx, "after");
+        const query = { include, ...(limit !== undefined ? { limit: Number(limit) } : {}), ...(order === "asc" || order === "desc" ? { order } : {}), ...(after !== undefined ? { after } : {}) };
+        const { data } = await callUpstream(signal, () => upstream.client.GET("/responses/{response_id}/input_items", { params: { path, query }, headers, signal: asFetchSignal(signal) }));
+        ctx.state.upstreamMs = performance.now() - started;
+        return answerObject(ctx, data, "an input item list");
+      }
+      // The spec declares no body for the 200; engines send the deletion object, and it is what clients read.
+      const result = await callUpstream<unknown>(signal, async () => {
+        const answer = await upstream.client.DELETE("/responses/{response_id}", { params: { path }, headers, signal: asFetchSignal(signal), parseAs: "text" });
+        const text = (answer as { data?: string }).data;
+        return { ...answer, data: answer.response.ok ? (text ? JSON.parse(text) : { id: responseId, object: "response.deleted", deleted: true }) : undefined };
+      });
+      ctx.state.upstreamMs = performance.now() - started;
+      answerObject(ctx, result.data, "a deletion");
+    });
+  };
+}
+
+/** GET /models: what the engine serves, in OpenAI's list shape. */
+export function listModels(deps: GatewayDeps, edges: OpenAIEdges): Handler {
+  return async (ctx) => {
+    ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
+    const list: OpenAIModelList = { object: "list", data: await deps.models.models() };
+    ctx.body = list;
+  };
+}
+
+/** GET /models/{model}: one served model, by the same resolution rule as requests (a deployment
+ * name of a single-model engine is that model). */
+export function retrieveModel(deps: GatewayDeps, edges: OpenAIEdges): Handler {
+  return async (ctx) => {
+    ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
+    const requested = (ctx.params as { model: string }).model;
+    const served: OpenAIModel[] = await deps.models.models();
+    const id = matchServed(served.map((m) => m.id), requested);
+    const model = served.find((m) => m.id === id);
+    if (!model) {
+      const what = edges.notFound === "DeploymentNotFound" ? "deployment" : "model";
+      throw new GatewayError(edges.notFound, `The ${what} '${requested.slice(0, 200)}' does not exist here. Served: ${served.map((m) => m.id).join(", ") || "none"}.`, { target: "model" });
+    }
+    ctx.body = model;
+  };
+}

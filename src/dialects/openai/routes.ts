@@ -1,0 +1,34 @@
+// The engine's own OpenAI API under /v1, so that putting the gateway on the container's port loses
+// nothing the engine offered; and the shared table of OpenAI operations under a base path, which the
+// Azure OpenAI v1 routes mount too.
+import type Router from "@koa/router";
+import type { GatewayDeps } from "../../deps.ts";
+import { toOpenAIErrorBody } from "./error-body.ts";
+import { chatCompletions, completions, createResponse, embeddings, listModels, type OpenAIEdges, responseById, retrieveModel } from "./operations.ts";
+
+export const OPENAI_BASE = "/v1";
+
+/** Every OpenAI operation the gateway serves, under `base`. */
+export function registerOpenAIOperations(router: Router, deps: GatewayDeps, base: string, edges: OpenAIEdges): void {
+  router.post(`${base}/chat/completions`, chatCompletions(deps, edges));
+  router.post(`${base}/completions`, completions(deps, edges));
+  router.post(`${base}/embeddings`, embeddings(deps, edges));
+  router.get(`${base}/models`, listModels(deps, edges));
+  router.get(`${base}/models/:model`, retrieveModel(deps, edges));
+  registerResponses(router, deps, base, edges);
+}
+
+/** The Responses API: create, and the stored-response operations. */
+export function registerResponses(router: Router, deps: GatewayDeps, base: string, edges: OpenAIEdges): void {
+  router.post(`${base}/responses`, createResponse(deps, edges));
+  router.get(`${base}/responses/:id`, responseById(deps, edges, "get"));
+  router.delete(`${base}/responses/:id`, responseById(deps, edges, "delete"));
+  router.get(`${base}/responses/:id/input_items`, responseById(deps, edges, "input_items"));
+}
+
+/** No api-version (the engine's API has none; a given one is ignored), OpenAI's error envelope. */
+const OPENAI_EDGES: OpenAIEdges = { apiVersion: () => undefined, notFound: "ModelNotFound", errorBody: toOpenAIErrorBody };
+
+export function registerOpenAIRoutes(router: Router, deps: GatewayDeps): void {
+  registerOpenAIOperations(router, deps, OPENAI_BASE, OPENAI_EDGES);
+}

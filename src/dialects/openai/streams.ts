@@ -1,0 +1,105 @@
+// OpenAI streams out, as StreamAdapters for core/stream/sse-writer.ts. Events are parsed and sent
+// again as clean SSE (comments and keep-alives dropped, LF only), never piped as bytes.
+// - Chat and legacy completions: `data: <chunk>\n\n` lines and one `data: [DONE]\n\n`; a failure after
+//   the headers is one `data: {"error":{…}}` event (the SDKs raise on it) and the cut.
+// - Responses: typed events, `event: <type>\ndata: <event>\n\n` (the SDKs dispatch on them); the
+//   stream is complete at its terminal event (`response.completed`, `.incomplete`, `.failed`); a
+//   failure after the headers is one `event: error` (O#/components/schemas/ResponseErrorEvent) and the cut.
+import { type ErrorBody, GatewayError } from "../../core/errors.ts";
+import { engineStreamError, parseEventJson, type StreamAdapter, type StreamSink } from "../../core/stream/sse-writer.ts";
+
+const DONE = "data: [DONE]\n\n";
+
+/** Data as one SSE line: an engine's multi-line `data:` JSON is serialised again, on one line. */
+const oneLine = (data: string, parsed: unknown): string => (data.includes("\n") ? JSON.stringify(parsed) : data);
+
+const incomplete = () => new GatewayError("UpstreamStreamError", "The engine closed the stream before it finished.", { status: 502 });
+
+interface ChunkChoice {
+  finish_reason?: string | null;
+  text?: string;
+  delta?: { content?: string | null; tool_calls?: unknown; reasoning_content?: string | null; reasoning?: string | null };
+}
+
+/** Chat completion chunks (O#/components/schemas/CreateChatCompletionStreamResponse) and legacy
+ * completion chunks (CreateCompletionResponse objects), as the engine sends them. */
+export function createChunkStreamAdapter(errorBody: ErrorBody): StreamAdapter {
+  let sawFinish = false;
+  const note = (sink: StreamSink, chunk: { choices?: unknown; usage?: StreamSink["outcome"]["usage"] | null }): void => {
+    if (Array.isArray(chunk.choices)) {
+      for (const choice of chunk.choices as ChunkChoice[]) {
+        if (choice === null || typeof choice !== "object") continue;
+        const delta = choice.delta;
+        if (choice.text || delta?.content || delta?.tool_calls || delta?.reasoning_content || delta?.reasoning) sink.firstToken();
+        if (choice.finish_reason) {
+          sawFinish = true;
+          sink.outcome.finishReasons.push(choice.finish_reason);
+        }
+      }
+    }
+    if (chunk.usage) sink.outcome.usage = chunk.usage;
+  };
+  return {
+    event({ data }, sink) {
+      if (data === "[DONE]") return sink.end();
+      const chunk = parseEventJson(data);
+      const engineError = engineStreamError(chunk);
+      if (engineError) throw engineError;
+      if (chunk === null || typeof chunk !== "object" || Array.isArray(chunk)) {
+        throw new GatewayError("UpstreamInvalidResponse", "The engine sent a stream event that is not a completion chunk.", { status: 502 });
+      }
+      note(sink, chunk);
+      sink.send(`data: ${oneLine(data, chunk)}\n\n`);
+    },
+    finish(sink, ended) {
+      // An engine that ends the body after a finish_reason but without [DONE] still finished.
+      if (!ended && !sawFinish) throw incomplete();
+      sink.send(DONE);
+    },
+    errorEvent: (error) => `data: ${JSON.stringify(errorBody(error))}\n\n`,
+  };
+}
+
+const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
+
+interface ResponsesEvent {
+  type?: unknown;
+  sequence_number?: unknown;
+  message?: unknown;
+  code?: unknown;
+  response?: { status?: unknown; usage?: { input_tokens?: number; output_tokens?: number } | null };
+}
+
+/** Responses API events (O#/components/schemas/ResponseStreamEvent). */
+export function createResponsesStreamAdapter(): StreamAdapter {
+  let lastSequence = -1;
+  return {
+    event({ data }, sink) {
+      if (data === "[DONE]") return; // not part of the Responses API; the terminal event ends the stream
+      const event = parseEventJson(data) as ResponsesEvent | null;
+      if (event === null || typeof event !== "object" || typeof event.type !== "string") {
+        throw new GatewayError("UpstreamInvalidResponse", "The engine sent a stream event that is not a Responses API event.", { status: 502 });
+      }
+      if (typeof event.sequence_number === "number") lastSequence = event.sequence_number;
+      if (event.type === "error") {
+        const message = typeof event.message === "string" ? event.message : "The engine reported an error mid-stream.";
+        throw new GatewayError("UpstreamStreamError", message.slice(0, 2000), { status: 502 });
+      }
+      if (event.type === "response.output_text.delta" || event.type === "response.function_call_arguments.delta" || event.type === "response.reasoning_text.delta") sink.firstToken();
+      sink.send(`event: ${event.type}\ndata: ${oneLine(data, event)}\n\n`);
+      if (TERMINAL.has(event.type)) {
+        const usage = event.response?.usage;
+        if (usage) sink.outcome.usage = { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens };
+        if (typeof event.response?.status === "string") sink.outcome.finishReasons.push(event.response.status);
+        sink.end();
+      }
+    },
+    finish(_sink, ended) {
+      if (!ended) throw incomplete();
+    },
+    errorEvent: (error) => {
+      const event = { type: "error", code: error.code, message: error.message, param: null, sequence_number: lastSequence + 1 };
+      return `event: error\ndata: ${JSON.stringify(event)}\n\n`;
+    },
+  };
+}

@@ -1,0 +1,18 @@
+// The generated OpenAI types the OpenAI-bodied dialects (/v1, /openai/v1, /openai/deployments) name.
+import type { components } from "../../../generated/openai/schema.d.ts";
+
+type Schemas = components["schemas"];
+
+export type OpenAIChatRequest = Schemas["CreateChatCompletionRequest"];
+export type OpenAIChatResponse = Schemas["CreateChatCompletionResponse"];
+export type OpenAIChatChunk = Schemas["CreateChatCompletionStreamResponse"];
+export type OpenAICompletionRequest = Schemas["CreateCompletionRequest"];
+export type OpenAICompletionResponse = Schemas["CreateCompletionResponse"];
+export type OpenAIEmbeddingsRequest = Schemas["CreateEmbeddingRequest"];
+export type OpenAIEmbeddingsResponse = Schemas["CreateEmbeddingResponse"];
+export type OpenAIResponsesRequest = Schemas["CreateResponse"];
+export type OpenAIResponse = Schemas["Response"];
+export type OpenAIResponseStreamEvent = Schemas["ResponseStreamEvent"];
+export type OpenAIResponseItemList = Schemas["ResponseItemList"];
+export type OpenAIModelList = Schemas["ListModelsResponse"];
+export type OpenAIUsage = Schemas["CompletionUsage"];
