@@ -1,5 +1,6 @@
-// Random and mutated requests at the running gateway: every answer is Azure-shaped JSON, a 200 or a 4xx
-// (never a gateway 5xx: the engine simulator is healthy), and the process keeps answering.
+// Random and mutated requests at the running gateway, on every dialect's routes: every rejection is JSON
+// in that dialect's own envelope, every answer a 200 or a 4xx (never a gateway 5xx: the engine
+// simulator is healthy), and the process keeps answering.
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as assert from "uvu/assert";
@@ -49,13 +50,29 @@ async function check(gw: RunningGateway, path: string, init: RequestInit): Promi
     const body = JSON.parse(text);
     assert.type(body.error.code, "string");
     assert.type(body.error.message, "string");
-    assert.is(res.headers.get("x-ms-error-code"), body.error.code);
+    const route = new URL(path, gw.url).pathname;
+    if (route === "/openai" || route.startsWith("/openai/")) {
+      assert.is(body.error.type, "error", `Azure OpenAI envelope for ${path}`); // azure-openai-surface.md §4.1
+      assert.is(res.headers.get("x-ms-error-code"), body.error.code);
+    } else if (route === "/v1" || route.startsWith("/v1/")) {
+      assert.ok(typeof body.error.type === "string" && body.error.type !== "error" && "param" in body.error, `OpenAI envelope for ${path}: ${text}`);
+      assert.match(body.error.code, /^[a-z_]+$/);
+    } else {
+      assert.is(res.headers.get("x-ms-error-code"), body.error.code);
+      assert.not.ok("type" in body.error, `Azure AI Inference envelope for ${path}`);
+    }
     assert.not.match(text, /\bat \w+ \(|node_modules|\.ts:\d+/, "no stack traces");
   }
 }
 
-const PATHS = ["/chat/completions", "/embeddings", "/images/embeddings", "/info", "/models/chat/completions", "/api/models/embeddings", "/health", "/nope", "/chat/completions/", "/%E0%A4%A"];
-const QUERIES = ["", "?api-version=2025-04-01", "?api-version=2025-05-01&x=1", "?api-version=", "?api-version=2025-04-01&api-version=2025-05-01", "?api-version[]=x"];
+const PATHS = [
+  "/chat/completions", "/embeddings", "/images/embeddings", "/info", "/models/chat/completions", "/api/models/embeddings", "/health", "/nope", "/chat/completions/", "/%E0%A4%A",
+  "/openai/v1/chat/completions", "/openai/v1/completions", "/openai/v1/embeddings", "/openai/v1/responses", "/openai/v1/responses/resp_x", "/openai/v1/responses/resp_x/input_items",
+  "/openai/v1/models", "/openai/v1/models/m%2Fx", "/openai/v1/nope", "/openai/deployments/d/chat/completions", "/openai/deployments/d/completions", "/openai/deployments/d/embeddings",
+  "/openai/deployments/%E0%A4%A/embeddings", "/openai/models", "/openai/responses", "/openai/deployments/d/images/generations",
+  "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/responses/resp_x", "/v1/models", "/v1/models/x", "/v1/nope",
+];
+const QUERIES = ["", "?api-version=2025-04-01", "?api-version=2025-05-01&x=1", "?api-version=", "?api-version=2025-04-01&api-version=2025-05-01", "?api-version[]=x", "?api-version=v1", "?api-version=preview", "?api-version=2024-10-21", "?api-version=2024-13-99", "?include[]=x&limit=abc&order=up"];
 
 test("mutated_chat_bodies", async ({ gw }) => {
   await fc.assert(
@@ -63,6 +80,22 @@ test("mutated_chat_bodies", async ({ gw }) => {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (extra) headers["extra-parameters"] = extra;
       await check(gw, "/chat/completions?api-version=2025-04-01", { method: "POST", headers, body: JSON.stringify(mutate(VALID, path, value)) });
+    }),
+    { numRuns: 400 },
+  );
+});
+
+const OPENAI_VALID: Record<string, object> = {
+  "/openai/v1/chat/completions": { model: "d", messages: [{ role: "user", content: [{ type: "text", text: "t" }] }], max_tokens: 3, tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }], stream_options: { include_usage: true } },
+  "/openai/deployments/d/completions?api-version=2024-10-21": { model: "d", prompt: ["a", "b"], max_tokens: 2, stop: "x" },
+  "/v1/embeddings": { model: "m", input: ["a"], encoding_format: "base64", dimensions: 4 },
+  "/v1/responses": { model: "m", input: [{ role: "user", content: [{ type: "input_text", text: "t" }] }], max_output_tokens: 3, text: { format: { type: "text" } } },
+};
+
+test("mutated_openai_bodies", async ({ gw }) => {
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...Object.keys(OPENAI_VALID)), fc.array(fc.nat(20), { maxLength: 5 }), fc.jsonValue({ maxDepth: 3 }), async (path, at, value) => {
+      await check(gw, path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(mutate(OPENAI_VALID[path], at, value)) });
     }),
     { numRuns: 400 },
   );
@@ -79,7 +112,7 @@ test("random_bodies_paths_methods_and_content_types", async ({ gw }) => {
         await check(gw, path + query, init);
       },
     ),
-    { numRuns: 400 },
+    { numRuns: 600 },
   );
 });
 

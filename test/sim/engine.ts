@@ -296,7 +296,7 @@ export function simVector(text: string, dims: number): number[] {
 }
 
 export function embeddingsAnswer(body: any): Script {
-  const dims = typeof body?.dimensions === "number" ? body.dimensions : 8;
+  const dims = typeof body?.dimensions === "number" ? Math.max(1, Math.min(Math.floor(body.dimensions), 4096)) : 8;
   const inputs: string[] = body?.messages
     ? [JSON.stringify(body.messages)]
     : Array.isArray(body?.input) ? body.input.map(String) : [String(body?.input ?? "")];

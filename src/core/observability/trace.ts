@@ -8,7 +8,17 @@ import { clientAborted } from "./observe.ts";
 
 const tracer = trace.getTracer("azure-openai-proxy");
 
-const OPERATIONS: Record<string, string> = { "/chat/completions": "chat", "/embeddings": "embeddings", "/images/embeddings": "embeddings" };
+/** gen_ai.operation.name of a route, by what it ends in (the same in every dialect). */
+function operationOf(route: string): string | undefined {
+  if (route.endsWith("/chat/completions")) return "chat";
+  if (route.endsWith("/completions")) return "text_completion";
+  if (route.endsWith("/embeddings")) return "embeddings";
+  if (route.endsWith("/responses")) return "generate_content";
+  return undefined;
+}
+
+/** gen_ai.provider.name: the API the client spoke. */
+const providerOf = (route: string): string => (route.startsWith("/openai") ? "azure.ai.openai" : route.startsWith("/v1") ? "openai" : "azure.ai.inference");
 
 export function traceRequests(routeOf: (ctx: Context) => string) {
   return async function traceRequest(ctx: Context, next: Next): Promise<void> {
@@ -22,14 +32,14 @@ export function traceRequests(routeOf: (ctx: Context) => string) {
 
 function endSpan(span: Span, ctx: Context, route: string): void {
   const state = ctx.state as { model?: string; apiVersion?: string; usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string };
-  const operation = OPERATIONS[route];
+  const operation = operationOf(route);
   const outcome = state.streamOutcome;
   span.setAttribute("http.route", route);
   span.setAttribute("http.response.status_code", ctx.status);
   if (operation) {
     span.updateName(state.model ? `${operation} ${state.model}` : operation);
     span.setAttribute("gen_ai.operation.name", operation);
-    span.setAttribute("gen_ai.provider.name", "azure.ai.inference");
+    span.setAttribute("gen_ai.provider.name", providerOf(route));
     if (state.model) span.setAttribute("gen_ai.request.model", state.model);
     if (state.apiVersion) span.setAttribute("azure.api_version", state.apiVersion);
     const body = ctx.request.body as Record<string, unknown> | undefined;
