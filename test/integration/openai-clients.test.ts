@@ -2,51 +2,16 @@
 // AzureOpenAI (deployment in the body, and in the constructor), OpenAI at <gw>/openai/v1, and OpenAI at
 // <gw>/v1 (the engine's own API). Each set-up runs the same cases; every body and stream event is
 // validated against the pinned OpenAI spec, and the engine simulator's records show what reached it.
-import OpenAI, { type APIError, AzureOpenAI } from "openai";
+import OpenAI, { type APIError } from "openai";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { assertOpenAISchema } from "../helpers/contract.ts";
 import { type RunningGateway, startGateway } from "../helpers/gateway.ts";
+import { CLIENT_SETUPS } from "../helpers/openai-clients.ts";
 import { EngineSim, simVector } from "../sim/engine.ts";
 
 const KEY = "gateway-key";
 const REPLY = "The quick brown fox jumps over";
-
-interface SetUp {
-  name: string;
-  client(url: string, key?: string): OpenAI;
-  /** The model the calls name (a deployment name for the Azure set-ups). */
-  model: string;
-  /** The gateway path each kind of call is expected on. */
-  paths: { chat: string; completions: string; embeddings: string; responses: string; models: string };
-}
-
-const SETUPS: SetUp[] = [
-  {
-    name: "azure_openai_deployment_in_body",
-    client: (url, key = KEY) => new AzureOpenAI({ endpoint: url, apiKey: key, apiVersion: "2024-10-21", maxRetries: 0 }),
-    model: "my-deployment",
-    paths: { chat: "/openai/deployments/my-deployment/chat/completions", completions: "/openai/deployments/my-deployment/completions", embeddings: "/openai/deployments/my-deployment/embeddings", responses: "/openai/responses", models: "/openai/models" },
-  },
-  {
-    name: "azure_openai_deployment_in_constructor",
-    client: (url, key = KEY) => new AzureOpenAI({ endpoint: url, apiKey: key, apiVersion: "2025-04-01-preview", deployment: "my-deployment", maxRetries: 0 }),
-    model: "my-deployment",
-    paths: { chat: "/openai/deployments/my-deployment/chat/completions", completions: "/openai/deployments/my-deployment/completions", embeddings: "/openai/deployments/my-deployment/embeddings", responses: "/openai/responses", models: "/openai/models" },
-  },
-  {
-    name: "openai_v1_azure",
-    client: (url, key = KEY) => new OpenAI({ baseURL: `${url}/openai/v1`, apiKey: key, maxRetries: 0 }),
-    model: "my-deployment",
-    paths: { chat: "/openai/v1/chat/completions", completions: "/openai/v1/completions", embeddings: "/openai/v1/embeddings", responses: "/openai/v1/responses", models: "/openai/v1/models" },
-  },
-  {
-    name: "openai_engine_v1",
-    client: (url, key = KEY) => new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 }),
-    model: "sim-org/sim-model-1",
-    paths: { chat: "/v1/chat/completions", completions: "/v1/completions", embeddings: "/v1/embeddings", responses: "/v1/responses", models: "/v1/models" },
-  },
-];
 
 const TOOLS = [{ type: "function" as const, function: { name: "get_weather", description: "Weather of a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
 
@@ -57,7 +22,8 @@ interface Ctx {
   client: OpenAI;
 }
 
-for (const setUp of SETUPS) {
+for (const base of CLIENT_SETUPS) {
+  const setUp = { ...base, model: base.model("sim-org/sim-model-1"), client: (url: string, key = KEY) => base.client(url, key) };
   const test = suite<Ctx>(`openai-clients:${setUp.name}`);
   test.before(async (ctx) => {
     ctx.sim = await new EngineSim().start();

@@ -80,13 +80,20 @@ export function createResponsesStreamAdapter(): StreamAdapter {
       if (event === null || typeof event !== "object" || typeof event.type !== "string") {
         throw new GatewayError("UpstreamInvalidResponse", "The engine sent a stream event that is not a Responses API event.", { status: 502 });
       }
+      // llama.cpp's events carry no sequence_number, which the API requires on every event: it is
+      // numbered here, in order, so clients that track it see the API's stream.
+      let text = data;
       if (typeof event.sequence_number === "number") lastSequence = event.sequence_number;
+      else {
+        event.sequence_number = ++lastSequence;
+        text = JSON.stringify(event);
+      }
       if (event.type === "error") {
         const message = typeof event.message === "string" ? event.message : "The engine reported an error mid-stream.";
         throw new GatewayError("UpstreamStreamError", message.slice(0, 2000), { status: 502 });
       }
       if (event.type === "response.output_text.delta" || event.type === "response.function_call_arguments.delta" || event.type === "response.reasoning_text.delta") sink.firstToken();
-      sink.send(`event: ${event.type}\ndata: ${oneLine(data, event)}\n\n`);
+      sink.send(`event: ${event.type}\ndata: ${oneLine(text, event)}\n\n`);
       if (TERMINAL.has(event.type)) {
         const usage = event.response?.usage;
         if (usage) sink.outcome.usage = { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens };
