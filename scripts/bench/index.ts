@@ -158,6 +158,10 @@ const CASES = [
   { id: "stream-c1", label: "stream 20 chunks, c=1", concurrency: 1, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true },
   { id: "stream-c64", label: "stream 20 chunks, c=64", concurrency: 64, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true },
   { id: "embed-c16", label: "embeddings, c=16", concurrency: 16, body: { model: "bench-model", input: ["the quick brown fox"] }, path: "embeddings", stream: false },
+  // The same chat request through the OpenAI-bodied dialects (the gateway's route only; the other targets are unchanged).
+  { id: "chat-aoai-c64", label: "chat via /openai/v1, c=64", concurrency: 64, body: CHAT, path: "chat/completions", stream: false, gatewayPath: "/openai/v1/chat/completions" },
+  { id: "chat-v1-c64", label: "chat via /v1, c=64", concurrency: 64, body: CHAT, path: "chat/completions", stream: false, gatewayPath: "/v1/chat/completions" },
+  { id: "stream-aoai-c64", label: "stream via /openai/v1, c=64", concurrency: 64, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true, gatewayPath: "/openai/v1/chat/completions" },
 ];
 const onlyIds = opts.only?.split(",");
 const unknownCases = onlyIds?.filter((id) => !CASES.some((c) => c.id === id)) ?? [];
@@ -167,7 +171,7 @@ if (unknownCases.length) {
 }
 const SELECTED = onlyIds ? CASES.filter((c) => onlyIds.includes(c.id)) : CASES;
 
-const pathFor = (t: Target, path: string) => (t.azure ? `/${path}?api-version=2025-05-01` : t.name === "direct" ? `/v1/${path}` : `/${path}`);
+const pathFor = (t: Target, path: string, gatewayPath?: string) => (t.azure ? gatewayPath ?? `/${path}?api-version=2025-05-01` : t.name === "direct" ? `/v1/${path}` : `/${path}`);
 
 async function main(): Promise<void> {
   const stubPort = await freePort();
@@ -210,7 +214,7 @@ async function main(): Promise<void> {
       const order = round % 2 ? [...targets].reverse() : targets; // alternate order: no target always runs first
       for (const t of order) {
         const cpu0 = cpuSeconds(t.pid);
-        const result = await runLoad({ url: t.url, path: pathFor(t, c.path), body: JSON.stringify(c.body), concurrency: c.concurrency, seconds: SECONDS });
+        const result = await runLoad({ url: t.url, path: pathFor(t, c.path, c.gatewayPath), body: JSON.stringify(c.body), concurrency: c.concurrency, seconds: SECONDS });
         const entry = perTarget.get(t.name) ?? { results: [], cpu: 0 };
         entry.results.push(result);
         entry.cpu += cpuSeconds(t.pid) - cpu0;
