@@ -15,15 +15,24 @@ const url = await gateway.listen();
 
 console.log(`
   azure-openai-proxy demo
-  gateway:   ${url}   (Azure AI Model Inference API)
   upstream:  ${sim.url}   (engine SIMULATOR: canned answers, not a model)
+
+  Base URLs, one per dialect:
+    Azure AI Model Inference   ${url}   (also ${url}/models)   Azure AI Inference SDKs
+    Azure OpenAI v1            ${url}/openai/v1                 OpenAI({ baseURL }), model = any deployment name
+    Azure OpenAI deployments   ${url}                           AzureOpenAI({ endpoint, apiVersion })
+    the engine's OpenAI API    ${url}/v1                        OpenAI({ baseURL })
 
   curl:
     curl -N '${url}/chat/completions?api-version=2025-05-01' -H 'content-type: application/json' \\
       -d '{"messages":[{"role":"user","content":"Hello!"}],"stream":true}'
+    curl '${url}/openai/v1/responses' -H 'content-type: application/json' -d '{"model":"my-deployment","input":"Hello!"}'
 
-  Azure JS SDK (@azure-rest/ai-inference):
-    ENDPOINT=${url} node examples/javascript/streaming.mjs
+  Examples (another terminal):
+    ENDPOINT=${url} node examples/javascript/streaming.mjs                  # Azure AI Inference SDK
+    ENDPOINT=${url} node examples/javascript/azure-openai-v1.mjs            # openai, /openai/v1
+    ENDPOINT=${url} node examples/javascript/azure-openai-deployments.mjs   # AzureOpenAI
+    ENDPOINT=${url} node examples/javascript/openai-engine.mjs              # openai, /v1
 
   Ctrl-C stops both.
 `);

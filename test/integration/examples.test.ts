@@ -40,6 +40,39 @@ test("info", async ({ gw }) => {
   assert.equal(JSON.parse(stdout), { model_name: "sim-model-1", model_type: "chat-completion", model_provider_name: "sim-org" });
 });
 
+test("azure_openai_deployments", async ({ gw, sim }) => {
+  const { stdout } = await example("azure-openai-deployments.mjs", gw.url);
+  assert.match(stdout, /chat: The quick brown fox/);
+  assert.match(stdout, /stream: The quick brown fox.*\n\[usage: 16 completion tokens\]/);
+  assert.match(stdout, /embeddings: 2 vectors of 8 values/);
+  assert.ok(sim.requests.some((r) => r.path === "/v1/embeddings" && r.body.encoding_format === "base64"));
+});
+
+test("azure_openai_v1", async ({ gw }) => {
+  const { stdout } = await example("azure-openai-v1.mjs", gw.url);
+  assert.match(stdout, /responses: The quick brown fox/);
+  assert.match(stdout, /responses stream: The quick brown fox.*\n\[completed: 16 output tokens\]/);
+  assert.match(stdout, /model: sim-org\/sim-model-1/);
+});
+
+test("openai_engine", async ({ gw, sim }) => {
+  const { stdout } = await example("openai-engine.mjs", gw.url);
+  assert.match(stdout, /model: sim-org\/sim-model-1/);
+  assert.match(stdout, /chat: The quick brown fox/);
+  assert.match(stdout, /completion: The quick brown fox/);
+  assert.match(stdout, /error: BadRequestError 400 invalid_request_body: .*messages/);
+  assert.ok(sim.requests.some((r) => r.path === "/v1/chat/completions" && r.body.top_k === 20));
+});
+
+test("curl_openai_script", async ({ gw }) => {
+  const { stdout } = await run("bash", ["examples/curl-openai.sh"], { env: { ...process.env, ENDPOINT: gw.url }, timeout: 20_000 });
+  assert.match(stdout, /"object":"chat.completion"/);
+  assert.match(stdout, /event: response.output_text.delta\ndata: /);
+  assert.match(stdout, /event: response.completed/);
+  assert.match(stdout, /"code":"MissingApiVersionParameter"/);
+  assert.match(stdout, /"object":"list"/);
+});
+
 test("curl_script", async ({ gw }) => {
   const { stdout } = await run("bash", ["examples/curl.sh"], { env: { ...process.env, ENDPOINT: gw.url }, timeout: 20_000 });
   assert.match(stdout, /"model_type":"chat-completion"/);

@@ -46,6 +46,9 @@ test("the_path_deployment_wins_over_the_body_model", async ({ gw, sim }) => {
   const res = await postJson(`${gw.url}/openai/deployments/org%2Flarge/chat/completions?api-version=2024-10-21`, { ...CHAT, model: "org/small" });
   assert.is(res.status, 200);
   assert.is(sim.last("/v1/chat/completions").body.model, "org/large");
+  const noModel = await postJson(`${gw.url}/openai/deployments/org%2Fsmall/embeddings?api-version=2024-10-21`, { input: "x" });
+  assert.is(noModel.status, 200, "the body needs no model on a deployment route");
+  assert.is(sim.last("/v1/embeddings").body.model, "org/small");
   const unknown = await postJson(`${gw.url}/openai/deployments/nope/chat/completions?api-version=2024-10-21`, CHAT);
   assert.is(unknown.status, 404);
   assert.is(unknown.json.error.code, "DeploymentNotFound");

@@ -29,11 +29,8 @@ export interface OpenAIEdges {
 
 type Handler = (ctx: Context) => Promise<void>;
 
-/** The model (or deployment) a request names: the path's `{deployment}` wins over the body's `model`. */
-function requestedName(ctx: Context, body: { model?: unknown }): string | undefined {
-  const name = (ctx.params as { deployment?: string } | undefined)?.deployment ?? body.model;
-  return typeof name === "string" && name ? name : undefined;
-}
+/** The model (or deployment) a request names (on a deployment route, the path's, set by acceptBody). */
+const requestedName = (body: { model?: unknown }): string | undefined => (typeof body.model === "string" && body.model ? body.model : undefined);
 
 /** The same resolution rule as everywhere (upstream/models.ts matchServed), strictly: a name nothing
  * served answers to is a 404 here, not a guess. When the engine cannot list its models, the name goes
@@ -88,9 +85,13 @@ function answerObject(ctx: Context, data: unknown, what: string): void {
 /** Checks shared by every POST: api-version, the body against its schema, the dialect's rules, the model. */
 async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges, schema: Parameters<typeof checkOpenAIBody>[1]): Promise<T & Record<string, unknown>> {
   const apiVersion = edges.apiVersion(ctx.querystring);
-  const body = checkOpenAIBody<T>(ctx.request.body, schema);
+  const raw = ctx.request.body as Record<string, unknown> | undefined;
+  // On a deployment route the path names the model; the body's `model` is optional there (B's schema has none).
+  const deployment = (ctx.params as { deployment?: string } | undefined)?.deployment;
+  if (deployment !== undefined && raw !== null && typeof raw === "object" && !Array.isArray(raw)) raw.model = deployment;
+  const body = checkOpenAIBody<T>(raw, schema);
   edges.prepare?.(body);
-  const model = await resolveModel(deps.models, requestedName(ctx, body), edges.notFound);
+  const model = await resolveModel(deps.models, requestedName(body), edges.notFound);
   if (model !== undefined) body.model = model;
   ctx.state.model = model;
   ctx.state.apiVersion = apiVersion;
