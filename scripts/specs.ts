@@ -48,10 +48,11 @@ async function readSource(spec: PinnedSpec, specsDir: string): Promise<{ bytes: 
 export async function ensureSpecs(
   specs = readManifest(),
   specsDir = resolve(projectRoot, process.env.SPECS_DIR ?? "../shared/specs"),
+  cache = cacheDir,
 ): Promise<Record<string, string>> {
   const paths: Record<string, string> = {};
   for (const spec of specs) {
-    const cached = join(cacheDir, spec.file);
+    const cached = join(cache, spec.file);
     if (!existsSync(cached) || sha256(readFileSync(cached)) !== spec.sha256) {
       const { bytes, source } = await readSource(spec, specsDir);
       const actual = sha256(bytes);
