@@ -3,14 +3,25 @@
 //   npm run demo [-- --port 8000]
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import pretty from "pino-pretty";
 import { loadConfig } from "../src/config.ts";
 import { createGatewayServer } from "../src/server.ts";
 import { EngineSim } from "../test/sim/engine.ts";
 
 const { values } = parseArgs({ options: { port: { type: "string", default: process.env.PORT ?? "8000" } } });
 const sim = await new EngineSim().start();
-const config = loadConfig(["--host", "127.0.0.1", "--port", values.port!, "--upstream-host", sim.url, "--log-level", "warn"], {});
-const gateway = createGatewayServer(config, pino({ level: "warn" }));
+const config = loadConfig(["--host", "127.0.0.1", "--port", values.port!, "--upstream-host", sim.url, "--log-level", "info"], {});
+/** One readable line per request (the JSON line has every field; this is for watching the demo). */
+export function demoLine(log: Record<string, unknown>): string {
+  if (log.msg !== "request") return String(log.msg);
+  const parts = [`${log.method} ${log.path}`, `-> ${log.status}`, `${log.durationMs} ms`];
+  if (log.model) parts.push(`model=${log.model}`);
+  if (log.stream) parts.push(log.streamCompleted ? "stream completed" : "stream cut");
+  if (log.completionTokens !== undefined) parts.push(`tokens=${log.promptTokens}+${log.completionTokens}`);
+  if (log.errorCode) parts.push(`error=${log.errorCode}`);
+  return parts.join("  ");
+}
+const gateway = createGatewayServer(config, pino({ level: "info" }, pretty({ hideObject: true, ignore: "pid,hostname", translateTime: "HH:MM:ss", messageFormat: (log) => demoLine(log) })));
 const url = await gateway.listen();
 
 console.log(`

@@ -134,3 +134,25 @@ export function fixAzureSpec(swagger: JsonObject): JsonObject {
     ...(stripProse(nullables(moveRefs({ paths, components: { schemas } }))) as JsonObject),
   };
 }
+
+/** The `extra-parameters: error` contract at every depth: each object schema that lists its properties
+ * and says nothing of others gets `additionalProperties: false`, so a field the Azure schema does not
+ * declare inside a message, a content part or a tool is refused by name (`messages[0].foo`). The roots
+ * (the request bodies) stay open: their extra parameters are split off by name first, per the header.
+ * Free-form objects (`additionalProperties: {}`, such as a tool's JSON-Schema `parameters`) stay free. */
+export function closeNestedObjects(schemasModule: Record<string, unknown>, roots: readonly string[]): Record<string, unknown> {
+  const close = (node: unknown, isRoot: boolean): unknown => {
+    if (Array.isArray(node)) return node.map((n) => close(n, false));
+    if (node === null || typeof node !== "object") return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      // Property names are names, not schemas; each property's schema is closed in turn.
+      out[key] = key === "properties" && value !== null && typeof value === "object"
+        ? Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, close(schema, false)]))
+        : close(value, false);
+    }
+    if (!isRoot && out.properties !== undefined && out.additionalProperties === undefined) out.additionalProperties = false;
+    return out;
+  };
+  return Object.fromEntries(Object.entries(schemasModule).map(([name, schema]) => [name, close(schema, roots.includes(name))]));
+}

@@ -10,7 +10,7 @@ import openapiTS, { astToString } from "openapi-typescript";
 import standaloneModule from "ajv/dist/standalone/index.js";
 import { parse as parseYaml } from "yaml";
 import { createAzureAjv, createOpenAIAjv, exportName } from "../src/core/validate/ajv.ts";
-import { fixAzureSpec } from "./fix-azure-spec.ts";
+import { closeNestedObjects, fixAzureSpec } from "./fix-azure-spec.ts";
 import { addDiscriminatorMappings, toOpenAIJsonSchemas } from "./fix-openai-spec.ts";
 import { pruneOpenApi, type JsonObject } from "./prune-spec.ts";
 import { ensureSpecs, projectRoot, readManifest } from "./specs.ts";
@@ -83,6 +83,9 @@ async function writeValidators(dir: string, version: string, pin: string): Promi
   const schemas = (await import(pathToFileURL(join(dir, "schemas.gen.ts")).href)) as Record<string, unknown>;
   const id = `azure-${version}`;
   writeStandaloneValidators(dir, createAzureAjv(schemas, id, true), id, VALIDATED, pin);
+  // The same bodies with every nested object closed, for `extra-parameters: error` (the default).
+  const strict = closeNestedObjects(schemas, VALIDATED.map(exportName));
+  writeStandaloneValidators(dir, createAzureAjv(strict, `${id}-strict`, true), `${id}-strict`, VALIDATED, pin, "validators-strict.gen");
   // The keys each body declares (everything else is an extra parameter), so the gateway need not load
   // the whole schemas module at start-up to learn them.
   const keys = Object.fromEntries(VALIDATED.map((name) => [name, Object.keys((schemas[exportName(name)] as { properties?: object }).properties ?? {})]));
@@ -92,16 +95,16 @@ export const declaredKeys = ${JSON.stringify(keys, null, 2)} as const;
 }
 
 /** validators.gen.js (standalone Ajv code, one export per schema) and its declaration file. */
-function writeStandaloneValidators(dir: string, ajv: ReturnType<typeof createAzureAjv>, id: string, names: string[], pin: string): void {
+function writeStandaloneValidators(dir: string, ajv: ReturnType<typeof createAzureAjv>, id: string, names: string[], pin: string, file = "validators.gen"): void {
   const refs = Object.fromEntries(names.map((name) => [name, `${id}#/components/schemas/${name}`]));
   // Ajv's ESM output still calls require() for its runtime helpers.
   const code = standaloneCode(ajv, refs).replace(/^"use strict";/, "");
-  writeFileSync(join(dir, "validators.gen.js"), `${header(pin)}// Standalone Ajv validators of the request bodies (scripts/gen-types.ts).
+  writeFileSync(join(dir, `${file}.js`), `${header(pin)}// Standalone Ajv validators of the request bodies (scripts/gen-types.ts).
 import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 ${code}
 `);
-  writeFileSync(join(dir, "validators.gen.d.ts"), `${header(pin)}import type { ValidateFunction } from "ajv";
+  writeFileSync(join(dir, `${file}.d.ts`), `${header(pin)}import type { ValidateFunction } from "ajv";
 ${names.map((name) => `export declare const ${name}: ValidateFunction;`).join("\n")}
 `);
 }

@@ -47,6 +47,14 @@ const ROUTES_HINT = "Routes: Azure AI Inference /chat/completions, /embeddings, 
   + "Azure OpenAI /openai/v1/{chat/completions,completions,embeddings,responses,models} and /openai/deployments/{deployment}/{chat/completions,completions,embeddings}; "
   + "the engine's OpenAI API /v1/{chat/completions,completions,embeddings,responses,models}.";
 
+/** The route a request's path would match (a request answered before routing: 401, 413, 415, 429),
+ * or, for a wrong method, the route of that path (405). */
+function wouldMatch(router: Router, ctx: Koa.Context): string | undefined {
+  const { path, pathAndMethod } = router.match(ctx.path, ctx.method);
+  const layer = pathAndMethod.find((l) => l.methods.length > 0) ?? path.find((l) => l.methods.length > 0);
+  return typeof layer?.path === "string" ? layer.path : undefined;
+}
+
 export interface Gateway {
   app: Koa;
   deps: GatewayDeps;
@@ -84,10 +92,11 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   registerAzureOpenAIRoutes(router, deps);
   registerOpenAIRoutes(router, deps);
 
-  app.use(errorMiddleware(log, errorBodyOf));
+  app.use(errorMiddleware(log, errorBodyOf, config.bodyLimitBytes));
   app.use(requestId);
-  if (config.tracing) app.use(traceRequests((ctx) => routeLabel((ctx as { _matchedRoute?: string })._matchedRoute, ROUTE_PREFIXES)));
-  app.use(observe(log, metrics, ROUTE_PREFIXES, config.logBodies));
+  const routeOf = (ctx: Koa.Context) => routeLabel((ctx as { _matchedRoute?: string })._matchedRoute ?? wouldMatch(router, ctx), ROUTE_PREFIXES);
+  if (config.tracing) app.use(traceRequests(routeOf));
+  app.use(observe(log, metrics, routeOf, config.logBodies));
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
   if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));

@@ -160,21 +160,22 @@ export function loadConfig(argv: string[], env: Env): Config {
 }
 
 export function helpText(version: string): string {
+  const width = Math.max(...Object.keys(OPTIONS).map((name) => `  --${name} <value>`.length)) + 2;
   const lines = Object.entries(OPTIONS).map(([name, o]: [string, Option]) => {
-    const flag = `  --${name} <value>`.padEnd(32);
+    const flag = `  --${name} <value>`.padEnd(width);
     const dflt = o.default !== undefined ? ` [default: ${o.default}]` : "";
     return `${flag}${o.help} (env ${o.env})${dflt}`;
   });
   return [
     `azure-openai-proxy ${version}`,
-    "Serves the Azure AI Model Inference API in front of an OpenAI-compatible engine.",
+    "Serves Azure's APIs (AI Model Inference, Azure OpenAI v1 and deployments) and the engine's own /v1 API in front of an OpenAI-compatible engine.",
     "",
     "Usage: azure-openai-proxy [options]",
     "",
     "Options:",
     ...lines,
-    "  -h, --help                    print this help",
-    "  -V, --version                 print the version",
+    `${"  -h, --help".padEnd(width)}print this help`,
+    `${"  -V, --version".padEnd(width)}print the version`,
     "",
   ].join("\n");
 }

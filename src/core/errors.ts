@@ -38,6 +38,8 @@ export interface GatewayErrorOptions {
   target?: string;
   headers?: Record<string, string>;
   cause?: unknown;
+  /** For the log line only, never sent (an engine's whole error page, a transport error's code). */
+  detail?: string;
 }
 
 export class GatewayError extends Error {
@@ -45,6 +47,7 @@ export class GatewayError extends Error {
   readonly code: string;
   readonly target?: string;
   readonly headers: Record<string, string>;
+  readonly detail?: string;
   /** Gateway errors are written for clients; anything else is hidden behind a generic 500. */
   readonly expose = true;
 
@@ -53,6 +56,7 @@ export class GatewayError extends Error {
     this.code = code;
     this.status = options.status ?? (ERROR_STATUS as Record<string, number>)[code] ?? 500;
     if (options.target !== undefined) this.target = options.target;
+    if (options.detail !== undefined) this.detail = options.detail;
     this.headers = options.headers ?? {};
   }
 }
@@ -61,15 +65,23 @@ export class GatewayError extends Error {
 export type ErrorBody = (err: GatewayError) => unknown;
 
 /** Maps Koa/http-errors style errors (koa-body, router) to gateway errors by status. */
-export function fromHttpError(status: number, message: string): GatewayError {
+export function fromHttpError(status: number, message: string, bodyLimitBytes: number): GatewayError {
   switch (status) {
     case 400:
       return new GatewayError("InvalidJson", `The request body is not valid JSON: ${message}`);
     case 413:
-      return new GatewayError("PayloadTooLarge", "The request body is larger than the gateway accepts.");
+      return new GatewayError("PayloadTooLarge", `The request body is larger than the gateway accepts: the limit is ${formatBytes(bodyLimitBytes)}, set by --body-limit (BODY_LIMIT).`);
     case 415:
       return new GatewayError("UnsupportedMediaType", "The request body must be sent as 'application/json'.");
     default:
       return new GatewayError("InternalServerError", "The gateway failed to process the request.");
   }
+}
+
+/** 33554432 -> "32 MB" (binary units, as --body-limit reads them). */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [["GB", 1024 ** 3], ["MB", 1024 ** 2], ["KB", 1024]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
 }

@@ -29,6 +29,23 @@ test("tools", async ({ gw, sim }) => {
   assert.equal(second.messages.at(-1), { role: "tool", content: '{"city":"Paris","forecast":"sunny","celsius":21}', tool_call_id: "call_sim_1" });
 });
 
+test("tools_with_what_small_models_produce", async ({ gw, sim }) => {
+  const answer = (finish: string, message: object) => ({ json: { id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, finish_reason: finish, logprobs: null, message: { role: "assistant", refusal: null, ...message } }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } } });
+  const call = (args: string) => ({ content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: args } }] });
+  const outcome = (file: string) => example(file, gw.url).then((r) => ({ code: 0, stdout: r.stdout }), (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }));
+
+  sim.next(answer("length", call('{"city": "Pa')));
+  assert.equal(await outcome("tools.mjs"), { code: 1, stdout: "the model ran out of tokens before it finished the call; raise max_tokens\n" });
+  sim.next(answer("tool_calls", call('{"city": "Par')));
+  const broken = await outcome("tools.mjs");
+  assert.is(broken.code, 1);
+  assert.match(broken.stdout, /not running the tool: arguments that are not JSON \(truncated\?\)/);
+  sim.next(answer("tool_calls", call('{"town": "Paris"}')));
+  assert.match((await outcome("tools.mjs")).stdout, /not running the tool: arguments without a 'city' string/);
+  sim.next(answer("stop", { content: "It is sunny." }));
+  assert.equal(await outcome("tools.mjs"), { code: 0, stdout: "the model answered without calling get_weather: It is sunny.\n" });
+});
+
 test("embeddings", async ({ gw }) => {
   const { stdout } = await example("embeddings.mjs", gw.url);
   assert.match(stdout, /float #1: 8 values/);

@@ -18,18 +18,23 @@ const freePort = () => new Promise<number>((resolve) => {
   });
 });
 
+/** Everything a child has printed so far (collected from the first waitFor on). */
+const outputs = new WeakMap<ChildProcess, { text: string }>();
+
 async function waitFor(child: ChildProcess, text: RegExp, ms = 60_000): Promise<string> {
-  let out = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${text}; output:\n${out}`)), ms);
-    child.stdout!.on("data", (d) => {
-      out += d;
-      if (text.test(out)) {
-        clearTimeout(timer);
-        resolve(out);
-      }
-    });
-  });
+  let output = outputs.get(child);
+  if (!output) {
+    const collected = { text: "" };
+    outputs.set(child, (output = collected));
+    child.stdout!.on("data", (d) => (collected.text += d));
+  }
+  const seen = output;
+  const deadline = Date.now() + ms;
+  while (!text.test(seen.text)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${text}; output:\n${seen.text}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return seen.text;
 }
 
 test("npm_run_demo_then_the_streaming_example", async () => {
@@ -40,6 +45,11 @@ test("npm_run_demo_then_the_streaming_example", async () => {
     assert.match(banner, /SIMULATOR/);
     const { stdout } = await run(process.execPath, ["examples/javascript/streaming.mjs"], { env: { ...process.env, ENDPOINT: `http://127.0.0.1:${port}` } });
     assert.match(stdout, /^The quick brown fox/);
+    // The demo shows each request as one readable line.
+    const log = await waitFor(demo, /POST \/chat\/completions.*\n/);
+    const lines = log.slice(banner.length).split("\n").filter((l) => l.includes("/chat/completions"));
+    assert.is(lines.length, 1, log);
+    assert.match(lines[0]!, /INFO.*POST \/chat\/completions {2}-> 200 {2}[\d.]+ ms {2}model=sim-org\/sim-model-1 {2}stream completed {2}tokens=\d+\+128/);
   } finally {
     const exited = once(demo, "exit");
     process.kill(-demo.pid!, "SIGINT");

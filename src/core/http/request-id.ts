@@ -9,7 +9,10 @@ const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
 // Not async: a pass-through step returns next()'s promise instead of wrapping it in one of its own.
 export function requestId(ctx: Context, next: Next): Promise<void> {
   const clientId = ctx.get("x-ms-client-request-id");
-  if (clientId && SAFE_ID.test(clientId)) ctx.set("x-ms-client-request-id", clientId);
+  if (clientId && SAFE_ID.test(clientId)) {
+    ctx.set("x-ms-client-request-id", clientId);
+    ctx.state.clientRequestId = clientId;
+  }
   const inbound = ctx.get("x-request-id");
   const id = inbound && SAFE_ID.test(inbound) ? inbound : randomUUID();
   ctx.state.requestId = id;

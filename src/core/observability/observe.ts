@@ -3,6 +3,7 @@
 // text and no credentials are logged unless --log-bodies is set.
 import type { Context, Next } from "koa";
 import type { Logger } from "pino";
+import { queryParam } from "../http/query.ts";
 import type { StreamOutcome } from "../stream/sse-writer.ts";
 import type { GatewayMetrics, RequestRecord } from "./metrics.ts";
 
@@ -15,13 +16,18 @@ export function routeLabel(matched: string | undefined, prefixes: readonly strin
   return matched;
 }
 
-export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly string[], logBodies: boolean) {
+/** The route label of a request (see app.ts: the matched route, or the route the path would have matched
+ * for requests answered before routing: 401, 405, 413, 415, 429). */
+export type RouteOf = (ctx: Context) => string;
+
+export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, logBodies: boolean) {
   return async function observeRequest(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
     ctx.res.on("close", () => { // once per response; on() spares once()'s wrapper
       const state = ctx.state as {
-        requestId?: string; apiVersion?: string; model?: string; stream?: boolean; upstreamMs?: number;
+        requestId?: string; clientRequestId?: string; apiVersion?: string; model?: string; stream?: boolean; upstreamMs?: number;
         usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string;
+        errorTarget?: string; errorDetail?: string;
       };
       const outcome = state.streamOutcome;
       const status = ctx.status;
@@ -31,8 +37,10 @@ export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly
       // One object for the metrics and the log line: plain fields, undefined where unknown (metrics skip
       // them, pino leaves them out of the line); times rounded to 10 µs.
       const line: RequestRecord & Record<string, unknown> = {
-        requestId: state.requestId, method: ctx.method, path: ctx.path, apiVersion: state.apiVersion, model: state.model,
-        route: routeLabel((ctx as { _matchedRoute?: string })._matchedRoute, prefixes),
+        requestId: state.requestId, clientRequestId: state.clientRequestId, method: ctx.method, path: ctx.path,
+        // A request rejected before its route read it still says which api-version it asked for.
+        apiVersion: state.apiVersion ?? (ctx.querystring ? queryParam(ctx.querystring, "api-version")?.slice(0, 64) : undefined), model: state.model,
+        route: routeOf(ctx),
         status,
         stream: state.stream === true,
         durationMs: round(performance.now() - started),
@@ -43,6 +51,9 @@ export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly
         promptTokens: usage?.prompt_tokens,
         completionTokens: usage?.completion_tokens,
         errorCode,
+        errorTarget: state.errorTarget,
+        // What the client was not shown: the engine's body, the transport's error code and message.
+        errorDetail: outcome?.error?.detail ?? state.errorDetail,
         streamCompleted: outcome?.completed,
       };
       if (logBodies) {
@@ -50,7 +61,9 @@ export function observe(log: Logger, metrics: GatewayMetrics, prefixes: readonly
         line.responseBody = outcome ? undefined : ctx.body;
       }
       metrics.observe(line);
-      log.info(line, "request");
+      // An engine failure is an operator's concern: `warn`, so a filter on warnings sees an outage.
+      if (line.upstreamError) log.warn(line, "request");
+      else log.info(line, "request");
     });
     await next();
     // Non-streaming answers carry where the time went; a stream's headers are long gone by its end.

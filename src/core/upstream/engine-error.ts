@@ -36,16 +36,29 @@ export function parseErrorBody(text: string): unknown {
 export function toGatewayError(status: number, body: unknown, retryAfter: string | null): GatewayError {
   const root = asRecord(body);
   const nested = asRecord(root?.error);
-  const message = pickString(nested?.message, root?.message, typeof root?.error === "string" ? root.error : undefined, root?.detail, typeof body === "string" ? body : undefined)
-    ?? `The engine answered HTTP ${status}.`;
+  const engineMessage = pickString(nested?.message, root?.message, typeof root?.error === "string" ? root.error : undefined, root?.detail);
+  // A body that is not JSON (an HTML error page, a proxy's text) is not copied to clients: its status
+  // and a short, sanitised excerpt are; the body itself goes to the log.
+  const text = typeof body === "string" ? body : undefined;
+  const message = engineMessage?.slice(0, MAX_MESSAGE)
+    ?? (text?.trim() ? `The engine answered HTTP ${status} with a body that is not JSON: "${excerpt(text)}".` : `The engine answered HTTP ${status}${text === undefined ? "" : " with an empty body"}.`);
   const code = toCode(pickString(typeof nested?.code === "string" ? nested.code : undefined, nested?.type, root?.type, root?.error_type), status);
   const target = pickString(nested?.param, root?.param);
   const mappedStatus = status >= 500 && status !== 503 && status !== 504 ? 502 : status >= 400 ? status : 502;
-  return new GatewayError(code, message.slice(0, MAX_MESSAGE), {
+  return new GatewayError(code, message, {
     status: mappedStatus,
     ...(target ? { target } : {}),
     ...(retryAfter && (status === 429 || status === 503) ? { headers: { "retry-after": retryAfter } } : {}),
+    ...(text?.trim() ? { detail: `engine HTTP ${status} body: ${text.slice(0, MAX_MESSAGE)}` } : {}),
   });
+}
+
+const EXCERPT = 120;
+
+/** Markup, control characters and runs of white space out; at most EXCERPT characters. */
+export function excerpt(text: string): string {
+  const plain = text.replace(/<[^>]*>/g, " ").replace(/&[a-z]+;|&#\d+;/gi, " ").replace(/[\u0000-\u001f\u007f"\\]/g, " ").replace(/\s+/g, " ").trim();
+  return plain.length > EXCERPT ? `${plain.slice(0, EXCERPT - 1)}…` : plain;
 }
 
 /** An engine 404 (or 405) for the route itself, not about the request: engines name the model when

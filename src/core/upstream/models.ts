@@ -3,7 +3,7 @@
 import type { components } from "../../../generated/openai/schema.d.ts";
 import { toGatewayError } from "./engine-error.ts";
 import type { Upstream } from "./client.ts";
-import { classifyUpstreamFailure } from "./failures.ts";
+import { classifyUpstreamFailure, isTransportFailure } from "./failures.ts";
 
 type OpenAIModelList = components["schemas"]["ListModelsResponse"];
 export type OpenAIModel = components["schemas"]["Model"];
@@ -26,7 +26,9 @@ export interface ModelCatalog {
   /** The served models as the engine lists them (OpenAI `Model`; synthesised from TEI's /info). */
   models(): Promise<OpenAIModel[]>;
   /** The upstream model for a request: the requested name when served, the only served model when
-   * there is one (deployment names are aliases of it), else the request's name or the first served. */
+   * there is one (deployment names are aliases of it), else the request's name or the first served.
+   * Rejects when the engine could not be reached or did not answer in time: the call would only wait
+   * for the same engine again, past the timeout the request was given. */
   resolve(requested: string | undefined): string | Promise<string>;
 }
 
@@ -86,8 +88,12 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
     resolve(requested) {
       const known = fresh();
       if (known) return pick(known.ids, requested);
-      // Engines without /v1/models (TEI), or a failing one, still get the request; it reports its own error.
-      return ids().then((served) => pick(served, requested), () => pick([], requested));
+      // An engine that answered without a model list (TEI, an error status) still gets the request; it
+      // reports its own error.
+      return ids().then((served) => pick(served, requested), (err: unknown) => {
+        if (isTransportFailure(err)) throw err;
+        return pick([], requested);
+      });
     },
   };
 }

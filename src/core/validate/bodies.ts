@@ -39,9 +39,18 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject {
   return errors.reduce((best, e) => (e.instancePath.length > best.instancePath.length && e.keyword !== "oneOf" ? e : best));
 }
 
-/** Throws InvalidRequestBody naming the offending field, or narrows `body` to the schema's type. */
+/** Throws InvalidRequestBody naming the offending field, or narrows `body` to the schema's type. A field
+ * a closed (strict) schema does not declare is ExtraParametersNotAllowed, named by its path. */
 export function assertValid<T>(validate: ValidateFunction, body: unknown): asserts body is T {
   if (validate(body)) return;
-  const { target, message } = describe(mostSpecific(validate.errors ?? []));
+  const errors = validate.errors ?? [];
+  const extra = errors.find((e) => e.keyword === "additionalProperties");
+  if (extra) {
+    const base = toFieldPath(extra.instancePath);
+    const name = String((extra.params as { additionalProperty: unknown }).additionalProperty).slice(0, 64);
+    const target = base ? `${base}.${name}` : name;
+    throw new GatewayError("ExtraParametersNotAllowed", `'${target}' is not a field the schema declares here; it is not allowed when the 'extra-parameters' header is absent or set to 'error'. Remove it, or set the header to 'drop' to have it ignored.`, { target });
+  }
+  const { target, message } = describe(mostSpecific(errors));
   throw new GatewayError("InvalidRequestBody", message, target ? { target } : {});
 }

@@ -11,6 +11,7 @@ import { upstreamHeaders } from "../../core/http/headers.ts";
 import { createStreamOutcome, type StreamAdapter, writeSseStream } from "../../core/stream/sse-writer.ts";
 import { callUpstream } from "../../core/upstream/call.ts";
 import { matchServed, type ModelCatalog, type OpenAIModel } from "../../core/upstream/models.ts";
+import { isTransportFailure } from "../../core/upstream/failures.ts";
 import { createRequestSignal, type RequestSignal } from "../../core/upstream/request-signal.ts";
 import { asFetchSignal } from "../../core/upstream/transport.ts";
 import { createChunkStreamAdapter, createResponsesStreamAdapter } from "./streams.ts";
@@ -33,13 +34,15 @@ type Handler = (ctx: Context) => Promise<void>;
 const requestedName = (body: { model?: unknown }): string | undefined => (typeof body.model === "string" && body.model ? body.model : undefined);
 
 /** The same resolution rule as everywhere (upstream/models.ts matchServed), strictly: a name nothing
- * served answers to is a 404 here, not a guess. When the engine cannot list its models, the name goes
- * as it is and the call reports the engine's state. */
+ * served answers to is a 404 here, not a guess. When the engine answers without a model list, the name
+ * goes as it is and the call reports the engine's state; when it does not answer at all, that is the
+ * request's answer. */
 async function resolveModel(models: ModelCatalog, requested: string | undefined, notFound: OpenAIEdges["notFound"]): Promise<string | undefined> {
   let served: string[];
   try {
     served = await models.ids();
-  } catch {
+  } catch (err) {
+    if (isTransportFailure(err)) throw err; // the call would wait for the same engine again
     return requested;
   }
   if (served.length === 0) return requested;

@@ -17,6 +17,7 @@ import { checkAzureRequest } from "../validate/request.ts";
 
 export function registerChatCompletions(router: Router, { config, upstream, models, paths, log, metrics }: GatewayDeps): void {
   const contracts = createOperationContracts("ChatCompletionsOptions");
+  const route = upstream.route("POST", "/chat/completions");
   router.post(paths("/chat/completions"), async (ctx) => {
     const { apiVersion, body, extras } = checkAzureRequest<AzureChatCompletionsOptions>(azureInput(ctx), contracts);
     const model = await models.resolve(requestedModel(ctx, body));
@@ -32,14 +33,14 @@ export function registerChatCompletions(router: Router, { config, upstream, mode
     const now = Math.floor(Date.now() / 1000);
     try {
       if (!stream) {
-        const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", init));
+        const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", init), route);
         ctx.state.upstreamMs = performance.now() - started;
         const result = toAzureChatCompletions(data, { model, now });
         ctx.state.usage = result.usage;
         ctx.body = result;
         return;
       }
-      const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", { ...init, parseAs: "stream" }));
+      const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", { ...init, parseAs: "stream" }), route);
       ctx.state.upstreamMs = performance.now() - started;
       ctx.status = 200;
       ctx.respond = false; // the stream writes to the socket itself, event by event

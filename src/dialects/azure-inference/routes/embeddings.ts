@@ -13,6 +13,7 @@ import { checkAzureRequest } from "../validate/request.ts";
 
 export function registerEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
   const contracts = createOperationContracts("EmbeddingsOptions");
+  const route = upstream.route("POST", "/embeddings");
   router.post(paths("/embeddings"), async (ctx) => {
     const { apiVersion, body, extras } = checkAzureRequest<AzureEmbeddingsOptions>(azureInput(ctx), contracts);
     const model = await models.resolve(requestedModel(ctx, body));
@@ -23,7 +24,7 @@ export function registerEmbeddings(router: Router, { config, upstream, models, p
     try {
       const started = performance.now();
       const { data } = await callUpstream(signal, () =>
-        upstream.client.POST("/embeddings", { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) }),
+        upstream.client.POST("/embeddings", { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) }), route,
       );
       ctx.state.upstreamMs = performance.now() - started;
       const result = toAzureEmbeddingsResult([data], { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });

@@ -2,7 +2,7 @@
 // GET /ready (engine answers and serves a model; cached, so probes never storm it).
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../../deps.ts";
-import { queryParam } from "../../../core/http/query.ts";
+import { apiVersionParam } from "../../../core/http/query.ts";
 import { GatewayError } from "../../../core/errors.ts";
 import { toAzureModelInfo } from "../mappers/model-info.ts";
 import { matchServed } from "../../../core/upstream/models.ts";
@@ -11,7 +11,7 @@ import { checkApiVersion } from "../validate/api-version.ts";
 export function registerInfo(router: Router, { config, models, paths }: GatewayDeps): void {
   const modelType = config.upstreamType === "embeddings" ? "embeddings" : "chat-completion";
   router.get(paths("/info"), async (ctx) => {
-    checkApiVersion(queryParam(ctx.querystring, "api-version"));
+    checkApiVersion(apiVersionParam(ctx.querystring));
     const requested = typeof ctx.query.model === "string" && ctx.query.model ? ctx.query.model : ctx.get("azureml-model-deployment") || undefined;
     const ids = await models.ids();
     if (ids.length === 0) throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", { headers: { "retry-after": "5" } });

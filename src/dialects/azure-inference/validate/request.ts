@@ -1,6 +1,9 @@
 // The checks every Azure POST shares, in Azure's order: api-version, the extra-parameters header, the
 // body against the contract of that api-version, then the extras split off. Runs once, before any
-// upstream call.
+// upstream call. Undeclared fields follow the header at every depth: top-level ones are split off by
+// name (error / drop / pass-through); nested ones (`messages[0].foo`) are refused by name under
+// `error` (the default) and dropped under `drop` and `pass-through`, which forwards top-level
+// parameters only: the mappers build each message, part and tool from its declared fields.
 import { GatewayError } from "../../../core/errors.ts";
 import { checkApiVersion } from "./api-version.ts";
 import { assertValid } from "../../../core/validate/bodies.ts";
@@ -26,9 +29,9 @@ export function checkAzureRequest<T extends Record<string, unknown>>(input: Azur
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new GatewayError("InvalidRequestBody", "The request body must be a JSON object.");
   }
-  const { validate, known } = contracts[contract];
+  const { validate, validateStrict, known } = contracts[contract];
   // Extras are judged before the schema, so an unknown key is reported as such and not as a type error.
   const { known: declared, extras } = splitExtras(body as Record<string, unknown>, known, mode);
-  assertValid<T>(validate, declared);
+  assertValid<T>(mode === "error" ? validateStrict : validate, declared);
   return { apiVersion, body: declared, extras };
 }
