@@ -92,7 +92,7 @@ async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: 
   // On a deployment route the path names the model; the body's `model` is optional there (B's schema has none).
   const deployment = (ctx.params as { deployment?: string } | undefined)?.deployment;
   if (deployment !== undefined && raw !== null && typeof raw === "object" && !Array.isArray(raw)) raw.model = deployment;
-  const body = checkOpenAIBody<T>(raw, schema);
+  const body = await checkOpenAIBody<T>(raw, schema);
   edges.prepare?.(body);
   const model = await resolveModel(deps.models, requestedName(body), edges.notFound);
   if (model !== undefined) body.model = model;

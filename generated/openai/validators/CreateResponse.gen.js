@@ -3,22 +3,12 @@
 import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 
-export const CreateChatCompletionRequest = validate21;
-const schema32 = {"allOf":[{"$ref":"#/components/schemas/CreateModelResponseProperties"},{"type":"object","properties":{"messages":{"type":"array","minItems":1,"items":{"$ref":"#/components/schemas/ChatCompletionRequestMessage"}},"model":{"$ref":"#/components/schemas/ModelIdsShared"},"service_tier":{"$ref":"#/components/schemas/ServiceTier"},"modalities":{"$ref":"#/components/schemas/ResponseModalities"},"verbosity":{"$ref":"#/components/schemas/Verbosity"},"reasoning_effort":{"$ref":"#/components/schemas/ReasoningEffort"},"max_completion_tokens":{"anyOf":[{"type":"integer"},{"type":"null"}]},"frequency_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"presence_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"web_search_options":{"type":"object","properties":{"user_location":{"anyOf":[{"type":"object","required":["type","approximate"],"properties":{"type":{"type":"string","enum":["approximate"]},"approximate":{"$ref":"#/components/schemas/WebSearchLocation"}}},{"type":"null"}]},"search_context_size":{"$ref":"#/components/schemas/WebSearchContextSize"}}},"top_logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":20},{"type":"null"}]},"response_format":{"oneOf":[{"$ref":"#/components/schemas/ResponseFormatText"},{"$ref":"#/components/schemas/ResponseFormatJsonSchema"},{"$ref":"#/components/schemas/ResponseFormatJsonObject"}],"discriminator":{"propertyName":"type","mapping":{"text":"#/components/schemas/ResponseFormatText","json_schema":"#/components/schemas/ResponseFormatJsonSchema","json_object":"#/components/schemas/ResponseFormatJsonObject"}}},"audio":{"anyOf":[{"type":"object","required":["voice","format"],"properties":{"voice":{"$ref":"#/components/schemas/VoiceIdsOrCustomVoice"},"format":{"type":"string","enum":["wav","aac","mp3","flac","opus","pcm16"]}}},{"type":"null"}]},"store":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"moderation":{"anyOf":[{"$ref":"#/components/schemas/ModerationParam"},{"type":"null"}]},"stream":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"stop":{"$ref":"#/components/schemas/StopConfiguration"},"logit_bias":{"anyOf":[{"type":"object","default":null,"additionalProperties":{"type":"integer"}},{"type":"null"}]},"logprobs":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"max_tokens":{"anyOf":[{"type":"integer","deprecated":true},{"type":"null"}]},"n":{"anyOf":[{"type":"integer","minimum":1,"maximum":128,"default":1},{"type":"null"}]},"prediction":{"anyOf":[{"oneOf":[{"$ref":"#/components/schemas/PredictionContent"}]},{"type":"null"}]},"seed":{"anyOf":[{"type":"integer","minimum":-9223372036854776000,"maximum":9223372036854776000,"deprecated":true},{"type":"null"}]},"stream_options":{"$ref":"#/components/schemas/ChatCompletionStreamOptions"},"tools":{"type":"array","items":{"oneOf":[{"$ref":"#/components/schemas/ChatCompletionTool"},{"$ref":"#/components/schemas/CustomToolChatCompletions"}]}},"tool_choice":{"$ref":"#/components/schemas/ChatCompletionToolChoiceOption"},"parallel_tool_calls":{"$ref":"#/components/schemas/ParallelToolCalls"},"function_call":{"deprecated":true,"oneOf":[{"type":"string","enum":["none","auto"]},{"$ref":"#/components/schemas/ChatCompletionFunctionCallOption"}]},"functions":{"deprecated":true,"type":"array","minItems":1,"maxItems":128,"items":{"$ref":"#/components/schemas/ChatCompletionFunctions"}}},"required":["model","messages"]}]};
-const schema62 = {"anyOf":[{"type":"string"},{"type":"string","enum":["gpt-5.6-sol","gpt-5.6-terra","gpt-5.6-luna","gpt-5.5","gpt-5.5-2026-04-23","gpt-5.4","gpt-5.4-mini","gpt-5.4-nano","gpt-5.4-mini-2026-03-17","gpt-5.4-nano-2026-03-17","gpt-5.3-chat-latest","gpt-5.2","gpt-5.2-2025-12-11","gpt-5.2-chat-latest","gpt-5.2-pro","gpt-5.2-pro-2025-12-11","gpt-5.1","gpt-5.1-2025-11-13","gpt-5.1-codex","gpt-5.1-mini","gpt-5.1-chat-latest","gpt-5","gpt-5-mini","gpt-5-nano","gpt-5-2025-08-07","gpt-5-mini-2025-08-07","gpt-5-nano-2025-08-07","gpt-5-chat-latest","gpt-4.1","gpt-4.1-mini","gpt-4.1-nano","gpt-4.1-2025-04-14","gpt-4.1-mini-2025-04-14","gpt-4.1-nano-2025-04-14","o4-mini","o4-mini-2025-04-16","o3","o3-2025-04-16","o3-mini","o3-mini-2025-01-31","o1","o1-2024-12-17","o1-preview","o1-preview-2024-09-12","o1-mini","o1-mini-2024-09-12","gpt-4o","gpt-4o-2024-11-20","gpt-4o-2024-08-06","gpt-4o-2024-05-13","gpt-4o-audio-preview","gpt-4o-audio-preview-2024-10-01","gpt-4o-audio-preview-2024-12-17","gpt-4o-audio-preview-2025-06-03","gpt-4o-mini-audio-preview","gpt-4o-mini-audio-preview-2024-12-17","gpt-4o-search-preview","gpt-4o-mini-search-preview","gpt-4o-search-preview-2025-03-11","gpt-4o-mini-search-preview-2025-03-11","chatgpt-4o-latest","codex-mini-latest","gpt-4o-mini","gpt-4o-mini-2024-07-18","gpt-4-turbo","gpt-4-turbo-2024-04-09","gpt-4-0125-preview","gpt-4-turbo-preview","gpt-4-1106-preview","gpt-4-vision-preview","gpt-4","gpt-4-0314","gpt-4-0613","gpt-4-32k","gpt-4-32k-0314","gpt-4-32k-0613","gpt-3.5-turbo","gpt-3.5-turbo-16k","gpt-3.5-turbo-0301","gpt-3.5-turbo-0613","gpt-3.5-turbo-1106","gpt-3.5-turbo-0125","gpt-3.5-turbo-16k-0613"]}]};
-const schema63 = {"anyOf":[{"type":"string","enum":["auto","default","flex","scale","priority","fast"],"default":"auto"},{"type":"null"}]};
-const schema64 = {"anyOf":[{"type":"array","items":{"type":"string","enum":["text","audio"]}},{"type":"null"}]};
-const schema65 = {"anyOf":[{"type":"string","enum":["low","medium","high"],"default":"medium"},{"type":"null"}]};
-const schema66 = {"anyOf":[{"type":"string","enum":["none","minimal","low","medium","high","xhigh","max"],"default":"medium"},{"type":"null"}]};
-const schema67 = {"type":"object","properties":{"country":{"type":"string"},"region":{"type":"string"},"city":{"type":"string"},"timezone":{"type":"string"}}};
-const schema68 = {"type":"string","enum":["low","medium","high"],"default":"medium"};
-const schema69 = {"type":"object","properties":{"type":{"type":"string","enum":["text"]}},"required":["type"]};
-const schema72 = {"type":"object","properties":{"type":{"type":"string","enum":["json_object"]}},"required":["type"]};
-const schema79 = {"anyOf":[{"default":null,"oneOf":[{"anyOf":[{"type":"string","default":"<|endoftext|>"},{"type":"null"}]},{"type":"array","minItems":1,"maxItems":4,"items":{"type":"string"}}]},{"type":"null"}]};
-const schema81 = {"anyOf":[{"type":"object","default":null,"properties":{"include_usage":{"type":"boolean"},"include_obfuscation":{"type":"boolean"}}},{"type":"null"}]};
-const schema85 = {"type":"object","properties":{"type":{"type":"string","enum":["custom"]},"custom":{"type":"object","properties":{"name":{"type":"string"},"description":{"type":"string"},"format":{"oneOf":[{"type":"object","properties":{"type":{"type":"string","enum":["text"]}},"required":["type"]},{"type":"object","properties":{"type":{"type":"string","enum":["grammar"]},"grammar":{"type":"object","properties":{"definition":{"type":"string"},"syntax":{"type":"string","enum":["lark","regex"]}},"required":["definition","syntax"]}},"required":["type","grammar"]}]}},"required":["name"]}},"required":["type","custom"]};
-const schema91 = {"type":"boolean","default":true};
-const schema92 = {"type":"object","properties":{"name":{"type":"string"}},"required":["name"]};
+export const CreateResponse = validate21;
+const schema32 = {"allOf":[{"$ref":"#/components/schemas/CreateModelResponseProperties"},{"$ref":"#/components/schemas/ResponseProperties"},{"type":"object","properties":{"service_tier":{"$ref":"#/components/schemas/ServiceTierResponses"},"truncation":{"deprecated":true,"anyOf":[{"type":"string","enum":["auto","disabled"],"default":"disabled"},{"type":"null"}]},"reasoning":{"anyOf":[{"$ref":"#/components/schemas/Reasoning"},{"type":"null"}]},"input":{"$ref":"#/components/schemas/InputParam"},"include":{"anyOf":[{"type":"array","items":{"$ref":"#/components/schemas/IncludeEnum"}},{"type":"null"}]},"parallel_tool_calls":{"anyOf":[{"type":"boolean","default":true},{"type":"null"}]},"store":{"anyOf":[{"type":"boolean","default":true},{"type":"null"}]},"instructions":{"anyOf":[{"type":"string"},{"type":"null"}]},"moderation":{"anyOf":[{"$ref":"#/components/schemas/ModerationParam"},{"type":"null"}]},"stream":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"stream_options":{"$ref":"#/components/schemas/ResponseStreamOptions"},"conversation":{"anyOf":[{"$ref":"#/components/schemas/ConversationParam"},{"type":"null"}]},"context_management":{"anyOf":[{"type":"array","minItems":1,"items":{"$ref":"#/components/schemas/ContextManagementParam"}},{"type":"null"}]},"max_output_tokens":{"anyOf":[{"type":"integer","minimum":16},{"type":"null"}]}}}]};
+const schema132 = {"anyOf":[{"type":"string","enum":["auto","default","flex","scale","priority","fast","ultrafast"],"default":"auto"},{"type":"null"}]};
+const schema253 = {"type":"string","enum":["file_search_call.results","web_search_call.results","web_search_call.action.sources","message.input_image.image_url","computer_call_output.output.image_url","code_interpreter_call.outputs","reasoning.encrypted_content","message.output_text.logprobs"]};
+const schema258 = {"anyOf":[{"type":"object","default":null,"properties":{"include_obfuscation":{"type":"boolean"}}},{"type":"null"}]};
+const schema261 = {"properties":{"type":{"type":"string"},"compact_threshold":{"anyOf":[{"type":"integer","minimum":1000},{"type":"null"}]}},"type":"object","required":["type"]};
 const schema33 = {"allOf":[{"$ref":"#/components/schemas/ModelResponseProperties"},{"type":"object","properties":{"prompt_cache_options":{"$ref":"#/components/schemas/PromptCacheOptionsParam"},"top_logprobs":{"type":"integer","minimum":0,"maximum":20}}}]};
 const schema34 = {"type":"object","properties":{"metadata":{"$ref":"#/components/schemas/Metadata"},"top_logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":20},{"type":"null"}]},"temperature":{"anyOf":[{"type":"number","minimum":0,"maximum":2,"default":1},{"type":"null"}]},"top_p":{"anyOf":[{"type":"number","minimum":0,"maximum":1,"default":1},{"type":"null"}]},"user":{"type":"string","deprecated":true},"safety_identifier":{"anyOf":[{"type":"string","maxLength":64},{"type":"null"}]},"prompt_cache_key":{"anyOf":[{"type":"string"},{"type":"null"}]},"prompt_cache_retention":{"deprecated":true,"anyOf":[{"type":"string","enum":["in_memory","24h"]},{"type":"null"}]}}};
 const schema35 = {"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]};
@@ -742,9399 +732,14 @@ return errors === 0;
 }
 validate22.evaluated = {"props":{"prompt_cache_options":true,"top_logprobs":true,"metadata":true,"temperature":true,"top_p":true,"user":true,"safety_identifier":true,"prompt_cache_key":true,"prompt_cache_retention":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema39 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestDeveloperMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestSystemMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestUserMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestAssistantMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestToolMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestFunctionMessage"}],"discriminator":{"propertyName":"role","mapping":{"developer":"#/components/schemas/ChatCompletionRequestDeveloperMessage","system":"#/components/schemas/ChatCompletionRequestSystemMessage","user":"#/components/schemas/ChatCompletionRequestUserMessage","assistant":"#/components/schemas/ChatCompletionRequestAssistantMessage","tool":"#/components/schemas/ChatCompletionRequestToolMessage","function":"#/components/schemas/ChatCompletionRequestFunctionMessage"}}};
-const schema61 = {"type":"object","deprecated":true,"properties":{"role":{"type":"string","enum":["function"]},"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"type":"string"}},"required":["role","content","name"]};
-const schema40 = {"type":"object","properties":{"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},"minItems":1}]},"role":{"type":"string","enum":["developer"]},"name":{"type":"string"}},"required":["content","role"]};
-const schema41 = {"type":"object","properties":{"type":{"type":"string","enum":["text"]},"text":{"type":"string"},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointParam"}},"required":["type","text"]};
-const schema42 = {"properties":{"mode":{"type":"string","enum":["explicit"],"default":"explicit"}},"type":"object","required":["mode"]};
-
-function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate30.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.text === undefined) && (missing0 = "text"))){
-validate30.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs1 = errors;
-if(typeof data0 !== "string"){
-validate30.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data0 === "text")){
-validate30.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema41.properties.type.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.text !== undefined){
-const _errs3 = errors;
-if(typeof data.text !== "string"){
-validate30.errors = [{instancePath:instancePath+"/text",schemaPath:"#/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.prompt_cache_breakpoint !== undefined){
-let data2 = data.prompt_cache_breakpoint;
-const _errs5 = errors;
-const _errs6 = errors;
-if(errors === _errs6){
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-let missing1;
-if((data2.mode === undefined) && (missing1 = "mode")){
-validate30.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
-}
-else {
-if(data2.mode !== undefined){
-let data3 = data2.mode;
-if(typeof data3 !== "string"){
-validate30.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data3 === "explicit")){
-validate30.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema42.properties.mode.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-}
-}
-}
-else {
-validate30.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs5 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-else {
-validate30.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate30.errors = vErrors;
-return errors === 0;
-}
-validate30.evaluated = {"props":{"type":true,"text":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
-
+const schema39 = {"type":"object","properties":{"previous_response_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"model":{"$ref":"#/components/schemas/ModelIdsResponses"},"background":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"max_tool_calls":{"anyOf":[{"type":"integer"},{"type":"null"}]},"text":{"$ref":"#/components/schemas/ResponseTextParam"},"tools":{"$ref":"#/components/schemas/ToolsArray"},"tool_choice":{"$ref":"#/components/schemas/ToolChoiceParam"},"prompt":{"$ref":"#/components/schemas/Prompt"}}};
+const schema40 = {"anyOf":[{"$ref":"#/components/schemas/ModelIdsShared"},{"type":"string","enum":["o1-pro","o1-pro-2025-03-19","o3-pro","o3-pro-2025-06-10","o3-deep-research","o3-deep-research-2025-06-26","o4-mini-deep-research","o4-mini-deep-research-2025-06-26","computer-use-preview","computer-use-preview-2025-03-11","gpt-5.5-pro","gpt-5.5-pro-2026-04-23","gpt-5-codex","gpt-5-pro","gpt-5-pro-2025-10-06","gpt-5.1-codex-max","gpt-daybreak-blue-latest","gpt-daybreak-red-latest","gpt-5.6-cyber"]}]};
+const schema41 = {"anyOf":[{"type":"string"},{"type":"string","enum":["gpt-5.6-sol","gpt-5.6-terra","gpt-5.6-luna","gpt-5.5","gpt-5.5-2026-04-23","gpt-5.4","gpt-5.4-mini","gpt-5.4-nano","gpt-5.4-mini-2026-03-17","gpt-5.4-nano-2026-03-17","gpt-5.3-chat-latest","gpt-5.2","gpt-5.2-2025-12-11","gpt-5.2-chat-latest","gpt-5.2-pro","gpt-5.2-pro-2025-12-11","gpt-5.1","gpt-5.1-2025-11-13","gpt-5.1-codex","gpt-5.1-mini","gpt-5.1-chat-latest","gpt-5","gpt-5-mini","gpt-5-nano","gpt-5-2025-08-07","gpt-5-mini-2025-08-07","gpt-5-nano-2025-08-07","gpt-5-chat-latest","gpt-4.1","gpt-4.1-mini","gpt-4.1-nano","gpt-4.1-2025-04-14","gpt-4.1-mini-2025-04-14","gpt-4.1-nano-2025-04-14","o4-mini","o4-mini-2025-04-16","o3","o3-2025-04-16","o3-mini","o3-mini-2025-01-31","o1","o1-2024-12-17","o1-preview","o1-preview-2024-09-12","o1-mini","o1-mini-2024-09-12","gpt-4o","gpt-4o-2024-11-20","gpt-4o-2024-08-06","gpt-4o-2024-05-13","gpt-4o-audio-preview","gpt-4o-audio-preview-2024-10-01","gpt-4o-audio-preview-2024-12-17","gpt-4o-audio-preview-2025-06-03","gpt-4o-mini-audio-preview","gpt-4o-mini-audio-preview-2024-12-17","gpt-4o-search-preview","gpt-4o-mini-search-preview","gpt-4o-search-preview-2025-03-11","gpt-4o-mini-search-preview-2025-03-11","chatgpt-4o-latest","codex-mini-latest","gpt-4o-mini","gpt-4o-mini-2024-07-18","gpt-4-turbo","gpt-4-turbo-2024-04-09","gpt-4-0125-preview","gpt-4-turbo-preview","gpt-4-1106-preview","gpt-4-vision-preview","gpt-4","gpt-4-0314","gpt-4-0613","gpt-4-32k","gpt-4-32k-0314","gpt-4-32k-0613","gpt-3.5-turbo","gpt-3.5-turbo-16k","gpt-3.5-turbo-0301","gpt-3.5-turbo-0613","gpt-3.5-turbo-1106","gpt-3.5-turbo-0125","gpt-3.5-turbo-16k-0613"]}]};
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate29.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.content === undefined) && (missing0 = "content")) || ((data.role === undefined) && (missing0 = "role"))){
-validate29.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.content !== undefined){
-let data0 = data.content;
-const _errs1 = errors;
-const _errs2 = errors;
-let valid1 = false;
-let passing0 = null;
-const _errs3 = errors;
-if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
-const _errs5 = errors;
-if(errors === _errs5){
-if(Array.isArray(data0)){
-if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-else {
-var valid2 = true;
-const len0 = data0.length;
-for(let i0=0; i0<len0; i0++){
-const _errs7 = errors;
-if(!(validate30(data0[i0], {instancePath:instancePath+"/content/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-var valid2 = _errs7 === errors;
-if(!valid2){
-break;
-}
-}
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-var _valid0 = _errs5 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
-if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate29.errors = vErrors;
-return false;
-}
-else {
-errors = _errs2;
-if(vErrors !== null){
-if(_errs2){
-vErrors.length = _errs2;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.role !== undefined){
-let data2 = data.role;
-const _errs8 = errors;
-if(typeof data2 !== "string"){
-validate29.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data2 === "developer")){
-validate29.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema40.properties.role.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs8 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.name !== undefined){
-const _errs10 = errors;
-if(typeof data.name !== "string"){
-validate29.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs10 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-else {
-validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate29.errors = vErrors;
-return errors === 0;
-}
-validate29.evaluated = {"props":{"content":true,"role":true,"name":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema43 = {"type":"object","properties":{"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestSystemMessageContentPart"},"minItems":1}]},"role":{"type":"string","enum":["system"]},"name":{"type":"string"}},"required":["content","role"]};
-const schema44 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"}]};
-
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate34.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
-const _errs1 = errors;
-if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = {};
-props0.type = true;
-props0.text = true;
-props0.prompt_cache_breakpoint = true;
-}
-if(!valid0){
-const err0 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-validate34.errors = vErrors;
-return false;
-}
-else {
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-}
-validate34.errors = vErrors;
-evaluated0.props = props0;
-return errors === 0;
-}
-validate34.evaluated = {"dynamicProps":true,"dynamicItems":false};
-
-
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate33.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.content === undefined) && (missing0 = "content")) || ((data.role === undefined) && (missing0 = "role"))){
-validate33.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.content !== undefined){
-let data0 = data.content;
-const _errs1 = errors;
-const _errs2 = errors;
-let valid1 = false;
-let passing0 = null;
-const _errs3 = errors;
-if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
-const _errs5 = errors;
-if(errors === _errs5){
-if(Array.isArray(data0)){
-if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-else {
-var valid2 = true;
-const len0 = data0.length;
-for(let i0=0; i0<len0; i0++){
-const _errs7 = errors;
-if(!(validate34(data0[i0], {instancePath:instancePath+"/content/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-var valid2 = _errs7 === errors;
-if(!valid2){
-break;
-}
-}
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-var _valid0 = _errs5 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
-if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate33.errors = vErrors;
-return false;
-}
-else {
-errors = _errs2;
-if(vErrors !== null){
-if(_errs2){
-vErrors.length = _errs2;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.role !== undefined){
-let data2 = data.role;
-const _errs8 = errors;
-if(typeof data2 !== "string"){
-validate33.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data2 === "system")){
-validate33.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema43.properties.role.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs8 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.name !== undefined){
-const _errs10 = errors;
-if(typeof data.name !== "string"){
-validate33.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs10 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-else {
-validate33.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate33.errors = vErrors;
-return errors === 0;
-}
-validate33.evaluated = {"props":{"content":true,"role":true,"name":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema45 = {"type":"object","properties":{"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestUserMessageContentPart"},"minItems":1}]},"role":{"type":"string","enum":["user"]},"name":{"type":"string"}},"required":["content","role"]};
-const schema46 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartImage"},{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartAudio"},{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartFile"}]};
-const schema47 = {"type":"object","properties":{"type":{"type":"string","enum":["image_url"]},"image_url":{"type":"object","properties":{"url":{"type":"string","format":"uri"},"detail":{"type":"string","enum":["auto","low","high"],"default":"auto"}},"required":["url"]},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointParam"}},"required":["type","image_url"]};
-
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate41.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.image_url === undefined) && (missing0 = "image_url"))){
-validate41.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs1 = errors;
-if(typeof data0 !== "string"){
-validate41.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data0 === "image_url")){
-validate41.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema47.properties.type.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.image_url !== undefined){
-let data1 = data.image_url;
-const _errs3 = errors;
-if(errors === _errs3){
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-let missing1;
-if((data1.url === undefined) && (missing1 = "url")){
-validate41.errors = [{instancePath:instancePath+"/image_url",schemaPath:"#/properties/image_url/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
-}
-else {
-if(data1.url !== undefined){
-const _errs5 = errors;
-if(errors === _errs5){
-if(errors === _errs5){
-if(!(typeof data1.url === "string")){
-validate41.errors = [{instancePath:instancePath+"/image_url/url",schemaPath:"#/properties/image_url/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-}
-var valid1 = _errs5 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data1.detail !== undefined){
-let data3 = data1.detail;
-const _errs7 = errors;
-if(typeof data3 !== "string"){
-validate41.errors = [{instancePath:instancePath+"/image_url/detail",schemaPath:"#/properties/image_url/properties/detail/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(((data3 === "auto") || (data3 === "low")) || (data3 === "high"))){
-validate41.errors = [{instancePath:instancePath+"/image_url/detail",schemaPath:"#/properties/image_url/properties/detail/enum",keyword:"enum",params:{allowedValues: schema47.properties.image_url.properties.detail.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid1 = _errs7 === errors;
-}
-else {
-var valid1 = true;
-}
-}
-}
-}
-else {
-validate41.errors = [{instancePath:instancePath+"/image_url",schemaPath:"#/properties/image_url/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.prompt_cache_breakpoint !== undefined){
-let data4 = data.prompt_cache_breakpoint;
-const _errs9 = errors;
-const _errs10 = errors;
-if(errors === _errs10){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-let missing2;
-if((data4.mode === undefined) && (missing2 = "mode")){
-validate41.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
-return false;
-}
-else {
-if(data4.mode !== undefined){
-let data5 = data4.mode;
-if(typeof data5 !== "string"){
-validate41.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data5 === "explicit")){
-validate41.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema42.properties.mode.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-}
-}
-}
-else {
-validate41.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs9 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-else {
-validate41.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate41.errors = vErrors;
-return errors === 0;
-}
-validate41.evaluated = {"props":{"type":true,"image_url":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema49 = {"type":"object","properties":{"type":{"type":"string","enum":["input_audio"]},"input_audio":{"type":"object","properties":{"data":{"type":"string"},"format":{"type":"string","enum":["wav","mp3"]}},"required":["data","format"]},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointParam"}},"required":["type","input_audio"]};
-
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate43.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.input_audio === undefined) && (missing0 = "input_audio"))){
-validate43.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs1 = errors;
-if(typeof data0 !== "string"){
-validate43.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data0 === "input_audio")){
-validate43.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema49.properties.type.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.input_audio !== undefined){
-let data1 = data.input_audio;
-const _errs3 = errors;
-if(errors === _errs3){
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-let missing1;
-if(((data1.data === undefined) && (missing1 = "data")) || ((data1.format === undefined) && (missing1 = "format"))){
-validate43.errors = [{instancePath:instancePath+"/input_audio",schemaPath:"#/properties/input_audio/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
-}
-else {
-if(data1.data !== undefined){
-const _errs5 = errors;
-if(typeof data1.data !== "string"){
-validate43.errors = [{instancePath:instancePath+"/input_audio/data",schemaPath:"#/properties/input_audio/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid1 = _errs5 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data1.format !== undefined){
-let data3 = data1.format;
-const _errs7 = errors;
-if(typeof data3 !== "string"){
-validate43.errors = [{instancePath:instancePath+"/input_audio/format",schemaPath:"#/properties/input_audio/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!((data3 === "wav") || (data3 === "mp3"))){
-validate43.errors = [{instancePath:instancePath+"/input_audio/format",schemaPath:"#/properties/input_audio/properties/format/enum",keyword:"enum",params:{allowedValues: schema49.properties.input_audio.properties.format.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid1 = _errs7 === errors;
-}
-else {
-var valid1 = true;
-}
-}
-}
-}
-else {
-validate43.errors = [{instancePath:instancePath+"/input_audio",schemaPath:"#/properties/input_audio/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.prompt_cache_breakpoint !== undefined){
-let data4 = data.prompt_cache_breakpoint;
-const _errs9 = errors;
-const _errs10 = errors;
-if(errors === _errs10){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-let missing2;
-if((data4.mode === undefined) && (missing2 = "mode")){
-validate43.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
-return false;
-}
-else {
-if(data4.mode !== undefined){
-let data5 = data4.mode;
-if(typeof data5 !== "string"){
-validate43.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data5 === "explicit")){
-validate43.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema42.properties.mode.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-}
-}
-}
-else {
-validate43.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs9 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-else {
-validate43.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate43.errors = vErrors;
-return errors === 0;
-}
-validate43.evaluated = {"props":{"type":true,"input_audio":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema51 = {"type":"object","properties":{"type":{"type":"string","enum":["file"]},"file":{"type":"object","properties":{"filename":{"type":"string"},"file_data":{"type":"string"},"file_id":{"type":"string"}}},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointParam"}},"required":["type","file"]};
-
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate45.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.file === undefined) && (missing0 = "file"))){
-validate45.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs1 = errors;
-if(typeof data0 !== "string"){
-validate45.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data0 === "file")){
-validate45.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema51.properties.type.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.file !== undefined){
-let data1 = data.file;
-const _errs3 = errors;
-if(errors === _errs3){
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-if(data1.filename !== undefined){
-const _errs5 = errors;
-if(typeof data1.filename !== "string"){
-validate45.errors = [{instancePath:instancePath+"/file/filename",schemaPath:"#/properties/file/properties/filename/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid1 = _errs5 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data1.file_data !== undefined){
-const _errs7 = errors;
-if(typeof data1.file_data !== "string"){
-validate45.errors = [{instancePath:instancePath+"/file/file_data",schemaPath:"#/properties/file/properties/file_data/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid1 = _errs7 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data1.file_id !== undefined){
-const _errs9 = errors;
-if(typeof data1.file_id !== "string"){
-validate45.errors = [{instancePath:instancePath+"/file/file_id",schemaPath:"#/properties/file/properties/file_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid1 = _errs9 === errors;
-}
-else {
-var valid1 = true;
-}
-}
-}
-}
-else {
-validate45.errors = [{instancePath:instancePath+"/file",schemaPath:"#/properties/file/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.prompt_cache_breakpoint !== undefined){
-let data5 = data.prompt_cache_breakpoint;
-const _errs11 = errors;
-const _errs12 = errors;
-if(errors === _errs12){
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-let missing1;
-if((data5.mode === undefined) && (missing1 = "mode")){
-validate45.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
-}
-else {
-if(data5.mode !== undefined){
-let data6 = data5.mode;
-if(typeof data6 !== "string"){
-validate45.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data6 === "explicit")){
-validate45.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema42.properties.mode.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-}
-}
-}
-else {
-validate45.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs11 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-else {
-validate45.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate45.errors = vErrors;
-return errors === 0;
-}
-validate45.evaluated = {"props":{"type":true,"file":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
-
-
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate39.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
-const _errs1 = errors;
-if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = {};
-props0.type = true;
-props0.text = true;
-props0.prompt_cache_breakpoint = true;
-}
-const _errs2 = errors;
-if(!(validate41(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs2 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.image_url = true;
-props0.prompt_cache_breakpoint = true;
-}
-}
-const _errs3 = errors;
-if(!(validate43(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 2;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.input_audio = true;
-props0.prompt_cache_breakpoint = true;
-}
-}
-const _errs4 = errors;
-if(!(validate45(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs4 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 3];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 3;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.file = true;
-props0.prompt_cache_breakpoint = true;
-}
-}
-}
-}
-}
-if(!valid0){
-const err0 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-validate39.errors = vErrors;
-return false;
-}
-else {
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-}
-validate39.errors = vErrors;
-evaluated0.props = props0;
-return errors === 0;
-}
-validate39.evaluated = {"dynamicProps":true,"dynamicItems":false};
-
-
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate38.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.content === undefined) && (missing0 = "content")) || ((data.role === undefined) && (missing0 = "role"))){
-validate38.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.content !== undefined){
-let data0 = data.content;
-const _errs1 = errors;
-const _errs2 = errors;
-let valid1 = false;
-let passing0 = null;
-const _errs3 = errors;
-if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
-const _errs5 = errors;
-if(errors === _errs5){
-if(Array.isArray(data0)){
-if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-else {
-var valid2 = true;
-const len0 = data0.length;
-for(let i0=0; i0<len0; i0++){
-const _errs7 = errors;
-if(!(validate39(data0[i0], {instancePath:instancePath+"/content/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-errors = vErrors.length;
-}
-var valid2 = _errs7 === errors;
-if(!valid2){
-break;
-}
-}
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-var _valid0 = _errs5 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
-if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate38.errors = vErrors;
-return false;
-}
-else {
-errors = _errs2;
-if(vErrors !== null){
-if(_errs2){
-vErrors.length = _errs2;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.role !== undefined){
-let data2 = data.role;
-const _errs8 = errors;
-if(typeof data2 !== "string"){
-validate38.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data2 === "user")){
-validate38.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema45.properties.role.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs8 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.name !== undefined){
-const _errs10 = errors;
-if(typeof data.name !== "string"){
-validate38.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs10 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-else {
-validate38.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate38.errors = vErrors;
-return errors === 0;
-}
-validate38.evaluated = {"props":{"content":true,"role":true,"name":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema53 = {"type":"object","properties":{"content":{"anyOf":[{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestAssistantMessageContentPart"},"minItems":1}]},{"type":"null"}]},"refusal":{"anyOf":[{"type":"string"},{"type":"null"}]},"role":{"type":"string","enum":["assistant"]},"name":{"type":"string"},"audio":{"anyOf":[{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}},{"type":"null"}]},"tool_calls":{"$ref":"#/components/schemas/ChatCompletionMessageToolCalls"},"function_call":{"anyOf":[{"type":"object","deprecated":true,"properties":{"arguments":{"type":"string"},"name":{"type":"string"}},"required":["arguments","name"]},{"type":"null"}]}},"required":["role"]};
-const schema54 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal"}],"discriminator":{"propertyName":"type","mapping":{"text":"#/components/schemas/ChatCompletionRequestMessageContentPartText","refusal":"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal"}}};
-const schema55 = {"type":"object","properties":{"type":{"type":"string","enum":["refusal"]},"refusal":{"type":"string"}},"required":["type","refusal"]};
-
-function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate50.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
-const _errs1 = errors;
-if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = {};
-props0.type = true;
-props0.text = true;
-props0.prompt_cache_breakpoint = true;
-}
-const _errs2 = errors;
-const _errs3 = errors;
-if(errors === _errs3){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.refusal === undefined) && (missing0 = "refusal"))){
-const err0 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs5 = errors;
-if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(!(data0 === "refusal")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/properties/type/enum",keyword:"enum",params:{allowedValues: schema55.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var valid2 = _errs5 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.refusal !== undefined){
-const _errs7 = errors;
-if(typeof data.refusal !== "string"){
-const err3 = {instancePath:instancePath+"/refusal",schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/properties/refusal/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var valid2 = _errs7 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-else {
-const err4 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-var _valid0 = _errs2 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.refusal = true;
-}
-}
-}
-if(!valid0){
-const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-validate50.errors = vErrors;
-return false;
-}
-else {
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-}
-validate50.errors = vErrors;
-evaluated0.props = props0;
-return errors === 0;
-}
-validate50.evaluated = {"dynamicProps":true,"dynamicItems":false};
-
-const schema56 = {"type":"array","items":{"oneOf":[{"$ref":"#/components/schemas/ChatCompletionMessageToolCall"},{"$ref":"#/components/schemas/ChatCompletionMessageCustomToolCall"}],"discriminator":{"propertyName":"type","mapping":{"function":"#/components/schemas/ChatCompletionMessageToolCall","custom":"#/components/schemas/ChatCompletionMessageCustomToolCall"}}}};
-const schema57 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["function"]},"function":{"type":"object","properties":{"name":{"type":"string"},"arguments":{"type":"string"}},"required":["name","arguments"]}},"required":["id","type","function"]};
-const schema58 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["custom"]},"custom":{"type":"object","properties":{"name":{"type":"string"},"input":{"type":"string"}},"required":["name","input"]}},"required":["id","type","custom"]};
-
-function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate53.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(Array.isArray(data)){
-var valid0 = true;
-const len0 = data.length;
-for(let i0=0; i0<len0; i0++){
-let data0 = data[i0];
-const _errs1 = errors;
-const _errs2 = errors;
-let valid1 = false;
-let passing0 = null;
-const _errs3 = errors;
-const _errs4 = errors;
-if(errors === _errs4){
-if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
-let missing0;
-if((((data0.id === undefined) && (missing0 = "id")) || ((data0.type === undefined) && (missing0 = "type"))) || ((data0.function === undefined) && (missing0 = "function"))){
-const err0 = {instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-else {
-if(data0.id !== undefined){
-const _errs6 = errors;
-if(typeof data0.id !== "string"){
-const err1 = {instancePath:instancePath+"/" + i0+"/id",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-var valid3 = _errs6 === errors;
-}
-else {
-var valid3 = true;
-}
-if(valid3){
-if(data0.type !== undefined){
-let data2 = data0.type;
-const _errs8 = errors;
-if(typeof data2 !== "string"){
-const err2 = {instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(!(data2 === "function")){
-const err3 = {instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/type/enum",keyword:"enum",params:{allowedValues: schema57.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var valid3 = _errs8 === errors;
-}
-else {
-var valid3 = true;
-}
-if(valid3){
-if(data0.function !== undefined){
-let data3 = data0.function;
-const _errs10 = errors;
-if(errors === _errs10){
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-let missing1;
-if(((data3.name === undefined) && (missing1 = "name")) || ((data3.arguments === undefined) && (missing1 = "arguments"))){
-const err4 = {instancePath:instancePath+"/" + i0+"/function",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-else {
-if(data3.name !== undefined){
-const _errs12 = errors;
-if(typeof data3.name !== "string"){
-const err5 = {instancePath:instancePath+"/" + i0+"/function/name",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-var valid4 = _errs12 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data3.arguments !== undefined){
-const _errs14 = errors;
-if(typeof data3.arguments !== "string"){
-const err6 = {instancePath:instancePath+"/" + i0+"/function/arguments",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/properties/arguments/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-var valid4 = _errs14 === errors;
-}
-else {
-var valid4 = true;
-}
-}
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/" + i0+"/function",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-var valid3 = _errs10 === errors;
-}
-else {
-var valid3 = true;
-}
-}
-}
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-var props0 = {};
-props0.id = true;
-props0.type = true;
-props0.function = true;
-}
-const _errs16 = errors;
-const _errs17 = errors;
-if(errors === _errs17){
-if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
-let missing2;
-if((((data0.id === undefined) && (missing2 = "id")) || ((data0.type === undefined) && (missing2 = "type"))) || ((data0.custom === undefined) && (missing2 = "custom"))){
-const err9 = {instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-else {
-if(data0.id !== undefined){
-const _errs19 = errors;
-if(typeof data0.id !== "string"){
-const err10 = {instancePath:instancePath+"/" + i0+"/id",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-var valid6 = _errs19 === errors;
-}
-else {
-var valid6 = true;
-}
-if(valid6){
-if(data0.type !== undefined){
-let data7 = data0.type;
-const _errs21 = errors;
-if(typeof data7 !== "string"){
-const err11 = {instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(!(data7 === "custom")){
-const err12 = {instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/type/enum",keyword:"enum",params:{allowedValues: schema58.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-var valid6 = _errs21 === errors;
-}
-else {
-var valid6 = true;
-}
-if(valid6){
-if(data0.custom !== undefined){
-let data8 = data0.custom;
-const _errs23 = errors;
-if(errors === _errs23){
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-let missing3;
-if(((data8.name === undefined) && (missing3 = "name")) || ((data8.input === undefined) && (missing3 = "input"))){
-const err13 = {instancePath:instancePath+"/" + i0+"/custom",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-else {
-if(data8.name !== undefined){
-const _errs25 = errors;
-if(typeof data8.name !== "string"){
-const err14 = {instancePath:instancePath+"/" + i0+"/custom/name",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-var valid7 = _errs25 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data8.input !== undefined){
-const _errs27 = errors;
-if(typeof data8.input !== "string"){
-const err15 = {instancePath:instancePath+"/" + i0+"/custom/input",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/properties/input/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-var valid7 = _errs27 === errors;
-}
-else {
-var valid7 = true;
-}
-}
-}
-}
-else {
-const err16 = {instancePath:instancePath+"/" + i0+"/custom",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-var valid6 = _errs23 === errors;
-}
-else {
-var valid6 = true;
-}
-}
-}
-}
-}
-else {
-const err17 = {instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-var _valid0 = _errs16 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = props0 || {};
-props0.id = true;
-props0.type = true;
-props0.custom = true;
-}
-}
-}
-if(!valid1){
-const err18 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-validate53.errors = vErrors;
-return false;
-}
-else {
-errors = _errs2;
-if(vErrors !== null){
-if(_errs2){
-vErrors.length = _errs2;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs1 === errors;
-if(!valid0){
-break;
-}
-}
-}
-else {
-validate53.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-validate53.errors = vErrors;
-return errors === 0;
-}
-validate53.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
-
-
-function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate49.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.role === undefined) && (missing0 = "role")){
-validate49.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.content !== undefined){
-let data0 = data.content;
-const _errs1 = errors;
-const _errs2 = errors;
-let valid1 = false;
-const _errs3 = errors;
-const _errs4 = errors;
-let valid2 = false;
-let passing0 = null;
-const _errs5 = errors;
-if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid1 = _errs5 === errors;
-if(_valid1){
-valid2 = true;
-passing0 = 0;
-}
-const _errs7 = errors;
-if(errors === _errs7){
-if(Array.isArray(data0)){
-if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-else {
-var valid3 = true;
-const len0 = data0.length;
-for(let i0=0; i0<len0; i0++){
-const _errs9 = errors;
-if(!(validate50(data0[i0], {instancePath:instancePath+"/content/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
-errors = vErrors.length;
-}
-var valid3 = _errs9 === errors;
-if(!valid3){
-break;
-}
-}
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-var _valid1 = _errs7 === errors;
-if(_valid1 && valid2){
-valid2 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid1){
-valid2 = true;
-passing0 = 1;
-}
-}
-if(!valid2){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-else {
-errors = _errs4;
-if(vErrors !== null){
-if(_errs4){
-vErrors.length = _errs4;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid0 = _errs3 === errors;
-valid1 = valid1 || _valid0;
-const _errs10 = errors;
-if(data0 !== null){
-const err4 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var _valid0 = _errs10 === errors;
-valid1 = valid1 || _valid0;
-if(!valid1){
-const err5 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-validate49.errors = vErrors;
-return false;
-}
-else {
-errors = _errs2;
-if(vErrors !== null){
-if(_errs2){
-vErrors.length = _errs2;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.refusal !== undefined){
-let data2 = data.refusal;
-const _errs12 = errors;
-const _errs13 = errors;
-let valid4 = false;
-const _errs14 = errors;
-if(typeof data2 !== "string"){
-const err6 = {instancePath:instancePath+"/refusal",schemaPath:"#/properties/refusal/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-var _valid2 = _errs14 === errors;
-valid4 = valid4 || _valid2;
-const _errs16 = errors;
-if(data2 !== null){
-const err7 = {instancePath:instancePath+"/refusal",schemaPath:"#/properties/refusal/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-var _valid2 = _errs16 === errors;
-valid4 = valid4 || _valid2;
-if(!valid4){
-const err8 = {instancePath:instancePath+"/refusal",schemaPath:"#/properties/refusal/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-validate49.errors = vErrors;
-return false;
-}
-else {
-errors = _errs13;
-if(vErrors !== null){
-if(_errs13){
-vErrors.length = _errs13;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs12 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.role !== undefined){
-let data3 = data.role;
-const _errs18 = errors;
-if(typeof data3 !== "string"){
-validate49.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data3 === "assistant")){
-validate49.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema53.properties.role.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs18 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.name !== undefined){
-const _errs20 = errors;
-if(typeof data.name !== "string"){
-validate49.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs20 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.audio !== undefined){
-let data5 = data.audio;
-const _errs22 = errors;
-const _errs23 = errors;
-let valid5 = false;
-const _errs24 = errors;
-if(errors === _errs24){
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-let missing1;
-if((data5.id === undefined) && (missing1 = "id")){
-const err9 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/anyOf/0/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-else {
-if(data5.id !== undefined){
-if(typeof data5.id !== "string"){
-const err10 = {instancePath:instancePath+"/audio/id",schemaPath:"#/properties/audio/anyOf/0/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-var _valid3 = _errs24 === errors;
-valid5 = valid5 || _valid3;
-if(_valid3){
-var props1 = {};
-props1.id = true;
-}
-const _errs28 = errors;
-if(data5 !== null){
-const err12 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-var _valid3 = _errs28 === errors;
-valid5 = valid5 || _valid3;
-if(!valid5){
-const err13 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-validate49.errors = vErrors;
-return false;
-}
-else {
-errors = _errs23;
-if(vErrors !== null){
-if(_errs23){
-vErrors.length = _errs23;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs22 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tool_calls !== undefined){
-const _errs30 = errors;
-if(!(validate53(data.tool_calls, {instancePath:instancePath+"/tool_calls",parentData:data,parentDataProperty:"tool_calls",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate53.errors : vErrors.concat(validate53.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs30 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.function_call !== undefined){
-let data8 = data.function_call;
-const _errs31 = errors;
-const _errs32 = errors;
-let valid7 = false;
-const _errs33 = errors;
-if(errors === _errs33){
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-let missing2;
-if(((data8.arguments === undefined) && (missing2 = "arguments")) || ((data8.name === undefined) && (missing2 = "name"))){
-const err14 = {instancePath:instancePath+"/function_call",schemaPath:"#/properties/function_call/anyOf/0/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-else {
-if(data8.arguments !== undefined){
-const _errs35 = errors;
-if(typeof data8.arguments !== "string"){
-const err15 = {instancePath:instancePath+"/function_call/arguments",schemaPath:"#/properties/function_call/anyOf/0/properties/arguments/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-var valid8 = _errs35 === errors;
-}
-else {
-var valid8 = true;
-}
-if(valid8){
-if(data8.name !== undefined){
-const _errs37 = errors;
-if(typeof data8.name !== "string"){
-const err16 = {instancePath:instancePath+"/function_call/name",schemaPath:"#/properties/function_call/anyOf/0/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-var valid8 = _errs37 === errors;
-}
-else {
-var valid8 = true;
-}
-}
-}
-}
-else {
-const err17 = {instancePath:instancePath+"/function_call",schemaPath:"#/properties/function_call/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-var _valid4 = _errs33 === errors;
-valid7 = valid7 || _valid4;
-if(_valid4){
-var props2 = {};
-props2.arguments = true;
-props2.name = true;
-}
-const _errs39 = errors;
-if(data8 !== null){
-const err18 = {instancePath:instancePath+"/function_call",schemaPath:"#/properties/function_call/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-var _valid4 = _errs39 === errors;
-valid7 = valid7 || _valid4;
-if(!valid7){
-const err19 = {instancePath:instancePath+"/function_call",schemaPath:"#/properties/function_call/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-validate49.errors = vErrors;
-return false;
-}
-else {
-errors = _errs32;
-if(vErrors !== null){
-if(_errs32){
-vErrors.length = _errs32;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs31 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate49.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate49.errors = vErrors;
-return errors === 0;
-}
-validate49.evaluated = {"props":{"content":true,"refusal":true,"role":true,"name":true,"audio":true,"tool_calls":true,"function_call":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema59 = {"type":"object","properties":{"role":{"type":"string","enum":["tool"]},"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestToolMessageContentPart"},"minItems":1}]},"tool_call_id":{"type":"string"}},"required":["role","content","tool_call_id"]};
-const schema60 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"}]};
-
-function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate57.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
-const _errs1 = errors;
-if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = {};
-props0.type = true;
-props0.text = true;
-props0.prompt_cache_breakpoint = true;
-}
-if(!valid0){
-const err0 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-validate57.errors = vErrors;
-return false;
-}
-else {
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-}
-validate57.errors = vErrors;
-evaluated0.props = props0;
-return errors === 0;
-}
-validate57.evaluated = {"dynamicProps":true,"dynamicItems":false};
-
-
-function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate56.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((((data.role === undefined) && (missing0 = "role")) || ((data.content === undefined) && (missing0 = "content"))) || ((data.tool_call_id === undefined) && (missing0 = "tool_call_id"))){
-validate56.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.role !== undefined){
-let data0 = data.role;
-const _errs1 = errors;
-if(typeof data0 !== "string"){
-validate56.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data0 === "tool")){
-validate56.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema59.properties.role.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.content !== undefined){
-let data1 = data.content;
-const _errs3 = errors;
-const _errs4 = errors;
-let valid1 = false;
-let passing0 = null;
-const _errs5 = errors;
-if(typeof data1 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs5 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
-const _errs7 = errors;
-if(errors === _errs7){
-if(Array.isArray(data1)){
-if(data1.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-else {
-var valid2 = true;
-const len0 = data1.length;
-for(let i0=0; i0<len0; i0++){
-const _errs9 = errors;
-if(!(validate57(data1[i0], {instancePath:instancePath+"/content/" + i0,parentData:data1,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
-errors = vErrors.length;
-}
-var valid2 = _errs9 === errors;
-if(!valid2){
-break;
-}
-}
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-var _valid0 = _errs7 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
-if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate56.errors = vErrors;
-return false;
-}
-else {
-errors = _errs4;
-if(vErrors !== null){
-if(_errs4){
-vErrors.length = _errs4;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tool_call_id !== undefined){
-const _errs10 = errors;
-if(typeof data.tool_call_id !== "string"){
-validate56.errors = [{instancePath:instancePath+"/tool_call_id",schemaPath:"#/properties/tool_call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs10 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-else {
-validate56.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate56.errors = vErrors;
-return errors === 0;
-}
-validate56.evaluated = {"props":{"role":true,"content":true,"tool_call_id":true},"dynamicProps":false,"dynamicItems":false};
-
-
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate28.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
-const _errs1 = errors;
-if(!(validate29(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = {};
-props0.content = true;
-props0.role = true;
-props0.name = true;
-}
-const _errs2 = errors;
-if(!(validate33(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs2 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = props0 || {};
-props0.content = true;
-props0.role = true;
-props0.name = true;
-}
-}
-const _errs3 = errors;
-if(!(validate38(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 2;
-if(props0 !== true){
-props0 = props0 || {};
-props0.content = true;
-props0.role = true;
-props0.name = true;
-}
-}
-const _errs4 = errors;
-if(!(validate49(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs4 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 3];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 3;
-if(props0 !== true){
-props0 = props0 || {};
-props0.content = true;
-props0.refusal = true;
-props0.role = true;
-props0.name = true;
-props0.audio = true;
-props0.tool_calls = true;
-props0.function_call = true;
-}
-}
-const _errs5 = errors;
-if(!(validate56(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs5 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 4];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 4;
-if(props0 !== true){
-props0 = props0 || {};
-props0.role = true;
-props0.content = true;
-props0.tool_call_id = true;
-}
-}
-const _errs6 = errors;
-const _errs7 = errors;
-if(errors === _errs7){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((((data.role === undefined) && (missing0 = "role")) || ((data.content === undefined) && (missing0 = "content"))) || ((data.name === undefined) && (missing0 = "name"))){
-const err0 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-else {
-if(data.role !== undefined){
-let data0 = data.role;
-const _errs9 = errors;
-if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/role",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(!(data0 === "function")){
-const err2 = {instancePath:instancePath+"/role",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/role/enum",keyword:"enum",params:{allowedValues: schema61.properties.role.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var valid2 = _errs9 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.content !== undefined){
-let data1 = data.content;
-const _errs11 = errors;
-const _errs12 = errors;
-let valid3 = false;
-const _errs13 = errors;
-if(typeof data1 !== "string"){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/content/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var _valid1 = _errs13 === errors;
-valid3 = valid3 || _valid1;
-const _errs15 = errors;
-if(data1 !== null){
-const err4 = {instancePath:instancePath+"/content",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/content/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var _valid1 = _errs15 === errors;
-valid3 = valid3 || _valid1;
-if(!valid3){
-const err5 = {instancePath:instancePath+"/content",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/content/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-errors = _errs12;
-if(vErrors !== null){
-if(_errs12){
-vErrors.length = _errs12;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid2 = _errs11 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.name !== undefined){
-const _errs17 = errors;
-if(typeof data.name !== "string"){
-const err6 = {instancePath:instancePath+"/name",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-var valid2 = _errs17 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-}
-else {
-const err7 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-var _valid0 = _errs6 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 5];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 5;
-if(props0 !== true){
-props0 = props0 || {};
-props0.role = true;
-props0.content = true;
-props0.name = true;
-}
-}
-}
-}
-}
-}
-}
-if(!valid0){
-const err8 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-validate28.errors = vErrors;
-return false;
-}
-else {
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-}
-validate28.errors = vErrors;
-evaluated0.props = props0;
-return errors === 0;
-}
-validate28.evaluated = {"dynamicProps":true,"dynamicItems":false};
-
-const schema70 = {"type":"object","properties":{"type":{"type":"string","enum":["json_schema"]},"json_schema":{"type":"object","properties":{"description":{"type":"string"},"name":{"type":"string"},"schema":{"$ref":"#/components/schemas/ResponseFormatJsonSchemaSchema"},"strict":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]}},"required":["name"]}},"required":["type","json_schema"]};
-const schema71 = {"type":"object","additionalProperties":true};
-
-function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate62.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.json_schema === undefined) && (missing0 = "json_schema"))){
-validate62.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs1 = errors;
-if(typeof data0 !== "string"){
-validate62.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data0 === "json_schema")){
-validate62.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema70.properties.type.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.json_schema !== undefined){
-let data1 = data.json_schema;
-const _errs3 = errors;
-if(errors === _errs3){
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-let missing1;
-if((data1.name === undefined) && (missing1 = "name")){
-validate62.errors = [{instancePath:instancePath+"/json_schema",schemaPath:"#/properties/json_schema/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
-}
-else {
-if(data1.description !== undefined){
-const _errs5 = errors;
-if(typeof data1.description !== "string"){
-validate62.errors = [{instancePath:instancePath+"/json_schema/description",schemaPath:"#/properties/json_schema/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid1 = _errs5 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data1.name !== undefined){
-const _errs7 = errors;
-if(typeof data1.name !== "string"){
-validate62.errors = [{instancePath:instancePath+"/json_schema/name",schemaPath:"#/properties/json_schema/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid1 = _errs7 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data1.schema !== undefined){
-let data4 = data1.schema;
-const _errs9 = errors;
-const _errs10 = errors;
-if(errors === _errs10){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-}
-else {
-validate62.errors = [{instancePath:instancePath+"/json_schema/schema",schemaPath:"#/components/schemas/ResponseFormatJsonSchemaSchema/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid1 = _errs9 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data1.strict !== undefined){
-let data5 = data1.strict;
-const _errs13 = errors;
-const _errs14 = errors;
-let valid3 = false;
-const _errs15 = errors;
-if(typeof data5 !== "boolean"){
-const err0 = {instancePath:instancePath+"/json_schema/strict",schemaPath:"#/properties/json_schema/properties/strict/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs15 === errors;
-valid3 = valid3 || _valid0;
-const _errs17 = errors;
-if(data5 !== null){
-const err1 = {instancePath:instancePath+"/json_schema/strict",schemaPath:"#/properties/json_schema/properties/strict/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-var _valid0 = _errs17 === errors;
-valid3 = valid3 || _valid0;
-if(!valid3){
-const err2 = {instancePath:instancePath+"/json_schema/strict",schemaPath:"#/properties/json_schema/properties/strict/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-validate62.errors = vErrors;
-return false;
-}
-else {
-errors = _errs14;
-if(vErrors !== null){
-if(_errs14){
-vErrors.length = _errs14;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs13 === errors;
-}
-else {
-var valid1 = true;
-}
-}
-}
-}
-}
-}
-else {
-validate62.errors = [{instancePath:instancePath+"/json_schema",schemaPath:"#/properties/json_schema/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate62.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate62.errors = vErrors;
-return errors === 0;
-}
-validate62.evaluated = {"props":{"type":true,"json_schema":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema73 = {"anyOf":[{"$ref":"#/components/schemas/VoiceIdsShared"},{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}}]};
-const schema74 = {"anyOf":[{"type":"string"},{"type":"string","enum":["alloy","ash","ballad","coral","echo","sage","shimmer","verse","marin","cedar"]}]};
-
-function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate64.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-let valid0 = false;
-const _errs1 = errors;
-const _errs3 = errors;
-let valid2 = false;
-const _errs4 = errors;
-if(typeof data !== "string"){
-const err0 = {instancePath,schemaPath:"#/components/schemas/VoiceIdsShared/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid1 = _errs4 === errors;
-valid2 = valid2 || _valid1;
-const _errs6 = errors;
-if(typeof data !== "string"){
-const err1 = {instancePath,schemaPath:"#/components/schemas/VoiceIdsShared/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(!((((((((((data === "alloy") || (data === "ash")) || (data === "ballad")) || (data === "coral")) || (data === "echo")) || (data === "sage")) || (data === "shimmer")) || (data === "verse")) || (data === "marin")) || (data === "cedar"))){
-const err2 = {instancePath,schemaPath:"#/components/schemas/VoiceIdsShared/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema74.anyOf[1].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid1 = _errs6 === errors;
-valid2 = valid2 || _valid1;
-if(!valid2){
-const err3 = {instancePath,schemaPath:"#/components/schemas/VoiceIdsShared/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-else {
-errors = _errs3;
-if(vErrors !== null){
-if(_errs3){
-vErrors.length = _errs3;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid0 = _errs1 === errors;
-valid0 = valid0 || _valid0;
-const _errs8 = errors;
-if(errors === _errs8){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.id === undefined) && (missing0 = "id")){
-const err4 = {instancePath,schemaPath:"#/anyOf/1/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-else {
-if(data.id !== undefined){
-if(typeof data.id !== "string"){
-const err5 = {instancePath:instancePath+"/id",schemaPath:"#/anyOf/1/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err6 = {instancePath,schemaPath:"#/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-var _valid0 = _errs8 === errors;
-valid0 = valid0 || _valid0;
-if(_valid0){
-var props0 = {};
-props0.id = true;
-}
-if(!valid0){
-const err7 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-validate64.errors = vErrors;
-return false;
-}
-else {
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-}
-validate64.errors = vErrors;
-evaluated0.props = props0;
-return errors === 0;
-}
-validate64.evaluated = {"dynamicProps":true,"dynamicItems":false};
-
-const schema75 = {"properties":{"model":{"type":"string"},"policy":{"anyOf":[{"$ref":"#/components/schemas/ModerationPolicyParam"},{"type":"null"}]}},"type":"object","required":["model"]};
-const schema76 = {"properties":{"input":{"anyOf":[{"$ref":"#/components/schemas/ModerationConfigParam"},{"type":"null"}]},"output":{"anyOf":[{"$ref":"#/components/schemas/ModerationConfigParam"},{"type":"null"}]}},"type":"object","required":[]};
-const schema77 = {"properties":{"mode":{"$ref":"#/components/schemas/ModerationMode"}},"type":"object","required":["mode"]};
-const schema78 = {"type":"string","enum":["score","block"]};
-
-function validate68(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate68.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.mode === undefined) && (missing0 = "mode")){
-validate68.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.mode !== undefined){
-let data0 = data.mode;
-if(typeof data0 !== "string"){
-validate68.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/components/schemas/ModerationMode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!((data0 === "score") || (data0 === "block"))){
-validate68.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/components/schemas/ModerationMode/enum",keyword:"enum",params:{allowedValues: schema78.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-}
-}
-}
-else {
-validate68.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate68.errors = vErrors;
-return errors === 0;
-}
-validate68.evaluated = {"props":{"mode":true},"dynamicProps":false,"dynamicItems":false};
-
-
-function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate67.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.input !== undefined){
-let data0 = data.input;
-const _errs1 = errors;
-const _errs2 = errors;
-let valid1 = false;
-const _errs3 = errors;
-if(!(validate68(data0, {instancePath:instancePath+"/input",parentData:data,parentDataProperty:"input",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs3 === errors;
-valid1 = valid1 || _valid0;
-if(_valid0){
-var props0 = {};
-props0.mode = true;
-}
-const _errs4 = errors;
-if(data0 !== null){
-const err0 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs4 === errors;
-valid1 = valid1 || _valid0;
-if(!valid1){
-const err1 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-validate67.errors = vErrors;
-return false;
-}
-else {
-errors = _errs2;
-if(vErrors !== null){
-if(_errs2){
-vErrors.length = _errs2;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.output !== undefined){
-let data1 = data.output;
-const _errs6 = errors;
-const _errs7 = errors;
-let valid2 = false;
-const _errs8 = errors;
-if(!(validate68(data1, {instancePath:instancePath+"/output",parentData:data,parentDataProperty:"output",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
-errors = vErrors.length;
-}
-var _valid1 = _errs8 === errors;
-valid2 = valid2 || _valid1;
-if(_valid1){
-var props1 = {};
-props1.mode = true;
-}
-const _errs9 = errors;
-if(data1 !== null){
-const err2 = {instancePath:instancePath+"/output",schemaPath:"#/properties/output/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid1 = _errs9 === errors;
-valid2 = valid2 || _valid1;
-if(!valid2){
-const err3 = {instancePath:instancePath+"/output",schemaPath:"#/properties/output/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate67.errors = vErrors;
-return false;
-}
-else {
-errors = _errs7;
-if(vErrors !== null){
-if(_errs7){
-vErrors.length = _errs7;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs6 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-else {
-validate67.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate67.errors = vErrors;
-return errors === 0;
-}
-validate67.evaluated = {"props":{"input":true,"output":true},"dynamicProps":false,"dynamicItems":false};
-
-
-function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate66.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.model === undefined) && (missing0 = "model")){
-validate66.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.model !== undefined){
-const _errs1 = errors;
-if(typeof data.model !== "string"){
-validate66.errors = [{instancePath:instancePath+"/model",schemaPath:"#/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.policy !== undefined){
-let data1 = data.policy;
-const _errs3 = errors;
-const _errs4 = errors;
-let valid1 = false;
-const _errs5 = errors;
-if(!(validate67(data1, {instancePath:instancePath+"/policy",parentData:data,parentDataProperty:"policy",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate67.errors : vErrors.concat(validate67.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs5 === errors;
-valid1 = valid1 || _valid0;
-if(_valid0){
-var props0 = {};
-props0.input = true;
-props0.output = true;
-}
-const _errs6 = errors;
-if(data1 !== null){
-const err0 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs6 === errors;
-valid1 = valid1 || _valid0;
-if(!valid1){
-const err1 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-validate66.errors = vErrors;
-return false;
-}
-else {
-errors = _errs4;
-if(vErrors !== null){
-if(_errs4){
-vErrors.length = _errs4;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate66.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate66.errors = vErrors;
-return errors === 0;
-}
-validate66.evaluated = {"props":{"model":true,"policy":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema80 = {"type":"object","required":["type","content"],"properties":{"type":{"type":"string","enum":["content"]},"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},"minItems":1}]}}};
-
-function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate73.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.content === undefined) && (missing0 = "content"))){
-validate73.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs1 = errors;
-if(typeof data0 !== "string"){
-validate73.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data0 === "content")){
-validate73.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema80.properties.type.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.content !== undefined){
-let data1 = data.content;
-const _errs3 = errors;
-const _errs4 = errors;
-let valid1 = false;
-let passing0 = null;
-const _errs5 = errors;
-if(typeof data1 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs5 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
-const _errs7 = errors;
-if(errors === _errs7){
-if(Array.isArray(data1)){
-if(data1.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-else {
-var valid2 = true;
-const len0 = data1.length;
-for(let i0=0; i0<len0; i0++){
-const _errs9 = errors;
-if(!(validate30(data1[i0], {instancePath:instancePath+"/content/" + i0,parentData:data1,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-var valid2 = _errs9 === errors;
-if(!valid2){
-break;
-}
-}
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-var _valid0 = _errs7 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
-if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate73.errors = vErrors;
-return false;
-}
-else {
-errors = _errs4;
-if(vErrors !== null){
-if(_errs4){
-vErrors.length = _errs4;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate73.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate73.errors = vErrors;
-return errors === 0;
-}
-validate73.evaluated = {"props":{"type":true,"content":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema82 = {"type":"object","properties":{"type":{"type":"string","enum":["function"]},"function":{"$ref":"#/components/schemas/FunctionObject"}},"required":["type","function"]};
-const schema83 = {"type":"object","properties":{"description":{"type":"string"},"name":{"type":"string"},"parameters":{"$ref":"#/components/schemas/FunctionParameters"},"strict":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]}},"required":["name"]};
-const schema84 = {"type":"object","additionalProperties":true};
-
-function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate77.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.name === undefined) && (missing0 = "name")){
-validate77.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.description !== undefined){
-const _errs1 = errors;
-if(typeof data.description !== "string"){
-validate77.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.name !== undefined){
-const _errs3 = errors;
-if(typeof data.name !== "string"){
-validate77.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.parameters !== undefined){
-let data2 = data.parameters;
-const _errs5 = errors;
-const _errs6 = errors;
-if(errors === _errs6){
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-}
-else {
-validate77.errors = [{instancePath:instancePath+"/parameters",schemaPath:"#/components/schemas/FunctionParameters/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs5 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.strict !== undefined){
-let data3 = data.strict;
-const _errs9 = errors;
-const _errs10 = errors;
-let valid2 = false;
-const _errs11 = errors;
-if(typeof data3 !== "boolean"){
-const err0 = {instancePath:instancePath+"/strict",schemaPath:"#/properties/strict/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs11 === errors;
-valid2 = valid2 || _valid0;
-const _errs13 = errors;
-if(data3 !== null){
-const err1 = {instancePath:instancePath+"/strict",schemaPath:"#/properties/strict/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-var _valid0 = _errs13 === errors;
-valid2 = valid2 || _valid0;
-if(!valid2){
-const err2 = {instancePath:instancePath+"/strict",schemaPath:"#/properties/strict/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-validate77.errors = vErrors;
-return false;
-}
-else {
-errors = _errs10;
-if(vErrors !== null){
-if(_errs10){
-vErrors.length = _errs10;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs9 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-else {
-validate77.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate77.errors = vErrors;
-return errors === 0;
-}
-validate77.evaluated = {"props":{"description":true,"name":true,"parameters":true,"strict":true},"dynamicProps":false,"dynamicItems":false};
-
-
-function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate76.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.function === undefined) && (missing0 = "function"))){
-validate76.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs1 = errors;
-if(typeof data0 !== "string"){
-validate76.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data0 === "function")){
-validate76.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema82.properties.type.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.function !== undefined){
-const _errs3 = errors;
-if(!(validate77(data.function, {instancePath:instancePath+"/function",parentData:data,parentDataProperty:"function",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate76.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate76.errors = vErrors;
-return errors === 0;
-}
-validate76.evaluated = {"props":{"type":true,"function":true},"dynamicProps":false,"dynamicItems":false};
-
-const schema86 = {"oneOf":[{"type":"string","enum":["none","auto","required"]},{"$ref":"#/components/schemas/ChatCompletionAllowedToolsChoice"},{"$ref":"#/components/schemas/ChatCompletionNamedToolChoice"},{"$ref":"#/components/schemas/ChatCompletionNamedToolChoiceCustom"}]};
-const schema89 = {"type":"object","properties":{"type":{"type":"string","enum":["function"]},"function":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}},"required":["type","function"]};
-const schema90 = {"type":"object","properties":{"type":{"type":"string","enum":["custom"]},"custom":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}},"required":["type","custom"]};
-const schema87 = {"type":"object","properties":{"type":{"type":"string","enum":["allowed_tools"]},"allowed_tools":{"$ref":"#/components/schemas/ChatCompletionAllowedTools"}},"required":["type","allowed_tools"]};
-const schema88 = {"type":"object","properties":{"mode":{"type":"string","enum":["auto","required"]},"tools":{"type":"array","items":{"type":"object","additionalProperties":true}}},"required":["mode","tools"]};
-
-function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate81.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.allowed_tools === undefined) && (missing0 = "allowed_tools"))){
-validate81.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs1 = errors;
-if(typeof data0 !== "string"){
-validate81.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(data0 === "allowed_tools")){
-validate81.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema87.properties.type.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.allowed_tools !== undefined){
-let data1 = data.allowed_tools;
-const _errs3 = errors;
-const _errs4 = errors;
-if(errors === _errs4){
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-let missing1;
-if(((data1.mode === undefined) && (missing1 = "mode")) || ((data1.tools === undefined) && (missing1 = "tools"))){
-validate81.errors = [{instancePath:instancePath+"/allowed_tools",schemaPath:"#/components/schemas/ChatCompletionAllowedTools/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
-return false;
-}
-else {
-if(data1.mode !== undefined){
-let data2 = data1.mode;
-const _errs6 = errors;
-if(typeof data2 !== "string"){
-validate81.errors = [{instancePath:instancePath+"/allowed_tools/mode",schemaPath:"#/components/schemas/ChatCompletionAllowedTools/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!((data2 === "auto") || (data2 === "required"))){
-validate81.errors = [{instancePath:instancePath+"/allowed_tools/mode",schemaPath:"#/components/schemas/ChatCompletionAllowedTools/properties/mode/enum",keyword:"enum",params:{allowedValues: schema88.properties.mode.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid2 = _errs6 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data1.tools !== undefined){
-let data3 = data1.tools;
-const _errs8 = errors;
-if(errors === _errs8){
-if(Array.isArray(data3)){
-var valid3 = true;
-const len0 = data3.length;
-for(let i0=0; i0<len0; i0++){
-let data4 = data3[i0];
-const _errs10 = errors;
-if(errors === _errs10){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-}
-else {
-validate81.errors = [{instancePath:instancePath+"/allowed_tools/tools/" + i0,schemaPath:"#/components/schemas/ChatCompletionAllowedTools/properties/tools/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid3 = _errs10 === errors;
-if(!valid3){
-break;
-}
-}
-}
-else {
-validate81.errors = [{instancePath:instancePath+"/allowed_tools/tools",schemaPath:"#/components/schemas/ChatCompletionAllowedTools/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid2 = _errs8 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-else {
-validate81.errors = [{instancePath:instancePath+"/allowed_tools",schemaPath:"#/components/schemas/ChatCompletionAllowedTools/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-else {
-validate81.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate81.errors = vErrors;
-return errors === 0;
-}
-validate81.evaluated = {"props":{"type":true,"allowed_tools":true},"dynamicProps":false,"dynamicItems":false};
-
-
-function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate80.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
-const _errs1 = errors;
-if(typeof data !== "string"){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(!(((data === "none") || (data === "auto")) || (data === "required"))){
-const err1 = {instancePath,schemaPath:"#/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema86.oneOf[0].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-}
-const _errs3 = errors;
-if(!(validate81(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-var props0 = {};
-props0.type = true;
-props0.allowed_tools = true;
-}
-const _errs4 = errors;
-const _errs5 = errors;
-if(errors === _errs5){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.function === undefined) && (missing0 = "function"))){
-const err2 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs7 = errors;
-if(typeof data0 !== "string"){
-const err3 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(!(data0 === "function")){
-const err4 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/type/enum",keyword:"enum",params:{allowedValues: schema89.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var valid2 = _errs7 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.function !== undefined){
-let data1 = data.function;
-const _errs9 = errors;
-if(errors === _errs9){
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-let missing1;
-if((data1.name === undefined) && (missing1 = "name")){
-const err5 = {instancePath:instancePath+"/function",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/function/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-if(data1.name !== undefined){
-if(typeof data1.name !== "string"){
-const err6 = {instancePath:instancePath+"/function/name",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/function/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/function",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/function/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-var valid2 = _errs9 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-else {
-const err8 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-var _valid0 = _errs4 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 2;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.function = true;
-}
-}
-const _errs13 = errors;
-const _errs14 = errors;
-if(errors === _errs14){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing2;
-if(((data.type === undefined) && (missing2 = "type")) || ((data.custom === undefined) && (missing2 = "custom"))){
-const err9 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-else {
-if(data.type !== undefined){
-let data3 = data.type;
-const _errs16 = errors;
-if(typeof data3 !== "string"){
-const err10 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if(!(data3 === "custom")){
-const err11 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/type/enum",keyword:"enum",params:{allowedValues: schema90.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-var valid5 = _errs16 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data.custom !== undefined){
-let data4 = data.custom;
-const _errs18 = errors;
-if(errors === _errs18){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-let missing3;
-if((data4.name === undefined) && (missing3 = "name")){
-const err12 = {instancePath:instancePath+"/custom",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/custom/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-else {
-if(data4.name !== undefined){
-if(typeof data4.name !== "string"){
-const err13 = {instancePath:instancePath+"/custom/name",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/custom/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/custom",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/custom/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-var valid5 = _errs18 === errors;
-}
-else {
-var valid5 = true;
-}
-}
-}
-}
-else {
-const err15 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-var _valid0 = _errs13 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 3];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 3;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.custom = true;
-}
-}
-}
-}
-}
-if(!valid0){
-const err16 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-validate80.errors = vErrors;
-return false;
-}
-else {
-errors = _errs0;
-if(vErrors !== null){
-if(_errs0){
-vErrors.length = _errs0;
-}
-else {
-vErrors = null;
-}
-}
-}
-validate80.errors = vErrors;
-evaluated0.props = props0;
-return errors === 0;
-}
-validate80.evaluated = {"dynamicProps":true,"dynamicItems":false};
-
-const schema93 = {"type":"object","deprecated":true,"properties":{"description":{"type":"string"},"name":{"type":"string"},"parameters":{"$ref":"#/components/schemas/FunctionParameters"}},"required":["name"]};
-
-function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate84.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.name === undefined) && (missing0 = "name")){
-validate84.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.description !== undefined){
-const _errs1 = errors;
-if(typeof data.description !== "string"){
-validate84.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.name !== undefined){
-const _errs3 = errors;
-if(typeof data.name !== "string"){
-validate84.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs3 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.parameters !== undefined){
-let data2 = data.parameters;
-const _errs5 = errors;
-const _errs6 = errors;
-if(errors === _errs6){
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-}
-else {
-validate84.errors = [{instancePath:instancePath+"/parameters",schemaPath:"#/components/schemas/FunctionParameters/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs5 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-else {
-validate84.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate84.errors = vErrors;
-return errors === 0;
-}
-validate84.evaluated = {"props":{"description":true,"name":true,"parameters":true},"dynamicProps":false,"dynamicItems":false};
-
-
-function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate21.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-const _errs0 = errors;
-if(!(validate22(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-var valid0 = _errs0 === errors;
-if(valid0){
-const _errs1 = errors;
-if(errors === _errs1){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.model === undefined) && (missing0 = "model")) || ((data.messages === undefined) && (missing0 = "messages"))){
-validate21.errors = [{instancePath,schemaPath:"#/allOf/1/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.messages !== undefined){
-let data0 = data.messages;
-const _errs3 = errors;
-if(errors === _errs3){
-if(Array.isArray(data0)){
-if(data0.length < 1){
-validate21.errors = [{instancePath:instancePath+"/messages",schemaPath:"#/allOf/1/properties/messages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
-return false;
-}
-else {
-var valid2 = true;
-const len0 = data0.length;
-for(let i0=0; i0<len0; i0++){
-const _errs5 = errors;
-if(!(validate28(data0[i0], {instancePath:instancePath+"/messages/" + i0,parentData:data0,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
-errors = vErrors.length;
-}
-var valid2 = _errs5 === errors;
-if(!valid2){
-break;
-}
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/messages",schemaPath:"#/allOf/1/properties/messages/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid1 = _errs3 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.model !== undefined){
-let data2 = data.model;
-const _errs6 = errors;
-const _errs8 = errors;
-let valid4 = false;
-const _errs9 = errors;
-if(typeof data2 !== "string"){
-const err0 = {instancePath:instancePath+"/model",schemaPath:"#/components/schemas/ModelIdsShared/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs9 === errors;
-valid4 = valid4 || _valid0;
-const _errs11 = errors;
-if(typeof data2 !== "string"){
-const err1 = {instancePath:instancePath+"/model",schemaPath:"#/components/schemas/ModelIdsShared/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(!(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((data2 === "gpt-5.6-sol") || (data2 === "gpt-5.6-terra")) || (data2 === "gpt-5.6-luna")) || (data2 === "gpt-5.5")) || (data2 === "gpt-5.5-2026-04-23")) || (data2 === "gpt-5.4")) || (data2 === "gpt-5.4-mini")) || (data2 === "gpt-5.4-nano")) || (data2 === "gpt-5.4-mini-2026-03-17")) || (data2 === "gpt-5.4-nano-2026-03-17")) || (data2 === "gpt-5.3-chat-latest")) || (data2 === "gpt-5.2")) || (data2 === "gpt-5.2-2025-12-11")) || (data2 === "gpt-5.2-chat-latest")) || (data2 === "gpt-5.2-pro")) || (data2 === "gpt-5.2-pro-2025-12-11")) || (data2 === "gpt-5.1")) || (data2 === "gpt-5.1-2025-11-13")) || (data2 === "gpt-5.1-codex")) || (data2 === "gpt-5.1-mini")) || (data2 === "gpt-5.1-chat-latest")) || (data2 === "gpt-5")) || (data2 === "gpt-5-mini")) || (data2 === "gpt-5-nano")) || (data2 === "gpt-5-2025-08-07")) || (data2 === "gpt-5-mini-2025-08-07")) || (data2 === "gpt-5-nano-2025-08-07")) || (data2 === "gpt-5-chat-latest")) || (data2 === "gpt-4.1")) || (data2 === "gpt-4.1-mini")) || (data2 === "gpt-4.1-nano")) || (data2 === "gpt-4.1-2025-04-14")) || (data2 === "gpt-4.1-mini-2025-04-14")) || (data2 === "gpt-4.1-nano-2025-04-14")) || (data2 === "o4-mini")) || (data2 === "o4-mini-2025-04-16")) || (data2 === "o3")) || (data2 === "o3-2025-04-16")) || (data2 === "o3-mini")) || (data2 === "o3-mini-2025-01-31")) || (data2 === "o1")) || (data2 === "o1-2024-12-17")) || (data2 === "o1-preview")) || (data2 === "o1-preview-2024-09-12")) || (data2 === "o1-mini")) || (data2 === "o1-mini-2024-09-12")) || (data2 === "gpt-4o")) || (data2 === "gpt-4o-2024-11-20")) || (data2 === "gpt-4o-2024-08-06")) || (data2 === "gpt-4o-2024-05-13")) || (data2 === "gpt-4o-audio-preview")) || (data2 === "gpt-4o-audio-preview-2024-10-01")) || (data2 === "gpt-4o-audio-preview-2024-12-17")) || (data2 === "gpt-4o-audio-preview-2025-06-03")) || (data2 === "gpt-4o-mini-audio-preview")) || (data2 === "gpt-4o-mini-audio-preview-2024-12-17")) || (data2 === "gpt-4o-search-preview")) || (data2 === "gpt-4o-mini-search-preview")) || (data2 === "gpt-4o-search-preview-2025-03-11")) || (data2 === "gpt-4o-mini-search-preview-2025-03-11")) || (data2 === "chatgpt-4o-latest")) || (data2 === "codex-mini-latest")) || (data2 === "gpt-4o-mini")) || (data2 === "gpt-4o-mini-2024-07-18")) || (data2 === "gpt-4-turbo")) || (data2 === "gpt-4-turbo-2024-04-09")) || (data2 === "gpt-4-0125-preview")) || (data2 === "gpt-4-turbo-preview")) || (data2 === "gpt-4-1106-preview")) || (data2 === "gpt-4-vision-preview")) || (data2 === "gpt-4")) || (data2 === "gpt-4-0314")) || (data2 === "gpt-4-0613")) || (data2 === "gpt-4-32k")) || (data2 === "gpt-4-32k-0314")) || (data2 === "gpt-4-32k-0613")) || (data2 === "gpt-3.5-turbo")) || (data2 === "gpt-3.5-turbo-16k")) || (data2 === "gpt-3.5-turbo-0301")) || (data2 === "gpt-3.5-turbo-0613")) || (data2 === "gpt-3.5-turbo-1106")) || (data2 === "gpt-3.5-turbo-0125")) || (data2 === "gpt-3.5-turbo-16k-0613"))){
-const err2 = {instancePath:instancePath+"/model",schemaPath:"#/components/schemas/ModelIdsShared/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema62.anyOf[1].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid0 = _errs11 === errors;
-valid4 = valid4 || _valid0;
-if(!valid4){
-const err3 = {instancePath:instancePath+"/model",schemaPath:"#/components/schemas/ModelIdsShared/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs8;
-if(vErrors !== null){
-if(_errs8){
-vErrors.length = _errs8;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs6 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.service_tier !== undefined){
-let data3 = data.service_tier;
-const _errs13 = errors;
-const _errs15 = errors;
-let valid6 = false;
-const _errs16 = errors;
-if(typeof data3 !== "string"){
-const err4 = {instancePath:instancePath+"/service_tier",schemaPath:"#/components/schemas/ServiceTier/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if(!((((((data3 === "auto") || (data3 === "default")) || (data3 === "flex")) || (data3 === "scale")) || (data3 === "priority")) || (data3 === "fast"))){
-const err5 = {instancePath:instancePath+"/service_tier",schemaPath:"#/components/schemas/ServiceTier/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema63.anyOf[0].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-var _valid1 = _errs16 === errors;
-valid6 = valid6 || _valid1;
-const _errs18 = errors;
-if(data3 !== null){
-const err6 = {instancePath:instancePath+"/service_tier",schemaPath:"#/components/schemas/ServiceTier/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-var _valid1 = _errs18 === errors;
-valid6 = valid6 || _valid1;
-if(!valid6){
-const err7 = {instancePath:instancePath+"/service_tier",schemaPath:"#/components/schemas/ServiceTier/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs15;
-if(vErrors !== null){
-if(_errs15){
-vErrors.length = _errs15;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs13 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.modalities !== undefined){
-let data4 = data.modalities;
-const _errs20 = errors;
-const _errs22 = errors;
-let valid8 = false;
-const _errs23 = errors;
-if(errors === _errs23){
-if(Array.isArray(data4)){
-var valid9 = true;
-const len1 = data4.length;
-for(let i1=0; i1<len1; i1++){
-let data5 = data4[i1];
-const _errs25 = errors;
-if(typeof data5 !== "string"){
-const err8 = {instancePath:instancePath+"/modalities/" + i1,schemaPath:"#/components/schemas/ResponseModalities/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(!((data5 === "text") || (data5 === "audio"))){
-const err9 = {instancePath:instancePath+"/modalities/" + i1,schemaPath:"#/components/schemas/ResponseModalities/anyOf/0/items/enum",keyword:"enum",params:{allowedValues: schema64.anyOf[0].items.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-var valid9 = _errs25 === errors;
-if(!valid9){
-break;
-}
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/modalities",schemaPath:"#/components/schemas/ResponseModalities/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-var _valid2 = _errs23 === errors;
-valid8 = valid8 || _valid2;
-const _errs27 = errors;
-if(data4 !== null){
-const err11 = {instancePath:instancePath+"/modalities",schemaPath:"#/components/schemas/ResponseModalities/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-var _valid2 = _errs27 === errors;
-valid8 = valid8 || _valid2;
-if(!valid8){
-const err12 = {instancePath:instancePath+"/modalities",schemaPath:"#/components/schemas/ResponseModalities/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs22;
-if(vErrors !== null){
-if(_errs22){
-vErrors.length = _errs22;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs20 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.verbosity !== undefined){
-let data6 = data.verbosity;
-const _errs29 = errors;
-const _errs31 = errors;
-let valid11 = false;
-const _errs32 = errors;
-if(typeof data6 !== "string"){
-const err13 = {instancePath:instancePath+"/verbosity",schemaPath:"#/components/schemas/Verbosity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-if(!(((data6 === "low") || (data6 === "medium")) || (data6 === "high"))){
-const err14 = {instancePath:instancePath+"/verbosity",schemaPath:"#/components/schemas/Verbosity/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema65.anyOf[0].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-var _valid3 = _errs32 === errors;
-valid11 = valid11 || _valid3;
-const _errs34 = errors;
-if(data6 !== null){
-const err15 = {instancePath:instancePath+"/verbosity",schemaPath:"#/components/schemas/Verbosity/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-var _valid3 = _errs34 === errors;
-valid11 = valid11 || _valid3;
-if(!valid11){
-const err16 = {instancePath:instancePath+"/verbosity",schemaPath:"#/components/schemas/Verbosity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs31;
-if(vErrors !== null){
-if(_errs31){
-vErrors.length = _errs31;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs29 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.reasoning_effort !== undefined){
-let data7 = data.reasoning_effort;
-const _errs36 = errors;
-const _errs38 = errors;
-let valid13 = false;
-const _errs39 = errors;
-if(typeof data7 !== "string"){
-const err17 = {instancePath:instancePath+"/reasoning_effort",schemaPath:"#/components/schemas/ReasoningEffort/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-if(!(((((((data7 === "none") || (data7 === "minimal")) || (data7 === "low")) || (data7 === "medium")) || (data7 === "high")) || (data7 === "xhigh")) || (data7 === "max"))){
-const err18 = {instancePath:instancePath+"/reasoning_effort",schemaPath:"#/components/schemas/ReasoningEffort/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema66.anyOf[0].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-var _valid4 = _errs39 === errors;
-valid13 = valid13 || _valid4;
-const _errs41 = errors;
-if(data7 !== null){
-const err19 = {instancePath:instancePath+"/reasoning_effort",schemaPath:"#/components/schemas/ReasoningEffort/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-var _valid4 = _errs41 === errors;
-valid13 = valid13 || _valid4;
-if(!valid13){
-const err20 = {instancePath:instancePath+"/reasoning_effort",schemaPath:"#/components/schemas/ReasoningEffort/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs38;
-if(vErrors !== null){
-if(_errs38){
-vErrors.length = _errs38;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs36 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.max_completion_tokens !== undefined){
-let data8 = data.max_completion_tokens;
-const _errs43 = errors;
-const _errs44 = errors;
-let valid14 = false;
-const _errs45 = errors;
-if(!((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8)))){
-const err21 = {instancePath:instancePath+"/max_completion_tokens",schemaPath:"#/allOf/1/properties/max_completion_tokens/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-var _valid5 = _errs45 === errors;
-valid14 = valid14 || _valid5;
-const _errs47 = errors;
-if(data8 !== null){
-const err22 = {instancePath:instancePath+"/max_completion_tokens",schemaPath:"#/allOf/1/properties/max_completion_tokens/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-var _valid5 = _errs47 === errors;
-valid14 = valid14 || _valid5;
-if(!valid14){
-const err23 = {instancePath:instancePath+"/max_completion_tokens",schemaPath:"#/allOf/1/properties/max_completion_tokens/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs44;
-if(vErrors !== null){
-if(_errs44){
-vErrors.length = _errs44;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs43 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.frequency_penalty !== undefined){
-let data9 = data.frequency_penalty;
-const _errs49 = errors;
-const _errs50 = errors;
-let valid15 = false;
-const _errs51 = errors;
-if(errors === _errs51){
-if(typeof data9 == "number"){
-if(data9 > 2 || isNaN(data9)){
-const err24 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/allOf/1/properties/frequency_penalty/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-else {
-if(data9 < -2 || isNaN(data9)){
-const err25 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/allOf/1/properties/frequency_penalty/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -2},message:"must be >= -2"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-}
-else {
-const err26 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/allOf/1/properties/frequency_penalty/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-}
-var _valid6 = _errs51 === errors;
-valid15 = valid15 || _valid6;
-const _errs53 = errors;
-if(data9 !== null){
-const err27 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/allOf/1/properties/frequency_penalty/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-var _valid6 = _errs53 === errors;
-valid15 = valid15 || _valid6;
-if(!valid15){
-const err28 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/allOf/1/properties/frequency_penalty/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs50;
-if(vErrors !== null){
-if(_errs50){
-vErrors.length = _errs50;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs49 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.presence_penalty !== undefined){
-let data10 = data.presence_penalty;
-const _errs55 = errors;
-const _errs56 = errors;
-let valid16 = false;
-const _errs57 = errors;
-if(errors === _errs57){
-if(typeof data10 == "number"){
-if(data10 > 2 || isNaN(data10)){
-const err29 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/allOf/1/properties/presence_penalty/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-else {
-if(data10 < -2 || isNaN(data10)){
-const err30 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/allOf/1/properties/presence_penalty/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -2},message:"must be >= -2"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-}
-else {
-const err31 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/allOf/1/properties/presence_penalty/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-var _valid7 = _errs57 === errors;
-valid16 = valid16 || _valid7;
-const _errs59 = errors;
-if(data10 !== null){
-const err32 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/allOf/1/properties/presence_penalty/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-var _valid7 = _errs59 === errors;
-valid16 = valid16 || _valid7;
-if(!valid16){
-const err33 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/allOf/1/properties/presence_penalty/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs56;
-if(vErrors !== null){
-if(_errs56){
-vErrors.length = _errs56;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs55 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.web_search_options !== undefined){
-let data11 = data.web_search_options;
-const _errs61 = errors;
-if(errors === _errs61){
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(data11.user_location !== undefined){
-let data12 = data11.user_location;
-const _errs63 = errors;
-const _errs64 = errors;
-let valid18 = false;
-const _errs65 = errors;
-if(errors === _errs65){
-if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
-let missing1;
-if(((data12.type === undefined) && (missing1 = "type")) || ((data12.approximate === undefined) && (missing1 = "approximate"))){
-const err34 = {instancePath:instancePath+"/web_search_options/user_location",schemaPath:"#/allOf/1/properties/web_search_options/properties/user_location/anyOf/0/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-else {
-if(data12.type !== undefined){
-let data13 = data12.type;
-const _errs67 = errors;
-if(typeof data13 !== "string"){
-const err35 = {instancePath:instancePath+"/web_search_options/user_location/type",schemaPath:"#/allOf/1/properties/web_search_options/properties/user_location/anyOf/0/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-if(!(data13 === "approximate")){
-const err36 = {instancePath:instancePath+"/web_search_options/user_location/type",schemaPath:"#/allOf/1/properties/web_search_options/properties/user_location/anyOf/0/properties/type/enum",keyword:"enum",params:{allowedValues: schema32.allOf[1].properties.web_search_options.properties.user_location.anyOf[0].properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-var valid19 = _errs67 === errors;
-}
-else {
-var valid19 = true;
-}
-if(valid19){
-if(data12.approximate !== undefined){
-let data14 = data12.approximate;
-const _errs69 = errors;
-const _errs70 = errors;
-if(errors === _errs70){
-if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
-if(data14.country !== undefined){
-const _errs72 = errors;
-if(typeof data14.country !== "string"){
-const err37 = {instancePath:instancePath+"/web_search_options/user_location/approximate/country",schemaPath:"#/components/schemas/WebSearchLocation/properties/country/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-var valid21 = _errs72 === errors;
-}
-else {
-var valid21 = true;
-}
-if(valid21){
-if(data14.region !== undefined){
-const _errs74 = errors;
-if(typeof data14.region !== "string"){
-const err38 = {instancePath:instancePath+"/web_search_options/user_location/approximate/region",schemaPath:"#/components/schemas/WebSearchLocation/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-var valid21 = _errs74 === errors;
-}
-else {
-var valid21 = true;
-}
-if(valid21){
-if(data14.city !== undefined){
-const _errs76 = errors;
-if(typeof data14.city !== "string"){
-const err39 = {instancePath:instancePath+"/web_search_options/user_location/approximate/city",schemaPath:"#/components/schemas/WebSearchLocation/properties/city/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-var valid21 = _errs76 === errors;
-}
-else {
-var valid21 = true;
-}
-if(valid21){
-if(data14.timezone !== undefined){
-const _errs78 = errors;
-if(typeof data14.timezone !== "string"){
-const err40 = {instancePath:instancePath+"/web_search_options/user_location/approximate/timezone",schemaPath:"#/components/schemas/WebSearchLocation/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-var valid21 = _errs78 === errors;
-}
-else {
-var valid21 = true;
-}
-}
-}
-}
-}
-else {
-const err41 = {instancePath:instancePath+"/web_search_options/user_location/approximate",schemaPath:"#/components/schemas/WebSearchLocation/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-}
-var valid19 = _errs69 === errors;
-}
-else {
-var valid19 = true;
-}
-}
-}
-}
-else {
-const err42 = {instancePath:instancePath+"/web_search_options/user_location",schemaPath:"#/allOf/1/properties/web_search_options/properties/user_location/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-}
-var _valid8 = _errs65 === errors;
-valid18 = valid18 || _valid8;
-if(_valid8){
-var props1 = {};
-props1.type = true;
-props1.approximate = true;
-}
-const _errs80 = errors;
-if(data12 !== null){
-const err43 = {instancePath:instancePath+"/web_search_options/user_location",schemaPath:"#/allOf/1/properties/web_search_options/properties/user_location/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-var _valid8 = _errs80 === errors;
-valid18 = valid18 || _valid8;
-if(!valid18){
-const err44 = {instancePath:instancePath+"/web_search_options/user_location",schemaPath:"#/allOf/1/properties/web_search_options/properties/user_location/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs64;
-if(vErrors !== null){
-if(_errs64){
-vErrors.length = _errs64;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid17 = _errs63 === errors;
-}
-else {
-var valid17 = true;
-}
-if(valid17){
-if(data11.search_context_size !== undefined){
-let data19 = data11.search_context_size;
-const _errs82 = errors;
-if(typeof data19 !== "string"){
-validate21.errors = [{instancePath:instancePath+"/web_search_options/search_context_size",schemaPath:"#/components/schemas/WebSearchContextSize/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!(((data19 === "low") || (data19 === "medium")) || (data19 === "high"))){
-validate21.errors = [{instancePath:instancePath+"/web_search_options/search_context_size",schemaPath:"#/components/schemas/WebSearchContextSize/enum",keyword:"enum",params:{allowedValues: schema68.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid17 = _errs82 === errors;
-}
-else {
-var valid17 = true;
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/web_search_options",schemaPath:"#/allOf/1/properties/web_search_options/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid1 = _errs61 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.top_logprobs !== undefined){
-let data20 = data.top_logprobs;
-const _errs85 = errors;
-const _errs86 = errors;
-let valid23 = false;
-const _errs87 = errors;
-if(!((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20)))){
-const err45 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/allOf/1/properties/top_logprobs/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-if(errors === _errs87){
-if(typeof data20 == "number"){
-if(data20 > 20 || isNaN(data20)){
-const err46 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/allOf/1/properties/top_logprobs/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-else {
-if(data20 < 0 || isNaN(data20)){
-const err47 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/allOf/1/properties/top_logprobs/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-}
-}
-}
-var _valid9 = _errs87 === errors;
-valid23 = valid23 || _valid9;
-const _errs89 = errors;
-if(data20 !== null){
-const err48 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/allOf/1/properties/top_logprobs/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-var _valid9 = _errs89 === errors;
-valid23 = valid23 || _valid9;
-if(!valid23){
-const err49 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/allOf/1/properties/top_logprobs/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs86;
-if(vErrors !== null){
-if(_errs86){
-vErrors.length = _errs86;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs85 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.response_format !== undefined){
-let data21 = data.response_format;
-const _errs91 = errors;
-const _errs92 = errors;
-let valid24 = false;
-let passing0 = null;
-const _errs93 = errors;
-const _errs94 = errors;
-if(errors === _errs94){
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-let missing2;
-if((data21.type === undefined) && (missing2 = "type")){
-const err50 = {instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatText/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-else {
-if(data21.type !== undefined){
-let data22 = data21.type;
-if(typeof data22 !== "string"){
-const err51 = {instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatText/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-if(!(data22 === "text")){
-const err52 = {instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatText/properties/type/enum",keyword:"enum",params:{allowedValues: schema69.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err53 = {instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatText/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-}
-var _valid10 = _errs93 === errors;
-if(_valid10){
-valid24 = true;
-passing0 = 0;
-var props2 = {};
-props2.type = true;
-}
-const _errs98 = errors;
-if(!(validate62(data21, {instancePath:instancePath+"/response_format",parentData:data,parentDataProperty:"response_format",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
-errors = vErrors.length;
-}
-var _valid10 = _errs98 === errors;
-if(_valid10 && valid24){
-valid24 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid10){
-valid24 = true;
-passing0 = 1;
-if(props2 !== true){
-props2 = props2 || {};
-props2.type = true;
-props2.json_schema = true;
-}
-}
-const _errs99 = errors;
-const _errs100 = errors;
-if(errors === _errs100){
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-let missing3;
-if((data21.type === undefined) && (missing3 = "type")){
-const err54 = {instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatJsonObject/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-else {
-if(data21.type !== undefined){
-let data23 = data21.type;
-if(typeof data23 !== "string"){
-const err55 = {instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatJsonObject/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-if(!(data23 === "json_object")){
-const err56 = {instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatJsonObject/properties/type/enum",keyword:"enum",params:{allowedValues: schema72.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err57 = {instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatJsonObject/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-var _valid10 = _errs99 === errors;
-if(_valid10 && valid24){
-valid24 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid10){
-valid24 = true;
-passing0 = 2;
-if(props2 !== true){
-props2 = props2 || {};
-props2.type = true;
-}
-}
-}
-}
-if(!valid24){
-const err58 = {instancePath:instancePath+"/response_format",schemaPath:"#/allOf/1/properties/response_format/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs92;
-if(vErrors !== null){
-if(_errs92){
-vErrors.length = _errs92;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs91 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.audio !== undefined){
-let data24 = data.audio;
-const _errs104 = errors;
-const _errs105 = errors;
-let valid29 = false;
-const _errs106 = errors;
-if(errors === _errs106){
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-let missing4;
-if(((data24.voice === undefined) && (missing4 = "voice")) || ((data24.format === undefined) && (missing4 = "format"))){
-const err59 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf/0/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-else {
-if(data24.voice !== undefined){
-const _errs108 = errors;
-if(!(validate64(data24.voice, {instancePath:instancePath+"/audio/voice",parentData:data24,parentDataProperty:"voice",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
-errors = vErrors.length;
-}
-var valid30 = _errs108 === errors;
-}
-else {
-var valid30 = true;
-}
-if(valid30){
-if(data24.format !== undefined){
-let data26 = data24.format;
-const _errs109 = errors;
-if(typeof data26 !== "string"){
-const err60 = {instancePath:instancePath+"/audio/format",schemaPath:"#/allOf/1/properties/audio/anyOf/0/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-if(!((((((data26 === "wav") || (data26 === "aac")) || (data26 === "mp3")) || (data26 === "flac")) || (data26 === "opus")) || (data26 === "pcm16"))){
-const err61 = {instancePath:instancePath+"/audio/format",schemaPath:"#/allOf/1/properties/audio/anyOf/0/properties/format/enum",keyword:"enum",params:{allowedValues: schema32.allOf[1].properties.audio.anyOf[0].properties.format.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-var valid30 = _errs109 === errors;
-}
-else {
-var valid30 = true;
-}
-}
-}
-}
-else {
-const err62 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-var _valid11 = _errs106 === errors;
-valid29 = valid29 || _valid11;
-if(_valid11){
-var props4 = {};
-props4.voice = true;
-props4.format = true;
-}
-const _errs111 = errors;
-if(data24 !== null){
-const err63 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-var _valid11 = _errs111 === errors;
-valid29 = valid29 || _valid11;
-if(!valid29){
-const err64 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs105;
-if(vErrors !== null){
-if(_errs105){
-vErrors.length = _errs105;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs104 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.store !== undefined){
-let data27 = data.store;
-const _errs113 = errors;
-const _errs114 = errors;
-let valid31 = false;
-const _errs115 = errors;
-if(typeof data27 !== "boolean"){
-const err65 = {instancePath:instancePath+"/store",schemaPath:"#/allOf/1/properties/store/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-var _valid12 = _errs115 === errors;
-valid31 = valid31 || _valid12;
-const _errs117 = errors;
-if(data27 !== null){
-const err66 = {instancePath:instancePath+"/store",schemaPath:"#/allOf/1/properties/store/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-var _valid12 = _errs117 === errors;
-valid31 = valid31 || _valid12;
-if(!valid31){
-const err67 = {instancePath:instancePath+"/store",schemaPath:"#/allOf/1/properties/store/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs114;
-if(vErrors !== null){
-if(_errs114){
-vErrors.length = _errs114;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs113 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.moderation !== undefined){
-let data28 = data.moderation;
-const _errs119 = errors;
-const _errs120 = errors;
-let valid32 = false;
-const _errs121 = errors;
-if(!(validate66(data28, {instancePath:instancePath+"/moderation",parentData:data,parentDataProperty:"moderation",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
-errors = vErrors.length;
-}
-var _valid13 = _errs121 === errors;
-valid32 = valid32 || _valid13;
-if(_valid13){
-var props5 = {};
-props5.model = true;
-props5.policy = true;
-}
-const _errs122 = errors;
-if(data28 !== null){
-const err68 = {instancePath:instancePath+"/moderation",schemaPath:"#/allOf/1/properties/moderation/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-var _valid13 = _errs122 === errors;
-valid32 = valid32 || _valid13;
-if(!valid32){
-const err69 = {instancePath:instancePath+"/moderation",schemaPath:"#/allOf/1/properties/moderation/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs120;
-if(vErrors !== null){
-if(_errs120){
-vErrors.length = _errs120;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs119 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.stream !== undefined){
-let data29 = data.stream;
-const _errs124 = errors;
-const _errs125 = errors;
-let valid33 = false;
-const _errs126 = errors;
-if(typeof data29 !== "boolean"){
-const err70 = {instancePath:instancePath+"/stream",schemaPath:"#/allOf/1/properties/stream/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-var _valid14 = _errs126 === errors;
-valid33 = valid33 || _valid14;
-const _errs128 = errors;
-if(data29 !== null){
-const err71 = {instancePath:instancePath+"/stream",schemaPath:"#/allOf/1/properties/stream/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-var _valid14 = _errs128 === errors;
-valid33 = valid33 || _valid14;
-if(!valid33){
-const err72 = {instancePath:instancePath+"/stream",schemaPath:"#/allOf/1/properties/stream/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs125;
-if(vErrors !== null){
-if(_errs125){
-vErrors.length = _errs125;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs124 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.stop !== undefined){
-let data30 = data.stop;
-const _errs130 = errors;
-const _errs132 = errors;
-let valid35 = false;
-const _errs133 = errors;
-const _errs134 = errors;
-let valid36 = false;
-let passing1 = null;
-const _errs135 = errors;
-const _errs136 = errors;
-let valid37 = false;
-const _errs137 = errors;
-if(typeof data30 !== "string"){
-const err73 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-var _valid17 = _errs137 === errors;
-valid37 = valid37 || _valid17;
-const _errs139 = errors;
-if(data30 !== null){
-const err74 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-var _valid17 = _errs139 === errors;
-valid37 = valid37 || _valid17;
-if(!valid37){
-const err75 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-else {
-errors = _errs136;
-if(vErrors !== null){
-if(_errs136){
-vErrors.length = _errs136;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid16 = _errs135 === errors;
-if(_valid16){
-valid36 = true;
-passing1 = 0;
-}
-const _errs141 = errors;
-if(errors === _errs141){
-if(Array.isArray(data30)){
-if(data30.length > 4){
-const err76 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-else {
-if(data30.length < 1){
-const err77 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-else {
-var valid38 = true;
-const len2 = data30.length;
-for(let i2=0; i2<len2; i2++){
-const _errs143 = errors;
-if(typeof data30[i2] !== "string"){
-const err78 = {instancePath:instancePath+"/stop/" + i2,schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-var valid38 = _errs143 === errors;
-if(!valid38){
-break;
-}
-}
-}
-}
-}
-else {
-const err79 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-}
-var _valid16 = _errs141 === errors;
-if(_valid16 && valid36){
-valid36 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid16){
-valid36 = true;
-passing1 = 1;
-}
-}
-if(!valid36){
-const err80 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-else {
-errors = _errs134;
-if(vErrors !== null){
-if(_errs134){
-vErrors.length = _errs134;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid15 = _errs133 === errors;
-valid35 = valid35 || _valid15;
-const _errs145 = errors;
-if(data30 !== null){
-const err81 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-var _valid15 = _errs145 === errors;
-valid35 = valid35 || _valid15;
-if(!valid35){
-const err82 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs132;
-if(vErrors !== null){
-if(_errs132){
-vErrors.length = _errs132;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs130 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.logit_bias !== undefined){
-let data32 = data.logit_bias;
-const _errs147 = errors;
-const _errs148 = errors;
-let valid39 = false;
-const _errs149 = errors;
-if(errors === _errs149){
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-for(const key0 in data32){
-let data33 = data32[key0];
-const _errs152 = errors;
-if(!((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33)))){
-const err83 = {instancePath:instancePath+"/logit_bias/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/allOf/1/properties/logit_bias/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-var valid40 = _errs152 === errors;
-if(!valid40){
-break;
-}
-}
-}
-else {
-const err84 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/allOf/1/properties/logit_bias/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-}
-var _valid18 = _errs149 === errors;
-valid39 = valid39 || _valid18;
-const _errs154 = errors;
-if(data32 !== null){
-const err85 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/allOf/1/properties/logit_bias/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-var _valid18 = _errs154 === errors;
-valid39 = valid39 || _valid18;
-if(!valid39){
-const err86 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/allOf/1/properties/logit_bias/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs148;
-if(vErrors !== null){
-if(_errs148){
-vErrors.length = _errs148;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs147 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.logprobs !== undefined){
-let data34 = data.logprobs;
-const _errs156 = errors;
-const _errs157 = errors;
-let valid41 = false;
-const _errs158 = errors;
-if(typeof data34 !== "boolean"){
-const err87 = {instancePath:instancePath+"/logprobs",schemaPath:"#/allOf/1/properties/logprobs/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-var _valid19 = _errs158 === errors;
-valid41 = valid41 || _valid19;
-const _errs160 = errors;
-if(data34 !== null){
-const err88 = {instancePath:instancePath+"/logprobs",schemaPath:"#/allOf/1/properties/logprobs/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-var _valid19 = _errs160 === errors;
-valid41 = valid41 || _valid19;
-if(!valid41){
-const err89 = {instancePath:instancePath+"/logprobs",schemaPath:"#/allOf/1/properties/logprobs/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs157;
-if(vErrors !== null){
-if(_errs157){
-vErrors.length = _errs157;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs156 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.max_tokens !== undefined){
-let data35 = data.max_tokens;
-const _errs162 = errors;
-const _errs163 = errors;
-let valid42 = false;
-const _errs164 = errors;
-if(!((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35)))){
-const err90 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/allOf/1/properties/max_tokens/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-var _valid20 = _errs164 === errors;
-valid42 = valid42 || _valid20;
-const _errs166 = errors;
-if(data35 !== null){
-const err91 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/allOf/1/properties/max_tokens/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-var _valid20 = _errs166 === errors;
-valid42 = valid42 || _valid20;
-if(!valid42){
-const err92 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/allOf/1/properties/max_tokens/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs163;
-if(vErrors !== null){
-if(_errs163){
-vErrors.length = _errs163;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs162 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.n !== undefined){
-let data36 = data.n;
-const _errs168 = errors;
-const _errs169 = errors;
-let valid43 = false;
-const _errs170 = errors;
-if(!((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36)))){
-const err93 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-if(errors === _errs170){
-if(typeof data36 == "number"){
-if(data36 > 128 || isNaN(data36)){
-const err94 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 128},message:"must be <= 128"};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-else {
-if(data36 < 1 || isNaN(data36)){
-const err95 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-}
-}
-}
-var _valid21 = _errs170 === errors;
-valid43 = valid43 || _valid21;
-const _errs172 = errors;
-if(data36 !== null){
-const err96 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-var _valid21 = _errs172 === errors;
-valid43 = valid43 || _valid21;
-if(!valid43){
-const err97 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs169;
-if(vErrors !== null){
-if(_errs169){
-vErrors.length = _errs169;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs168 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.prediction !== undefined){
-let data37 = data.prediction;
-const _errs174 = errors;
-const _errs175 = errors;
-let valid44 = false;
-const _errs176 = errors;
-const _errs177 = errors;
-let valid45 = false;
-let passing2 = null;
-const _errs178 = errors;
-if(!(validate73(data37, {instancePath:instancePath+"/prediction",parentData:data,parentDataProperty:"prediction",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
-errors = vErrors.length;
-}
-var _valid23 = _errs178 === errors;
-if(_valid23){
-valid45 = true;
-passing2 = 0;
-var props7 = {};
-props7.type = true;
-props7.content = true;
-}
-if(!valid45){
-const err98 = {instancePath:instancePath+"/prediction",schemaPath:"#/allOf/1/properties/prediction/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-else {
-errors = _errs177;
-if(vErrors !== null){
-if(_errs177){
-vErrors.length = _errs177;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid22 = _errs176 === errors;
-valid44 = valid44 || _valid22;
-const _errs179 = errors;
-if(data37 !== null){
-const err99 = {instancePath:instancePath+"/prediction",schemaPath:"#/allOf/1/properties/prediction/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-var _valid22 = _errs179 === errors;
-valid44 = valid44 || _valid22;
-if(!valid44){
-const err100 = {instancePath:instancePath+"/prediction",schemaPath:"#/allOf/1/properties/prediction/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs175;
-if(vErrors !== null){
-if(_errs175){
-vErrors.length = _errs175;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs174 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.seed !== undefined){
-let data38 = data.seed;
-const _errs181 = errors;
-const _errs182 = errors;
-let valid46 = false;
-const _errs183 = errors;
-if(!((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38)))){
-const err101 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-if(errors === _errs183){
-if(typeof data38 == "number"){
-if(data38 > 9223372036854776000 || isNaN(data38)){
-const err102 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9223372036854776000},message:"must be <= 9223372036854776000"};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-else {
-if(data38 < -9223372036854776000 || isNaN(data38)){
-const err103 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -9223372036854776000},message:"must be >= -9223372036854776000"};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-}
-}
-}
-var _valid24 = _errs183 === errors;
-valid46 = valid46 || _valid24;
-const _errs185 = errors;
-if(data38 !== null){
-const err104 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-var _valid24 = _errs185 === errors;
-valid46 = valid46 || _valid24;
-if(!valid46){
-const err105 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs182;
-if(vErrors !== null){
-if(_errs182){
-vErrors.length = _errs182;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs181 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.stream_options !== undefined){
-let data39 = data.stream_options;
-const _errs187 = errors;
-const _errs189 = errors;
-let valid48 = false;
-const _errs190 = errors;
-if(errors === _errs190){
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
-if(data39.include_usage !== undefined){
-const _errs192 = errors;
-if(typeof data39.include_usage !== "boolean"){
-const err106 = {instancePath:instancePath+"/stream_options/include_usage",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/properties/include_usage/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err106];
-}
-else {
-vErrors.push(err106);
-}
-errors++;
-}
-var valid49 = _errs192 === errors;
-}
-else {
-var valid49 = true;
-}
-if(valid49){
-if(data39.include_obfuscation !== undefined){
-const _errs194 = errors;
-if(typeof data39.include_obfuscation !== "boolean"){
-const err107 = {instancePath:instancePath+"/stream_options/include_obfuscation",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/properties/include_obfuscation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err107];
-}
-else {
-vErrors.push(err107);
-}
-errors++;
-}
-var valid49 = _errs194 === errors;
-}
-else {
-var valid49 = true;
-}
-}
-}
-else {
-const err108 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-var _valid25 = _errs190 === errors;
-valid48 = valid48 || _valid25;
-if(_valid25){
-var props8 = {};
-props8.include_usage = true;
-props8.include_obfuscation = true;
-}
-const _errs196 = errors;
-if(data39 !== null){
-const err109 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err109];
-}
-else {
-vErrors.push(err109);
-}
-errors++;
-}
-var _valid25 = _errs196 === errors;
-valid48 = valid48 || _valid25;
-if(!valid48){
-const err110 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs189;
-if(vErrors !== null){
-if(_errs189){
-vErrors.length = _errs189;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs187 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.tools !== undefined){
-let data42 = data.tools;
-const _errs198 = errors;
-if(errors === _errs198){
-if(Array.isArray(data42)){
-var valid50 = true;
-const len3 = data42.length;
-for(let i3=0; i3<len3; i3++){
-let data43 = data42[i3];
-const _errs200 = errors;
-const _errs201 = errors;
-let valid51 = false;
-let passing3 = null;
-const _errs202 = errors;
-if(!(validate76(data43, {instancePath:instancePath+"/tools/" + i3,parentData:data42,parentDataProperty:i3,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
-errors = vErrors.length;
-}
-var _valid26 = _errs202 === errors;
-if(_valid26){
-valid51 = true;
-passing3 = 0;
-var props9 = {};
-props9.type = true;
-props9.function = true;
-}
-const _errs203 = errors;
-const _errs204 = errors;
-if(errors === _errs204){
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-let missing5;
-if(((data43.type === undefined) && (missing5 = "type")) || ((data43.custom === undefined) && (missing5 = "custom"))){
-const err111 = {instancePath:instancePath+"/tools/" + i3,schemaPath:"#/components/schemas/CustomToolChatCompletions/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"};
-if(vErrors === null){
-vErrors = [err111];
-}
-else {
-vErrors.push(err111);
-}
-errors++;
-}
-else {
-if(data43.type !== undefined){
-let data44 = data43.type;
-const _errs206 = errors;
-if(typeof data44 !== "string"){
-const err112 = {instancePath:instancePath+"/tools/" + i3+"/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err112];
-}
-else {
-vErrors.push(err112);
-}
-errors++;
-}
-if(!(data44 === "custom")){
-const err113 = {instancePath:instancePath+"/tools/" + i3+"/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/type/enum",keyword:"enum",params:{allowedValues: schema85.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err113];
-}
-else {
-vErrors.push(err113);
-}
-errors++;
-}
-var valid53 = _errs206 === errors;
-}
-else {
-var valid53 = true;
-}
-if(valid53){
-if(data43.custom !== undefined){
-let data45 = data43.custom;
-const _errs208 = errors;
-if(errors === _errs208){
-if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
-let missing6;
-if((data45.name === undefined) && (missing6 = "name")){
-const err114 = {instancePath:instancePath+"/tools/" + i3+"/custom",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"};
-if(vErrors === null){
-vErrors = [err114];
-}
-else {
-vErrors.push(err114);
-}
-errors++;
-}
-else {
-if(data45.name !== undefined){
-const _errs210 = errors;
-if(typeof data45.name !== "string"){
-const err115 = {instancePath:instancePath+"/tools/" + i3+"/custom/name",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err115];
-}
-else {
-vErrors.push(err115);
-}
-errors++;
-}
-var valid54 = _errs210 === errors;
-}
-else {
-var valid54 = true;
-}
-if(valid54){
-if(data45.description !== undefined){
-const _errs212 = errors;
-if(typeof data45.description !== "string"){
-const err116 = {instancePath:instancePath+"/tools/" + i3+"/custom/description",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err116];
-}
-else {
-vErrors.push(err116);
-}
-errors++;
-}
-var valid54 = _errs212 === errors;
-}
-else {
-var valid54 = true;
-}
-if(valid54){
-if(data45.format !== undefined){
-let data48 = data45.format;
-const _errs214 = errors;
-const _errs215 = errors;
-let valid55 = false;
-let passing4 = null;
-const _errs216 = errors;
-if(errors === _errs216){
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-let missing7;
-if((data48.type === undefined) && (missing7 = "type")){
-const err117 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/0/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"};
-if(vErrors === null){
-vErrors = [err117];
-}
-else {
-vErrors.push(err117);
-}
-errors++;
-}
-else {
-if(data48.type !== undefined){
-let data49 = data48.type;
-if(typeof data49 !== "string"){
-const err118 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/0/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err118];
-}
-else {
-vErrors.push(err118);
-}
-errors++;
-}
-if(!(data49 === "text")){
-const err119 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/0/properties/type/enum",keyword:"enum",params:{allowedValues: schema85.properties.custom.properties.format.oneOf[0].properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err119];
-}
-else {
-vErrors.push(err119);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err120 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err120];
-}
-else {
-vErrors.push(err120);
-}
-errors++;
-}
-}
-var _valid27 = _errs216 === errors;
-if(_valid27){
-valid55 = true;
-passing4 = 0;
-var props10 = {};
-props10.type = true;
-}
-const _errs220 = errors;
-if(errors === _errs220){
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-let missing8;
-if(((data48.type === undefined) && (missing8 = "type")) || ((data48.grammar === undefined) && (missing8 = "grammar"))){
-const err121 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"};
-if(vErrors === null){
-vErrors = [err121];
-}
-else {
-vErrors.push(err121);
-}
-errors++;
-}
-else {
-if(data48.type !== undefined){
-let data50 = data48.type;
-const _errs222 = errors;
-if(typeof data50 !== "string"){
-const err122 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err122];
-}
-else {
-vErrors.push(err122);
-}
-errors++;
-}
-if(!(data50 === "grammar")){
-const err123 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema85.properties.custom.properties.format.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err123];
-}
-else {
-vErrors.push(err123);
-}
-errors++;
-}
-var valid57 = _errs222 === errors;
-}
-else {
-var valid57 = true;
-}
-if(valid57){
-if(data48.grammar !== undefined){
-let data51 = data48.grammar;
-const _errs224 = errors;
-if(errors === _errs224){
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-let missing9;
-if(((data51.definition === undefined) && (missing9 = "definition")) || ((data51.syntax === undefined) && (missing9 = "syntax"))){
-const err124 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'"};
-if(vErrors === null){
-vErrors = [err124];
-}
-else {
-vErrors.push(err124);
-}
-errors++;
-}
-else {
-if(data51.definition !== undefined){
-const _errs226 = errors;
-if(typeof data51.definition !== "string"){
-const err125 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar/definition",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/properties/definition/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err125];
-}
-else {
-vErrors.push(err125);
-}
-errors++;
-}
-var valid58 = _errs226 === errors;
-}
-else {
-var valid58 = true;
-}
-if(valid58){
-if(data51.syntax !== undefined){
-let data53 = data51.syntax;
-const _errs228 = errors;
-if(typeof data53 !== "string"){
-const err126 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar/syntax",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/properties/syntax/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err126];
-}
-else {
-vErrors.push(err126);
-}
-errors++;
-}
-if(!((data53 === "lark") || (data53 === "regex"))){
-const err127 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar/syntax",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/properties/syntax/enum",keyword:"enum",params:{allowedValues: schema85.properties.custom.properties.format.oneOf[1].properties.grammar.properties.syntax.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err127];
-}
-else {
-vErrors.push(err127);
-}
-errors++;
-}
-var valid58 = _errs228 === errors;
-}
-else {
-var valid58 = true;
-}
-}
-}
-}
-else {
-const err128 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err128];
-}
-else {
-vErrors.push(err128);
-}
-errors++;
-}
-}
-var valid57 = _errs224 === errors;
-}
-else {
-var valid57 = true;
-}
-}
-}
-}
-else {
-const err129 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err129];
-}
-else {
-vErrors.push(err129);
-}
-errors++;
-}
-}
-var _valid27 = _errs220 === errors;
-if(_valid27 && valid55){
-valid55 = false;
-passing4 = [passing4, 1];
-}
-else {
-if(_valid27){
-valid55 = true;
-passing4 = 1;
-if(props10 !== true){
-props10 = props10 || {};
-props10.type = true;
-props10.grammar = true;
-}
-}
-}
-if(!valid55){
-const err130 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf",keyword:"oneOf",params:{passingSchemas: passing4},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err130];
-}
-else {
-vErrors.push(err130);
-}
-errors++;
-}
-else {
-errors = _errs215;
-if(vErrors !== null){
-if(_errs215){
-vErrors.length = _errs215;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid54 = _errs214 === errors;
-}
-else {
-var valid54 = true;
-}
-}
-}
-}
-}
-else {
-const err131 = {instancePath:instancePath+"/tools/" + i3+"/custom",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err131];
-}
-else {
-vErrors.push(err131);
-}
-errors++;
-}
-}
-var valid53 = _errs208 === errors;
-}
-else {
-var valid53 = true;
-}
-}
-}
-}
-else {
-const err132 = {instancePath:instancePath+"/tools/" + i3,schemaPath:"#/components/schemas/CustomToolChatCompletions/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err132];
-}
-else {
-vErrors.push(err132);
-}
-errors++;
-}
-}
-var _valid26 = _errs203 === errors;
-if(_valid26 && valid51){
-valid51 = false;
-passing3 = [passing3, 1];
-}
-else {
-if(_valid26){
-valid51 = true;
-passing3 = 1;
-if(props9 !== true){
-props9 = props9 || {};
-props9.type = true;
-props9.custom = true;
-}
-}
-}
-if(!valid51){
-const err133 = {instancePath:instancePath+"/tools/" + i3,schemaPath:"#/allOf/1/properties/tools/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err133];
-}
-else {
-vErrors.push(err133);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs201;
-if(vErrors !== null){
-if(_errs201){
-vErrors.length = _errs201;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid50 = _errs200 === errors;
-if(!valid50){
-break;
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/allOf/1/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid1 = _errs198 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.tool_choice !== undefined){
-const _errs230 = errors;
-if(!(validate80(data.tool_choice, {instancePath:instancePath+"/tool_choice",parentData:data,parentDataProperty:"tool_choice",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
-errors = vErrors.length;
-}
-var valid1 = _errs230 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.parallel_tool_calls !== undefined){
-const _errs231 = errors;
-if(typeof data.parallel_tool_calls !== "boolean"){
-validate21.errors = [{instancePath:instancePath+"/parallel_tool_calls",schemaPath:"#/components/schemas/ParallelToolCalls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
-return false;
-}
-var valid1 = _errs231 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.function_call !== undefined){
-let data56 = data.function_call;
-const _errs234 = errors;
-const _errs235 = errors;
-let valid60 = false;
-let passing5 = null;
-const _errs236 = errors;
-if(typeof data56 !== "string"){
-const err134 = {instancePath:instancePath+"/function_call",schemaPath:"#/allOf/1/properties/function_call/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err134];
-}
-else {
-vErrors.push(err134);
-}
-errors++;
-}
-if(!((data56 === "none") || (data56 === "auto"))){
-const err135 = {instancePath:instancePath+"/function_call",schemaPath:"#/allOf/1/properties/function_call/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema32.allOf[1].properties.function_call.oneOf[0].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err135];
-}
-else {
-vErrors.push(err135);
-}
-errors++;
-}
-var _valid28 = _errs236 === errors;
-if(_valid28){
-valid60 = true;
-passing5 = 0;
-}
-const _errs238 = errors;
-const _errs239 = errors;
-if(errors === _errs239){
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-let missing10;
-if((data56.name === undefined) && (missing10 = "name")){
-const err136 = {instancePath:instancePath+"/function_call",schemaPath:"#/components/schemas/ChatCompletionFunctionCallOption/required",keyword:"required",params:{missingProperty: missing10},message:"must have required property '"+missing10+"'"};
-if(vErrors === null){
-vErrors = [err136];
-}
-else {
-vErrors.push(err136);
-}
-errors++;
-}
-else {
-if(data56.name !== undefined){
-if(typeof data56.name !== "string"){
-const err137 = {instancePath:instancePath+"/function_call/name",schemaPath:"#/components/schemas/ChatCompletionFunctionCallOption/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err137];
-}
-else {
-vErrors.push(err137);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err138 = {instancePath:instancePath+"/function_call",schemaPath:"#/components/schemas/ChatCompletionFunctionCallOption/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err138];
-}
-else {
-vErrors.push(err138);
-}
-errors++;
-}
-}
-var _valid28 = _errs238 === errors;
-if(_valid28 && valid60){
-valid60 = false;
-passing5 = [passing5, 1];
-}
-else {
-if(_valid28){
-valid60 = true;
-passing5 = 1;
-var props12 = {};
-props12.name = true;
-}
-}
-if(!valid60){
-const err139 = {instancePath:instancePath+"/function_call",schemaPath:"#/allOf/1/properties/function_call/oneOf",keyword:"oneOf",params:{passingSchemas: passing5},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err139];
-}
-else {
-vErrors.push(err139);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs235;
-if(vErrors !== null){
-if(_errs235){
-vErrors.length = _errs235;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs234 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.functions !== undefined){
-let data58 = data.functions;
-const _errs243 = errors;
-if(errors === _errs243){
-if(Array.isArray(data58)){
-if(data58.length > 128){
-validate21.errors = [{instancePath:instancePath+"/functions",schemaPath:"#/allOf/1/properties/functions/maxItems",keyword:"maxItems",params:{limit: 128},message:"must NOT have more than 128 items"}];
-return false;
-}
-else {
-if(data58.length < 1){
-validate21.errors = [{instancePath:instancePath+"/functions",schemaPath:"#/allOf/1/properties/functions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
-return false;
-}
-else {
-var valid63 = true;
-const len4 = data58.length;
-for(let i4=0; i4<len4; i4++){
-const _errs245 = errors;
-if(!(validate84(data58[i4], {instancePath:instancePath+"/functions/" + i4,parentData:data58,parentDataProperty:i4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
-errors = vErrors.length;
-}
-var valid63 = _errs245 === errors;
-if(!valid63){
-break;
-}
-}
-}
-}
-}
-else {
-validate21.errors = [{instancePath:instancePath+"/functions",schemaPath:"#/allOf/1/properties/functions/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid1 = _errs243 === errors;
-}
-else {
-var valid1 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate21.errors = [{instancePath,schemaPath:"#/allOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-var valid0 = _errs1 === errors;
-}
-validate21.errors = vErrors;
-return errors === 0;
-}
-validate21.evaluated = {"props":{"messages":true,"model":true,"service_tier":true,"modalities":true,"verbosity":true,"reasoning_effort":true,"max_completion_tokens":true,"frequency_penalty":true,"presence_penalty":true,"web_search_options":true,"top_logprobs":true,"response_format":true,"audio":true,"store":true,"moderation":true,"stream":true,"stop":true,"logit_bias":true,"logprobs":true,"max_tokens":true,"n":true,"prediction":true,"seed":true,"stream_options":true,"tools":true,"tool_choice":true,"parallel_tool_calls":true,"function_call":true,"functions":true,"prompt_cache_options":true,"metadata":true,"temperature":true,"top_p":true,"user":true,"safety_identifier":true,"prompt_cache_key":true,"prompt_cache_retention":true},"dynamicProps":false,"dynamicItems":false};
-
-export const CreateCompletionRequest = validate86;
-const schema95 = {"type":"object","properties":{"model":{"anyOf":[{"type":"string"},{"type":"string","enum":["gpt-3.5-turbo-instruct","davinci-002","babbage-002"]}]},"prompt":{"anyOf":[{"default":"<|endoftext|>","oneOf":[{"type":"string","default":""},{"type":"array","items":{"type":"string","default":""}},{"type":"array","minItems":1,"items":{"type":"integer"}},{"type":"array","minItems":1,"items":{"type":"array","minItems":1,"items":{"type":"integer"}}}]},{"type":"null"}]},"best_of":{"anyOf":[{"type":"integer","default":1,"minimum":0,"maximum":20},{"type":"null"}]},"echo":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"frequency_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"logit_bias":{"anyOf":[{"type":"object","default":null,"additionalProperties":{"type":"integer"}},{"type":"null"}]},"logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":5,"default":null},{"type":"null"}]},"max_tokens":{"anyOf":[{"type":"integer","minimum":0,"default":16},{"type":"null"}]},"n":{"anyOf":[{"type":"integer","minimum":1,"maximum":128,"default":1},{"type":"null"}]},"presence_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"seed":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"stop":{"$ref":"#/components/schemas/StopConfiguration"},"stream":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"stream_options":{"$ref":"#/components/schemas/ChatCompletionStreamOptions"},"suffix":{"anyOf":[{"default":null,"type":"string"},{"type":"null"}]},"temperature":{"anyOf":[{"type":"number","minimum":0,"maximum":2,"default":1},{"type":"null"}]},"top_p":{"anyOf":[{"type":"number","minimum":0,"maximum":1,"default":1},{"type":"null"}]},"user":{"type":"string"}},"required":["model","prompt"]};
-const formats0 = {int32: {type: "number", validate: (n) => Number.isInteger(n) && n >= -2147483648 && n < 2147483648}, int64: {type: "number", validate: Number.isSafeInteger}, unixtime: {type: "number", validate: Number.isInteger}}.int64;
-
-function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate86.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.model === undefined) && (missing0 = "model")) || ((data.prompt === undefined) && (missing0 = "prompt"))){
-validate86.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.model !== undefined){
-let data0 = data.model;
-const _errs1 = errors;
-const _errs2 = errors;
-let valid1 = false;
-const _errs3 = errors;
-if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs3 === errors;
-valid1 = valid1 || _valid0;
-const _errs5 = errors;
-if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(!(((data0 === "gpt-3.5-turbo-instruct") || (data0 === "davinci-002")) || (data0 === "babbage-002"))){
-const err2 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema95.properties.model.anyOf[1].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid0 = _errs5 === errors;
-valid1 = valid1 || _valid0;
-if(!valid1){
-const err3 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs2;
-if(vErrors !== null){
-if(_errs2){
-vErrors.length = _errs2;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.prompt !== undefined){
-let data1 = data.prompt;
-const _errs7 = errors;
-const _errs8 = errors;
-let valid2 = false;
-const _errs9 = errors;
-const _errs10 = errors;
-let valid3 = false;
-let passing0 = null;
-const _errs11 = errors;
-if(typeof data1 !== "string"){
-const err4 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var _valid2 = _errs11 === errors;
-if(_valid2){
-valid3 = true;
-passing0 = 0;
-}
-const _errs13 = errors;
-if(errors === _errs13){
-if(Array.isArray(data1)){
-var valid4 = true;
-const len0 = data1.length;
-for(let i0=0; i0<len0; i0++){
-const _errs15 = errors;
-if(typeof data1[i0] !== "string"){
-const err5 = {instancePath:instancePath+"/prompt/" + i0,schemaPath:"#/properties/prompt/anyOf/0/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-var valid4 = _errs15 === errors;
-if(!valid4){
-break;
-}
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-var _valid2 = _errs13 === errors;
-if(_valid2 && valid3){
-valid3 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid2){
-valid3 = true;
-passing0 = 1;
-var items0 = true;
-}
-const _errs17 = errors;
-if(errors === _errs17){
-if(Array.isArray(data1)){
-if(data1.length < 1){
-const err7 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-else {
-var valid5 = true;
-const len1 = data1.length;
-for(let i1=0; i1<len1; i1++){
-let data3 = data1[i1];
-const _errs19 = errors;
-if(!((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3)))){
-const err8 = {instancePath:instancePath+"/prompt/" + i1,schemaPath:"#/properties/prompt/anyOf/0/oneOf/2/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-var valid5 = _errs19 === errors;
-if(!valid5){
-break;
-}
-}
-}
-}
-else {
-const err9 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-var _valid2 = _errs17 === errors;
-if(_valid2 && valid3){
-valid3 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid2){
-valid3 = true;
-passing0 = 2;
-if(items0 !== true){
-items0 = true;
-}
-}
-const _errs21 = errors;
-if(errors === _errs21){
-if(Array.isArray(data1)){
-if(data1.length < 1){
-const err10 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-else {
-var valid6 = true;
-const len2 = data1.length;
-for(let i2=0; i2<len2; i2++){
-let data4 = data1[i2];
-const _errs23 = errors;
-if(errors === _errs23){
-if(Array.isArray(data4)){
-if(data4.length < 1){
-const err11 = {instancePath:instancePath+"/prompt/" + i2,schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-else {
-var valid7 = true;
-const len3 = data4.length;
-for(let i3=0; i3<len3; i3++){
-let data5 = data4[i3];
-const _errs25 = errors;
-if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
-const err12 = {instancePath:instancePath+"/prompt/" + i2+"/" + i3,schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/items/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-var valid7 = _errs25 === errors;
-if(!valid7){
-break;
-}
-}
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/prompt/" + i2,schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-var valid6 = _errs23 === errors;
-if(!valid6){
-break;
-}
-}
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-var _valid2 = _errs21 === errors;
-if(_valid2 && valid3){
-valid3 = false;
-passing0 = [passing0, 3];
-}
-else {
-if(_valid2){
-valid3 = true;
-passing0 = 3;
-if(items0 !== true){
-items0 = true;
-}
-}
-}
-}
-}
-if(!valid3){
-const err15 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-else {
-errors = _errs10;
-if(vErrors !== null){
-if(_errs10){
-vErrors.length = _errs10;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid1 = _errs9 === errors;
-valid2 = valid2 || _valid1;
-const _errs27 = errors;
-if(data1 !== null){
-const err16 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-var _valid1 = _errs27 === errors;
-valid2 = valid2 || _valid1;
-if(!valid2){
-const err17 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs8;
-if(vErrors !== null){
-if(_errs8){
-vErrors.length = _errs8;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs7 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.best_of !== undefined){
-let data6 = data.best_of;
-const _errs29 = errors;
-const _errs30 = errors;
-let valid8 = false;
-const _errs31 = errors;
-if(!((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6)))){
-const err18 = {instancePath:instancePath+"/best_of",schemaPath:"#/properties/best_of/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-if(errors === _errs31){
-if(typeof data6 == "number"){
-if(data6 > 20 || isNaN(data6)){
-const err19 = {instancePath:instancePath+"/best_of",schemaPath:"#/properties/best_of/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-else {
-if(data6 < 0 || isNaN(data6)){
-const err20 = {instancePath:instancePath+"/best_of",schemaPath:"#/properties/best_of/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-}
-}
-var _valid3 = _errs31 === errors;
-valid8 = valid8 || _valid3;
-const _errs33 = errors;
-if(data6 !== null){
-const err21 = {instancePath:instancePath+"/best_of",schemaPath:"#/properties/best_of/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-var _valid3 = _errs33 === errors;
-valid8 = valid8 || _valid3;
-if(!valid8){
-const err22 = {instancePath:instancePath+"/best_of",schemaPath:"#/properties/best_of/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs30;
-if(vErrors !== null){
-if(_errs30){
-vErrors.length = _errs30;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs29 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.echo !== undefined){
-let data7 = data.echo;
-const _errs35 = errors;
-const _errs36 = errors;
-let valid9 = false;
-const _errs37 = errors;
-if(typeof data7 !== "boolean"){
-const err23 = {instancePath:instancePath+"/echo",schemaPath:"#/properties/echo/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-var _valid4 = _errs37 === errors;
-valid9 = valid9 || _valid4;
-const _errs39 = errors;
-if(data7 !== null){
-const err24 = {instancePath:instancePath+"/echo",schemaPath:"#/properties/echo/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-var _valid4 = _errs39 === errors;
-valid9 = valid9 || _valid4;
-if(!valid9){
-const err25 = {instancePath:instancePath+"/echo",schemaPath:"#/properties/echo/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs36;
-if(vErrors !== null){
-if(_errs36){
-vErrors.length = _errs36;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs35 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.frequency_penalty !== undefined){
-let data8 = data.frequency_penalty;
-const _errs41 = errors;
-const _errs42 = errors;
-let valid10 = false;
-const _errs43 = errors;
-if(errors === _errs43){
-if(typeof data8 == "number"){
-if(data8 > 2 || isNaN(data8)){
-const err26 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/properties/frequency_penalty/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2"};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-else {
-if(data8 < -2 || isNaN(data8)){
-const err27 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/properties/frequency_penalty/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -2},message:"must be >= -2"};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-}
-else {
-const err28 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/properties/frequency_penalty/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-var _valid5 = _errs43 === errors;
-valid10 = valid10 || _valid5;
-const _errs45 = errors;
-if(data8 !== null){
-const err29 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/properties/frequency_penalty/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-var _valid5 = _errs45 === errors;
-valid10 = valid10 || _valid5;
-if(!valid10){
-const err30 = {instancePath:instancePath+"/frequency_penalty",schemaPath:"#/properties/frequency_penalty/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs42;
-if(vErrors !== null){
-if(_errs42){
-vErrors.length = _errs42;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs41 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.logit_bias !== undefined){
-let data9 = data.logit_bias;
-const _errs47 = errors;
-const _errs48 = errors;
-let valid11 = false;
-const _errs49 = errors;
-if(errors === _errs49){
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-for(const key0 in data9){
-let data10 = data9[key0];
-const _errs52 = errors;
-if(!((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10)))){
-const err31 = {instancePath:instancePath+"/logit_bias/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/logit_bias/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-var valid12 = _errs52 === errors;
-if(!valid12){
-break;
-}
-}
-}
-else {
-const err32 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/properties/logit_bias/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-var _valid6 = _errs49 === errors;
-valid11 = valid11 || _valid6;
-const _errs54 = errors;
-if(data9 !== null){
-const err33 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/properties/logit_bias/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-var _valid6 = _errs54 === errors;
-valid11 = valid11 || _valid6;
-if(!valid11){
-const err34 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/properties/logit_bias/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs48;
-if(vErrors !== null){
-if(_errs48){
-vErrors.length = _errs48;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs47 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.logprobs !== undefined){
-let data11 = data.logprobs;
-const _errs56 = errors;
-const _errs57 = errors;
-let valid13 = false;
-const _errs58 = errors;
-if(!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))){
-const err35 = {instancePath:instancePath+"/logprobs",schemaPath:"#/properties/logprobs/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-if(errors === _errs58){
-if(typeof data11 == "number"){
-if(data11 > 5 || isNaN(data11)){
-const err36 = {instancePath:instancePath+"/logprobs",schemaPath:"#/properties/logprobs/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 5},message:"must be <= 5"};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-else {
-if(data11 < 0 || isNaN(data11)){
-const err37 = {instancePath:instancePath+"/logprobs",schemaPath:"#/properties/logprobs/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-}
-}
-var _valid7 = _errs58 === errors;
-valid13 = valid13 || _valid7;
-const _errs60 = errors;
-if(data11 !== null){
-const err38 = {instancePath:instancePath+"/logprobs",schemaPath:"#/properties/logprobs/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-var _valid7 = _errs60 === errors;
-valid13 = valid13 || _valid7;
-if(!valid13){
-const err39 = {instancePath:instancePath+"/logprobs",schemaPath:"#/properties/logprobs/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs57;
-if(vErrors !== null){
-if(_errs57){
-vErrors.length = _errs57;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs56 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.max_tokens !== undefined){
-let data12 = data.max_tokens;
-const _errs62 = errors;
-const _errs63 = errors;
-let valid14 = false;
-const _errs64 = errors;
-if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
-const err40 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/properties/max_tokens/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-if(errors === _errs64){
-if(typeof data12 == "number"){
-if(data12 < 0 || isNaN(data12)){
-const err41 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/properties/max_tokens/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-}
-}
-var _valid8 = _errs64 === errors;
-valid14 = valid14 || _valid8;
-const _errs66 = errors;
-if(data12 !== null){
-const err42 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/properties/max_tokens/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-var _valid8 = _errs66 === errors;
-valid14 = valid14 || _valid8;
-if(!valid14){
-const err43 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/properties/max_tokens/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs63;
-if(vErrors !== null){
-if(_errs63){
-vErrors.length = _errs63;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs62 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.n !== undefined){
-let data13 = data.n;
-const _errs68 = errors;
-const _errs69 = errors;
-let valid15 = false;
-const _errs70 = errors;
-if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err44 = {instancePath:instancePath+"/n",schemaPath:"#/properties/n/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-if(errors === _errs70){
-if(typeof data13 == "number"){
-if(data13 > 128 || isNaN(data13)){
-const err45 = {instancePath:instancePath+"/n",schemaPath:"#/properties/n/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 128},message:"must be <= 128"};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-else {
-if(data13 < 1 || isNaN(data13)){
-const err46 = {instancePath:instancePath+"/n",schemaPath:"#/properties/n/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-}
-}
-}
-var _valid9 = _errs70 === errors;
-valid15 = valid15 || _valid9;
-const _errs72 = errors;
-if(data13 !== null){
-const err47 = {instancePath:instancePath+"/n",schemaPath:"#/properties/n/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-var _valid9 = _errs72 === errors;
-valid15 = valid15 || _valid9;
-if(!valid15){
-const err48 = {instancePath:instancePath+"/n",schemaPath:"#/properties/n/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs69;
-if(vErrors !== null){
-if(_errs69){
-vErrors.length = _errs69;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs68 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.presence_penalty !== undefined){
-let data14 = data.presence_penalty;
-const _errs74 = errors;
-const _errs75 = errors;
-let valid16 = false;
-const _errs76 = errors;
-if(errors === _errs76){
-if(typeof data14 == "number"){
-if(data14 > 2 || isNaN(data14)){
-const err49 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/properties/presence_penalty/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2"};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-else {
-if(data14 < -2 || isNaN(data14)){
-const err50 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/properties/presence_penalty/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -2},message:"must be >= -2"};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/properties/presence_penalty/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-}
-var _valid10 = _errs76 === errors;
-valid16 = valid16 || _valid10;
-const _errs78 = errors;
-if(data14 !== null){
-const err52 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/properties/presence_penalty/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-var _valid10 = _errs78 === errors;
-valid16 = valid16 || _valid10;
-if(!valid16){
-const err53 = {instancePath:instancePath+"/presence_penalty",schemaPath:"#/properties/presence_penalty/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs75;
-if(vErrors !== null){
-if(_errs75){
-vErrors.length = _errs75;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs74 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.seed !== undefined){
-let data15 = data.seed;
-const _errs80 = errors;
-const _errs81 = errors;
-let valid17 = false;
-const _errs82 = errors;
-if(!((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15)))){
-const err54 = {instancePath:instancePath+"/seed",schemaPath:"#/properties/seed/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-if(errors === _errs82){
-if(typeof data15 == "number"){
-if(!(formats0.validate(data15))){
-const err55 = {instancePath:instancePath+"/seed",schemaPath:"#/properties/seed/anyOf/0/format",keyword:"format",params:{format: "int64"},message:"must match format \""+"int64"+"\""};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-}
-}
-var _valid11 = _errs82 === errors;
-valid17 = valid17 || _valid11;
-const _errs84 = errors;
-if(data15 !== null){
-const err56 = {instancePath:instancePath+"/seed",schemaPath:"#/properties/seed/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-var _valid11 = _errs84 === errors;
-valid17 = valid17 || _valid11;
-if(!valid17){
-const err57 = {instancePath:instancePath+"/seed",schemaPath:"#/properties/seed/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs81;
-if(vErrors !== null){
-if(_errs81){
-vErrors.length = _errs81;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs80 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stop !== undefined){
-let data16 = data.stop;
-const _errs86 = errors;
-const _errs88 = errors;
-let valid19 = false;
-const _errs89 = errors;
-const _errs90 = errors;
-let valid20 = false;
-let passing1 = null;
-const _errs91 = errors;
-const _errs92 = errors;
-let valid21 = false;
-const _errs93 = errors;
-if(typeof data16 !== "string"){
-const err58 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-var _valid14 = _errs93 === errors;
-valid21 = valid21 || _valid14;
-const _errs95 = errors;
-if(data16 !== null){
-const err59 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-var _valid14 = _errs95 === errors;
-valid21 = valid21 || _valid14;
-if(!valid21){
-const err60 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-else {
-errors = _errs92;
-if(vErrors !== null){
-if(_errs92){
-vErrors.length = _errs92;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid13 = _errs91 === errors;
-if(_valid13){
-valid20 = true;
-passing1 = 0;
-}
-const _errs97 = errors;
-if(errors === _errs97){
-if(Array.isArray(data16)){
-if(data16.length > 4){
-const err61 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-else {
-if(data16.length < 1){
-const err62 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-else {
-var valid22 = true;
-const len4 = data16.length;
-for(let i4=0; i4<len4; i4++){
-const _errs99 = errors;
-if(typeof data16[i4] !== "string"){
-const err63 = {instancePath:instancePath+"/stop/" + i4,schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-var valid22 = _errs99 === errors;
-if(!valid22){
-break;
-}
-}
-}
-}
-}
-else {
-const err64 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-}
-var _valid13 = _errs97 === errors;
-if(_valid13 && valid20){
-valid20 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid13){
-valid20 = true;
-passing1 = 1;
-}
-}
-if(!valid20){
-const err65 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-else {
-errors = _errs90;
-if(vErrors !== null){
-if(_errs90){
-vErrors.length = _errs90;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid12 = _errs89 === errors;
-valid19 = valid19 || _valid12;
-const _errs101 = errors;
-if(data16 !== null){
-const err66 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-var _valid12 = _errs101 === errors;
-valid19 = valid19 || _valid12;
-if(!valid19){
-const err67 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs88;
-if(vErrors !== null){
-if(_errs88){
-vErrors.length = _errs88;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs86 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stream !== undefined){
-let data18 = data.stream;
-const _errs103 = errors;
-const _errs104 = errors;
-let valid23 = false;
-const _errs105 = errors;
-if(typeof data18 !== "boolean"){
-const err68 = {instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-var _valid15 = _errs105 === errors;
-valid23 = valid23 || _valid15;
-const _errs107 = errors;
-if(data18 !== null){
-const err69 = {instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-var _valid15 = _errs107 === errors;
-valid23 = valid23 || _valid15;
-if(!valid23){
-const err70 = {instancePath:instancePath+"/stream",schemaPath:"#/properties/stream/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs104;
-if(vErrors !== null){
-if(_errs104){
-vErrors.length = _errs104;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs103 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.stream_options !== undefined){
-let data19 = data.stream_options;
-const _errs109 = errors;
-const _errs111 = errors;
-let valid25 = false;
-const _errs112 = errors;
-if(errors === _errs112){
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
-if(data19.include_usage !== undefined){
-const _errs114 = errors;
-if(typeof data19.include_usage !== "boolean"){
-const err71 = {instancePath:instancePath+"/stream_options/include_usage",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/properties/include_usage/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-var valid26 = _errs114 === errors;
-}
-else {
-var valid26 = true;
-}
-if(valid26){
-if(data19.include_obfuscation !== undefined){
-const _errs116 = errors;
-if(typeof data19.include_obfuscation !== "boolean"){
-const err72 = {instancePath:instancePath+"/stream_options/include_obfuscation",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/properties/include_obfuscation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-var valid26 = _errs116 === errors;
-}
-else {
-var valid26 = true;
-}
-}
-}
-else {
-const err73 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-}
-var _valid16 = _errs112 === errors;
-valid25 = valid25 || _valid16;
-if(_valid16){
-var props1 = {};
-props1.include_usage = true;
-props1.include_obfuscation = true;
-}
-const _errs118 = errors;
-if(data19 !== null){
-const err74 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-var _valid16 = _errs118 === errors;
-valid25 = valid25 || _valid16;
-if(!valid25){
-const err75 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs111;
-if(vErrors !== null){
-if(_errs111){
-vErrors.length = _errs111;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs109 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.suffix !== undefined){
-let data22 = data.suffix;
-const _errs120 = errors;
-const _errs121 = errors;
-let valid27 = false;
-const _errs122 = errors;
-if(typeof data22 !== "string"){
-const err76 = {instancePath:instancePath+"/suffix",schemaPath:"#/properties/suffix/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-var _valid17 = _errs122 === errors;
-valid27 = valid27 || _valid17;
-const _errs124 = errors;
-if(data22 !== null){
-const err77 = {instancePath:instancePath+"/suffix",schemaPath:"#/properties/suffix/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-var _valid17 = _errs124 === errors;
-valid27 = valid27 || _valid17;
-if(!valid27){
-const err78 = {instancePath:instancePath+"/suffix",schemaPath:"#/properties/suffix/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs121;
-if(vErrors !== null){
-if(_errs121){
-vErrors.length = _errs121;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs120 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.temperature !== undefined){
-let data23 = data.temperature;
-const _errs126 = errors;
-const _errs127 = errors;
-let valid28 = false;
-const _errs128 = errors;
-if(errors === _errs128){
-if(typeof data23 == "number"){
-if(data23 > 2 || isNaN(data23)){
-const err79 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2"};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-else {
-if(data23 < 0 || isNaN(data23)){
-const err80 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-}
-}
-else {
-const err81 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-}
-var _valid18 = _errs128 === errors;
-valid28 = valid28 || _valid18;
-const _errs130 = errors;
-if(data23 !== null){
-const err82 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-var _valid18 = _errs130 === errors;
-valid28 = valid28 || _valid18;
-if(!valid28){
-const err83 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs127;
-if(vErrors !== null){
-if(_errs127){
-vErrors.length = _errs127;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs126 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.top_p !== undefined){
-let data24 = data.top_p;
-const _errs132 = errors;
-const _errs133 = errors;
-let valid29 = false;
-const _errs134 = errors;
-if(errors === _errs134){
-if(typeof data24 == "number"){
-if(data24 > 1 || isNaN(data24)){
-const err84 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-else {
-if(data24 < 0 || isNaN(data24)){
-const err85 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-}
-}
-else {
-const err86 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-}
-var _valid19 = _errs134 === errors;
-valid29 = valid29 || _valid19;
-const _errs136 = errors;
-if(data24 !== null){
-const err87 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-var _valid19 = _errs136 === errors;
-valid29 = valid29 || _valid19;
-if(!valid29){
-const err88 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-validate86.errors = vErrors;
-return false;
-}
-else {
-errors = _errs133;
-if(vErrors !== null){
-if(_errs133){
-vErrors.length = _errs133;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs132 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.user !== undefined){
-const _errs138 = errors;
-if(typeof data.user !== "string"){
-validate86.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs138 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-}
-else {
-validate86.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate86.errors = vErrors;
-return errors === 0;
-}
-validate86.evaluated = {"props":{"model":true,"prompt":true,"best_of":true,"echo":true,"frequency_penalty":true,"logit_bias":true,"logprobs":true,"max_tokens":true,"n":true,"presence_penalty":true,"seed":true,"stop":true,"stream":true,"stream_options":true,"suffix":true,"temperature":true,"top_p":true,"user":true},"dynamicProps":false,"dynamicItems":false};
-
-export const CreateEmbeddingRequest = validate87;
-const schema98 = {"type":"object","properties":{"input":{"oneOf":[{"type":"string","default":""},{"type":"array","minItems":1,"maxItems":2048,"items":{"type":"string","default":""}},{"type":"array","minItems":1,"maxItems":2048,"items":{"type":"integer"}},{"type":"array","minItems":1,"maxItems":2048,"items":{"type":"array","minItems":1,"items":{"type":"integer"}}}]},"model":{"anyOf":[{"type":"string"},{"type":"string","enum":["text-embedding-ada-002","text-embedding-3-small","text-embedding-3-large"]}]},"encoding_format":{"default":"float","type":"string","enum":["float","base64"]},"dimensions":{"type":"integer","minimum":1},"user":{"type":"string"}},"required":["model","input"]};
-
-function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate87.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(errors === 0){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.model === undefined) && (missing0 = "model")) || ((data.input === undefined) && (missing0 = "input"))){
-validate87.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
-return false;
-}
-else {
-if(data.input !== undefined){
-let data0 = data.input;
-const _errs1 = errors;
-const _errs2 = errors;
-let valid1 = false;
-let passing0 = null;
-const _errs3 = errors;
-if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
-const _errs5 = errors;
-if(errors === _errs5){
-if(Array.isArray(data0)){
-if(data0.length > 2048){
-const err1 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/1/maxItems",keyword:"maxItems",params:{limit: 2048},message:"must NOT have more than 2048 items"};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-else {
-if(data0.length < 1){
-const err2 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-else {
-var valid2 = true;
-const len0 = data0.length;
-for(let i0=0; i0<len0; i0++){
-const _errs7 = errors;
-if(typeof data0[i0] !== "string"){
-const err3 = {instancePath:instancePath+"/input/" + i0,schemaPath:"#/properties/input/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var valid2 = _errs7 === errors;
-if(!valid2){
-break;
-}
-}
-}
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-var _valid0 = _errs5 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-var items0 = true;
-}
-const _errs9 = errors;
-if(errors === _errs9){
-if(Array.isArray(data0)){
-if(data0.length > 2048){
-const err5 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/2/maxItems",keyword:"maxItems",params:{limit: 2048},message:"must NOT have more than 2048 items"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-if(data0.length < 1){
-const err6 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-else {
-var valid3 = true;
-const len1 = data0.length;
-for(let i1=0; i1<len1; i1++){
-let data2 = data0[i1];
-const _errs11 = errors;
-if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-const err7 = {instancePath:instancePath+"/input/" + i1,schemaPath:"#/properties/input/oneOf/2/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-var valid3 = _errs11 === errors;
-if(!valid3){
-break;
-}
-}
-}
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-var _valid0 = _errs9 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 2;
-if(items0 !== true){
-items0 = true;
-}
-}
-const _errs13 = errors;
-if(errors === _errs13){
-if(Array.isArray(data0)){
-if(data0.length > 2048){
-const err9 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/3/maxItems",keyword:"maxItems",params:{limit: 2048},message:"must NOT have more than 2048 items"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-else {
-if(data0.length < 1){
-const err10 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/3/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-else {
-var valid4 = true;
-const len2 = data0.length;
-for(let i2=0; i2<len2; i2++){
-let data3 = data0[i2];
-const _errs15 = errors;
-if(errors === _errs15){
-if(Array.isArray(data3)){
-if(data3.length < 1){
-const err11 = {instancePath:instancePath+"/input/" + i2,schemaPath:"#/properties/input/oneOf/3/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-else {
-var valid5 = true;
-const len3 = data3.length;
-for(let i3=0; i3<len3; i3++){
-let data4 = data3[i3];
-const _errs17 = errors;
-if(!((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4)))){
-const err12 = {instancePath:instancePath+"/input/" + i2+"/" + i3,schemaPath:"#/properties/input/oneOf/3/items/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-var valid5 = _errs17 === errors;
-if(!valid5){
-break;
-}
-}
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/input/" + i2,schemaPath:"#/properties/input/oneOf/3/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-var valid4 = _errs15 === errors;
-if(!valid4){
-break;
-}
-}
-}
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/3/type",keyword:"type",params:{type: "array"},message:"must be array"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-var _valid0 = _errs13 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 3];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 3;
-if(items0 !== true){
-items0 = true;
-}
-}
-}
-}
-}
-if(!valid1){
-const err15 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-validate87.errors = vErrors;
-return false;
-}
-else {
-errors = _errs2;
-if(vErrors !== null){
-if(_errs2){
-vErrors.length = _errs2;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs1 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.model !== undefined){
-let data5 = data.model;
-const _errs19 = errors;
-const _errs20 = errors;
-let valid6 = false;
-const _errs21 = errors;
-if(typeof data5 !== "string"){
-const err16 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-var _valid1 = _errs21 === errors;
-valid6 = valid6 || _valid1;
-const _errs23 = errors;
-if(typeof data5 !== "string"){
-const err17 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-if(!(((data5 === "text-embedding-ada-002") || (data5 === "text-embedding-3-small")) || (data5 === "text-embedding-3-large"))){
-const err18 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema98.properties.model.anyOf[1].enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-var _valid1 = _errs23 === errors;
-valid6 = valid6 || _valid1;
-if(!valid6){
-const err19 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-validate87.errors = vErrors;
-return false;
-}
-else {
-errors = _errs20;
-if(vErrors !== null){
-if(_errs20){
-vErrors.length = _errs20;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs19 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.encoding_format !== undefined){
-let data6 = data.encoding_format;
-const _errs25 = errors;
-if(typeof data6 !== "string"){
-validate87.errors = [{instancePath:instancePath+"/encoding_format",schemaPath:"#/properties/encoding_format/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-if(!((data6 === "float") || (data6 === "base64"))){
-validate87.errors = [{instancePath:instancePath+"/encoding_format",schemaPath:"#/properties/encoding_format/enum",keyword:"enum",params:{allowedValues: schema98.properties.encoding_format.enum},message:"must be equal to one of the allowed values"}];
-return false;
-}
-var valid0 = _errs25 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.dimensions !== undefined){
-let data7 = data.dimensions;
-const _errs27 = errors;
-if(!((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7)))){
-validate87.errors = [{instancePath:instancePath+"/dimensions",schemaPath:"#/properties/dimensions/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs27){
-if(typeof data7 == "number"){
-if(data7 < 1 || isNaN(data7)){
-validate87.errors = [{instancePath:instancePath+"/dimensions",schemaPath:"#/properties/dimensions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-var valid0 = _errs27 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.user !== undefined){
-const _errs29 = errors;
-if(typeof data.user !== "string"){
-validate87.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs29 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
-}
-else {
-validate87.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
-return false;
-}
-}
-validate87.errors = vErrors;
-return errors === 0;
-}
-validate87.evaluated = {"props":{"input":true,"model":true,"encoding_format":true,"dimensions":true,"user":true},"dynamicProps":false,"dynamicItems":false};
-
-export const CreateResponse = validate88;
-const schema99 = {"allOf":[{"$ref":"#/components/schemas/CreateModelResponseProperties"},{"$ref":"#/components/schemas/ResponseProperties"},{"type":"object","properties":{"service_tier":{"$ref":"#/components/schemas/ServiceTierResponses"},"truncation":{"deprecated":true,"anyOf":[{"type":"string","enum":["auto","disabled"],"default":"disabled"},{"type":"null"}]},"reasoning":{"anyOf":[{"$ref":"#/components/schemas/Reasoning"},{"type":"null"}]},"input":{"$ref":"#/components/schemas/InputParam"},"include":{"anyOf":[{"type":"array","items":{"$ref":"#/components/schemas/IncludeEnum"}},{"type":"null"}]},"parallel_tool_calls":{"anyOf":[{"type":"boolean","default":true},{"type":"null"}]},"store":{"anyOf":[{"type":"boolean","default":true},{"type":"null"}]},"instructions":{"anyOf":[{"type":"string"},{"type":"null"}]},"moderation":{"anyOf":[{"$ref":"#/components/schemas/ModerationParam"},{"type":"null"}]},"stream":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"stream_options":{"$ref":"#/components/schemas/ResponseStreamOptions"},"conversation":{"anyOf":[{"$ref":"#/components/schemas/ConversationParam"},{"type":"null"}]},"context_management":{"anyOf":[{"type":"array","minItems":1,"items":{"$ref":"#/components/schemas/ContextManagementParam"}},{"type":"null"}]},"max_output_tokens":{"anyOf":[{"type":"integer","minimum":16},{"type":"null"}]}}}]};
-const schema193 = {"anyOf":[{"type":"string","enum":["auto","default","flex","scale","priority","fast","ultrafast"],"default":"auto"},{"type":"null"}]};
-const schema314 = {"type":"string","enum":["file_search_call.results","web_search_call.results","web_search_call.action.sources","message.input_image.image_url","computer_call_output.output.image_url","code_interpreter_call.outputs","reasoning.encrypted_content","message.output_text.logprobs"]};
-const schema315 = {"anyOf":[{"type":"object","default":null,"properties":{"include_obfuscation":{"type":"boolean"}}},{"type":"null"}]};
-const schema318 = {"properties":{"type":{"type":"string"},"compact_threshold":{"anyOf":[{"type":"integer","minimum":1000},{"type":"null"}]}},"type":"object","required":["type"]};
-const schema100 = {"type":"object","properties":{"previous_response_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"model":{"$ref":"#/components/schemas/ModelIdsResponses"},"background":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"max_tool_calls":{"anyOf":[{"type":"integer"},{"type":"null"}]},"text":{"$ref":"#/components/schemas/ResponseTextParam"},"tools":{"$ref":"#/components/schemas/ToolsArray"},"tool_choice":{"$ref":"#/components/schemas/ToolChoiceParam"},"prompt":{"$ref":"#/components/schemas/Prompt"}}};
-const schema101 = {"anyOf":[{"$ref":"#/components/schemas/ModelIdsShared"},{"type":"string","enum":["o1-pro","o1-pro-2025-03-19","o3-pro","o3-pro-2025-06-10","o3-deep-research","o3-deep-research-2025-06-26","o4-mini-deep-research","o4-mini-deep-research-2025-06-26","computer-use-preview","computer-use-preview-2025-03-11","gpt-5.5-pro","gpt-5.5-pro-2026-04-23","gpt-5-codex","gpt-5-pro","gpt-5-pro-2025-10-06","gpt-5.1-codex-max","gpt-daybreak-blue-latest","gpt-daybreak-red-latest","gpt-5.6-cyber"]}]};
-
-function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate91.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10171,7 +776,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((data === "gpt-5.6-sol") || (data === "gpt-5.6-terra")) || (data === "gpt-5.6-luna")) || (data === "gpt-5.5")) || (data === "gpt-5.5-2026-04-23")) || (data === "gpt-5.4")) || (data === "gpt-5.4-mini")) || (data === "gpt-5.4-nano")) || (data === "gpt-5.4-mini-2026-03-17")) || (data === "gpt-5.4-nano-2026-03-17")) || (data === "gpt-5.3-chat-latest")) || (data === "gpt-5.2")) || (data === "gpt-5.2-2025-12-11")) || (data === "gpt-5.2-chat-latest")) || (data === "gpt-5.2-pro")) || (data === "gpt-5.2-pro-2025-12-11")) || (data === "gpt-5.1")) || (data === "gpt-5.1-2025-11-13")) || (data === "gpt-5.1-codex")) || (data === "gpt-5.1-mini")) || (data === "gpt-5.1-chat-latest")) || (data === "gpt-5")) || (data === "gpt-5-mini")) || (data === "gpt-5-nano")) || (data === "gpt-5-2025-08-07")) || (data === "gpt-5-mini-2025-08-07")) || (data === "gpt-5-nano-2025-08-07")) || (data === "gpt-5-chat-latest")) || (data === "gpt-4.1")) || (data === "gpt-4.1-mini")) || (data === "gpt-4.1-nano")) || (data === "gpt-4.1-2025-04-14")) || (data === "gpt-4.1-mini-2025-04-14")) || (data === "gpt-4.1-nano-2025-04-14")) || (data === "o4-mini")) || (data === "o4-mini-2025-04-16")) || (data === "o3")) || (data === "o3-2025-04-16")) || (data === "o3-mini")) || (data === "o3-mini-2025-01-31")) || (data === "o1")) || (data === "o1-2024-12-17")) || (data === "o1-preview")) || (data === "o1-preview-2024-09-12")) || (data === "o1-mini")) || (data === "o1-mini-2024-09-12")) || (data === "gpt-4o")) || (data === "gpt-4o-2024-11-20")) || (data === "gpt-4o-2024-08-06")) || (data === "gpt-4o-2024-05-13")) || (data === "gpt-4o-audio-preview")) || (data === "gpt-4o-audio-preview-2024-10-01")) || (data === "gpt-4o-audio-preview-2024-12-17")) || (data === "gpt-4o-audio-preview-2025-06-03")) || (data === "gpt-4o-mini-audio-preview")) || (data === "gpt-4o-mini-audio-preview-2024-12-17")) || (data === "gpt-4o-search-preview")) || (data === "gpt-4o-mini-search-preview")) || (data === "gpt-4o-search-preview-2025-03-11")) || (data === "gpt-4o-mini-search-preview-2025-03-11")) || (data === "chatgpt-4o-latest")) || (data === "codex-mini-latest")) || (data === "gpt-4o-mini")) || (data === "gpt-4o-mini-2024-07-18")) || (data === "gpt-4-turbo")) || (data === "gpt-4-turbo-2024-04-09")) || (data === "gpt-4-0125-preview")) || (data === "gpt-4-turbo-preview")) || (data === "gpt-4-1106-preview")) || (data === "gpt-4-vision-preview")) || (data === "gpt-4")) || (data === "gpt-4-0314")) || (data === "gpt-4-0613")) || (data === "gpt-4-32k")) || (data === "gpt-4-32k-0314")) || (data === "gpt-4-32k-0613")) || (data === "gpt-3.5-turbo")) || (data === "gpt-3.5-turbo-16k")) || (data === "gpt-3.5-turbo-0301")) || (data === "gpt-3.5-turbo-0613")) || (data === "gpt-3.5-turbo-1106")) || (data === "gpt-3.5-turbo-0125")) || (data === "gpt-3.5-turbo-16k-0613"))){
-const err2 = {instancePath,schemaPath:"#/components/schemas/ModelIdsShared/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema62.anyOf[1].enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath,schemaPath:"#/components/schemas/ModelIdsShared/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema41.anyOf[1].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10217,7 +822,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!(((((((((((((((((((data === "o1-pro") || (data === "o1-pro-2025-03-19")) || (data === "o3-pro")) || (data === "o3-pro-2025-06-10")) || (data === "o3-deep-research")) || (data === "o3-deep-research-2025-06-26")) || (data === "o4-mini-deep-research")) || (data === "o4-mini-deep-research-2025-06-26")) || (data === "computer-use-preview")) || (data === "computer-use-preview-2025-03-11")) || (data === "gpt-5.5-pro")) || (data === "gpt-5.5-pro-2026-04-23")) || (data === "gpt-5-codex")) || (data === "gpt-5-pro")) || (data === "gpt-5-pro-2025-10-06")) || (data === "gpt-5.1-codex-max")) || (data === "gpt-daybreak-blue-latest")) || (data === "gpt-daybreak-red-latest")) || (data === "gpt-5.6-cyber"))){
-const err5 = {instancePath,schemaPath:"#/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema101.anyOf[1].enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath,schemaPath:"#/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema40.anyOf[1].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10237,7 +842,7 @@ else {
 vErrors.push(err6);
 }
 errors++;
-validate91.errors = vErrors;
+validate29.errors = vErrors;
 return false;
 }
 else {
@@ -10251,19 +856,23 @@ vErrors = null;
 }
 }
 }
-validate91.errors = vErrors;
+validate29.errors = vErrors;
 return errors === 0;
 }
-validate91.evaluated = {"dynamicProps":false,"dynamicItems":false};
+validate29.evaluated = {"dynamicProps":false,"dynamicItems":false};
 
-const schema103 = {"type":"object","properties":{"format":{"$ref":"#/components/schemas/TextResponseFormatConfiguration"},"verbosity":{"$ref":"#/components/schemas/Verbosity"}}};
-const schema104 = {"oneOf":[{"$ref":"#/components/schemas/ResponseFormatText"},{"$ref":"#/components/schemas/TextResponseFormatJsonSchema"},{"$ref":"#/components/schemas/ResponseFormatJsonObject"}]};
-const schema106 = {"type":"object","properties":{"type":{"type":"string","enum":["json_schema"]},"description":{"type":"string"},"name":{"type":"string"},"schema":{"$ref":"#/components/schemas/ResponseFormatJsonSchemaSchema"},"strict":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]}},"required":["type","schema","name"]};
+const schema42 = {"type":"object","properties":{"format":{"$ref":"#/components/schemas/TextResponseFormatConfiguration"},"verbosity":{"$ref":"#/components/schemas/Verbosity"}}};
+const schema48 = {"anyOf":[{"type":"string","enum":["low","medium","high"],"default":"medium"},{"type":"null"}]};
+const schema43 = {"oneOf":[{"$ref":"#/components/schemas/ResponseFormatText"},{"$ref":"#/components/schemas/TextResponseFormatJsonSchema"},{"$ref":"#/components/schemas/ResponseFormatJsonObject"}]};
+const schema44 = {"type":"object","properties":{"type":{"type":"string","enum":["text"]}},"required":["type"]};
+const schema47 = {"type":"object","properties":{"type":{"type":"string","enum":["json_object"]}},"required":["type"]};
+const schema45 = {"type":"object","properties":{"type":{"type":"string","enum":["json_schema"]},"description":{"type":"string"},"name":{"type":"string"},"schema":{"$ref":"#/components/schemas/ResponseFormatJsonSchemaSchema"},"strict":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]}},"required":["type","schema","name"]};
+const schema46 = {"type":"object","additionalProperties":true};
 
-function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate95.evaluated;
+const evaluated0 = validate33.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10274,7 +883,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.type === undefined) && (missing0 = "type")) || ((data.schema === undefined) && (missing0 = "schema"))) || ((data.name === undefined) && (missing0 = "name"))){
-validate95.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate33.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -10282,11 +891,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate95.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate33.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "json_schema")){
-validate95.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema106.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate33.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema45.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -10298,7 +907,7 @@ if(valid0){
 if(data.description !== undefined){
 const _errs3 = errors;
 if(typeof data.description !== "string"){
-validate95.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate33.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -10310,7 +919,7 @@ if(valid0){
 if(data.name !== undefined){
 const _errs5 = errors;
 if(typeof data.name !== "string"){
-validate95.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate33.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -10327,7 +936,7 @@ if(errors === _errs8){
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 }
 else {
-validate95.errors = [{instancePath:instancePath+"/schema",schemaPath:"#/components/schemas/ResponseFormatJsonSchemaSchema/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate33.errors = [{instancePath:instancePath+"/schema",schemaPath:"#/components/schemas/ResponseFormatJsonSchemaSchema/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -10377,7 +986,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate95.errors = vErrors;
+validate33.errors = vErrors;
 return false;
 }
 else {
@@ -10403,20 +1012,20 @@ var valid0 = true;
 }
 }
 else {
-validate95.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate33.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate95.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
-validate95.evaluated = {"props":{"type":true,"description":true,"name":true,"schema":true,"strict":true},"dynamicProps":false,"dynamicItems":false};
+validate33.evaluated = {"props":{"type":true,"description":true,"name":true,"schema":true,"strict":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate94.evaluated;
+const evaluated0 = validate32.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10455,7 +1064,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "text")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ResponseFormatText/properties/type/enum",keyword:"enum",params:{allowedValues: schema69.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ResponseFormatText/properties/type/enum",keyword:"enum",params:{allowedValues: schema44.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10486,8 +1095,8 @@ var props0 = {};
 props0.type = true;
 }
 const _errs6 = errors;
-if(!(validate95(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate95.errors : vErrors.concat(validate95.errors);
+if(!(validate33(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -10537,7 +1146,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(data1 === "json_object")){
-const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ResponseFormatJsonObject/properties/type/enum",keyword:"enum",params:{allowedValues: schema72.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ResponseFormatJsonObject/properties/type/enum",keyword:"enum",params:{allowedValues: schema47.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10585,7 +1194,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate94.errors = vErrors;
+validate32.errors = vErrors;
 return false;
 }
 else {
@@ -10599,17 +1208,17 @@ vErrors = null;
 }
 }
 }
-validate94.errors = vErrors;
+validate32.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate94.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate32.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate93.evaluated;
+const evaluated0 = validate31.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10620,8 +1229,8 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.format !== undefined){
 const _errs1 = errors;
-if(!(validate94(data.format, {instancePath:instancePath+"/format",parentData:data,parentDataProperty:"format",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
+if(!(validate32(data.format, {instancePath:instancePath+"/format",parentData:data,parentDataProperty:"format",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -10647,7 +1256,7 @@ vErrors.push(err0);
 errors++;
 }
 if(!(((data1 === "low") || (data1 === "medium")) || (data1 === "high"))){
-const err1 = {instancePath:instancePath+"/verbosity",schemaPath:"#/components/schemas/Verbosity/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema65.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+const err1 = {instancePath:instancePath+"/verbosity",schemaPath:"#/components/schemas/Verbosity/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema48.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10680,7 +1289,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate93.errors = vErrors;
+validate31.errors = vErrors;
 return false;
 }
 else {
@@ -10702,27 +1311,27 @@ var valid0 = true;
 }
 }
 else {
-validate93.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate31.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate93.errors = vErrors;
+validate31.errors = vErrors;
 return errors === 0;
 }
-validate93.evaluated = {"props":{"format":true,"verbosity":true},"dynamicProps":false,"dynamicItems":false};
+validate31.evaluated = {"props":{"format":true,"verbosity":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema110 = {"type":"array","items":{"$ref":"#/components/schemas/Tool"}};
-const schema111 = {"discriminator":{"propertyName":"type"},"oneOf":[{"$ref":"#/components/schemas/FunctionTool"},{"$ref":"#/components/schemas/FileSearchTool"},{"$ref":"#/components/schemas/ComputerTool"},{"$ref":"#/components/schemas/ComputerUsePreviewTool"},{"$ref":"#/components/schemas/WebSearchTool"},{"$ref":"#/components/schemas/MCPTool"},{"$ref":"#/components/schemas/CodeInterpreterTool"},{"$ref":"#/components/schemas/ProgrammaticToolCallingParam"},{"$ref":"#/components/schemas/ImageGenTool"},{"$ref":"#/components/schemas/LocalShellToolParam"},{"$ref":"#/components/schemas/FunctionShellToolParam"},{"$ref":"#/components/schemas/CustomToolParam"},{"$ref":"#/components/schemas/NamespaceToolParam"},{"$ref":"#/components/schemas/ToolSearchToolParam"},{"$ref":"#/components/schemas/WebSearchPreviewTool"},{"$ref":"#/components/schemas/ApplyPatchToolParam"}]};
-const schema122 = {"properties":{"type":{"type":"string","enum":["computer"],"default":"computer"}},"type":"object","required":["type"]};
-const schema139 = {"properties":{"type":{"type":"string","enum":["programmatic_tool_calling"],"default":"programmatic_tool_calling"}},"type":"object","required":["type"]};
-const schema143 = {"properties":{"type":{"type":"string","enum":["local_shell"],"default":"local_shell"}},"type":"object","required":["type"]};
-const schema112 = {"properties":{"type":{"type":"string","enum":["function"],"default":"function"},"name":{"type":"string"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"parameters":{"anyOf":[{"additionalProperties":{},"type":"object"},{"type":"null"}]},"output_schema":{"anyOf":[{"additionalProperties":{},"type":"object"},{"type":"null"}]},"strict":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"defer_loading":{"type":"boolean"},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","name","strict","parameters"]};
-const schema113 = {"type":"string","enum":["direct","programmatic"]};
+const schema49 = {"type":"array","items":{"$ref":"#/components/schemas/Tool"}};
+const schema50 = {"discriminator":{"propertyName":"type"},"oneOf":[{"$ref":"#/components/schemas/FunctionTool"},{"$ref":"#/components/schemas/FileSearchTool"},{"$ref":"#/components/schemas/ComputerTool"},{"$ref":"#/components/schemas/ComputerUsePreviewTool"},{"$ref":"#/components/schemas/WebSearchTool"},{"$ref":"#/components/schemas/MCPTool"},{"$ref":"#/components/schemas/CodeInterpreterTool"},{"$ref":"#/components/schemas/ProgrammaticToolCallingParam"},{"$ref":"#/components/schemas/ImageGenTool"},{"$ref":"#/components/schemas/LocalShellToolParam"},{"$ref":"#/components/schemas/FunctionShellToolParam"},{"$ref":"#/components/schemas/CustomToolParam"},{"$ref":"#/components/schemas/NamespaceToolParam"},{"$ref":"#/components/schemas/ToolSearchToolParam"},{"$ref":"#/components/schemas/WebSearchPreviewTool"},{"$ref":"#/components/schemas/ApplyPatchToolParam"}]};
+const schema61 = {"properties":{"type":{"type":"string","enum":["computer"],"default":"computer"}},"type":"object","required":["type"]};
+const schema78 = {"properties":{"type":{"type":"string","enum":["programmatic_tool_calling"],"default":"programmatic_tool_calling"}},"type":"object","required":["type"]};
+const schema82 = {"properties":{"type":{"type":"string","enum":["local_shell"],"default":"local_shell"}},"type":"object","required":["type"]};
+const schema51 = {"properties":{"type":{"type":"string","enum":["function"],"default":"function"},"name":{"type":"string"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"parameters":{"anyOf":[{"additionalProperties":{},"type":"object"},{"type":"null"}]},"output_schema":{"anyOf":[{"additionalProperties":{},"type":"object"},{"type":"null"}]},"strict":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"defer_loading":{"type":"boolean"},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","name","strict","parameters"]};
+const schema52 = {"type":"string","enum":["direct","programmatic"]};
 
-function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate101.evaluated;
+const evaluated0 = validate39.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10733,7 +1342,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.name === undefined) && (missing0 = "name"))) || ((data.strict === undefined) && (missing0 = "strict"))) || ((data.parameters === undefined) && (missing0 = "parameters"))){
-validate101.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate39.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -10741,11 +1350,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate101.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate39.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "function")){
-validate101.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema112.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate39.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema51.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -10757,7 +1366,7 @@ if(valid0){
 if(data.name !== undefined){
 const _errs3 = errors;
 if(typeof data.name !== "string"){
-validate101.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate39.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -10806,7 +1415,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate101.errors = vErrors;
+validate39.errors = vErrors;
 return false;
 }
 else {
@@ -10870,7 +1479,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate101.errors = vErrors;
+validate39.errors = vErrors;
 return false;
 }
 else {
@@ -10934,7 +1543,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate101.errors = vErrors;
+validate39.errors = vErrors;
 return false;
 }
 else {
@@ -10994,7 +1603,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate101.errors = vErrors;
+validate39.errors = vErrors;
 return false;
 }
 else {
@@ -11017,7 +1626,7 @@ if(valid0){
 if(data.defer_loading !== undefined){
 const _errs31 = errors;
 if(typeof data.defer_loading !== "boolean"){
-validate101.errors = [{instancePath:instancePath+"/defer_loading",schemaPath:"#/properties/defer_loading/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate39.errors = [{instancePath:instancePath+"/defer_loading",schemaPath:"#/properties/defer_loading/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs31 === errors;
@@ -11050,7 +1659,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!((data8 === "direct") || (data8 === "programmatic"))){
-const err13 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema113.enum},message:"must be equal to one of the allowed values"};
+const err13 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -11100,7 +1709,7 @@ else {
 vErrors.push(err16);
 }
 errors++;
-validate101.errors = vErrors;
+validate39.errors = vErrors;
 return false;
 }
 else {
@@ -11129,24 +1738,24 @@ var valid0 = true;
 }
 }
 else {
-validate101.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate39.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate101.errors = vErrors;
+validate39.errors = vErrors;
 return errors === 0;
 }
-validate101.evaluated = {"props":{"type":true,"name":true,"description":true,"parameters":true,"output_schema":true,"strict":true,"defer_loading":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
+validate39.evaluated = {"props":{"type":true,"name":true,"description":true,"parameters":true,"output_schema":true,"strict":true,"defer_loading":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema114 = {"properties":{"type":{"type":"string","enum":["file_search"],"default":"file_search"},"vector_store_ids":{"items":{"type":"string"},"type":"array"},"max_num_results":{"type":"integer"},"ranking_options":{"$ref":"#/components/schemas/RankingOptions"},"filters":{"anyOf":[{"$ref":"#/components/schemas/Filters"},{"type":"null"}]}},"type":"object","required":["type","vector_store_ids"]};
-const schema115 = {"properties":{"ranker":{"$ref":"#/components/schemas/RankerVersionType"},"score_threshold":{"type":"number"},"hybrid_search":{"$ref":"#/components/schemas/HybridSearchOptions"}},"type":"object","required":[]};
-const schema116 = {"type":"string","enum":["auto","default-2024-11-15"]};
-const schema117 = {"properties":{"embedding_weight":{"type":"number"},"text_weight":{"type":"number"}},"type":"object","required":["embedding_weight","text_weight"]};
+const schema53 = {"properties":{"type":{"type":"string","enum":["file_search"],"default":"file_search"},"vector_store_ids":{"items":{"type":"string"},"type":"array"},"max_num_results":{"type":"integer"},"ranking_options":{"$ref":"#/components/schemas/RankingOptions"},"filters":{"anyOf":[{"$ref":"#/components/schemas/Filters"},{"type":"null"}]}},"type":"object","required":["type","vector_store_ids"]};
+const schema54 = {"properties":{"ranker":{"$ref":"#/components/schemas/RankerVersionType"},"score_threshold":{"type":"number"},"hybrid_search":{"$ref":"#/components/schemas/HybridSearchOptions"}},"type":"object","required":[]};
+const schema55 = {"type":"string","enum":["auto","default-2024-11-15"]};
+const schema56 = {"properties":{"embedding_weight":{"type":"number"},"text_weight":{"type":"number"}},"type":"object","required":["embedding_weight","text_weight"]};
 
-function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate104.evaluated;
+const evaluated0 = validate42.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11159,11 +1768,11 @@ if(data.ranker !== undefined){
 let data0 = data.ranker;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate104.errors = [{instancePath:instancePath+"/ranker",schemaPath:"#/components/schemas/RankerVersionType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate42.errors = [{instancePath:instancePath+"/ranker",schemaPath:"#/components/schemas/RankerVersionType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data0 === "auto") || (data0 === "default-2024-11-15"))){
-validate104.errors = [{instancePath:instancePath+"/ranker",schemaPath:"#/components/schemas/RankerVersionType/enum",keyword:"enum",params:{allowedValues: schema116.enum},message:"must be equal to one of the allowed values"}];
+validate42.errors = [{instancePath:instancePath+"/ranker",schemaPath:"#/components/schemas/RankerVersionType/enum",keyword:"enum",params:{allowedValues: schema55.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -11175,7 +1784,7 @@ if(valid0){
 if(data.score_threshold !== undefined){
 const _errs4 = errors;
 if(!(typeof data.score_threshold == "number")){
-validate104.errors = [{instancePath:instancePath+"/score_threshold",schemaPath:"#/properties/score_threshold/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate42.errors = [{instancePath:instancePath+"/score_threshold",schemaPath:"#/properties/score_threshold/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -11192,14 +1801,14 @@ if(errors === _errs7){
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 let missing0;
 if(((data2.embedding_weight === undefined) && (missing0 = "embedding_weight")) || ((data2.text_weight === undefined) && (missing0 = "text_weight"))){
-validate104.errors = [{instancePath:instancePath+"/hybrid_search",schemaPath:"#/components/schemas/HybridSearchOptions/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate42.errors = [{instancePath:instancePath+"/hybrid_search",schemaPath:"#/components/schemas/HybridSearchOptions/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data2.embedding_weight !== undefined){
 const _errs9 = errors;
 if(!(typeof data2.embedding_weight == "number")){
-validate104.errors = [{instancePath:instancePath+"/hybrid_search/embedding_weight",schemaPath:"#/components/schemas/HybridSearchOptions/properties/embedding_weight/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate42.errors = [{instancePath:instancePath+"/hybrid_search/embedding_weight",schemaPath:"#/components/schemas/HybridSearchOptions/properties/embedding_weight/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 var valid3 = _errs9 === errors;
@@ -11211,7 +1820,7 @@ if(valid3){
 if(data2.text_weight !== undefined){
 const _errs11 = errors;
 if(!(typeof data2.text_weight == "number")){
-validate104.errors = [{instancePath:instancePath+"/hybrid_search/text_weight",schemaPath:"#/components/schemas/HybridSearchOptions/properties/text_weight/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate42.errors = [{instancePath:instancePath+"/hybrid_search/text_weight",schemaPath:"#/components/schemas/HybridSearchOptions/properties/text_weight/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 var valid3 = _errs11 === errors;
@@ -11223,7 +1832,7 @@ var valid3 = true;
 }
 }
 else {
-validate104.errors = [{instancePath:instancePath+"/hybrid_search",schemaPath:"#/components/schemas/HybridSearchOptions/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate42.errors = [{instancePath:instancePath+"/hybrid_search",schemaPath:"#/components/schemas/HybridSearchOptions/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -11236,23 +1845,23 @@ var valid0 = true;
 }
 }
 else {
-validate104.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate42.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate104.errors = vErrors;
+validate42.errors = vErrors;
 return errors === 0;
 }
-validate104.evaluated = {"props":{"ranker":true,"score_threshold":true,"hybrid_search":true},"dynamicProps":false,"dynamicItems":false};
+validate42.evaluated = {"props":{"ranker":true,"score_threshold":true,"hybrid_search":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema118 = {"anyOf":[{"$ref":"#/components/schemas/ComparisonFilter"},{"$ref":"#/components/schemas/CompoundFilter"}]};
-const schema119 = {"type":"object","properties":{"type":{"type":"string","default":"eq","enum":["eq","ne","gt","gte","lt","lte","in","nin"]},"key":{"type":"string"},"value":{"oneOf":[{"type":"string"},{"type":"number"},{"type":"boolean"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"number"}]}}]}},"required":["type","key","value"]};
-const schema120 = {"$recursiveAnchor":true,"type":"object","properties":{"type":{"type":"string","enum":["and","or"]},"filters":{"type":"array","items":{"oneOf":[{"$ref":"#/components/schemas/ComparisonFilter"},{"$recursiveRef":"#"}],"discriminator":{"propertyName":"type"}}}},"required":["type","filters"]};
+const schema57 = {"anyOf":[{"$ref":"#/components/schemas/ComparisonFilter"},{"$ref":"#/components/schemas/CompoundFilter"}]};
+const schema58 = {"type":"object","properties":{"type":{"type":"string","default":"eq","enum":["eq","ne","gt","gte","lt","lte","in","nin"]},"key":{"type":"string"},"value":{"oneOf":[{"type":"string"},{"type":"number"},{"type":"boolean"},{"type":"array","items":{"oneOf":[{"type":"string"},{"type":"number"}]}}]}},"required":["type","key","value"]};
+const schema59 = {"$recursiveAnchor":true,"type":"object","properties":{"type":{"type":"string","enum":["and","or"]},"filters":{"type":"array","items":{"oneOf":[{"$ref":"#/components/schemas/ComparisonFilter"},{"$recursiveRef":"#"}],"discriminator":{"propertyName":"type"}}}},"required":["type","filters"]};
 
-function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate107.evaluated;
+const evaluated0 = validate45.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11260,13 +1869,13 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!dynamicAnchors[""]){
-dynamicAnchors[""] = validate107;
+dynamicAnchors[""] = validate45;
 }
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.filters === undefined) && (missing0 = "filters"))){
-validate107.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate45.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -11274,11 +1883,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate107.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate45.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data0 === "and") || (data0 === "or"))){
-validate107.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema120.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate45.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema59.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -11330,7 +1939,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!((((((((data3 === "eq") || (data3 === "ne")) || (data3 === "gt")) || (data3 === "gte")) || (data3 === "lt")) || (data3 === "lte")) || (data3 === "in")) || (data3 === "nin"))){
-const err2 = {instancePath:instancePath+"/filters/" + i0+"/type",schemaPath:"#/components/schemas/ComparisonFilter/properties/type/enum",keyword:"enum",params:{allowedValues: schema119.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/filters/" + i0+"/type",schemaPath:"#/components/schemas/ComparisonFilter/properties/type/enum",keyword:"enum",params:{allowedValues: schema58.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11590,12 +2199,12 @@ var items1 = _v0.evaluated.items;
 }
 }
 else {
-if(!(validate107(data2, {instancePath:instancePath+"/filters/" + i0,parentData:data1,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+if(!(validate45(data2, {instancePath:instancePath+"/filters/" + i0,parentData:data1,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
 errors = vErrors.length;
 }
 else {
-var props2 = validate107.evaluated.props;
+var props2 = validate45.evaluated.props;
 if(props1 !== true && props2 !== undefined){
 if(props2 === true){
 props1 = true;
@@ -11605,7 +2214,7 @@ props1 = props1 || {};
 Object.assign(props1, props2);
 }
 }
-var items2 = validate107.evaluated.items;
+var items2 = validate45.evaluated.items;
 if(items1 !== true && items2 !== undefined){
 items1 = items2 === true ? true : items1 > items2 ? items1 : items2;
 }
@@ -11640,7 +2249,7 @@ else {
 vErrors.push(err13);
 }
 errors++;
-validate107.errors = vErrors;
+validate45.errors = vErrors;
 return false;
 }
 else {
@@ -11661,7 +2270,7 @@ break;
 }
 }
 else {
-validate107.errors = [{instancePath:instancePath+"/filters",schemaPath:"#/properties/filters/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate45.errors = [{instancePath:instancePath+"/filters",schemaPath:"#/properties/filters/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -11674,20 +2283,20 @@ var valid0 = true;
 }
 }
 else {
-validate107.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate45.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate107.errors = vErrors;
+validate45.errors = vErrors;
 return errors === 0;
 }
-validate107.evaluated = {"props":{"type":true,"filters":true},"dynamicProps":false,"dynamicItems":false};
+validate45.evaluated = {"props":{"type":true,"filters":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate106(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate106.evaluated;
+const evaluated0 = validate44.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -11726,7 +2335,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!((((((((data0 === "eq") || (data0 === "ne")) || (data0 === "gt")) || (data0 === "gte")) || (data0 === "lt")) || (data0 === "lte")) || (data0 === "in")) || (data0 === "nin"))){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ComparisonFilter/properties/type/enum",keyword:"enum",params:{allowedValues: schema119.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ComparisonFilter/properties/type/enum",keyword:"enum",params:{allowedValues: schema58.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -11973,8 +2582,8 @@ props0.key = true;
 props0.value = true;
 }
 const _errs24 = errors;
-if(!(validate107(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+if(!(validate45(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs24 === errors;
@@ -11995,7 +2604,7 @@ else {
 vErrors.push(err13);
 }
 errors++;
-validate106.errors = vErrors;
+validate44.errors = vErrors;
 return false;
 }
 else {
@@ -12009,17 +2618,17 @@ vErrors = null;
 }
 }
 }
-validate106.errors = vErrors;
+validate44.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate106.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate44.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate103.evaluated;
+const evaluated0 = validate41.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -12030,7 +2639,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.vector_store_ids === undefined) && (missing0 = "vector_store_ids"))){
-validate103.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate41.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -12038,11 +2647,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate103.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate41.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "file_search")){
-validate103.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema114.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate41.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema53.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -12061,7 +2670,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 const _errs5 = errors;
 if(typeof data1[i0] !== "string"){
-validate103.errors = [{instancePath:instancePath+"/vector_store_ids/" + i0,schemaPath:"#/properties/vector_store_ids/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate41.errors = [{instancePath:instancePath+"/vector_store_ids/" + i0,schemaPath:"#/properties/vector_store_ids/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid1 = _errs5 === errors;
@@ -12071,7 +2680,7 @@ break;
 }
 }
 else {
-validate103.errors = [{instancePath:instancePath+"/vector_store_ids",schemaPath:"#/properties/vector_store_ids/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate41.errors = [{instancePath:instancePath+"/vector_store_ids",schemaPath:"#/properties/vector_store_ids/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -12085,7 +2694,7 @@ if(data.max_num_results !== undefined){
 let data3 = data.max_num_results;
 const _errs7 = errors;
 if(!((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3)))){
-validate103.errors = [{instancePath:instancePath+"/max_num_results",schemaPath:"#/properties/max_num_results/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate41.errors = [{instancePath:instancePath+"/max_num_results",schemaPath:"#/properties/max_num_results/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -12096,8 +2705,8 @@ var valid0 = true;
 if(valid0){
 if(data.ranking_options !== undefined){
 const _errs9 = errors;
-if(!(validate104(data.ranking_options, {instancePath:instancePath+"/ranking_options",parentData:data,parentDataProperty:"ranking_options",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate104.errors : vErrors.concat(validate104.errors);
+if(!(validate42(data.ranking_options, {instancePath:instancePath+"/ranking_options",parentData:data,parentDataProperty:"ranking_options",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate42.errors : vErrors.concat(validate42.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs9 === errors;
@@ -12112,8 +2721,8 @@ const _errs10 = errors;
 const _errs11 = errors;
 let valid2 = false;
 const _errs12 = errors;
-if(!(validate106(data5, {instancePath:instancePath+"/filters",parentData:data,parentDataProperty:"filters",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+if(!(validate44(data5, {instancePath:instancePath+"/filters",parentData:data,parentDataProperty:"filters",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate44.errors : vErrors.concat(validate44.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs12 === errors;
@@ -12140,7 +2749,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate103.errors = vErrors;
+validate41.errors = vErrors;
 return false;
 }
 else {
@@ -12166,22 +2775,22 @@ var valid0 = true;
 }
 }
 else {
-validate103.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate41.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate103.errors = vErrors;
+validate41.errors = vErrors;
 return errors === 0;
 }
-validate103.evaluated = {"props":{"type":true,"vector_store_ids":true,"max_num_results":true,"ranking_options":true,"filters":true},"dynamicProps":false,"dynamicItems":false};
+validate41.evaluated = {"props":{"type":true,"vector_store_ids":true,"max_num_results":true,"ranking_options":true,"filters":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema123 = {"properties":{"type":{"type":"string","enum":["computer_use_preview"],"default":"computer_use_preview"},"environment":{"$ref":"#/components/schemas/ComputerEnvironment"},"display_width":{"type":"integer"},"display_height":{"type":"integer"}},"type":"object","required":["type","environment","display_width","display_height"]};
-const schema124 = {"type":"string","enum":["windows","mac","linux","ubuntu","browser"]};
+const schema62 = {"properties":{"type":{"type":"string","enum":["computer_use_preview"],"default":"computer_use_preview"},"environment":{"$ref":"#/components/schemas/ComputerEnvironment"},"display_width":{"type":"integer"},"display_height":{"type":"integer"}},"type":"object","required":["type","environment","display_width","display_height"]};
+const schema63 = {"type":"string","enum":["windows","mac","linux","ubuntu","browser"]};
 
-function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate111.evaluated;
+const evaluated0 = validate49.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -12192,7 +2801,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.environment === undefined) && (missing0 = "environment"))) || ((data.display_width === undefined) && (missing0 = "display_width"))) || ((data.display_height === undefined) && (missing0 = "display_height"))){
-validate111.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate49.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -12200,11 +2809,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate111.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate49.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "computer_use_preview")){
-validate111.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema123.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate49.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema62.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -12217,11 +2826,11 @@ if(data.environment !== undefined){
 let data1 = data.environment;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate111.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/components/schemas/ComputerEnvironment/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate49.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/components/schemas/ComputerEnvironment/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((((data1 === "windows") || (data1 === "mac")) || (data1 === "linux")) || (data1 === "ubuntu")) || (data1 === "browser"))){
-validate111.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/components/schemas/ComputerEnvironment/enum",keyword:"enum",params:{allowedValues: schema124.enum},message:"must be equal to one of the allowed values"}];
+validate49.errors = [{instancePath:instancePath+"/environment",schemaPath:"#/components/schemas/ComputerEnvironment/enum",keyword:"enum",params:{allowedValues: schema63.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -12234,7 +2843,7 @@ if(data.display_width !== undefined){
 let data2 = data.display_width;
 const _errs6 = errors;
 if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-validate111.errors = [{instancePath:instancePath+"/display_width",schemaPath:"#/properties/display_width/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate49.errors = [{instancePath:instancePath+"/display_width",schemaPath:"#/properties/display_width/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -12247,7 +2856,7 @@ if(data.display_height !== undefined){
 let data3 = data.display_height;
 const _errs8 = errors;
 if(!((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3)))){
-validate111.errors = [{instancePath:instancePath+"/display_height",schemaPath:"#/properties/display_height/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate49.errors = [{instancePath:instancePath+"/display_height",schemaPath:"#/properties/display_height/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -12261,22 +2870,22 @@ var valid0 = true;
 }
 }
 else {
-validate111.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate49.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate111.errors = vErrors;
+validate49.errors = vErrors;
 return errors === 0;
 }
-validate111.evaluated = {"props":{"type":true,"environment":true,"display_width":true,"display_height":true},"dynamicProps":false,"dynamicItems":false};
+validate49.evaluated = {"props":{"type":true,"environment":true,"display_width":true,"display_height":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema125 = {"type":"object","properties":{"type":{"type":"string","enum":["web_search","web_search_2025_08_26"],"default":"web_search"},"external_web_access":{"type":"boolean","default":true},"filters":{"anyOf":[{"type":"object","properties":{"allowed_domains":{"anyOf":[{"type":"array","items":{"type":"string"},"default":[]},{"type":"null"}]}}},{"type":"null"}]},"user_location":{"$ref":"#/components/schemas/WebSearchApproximateLocation"},"search_context_size":{"type":"string","enum":["low","medium","high"],"default":"medium"}},"required":["type"]};
-const schema126 = {"anyOf":[{"type":"object","properties":{"type":{"type":"string","enum":["approximate"],"default":"approximate"},"country":{"anyOf":[{"type":"string"},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"city":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}}},{"type":"null"}]};
+const schema64 = {"type":"object","properties":{"type":{"type":"string","enum":["web_search","web_search_2025_08_26"],"default":"web_search"},"external_web_access":{"type":"boolean","default":true},"filters":{"anyOf":[{"type":"object","properties":{"allowed_domains":{"anyOf":[{"type":"array","items":{"type":"string"},"default":[]},{"type":"null"}]}}},{"type":"null"}]},"user_location":{"$ref":"#/components/schemas/WebSearchApproximateLocation"},"search_context_size":{"type":"string","enum":["low","medium","high"],"default":"medium"}},"required":["type"]};
+const schema65 = {"anyOf":[{"type":"object","properties":{"type":{"type":"string","enum":["approximate"],"default":"approximate"},"country":{"anyOf":[{"type":"string"},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"city":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}}},{"type":"null"}]};
 
-function validate113(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate51(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate113.evaluated;
+const evaluated0 = validate51.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -12287,7 +2896,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate113.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate51.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -12295,11 +2904,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate113.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate51.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data0 === "web_search") || (data0 === "web_search_2025_08_26"))){
-validate113.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema125.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate51.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema64.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -12311,7 +2920,7 @@ if(valid0){
 if(data.external_web_access !== undefined){
 const _errs3 = errors;
 if(typeof data.external_web_access !== "boolean"){
-validate113.errors = [{instancePath:instancePath+"/external_web_access",schemaPath:"#/properties/external_web_access/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate51.errors = [{instancePath:instancePath+"/external_web_access",schemaPath:"#/properties/external_web_access/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -12443,7 +3052,7 @@ else {
 vErrors.push(err6);
 }
 errors++;
-validate113.errors = vErrors;
+validate51.errors = vErrors;
 return false;
 }
 else {
@@ -12485,7 +3094,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!(data6 === "approximate")){
-const err8 = {instancePath:instancePath+"/user_location/type",schemaPath:"#/components/schemas/WebSearchApproximateLocation/anyOf/0/properties/type/enum",keyword:"enum",params:{allowedValues: schema126.anyOf[0].properties.type.enum},message:"must be equal to one of the allowed values"};
+const err8 = {instancePath:instancePath+"/user_location/type",schemaPath:"#/components/schemas/WebSearchApproximateLocation/anyOf/0/properties/type/enum",keyword:"enum",params:{allowedValues: schema65.anyOf[0].properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -12779,7 +3388,7 @@ else {
 vErrors.push(err23);
 }
 errors++;
-validate113.errors = vErrors;
+validate51.errors = vErrors;
 return false;
 }
 else {
@@ -12803,11 +3412,11 @@ if(data.search_context_size !== undefined){
 let data11 = data.search_context_size;
 const _errs52 = errors;
 if(typeof data11 !== "string"){
-validate113.errors = [{instancePath:instancePath+"/search_context_size",schemaPath:"#/properties/search_context_size/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate51.errors = [{instancePath:instancePath+"/search_context_size",schemaPath:"#/properties/search_context_size/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data11 === "low") || (data11 === "medium")) || (data11 === "high"))){
-validate113.errors = [{instancePath:instancePath+"/search_context_size",schemaPath:"#/properties/search_context_size/enum",keyword:"enum",params:{allowedValues: schema125.properties.search_context_size.enum},message:"must be equal to one of the allowed values"}];
+validate51.errors = [{instancePath:instancePath+"/search_context_size",schemaPath:"#/properties/search_context_size/enum",keyword:"enum",params:{allowedValues: schema64.properties.search_context_size.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs52 === errors;
@@ -12822,23 +3431,23 @@ var valid0 = true;
 }
 }
 else {
-validate113.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate51.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate113.errors = vErrors;
+validate51.errors = vErrors;
 return errors === 0;
 }
-validate113.evaluated = {"props":{"type":true,"external_web_access":true,"filters":true,"user_location":true,"search_context_size":true},"dynamicProps":false,"dynamicItems":false};
+validate51.evaluated = {"props":{"type":true,"external_web_access":true,"filters":true,"user_location":true,"search_context_size":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema127 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp"]},"server_label":{"type":"string"},"server_url":{"type":"string","format":"uri"},"connector_id":{"type":"string","enum":["connector_dropbox","connector_gmail","connector_googlecalendar","connector_googledrive","connector_microsoftteams","connector_outlookcalendar","connector_outlookemail","connector_sharepoint"]},"tunnel_id":{"type":"string","pattern":"^tunnel_[a-z0-9]{32}$"},"authorization":{"type":"string"},"server_description":{"type":"string"},"headers":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"allowed_tools":{"anyOf":[{"oneOf":[{"type":"array","items":{"type":"string"}},{"$ref":"#/components/schemas/MCPToolFilter"}]},{"type":"null"}]},"allowed_callers":{"anyOf":[{"type":"array","minItems":1,"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"}},{"type":"null"}]},"require_approval":{"anyOf":[{"oneOf":[{"type":"object","properties":{"always":{"$ref":"#/components/schemas/MCPToolFilter"},"never":{"$ref":"#/components/schemas/MCPToolFilter"}}},{"type":"string","enum":["always","never"]}],"default":"always"},{"type":"null"}]},"defer_loading":{"type":"boolean"}},"required":["type","server_label"]};
-const schema128 = {"type":"object","properties":{"tool_names":{"type":"array","items":{"type":"string"}},"read_only":{"type":"boolean"}},"required":[]};
+const schema66 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp"]},"server_label":{"type":"string"},"server_url":{"type":"string","format":"uri"},"connector_id":{"type":"string","enum":["connector_dropbox","connector_gmail","connector_googlecalendar","connector_googledrive","connector_microsoftteams","connector_outlookcalendar","connector_outlookemail","connector_sharepoint"]},"tunnel_id":{"type":"string","pattern":"^tunnel_[a-z0-9]{32}$"},"authorization":{"type":"string"},"server_description":{"type":"string"},"headers":{"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]},"allowed_tools":{"anyOf":[{"oneOf":[{"type":"array","items":{"type":"string"}},{"$ref":"#/components/schemas/MCPToolFilter"}]},{"type":"null"}]},"allowed_callers":{"anyOf":[{"type":"array","minItems":1,"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"}},{"type":"null"}]},"require_approval":{"anyOf":[{"oneOf":[{"type":"object","properties":{"always":{"$ref":"#/components/schemas/MCPToolFilter"},"never":{"$ref":"#/components/schemas/MCPToolFilter"}}},{"type":"string","enum":["always","never"]}],"default":"always"},{"type":"null"}]},"defer_loading":{"type":"boolean"}},"required":["type","server_label"]};
+const schema67 = {"type":"object","properties":{"tool_names":{"type":"array","items":{"type":"string"}},"read_only":{"type":"boolean"}},"required":[]};
 const pattern4 = new RegExp("^tunnel_[a-z0-9]{32}$", "u");
 
-function validate115(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate53(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate115.evaluated;
+const evaluated0 = validate53.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -12849,7 +3458,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.server_label === undefined) && (missing0 = "server_label"))){
-validate115.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate53.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -12857,11 +3466,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate115.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate53.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "mcp")){
-validate115.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema127.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate53.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema66.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -12873,7 +3482,7 @@ if(valid0){
 if(data.server_label !== undefined){
 const _errs3 = errors;
 if(typeof data.server_label !== "string"){
-validate115.errors = [{instancePath:instancePath+"/server_label",schemaPath:"#/properties/server_label/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate53.errors = [{instancePath:instancePath+"/server_label",schemaPath:"#/properties/server_label/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -12887,7 +3496,7 @@ const _errs5 = errors;
 if(errors === _errs5){
 if(errors === _errs5){
 if(!(typeof data.server_url === "string")){
-validate115.errors = [{instancePath:instancePath+"/server_url",schemaPath:"#/properties/server_url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate53.errors = [{instancePath:instancePath+"/server_url",schemaPath:"#/properties/server_url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -12902,11 +3511,11 @@ if(data.connector_id !== undefined){
 let data3 = data.connector_id;
 const _errs7 = errors;
 if(typeof data3 !== "string"){
-validate115.errors = [{instancePath:instancePath+"/connector_id",schemaPath:"#/properties/connector_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate53.errors = [{instancePath:instancePath+"/connector_id",schemaPath:"#/properties/connector_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((((((((data3 === "connector_dropbox") || (data3 === "connector_gmail")) || (data3 === "connector_googlecalendar")) || (data3 === "connector_googledrive")) || (data3 === "connector_microsoftteams")) || (data3 === "connector_outlookcalendar")) || (data3 === "connector_outlookemail")) || (data3 === "connector_sharepoint"))){
-validate115.errors = [{instancePath:instancePath+"/connector_id",schemaPath:"#/properties/connector_id/enum",keyword:"enum",params:{allowedValues: schema127.properties.connector_id.enum},message:"must be equal to one of the allowed values"}];
+validate53.errors = [{instancePath:instancePath+"/connector_id",schemaPath:"#/properties/connector_id/enum",keyword:"enum",params:{allowedValues: schema66.properties.connector_id.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -12921,12 +3530,12 @@ const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data4 === "string"){
 if(!pattern4.test(data4)){
-validate115.errors = [{instancePath:instancePath+"/tunnel_id",schemaPath:"#/properties/tunnel_id/pattern",keyword:"pattern",params:{pattern: "^tunnel_[a-z0-9]{32}$"},message:"must match pattern \""+"^tunnel_[a-z0-9]{32}$"+"\""}];
+validate53.errors = [{instancePath:instancePath+"/tunnel_id",schemaPath:"#/properties/tunnel_id/pattern",keyword:"pattern",params:{pattern: "^tunnel_[a-z0-9]{32}$"},message:"must match pattern \""+"^tunnel_[a-z0-9]{32}$"+"\""}];
 return false;
 }
 }
 else {
-validate115.errors = [{instancePath:instancePath+"/tunnel_id",schemaPath:"#/properties/tunnel_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate53.errors = [{instancePath:instancePath+"/tunnel_id",schemaPath:"#/properties/tunnel_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -12939,7 +3548,7 @@ if(valid0){
 if(data.authorization !== undefined){
 const _errs11 = errors;
 if(typeof data.authorization !== "string"){
-validate115.errors = [{instancePath:instancePath+"/authorization",schemaPath:"#/properties/authorization/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate53.errors = [{instancePath:instancePath+"/authorization",schemaPath:"#/properties/authorization/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs11 === errors;
@@ -12951,7 +3560,7 @@ if(valid0){
 if(data.server_description !== undefined){
 const _errs13 = errors;
 if(typeof data.server_description !== "string"){
-validate115.errors = [{instancePath:instancePath+"/server_description",schemaPath:"#/properties/server_description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate53.errors = [{instancePath:instancePath+"/server_description",schemaPath:"#/properties/server_description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -13021,7 +3630,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate115.errors = vErrors;
+validate53.errors = vErrors;
 return false;
 }
 else {
@@ -13224,7 +3833,7 @@ else {
 vErrors.push(err12);
 }
 errors++;
-validate115.errors = vErrors;
+validate53.errors = vErrors;
 return false;
 }
 else {
@@ -13279,7 +3888,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((data15 === "direct") || (data15 === "programmatic"))){
-const err15 = {instancePath:instancePath+"/allowed_callers/" + i2,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema113.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/allowed_callers/" + i2,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -13330,7 +3939,7 @@ else {
 vErrors.push(err18);
 }
 errors++;
-validate115.errors = vErrors;
+validate53.errors = vErrors;
 return false;
 }
 else {
@@ -13562,7 +4171,7 @@ vErrors.push(err28);
 errors++;
 }
 if(!((data16 === "always") || (data16 === "never"))){
-const err29 = {instancePath:instancePath+"/require_approval",schemaPath:"#/properties/require_approval/anyOf/0/oneOf/1/enum",keyword:"enum",params:{allowedValues: schema127.properties.require_approval.anyOf[0].oneOf[1].enum},message:"must be equal to one of the allowed values"};
+const err29 = {instancePath:instancePath+"/require_approval",schemaPath:"#/properties/require_approval/anyOf/0/oneOf/1/enum",keyword:"enum",params:{allowedValues: schema66.properties.require_approval.anyOf[0].oneOf[1].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -13627,7 +4236,7 @@ else {
 vErrors.push(err32);
 }
 errors++;
-validate115.errors = vErrors;
+validate53.errors = vErrors;
 return false;
 }
 else {
@@ -13650,7 +4259,7 @@ if(valid0){
 if(data.defer_loading !== undefined){
 const _errs80 = errors;
 if(typeof data.defer_loading !== "boolean"){
-validate115.errors = [{instancePath:instancePath+"/defer_loading",schemaPath:"#/properties/defer_loading/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate53.errors = [{instancePath:instancePath+"/defer_loading",schemaPath:"#/properties/defer_loading/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs80 === errors;
@@ -13672,26 +4281,26 @@ var valid0 = true;
 }
 }
 else {
-validate115.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate53.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate115.errors = vErrors;
+validate53.errors = vErrors;
 return errors === 0;
 }
-validate115.evaluated = {"props":{"type":true,"server_label":true,"server_url":true,"connector_id":true,"tunnel_id":true,"authorization":true,"server_description":true,"headers":true,"allowed_tools":true,"allowed_callers":true,"require_approval":true,"defer_loading":true},"dynamicProps":false,"dynamicItems":false};
+validate53.evaluated = {"props":{"type":true,"server_label":true,"server_url":true,"connector_id":true,"tunnel_id":true,"authorization":true,"server_description":true,"headers":true,"allowed_tools":true,"allowed_callers":true,"require_approval":true,"defer_loading":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema132 = {"type":"object","properties":{"type":{"type":"string","enum":["code_interpreter"]},"container":{"oneOf":[{"type":"string"},{"$ref":"#/components/schemas/AutoCodeInterpreterToolParam"}]},"allowed_callers":{"anyOf":[{"type":"array","minItems":1,"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"}},{"type":"null"}]}},"required":["type","container"]};
-const schema133 = {"properties":{"type":{"type":"string","enum":["auto"],"default":"auto"},"file_ids":{"items":{"type":"string"},"type":"array","maxItems":50},"memory_limit":{"anyOf":[{"$ref":"#/components/schemas/ContainerMemoryLimit"},{"type":"null"}]},"network_policy":{"oneOf":[{"$ref":"#/components/schemas/ContainerNetworkPolicyDisabledParam"},{"$ref":"#/components/schemas/ContainerNetworkPolicyAllowlistParam"}],"discriminator":{"propertyName":"type","mapping":{"disabled":"#/components/schemas/ContainerNetworkPolicyDisabledParam","allowlist":"#/components/schemas/ContainerNetworkPolicyAllowlistParam"}}}},"type":"object","required":["type"]};
-const schema134 = {"type":"string","enum":["1g","4g","16g","64g"]};
-const schema135 = {"properties":{"type":{"type":"string","enum":["disabled"],"default":"disabled"}},"type":"object","required":["type"]};
-const schema136 = {"properties":{"type":{"type":"string","enum":["allowlist"],"default":"allowlist"},"allowed_domains":{"items":{"type":"string"},"type":"array","minItems":1},"domain_secrets":{"items":{"$ref":"#/components/schemas/ContainerNetworkPolicyDomainSecretParam"},"type":"array","minItems":1}},"type":"object","required":["type","allowed_domains"]};
-const schema137 = {"properties":{"domain":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"value":{"type":"string","maxLength":10485760,"minLength":1}},"type":"object","required":["domain","name","value"]};
+const schema71 = {"type":"object","properties":{"type":{"type":"string","enum":["code_interpreter"]},"container":{"oneOf":[{"type":"string"},{"$ref":"#/components/schemas/AutoCodeInterpreterToolParam"}]},"allowed_callers":{"anyOf":[{"type":"array","minItems":1,"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"}},{"type":"null"}]}},"required":["type","container"]};
+const schema72 = {"properties":{"type":{"type":"string","enum":["auto"],"default":"auto"},"file_ids":{"items":{"type":"string"},"type":"array","maxItems":50},"memory_limit":{"anyOf":[{"$ref":"#/components/schemas/ContainerMemoryLimit"},{"type":"null"}]},"network_policy":{"oneOf":[{"$ref":"#/components/schemas/ContainerNetworkPolicyDisabledParam"},{"$ref":"#/components/schemas/ContainerNetworkPolicyAllowlistParam"}],"discriminator":{"propertyName":"type","mapping":{"disabled":"#/components/schemas/ContainerNetworkPolicyDisabledParam","allowlist":"#/components/schemas/ContainerNetworkPolicyAllowlistParam"}}}},"type":"object","required":["type"]};
+const schema73 = {"type":"string","enum":["1g","4g","16g","64g"]};
+const schema74 = {"properties":{"type":{"type":"string","enum":["disabled"],"default":"disabled"}},"type":"object","required":["type"]};
+const schema75 = {"properties":{"type":{"type":"string","enum":["allowlist"],"default":"allowlist"},"allowed_domains":{"items":{"type":"string"},"type":"array","minItems":1},"domain_secrets":{"items":{"$ref":"#/components/schemas/ContainerNetworkPolicyDomainSecretParam"},"type":"array","minItems":1}},"type":"object","required":["type","allowed_domains"]};
+const schema76 = {"properties":{"domain":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"value":{"type":"string","maxLength":10485760,"minLength":1}},"type":"object","required":["domain","name","value"]};
 
-function validate119(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate119.evaluated;
+const evaluated0 = validate57.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -13702,7 +4311,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.allowed_domains === undefined) && (missing0 = "allowed_domains"))){
-validate119.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate57.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -13710,11 +4319,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate119.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate57.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "allowlist")){
-validate119.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema136.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate57.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema75.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -13729,7 +4338,7 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(Array.isArray(data1)){
 if(data1.length < 1){
-validate119.errors = [{instancePath:instancePath+"/allowed_domains",schemaPath:"#/properties/allowed_domains/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate57.errors = [{instancePath:instancePath+"/allowed_domains",schemaPath:"#/properties/allowed_domains/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -13738,7 +4347,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 const _errs5 = errors;
 if(typeof data1[i0] !== "string"){
-validate119.errors = [{instancePath:instancePath+"/allowed_domains/" + i0,schemaPath:"#/properties/allowed_domains/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate57.errors = [{instancePath:instancePath+"/allowed_domains/" + i0,schemaPath:"#/properties/allowed_domains/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid1 = _errs5 === errors;
@@ -13749,7 +4358,7 @@ break;
 }
 }
 else {
-validate119.errors = [{instancePath:instancePath+"/allowed_domains",schemaPath:"#/properties/allowed_domains/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate57.errors = [{instancePath:instancePath+"/allowed_domains",schemaPath:"#/properties/allowed_domains/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -13765,7 +4374,7 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(Array.isArray(data3)){
 if(data3.length < 1){
-validate119.errors = [{instancePath:instancePath+"/domain_secrets",schemaPath:"#/properties/domain_secrets/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets",schemaPath:"#/properties/domain_secrets/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -13779,7 +4388,7 @@ if(errors === _errs10){
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 let missing1;
 if((((data4.domain === undefined) && (missing1 = "domain")) || ((data4.name === undefined) && (missing1 = "name"))) || ((data4.value === undefined) && (missing1 = "value"))){
-validate119.errors = [{instancePath:instancePath+"/domain_secrets/" + i1,schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets/" + i1,schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
@@ -13789,12 +4398,12 @@ const _errs12 = errors;
 if(errors === _errs12){
 if(typeof data5 === "string"){
 if(func1(data5) < 1){
-validate119.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/domain",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/domain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/domain",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/domain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 else {
-validate119.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/domain",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/domain",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/domain/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -13810,12 +4419,12 @@ const _errs14 = errors;
 if(errors === _errs14){
 if(typeof data6 === "string"){
 if(func1(data6) < 1){
-validate119.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/name",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/name",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 else {
-validate119.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/name",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/name",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -13831,18 +4440,18 @@ const _errs16 = errors;
 if(errors === _errs16){
 if(typeof data7 === "string"){
 if(func1(data7) > 10485760){
-validate119.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/value",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/value/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/value",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/value/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
 return false;
 }
 else {
 if(func1(data7) < 1){
-validate119.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/value",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/value/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/value",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/value/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate119.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/value",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/value/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets/" + i1+"/value",schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/properties/value/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -13856,7 +4465,7 @@ var valid4 = true;
 }
 }
 else {
-validate119.errors = [{instancePath:instancePath+"/domain_secrets/" + i1,schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets/" + i1,schemaPath:"#/components/schemas/ContainerNetworkPolicyDomainSecretParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -13868,7 +4477,7 @@ break;
 }
 }
 else {
-validate119.errors = [{instancePath:instancePath+"/domain_secrets",schemaPath:"#/properties/domain_secrets/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate57.errors = [{instancePath:instancePath+"/domain_secrets",schemaPath:"#/properties/domain_secrets/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -13882,20 +4491,20 @@ var valid0 = true;
 }
 }
 else {
-validate119.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate57.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate119.errors = vErrors;
+validate57.errors = vErrors;
 return errors === 0;
 }
-validate119.evaluated = {"props":{"type":true,"allowed_domains":true,"domain_secrets":true},"dynamicProps":false,"dynamicItems":false};
+validate57.evaluated = {"props":{"type":true,"allowed_domains":true,"domain_secrets":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate118(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate118.evaluated;
+const evaluated0 = validate56.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -13906,7 +4515,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate118.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate56.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -13914,11 +4523,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate118.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate56.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "auto")){
-validate118.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema133.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate56.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema72.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -13933,7 +4542,7 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(Array.isArray(data1)){
 if(data1.length > 50){
-validate118.errors = [{instancePath:instancePath+"/file_ids",schemaPath:"#/properties/file_ids/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"}];
+validate56.errors = [{instancePath:instancePath+"/file_ids",schemaPath:"#/properties/file_ids/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"}];
 return false;
 }
 else {
@@ -13942,7 +4551,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 const _errs5 = errors;
 if(typeof data1[i0] !== "string"){
-validate118.errors = [{instancePath:instancePath+"/file_ids/" + i0,schemaPath:"#/properties/file_ids/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate56.errors = [{instancePath:instancePath+"/file_ids/" + i0,schemaPath:"#/properties/file_ids/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid1 = _errs5 === errors;
@@ -13953,7 +4562,7 @@ break;
 }
 }
 else {
-validate118.errors = [{instancePath:instancePath+"/file_ids",schemaPath:"#/properties/file_ids/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate56.errors = [{instancePath:instancePath+"/file_ids",schemaPath:"#/properties/file_ids/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -13980,7 +4589,7 @@ vErrors.push(err0);
 errors++;
 }
 if(!((((data3 === "1g") || (data3 === "4g")) || (data3 === "16g")) || (data3 === "64g"))){
-const err1 = {instancePath:instancePath+"/memory_limit",schemaPath:"#/components/schemas/ContainerMemoryLimit/enum",keyword:"enum",params:{allowedValues: schema134.enum},message:"must be equal to one of the allowed values"};
+const err1 = {instancePath:instancePath+"/memory_limit",schemaPath:"#/components/schemas/ContainerMemoryLimit/enum",keyword:"enum",params:{allowedValues: schema73.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -14013,7 +4622,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate118.errors = vErrors;
+validate56.errors = vErrors;
 return false;
 }
 else {
@@ -14068,7 +4677,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(data5 === "disabled")){
-const err6 = {instancePath:instancePath+"/network_policy/type",schemaPath:"#/components/schemas/ContainerNetworkPolicyDisabledParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema135.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/network_policy/type",schemaPath:"#/components/schemas/ContainerNetworkPolicyDisabledParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema74.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -14099,8 +4708,8 @@ var props0 = {};
 props0.type = true;
 }
 const _errs21 = errors;
-if(!(validate119(data4, {instancePath:instancePath+"/network_policy",parentData:data,parentDataProperty:"network_policy",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate119.errors : vErrors.concat(validate119.errors);
+if(!(validate57(data4, {instancePath:instancePath+"/network_policy",parentData:data,parentDataProperty:"network_policy",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs21 === errors;
@@ -14129,7 +4738,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate118.errors = vErrors;
+validate56.errors = vErrors;
 return false;
 }
 else {
@@ -14154,20 +4763,20 @@ var valid0 = true;
 }
 }
 else {
-validate118.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate56.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate118.errors = vErrors;
+validate56.errors = vErrors;
 return errors === 0;
 }
-validate118.evaluated = {"props":{"type":true,"file_ids":true,"memory_limit":true,"network_policy":true},"dynamicProps":false,"dynamicItems":false};
+validate56.evaluated = {"props":{"type":true,"file_ids":true,"memory_limit":true,"network_policy":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate117(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate117.evaluated;
+const evaluated0 = validate55.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -14178,7 +4787,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.container === undefined) && (missing0 = "container"))){
-validate117.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate55.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -14186,11 +4795,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate117.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate55.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "code_interpreter")){
-validate117.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema132.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate55.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema71.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -14222,8 +4831,8 @@ valid1 = true;
 passing0 = 0;
 }
 const _errs7 = errors;
-if(!(validate118(data1, {instancePath:instancePath+"/container",parentData:data,parentDataProperty:"container",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+if(!(validate56(data1, {instancePath:instancePath+"/container",parentData:data,parentDataProperty:"container",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -14251,7 +4860,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate117.errors = vErrors;
+validate55.errors = vErrors;
 return false;
 }
 else {
@@ -14306,7 +4915,7 @@ vErrors.push(err3);
 errors++;
 }
 if(!((data3 === "direct") || (data3 === "programmatic"))){
-const err4 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema113.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -14357,7 +4966,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate117.errors = vErrors;
+validate55.errors = vErrors;
 return false;
 }
 else {
@@ -14381,23 +4990,23 @@ var valid0 = true;
 }
 }
 else {
-validate117.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate55.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate117.errors = vErrors;
+validate55.errors = vErrors;
 return errors === 0;
 }
-validate117.evaluated = {"props":{"type":true,"container":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
+validate55.evaluated = {"props":{"type":true,"container":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema140 = {"type":"object","properties":{"type":{"type":"string","enum":["image_generation"]},"model":{"anyOf":[{"type":"string"},{"type":"string","enum":["gpt-image-1","gpt-image-1-mini","gpt-image-1.5","gpt-image-2","gpt-image-2-2026-04-21"],"default":"gpt-image-1"}]},"quality":{"type":"string","enum":["low","medium","high","auto"],"default":"auto"},"size":{"anyOf":[{"type":"string"},{"type":"string","enum":["1024x1024","1024x1536","1536x1024","auto"]}],"default":"auto"},"output_format":{"type":"string","enum":["png","webp","jpeg"],"default":"png"},"output_compression":{"type":"integer","minimum":0,"maximum":100,"default":100},"moderation":{"type":"string","enum":["auto","low"],"default":"auto"},"background":{"type":"string","enum":["transparent","opaque","auto"],"default":"auto"},"input_fidelity":{"anyOf":[{"$ref":"#/components/schemas/InputFidelity"},{"type":"null"}]},"input_image_mask":{"type":"object","properties":{"image_url":{"type":"string"},"file_id":{"type":"string"}},"required":[]},"partial_images":{"type":"integer","minimum":0,"maximum":3,"default":0},"action":{"$ref":"#/components/schemas/ImageGenActionEnum"}},"required":["type"]};
-const schema141 = {"type":"string","enum":["high","low"]};
-const schema142 = {"type":"string","enum":["generate","edit","auto"]};
+const schema79 = {"type":"object","properties":{"type":{"type":"string","enum":["image_generation"]},"model":{"anyOf":[{"type":"string"},{"type":"string","enum":["gpt-image-1","gpt-image-1-mini","gpt-image-1.5","gpt-image-2","gpt-image-2-2026-04-21"],"default":"gpt-image-1"}]},"quality":{"type":"string","enum":["low","medium","high","auto"],"default":"auto"},"size":{"anyOf":[{"type":"string"},{"type":"string","enum":["1024x1024","1024x1536","1536x1024","auto"]}],"default":"auto"},"output_format":{"type":"string","enum":["png","webp","jpeg"],"default":"png"},"output_compression":{"type":"integer","minimum":0,"maximum":100,"default":100},"moderation":{"type":"string","enum":["auto","low"],"default":"auto"},"background":{"type":"string","enum":["transparent","opaque","auto"],"default":"auto"},"input_fidelity":{"anyOf":[{"$ref":"#/components/schemas/InputFidelity"},{"type":"null"}]},"input_image_mask":{"type":"object","properties":{"image_url":{"type":"string"},"file_id":{"type":"string"}},"required":[]},"partial_images":{"type":"integer","minimum":0,"maximum":3,"default":0},"action":{"$ref":"#/components/schemas/ImageGenActionEnum"}},"required":["type"]};
+const schema80 = {"type":"string","enum":["high","low"]};
+const schema81 = {"type":"string","enum":["generate","edit","auto"]};
 
-function validate123(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate123.evaluated;
+const evaluated0 = validate61.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -14408,7 +5017,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate123.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate61.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -14416,11 +5025,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate123.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "image_generation")){
-validate123.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema140.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate61.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema79.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -14459,7 +5068,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(((((data1 === "gpt-image-1") || (data1 === "gpt-image-1-mini")) || (data1 === "gpt-image-1.5")) || (data1 === "gpt-image-2")) || (data1 === "gpt-image-2-2026-04-21"))){
-const err2 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema140.properties.model.anyOf[1].enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema79.properties.model.anyOf[1].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -14479,7 +5088,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate123.errors = vErrors;
+validate61.errors = vErrors;
 return false;
 }
 else {
@@ -14503,11 +5112,11 @@ if(data.quality !== undefined){
 let data2 = data.quality;
 const _errs9 = errors;
 if(typeof data2 !== "string"){
-validate123.errors = [{instancePath:instancePath+"/quality",schemaPath:"#/properties/quality/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/quality",schemaPath:"#/properties/quality/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((((data2 === "low") || (data2 === "medium")) || (data2 === "high")) || (data2 === "auto"))){
-validate123.errors = [{instancePath:instancePath+"/quality",schemaPath:"#/properties/quality/enum",keyword:"enum",params:{allowedValues: schema140.properties.quality.enum},message:"must be equal to one of the allowed values"}];
+validate61.errors = [{instancePath:instancePath+"/quality",schemaPath:"#/properties/quality/enum",keyword:"enum",params:{allowedValues: schema79.properties.quality.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs9 === errors;
@@ -14546,7 +5155,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!((((data3 === "1024x1024") || (data3 === "1024x1536")) || (data3 === "1536x1024")) || (data3 === "auto"))){
-const err6 = {instancePath:instancePath+"/size",schemaPath:"#/properties/size/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema140.properties.size.anyOf[1].enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/size",schemaPath:"#/properties/size/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema79.properties.size.anyOf[1].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -14566,7 +5175,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate123.errors = vErrors;
+validate61.errors = vErrors;
 return false;
 }
 else {
@@ -14590,11 +5199,11 @@ if(data.output_format !== undefined){
 let data4 = data.output_format;
 const _errs17 = errors;
 if(typeof data4 !== "string"){
-validate123.errors = [{instancePath:instancePath+"/output_format",schemaPath:"#/properties/output_format/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/output_format",schemaPath:"#/properties/output_format/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data4 === "png") || (data4 === "webp")) || (data4 === "jpeg"))){
-validate123.errors = [{instancePath:instancePath+"/output_format",schemaPath:"#/properties/output_format/enum",keyword:"enum",params:{allowedValues: schema140.properties.output_format.enum},message:"must be equal to one of the allowed values"}];
+validate61.errors = [{instancePath:instancePath+"/output_format",schemaPath:"#/properties/output_format/enum",keyword:"enum",params:{allowedValues: schema79.properties.output_format.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs17 === errors;
@@ -14607,18 +5216,18 @@ if(data.output_compression !== undefined){
 let data5 = data.output_compression;
 const _errs19 = errors;
 if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
-validate123.errors = [{instancePath:instancePath+"/output_compression",schemaPath:"#/properties/output_compression/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate61.errors = [{instancePath:instancePath+"/output_compression",schemaPath:"#/properties/output_compression/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs19){
 if(typeof data5 == "number"){
 if(data5 > 100 || isNaN(data5)){
-validate123.errors = [{instancePath:instancePath+"/output_compression",schemaPath:"#/properties/output_compression/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
+validate61.errors = [{instancePath:instancePath+"/output_compression",schemaPath:"#/properties/output_compression/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
 return false;
 }
 else {
 if(data5 < 0 || isNaN(data5)){
-validate123.errors = [{instancePath:instancePath+"/output_compression",schemaPath:"#/properties/output_compression/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate61.errors = [{instancePath:instancePath+"/output_compression",schemaPath:"#/properties/output_compression/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -14634,11 +5243,11 @@ if(data.moderation !== undefined){
 let data6 = data.moderation;
 const _errs21 = errors;
 if(typeof data6 !== "string"){
-validate123.errors = [{instancePath:instancePath+"/moderation",schemaPath:"#/properties/moderation/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/moderation",schemaPath:"#/properties/moderation/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data6 === "auto") || (data6 === "low"))){
-validate123.errors = [{instancePath:instancePath+"/moderation",schemaPath:"#/properties/moderation/enum",keyword:"enum",params:{allowedValues: schema140.properties.moderation.enum},message:"must be equal to one of the allowed values"}];
+validate61.errors = [{instancePath:instancePath+"/moderation",schemaPath:"#/properties/moderation/enum",keyword:"enum",params:{allowedValues: schema79.properties.moderation.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs21 === errors;
@@ -14651,11 +5260,11 @@ if(data.background !== undefined){
 let data7 = data.background;
 const _errs23 = errors;
 if(typeof data7 !== "string"){
-validate123.errors = [{instancePath:instancePath+"/background",schemaPath:"#/properties/background/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/background",schemaPath:"#/properties/background/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data7 === "transparent") || (data7 === "opaque")) || (data7 === "auto"))){
-validate123.errors = [{instancePath:instancePath+"/background",schemaPath:"#/properties/background/enum",keyword:"enum",params:{allowedValues: schema140.properties.background.enum},message:"must be equal to one of the allowed values"}];
+validate61.errors = [{instancePath:instancePath+"/background",schemaPath:"#/properties/background/enum",keyword:"enum",params:{allowedValues: schema79.properties.background.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs23 === errors;
@@ -14681,7 +5290,7 @@ vErrors.push(err8);
 errors++;
 }
 if(!((data8 === "high") || (data8 === "low"))){
-const err9 = {instancePath:instancePath+"/input_fidelity",schemaPath:"#/components/schemas/InputFidelity/enum",keyword:"enum",params:{allowedValues: schema141.enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/input_fidelity",schemaPath:"#/components/schemas/InputFidelity/enum",keyword:"enum",params:{allowedValues: schema80.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -14714,7 +5323,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate123.errors = vErrors;
+validate61.errors = vErrors;
 return false;
 }
 else {
@@ -14742,7 +5351,7 @@ if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 if(data9.image_url !== undefined){
 const _errs34 = errors;
 if(typeof data9.image_url !== "string"){
-validate123.errors = [{instancePath:instancePath+"/input_image_mask/image_url",schemaPath:"#/properties/input_image_mask/properties/image_url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/input_image_mask/image_url",schemaPath:"#/properties/input_image_mask/properties/image_url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid5 = _errs34 === errors;
@@ -14754,7 +5363,7 @@ if(valid5){
 if(data9.file_id !== undefined){
 const _errs36 = errors;
 if(typeof data9.file_id !== "string"){
-validate123.errors = [{instancePath:instancePath+"/input_image_mask/file_id",schemaPath:"#/properties/input_image_mask/properties/file_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/input_image_mask/file_id",schemaPath:"#/properties/input_image_mask/properties/file_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid5 = _errs36 === errors;
@@ -14765,7 +5374,7 @@ var valid5 = true;
 }
 }
 else {
-validate123.errors = [{instancePath:instancePath+"/input_image_mask",schemaPath:"#/properties/input_image_mask/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate61.errors = [{instancePath:instancePath+"/input_image_mask",schemaPath:"#/properties/input_image_mask/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -14779,18 +5388,18 @@ if(data.partial_images !== undefined){
 let data12 = data.partial_images;
 const _errs38 = errors;
 if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
-validate123.errors = [{instancePath:instancePath+"/partial_images",schemaPath:"#/properties/partial_images/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate61.errors = [{instancePath:instancePath+"/partial_images",schemaPath:"#/properties/partial_images/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs38){
 if(typeof data12 == "number"){
 if(data12 > 3 || isNaN(data12)){
-validate123.errors = [{instancePath:instancePath+"/partial_images",schemaPath:"#/properties/partial_images/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3},message:"must be <= 3"}];
+validate61.errors = [{instancePath:instancePath+"/partial_images",schemaPath:"#/properties/partial_images/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3},message:"must be <= 3"}];
 return false;
 }
 else {
 if(data12 < 0 || isNaN(data12)){
-validate123.errors = [{instancePath:instancePath+"/partial_images",schemaPath:"#/properties/partial_images/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate61.errors = [{instancePath:instancePath+"/partial_images",schemaPath:"#/properties/partial_images/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -14806,11 +5415,11 @@ if(data.action !== undefined){
 let data13 = data.action;
 const _errs40 = errors;
 if(typeof data13 !== "string"){
-validate123.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/ImageGenActionEnum/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate61.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/ImageGenActionEnum/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data13 === "generate") || (data13 === "edit")) || (data13 === "auto"))){
-validate123.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/ImageGenActionEnum/enum",keyword:"enum",params:{allowedValues: schema142.enum},message:"must be equal to one of the allowed values"}];
+validate61.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/ImageGenActionEnum/enum",keyword:"enum",params:{allowedValues: schema81.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs40 === errors;
@@ -14832,26 +5441,26 @@ var valid0 = true;
 }
 }
 else {
-validate123.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate61.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate123.errors = vErrors;
+validate61.errors = vErrors;
 return errors === 0;
 }
-validate123.evaluated = {"props":{"type":true,"model":true,"quality":true,"size":true,"output_format":true,"output_compression":true,"moderation":true,"background":true,"input_fidelity":true,"input_image_mask":true,"partial_images":true,"action":true},"dynamicProps":false,"dynamicItems":false};
+validate61.evaluated = {"props":{"type":true,"model":true,"quality":true,"size":true,"output_format":true,"output_compression":true,"moderation":true,"background":true,"input_fidelity":true,"input_image_mask":true,"partial_images":true,"action":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema144 = {"properties":{"type":{"type":"string","enum":["shell"],"default":"shell"},"environment":{"anyOf":[{"oneOf":[{"$ref":"#/components/schemas/ContainerAutoParam"},{"$ref":"#/components/schemas/LocalEnvironmentParam"},{"$ref":"#/components/schemas/ContainerReferenceParam"}],"discriminator":{"propertyName":"type","mapping":{"container_auto":"#/components/schemas/ContainerAutoParam","local":"#/components/schemas/LocalEnvironmentParam","container_reference":"#/components/schemas/ContainerReferenceParam"}}},{"type":"null"}]},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array","minItems":1},{"type":"null"}]}},"type":"object","required":["type"]};
-const schema153 = {"properties":{"type":{"type":"string","enum":["container_reference"],"default":"container_reference"},"container_id":{"type":"string"}},"type":"object","required":["type","container_id"]};
-const schema145 = {"properties":{"type":{"type":"string","enum":["container_auto"],"default":"container_auto"},"file_ids":{"items":{"type":"string"},"type":"array","maxItems":50},"memory_limit":{"anyOf":[{"$ref":"#/components/schemas/ContainerMemoryLimit"},{"type":"null"}]},"network_policy":{"oneOf":[{"$ref":"#/components/schemas/ContainerNetworkPolicyDisabledParam"},{"$ref":"#/components/schemas/ContainerNetworkPolicyAllowlistParam"}],"discriminator":{"propertyName":"type","mapping":{"disabled":"#/components/schemas/ContainerNetworkPolicyDisabledParam","allowlist":"#/components/schemas/ContainerNetworkPolicyAllowlistParam"}}},"skills":{"items":{"oneOf":[{"$ref":"#/components/schemas/SkillReferenceParam"},{"$ref":"#/components/schemas/InlineSkillParam"}],"discriminator":{"propertyName":"type","mapping":{"skill_reference":"#/components/schemas/SkillReferenceParam","inline":"#/components/schemas/InlineSkillParam"}}},"type":"array","maxItems":200}},"type":"object","required":["type"]};
-const schema148 = {"properties":{"type":{"type":"string","enum":["skill_reference"],"default":"skill_reference"},"skill_id":{"type":"string","maxLength":64,"minLength":1},"version":{"type":"string"}},"type":"object","required":["type","skill_id"]};
-const schema149 = {"properties":{"type":{"type":"string","enum":["inline"],"default":"inline"},"name":{"type":"string"},"description":{"type":"string"},"source":{"$ref":"#/components/schemas/InlineSkillSourceParam"}},"type":"object","required":["type","name","description","source"]};
-const schema150 = {"properties":{"type":{"type":"string","enum":["base64"],"default":"base64"},"media_type":{"type":"string","enum":["application/zip"],"default":"application/zip"},"data":{"type":"string","maxLength":70254592,"minLength":1}},"type":"object","required":["type","media_type","data"]};
+const schema83 = {"properties":{"type":{"type":"string","enum":["shell"],"default":"shell"},"environment":{"anyOf":[{"oneOf":[{"$ref":"#/components/schemas/ContainerAutoParam"},{"$ref":"#/components/schemas/LocalEnvironmentParam"},{"$ref":"#/components/schemas/ContainerReferenceParam"}],"discriminator":{"propertyName":"type","mapping":{"container_auto":"#/components/schemas/ContainerAutoParam","local":"#/components/schemas/LocalEnvironmentParam","container_reference":"#/components/schemas/ContainerReferenceParam"}}},{"type":"null"}]},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array","minItems":1},{"type":"null"}]}},"type":"object","required":["type"]};
+const schema92 = {"properties":{"type":{"type":"string","enum":["container_reference"],"default":"container_reference"},"container_id":{"type":"string"}},"type":"object","required":["type","container_id"]};
+const schema84 = {"properties":{"type":{"type":"string","enum":["container_auto"],"default":"container_auto"},"file_ids":{"items":{"type":"string"},"type":"array","maxItems":50},"memory_limit":{"anyOf":[{"$ref":"#/components/schemas/ContainerMemoryLimit"},{"type":"null"}]},"network_policy":{"oneOf":[{"$ref":"#/components/schemas/ContainerNetworkPolicyDisabledParam"},{"$ref":"#/components/schemas/ContainerNetworkPolicyAllowlistParam"}],"discriminator":{"propertyName":"type","mapping":{"disabled":"#/components/schemas/ContainerNetworkPolicyDisabledParam","allowlist":"#/components/schemas/ContainerNetworkPolicyAllowlistParam"}}},"skills":{"items":{"oneOf":[{"$ref":"#/components/schemas/SkillReferenceParam"},{"$ref":"#/components/schemas/InlineSkillParam"}],"discriminator":{"propertyName":"type","mapping":{"skill_reference":"#/components/schemas/SkillReferenceParam","inline":"#/components/schemas/InlineSkillParam"}}},"type":"array","maxItems":200}},"type":"object","required":["type"]};
+const schema87 = {"properties":{"type":{"type":"string","enum":["skill_reference"],"default":"skill_reference"},"skill_id":{"type":"string","maxLength":64,"minLength":1},"version":{"type":"string"}},"type":"object","required":["type","skill_id"]};
+const schema88 = {"properties":{"type":{"type":"string","enum":["inline"],"default":"inline"},"name":{"type":"string"},"description":{"type":"string"},"source":{"$ref":"#/components/schemas/InlineSkillSourceParam"}},"type":"object","required":["type","name","description","source"]};
+const schema89 = {"properties":{"type":{"type":"string","enum":["base64"],"default":"base64"},"media_type":{"type":"string","enum":["application/zip"],"default":"application/zip"},"data":{"type":"string","maxLength":70254592,"minLength":1}},"type":"object","required":["type","media_type","data"]};
 
-function validate128(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate128.evaluated;
+const evaluated0 = validate66.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -14862,7 +5471,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.name === undefined) && (missing0 = "name"))) || ((data.description === undefined) && (missing0 = "description"))) || ((data.source === undefined) && (missing0 = "source"))){
-validate128.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate66.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -14870,11 +5479,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate128.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "inline")){
-validate128.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema149.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate66.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema88.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -14886,7 +5495,7 @@ if(valid0){
 if(data.name !== undefined){
 const _errs3 = errors;
 if(typeof data.name !== "string"){
-validate128.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -14898,7 +5507,7 @@ if(valid0){
 if(data.description !== undefined){
 const _errs5 = errors;
 if(typeof data.description !== "string"){
-validate128.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -14915,7 +5524,7 @@ if(errors === _errs8){
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 let missing1;
 if((((data3.type === undefined) && (missing1 = "type")) || ((data3.media_type === undefined) && (missing1 = "media_type"))) || ((data3.data === undefined) && (missing1 = "data"))){
-validate128.errors = [{instancePath:instancePath+"/source",schemaPath:"#/components/schemas/InlineSkillSourceParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate66.errors = [{instancePath:instancePath+"/source",schemaPath:"#/components/schemas/InlineSkillSourceParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
@@ -14923,11 +5532,11 @@ if(data3.type !== undefined){
 let data4 = data3.type;
 const _errs10 = errors;
 if(typeof data4 !== "string"){
-validate128.errors = [{instancePath:instancePath+"/source/type",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/source/type",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data4 === "base64")){
-validate128.errors = [{instancePath:instancePath+"/source/type",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema150.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate66.errors = [{instancePath:instancePath+"/source/type",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema89.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid2 = _errs10 === errors;
@@ -14940,11 +5549,11 @@ if(data3.media_type !== undefined){
 let data5 = data3.media_type;
 const _errs12 = errors;
 if(typeof data5 !== "string"){
-validate128.errors = [{instancePath:instancePath+"/source/media_type",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/media_type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/source/media_type",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/media_type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data5 === "application/zip")){
-validate128.errors = [{instancePath:instancePath+"/source/media_type",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/media_type/enum",keyword:"enum",params:{allowedValues: schema150.properties.media_type.enum},message:"must be equal to one of the allowed values"}];
+validate66.errors = [{instancePath:instancePath+"/source/media_type",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/media_type/enum",keyword:"enum",params:{allowedValues: schema89.properties.media_type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid2 = _errs12 === errors;
@@ -14959,18 +5568,18 @@ const _errs14 = errors;
 if(errors === _errs14){
 if(typeof data6 === "string"){
 if(func1(data6) > 70254592){
-validate128.errors = [{instancePath:instancePath+"/source/data",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/data/maxLength",keyword:"maxLength",params:{limit: 70254592},message:"must NOT have more than 70254592 characters"}];
+validate66.errors = [{instancePath:instancePath+"/source/data",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/data/maxLength",keyword:"maxLength",params:{limit: 70254592},message:"must NOT have more than 70254592 characters"}];
 return false;
 }
 else {
 if(func1(data6) < 1){
-validate128.errors = [{instancePath:instancePath+"/source/data",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/data/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate66.errors = [{instancePath:instancePath+"/source/data",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/data/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate128.errors = [{instancePath:instancePath+"/source/data",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate66.errors = [{instancePath:instancePath+"/source/data",schemaPath:"#/components/schemas/InlineSkillSourceParam/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -14984,7 +5593,7 @@ var valid2 = true;
 }
 }
 else {
-validate128.errors = [{instancePath:instancePath+"/source",schemaPath:"#/components/schemas/InlineSkillSourceParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate66.errors = [{instancePath:instancePath+"/source",schemaPath:"#/components/schemas/InlineSkillSourceParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -14999,20 +5608,20 @@ var valid0 = true;
 }
 }
 else {
-validate128.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate66.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate128.errors = vErrors;
+validate66.errors = vErrors;
 return errors === 0;
 }
-validate128.evaluated = {"props":{"type":true,"name":true,"description":true,"source":true},"dynamicProps":false,"dynamicItems":false};
+validate66.evaluated = {"props":{"type":true,"name":true,"description":true,"source":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate126(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate126.evaluated;
+const evaluated0 = validate64.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -15023,7 +5632,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate126.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate64.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -15031,11 +5640,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate126.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate64.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "container_auto")){
-validate126.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema145.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate64.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema84.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -15050,7 +5659,7 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(Array.isArray(data1)){
 if(data1.length > 50){
-validate126.errors = [{instancePath:instancePath+"/file_ids",schemaPath:"#/properties/file_ids/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"}];
+validate64.errors = [{instancePath:instancePath+"/file_ids",schemaPath:"#/properties/file_ids/maxItems",keyword:"maxItems",params:{limit: 50},message:"must NOT have more than 50 items"}];
 return false;
 }
 else {
@@ -15059,7 +5668,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 const _errs5 = errors;
 if(typeof data1[i0] !== "string"){
-validate126.errors = [{instancePath:instancePath+"/file_ids/" + i0,schemaPath:"#/properties/file_ids/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate64.errors = [{instancePath:instancePath+"/file_ids/" + i0,schemaPath:"#/properties/file_ids/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid1 = _errs5 === errors;
@@ -15070,7 +5679,7 @@ break;
 }
 }
 else {
-validate126.errors = [{instancePath:instancePath+"/file_ids",schemaPath:"#/properties/file_ids/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate64.errors = [{instancePath:instancePath+"/file_ids",schemaPath:"#/properties/file_ids/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -15097,7 +5706,7 @@ vErrors.push(err0);
 errors++;
 }
 if(!((((data3 === "1g") || (data3 === "4g")) || (data3 === "16g")) || (data3 === "64g"))){
-const err1 = {instancePath:instancePath+"/memory_limit",schemaPath:"#/components/schemas/ContainerMemoryLimit/enum",keyword:"enum",params:{allowedValues: schema134.enum},message:"must be equal to one of the allowed values"};
+const err1 = {instancePath:instancePath+"/memory_limit",schemaPath:"#/components/schemas/ContainerMemoryLimit/enum",keyword:"enum",params:{allowedValues: schema73.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -15130,7 +5739,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate126.errors = vErrors;
+validate64.errors = vErrors;
 return false;
 }
 else {
@@ -15185,7 +5794,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(data5 === "disabled")){
-const err6 = {instancePath:instancePath+"/network_policy/type",schemaPath:"#/components/schemas/ContainerNetworkPolicyDisabledParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema135.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/network_policy/type",schemaPath:"#/components/schemas/ContainerNetworkPolicyDisabledParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema74.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -15216,8 +5825,8 @@ var props0 = {};
 props0.type = true;
 }
 const _errs21 = errors;
-if(!(validate119(data4, {instancePath:instancePath+"/network_policy",parentData:data,parentDataProperty:"network_policy",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate119.errors : vErrors.concat(validate119.errors);
+if(!(validate57(data4, {instancePath:instancePath+"/network_policy",parentData:data,parentDataProperty:"network_policy",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs21 === errors;
@@ -15246,7 +5855,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate126.errors = vErrors;
+validate64.errors = vErrors;
 return false;
 }
 else {
@@ -15272,7 +5881,7 @@ const _errs22 = errors;
 if(errors === _errs22){
 if(Array.isArray(data6)){
 if(data6.length > 200){
-validate126.errors = [{instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/maxItems",keyword:"maxItems",params:{limit: 200},message:"must NOT have more than 200 items"}];
+validate64.errors = [{instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/maxItems",keyword:"maxItems",params:{limit: 200},message:"must NOT have more than 200 items"}];
 return false;
 }
 else {
@@ -15314,7 +5923,7 @@ vErrors.push(err10);
 errors++;
 }
 if(!(data8 === "skill_reference")){
-const err11 = {instancePath:instancePath+"/skills/" + i1+"/type",schemaPath:"#/components/schemas/SkillReferenceParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema148.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/skills/" + i1+"/type",schemaPath:"#/components/schemas/SkillReferenceParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema87.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -15416,8 +6025,8 @@ props1.skill_id = true;
 props1.version = true;
 }
 const _errs35 = errors;
-if(!(validate128(data7, {instancePath:instancePath+"/skills/" + i1,parentData:data6,parentDataProperty:i1,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate128.errors : vErrors.concat(validate128.errors);
+if(!(validate66(data7, {instancePath:instancePath+"/skills/" + i1,parentData:data6,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
 errors = vErrors.length;
 }
 var _valid2 = _errs35 === errors;
@@ -15447,7 +6056,7 @@ else {
 vErrors.push(err17);
 }
 errors++;
-validate126.errors = vErrors;
+validate64.errors = vErrors;
 return false;
 }
 else {
@@ -15469,7 +6078,7 @@ break;
 }
 }
 else {
-validate126.errors = [{instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate64.errors = [{instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -15485,22 +6094,22 @@ var valid0 = true;
 }
 }
 else {
-validate126.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate64.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate126.errors = vErrors;
+validate64.errors = vErrors;
 return errors === 0;
 }
-validate126.evaluated = {"props":{"type":true,"file_ids":true,"memory_limit":true,"network_policy":true,"skills":true},"dynamicProps":false,"dynamicItems":false};
+validate64.evaluated = {"props":{"type":true,"file_ids":true,"memory_limit":true,"network_policy":true,"skills":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema151 = {"properties":{"type":{"type":"string","enum":["local"],"default":"local"},"skills":{"items":{"$ref":"#/components/schemas/LocalSkillParam"},"type":"array","maxItems":200}},"type":"object","required":["type"]};
-const schema152 = {"properties":{"name":{"type":"string"},"description":{"type":"string"},"path":{"type":"string"}},"type":"object","required":["name","description","path"]};
+const schema90 = {"properties":{"type":{"type":"string","enum":["local"],"default":"local"},"skills":{"items":{"$ref":"#/components/schemas/LocalSkillParam"},"type":"array","maxItems":200}},"type":"object","required":["type"]};
+const schema91 = {"properties":{"name":{"type":"string"},"description":{"type":"string"},"path":{"type":"string"}},"type":"object","required":["name","description","path"]};
 
-function validate131(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate131.evaluated;
+const evaluated0 = validate69.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -15511,7 +6120,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate131.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate69.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -15519,11 +6128,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate131.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate69.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "local")){
-validate131.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema151.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate69.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema90.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -15538,7 +6147,7 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(Array.isArray(data1)){
 if(data1.length > 200){
-validate131.errors = [{instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/maxItems",keyword:"maxItems",params:{limit: 200},message:"must NOT have more than 200 items"}];
+validate69.errors = [{instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/maxItems",keyword:"maxItems",params:{limit: 200},message:"must NOT have more than 200 items"}];
 return false;
 }
 else {
@@ -15552,14 +6161,14 @@ if(errors === _errs6){
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 let missing1;
 if((((data2.name === undefined) && (missing1 = "name")) || ((data2.description === undefined) && (missing1 = "description"))) || ((data2.path === undefined) && (missing1 = "path"))){
-validate131.errors = [{instancePath:instancePath+"/skills/" + i0,schemaPath:"#/components/schemas/LocalSkillParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate69.errors = [{instancePath:instancePath+"/skills/" + i0,schemaPath:"#/components/schemas/LocalSkillParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data2.name !== undefined){
 const _errs8 = errors;
 if(typeof data2.name !== "string"){
-validate131.errors = [{instancePath:instancePath+"/skills/" + i0+"/name",schemaPath:"#/components/schemas/LocalSkillParam/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate69.errors = [{instancePath:instancePath+"/skills/" + i0+"/name",schemaPath:"#/components/schemas/LocalSkillParam/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid3 = _errs8 === errors;
@@ -15571,7 +6180,7 @@ if(valid3){
 if(data2.description !== undefined){
 const _errs10 = errors;
 if(typeof data2.description !== "string"){
-validate131.errors = [{instancePath:instancePath+"/skills/" + i0+"/description",schemaPath:"#/components/schemas/LocalSkillParam/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate69.errors = [{instancePath:instancePath+"/skills/" + i0+"/description",schemaPath:"#/components/schemas/LocalSkillParam/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid3 = _errs10 === errors;
@@ -15583,7 +6192,7 @@ if(valid3){
 if(data2.path !== undefined){
 const _errs12 = errors;
 if(typeof data2.path !== "string"){
-validate131.errors = [{instancePath:instancePath+"/skills/" + i0+"/path",schemaPath:"#/components/schemas/LocalSkillParam/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate69.errors = [{instancePath:instancePath+"/skills/" + i0+"/path",schemaPath:"#/components/schemas/LocalSkillParam/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid3 = _errs12 === errors;
@@ -15596,7 +6205,7 @@ var valid3 = true;
 }
 }
 else {
-validate131.errors = [{instancePath:instancePath+"/skills/" + i0,schemaPath:"#/components/schemas/LocalSkillParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate69.errors = [{instancePath:instancePath+"/skills/" + i0,schemaPath:"#/components/schemas/LocalSkillParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -15608,7 +6217,7 @@ break;
 }
 }
 else {
-validate131.errors = [{instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate69.errors = [{instancePath:instancePath+"/skills",schemaPath:"#/properties/skills/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -15621,20 +6230,20 @@ var valid0 = true;
 }
 }
 else {
-validate131.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate69.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate131.errors = vErrors;
+validate69.errors = vErrors;
 return errors === 0;
 }
-validate131.evaluated = {"props":{"type":true,"skills":true},"dynamicProps":false,"dynamicItems":false};
+validate69.evaluated = {"props":{"type":true,"skills":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate125(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate63(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate125.evaluated;
+const evaluated0 = validate63.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -15645,7 +6254,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate125.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate63.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -15653,11 +6262,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate125.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate63.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "shell")){
-validate125.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema144.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate63.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema83.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -15676,8 +6285,8 @@ const _errs6 = errors;
 let valid2 = false;
 let passing0 = null;
 const _errs7 = errors;
-if(!(validate126(data1, {instancePath:instancePath+"/environment",parentData:data,parentDataProperty:"environment",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate126.errors : vErrors.concat(validate126.errors);
+if(!(validate64(data1, {instancePath:instancePath+"/environment",parentData:data,parentDataProperty:"environment",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs7 === errors;
@@ -15692,8 +6301,8 @@ props0.network_policy = true;
 props0.skills = true;
 }
 const _errs8 = errors;
-if(!(validate131(data1, {instancePath:instancePath+"/environment",parentData:data,parentDataProperty:"environment",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate131.errors : vErrors.concat(validate131.errors);
+if(!(validate69(data1, {instancePath:instancePath+"/environment",parentData:data,parentDataProperty:"environment",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs8 === errors;
@@ -15741,7 +6350,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data2 === "container_reference")){
-const err2 = {instancePath:instancePath+"/environment/type",schemaPath:"#/components/schemas/ContainerReferenceParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema153.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/environment/type",schemaPath:"#/components/schemas/ContainerReferenceParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema92.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -15849,7 +6458,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate125.errors = vErrors;
+validate63.errors = vErrors;
 return false;
 }
 else {
@@ -15904,7 +6513,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!((data5 === "direct") || (data5 === "programmatic"))){
-const err10 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema113.enum},message:"must be equal to one of the allowed values"};
+const err10 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -15955,7 +6564,7 @@ else {
 vErrors.push(err13);
 }
 errors++;
-validate125.errors = vErrors;
+validate63.errors = vErrors;
 return false;
 }
 else {
@@ -15979,24 +6588,24 @@ var valid0 = true;
 }
 }
 else {
-validate125.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate63.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate125.errors = vErrors;
+validate63.errors = vErrors;
 return errors === 0;
 }
-validate125.evaluated = {"props":{"type":true,"environment":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
+validate63.evaluated = {"props":{"type":true,"environment":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema155 = {"properties":{"type":{"type":"string","enum":["custom"],"default":"custom"},"name":{"type":"string"},"description":{"type":"string"},"format":{"oneOf":[{"$ref":"#/components/schemas/CustomTextFormatParam"},{"$ref":"#/components/schemas/CustomGrammarFormatParam"}],"discriminator":{"propertyName":"type","mapping":{"text":"#/components/schemas/CustomTextFormatParam","grammar":"#/components/schemas/CustomGrammarFormatParam"}}},"defer_loading":{"type":"boolean"},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array","minItems":1},{"type":"null"}]}},"type":"object","required":["type","name"]};
-const schema156 = {"properties":{"type":{"type":"string","enum":["text"],"default":"text"}},"type":"object","required":["type"]};
-const schema157 = {"properties":{"type":{"type":"string","enum":["grammar"],"default":"grammar"},"syntax":{"$ref":"#/components/schemas/GrammarSyntax1"},"definition":{"type":"string"}},"type":"object","required":["type","syntax","definition"]};
-const schema158 = {"type":"string","enum":["lark","regex"]};
+const schema94 = {"properties":{"type":{"type":"string","enum":["custom"],"default":"custom"},"name":{"type":"string"},"description":{"type":"string"},"format":{"oneOf":[{"$ref":"#/components/schemas/CustomTextFormatParam"},{"$ref":"#/components/schemas/CustomGrammarFormatParam"}],"discriminator":{"propertyName":"type","mapping":{"text":"#/components/schemas/CustomTextFormatParam","grammar":"#/components/schemas/CustomGrammarFormatParam"}}},"defer_loading":{"type":"boolean"},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array","minItems":1},{"type":"null"}]}},"type":"object","required":["type","name"]};
+const schema95 = {"properties":{"type":{"type":"string","enum":["text"],"default":"text"}},"type":"object","required":["type"]};
+const schema96 = {"properties":{"type":{"type":"string","enum":["grammar"],"default":"grammar"},"syntax":{"$ref":"#/components/schemas/GrammarSyntax1"},"definition":{"type":"string"}},"type":"object","required":["type","syntax","definition"]};
+const schema97 = {"type":"string","enum":["lark","regex"]};
 
-function validate135(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate135.evaluated;
+const evaluated0 = validate73.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16007,7 +6616,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.type === undefined) && (missing0 = "type")) || ((data.syntax === undefined) && (missing0 = "syntax"))) || ((data.definition === undefined) && (missing0 = "definition"))){
-validate135.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate73.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -16015,11 +6624,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate135.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate73.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "grammar")){
-validate135.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema157.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate73.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema96.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -16032,11 +6641,11 @@ if(data.syntax !== undefined){
 let data1 = data.syntax;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate135.errors = [{instancePath:instancePath+"/syntax",schemaPath:"#/components/schemas/GrammarSyntax1/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate73.errors = [{instancePath:instancePath+"/syntax",schemaPath:"#/components/schemas/GrammarSyntax1/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data1 === "lark") || (data1 === "regex"))){
-validate135.errors = [{instancePath:instancePath+"/syntax",schemaPath:"#/components/schemas/GrammarSyntax1/enum",keyword:"enum",params:{allowedValues: schema158.enum},message:"must be equal to one of the allowed values"}];
+validate73.errors = [{instancePath:instancePath+"/syntax",schemaPath:"#/components/schemas/GrammarSyntax1/enum",keyword:"enum",params:{allowedValues: schema97.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -16048,7 +6657,7 @@ if(valid0){
 if(data.definition !== undefined){
 const _errs6 = errors;
 if(typeof data.definition !== "string"){
-validate135.errors = [{instancePath:instancePath+"/definition",schemaPath:"#/properties/definition/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate73.errors = [{instancePath:instancePath+"/definition",schemaPath:"#/properties/definition/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -16061,20 +6670,20 @@ var valid0 = true;
 }
 }
 else {
-validate135.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate73.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate135.errors = vErrors;
+validate73.errors = vErrors;
 return errors === 0;
 }
-validate135.evaluated = {"props":{"type":true,"syntax":true,"definition":true},"dynamicProps":false,"dynamicItems":false};
+validate73.evaluated = {"props":{"type":true,"syntax":true,"definition":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate134(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate134.evaluated;
+const evaluated0 = validate72.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16085,7 +6694,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.name === undefined) && (missing0 = "name"))){
-validate134.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate72.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -16093,11 +6702,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate134.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate72.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "custom")){
-validate134.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema155.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate72.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema94.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -16109,7 +6718,7 @@ if(valid0){
 if(data.name !== undefined){
 const _errs3 = errors;
 if(typeof data.name !== "string"){
-validate134.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate72.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -16121,7 +6730,7 @@ if(valid0){
 if(data.description !== undefined){
 const _errs5 = errors;
 if(typeof data.description !== "string"){
-validate134.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate72.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -16165,7 +6774,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data4 === "text")){
-const err2 = {instancePath:instancePath+"/format/type",schemaPath:"#/components/schemas/CustomTextFormatParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema156.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/format/type",schemaPath:"#/components/schemas/CustomTextFormatParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema95.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -16196,8 +6805,8 @@ var props0 = {};
 props0.type = true;
 }
 const _errs14 = errors;
-if(!(validate135(data3, {instancePath:instancePath+"/format",parentData:data,parentDataProperty:"format",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate135.errors : vErrors.concat(validate135.errors);
+if(!(validate73(data3, {instancePath:instancePath+"/format",parentData:data,parentDataProperty:"format",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs14 === errors;
@@ -16226,7 +6835,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate134.errors = vErrors;
+validate72.errors = vErrors;
 return false;
 }
 else {
@@ -16249,7 +6858,7 @@ if(valid0){
 if(data.defer_loading !== undefined){
 const _errs15 = errors;
 if(typeof data.defer_loading !== "boolean"){
-validate134.errors = [{instancePath:instancePath+"/defer_loading",schemaPath:"#/properties/defer_loading/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate72.errors = [{instancePath:instancePath+"/defer_loading",schemaPath:"#/properties/defer_loading/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs15 === errors;
@@ -16293,7 +6902,7 @@ vErrors.push(err6);
 errors++;
 }
 if(!((data7 === "direct") || (data7 === "programmatic"))){
-const err7 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema113.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -16344,7 +6953,7 @@ else {
 vErrors.push(err10);
 }
 errors++;
-validate134.errors = vErrors;
+validate72.errors = vErrors;
 return false;
 }
 else {
@@ -16371,24 +6980,24 @@ var valid0 = true;
 }
 }
 else {
-validate134.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate72.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate134.errors = vErrors;
+validate72.errors = vErrors;
 return errors === 0;
 }
-validate134.evaluated = {"props":{"type":true,"name":true,"description":true,"format":true,"defer_loading":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
+validate72.evaluated = {"props":{"type":true,"name":true,"description":true,"format":true,"defer_loading":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema160 = {"properties":{"type":{"type":"string","enum":["namespace"],"default":"namespace"},"name":{"type":"string","minLength":1},"description":{"type":"string"},"tools":{"items":{"oneOf":[{"$ref":"#/components/schemas/FunctionToolParam"},{"$ref":"#/components/schemas/CustomToolParam"}],"discriminator":{"propertyName":"type","mapping":{"function":"#/components/schemas/FunctionToolParam","custom":"#/components/schemas/CustomToolParam"}}},"type":"array","minItems":1}},"type":"object","required":["type","name","description","tools"]};
-const schema161 = {"properties":{"name":{"type":"string","maxLength":128,"minLength":1,"pattern":"^[a-zA-Z0-9_-]+$"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"parameters":{"anyOf":[{"$ref":"#/components/schemas/EmptyModelParam"},{"type":"null"}]},"strict":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"type":"string","enum":["function"],"default":"function"},"output_schema":{"anyOf":[{"additionalProperties":{},"type":"object"},{"type":"null"}]},"defer_loading":{"type":"boolean"},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array","minItems":1},{"type":"null"}]}},"type":"object","required":["name","type"]};
-const schema162 = {"properties":{},"type":"object","required":[]};
+const schema99 = {"properties":{"type":{"type":"string","enum":["namespace"],"default":"namespace"},"name":{"type":"string","minLength":1},"description":{"type":"string"},"tools":{"items":{"oneOf":[{"$ref":"#/components/schemas/FunctionToolParam"},{"$ref":"#/components/schemas/CustomToolParam"}],"discriminator":{"propertyName":"type","mapping":{"function":"#/components/schemas/FunctionToolParam","custom":"#/components/schemas/CustomToolParam"}}},"type":"array","minItems":1}},"type":"object","required":["type","name","description","tools"]};
+const schema100 = {"properties":{"name":{"type":"string","maxLength":128,"minLength":1,"pattern":"^[a-zA-Z0-9_-]+$"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"parameters":{"anyOf":[{"$ref":"#/components/schemas/EmptyModelParam"},{"type":"null"}]},"strict":{"anyOf":[{"type":"boolean"},{"type":"null"}]},"type":{"type":"string","enum":["function"],"default":"function"},"output_schema":{"anyOf":[{"additionalProperties":{},"type":"object"},{"type":"null"}]},"defer_loading":{"type":"boolean"},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array","minItems":1},{"type":"null"}]}},"type":"object","required":["name","type"]};
+const schema101 = {"properties":{},"type":"object","required":[]};
 const pattern5 = new RegExp("^[a-zA-Z0-9_-]+$", "u");
 
-function validate139(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate139.evaluated;
+const evaluated0 = validate77.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16399,7 +7008,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.name === undefined) && (missing0 = "name")) || ((data.type === undefined) && (missing0 = "type"))){
-validate139.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate77.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -16409,24 +7018,24 @@ const _errs1 = errors;
 if(errors === _errs1){
 if(typeof data0 === "string"){
 if(func1(data0) > 128){
-validate139.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"}];
+validate77.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"}];
 return false;
 }
 else {
 if(func1(data0) < 1){
-validate139.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate77.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 else {
 if(!pattern5.test(data0)){
-validate139.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9_-]+$"},message:"must match pattern \""+"^[a-zA-Z0-9_-]+$"+"\""}];
+validate77.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9_-]+$"},message:"must match pattern \""+"^[a-zA-Z0-9_-]+$"+"\""}];
 return false;
 }
 }
 }
 }
 else {
-validate139.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate77.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -16476,7 +7085,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate139.errors = vErrors;
+validate77.errors = vErrors;
 return false;
 }
 else {
@@ -16539,7 +7148,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate139.errors = vErrors;
+validate77.errors = vErrors;
 return false;
 }
 else {
@@ -16599,7 +7208,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate139.errors = vErrors;
+validate77.errors = vErrors;
 return false;
 }
 else {
@@ -16623,11 +7232,11 @@ if(data.type !== undefined){
 let data4 = data.type;
 const _errs22 = errors;
 if(typeof data4 !== "string"){
-validate139.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate77.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data4 === "function")){
-validate139.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema161.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate77.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema100.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs22 === errors;
@@ -16680,7 +7289,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate139.errors = vErrors;
+validate77.errors = vErrors;
 return false;
 }
 else {
@@ -16703,7 +7312,7 @@ if(valid0){
 if(data.defer_loading !== undefined){
 const _errs31 = errors;
 if(typeof data.defer_loading !== "boolean"){
-validate139.errors = [{instancePath:instancePath+"/defer_loading",schemaPath:"#/properties/defer_loading/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+validate77.errors = [{instancePath:instancePath+"/defer_loading",schemaPath:"#/properties/defer_loading/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs31 === errors;
@@ -16747,7 +7356,7 @@ vErrors.push(err13);
 errors++;
 }
 if(!((data8 === "direct") || (data8 === "programmatic"))){
-const err14 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema113.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -16798,7 +7407,7 @@ else {
 vErrors.push(err17);
 }
 errors++;
-validate139.errors = vErrors;
+validate77.errors = vErrors;
 return false;
 }
 else {
@@ -16827,20 +7436,20 @@ var valid0 = true;
 }
 }
 else {
-validate139.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate77.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate139.errors = vErrors;
+validate77.errors = vErrors;
 return errors === 0;
 }
-validate139.evaluated = {"props":{"name":true,"description":true,"parameters":true,"strict":true,"type":true,"output_schema":true,"defer_loading":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
+validate77.evaluated = {"props":{"name":true,"description":true,"parameters":true,"strict":true,"type":true,"output_schema":true,"defer_loading":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate138(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate138.evaluated;
+const evaluated0 = validate76.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -16851,7 +7460,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.name === undefined) && (missing0 = "name"))) || ((data.description === undefined) && (missing0 = "description"))) || ((data.tools === undefined) && (missing0 = "tools"))){
-validate138.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate76.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -16859,11 +7468,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate138.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate76.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "namespace")){
-validate138.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema160.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate76.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema99.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -16878,12 +7487,12 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data1 === "string"){
 if(func1(data1) < 1){
-validate138.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate76.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 else {
-validate138.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate76.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -16896,7 +7505,7 @@ if(valid0){
 if(data.description !== undefined){
 const _errs5 = errors;
 if(typeof data.description !== "string"){
-validate138.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate76.errors = [{instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -16911,7 +7520,7 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(Array.isArray(data3)){
 if(data3.length < 1){
-validate138.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+validate76.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
@@ -16924,8 +7533,8 @@ const _errs10 = errors;
 let valid2 = false;
 let passing0 = null;
 const _errs11 = errors;
-if(!(validate139(data4, {instancePath:instancePath+"/tools/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate139.errors : vErrors.concat(validate139.errors);
+if(!(validate77(data4, {instancePath:instancePath+"/tools/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs11 === errors;
@@ -16943,8 +7552,8 @@ props0.defer_loading = true;
 props0.allowed_callers = true;
 }
 const _errs12 = errors;
-if(!(validate134(data4, {instancePath:instancePath+"/tools/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate134.errors : vErrors.concat(validate134.errors);
+if(!(validate72(data4, {instancePath:instancePath+"/tools/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs12 === errors;
@@ -16976,7 +7585,7 @@ else {
 vErrors.push(err0);
 }
 errors++;
-validate138.errors = vErrors;
+validate76.errors = vErrors;
 return false;
 }
 else {
@@ -16998,7 +7607,7 @@ break;
 }
 }
 else {
-validate138.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate76.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -17013,22 +7622,22 @@ var valid0 = true;
 }
 }
 else {
-validate138.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate76.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate138.errors = vErrors;
+validate76.errors = vErrors;
 return errors === 0;
 }
-validate138.evaluated = {"props":{"type":true,"name":true,"description":true,"tools":true},"dynamicProps":false,"dynamicItems":false};
+validate76.evaluated = {"props":{"type":true,"name":true,"description":true,"tools":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema164 = {"properties":{"type":{"type":"string","enum":["tool_search"],"default":"tool_search"},"execution":{"$ref":"#/components/schemas/ToolSearchExecutionType"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"parameters":{"anyOf":[{"$ref":"#/components/schemas/EmptyModelParam"},{"type":"null"}]}},"type":"object","required":["type"]};
-const schema165 = {"type":"string","enum":["server","client"]};
+const schema103 = {"properties":{"type":{"type":"string","enum":["tool_search"],"default":"tool_search"},"execution":{"$ref":"#/components/schemas/ToolSearchExecutionType"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"parameters":{"anyOf":[{"$ref":"#/components/schemas/EmptyModelParam"},{"type":"null"}]}},"type":"object","required":["type"]};
+const schema104 = {"type":"string","enum":["server","client"]};
 
-function validate143(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate143.evaluated;
+const evaluated0 = validate81.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17039,7 +7648,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate143.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate81.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -17047,11 +7656,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate143.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate81.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "tool_search")){
-validate143.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema164.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate81.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema103.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -17064,11 +7673,11 @@ if(data.execution !== undefined){
 let data1 = data.execution;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate143.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate81.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data1 === "server") || (data1 === "client"))){
-validate143.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/enum",keyword:"enum",params:{allowedValues: schema165.enum},message:"must be equal to one of the allowed values"}];
+validate81.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/enum",keyword:"enum",params:{allowedValues: schema104.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -17117,7 +7726,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate143.errors = vErrors;
+validate81.errors = vErrors;
 return false;
 }
 else {
@@ -17180,7 +7789,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate143.errors = vErrors;
+validate81.errors = vErrors;
 return false;
 }
 else {
@@ -17205,24 +7814,24 @@ var valid0 = true;
 }
 }
 else {
-validate143.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate81.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate143.errors = vErrors;
+validate81.errors = vErrors;
 return errors === 0;
 }
-validate143.evaluated = {"props":{"type":true,"execution":true,"description":true,"parameters":true},"dynamicProps":false,"dynamicItems":false};
+validate81.evaluated = {"props":{"type":true,"execution":true,"description":true,"parameters":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema167 = {"properties":{"type":{"type":"string","enum":["web_search_preview","web_search_preview_2025_03_11"],"default":"web_search_preview"},"user_location":{"anyOf":[{"$ref":"#/components/schemas/ApproximateLocation"},{"type":"null"}]},"search_context_size":{"$ref":"#/components/schemas/SearchContextSize"},"search_content_types":{"items":{"$ref":"#/components/schemas/SearchContentType"},"type":"array"}},"type":"object","required":["type"]};
-const schema168 = {"properties":{"type":{"type":"string","enum":["approximate"],"default":"approximate"},"country":{"anyOf":[{"type":"string"},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"city":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}},"type":"object","required":["type"]};
-const schema169 = {"type":"string","enum":["low","medium","high"]};
-const schema170 = {"type":"string","enum":["text","image"]};
+const schema106 = {"properties":{"type":{"type":"string","enum":["web_search_preview","web_search_preview_2025_03_11"],"default":"web_search_preview"},"user_location":{"anyOf":[{"$ref":"#/components/schemas/ApproximateLocation"},{"type":"null"}]},"search_context_size":{"$ref":"#/components/schemas/SearchContextSize"},"search_content_types":{"items":{"$ref":"#/components/schemas/SearchContentType"},"type":"array"}},"type":"object","required":["type"]};
+const schema107 = {"properties":{"type":{"type":"string","enum":["approximate"],"default":"approximate"},"country":{"anyOf":[{"type":"string"},{"type":"null"}]},"region":{"anyOf":[{"type":"string"},{"type":"null"}]},"city":{"anyOf":[{"type":"string"},{"type":"null"}]},"timezone":{"anyOf":[{"type":"string"},{"type":"null"}]}},"type":"object","required":["type"]};
+const schema108 = {"type":"string","enum":["low","medium","high"]};
+const schema109 = {"type":"string","enum":["text","image"]};
 
-function validate145(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate145.evaluated;
+const evaluated0 = validate83.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17233,7 +7842,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate145.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate83.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -17241,11 +7850,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate145.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate83.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data0 === "web_search_preview") || (data0 === "web_search_preview_2025_03_11"))){
-validate145.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema167.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate83.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema106.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -17289,7 +7898,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data2 === "approximate")){
-const err2 = {instancePath:instancePath+"/user_location/type",schemaPath:"#/components/schemas/ApproximateLocation/properties/type/enum",keyword:"enum",params:{allowedValues: schema168.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/user_location/type",schemaPath:"#/components/schemas/ApproximateLocation/properties/type/enum",keyword:"enum",params:{allowedValues: schema107.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -17584,7 +8193,7 @@ else {
 vErrors.push(err17);
 }
 errors++;
-validate145.errors = vErrors;
+validate83.errors = vErrors;
 return false;
 }
 else {
@@ -17608,11 +8217,11 @@ if(data.search_context_size !== undefined){
 let data7 = data.search_context_size;
 const _errs36 = errors;
 if(typeof data7 !== "string"){
-validate145.errors = [{instancePath:instancePath+"/search_context_size",schemaPath:"#/components/schemas/SearchContextSize/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate83.errors = [{instancePath:instancePath+"/search_context_size",schemaPath:"#/components/schemas/SearchContextSize/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data7 === "low") || (data7 === "medium")) || (data7 === "high"))){
-validate145.errors = [{instancePath:instancePath+"/search_context_size",schemaPath:"#/components/schemas/SearchContextSize/enum",keyword:"enum",params:{allowedValues: schema169.enum},message:"must be equal to one of the allowed values"}];
+validate83.errors = [{instancePath:instancePath+"/search_context_size",schemaPath:"#/components/schemas/SearchContextSize/enum",keyword:"enum",params:{allowedValues: schema108.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs36 === errors;
@@ -17632,11 +8241,11 @@ for(let i0=0; i0<len0; i0++){
 let data9 = data8[i0];
 const _errs41 = errors;
 if(typeof data9 !== "string"){
-validate145.errors = [{instancePath:instancePath+"/search_content_types/" + i0,schemaPath:"#/components/schemas/SearchContentType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate83.errors = [{instancePath:instancePath+"/search_content_types/" + i0,schemaPath:"#/components/schemas/SearchContentType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data9 === "text") || (data9 === "image"))){
-validate145.errors = [{instancePath:instancePath+"/search_content_types/" + i0,schemaPath:"#/components/schemas/SearchContentType/enum",keyword:"enum",params:{allowedValues: schema170.enum},message:"must be equal to one of the allowed values"}];
+validate83.errors = [{instancePath:instancePath+"/search_content_types/" + i0,schemaPath:"#/components/schemas/SearchContentType/enum",keyword:"enum",params:{allowedValues: schema109.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid9 = _errs41 === errors;
@@ -17646,7 +8255,7 @@ break;
 }
 }
 else {
-validate145.errors = [{instancePath:instancePath+"/search_content_types",schemaPath:"#/properties/search_content_types/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate83.errors = [{instancePath:instancePath+"/search_content_types",schemaPath:"#/properties/search_content_types/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -17661,21 +8270,21 @@ var valid0 = true;
 }
 }
 else {
-validate145.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate83.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate145.errors = vErrors;
+validate83.errors = vErrors;
 return errors === 0;
 }
-validate145.evaluated = {"props":{"type":true,"user_location":true,"search_context_size":true,"search_content_types":true},"dynamicProps":false,"dynamicItems":false};
+validate83.evaluated = {"props":{"type":true,"user_location":true,"search_context_size":true,"search_content_types":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema171 = {"properties":{"type":{"type":"string","enum":["apply_patch"],"default":"apply_patch"},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array","minItems":1},{"type":"null"}]}},"type":"object","required":["type"]};
+const schema110 = {"properties":{"type":{"type":"string","enum":["apply_patch"],"default":"apply_patch"},"allowed_callers":{"anyOf":[{"items":{"$ref":"#/components/schemas/CallableToolAllowedCaller"},"type":"array","minItems":1},{"type":"null"}]}},"type":"object","required":["type"]};
 
-function validate147(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate147.evaluated;
+const evaluated0 = validate85.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17686,7 +8295,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate147.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate85.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -17694,11 +8303,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate147.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate85.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "apply_patch")){
-validate147.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema171.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate85.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema110.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -17742,7 +8351,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!((data2 === "direct") || (data2 === "programmatic"))){
-const err2 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema113.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/allowed_callers/" + i0,schemaPath:"#/components/schemas/CallableToolAllowedCaller/enum",keyword:"enum",params:{allowedValues: schema52.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -17793,7 +8402,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate147.errors = vErrors;
+validate85.errors = vErrors;
 return false;
 }
 else {
@@ -17816,20 +8425,20 @@ var valid0 = true;
 }
 }
 else {
-validate147.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate85.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate147.errors = vErrors;
+validate85.errors = vErrors;
 return errors === 0;
 }
-validate147.evaluated = {"props":{"type":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
+validate85.evaluated = {"props":{"type":true,"allowed_callers":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate100.evaluated;
+const evaluated0 = validate38.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -17840,8 +8449,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate101(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate101.errors : vErrors.concat(validate101.errors);
+if(!(validate39(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -17859,8 +8468,8 @@ props0.defer_loading = true;
 props0.allowed_callers = true;
 }
 const _errs2 = errors;
-if(!(validate103(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate103.errors : vErrors.concat(validate103.errors);
+if(!(validate41(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -17910,7 +8519,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "computer")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ComputerTool/properties/type/enum",keyword:"enum",params:{allowedValues: schema122.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ComputerTool/properties/type/enum",keyword:"enum",params:{allowedValues: schema61.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -17948,8 +8557,8 @@ props0.type = true;
 }
 }
 const _errs8 = errors;
-if(!(validate111(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
+if(!(validate49(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs8 === errors;
@@ -17970,8 +8579,8 @@ props0.display_height = true;
 }
 }
 const _errs9 = errors;
-if(!(validate113(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
+if(!(validate51(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs9 === errors;
@@ -17993,8 +8602,8 @@ props0.search_context_size = true;
 }
 }
 const _errs10 = errors;
-if(!(validate115(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate115.errors : vErrors.concat(validate115.errors);
+if(!(validate53(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate53.errors : vErrors.concat(validate53.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs10 === errors;
@@ -18023,8 +8632,8 @@ props0.defer_loading = true;
 }
 }
 const _errs11 = errors;
-if(!(validate117(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate117.errors : vErrors.concat(validate117.errors);
+if(!(validate55(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate55.errors : vErrors.concat(validate55.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs11 === errors;
@@ -18072,7 +8681,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(data1 === "programmatic_tool_calling")){
-const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ProgrammaticToolCallingParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema139.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ProgrammaticToolCallingParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema78.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -18110,8 +8719,8 @@ props0.type = true;
 }
 }
 const _errs17 = errors;
-if(!(validate123(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate123.errors : vErrors.concat(validate123.errors);
+if(!(validate61(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate61.errors : vErrors.concat(validate61.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs17 === errors;
@@ -18168,7 +8777,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!(data2 === "local_shell")){
-const err10 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/LocalShellToolParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema143.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err10 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/LocalShellToolParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema82.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -18206,8 +8815,8 @@ props0.type = true;
 }
 }
 const _errs23 = errors;
-if(!(validate125(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate125.errors : vErrors.concat(validate125.errors);
+if(!(validate63(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate63.errors : vErrors.concat(validate63.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs23 === errors;
@@ -18227,8 +8836,8 @@ props0.allowed_callers = true;
 }
 }
 const _errs24 = errors;
-if(!(validate134(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate134.errors : vErrors.concat(validate134.errors);
+if(!(validate72(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs24 === errors;
@@ -18251,8 +8860,8 @@ props0.allowed_callers = true;
 }
 }
 const _errs25 = errors;
-if(!(validate138(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate138.errors : vErrors.concat(validate138.errors);
+if(!(validate76(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs25 === errors;
@@ -18273,8 +8882,8 @@ props0.tools = true;
 }
 }
 const _errs26 = errors;
-if(!(validate143(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate143.errors : vErrors.concat(validate143.errors);
+if(!(validate81(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs26 === errors;
@@ -18295,8 +8904,8 @@ props0.parameters = true;
 }
 }
 const _errs27 = errors;
-if(!(validate145(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate145.errors : vErrors.concat(validate145.errors);
+if(!(validate83(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs27 === errors;
@@ -18317,8 +8926,8 @@ props0.search_content_types = true;
 }
 }
 const _errs28 = errors;
-if(!(validate147(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate147.errors : vErrors.concat(validate147.errors);
+if(!(validate85(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs28 === errors;
@@ -18360,7 +8969,7 @@ else {
 vErrors.push(err12);
 }
 errors++;
-validate100.errors = vErrors;
+validate38.errors = vErrors;
 return false;
 }
 else {
@@ -18374,17 +8983,17 @@ vErrors = null;
 }
 }
 }
-validate100.errors = vErrors;
+validate38.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate100.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate38.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate99.evaluated;
+const evaluated0 = validate37.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -18397,8 +9006,8 @@ var valid0 = true;
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 const _errs1 = errors;
-if(!(validate100(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
+if(!(validate38(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -18408,30 +9017,30 @@ break;
 }
 }
 else {
-validate99.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate37.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-validate99.errors = vErrors;
+validate37.errors = vErrors;
 return errors === 0;
 }
-validate99.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate37.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema173 = {"oneOf":[{"$ref":"#/components/schemas/ToolChoiceOptions"},{"$ref":"#/components/schemas/ToolChoiceAllowed"},{"$ref":"#/components/schemas/ToolChoiceTypes"},{"$ref":"#/components/schemas/ToolChoiceFunction"},{"$ref":"#/components/schemas/ToolChoiceMCP"},{"$ref":"#/components/schemas/ToolChoiceCustom"},{"$ref":"#/components/schemas/SpecificProgrammaticToolCallingParam"},{"$ref":"#/components/schemas/SpecificApplyPatchParam"},{"$ref":"#/components/schemas/SpecificFunctionShellParam"}]};
-const schema174 = {"type":"string","enum":["none","auto","required"]};
-const schema175 = {"type":"object","properties":{"type":{"type":"string","enum":["allowed_tools"]},"mode":{"type":"string","enum":["auto","required"]},"tools":{"type":"array","items":{"type":"object","additionalProperties":true}}},"required":["type","mode","tools"]};
-const schema176 = {"type":"object","properties":{"type":{"type":"string","enum":["file_search","web_search_preview","computer","computer_use_preview","computer_use","web_search_preview_2025_03_11","image_generation","code_interpreter"]}},"required":["type"]};
-const schema177 = {"type":"object","properties":{"type":{"type":"string","enum":["function"]},"name":{"type":"string"}},"required":["type","name"]};
-const schema178 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp"]},"server_label":{"type":"string"},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","server_label"]};
-const schema179 = {"type":"object","properties":{"type":{"type":"string","enum":["custom"]},"name":{"type":"string"}},"required":["type","name"]};
-const schema180 = {"properties":{"type":{"type":"string","enum":["programmatic_tool_calling"],"default":"programmatic_tool_calling"}},"type":"object","required":["type"]};
-const schema181 = {"properties":{"type":{"type":"string","enum":["apply_patch"],"default":"apply_patch"}},"type":"object","required":["type"]};
-const schema182 = {"properties":{"type":{"type":"string","enum":["shell"],"default":"shell"}},"type":"object","required":["type"]};
+const schema112 = {"oneOf":[{"$ref":"#/components/schemas/ToolChoiceOptions"},{"$ref":"#/components/schemas/ToolChoiceAllowed"},{"$ref":"#/components/schemas/ToolChoiceTypes"},{"$ref":"#/components/schemas/ToolChoiceFunction"},{"$ref":"#/components/schemas/ToolChoiceMCP"},{"$ref":"#/components/schemas/ToolChoiceCustom"},{"$ref":"#/components/schemas/SpecificProgrammaticToolCallingParam"},{"$ref":"#/components/schemas/SpecificApplyPatchParam"},{"$ref":"#/components/schemas/SpecificFunctionShellParam"}]};
+const schema113 = {"type":"string","enum":["none","auto","required"]};
+const schema114 = {"type":"object","properties":{"type":{"type":"string","enum":["allowed_tools"]},"mode":{"type":"string","enum":["auto","required"]},"tools":{"type":"array","items":{"type":"object","additionalProperties":true}}},"required":["type","mode","tools"]};
+const schema115 = {"type":"object","properties":{"type":{"type":"string","enum":["file_search","web_search_preview","computer","computer_use_preview","computer_use","web_search_preview_2025_03_11","image_generation","code_interpreter"]}},"required":["type"]};
+const schema116 = {"type":"object","properties":{"type":{"type":"string","enum":["function"]},"name":{"type":"string"}},"required":["type","name"]};
+const schema117 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp"]},"server_label":{"type":"string"},"name":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","server_label"]};
+const schema118 = {"type":"object","properties":{"type":{"type":"string","enum":["custom"]},"name":{"type":"string"}},"required":["type","name"]};
+const schema119 = {"properties":{"type":{"type":"string","enum":["programmatic_tool_calling"],"default":"programmatic_tool_calling"}},"type":"object","required":["type"]};
+const schema120 = {"properties":{"type":{"type":"string","enum":["apply_patch"],"default":"apply_patch"}},"type":"object","required":["type"]};
+const schema121 = {"properties":{"type":{"type":"string","enum":["shell"],"default":"shell"}},"type":"object","required":["type"]};
 
-function validate151(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate89(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate151.evaluated;
+const evaluated0 = validate89.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -18453,7 +9062,7 @@ vErrors.push(err0);
 errors++;
 }
 if(!(((data === "none") || (data === "auto")) || (data === "required"))){
-const err1 = {instancePath,schemaPath:"#/components/schemas/ToolChoiceOptions/enum",keyword:"enum",params:{allowedValues: schema174.enum},message:"must be equal to one of the allowed values"};
+const err1 = {instancePath,schemaPath:"#/components/schemas/ToolChoiceOptions/enum",keyword:"enum",params:{allowedValues: schema113.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -18497,7 +9106,7 @@ vErrors.push(err3);
 errors++;
 }
 if(!(data0 === "allowed_tools")){
-const err4 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceAllowed/properties/type/enum",keyword:"enum",params:{allowedValues: schema175.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceAllowed/properties/type/enum",keyword:"enum",params:{allowedValues: schema114.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -18526,7 +9135,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!((data1 === "auto") || (data1 === "required"))){
-const err6 = {instancePath:instancePath+"/mode",schemaPath:"#/components/schemas/ToolChoiceAllowed/properties/mode/enum",keyword:"enum",params:{allowedValues: schema175.properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/mode",schemaPath:"#/components/schemas/ToolChoiceAllowed/properties/mode/enum",keyword:"enum",params:{allowedValues: schema114.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -18645,7 +9254,7 @@ vErrors.push(err11);
 errors++;
 }
 if(!((((((((data4 === "file_search") || (data4 === "web_search_preview")) || (data4 === "computer")) || (data4 === "computer_use_preview")) || (data4 === "computer_use")) || (data4 === "web_search_preview_2025_03_11")) || (data4 === "image_generation")) || (data4 === "code_interpreter"))){
-const err12 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceTypes/properties/type/enum",keyword:"enum",params:{allowedValues: schema176.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceTypes/properties/type/enum",keyword:"enum",params:{allowedValues: schema115.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -18712,7 +9321,7 @@ vErrors.push(err15);
 errors++;
 }
 if(!(data5 === "function")){
-const err16 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceFunction/properties/type/enum",keyword:"enum",params:{allowedValues: schema177.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err16 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceFunction/properties/type/enum",keyword:"enum",params:{allowedValues: schema116.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -18803,7 +9412,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(data7 === "mcp")){
-const err21 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceMCP/properties/type/enum",keyword:"enum",params:{allowedValues: schema178.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceMCP/properties/type/enum",keyword:"enum",params:{allowedValues: schema117.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -18954,7 +9563,7 @@ vErrors.push(err28);
 errors++;
 }
 if(!(data10 === "custom")){
-const err29 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceCustom/properties/type/enum",keyword:"enum",params:{allowedValues: schema179.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err29 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ToolChoiceCustom/properties/type/enum",keyword:"enum",params:{allowedValues: schema118.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -19044,7 +9653,7 @@ vErrors.push(err33);
 errors++;
 }
 if(!(data12 === "programmatic_tool_calling")){
-const err34 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/SpecificProgrammaticToolCallingParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema180.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err34 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/SpecificProgrammaticToolCallingParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema119.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -19110,7 +9719,7 @@ vErrors.push(err37);
 errors++;
 }
 if(!(data13 === "apply_patch")){
-const err38 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/SpecificApplyPatchParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema181.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err38 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/SpecificApplyPatchParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema120.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -19176,7 +9785,7 @@ vErrors.push(err41);
 errors++;
 }
 if(!(data14 === "shell")){
-const err42 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/SpecificFunctionShellParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema182.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err42 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/SpecificFunctionShellParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema121.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -19230,7 +9839,7 @@ else {
 vErrors.push(err44);
 }
 errors++;
-validate151.errors = vErrors;
+validate89.errors = vErrors;
 return false;
 }
 else {
@@ -19244,21 +9853,21 @@ vErrors = null;
 }
 }
 }
-validate151.errors = vErrors;
+validate89.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate151.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate89.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema183 = {"anyOf":[{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"version":{"anyOf":[{"type":"string"},{"type":"null"}]},"variables":{"$ref":"#/components/schemas/ResponsePromptVariables"}}},{"type":"null"}]};
-const schema184 = {"anyOf":[{"type":"object","additionalProperties":{"oneOf":[{"type":"string"},{"$ref":"#/components/schemas/InputTextContent"},{"$ref":"#/components/schemas/InputImageContent"},{"$ref":"#/components/schemas/InputFileContent"}]}},{"type":"null"}]};
-const schema185 = {"properties":{"type":{"type":"string","enum":["input_text"],"default":"input_text"},"text":{"type":"string"},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointConfig"}},"type":"object","required":["type","text"]};
-const schema186 = {"properties":{"mode":{"type":"string","enum":["explicit"],"default":"explicit"}},"type":"object","required":["mode"]};
+const schema122 = {"anyOf":[{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"version":{"anyOf":[{"type":"string"},{"type":"null"}]},"variables":{"$ref":"#/components/schemas/ResponsePromptVariables"}}},{"type":"null"}]};
+const schema123 = {"anyOf":[{"type":"object","additionalProperties":{"oneOf":[{"type":"string"},{"$ref":"#/components/schemas/InputTextContent"},{"$ref":"#/components/schemas/InputImageContent"},{"$ref":"#/components/schemas/InputFileContent"}]}},{"type":"null"}]};
+const schema124 = {"properties":{"type":{"type":"string","enum":["input_text"],"default":"input_text"},"text":{"type":"string"},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointConfig"}},"type":"object","required":["type","text"]};
+const schema125 = {"properties":{"mode":{"type":"string","enum":["explicit"],"default":"explicit"}},"type":"object","required":["mode"]};
 
-function validate155(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate155.evaluated;
+const evaluated0 = validate93.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -19269,7 +9878,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.text === undefined) && (missing0 = "text"))){
-validate155.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate93.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -19277,11 +9886,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate155.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate93.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "input_text")){
-validate155.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema185.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate93.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema124.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -19293,7 +9902,7 @@ if(valid0){
 if(data.text !== undefined){
 const _errs3 = errors;
 if(typeof data.text !== "string"){
-validate155.errors = [{instancePath:instancePath+"/text",schemaPath:"#/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate93.errors = [{instancePath:instancePath+"/text",schemaPath:"#/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -19310,25 +9919,25 @@ if(errors === _errs6){
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 let missing1;
 if((data2.mode === undefined) && (missing1 = "mode")){
-validate155.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate93.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data2.mode !== undefined){
 let data3 = data2.mode;
 if(typeof data3 !== "string"){
-validate155.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate93.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data3 === "explicit")){
-validate155.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/enum",keyword:"enum",params:{allowedValues: schema186.properties.mode.enum},message:"must be equal to one of the allowed values"}];
+validate93.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/enum",keyword:"enum",params:{allowedValues: schema125.properties.mode.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 }
 }
 }
 else {
-validate155.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate93.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -19342,22 +9951,22 @@ var valid0 = true;
 }
 }
 else {
-validate155.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate93.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate155.errors = vErrors;
+validate93.errors = vErrors;
 return errors === 0;
 }
-validate155.evaluated = {"props":{"type":true,"text":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
+validate93.evaluated = {"props":{"type":true,"text":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema187 = {"properties":{"type":{"type":"string","enum":["input_image"],"default":"input_image"},"image_url":{"anyOf":[{"type":"string","format":"uri"},{"type":"null"}]},"file_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"detail":{"$ref":"#/components/schemas/ImageDetail"},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointConfig"}},"type":"object","required":["type","detail"]};
-const schema188 = {"type":"string","enum":["low","high","auto","original"]};
+const schema126 = {"properties":{"type":{"type":"string","enum":["input_image"],"default":"input_image"},"image_url":{"anyOf":[{"type":"string","format":"uri"},{"type":"null"}]},"file_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"detail":{"$ref":"#/components/schemas/ImageDetail"},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointConfig"}},"type":"object","required":["type","detail"]};
+const schema127 = {"type":"string","enum":["low","high","auto","original"]};
 
-function validate157(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate157.evaluated;
+const evaluated0 = validate95.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -19368,7 +9977,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.detail === undefined) && (missing0 = "detail"))){
-validate157.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate95.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -19376,11 +9985,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate157.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate95.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "input_image")){
-validate157.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema187.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate95.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema126.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -19433,7 +10042,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate157.errors = vErrors;
+validate95.errors = vErrors;
 return false;
 }
 else {
@@ -19493,7 +10102,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate157.errors = vErrors;
+validate95.errors = vErrors;
 return false;
 }
 else {
@@ -19517,11 +10126,11 @@ if(data.detail !== undefined){
 let data3 = data.detail;
 const _errs15 = errors;
 if(typeof data3 !== "string"){
-validate157.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/ImageDetail/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate95.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/ImageDetail/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((((data3 === "low") || (data3 === "high")) || (data3 === "auto")) || (data3 === "original"))){
-validate157.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/ImageDetail/enum",keyword:"enum",params:{allowedValues: schema188.enum},message:"must be equal to one of the allowed values"}];
+validate95.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/ImageDetail/enum",keyword:"enum",params:{allowedValues: schema127.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs15 === errors;
@@ -19538,25 +10147,25 @@ if(errors === _errs19){
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 let missing1;
 if((data4.mode === undefined) && (missing1 = "mode")){
-validate157.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate95.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data4.mode !== undefined){
 let data5 = data4.mode;
 if(typeof data5 !== "string"){
-validate157.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate95.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data5 === "explicit")){
-validate157.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/enum",keyword:"enum",params:{allowedValues: schema186.properties.mode.enum},message:"must be equal to one of the allowed values"}];
+validate95.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/enum",keyword:"enum",params:{allowedValues: schema125.properties.mode.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 }
 }
 }
 else {
-validate157.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate95.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -19572,22 +10181,22 @@ var valid0 = true;
 }
 }
 else {
-validate157.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate95.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate157.errors = vErrors;
+validate95.errors = vErrors;
 return errors === 0;
 }
-validate157.evaluated = {"props":{"type":true,"image_url":true,"file_id":true,"detail":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
+validate95.evaluated = {"props":{"type":true,"image_url":true,"file_id":true,"detail":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema190 = {"properties":{"type":{"type":"string","enum":["input_file"],"default":"input_file"},"file_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"filename":{"type":"string"},"file_data":{"type":"string"},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointConfig"},"file_url":{"type":"string","format":"uri"},"detail":{"$ref":"#/components/schemas/FileInputDetail"}},"type":"object","required":["type"]};
-const schema192 = {"type":"string","enum":["auto","low","high"]};
+const schema129 = {"properties":{"type":{"type":"string","enum":["input_file"],"default":"input_file"},"file_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"filename":{"type":"string"},"file_data":{"type":"string"},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointConfig"},"file_url":{"type":"string","format":"uri"},"detail":{"$ref":"#/components/schemas/FileInputDetail"}},"type":"object","required":["type"]};
+const schema131 = {"type":"string","enum":["auto","low","high"]};
 
-function validate159(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate159.evaluated;
+const evaluated0 = validate97.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -19598,7 +10207,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate159.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate97.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -19606,11 +10215,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate159.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate97.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "input_file")){
-validate159.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema190.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate97.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema129.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -19659,7 +10268,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate159.errors = vErrors;
+validate97.errors = vErrors;
 return false;
 }
 else {
@@ -19682,7 +10291,7 @@ if(valid0){
 if(data.filename !== undefined){
 const _errs9 = errors;
 if(typeof data.filename !== "string"){
-validate159.errors = [{instancePath:instancePath+"/filename",schemaPath:"#/properties/filename/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate97.errors = [{instancePath:instancePath+"/filename",schemaPath:"#/properties/filename/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs9 === errors;
@@ -19694,7 +10303,7 @@ if(valid0){
 if(data.file_data !== undefined){
 const _errs11 = errors;
 if(typeof data.file_data !== "string"){
-validate159.errors = [{instancePath:instancePath+"/file_data",schemaPath:"#/properties/file_data/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate97.errors = [{instancePath:instancePath+"/file_data",schemaPath:"#/properties/file_data/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs11 === errors;
@@ -19711,25 +10320,25 @@ if(errors === _errs14){
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 let missing1;
 if((data4.mode === undefined) && (missing1 = "mode")){
-validate159.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate97.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data4.mode !== undefined){
 let data5 = data4.mode;
 if(typeof data5 !== "string"){
-validate159.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate97.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data5 === "explicit")){
-validate159.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/enum",keyword:"enum",params:{allowedValues: schema186.properties.mode.enum},message:"must be equal to one of the allowed values"}];
+validate97.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/properties/mode/enum",keyword:"enum",params:{allowedValues: schema125.properties.mode.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 }
 }
 }
 else {
-validate159.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate97.errors = [{instancePath:instancePath+"/prompt_cache_breakpoint",schemaPath:"#/components/schemas/PromptCacheBreakpointConfig/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -19744,7 +10353,7 @@ const _errs18 = errors;
 if(errors === _errs18){
 if(errors === _errs18){
 if(!(typeof data.file_url === "string")){
-validate159.errors = [{instancePath:instancePath+"/file_url",schemaPath:"#/properties/file_url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate97.errors = [{instancePath:instancePath+"/file_url",schemaPath:"#/properties/file_url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -19759,11 +10368,11 @@ if(data.detail !== undefined){
 let data7 = data.detail;
 const _errs20 = errors;
 if(typeof data7 !== "string"){
-validate159.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/FileInputDetail/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate97.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/FileInputDetail/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data7 === "auto") || (data7 === "low")) || (data7 === "high"))){
-validate159.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/FileInputDetail/enum",keyword:"enum",params:{allowedValues: schema192.enum},message:"must be equal to one of the allowed values"}];
+validate97.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/FileInputDetail/enum",keyword:"enum",params:{allowedValues: schema131.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs20 === errors;
@@ -19780,20 +10389,20 @@ var valid0 = true;
 }
 }
 else {
-validate159.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate97.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate159.errors = vErrors;
+validate97.errors = vErrors;
 return errors === 0;
 }
-validate159.evaluated = {"props":{"type":true,"file_id":true,"filename":true,"file_data":true,"prompt_cache_breakpoint":true,"file_url":true,"detail":true},"dynamicProps":false,"dynamicItems":false};
+validate97.evaluated = {"props":{"type":true,"file_id":true,"filename":true,"file_data":true,"prompt_cache_breakpoint":true,"file_url":true,"detail":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate154(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate154.evaluated;
+const evaluated0 = validate92.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -19828,8 +10437,8 @@ valid2 = true;
 passing0 = 0;
 }
 const _errs8 = errors;
-if(!(validate155(data0, {instancePath:instancePath+"/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data,parentDataProperty:key0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate155.errors : vErrors.concat(validate155.errors);
+if(!(validate93(data0, {instancePath:instancePath+"/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data,parentDataProperty:key0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs8 === errors;
@@ -19847,8 +10456,8 @@ props0.text = true;
 props0.prompt_cache_breakpoint = true;
 }
 const _errs9 = errors;
-if(!(validate157(data0, {instancePath:instancePath+"/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data,parentDataProperty:key0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate157.errors : vErrors.concat(validate157.errors);
+if(!(validate95(data0, {instancePath:instancePath+"/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data,parentDataProperty:key0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate95.errors : vErrors.concat(validate95.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs9 === errors;
@@ -19870,8 +10479,8 @@ props0.prompt_cache_breakpoint = true;
 }
 }
 const _errs10 = errors;
-if(!(validate159(data0, {instancePath:instancePath+"/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data,parentDataProperty:key0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate159.errors : vErrors.concat(validate159.errors);
+if(!(validate97(data0, {instancePath:instancePath+"/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data,parentDataProperty:key0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs10 === errors;
@@ -19962,7 +10571,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate154.errors = vErrors;
+validate92.errors = vErrors;
 return false;
 }
 else {
@@ -19976,17 +10585,17 @@ vErrors = null;
 }
 }
 }
-validate154.errors = vErrors;
+validate92.errors = vErrors;
 evaluated0.props = props1;
 return errors === 0;
 }
-validate154.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate92.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate153(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate153.evaluated;
+const evaluated0 = validate91.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20088,8 +10697,8 @@ var valid1 = true;
 if(valid1){
 if(data.variables !== undefined){
 const _errs11 = errors;
-if(!(validate154(data.variables, {instancePath:instancePath+"/variables",parentData:data,parentDataProperty:"variables",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate154.errors : vErrors.concat(validate154.errors);
+if(!(validate92(data.variables, {instancePath:instancePath+"/variables",parentData:data,parentDataProperty:"variables",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate92.errors : vErrors.concat(validate92.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs11 === errors;
@@ -20142,7 +10751,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate153.errors = vErrors;
+validate91.errors = vErrors;
 return false;
 }
 else {
@@ -20156,17 +10765,17 @@ vErrors = null;
 }
 }
 }
-validate153.errors = vErrors;
+validate91.errors = vErrors;
 evaluated0.props = props1;
 return errors === 0;
 }
-validate153.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate91.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate90.evaluated;
+const evaluated0 = validate28.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20215,7 +10824,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate90.errors = vErrors;
+validate28.errors = vErrors;
 return false;
 }
 else {
@@ -20237,8 +10846,8 @@ var valid0 = true;
 if(valid0){
 if(data.model !== undefined){
 const _errs7 = errors;
-if(!(validate91(data.model, {instancePath:instancePath+"/model",parentData:data,parentDataProperty:"model",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate91.errors : vErrors.concat(validate91.errors);
+if(!(validate29(data.model, {instancePath:instancePath+"/model",parentData:data,parentDataProperty:"model",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs7 === errors;
@@ -20287,7 +10896,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate90.errors = vErrors;
+validate28.errors = vErrors;
 return false;
 }
 else {
@@ -20347,7 +10956,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate90.errors = vErrors;
+validate28.errors = vErrors;
 return false;
 }
 else {
@@ -20369,8 +10978,8 @@ var valid0 = true;
 if(valid0){
 if(data.text !== undefined){
 const _errs20 = errors;
-if(!(validate93(data.text, {instancePath:instancePath+"/text",parentData:data,parentDataProperty:"text",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
+if(!(validate31(data.text, {instancePath:instancePath+"/text",parentData:data,parentDataProperty:"text",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs20 === errors;
@@ -20381,8 +10990,8 @@ var valid0 = true;
 if(valid0){
 if(data.tools !== undefined){
 const _errs21 = errors;
-if(!(validate99(data.tools, {instancePath:instancePath+"/tools",parentData:data,parentDataProperty:"tools",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate99.errors : vErrors.concat(validate99.errors);
+if(!(validate37(data.tools, {instancePath:instancePath+"/tools",parentData:data,parentDataProperty:"tools",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs21 === errors;
@@ -20393,8 +11002,8 @@ var valid0 = true;
 if(valid0){
 if(data.tool_choice !== undefined){
 const _errs22 = errors;
-if(!(validate151(data.tool_choice, {instancePath:instancePath+"/tool_choice",parentData:data,parentDataProperty:"tool_choice",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate151.errors : vErrors.concat(validate151.errors);
+if(!(validate89(data.tool_choice, {instancePath:instancePath+"/tool_choice",parentData:data,parentDataProperty:"tool_choice",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs22 === errors;
@@ -20405,8 +11014,8 @@ var valid0 = true;
 if(valid0){
 if(data.prompt !== undefined){
 const _errs23 = errors;
-if(!(validate153(data.prompt, {instancePath:instancePath+"/prompt",parentData:data,parentDataProperty:"prompt",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate153.errors : vErrors.concat(validate153.errors);
+if(!(validate91(data.prompt, {instancePath:instancePath+"/prompt",parentData:data,parentDataProperty:"prompt",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate91.errors : vErrors.concat(validate91.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs23 === errors;
@@ -20423,22 +11032,23 @@ var valid0 = true;
 }
 }
 else {
-validate90.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate28.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate90.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
-validate90.evaluated = {"props":{"previous_response_id":true,"model":true,"background":true,"max_tool_calls":true,"text":true,"tools":true,"tool_choice":true,"prompt":true},"dynamicProps":false,"dynamicItems":false};
+validate28.evaluated = {"props":{"previous_response_id":true,"model":true,"background":true,"max_tool_calls":true,"text":true,"tools":true,"tool_choice":true,"prompt":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema194 = {"type":"object","properties":{"mode":{"$ref":"#/components/schemas/ReasoningModeEnum"},"effort":{"$ref":"#/components/schemas/ReasoningEffort"},"summary":{"anyOf":[{"type":"string","enum":["auto","concise","detailed"]},{"type":"null"}]},"context":{"anyOf":[{"type":"string","enum":["auto","current_turn","all_turns"]},{"type":"null"}]},"generate_summary":{"anyOf":[{"type":"string","deprecated":true,"enum":["auto","concise","detailed"]},{"type":"null"}]}}};
-const schema195 = {"anyOf":[{"type":"string"},{"type":"string","enum":["standard","pro"]}]};
+const schema133 = {"type":"object","properties":{"mode":{"$ref":"#/components/schemas/ReasoningModeEnum"},"effort":{"$ref":"#/components/schemas/ReasoningEffort"},"summary":{"anyOf":[{"type":"string","enum":["auto","concise","detailed"]},{"type":"null"}]},"context":{"anyOf":[{"type":"string","enum":["auto","current_turn","all_turns"]},{"type":"null"}]},"generate_summary":{"anyOf":[{"type":"string","deprecated":true,"enum":["auto","concise","detailed"]},{"type":"null"}]}}};
+const schema134 = {"anyOf":[{"type":"string"},{"type":"string","enum":["standard","pro"]}]};
+const schema135 = {"anyOf":[{"type":"string","enum":["none","minimal","low","medium","high","xhigh","max"],"default":"medium"},{"type":"null"}]};
 
-function validate164(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate102(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate164.evaluated;
+const evaluated0 = validate102.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20477,7 +11087,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!((data0 === "standard") || (data0 === "pro"))){
-const err2 = {instancePath:instancePath+"/mode",schemaPath:"#/components/schemas/ReasoningModeEnum/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema195.anyOf[1].enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/mode",schemaPath:"#/components/schemas/ReasoningModeEnum/anyOf/1/enum",keyword:"enum",params:{allowedValues: schema134.anyOf[1].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -20497,7 +11107,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate164.errors = vErrors;
+validate102.errors = vErrors;
 return false;
 }
 else {
@@ -20534,7 +11144,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!(((((((data1 === "none") || (data1 === "minimal")) || (data1 === "low")) || (data1 === "medium")) || (data1 === "high")) || (data1 === "xhigh")) || (data1 === "max"))){
-const err5 = {instancePath:instancePath+"/effort",schemaPath:"#/components/schemas/ReasoningEffort/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema66.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/effort",schemaPath:"#/components/schemas/ReasoningEffort/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema135.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -20567,7 +11177,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate164.errors = vErrors;
+validate102.errors = vErrors;
 return false;
 }
 else {
@@ -20604,7 +11214,7 @@ vErrors.push(err8);
 errors++;
 }
 if(!(((data2 === "auto") || (data2 === "concise")) || (data2 === "detailed"))){
-const err9 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema194.properties.summary.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema133.properties.summary.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -20637,7 +11247,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate164.errors = vErrors;
+validate102.errors = vErrors;
 return false;
 }
 else {
@@ -20674,7 +11284,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!(((data3 === "auto") || (data3 === "current_turn")) || (data3 === "all_turns"))){
-const err13 = {instancePath:instancePath+"/context",schemaPath:"#/properties/context/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema194.properties.context.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+const err13 = {instancePath:instancePath+"/context",schemaPath:"#/properties/context/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema133.properties.context.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -20707,7 +11317,7 @@ else {
 vErrors.push(err15);
 }
 errors++;
-validate164.errors = vErrors;
+validate102.errors = vErrors;
 return false;
 }
 else {
@@ -20744,7 +11354,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!(((data4 === "auto") || (data4 === "concise")) || (data4 === "detailed"))){
-const err17 = {instancePath:instancePath+"/generate_summary",schemaPath:"#/properties/generate_summary/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema194.properties.generate_summary.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/generate_summary",schemaPath:"#/properties/generate_summary/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema133.properties.generate_summary.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -20777,7 +11387,7 @@ else {
 vErrors.push(err19);
 }
 errors++;
-validate164.errors = vErrors;
+validate102.errors = vErrors;
 return false;
 }
 else {
@@ -20802,29 +11412,29 @@ var valid0 = true;
 }
 }
 else {
-validate164.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate102.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate164.errors = vErrors;
+validate102.errors = vErrors;
 return errors === 0;
 }
-validate164.evaluated = {"props":{"mode":true,"effort":true,"summary":true,"context":true,"generate_summary":true},"dynamicProps":false,"dynamicItems":false};
+validate102.evaluated = {"props":{"mode":true,"effort":true,"summary":true,"context":true,"generate_summary":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema197 = {"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/InputItem"}}]};
-const schema198 = {"oneOf":[{"$ref":"#/components/schemas/EasyInputMessage"},{"type":"object","$ref":"#/components/schemas/Item"},{"$ref":"#/components/schemas/CompactionTriggerItemParam"},{"$ref":"#/components/schemas/ItemReferenceParam"},{"$ref":"#/components/schemas/ProgramItemParam"},{"$ref":"#/components/schemas/ProgramOutputItemParam"}],"discriminator":{"propertyName":"type"}};
-const schema309 = {"properties":{"type":{"type":"string","enum":["compaction_trigger"],"default":"compaction_trigger"}},"type":"object","required":["type"]};
-const schema310 = {"properties":{"type":{"anyOf":[{"type":"string","enum":["item_reference"],"default":"item_reference"},{"type":"null"}]},"id":{"type":"string"}},"type":"object","required":["id"]};
-const schema311 = {"properties":{"id":{"type":"string"},"type":{"type":"string","enum":["program"],"default":"program"},"call_id":{"type":"string","maxLength":64,"minLength":1},"code":{"type":"string","maxLength":10485760},"fingerprint":{"type":"string","maxLength":10485760}},"type":"object","required":["id","type","call_id","code","fingerprint"]};
-const schema199 = {"type":"object","properties":{"role":{"type":"string","enum":["user","assistant","system","developer"]},"content":{"oneOf":[{"type":"string"},{"$ref":"#/components/schemas/InputMessageContentList"}]},"phase":{"anyOf":[{"$ref":"#/components/schemas/MessagePhase"},{"type":"null"}]},"type":{"type":"string","enum":["message"]}},"required":["role","content"]};
-const schema202 = {"type":"string","enum":["commentary","final_answer"]};
-const schema200 = {"type":"array","items":{"$ref":"#/components/schemas/InputContent"}};
-const schema201 = {"oneOf":[{"$ref":"#/components/schemas/InputTextContent"},{"$ref":"#/components/schemas/InputImageContent"},{"$ref":"#/components/schemas/InputFileContent"}],"discriminator":{"propertyName":"type","mapping":{"input_text":"#/components/schemas/InputTextContent","input_image":"#/components/schemas/InputImageContent","input_file":"#/components/schemas/InputFileContent"}}};
+const schema136 = {"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/InputItem"}}]};
+const schema137 = {"oneOf":[{"$ref":"#/components/schemas/EasyInputMessage"},{"type":"object","$ref":"#/components/schemas/Item"},{"$ref":"#/components/schemas/CompactionTriggerItemParam"},{"$ref":"#/components/schemas/ItemReferenceParam"},{"$ref":"#/components/schemas/ProgramItemParam"},{"$ref":"#/components/schemas/ProgramOutputItemParam"}],"discriminator":{"propertyName":"type"}};
+const schema248 = {"properties":{"type":{"type":"string","enum":["compaction_trigger"],"default":"compaction_trigger"}},"type":"object","required":["type"]};
+const schema249 = {"properties":{"type":{"anyOf":[{"type":"string","enum":["item_reference"],"default":"item_reference"},{"type":"null"}]},"id":{"type":"string"}},"type":"object","required":["id"]};
+const schema250 = {"properties":{"id":{"type":"string"},"type":{"type":"string","enum":["program"],"default":"program"},"call_id":{"type":"string","maxLength":64,"minLength":1},"code":{"type":"string","maxLength":10485760},"fingerprint":{"type":"string","maxLength":10485760}},"type":"object","required":["id","type","call_id","code","fingerprint"]};
+const schema138 = {"type":"object","properties":{"role":{"type":"string","enum":["user","assistant","system","developer"]},"content":{"oneOf":[{"type":"string"},{"$ref":"#/components/schemas/InputMessageContentList"}]},"phase":{"anyOf":[{"$ref":"#/components/schemas/MessagePhase"},{"type":"null"}]},"type":{"type":"string","enum":["message"]}},"required":["role","content"]};
+const schema141 = {"type":"string","enum":["commentary","final_answer"]};
+const schema139 = {"type":"array","items":{"$ref":"#/components/schemas/InputContent"}};
+const schema140 = {"oneOf":[{"$ref":"#/components/schemas/InputTextContent"},{"$ref":"#/components/schemas/InputImageContent"},{"$ref":"#/components/schemas/InputFileContent"}],"discriminator":{"propertyName":"type","mapping":{"input_text":"#/components/schemas/InputTextContent","input_image":"#/components/schemas/InputImageContent","input_file":"#/components/schemas/InputFileContent"}}};
 
-function validate170(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate170.evaluated;
+const evaluated0 = validate108.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20835,8 +11445,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate155(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate155.errors : vErrors.concat(validate155.errors);
+if(!(validate93(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -20849,8 +11459,8 @@ props0.text = true;
 props0.prompt_cache_breakpoint = true;
 }
 const _errs2 = errors;
-if(!(validate157(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate157.errors : vErrors.concat(validate157.errors);
+if(!(validate95(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate95.errors : vErrors.concat(validate95.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -20872,8 +11482,8 @@ props0.prompt_cache_breakpoint = true;
 }
 }
 const _errs3 = errors;
-if(!(validate159(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate159.errors : vErrors.concat(validate159.errors);
+if(!(validate97(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -20907,7 +11517,7 @@ else {
 vErrors.push(err0);
 }
 errors++;
-validate170.errors = vErrors;
+validate108.errors = vErrors;
 return false;
 }
 else {
@@ -20921,17 +11531,17 @@ vErrors = null;
 }
 }
 }
-validate170.errors = vErrors;
+validate108.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate170.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate108.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate169(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate169.evaluated;
+const evaluated0 = validate107.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20944,8 +11554,8 @@ var valid0 = true;
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 const _errs1 = errors;
-if(!(validate170(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate170.errors : vErrors.concat(validate170.errors);
+if(!(validate108(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -20955,20 +11565,20 @@ break;
 }
 }
 else {
-validate169.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate107.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-validate169.errors = vErrors;
+validate107.errors = vErrors;
 return errors === 0;
 }
-validate169.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate107.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate168(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate106(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate168.evaluated;
+const evaluated0 = validate106.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -20979,7 +11589,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.role === undefined) && (missing0 = "role")) || ((data.content === undefined) && (missing0 = "content"))){
-validate168.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate106.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -20987,11 +11597,11 @@ if(data.role !== undefined){
 let data0 = data.role;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate168.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate106.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((((data0 === "user") || (data0 === "assistant")) || (data0 === "system")) || (data0 === "developer"))){
-validate168.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema199.properties.role.enum},message:"must be equal to one of the allowed values"}];
+validate106.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema138.properties.role.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -21023,8 +11633,8 @@ valid1 = true;
 passing0 = 0;
 }
 const _errs7 = errors;
-if(!(validate169(data1, {instancePath:instancePath+"/content",parentData:data,parentDataProperty:"content",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate169.errors : vErrors.concat(validate169.errors);
+if(!(validate107(data1, {instancePath:instancePath+"/content",parentData:data,parentDataProperty:"content",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -21047,7 +11657,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate168.errors = vErrors;
+validate106.errors = vErrors;
 return false;
 }
 else {
@@ -21084,7 +11694,7 @@ vErrors.push(err2);
 errors++;
 }
 if(!((data2 === "commentary") || (data2 === "final_answer"))){
-const err3 = {instancePath:instancePath+"/phase",schemaPath:"#/components/schemas/MessagePhase/enum",keyword:"enum",params:{allowedValues: schema202.enum},message:"must be equal to one of the allowed values"};
+const err3 = {instancePath:instancePath+"/phase",schemaPath:"#/components/schemas/MessagePhase/enum",keyword:"enum",params:{allowedValues: schema141.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -21117,7 +11727,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate168.errors = vErrors;
+validate106.errors = vErrors;
 return false;
 }
 else {
@@ -21141,11 +11751,11 @@ if(data.type !== undefined){
 let data3 = data.type;
 const _errs15 = errors;
 if(typeof data3 !== "string"){
-validate168.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate106.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data3 === "message")){
-validate168.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema199.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate106.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema138.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs15 === errors;
@@ -21159,27 +11769,27 @@ var valid0 = true;
 }
 }
 else {
-validate168.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate106.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate168.errors = vErrors;
+validate106.errors = vErrors;
 return errors === 0;
 }
-validate168.evaluated = {"props":{"role":true,"content":true,"phase":true,"type":true},"dynamicProps":false,"dynamicItems":false};
+validate106.evaluated = {"props":{"role":true,"content":true,"phase":true,"type":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema203 = {"type":"object","oneOf":[{"$ref":"#/components/schemas/InputMessage"},{"$ref":"#/components/schemas/OutputMessage"},{"$ref":"#/components/schemas/FileSearchToolCall"},{"$ref":"#/components/schemas/ComputerToolCall"},{"$ref":"#/components/schemas/ComputerCallOutputItemParam"},{"$ref":"#/components/schemas/WebSearchToolCall"},{"$ref":"#/components/schemas/FunctionToolCall"},{"$ref":"#/components/schemas/FunctionCallOutputItemParam"},{"$ref":"#/components/schemas/ToolSearchCallItemParam"},{"$ref":"#/components/schemas/ToolSearchOutputItemParam"},{"$ref":"#/components/schemas/AdditionalToolsItemParam"},{"$ref":"#/components/schemas/ReasoningItem"},{"$ref":"#/components/schemas/CompactionSummaryItemParam"},{"$ref":"#/components/schemas/ImageGenToolCall"},{"$ref":"#/components/schemas/CodeInterpreterToolCall"},{"$ref":"#/components/schemas/LocalShellToolCall"},{"$ref":"#/components/schemas/LocalShellToolCallOutput"},{"$ref":"#/components/schemas/FunctionShellCallItemParam"},{"$ref":"#/components/schemas/FunctionShellCallOutputItemParam"},{"$ref":"#/components/schemas/ApplyPatchToolCallItemParam"},{"$ref":"#/components/schemas/ApplyPatchToolCallOutputItemParam"},{"$ref":"#/components/schemas/MCPListTools"},{"$ref":"#/components/schemas/MCPApprovalRequest"},{"$ref":"#/components/schemas/MCPApprovalResponse"},{"$ref":"#/components/schemas/MCPToolCall"},{"$ref":"#/components/schemas/CustomToolCallOutput"},{"$ref":"#/components/schemas/CustomToolCall"}],"discriminator":{"propertyName":"type","mapping":{"message":"#/components/schemas/OutputMessage","file_search_call":"#/components/schemas/FileSearchToolCall","computer_call":"#/components/schemas/ComputerToolCall","computer_call_output":"#/components/schemas/ComputerCallOutputItemParam","web_search_call":"#/components/schemas/WebSearchToolCall","function_call":"#/components/schemas/FunctionToolCall","function_call_output":"#/components/schemas/FunctionCallOutputItemParam","tool_search_call":"#/components/schemas/ToolSearchCallItemParam","tool_search_output":"#/components/schemas/ToolSearchOutputItemParam","additional_tools":"#/components/schemas/AdditionalToolsItemParam","reasoning":"#/components/schemas/ReasoningItem","compaction":"#/components/schemas/CompactionSummaryItemParam","image_generation_call":"#/components/schemas/ImageGenToolCall","code_interpreter_call":"#/components/schemas/CodeInterpreterToolCall","local_shell_call":"#/components/schemas/LocalShellToolCall","local_shell_call_output":"#/components/schemas/LocalShellToolCallOutput","shell_call":"#/components/schemas/FunctionShellCallItemParam","shell_call_output":"#/components/schemas/FunctionShellCallOutputItemParam","apply_patch_call":"#/components/schemas/ApplyPatchToolCallItemParam","apply_patch_call_output":"#/components/schemas/ApplyPatchToolCallOutputItemParam","mcp_list_tools":"#/components/schemas/MCPListTools","mcp_approval_request":"#/components/schemas/MCPApprovalRequest","mcp_approval_response":"#/components/schemas/MCPApprovalResponse","mcp_call":"#/components/schemas/MCPToolCall","custom_tool_call_output":"#/components/schemas/CustomToolCallOutput","custom_tool_call":"#/components/schemas/CustomToolCall"}}};
-const schema270 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"type":"string","enum":["compaction"],"default":"compaction"},"encrypted_content":{"type":"string","maxLength":20971520}},"type":"object","required":["type","encrypted_content"]};
-const schema271 = {"type":"object","properties":{"type":{"type":"string","enum":["image_generation_call"]},"id":{"type":"string"},"status":{"type":"string","enum":["in_progress","completed","generating","failed"]},"result":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","id","status","result"]};
-const schema277 = {"type":"object","properties":{"type":{"type":"string","enum":["local_shell_call_output"]},"id":{"type":"string"},"output":{"type":"string"},"status":{"anyOf":[{"type":"string","enum":["in_progress","completed","incomplete"]},{"type":"null"}]}},"required":["id","type","call_id","output"]};
-const schema298 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp_approval_request"]},"id":{"type":"string"},"server_label":{"type":"string"},"name":{"type":"string"},"arguments":{"type":"string"}},"required":["type","id","server_label","name","arguments"]};
-const schema299 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp_approval_response"]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"approval_request_id":{"type":"string"},"approve":{"type":"boolean"},"reason":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","request_id","approve","approval_request_id"]};
-const schema204 = {"type":"object","properties":{"type":{"type":"string","enum":["message"]},"role":{"type":"string","enum":["user","system","developer"]},"status":{"type":"string","enum":["in_progress","completed","incomplete"]},"content":{"$ref":"#/components/schemas/InputMessageContentList"}},"required":["role","content"]};
+const schema142 = {"type":"object","oneOf":[{"$ref":"#/components/schemas/InputMessage"},{"$ref":"#/components/schemas/OutputMessage"},{"$ref":"#/components/schemas/FileSearchToolCall"},{"$ref":"#/components/schemas/ComputerToolCall"},{"$ref":"#/components/schemas/ComputerCallOutputItemParam"},{"$ref":"#/components/schemas/WebSearchToolCall"},{"$ref":"#/components/schemas/FunctionToolCall"},{"$ref":"#/components/schemas/FunctionCallOutputItemParam"},{"$ref":"#/components/schemas/ToolSearchCallItemParam"},{"$ref":"#/components/schemas/ToolSearchOutputItemParam"},{"$ref":"#/components/schemas/AdditionalToolsItemParam"},{"$ref":"#/components/schemas/ReasoningItem"},{"$ref":"#/components/schemas/CompactionSummaryItemParam"},{"$ref":"#/components/schemas/ImageGenToolCall"},{"$ref":"#/components/schemas/CodeInterpreterToolCall"},{"$ref":"#/components/schemas/LocalShellToolCall"},{"$ref":"#/components/schemas/LocalShellToolCallOutput"},{"$ref":"#/components/schemas/FunctionShellCallItemParam"},{"$ref":"#/components/schemas/FunctionShellCallOutputItemParam"},{"$ref":"#/components/schemas/ApplyPatchToolCallItemParam"},{"$ref":"#/components/schemas/ApplyPatchToolCallOutputItemParam"},{"$ref":"#/components/schemas/MCPListTools"},{"$ref":"#/components/schemas/MCPApprovalRequest"},{"$ref":"#/components/schemas/MCPApprovalResponse"},{"$ref":"#/components/schemas/MCPToolCall"},{"$ref":"#/components/schemas/CustomToolCallOutput"},{"$ref":"#/components/schemas/CustomToolCall"}],"discriminator":{"propertyName":"type","mapping":{"message":"#/components/schemas/OutputMessage","file_search_call":"#/components/schemas/FileSearchToolCall","computer_call":"#/components/schemas/ComputerToolCall","computer_call_output":"#/components/schemas/ComputerCallOutputItemParam","web_search_call":"#/components/schemas/WebSearchToolCall","function_call":"#/components/schemas/FunctionToolCall","function_call_output":"#/components/schemas/FunctionCallOutputItemParam","tool_search_call":"#/components/schemas/ToolSearchCallItemParam","tool_search_output":"#/components/schemas/ToolSearchOutputItemParam","additional_tools":"#/components/schemas/AdditionalToolsItemParam","reasoning":"#/components/schemas/ReasoningItem","compaction":"#/components/schemas/CompactionSummaryItemParam","image_generation_call":"#/components/schemas/ImageGenToolCall","code_interpreter_call":"#/components/schemas/CodeInterpreterToolCall","local_shell_call":"#/components/schemas/LocalShellToolCall","local_shell_call_output":"#/components/schemas/LocalShellToolCallOutput","shell_call":"#/components/schemas/FunctionShellCallItemParam","shell_call_output":"#/components/schemas/FunctionShellCallOutputItemParam","apply_patch_call":"#/components/schemas/ApplyPatchToolCallItemParam","apply_patch_call_output":"#/components/schemas/ApplyPatchToolCallOutputItemParam","mcp_list_tools":"#/components/schemas/MCPListTools","mcp_approval_request":"#/components/schemas/MCPApprovalRequest","mcp_approval_response":"#/components/schemas/MCPApprovalResponse","mcp_call":"#/components/schemas/MCPToolCall","custom_tool_call_output":"#/components/schemas/CustomToolCallOutput","custom_tool_call":"#/components/schemas/CustomToolCall"}}};
+const schema209 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"type":"string","enum":["compaction"],"default":"compaction"},"encrypted_content":{"type":"string","maxLength":20971520}},"type":"object","required":["type","encrypted_content"]};
+const schema210 = {"type":"object","properties":{"type":{"type":"string","enum":["image_generation_call"]},"id":{"type":"string"},"status":{"type":"string","enum":["in_progress","completed","generating","failed"]},"result":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","id","status","result"]};
+const schema216 = {"type":"object","properties":{"type":{"type":"string","enum":["local_shell_call_output"]},"id":{"type":"string"},"output":{"type":"string"},"status":{"anyOf":[{"type":"string","enum":["in_progress","completed","incomplete"]},{"type":"null"}]}},"required":["id","type","call_id","output"]};
+const schema237 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp_approval_request"]},"id":{"type":"string"},"server_label":{"type":"string"},"name":{"type":"string"},"arguments":{"type":"string"}},"required":["type","id","server_label","name","arguments"]};
+const schema238 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp_approval_response"]},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"approval_request_id":{"type":"string"},"approve":{"type":"boolean"},"reason":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","request_id","approve","approval_request_id"]};
+const schema143 = {"type":"object","properties":{"type":{"type":"string","enum":["message"]},"role":{"type":"string","enum":["user","system","developer"]},"status":{"type":"string","enum":["in_progress","completed","incomplete"]},"content":{"$ref":"#/components/schemas/InputMessageContentList"}},"required":["role","content"]};
 
-function validate178(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate116(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate178.evaluated;
+const evaluated0 = validate116.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -21190,7 +11800,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.role === undefined) && (missing0 = "role")) || ((data.content === undefined) && (missing0 = "content"))){
-validate178.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate116.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -21198,11 +11808,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate178.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate116.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "message")){
-validate178.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema204.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate116.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema143.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -21215,11 +11825,11 @@ if(data.role !== undefined){
 let data1 = data.role;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate178.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate116.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data1 === "user") || (data1 === "system")) || (data1 === "developer"))){
-validate178.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema204.properties.role.enum},message:"must be equal to one of the allowed values"}];
+validate116.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema143.properties.role.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -21232,11 +11842,11 @@ if(data.status !== undefined){
 let data2 = data.status;
 const _errs5 = errors;
 if(typeof data2 !== "string"){
-validate178.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate116.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data2 === "in_progress") || (data2 === "completed")) || (data2 === "incomplete"))){
-validate178.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema204.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate116.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema143.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -21247,8 +11857,8 @@ var valid0 = true;
 if(valid0){
 if(data.content !== undefined){
 const _errs7 = errors;
-if(!(validate169(data.content, {instancePath:instancePath+"/content",parentData:data,parentDataProperty:"content",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate169.errors : vErrors.concat(validate169.errors);
+if(!(validate107(data.content, {instancePath:instancePath+"/content",parentData:data,parentDataProperty:"content",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs7 === errors;
@@ -21262,29 +11872,29 @@ var valid0 = true;
 }
 }
 else {
-validate178.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate116.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate178.errors = vErrors;
+validate116.errors = vErrors;
 return errors === 0;
 }
-validate178.evaluated = {"props":{"type":true,"role":true,"status":true,"content":true},"dynamicProps":false,"dynamicItems":false};
+validate116.evaluated = {"props":{"type":true,"role":true,"status":true,"content":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema205 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["message"]},"role":{"type":"string","enum":["assistant"]},"content":{"type":"array","items":{"$ref":"#/components/schemas/OutputMessageContent"}},"phase":{"anyOf":[{"$ref":"#/components/schemas/MessagePhase"},{"type":"null"}]},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["id","type","role","content","status"]};
-const schema206 = {"oneOf":[{"$ref":"#/components/schemas/OutputTextContent"},{"$ref":"#/components/schemas/RefusalContent"}],"discriminator":{"propertyName":"type","mapping":{"output_text":"#/components/schemas/OutputTextContent","refusal":"#/components/schemas/RefusalContent"}}};
-const schema215 = {"properties":{"type":{"type":"string","enum":["refusal"],"default":"refusal"},"refusal":{"type":"string"}},"type":"object","required":["type","refusal"]};
-const schema207 = {"properties":{"type":{"type":"string","enum":["output_text"],"default":"output_text"},"text":{"type":"string"},"annotations":{"items":{"$ref":"#/components/schemas/Annotation"},"type":"array"},"logprobs":{"items":{"$ref":"#/components/schemas/LogProb"},"type":"array"}},"type":"object","required":["type","text","annotations","logprobs"]};
-const schema208 = {"oneOf":[{"$ref":"#/components/schemas/FileCitationBody"},{"$ref":"#/components/schemas/UrlCitationBody"},{"$ref":"#/components/schemas/ContainerFileCitationBody"},{"$ref":"#/components/schemas/FilePath"}],"discriminator":{"propertyName":"type","mapping":{"file_citation":"#/components/schemas/FileCitationBody","url_citation":"#/components/schemas/UrlCitationBody","container_file_citation":"#/components/schemas/ContainerFileCitationBody","file_path":"#/components/schemas/FilePath"}}};
-const schema209 = {"properties":{"type":{"type":"string","enum":["file_citation"],"default":"file_citation"},"file_id":{"type":"string"},"index":{"type":"integer"},"filename":{"type":"string"}},"type":"object","required":["type","file_id","index","filename"]};
-const schema210 = {"properties":{"type":{"type":"string","enum":["url_citation"],"default":"url_citation"},"url":{"type":"string","format":"uri"},"start_index":{"type":"integer"},"end_index":{"type":"integer"},"title":{"type":"string"}},"type":"object","required":["type","url","start_index","end_index","title"]};
-const schema211 = {"properties":{"type":{"type":"string","enum":["container_file_citation"],"default":"container_file_citation"},"container_id":{"type":"string"},"file_id":{"type":"string"},"start_index":{"type":"integer"},"end_index":{"type":"integer"},"filename":{"type":"string"}},"type":"object","required":["type","container_id","file_id","start_index","end_index","filename"]};
-const schema212 = {"type":"object","properties":{"type":{"type":"string","enum":["file_path"]},"file_id":{"type":"string"},"index":{"type":"integer"}},"required":["type","file_id","index"]};
+const schema144 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["message"]},"role":{"type":"string","enum":["assistant"]},"content":{"type":"array","items":{"$ref":"#/components/schemas/OutputMessageContent"}},"phase":{"anyOf":[{"$ref":"#/components/schemas/MessagePhase"},{"type":"null"}]},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["id","type","role","content","status"]};
+const schema145 = {"oneOf":[{"$ref":"#/components/schemas/OutputTextContent"},{"$ref":"#/components/schemas/RefusalContent"}],"discriminator":{"propertyName":"type","mapping":{"output_text":"#/components/schemas/OutputTextContent","refusal":"#/components/schemas/RefusalContent"}}};
+const schema154 = {"properties":{"type":{"type":"string","enum":["refusal"],"default":"refusal"},"refusal":{"type":"string"}},"type":"object","required":["type","refusal"]};
+const schema146 = {"properties":{"type":{"type":"string","enum":["output_text"],"default":"output_text"},"text":{"type":"string"},"annotations":{"items":{"$ref":"#/components/schemas/Annotation"},"type":"array"},"logprobs":{"items":{"$ref":"#/components/schemas/LogProb"},"type":"array"}},"type":"object","required":["type","text","annotations","logprobs"]};
+const schema147 = {"oneOf":[{"$ref":"#/components/schemas/FileCitationBody"},{"$ref":"#/components/schemas/UrlCitationBody"},{"$ref":"#/components/schemas/ContainerFileCitationBody"},{"$ref":"#/components/schemas/FilePath"}],"discriminator":{"propertyName":"type","mapping":{"file_citation":"#/components/schemas/FileCitationBody","url_citation":"#/components/schemas/UrlCitationBody","container_file_citation":"#/components/schemas/ContainerFileCitationBody","file_path":"#/components/schemas/FilePath"}}};
+const schema148 = {"properties":{"type":{"type":"string","enum":["file_citation"],"default":"file_citation"},"file_id":{"type":"string"},"index":{"type":"integer"},"filename":{"type":"string"}},"type":"object","required":["type","file_id","index","filename"]};
+const schema149 = {"properties":{"type":{"type":"string","enum":["url_citation"],"default":"url_citation"},"url":{"type":"string","format":"uri"},"start_index":{"type":"integer"},"end_index":{"type":"integer"},"title":{"type":"string"}},"type":"object","required":["type","url","start_index","end_index","title"]};
+const schema150 = {"properties":{"type":{"type":"string","enum":["container_file_citation"],"default":"container_file_citation"},"container_id":{"type":"string"},"file_id":{"type":"string"},"start_index":{"type":"integer"},"end_index":{"type":"integer"},"filename":{"type":"string"}},"type":"object","required":["type","container_id","file_id","start_index","end_index","filename"]};
+const schema151 = {"type":"object","properties":{"type":{"type":"string","enum":["file_path"]},"file_id":{"type":"string"},"index":{"type":"integer"}},"required":["type","file_id","index"]};
 
-function validate184(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate122(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate184.evaluated;
+const evaluated0 = validate122.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -21324,7 +11934,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "file_citation")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/FileCitationBody/properties/type/enum",keyword:"enum",params:{allowedValues: schema209.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/FileCitationBody/properties/type/enum",keyword:"enum",params:{allowedValues: schema148.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -21449,7 +12059,7 @@ vErrors.push(err8);
 errors++;
 }
 if(!(data4 === "url_citation")){
-const err9 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/UrlCitationBody/properties/type/enum",keyword:"enum",params:{allowedValues: schema210.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/UrlCitationBody/properties/type/enum",keyword:"enum",params:{allowedValues: schema149.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -21606,7 +12216,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!(data9 === "container_file_citation")){
-const err17 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ContainerFileCitationBody/properties/type/enum",keyword:"enum",params:{allowedValues: schema211.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ContainerFileCitationBody/properties/type/enum",keyword:"enum",params:{allowedValues: schema150.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -21779,7 +12389,7 @@ vErrors.push(err25);
 errors++;
 }
 if(!(data15 === "file_path")){
-const err26 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/FilePath/properties/type/enum",keyword:"enum",params:{allowedValues: schema212.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err26 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/FilePath/properties/type/enum",keyword:"enum",params:{allowedValues: schema151.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -21873,7 +12483,7 @@ else {
 vErrors.push(err30);
 }
 errors++;
-validate184.errors = vErrors;
+validate122.errors = vErrors;
 return false;
 }
 else {
@@ -21887,19 +12497,19 @@ vErrors = null;
 }
 }
 }
-validate184.errors = vErrors;
+validate122.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate184.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate122.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema213 = {"properties":{"token":{"type":"string"},"logprob":{"type":"number"},"bytes":{"items":{"type":"integer"},"type":"array"},"top_logprobs":{"items":{"$ref":"#/components/schemas/TopLogProb"},"type":"array"}},"type":"object","required":["token","logprob","bytes","top_logprobs"]};
-const schema214 = {"properties":{"token":{"type":"string"},"logprob":{"type":"number"},"bytes":{"items":{"type":"integer"},"type":"array"}},"type":"object","required":["token","logprob","bytes"]};
+const schema152 = {"properties":{"token":{"type":"string"},"logprob":{"type":"number"},"bytes":{"items":{"type":"integer"},"type":"array"},"top_logprobs":{"items":{"$ref":"#/components/schemas/TopLogProb"},"type":"array"}},"type":"object","required":["token","logprob","bytes","top_logprobs"]};
+const schema153 = {"properties":{"token":{"type":"string"},"logprob":{"type":"number"},"bytes":{"items":{"type":"integer"},"type":"array"}},"type":"object","required":["token","logprob","bytes"]};
 
-function validate186(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate124(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate186.evaluated;
+const evaluated0 = validate124.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -21910,14 +12520,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.token === undefined) && (missing0 = "token")) || ((data.logprob === undefined) && (missing0 = "logprob"))) || ((data.bytes === undefined) && (missing0 = "bytes"))) || ((data.top_logprobs === undefined) && (missing0 = "top_logprobs"))){
-validate186.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate124.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.token !== undefined){
 const _errs1 = errors;
 if(typeof data.token !== "string"){
-validate186.errors = [{instancePath:instancePath+"/token",schemaPath:"#/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate124.errors = [{instancePath:instancePath+"/token",schemaPath:"#/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -21929,7 +12539,7 @@ if(valid0){
 if(data.logprob !== undefined){
 const _errs3 = errors;
 if(!(typeof data.logprob == "number")){
-validate186.errors = [{instancePath:instancePath+"/logprob",schemaPath:"#/properties/logprob/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate124.errors = [{instancePath:instancePath+"/logprob",schemaPath:"#/properties/logprob/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -21949,7 +12559,7 @@ for(let i0=0; i0<len0; i0++){
 let data3 = data2[i0];
 const _errs7 = errors;
 if(!((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3)))){
-validate186.errors = [{instancePath:instancePath+"/bytes/" + i0,schemaPath:"#/properties/bytes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate124.errors = [{instancePath:instancePath+"/bytes/" + i0,schemaPath:"#/properties/bytes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid1 = _errs7 === errors;
@@ -21959,7 +12569,7 @@ break;
 }
 }
 else {
-validate186.errors = [{instancePath:instancePath+"/bytes",schemaPath:"#/properties/bytes/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate124.errors = [{instancePath:instancePath+"/bytes",schemaPath:"#/properties/bytes/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -21984,14 +12594,14 @@ if(errors === _errs12){
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 let missing1;
 if((((data5.token === undefined) && (missing1 = "token")) || ((data5.logprob === undefined) && (missing1 = "logprob"))) || ((data5.bytes === undefined) && (missing1 = "bytes"))){
-validate186.errors = [{instancePath:instancePath+"/top_logprobs/" + i1,schemaPath:"#/components/schemas/TopLogProb/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate124.errors = [{instancePath:instancePath+"/top_logprobs/" + i1,schemaPath:"#/components/schemas/TopLogProb/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data5.token !== undefined){
 const _errs14 = errors;
 if(typeof data5.token !== "string"){
-validate186.errors = [{instancePath:instancePath+"/top_logprobs/" + i1+"/token",schemaPath:"#/components/schemas/TopLogProb/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate124.errors = [{instancePath:instancePath+"/top_logprobs/" + i1+"/token",schemaPath:"#/components/schemas/TopLogProb/properties/token/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid4 = _errs14 === errors;
@@ -22003,7 +12613,7 @@ if(valid4){
 if(data5.logprob !== undefined){
 const _errs16 = errors;
 if(!(typeof data5.logprob == "number")){
-validate186.errors = [{instancePath:instancePath+"/top_logprobs/" + i1+"/logprob",schemaPath:"#/components/schemas/TopLogProb/properties/logprob/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate124.errors = [{instancePath:instancePath+"/top_logprobs/" + i1+"/logprob",schemaPath:"#/components/schemas/TopLogProb/properties/logprob/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 var valid4 = _errs16 === errors;
@@ -22023,7 +12633,7 @@ for(let i2=0; i2<len2; i2++){
 let data9 = data8[i2];
 const _errs20 = errors;
 if(!((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9)))){
-validate186.errors = [{instancePath:instancePath+"/top_logprobs/" + i1+"/bytes/" + i2,schemaPath:"#/components/schemas/TopLogProb/properties/bytes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate124.errors = [{instancePath:instancePath+"/top_logprobs/" + i1+"/bytes/" + i2,schemaPath:"#/components/schemas/TopLogProb/properties/bytes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid5 = _errs20 === errors;
@@ -22033,7 +12643,7 @@ break;
 }
 }
 else {
-validate186.errors = [{instancePath:instancePath+"/top_logprobs/" + i1+"/bytes",schemaPath:"#/components/schemas/TopLogProb/properties/bytes/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate124.errors = [{instancePath:instancePath+"/top_logprobs/" + i1+"/bytes",schemaPath:"#/components/schemas/TopLogProb/properties/bytes/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -22047,7 +12657,7 @@ var valid4 = true;
 }
 }
 else {
-validate186.errors = [{instancePath:instancePath+"/top_logprobs/" + i1,schemaPath:"#/components/schemas/TopLogProb/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate124.errors = [{instancePath:instancePath+"/top_logprobs/" + i1,schemaPath:"#/components/schemas/TopLogProb/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -22058,7 +12668,7 @@ break;
 }
 }
 else {
-validate186.errors = [{instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate124.errors = [{instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -22073,20 +12683,20 @@ var valid0 = true;
 }
 }
 else {
-validate186.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate124.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate186.errors = vErrors;
+validate124.errors = vErrors;
 return errors === 0;
 }
-validate186.evaluated = {"props":{"token":true,"logprob":true,"bytes":true,"top_logprobs":true},"dynamicProps":false,"dynamicItems":false};
+validate124.evaluated = {"props":{"token":true,"logprob":true,"bytes":true,"top_logprobs":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate183(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate121(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate183.evaluated;
+const evaluated0 = validate121.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -22097,7 +12707,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.text === undefined) && (missing0 = "text"))) || ((data.annotations === undefined) && (missing0 = "annotations"))) || ((data.logprobs === undefined) && (missing0 = "logprobs"))){
-validate183.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate121.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -22105,11 +12715,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate183.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate121.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "output_text")){
-validate183.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema207.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate121.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema146.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -22121,7 +12731,7 @@ if(valid0){
 if(data.text !== undefined){
 const _errs3 = errors;
 if(typeof data.text !== "string"){
-validate183.errors = [{instancePath:instancePath+"/text",schemaPath:"#/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate121.errors = [{instancePath:instancePath+"/text",schemaPath:"#/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -22139,8 +12749,8 @@ var valid1 = true;
 const len0 = data2.length;
 for(let i0=0; i0<len0; i0++){
 const _errs7 = errors;
-if(!(validate184(data2[i0], {instancePath:instancePath+"/annotations/" + i0,parentData:data2,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate184.errors : vErrors.concat(validate184.errors);
+if(!(validate122(data2[i0], {instancePath:instancePath+"/annotations/" + i0,parentData:data2,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate122.errors : vErrors.concat(validate122.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs7 === errors;
@@ -22150,7 +12760,7 @@ break;
 }
 }
 else {
-validate183.errors = [{instancePath:instancePath+"/annotations",schemaPath:"#/properties/annotations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate121.errors = [{instancePath:instancePath+"/annotations",schemaPath:"#/properties/annotations/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -22169,8 +12779,8 @@ var valid2 = true;
 const len1 = data4.length;
 for(let i1=0; i1<len1; i1++){
 const _errs10 = errors;
-if(!(validate186(data4[i1], {instancePath:instancePath+"/logprobs/" + i1,parentData:data4,parentDataProperty:i1,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate186.errors : vErrors.concat(validate186.errors);
+if(!(validate124(data4[i1], {instancePath:instancePath+"/logprobs/" + i1,parentData:data4,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate124.errors : vErrors.concat(validate124.errors);
 errors = vErrors.length;
 }
 var valid2 = _errs10 === errors;
@@ -22180,7 +12790,7 @@ break;
 }
 }
 else {
-validate183.errors = [{instancePath:instancePath+"/logprobs",schemaPath:"#/properties/logprobs/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate121.errors = [{instancePath:instancePath+"/logprobs",schemaPath:"#/properties/logprobs/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -22195,20 +12805,20 @@ var valid0 = true;
 }
 }
 else {
-validate183.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate121.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate183.errors = vErrors;
+validate121.errors = vErrors;
 return errors === 0;
 }
-validate183.evaluated = {"props":{"type":true,"text":true,"annotations":true,"logprobs":true},"dynamicProps":false,"dynamicItems":false};
+validate121.evaluated = {"props":{"type":true,"text":true,"annotations":true,"logprobs":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate182(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate120(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate182.evaluated;
+const evaluated0 = validate120.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -22219,8 +12829,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate183(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate183.errors : vErrors.concat(validate183.errors);
+if(!(validate121(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate121.errors : vErrors.concat(validate121.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -22263,7 +12873,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "refusal")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/RefusalContent/properties/type/enum",keyword:"enum",params:{allowedValues: schema215.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/RefusalContent/properties/type/enum",keyword:"enum",params:{allowedValues: schema154.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -22334,7 +12944,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate182.errors = vErrors;
+validate120.errors = vErrors;
 return false;
 }
 else {
@@ -22348,17 +12958,17 @@ vErrors = null;
 }
 }
 }
-validate182.errors = vErrors;
+validate120.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate182.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate120.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate181(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate119(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate181.evaluated;
+const evaluated0 = validate119.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -22369,14 +12979,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.id === undefined) && (missing0 = "id")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.role === undefined) && (missing0 = "role"))) || ((data.content === undefined) && (missing0 = "content"))) || ((data.status === undefined) && (missing0 = "status"))){
-validate181.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate119.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.id !== undefined){
 const _errs1 = errors;
 if(typeof data.id !== "string"){
-validate181.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate119.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -22389,11 +12999,11 @@ if(data.type !== undefined){
 let data1 = data.type;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate181.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate119.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data1 === "message")){
-validate181.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema205.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate119.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema144.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -22406,11 +13016,11 @@ if(data.role !== undefined){
 let data2 = data.role;
 const _errs5 = errors;
 if(typeof data2 !== "string"){
-validate181.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate119.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data2 === "assistant")){
-validate181.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema205.properties.role.enum},message:"must be equal to one of the allowed values"}];
+validate119.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema144.properties.role.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -22428,8 +13038,8 @@ var valid1 = true;
 const len0 = data3.length;
 for(let i0=0; i0<len0; i0++){
 const _errs9 = errors;
-if(!(validate182(data3[i0], {instancePath:instancePath+"/content/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate182.errors : vErrors.concat(validate182.errors);
+if(!(validate120(data3[i0], {instancePath:instancePath+"/content/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate120.errors : vErrors.concat(validate120.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs9 === errors;
@@ -22439,7 +13049,7 @@ break;
 }
 }
 else {
-validate181.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate119.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -22466,7 +13076,7 @@ vErrors.push(err0);
 errors++;
 }
 if(!((data5 === "commentary") || (data5 === "final_answer"))){
-const err1 = {instancePath:instancePath+"/phase",schemaPath:"#/components/schemas/MessagePhase/enum",keyword:"enum",params:{allowedValues: schema202.enum},message:"must be equal to one of the allowed values"};
+const err1 = {instancePath:instancePath+"/phase",schemaPath:"#/components/schemas/MessagePhase/enum",keyword:"enum",params:{allowedValues: schema141.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -22499,7 +13109,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate181.errors = vErrors;
+validate119.errors = vErrors;
 return false;
 }
 else {
@@ -22523,11 +13133,11 @@ if(data.status !== undefined){
 let data6 = data.status;
 const _errs17 = errors;
 if(typeof data6 !== "string"){
-validate181.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate119.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data6 === "in_progress") || (data6 === "completed")) || (data6 === "incomplete"))){
-validate181.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema205.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate119.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema144.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs17 === errors;
@@ -22543,22 +13153,22 @@ var valid0 = true;
 }
 }
 else {
-validate181.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate119.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate181.errors = vErrors;
+validate119.errors = vErrors;
 return errors === 0;
 }
-validate181.evaluated = {"props":{"id":true,"type":true,"role":true,"content":true,"phase":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate119.evaluated = {"props":{"id":true,"type":true,"role":true,"content":true,"phase":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema217 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["file_search_call"]},"status":{"type":"string","enum":["in_progress","searching","completed","incomplete","failed"]},"queries":{"type":"array","items":{"type":"string"}},"results":{"anyOf":[{"type":"array","items":{"type":"object","properties":{"file_id":{"type":"string"},"text":{"type":"string"},"filename":{"type":"string"},"attributes":{"$ref":"#/components/schemas/VectorStoreFileAttributes"},"score":{"type":"number","format":"float"}}}},{"type":"null"}]}},"required":["id","type","status","queries"]};
-const schema218 = {"anyOf":[{"type":"object","maxProperties":16,"propertyNames":{"type":"string","maxLength":64},"additionalProperties":{"oneOf":[{"type":"string","maxLength":512},{"type":"number"},{"type":"boolean"}]}},{"type":"null"}]};
+const schema156 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["file_search_call"]},"status":{"type":"string","enum":["in_progress","searching","completed","incomplete","failed"]},"queries":{"type":"array","items":{"type":"string"}},"results":{"anyOf":[{"type":"array","items":{"type":"object","properties":{"file_id":{"type":"string"},"text":{"type":"string"},"filename":{"type":"string"},"attributes":{"$ref":"#/components/schemas/VectorStoreFileAttributes"},"score":{"type":"number","format":"float"}}}},{"type":"null"}]}},"required":["id","type","status","queries"]};
+const schema157 = {"anyOf":[{"type":"object","maxProperties":16,"propertyNames":{"type":"string","maxLength":64},"additionalProperties":{"oneOf":[{"type":"string","maxLength":512},{"type":"number"},{"type":"boolean"}]}},{"type":"null"}]};
 
-function validate191(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate129(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate191.evaluated;
+const evaluated0 = validate129.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -22569,14 +13179,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.id === undefined) && (missing0 = "id")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.queries === undefined) && (missing0 = "queries"))){
-validate191.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate129.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.id !== undefined){
 const _errs1 = errors;
 if(typeof data.id !== "string"){
-validate191.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate129.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -22589,11 +13199,11 @@ if(data.type !== undefined){
 let data1 = data.type;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate191.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate129.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data1 === "file_search_call")){
-validate191.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema217.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate129.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema156.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -22606,11 +13216,11 @@ if(data.status !== undefined){
 let data2 = data.status;
 const _errs5 = errors;
 if(typeof data2 !== "string"){
-validate191.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate129.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((((data2 === "in_progress") || (data2 === "searching")) || (data2 === "completed")) || (data2 === "incomplete")) || (data2 === "failed"))){
-validate191.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema217.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate129.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema156.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -22629,7 +13239,7 @@ const len0 = data3.length;
 for(let i0=0; i0<len0; i0++){
 const _errs9 = errors;
 if(typeof data3[i0] !== "string"){
-validate191.errors = [{instancePath:instancePath+"/queries/" + i0,schemaPath:"#/properties/queries/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate129.errors = [{instancePath:instancePath+"/queries/" + i0,schemaPath:"#/properties/queries/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid1 = _errs9 === errors;
@@ -22639,7 +13249,7 @@ break;
 }
 }
 else {
-validate191.errors = [{instancePath:instancePath+"/queries",schemaPath:"#/properties/queries/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate129.errors = [{instancePath:instancePath+"/queries",schemaPath:"#/properties/queries/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -23015,7 +13625,7 @@ else {
 vErrors.push(err19);
 }
 errors++;
-validate191.errors = vErrors;
+validate129.errors = vErrors;
 return false;
 }
 else {
@@ -23041,32 +13651,32 @@ var valid0 = true;
 }
 }
 else {
-validate191.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate129.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate191.errors = vErrors;
+validate129.errors = vErrors;
 return errors === 0;
 }
-validate191.evaluated = {"props":{"id":true,"type":true,"status":true,"queries":true,"results":true},"dynamicProps":false,"dynamicItems":false};
+validate129.evaluated = {"props":{"id":true,"type":true,"status":true,"queries":true,"results":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema219 = {"type":"object","properties":{"type":{"type":"string","enum":["computer_call"],"default":"computer_call"},"id":{"type":"string"},"call_id":{"type":"string"},"action":{"$ref":"#/components/schemas/ComputerAction"},"actions":{"$ref":"#/components/schemas/ComputerActionList"},"pending_safety_checks":{"type":"array","items":{"$ref":"#/components/schemas/ComputerCallSafetyCheckParam"}},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["type","id","call_id","pending_safety_checks","status"]};
-const schema233 = {"properties":{"id":{"type":"string"},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"message":{"anyOf":[{"type":"string"},{"type":"null"}]}},"type":"object","required":["id"]};
-const schema220 = {"oneOf":[{"$ref":"#/components/schemas/ClickParam"},{"$ref":"#/components/schemas/DoubleClickAction"},{"$ref":"#/components/schemas/DragParam"},{"$ref":"#/components/schemas/KeyPressAction"},{"$ref":"#/components/schemas/MoveParam"},{"$ref":"#/components/schemas/ScreenshotParam"},{"$ref":"#/components/schemas/ScrollParam"},{"$ref":"#/components/schemas/TypeParam"},{"$ref":"#/components/schemas/WaitParam"}],"discriminator":{"propertyName":"type","mapping":{"click":"#/components/schemas/ClickParam","double_click":"#/components/schemas/DoubleClickAction","drag":"#/components/schemas/DragParam","keypress":"#/components/schemas/KeyPressAction","move":"#/components/schemas/MoveParam","screenshot":"#/components/schemas/ScreenshotParam","scroll":"#/components/schemas/ScrollParam","type":"#/components/schemas/TypeParam","wait":"#/components/schemas/WaitParam"}}};
-const schema223 = {"properties":{"type":{"type":"string","enum":["double_click"],"default":"double_click"},"x":{"type":"integer"},"y":{"type":"integer"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","x","y","keys"]};
-const schema226 = {"properties":{"type":{"type":"string","enum":["keypress"],"default":"keypress"},"keys":{"items":{"type":"string"},"type":"array"}},"type":"object","required":["type","keys"]};
-const schema227 = {"properties":{"type":{"type":"string","enum":["move"],"default":"move"},"x":{"type":"integer"},"y":{"type":"integer"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","x","y"]};
-const schema228 = {"properties":{"type":{"type":"string","enum":["screenshot"],"default":"screenshot"}},"type":"object","required":["type"]};
-const schema229 = {"properties":{"type":{"type":"string","enum":["scroll"],"default":"scroll"},"x":{"type":"integer"},"y":{"type":"integer"},"scroll_x":{"type":"integer"},"scroll_y":{"type":"integer"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","x","y","scroll_x","scroll_y"]};
-const schema230 = {"properties":{"type":{"type":"string","enum":["type"],"default":"type"},"text":{"type":"string"}},"type":"object","required":["type","text"]};
-const schema231 = {"properties":{"type":{"type":"string","enum":["wait"],"default":"wait"}},"type":"object","required":["type"]};
-const schema221 = {"properties":{"type":{"type":"string","enum":["click"],"default":"click"},"button":{"$ref":"#/components/schemas/ClickButtonType"},"x":{"type":"integer"},"y":{"type":"integer"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","button","x","y"]};
-const schema222 = {"type":"string","enum":["left","right","wheel","back","forward"]};
+const schema158 = {"type":"object","properties":{"type":{"type":"string","enum":["computer_call"],"default":"computer_call"},"id":{"type":"string"},"call_id":{"type":"string"},"action":{"$ref":"#/components/schemas/ComputerAction"},"actions":{"$ref":"#/components/schemas/ComputerActionList"},"pending_safety_checks":{"type":"array","items":{"$ref":"#/components/schemas/ComputerCallSafetyCheckParam"}},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["type","id","call_id","pending_safety_checks","status"]};
+const schema172 = {"properties":{"id":{"type":"string"},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"message":{"anyOf":[{"type":"string"},{"type":"null"}]}},"type":"object","required":["id"]};
+const schema159 = {"oneOf":[{"$ref":"#/components/schemas/ClickParam"},{"$ref":"#/components/schemas/DoubleClickAction"},{"$ref":"#/components/schemas/DragParam"},{"$ref":"#/components/schemas/KeyPressAction"},{"$ref":"#/components/schemas/MoveParam"},{"$ref":"#/components/schemas/ScreenshotParam"},{"$ref":"#/components/schemas/ScrollParam"},{"$ref":"#/components/schemas/TypeParam"},{"$ref":"#/components/schemas/WaitParam"}],"discriminator":{"propertyName":"type","mapping":{"click":"#/components/schemas/ClickParam","double_click":"#/components/schemas/DoubleClickAction","drag":"#/components/schemas/DragParam","keypress":"#/components/schemas/KeyPressAction","move":"#/components/schemas/MoveParam","screenshot":"#/components/schemas/ScreenshotParam","scroll":"#/components/schemas/ScrollParam","type":"#/components/schemas/TypeParam","wait":"#/components/schemas/WaitParam"}}};
+const schema162 = {"properties":{"type":{"type":"string","enum":["double_click"],"default":"double_click"},"x":{"type":"integer"},"y":{"type":"integer"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","x","y","keys"]};
+const schema165 = {"properties":{"type":{"type":"string","enum":["keypress"],"default":"keypress"},"keys":{"items":{"type":"string"},"type":"array"}},"type":"object","required":["type","keys"]};
+const schema166 = {"properties":{"type":{"type":"string","enum":["move"],"default":"move"},"x":{"type":"integer"},"y":{"type":"integer"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","x","y"]};
+const schema167 = {"properties":{"type":{"type":"string","enum":["screenshot"],"default":"screenshot"}},"type":"object","required":["type"]};
+const schema168 = {"properties":{"type":{"type":"string","enum":["scroll"],"default":"scroll"},"x":{"type":"integer"},"y":{"type":"integer"},"scroll_x":{"type":"integer"},"scroll_y":{"type":"integer"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","x","y","scroll_x","scroll_y"]};
+const schema169 = {"properties":{"type":{"type":"string","enum":["type"],"default":"type"},"text":{"type":"string"}},"type":"object","required":["type","text"]};
+const schema170 = {"properties":{"type":{"type":"string","enum":["wait"],"default":"wait"}},"type":"object","required":["type"]};
+const schema160 = {"properties":{"type":{"type":"string","enum":["click"],"default":"click"},"button":{"$ref":"#/components/schemas/ClickButtonType"},"x":{"type":"integer"},"y":{"type":"integer"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","button","x","y"]};
+const schema161 = {"type":"string","enum":["left","right","wheel","back","forward"]};
 
-function validate195(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate133(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate195.evaluated;
+const evaluated0 = validate133.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -23077,7 +13687,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.button === undefined) && (missing0 = "button"))) || ((data.x === undefined) && (missing0 = "x"))) || ((data.y === undefined) && (missing0 = "y"))){
-validate195.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate133.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -23085,11 +13695,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate195.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate133.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "click")){
-validate195.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema221.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate133.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema160.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -23102,11 +13712,11 @@ if(data.button !== undefined){
 let data1 = data.button;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate195.errors = [{instancePath:instancePath+"/button",schemaPath:"#/components/schemas/ClickButtonType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate133.errors = [{instancePath:instancePath+"/button",schemaPath:"#/components/schemas/ClickButtonType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((((data1 === "left") || (data1 === "right")) || (data1 === "wheel")) || (data1 === "back")) || (data1 === "forward"))){
-validate195.errors = [{instancePath:instancePath+"/button",schemaPath:"#/components/schemas/ClickButtonType/enum",keyword:"enum",params:{allowedValues: schema222.enum},message:"must be equal to one of the allowed values"}];
+validate133.errors = [{instancePath:instancePath+"/button",schemaPath:"#/components/schemas/ClickButtonType/enum",keyword:"enum",params:{allowedValues: schema161.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -23119,7 +13729,7 @@ if(data.x !== undefined){
 let data2 = data.x;
 const _errs6 = errors;
 if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-validate195.errors = [{instancePath:instancePath+"/x",schemaPath:"#/properties/x/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate133.errors = [{instancePath:instancePath+"/x",schemaPath:"#/properties/x/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs6 === errors;
@@ -23132,7 +13742,7 @@ if(data.y !== undefined){
 let data3 = data.y;
 const _errs8 = errors;
 if(!((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3)))){
-validate195.errors = [{instancePath:instancePath+"/y",schemaPath:"#/properties/y/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate133.errors = [{instancePath:instancePath+"/y",schemaPath:"#/properties/y/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -23204,7 +13814,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate195.errors = vErrors;
+validate133.errors = vErrors;
 return false;
 }
 else {
@@ -23230,22 +13840,22 @@ var valid0 = true;
 }
 }
 else {
-validate195.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate133.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate195.errors = vErrors;
+validate133.errors = vErrors;
 return errors === 0;
 }
-validate195.evaluated = {"props":{"type":true,"button":true,"x":true,"y":true,"keys":true},"dynamicProps":false,"dynamicItems":false};
+validate133.evaluated = {"props":{"type":true,"button":true,"x":true,"y":true,"keys":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema224 = {"properties":{"type":{"type":"string","enum":["drag"],"default":"drag"},"path":{"items":{"$ref":"#/components/schemas/CoordParam"},"type":"array"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","path"]};
-const schema225 = {"properties":{"x":{"type":"integer"},"y":{"type":"integer"}},"type":"object","required":["x","y"]};
+const schema163 = {"properties":{"type":{"type":"string","enum":["drag"],"default":"drag"},"path":{"items":{"$ref":"#/components/schemas/CoordParam"},"type":"array"},"keys":{"anyOf":[{"items":{"type":"string"},"type":"array"},{"type":"null"}]}},"type":"object","required":["type","path"]};
+const schema164 = {"properties":{"x":{"type":"integer"},"y":{"type":"integer"}},"type":"object","required":["x","y"]};
 
-function validate197(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate135(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate197.evaluated;
+const evaluated0 = validate135.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -23256,7 +13866,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.path === undefined) && (missing0 = "path"))){
-validate197.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate135.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -23264,11 +13874,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate197.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate135.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "drag")){
-validate197.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema224.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate135.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema163.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -23292,7 +13902,7 @@ if(errors === _errs6){
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 let missing1;
 if(((data2.x === undefined) && (missing1 = "x")) || ((data2.y === undefined) && (missing1 = "y"))){
-validate197.errors = [{instancePath:instancePath+"/path/" + i0,schemaPath:"#/components/schemas/CoordParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate135.errors = [{instancePath:instancePath+"/path/" + i0,schemaPath:"#/components/schemas/CoordParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
@@ -23300,7 +13910,7 @@ if(data2.x !== undefined){
 let data3 = data2.x;
 const _errs8 = errors;
 if(!((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3)))){
-validate197.errors = [{instancePath:instancePath+"/path/" + i0+"/x",schemaPath:"#/components/schemas/CoordParam/properties/x/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate135.errors = [{instancePath:instancePath+"/path/" + i0+"/x",schemaPath:"#/components/schemas/CoordParam/properties/x/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid3 = _errs8 === errors;
@@ -23313,7 +13923,7 @@ if(data2.y !== undefined){
 let data4 = data2.y;
 const _errs10 = errors;
 if(!((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4)))){
-validate197.errors = [{instancePath:instancePath+"/path/" + i0+"/y",schemaPath:"#/components/schemas/CoordParam/properties/y/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate135.errors = [{instancePath:instancePath+"/path/" + i0+"/y",schemaPath:"#/components/schemas/CoordParam/properties/y/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 var valid3 = _errs10 === errors;
@@ -23325,7 +13935,7 @@ var valid3 = true;
 }
 }
 else {
-validate197.errors = [{instancePath:instancePath+"/path/" + i0,schemaPath:"#/components/schemas/CoordParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate135.errors = [{instancePath:instancePath+"/path/" + i0,schemaPath:"#/components/schemas/CoordParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -23336,7 +13946,7 @@ break;
 }
 }
 else {
-validate197.errors = [{instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate135.errors = [{instancePath:instancePath+"/path",schemaPath:"#/properties/path/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -23409,7 +14019,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate197.errors = vErrors;
+validate135.errors = vErrors;
 return false;
 }
 else {
@@ -23433,20 +14043,20 @@ var valid0 = true;
 }
 }
 else {
-validate197.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate135.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate197.errors = vErrors;
+validate135.errors = vErrors;
 return errors === 0;
 }
-validate197.evaluated = {"props":{"type":true,"path":true,"keys":true},"dynamicProps":false,"dynamicItems":false};
+validate135.evaluated = {"props":{"type":true,"path":true,"keys":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate194(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate132(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate194.evaluated;
+const evaluated0 = validate132.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -23457,8 +14067,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate195(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate195.errors : vErrors.concat(validate195.errors);
+if(!(validate133(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate133.errors : vErrors.concat(validate133.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -23502,7 +14112,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "double_click")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/DoubleClickAction/properties/type/enum",keyword:"enum",params:{allowedValues: schema223.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/DoubleClickAction/properties/type/enum",keyword:"enum",params:{allowedValues: schema162.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -23669,8 +14279,8 @@ props0.keys = true;
 }
 }
 const _errs19 = errors;
-if(!(validate197(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate197.errors : vErrors.concat(validate197.errors);
+if(!(validate135(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate135.errors : vErrors.concat(validate135.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs19 === errors;
@@ -23719,7 +14329,7 @@ vErrors.push(err11);
 errors++;
 }
 if(!(data5 === "keypress")){
-const err12 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/KeyPressAction/properties/type/enum",keyword:"enum",params:{allowedValues: schema226.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/KeyPressAction/properties/type/enum",keyword:"enum",params:{allowedValues: schema165.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -23834,7 +14444,7 @@ vErrors.push(err17);
 errors++;
 }
 if(!(data8 === "move")){
-const err18 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MoveParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema227.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err18 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MoveParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema166.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -24029,7 +14639,7 @@ vErrors.push(err27);
 errors++;
 }
 if(!(data13 === "screenshot")){
-const err28 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ScreenshotParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema228.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err28 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ScreenshotParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema167.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -24096,7 +14706,7 @@ vErrors.push(err31);
 errors++;
 }
 if(!(data14 === "scroll")){
-const err32 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ScrollParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema229.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err32 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ScrollParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema168.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -24334,7 +14944,7 @@ vErrors.push(err43);
 errors++;
 }
 if(!(data21 === "type")){
-const err44 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/TypeParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema230.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err44 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/TypeParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema169.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -24424,7 +15034,7 @@ vErrors.push(err48);
 errors++;
 }
 if(!(data23 === "wait")){
-const err49 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/WaitParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema231.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err49 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/WaitParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema170.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -24478,7 +15088,7 @@ else {
 vErrors.push(err51);
 }
 errors++;
-validate194.errors = vErrors;
+validate132.errors = vErrors;
 return false;
 }
 else {
@@ -24492,18 +15102,18 @@ vErrors = null;
 }
 }
 }
-validate194.errors = vErrors;
+validate132.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate194.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate132.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema232 = {"type":"array","items":{"$ref":"#/components/schemas/ComputerAction"}};
+const schema171 = {"type":"array","items":{"$ref":"#/components/schemas/ComputerAction"}};
 
-function validate200(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate138(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate200.evaluated;
+const evaluated0 = validate138.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -24516,8 +15126,8 @@ var valid0 = true;
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 const _errs1 = errors;
-if(!(validate194(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate194.errors : vErrors.concat(validate194.errors);
+if(!(validate132(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate132.errors : vErrors.concat(validate132.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -24527,20 +15137,20 @@ break;
 }
 }
 else {
-validate200.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate138.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
-validate200.errors = vErrors;
+validate138.errors = vErrors;
 return errors === 0;
 }
-validate200.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate138.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate193(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate131(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate193.evaluated;
+const evaluated0 = validate131.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -24551,7 +15161,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.type === undefined) && (missing0 = "type")) || ((data.id === undefined) && (missing0 = "id"))) || ((data.call_id === undefined) && (missing0 = "call_id"))) || ((data.pending_safety_checks === undefined) && (missing0 = "pending_safety_checks"))) || ((data.status === undefined) && (missing0 = "status"))){
-validate193.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate131.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -24559,11 +15169,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate193.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate131.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "computer_call")){
-validate193.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema219.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate131.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema158.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -24575,7 +15185,7 @@ if(valid0){
 if(data.id !== undefined){
 const _errs3 = errors;
 if(typeof data.id !== "string"){
-validate193.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate131.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -24587,7 +15197,7 @@ if(valid0){
 if(data.call_id !== undefined){
 const _errs5 = errors;
 if(typeof data.call_id !== "string"){
-validate193.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate131.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -24598,8 +15208,8 @@ var valid0 = true;
 if(valid0){
 if(data.action !== undefined){
 const _errs7 = errors;
-if(!(validate194(data.action, {instancePath:instancePath+"/action",parentData:data,parentDataProperty:"action",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate194.errors : vErrors.concat(validate194.errors);
+if(!(validate132(data.action, {instancePath:instancePath+"/action",parentData:data,parentDataProperty:"action",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate132.errors : vErrors.concat(validate132.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs7 === errors;
@@ -24610,8 +15220,8 @@ var valid0 = true;
 if(valid0){
 if(data.actions !== undefined){
 const _errs8 = errors;
-if(!(validate200(data.actions, {instancePath:instancePath+"/actions",parentData:data,parentDataProperty:"actions",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate200.errors : vErrors.concat(validate200.errors);
+if(!(validate138(data.actions, {instancePath:instancePath+"/actions",parentData:data,parentDataProperty:"actions",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate138.errors : vErrors.concat(validate138.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs8 === errors;
@@ -24635,14 +15245,14 @@ if(errors === _errs12){
 if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 let missing1;
 if((data6.id === undefined) && (missing1 = "id")){
-validate193.errors = [{instancePath:instancePath+"/pending_safety_checks/" + i0,schemaPath:"#/components/schemas/ComputerCallSafetyCheckParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate131.errors = [{instancePath:instancePath+"/pending_safety_checks/" + i0,schemaPath:"#/components/schemas/ComputerCallSafetyCheckParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data6.id !== undefined){
 const _errs14 = errors;
 if(typeof data6.id !== "string"){
-validate193.errors = [{instancePath:instancePath+"/pending_safety_checks/" + i0+"/id",schemaPath:"#/components/schemas/ComputerCallSafetyCheckParam/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate131.errors = [{instancePath:instancePath+"/pending_safety_checks/" + i0+"/id",schemaPath:"#/components/schemas/ComputerCallSafetyCheckParam/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -24691,7 +15301,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate193.errors = vErrors;
+validate131.errors = vErrors;
 return false;
 }
 else {
@@ -24751,7 +15361,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate193.errors = vErrors;
+validate131.errors = vErrors;
 return false;
 }
 else {
@@ -24775,7 +15385,7 @@ var valid3 = true;
 }
 }
 else {
-validate193.errors = [{instancePath:instancePath+"/pending_safety_checks/" + i0,schemaPath:"#/components/schemas/ComputerCallSafetyCheckParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate131.errors = [{instancePath:instancePath+"/pending_safety_checks/" + i0,schemaPath:"#/components/schemas/ComputerCallSafetyCheckParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -24786,7 +15396,7 @@ break;
 }
 }
 else {
-validate193.errors = [{instancePath:instancePath+"/pending_safety_checks",schemaPath:"#/properties/pending_safety_checks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate131.errors = [{instancePath:instancePath+"/pending_safety_checks",schemaPath:"#/properties/pending_safety_checks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -24800,11 +15410,11 @@ if(data.status !== undefined){
 let data10 = data.status;
 const _errs28 = errors;
 if(typeof data10 !== "string"){
-validate193.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate131.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data10 === "in_progress") || (data10 === "completed")) || (data10 === "incomplete"))){
-validate193.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema219.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate131.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema158.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs28 === errors;
@@ -24821,23 +15431,23 @@ var valid0 = true;
 }
 }
 else {
-validate193.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate131.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate193.errors = vErrors;
+validate131.errors = vErrors;
 return errors === 0;
 }
-validate193.evaluated = {"props":{"type":true,"id":true,"call_id":true,"action":true,"actions":true,"pending_safety_checks":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate131.evaluated = {"props":{"type":true,"id":true,"call_id":true,"action":true,"actions":true,"pending_safety_checks":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema234 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"type":{"type":"string","enum":["computer_call_output"],"default":"computer_call_output"},"output":{"$ref":"#/components/schemas/ComputerScreenshotImage"},"acknowledged_safety_checks":{"anyOf":[{"items":{"$ref":"#/components/schemas/ComputerCallSafetyCheckParam"},"type":"array"},{"type":"null"}]},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionCallItemStatus"},{"type":"null"}]}},"type":"object","required":["call_id","type","output"]};
-const schema235 = {"type":"object","properties":{"type":{"type":"string","enum":["computer_screenshot"],"default":"computer_screenshot"},"image_url":{"type":"string","format":"uri"},"file_id":{"type":"string"}},"required":["type"]};
-const schema237 = {"type":"string","enum":["in_progress","completed","incomplete"]};
+const schema173 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"type":{"type":"string","enum":["computer_call_output"],"default":"computer_call_output"},"output":{"$ref":"#/components/schemas/ComputerScreenshotImage"},"acknowledged_safety_checks":{"anyOf":[{"items":{"$ref":"#/components/schemas/ComputerCallSafetyCheckParam"},"type":"array"},{"type":"null"}]},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionCallItemStatus"},{"type":"null"}]}},"type":"object","required":["call_id","type","output"]};
+const schema174 = {"type":"object","properties":{"type":{"type":"string","enum":["computer_screenshot"],"default":"computer_screenshot"},"image_url":{"type":"string","format":"uri"},"file_id":{"type":"string"}},"required":["type"]};
+const schema176 = {"type":"string","enum":["in_progress","completed","incomplete"]};
 
-function validate204(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate142(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate204.evaluated;
+const evaluated0 = validate142.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -24848,7 +15458,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.call_id === undefined) && (missing0 = "call_id")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.output === undefined) && (missing0 = "output"))){
-validate204.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate142.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -24892,7 +15502,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate204.errors = vErrors;
+validate142.errors = vErrors;
 return false;
 }
 else {
@@ -24918,18 +15528,18 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data1 === "string"){
 if(func1(data1) > 64){
-validate204.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
+validate142.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
 return false;
 }
 else {
 if(func1(data1) < 1){
-validate204.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate142.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate204.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate142.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -24943,11 +15553,11 @@ if(data.type !== undefined){
 let data2 = data.type;
 const _errs9 = errors;
 if(typeof data2 !== "string"){
-validate204.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate142.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data2 === "computer_call_output")){
-validate204.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema234.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate142.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema173.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs9 === errors;
@@ -24964,7 +15574,7 @@ if(errors === _errs12){
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 let missing1;
 if((data3.type === undefined) && (missing1 = "type")){
-validate204.errors = [{instancePath:instancePath+"/output",schemaPath:"#/components/schemas/ComputerScreenshotImage/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate142.errors = [{instancePath:instancePath+"/output",schemaPath:"#/components/schemas/ComputerScreenshotImage/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
@@ -24972,11 +15582,11 @@ if(data3.type !== undefined){
 let data4 = data3.type;
 const _errs14 = errors;
 if(typeof data4 !== "string"){
-validate204.errors = [{instancePath:instancePath+"/output/type",schemaPath:"#/components/schemas/ComputerScreenshotImage/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate142.errors = [{instancePath:instancePath+"/output/type",schemaPath:"#/components/schemas/ComputerScreenshotImage/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data4 === "computer_screenshot")){
-validate204.errors = [{instancePath:instancePath+"/output/type",schemaPath:"#/components/schemas/ComputerScreenshotImage/properties/type/enum",keyword:"enum",params:{allowedValues: schema235.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate142.errors = [{instancePath:instancePath+"/output/type",schemaPath:"#/components/schemas/ComputerScreenshotImage/properties/type/enum",keyword:"enum",params:{allowedValues: schema174.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -24990,7 +15600,7 @@ const _errs16 = errors;
 if(errors === _errs16){
 if(errors === _errs16){
 if(!(typeof data3.image_url === "string")){
-validate204.errors = [{instancePath:instancePath+"/output/image_url",schemaPath:"#/components/schemas/ComputerScreenshotImage/properties/image_url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate142.errors = [{instancePath:instancePath+"/output/image_url",schemaPath:"#/components/schemas/ComputerScreenshotImage/properties/image_url/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -25004,7 +15614,7 @@ if(valid3){
 if(data3.file_id !== undefined){
 const _errs18 = errors;
 if(typeof data3.file_id !== "string"){
-validate204.errors = [{instancePath:instancePath+"/output/file_id",schemaPath:"#/components/schemas/ComputerScreenshotImage/properties/file_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate142.errors = [{instancePath:instancePath+"/output/file_id",schemaPath:"#/components/schemas/ComputerScreenshotImage/properties/file_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid3 = _errs18 === errors;
@@ -25017,7 +15627,7 @@ var valid3 = true;
 }
 }
 else {
-validate204.errors = [{instancePath:instancePath+"/output",schemaPath:"#/components/schemas/ComputerScreenshotImage/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate142.errors = [{instancePath:instancePath+"/output",schemaPath:"#/components/schemas/ComputerScreenshotImage/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -25244,7 +15854,7 @@ else {
 vErrors.push(err14);
 }
 errors++;
-validate204.errors = vErrors;
+validate142.errors = vErrors;
 return false;
 }
 else {
@@ -25281,7 +15891,7 @@ vErrors.push(err15);
 errors++;
 }
 if(!(((data12 === "in_progress") || (data12 === "completed")) || (data12 === "incomplete"))){
-const err16 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema237.enum},message:"must be equal to one of the allowed values"};
+const err16 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema176.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -25314,7 +15924,7 @@ else {
 vErrors.push(err18);
 }
 errors++;
-validate204.errors = vErrors;
+validate142.errors = vErrors;
 return false;
 }
 else {
@@ -25341,24 +15951,24 @@ var valid0 = true;
 }
 }
 else {
-validate204.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate142.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate204.errors = vErrors;
+validate142.errors = vErrors;
 return errors === 0;
 }
-validate204.evaluated = {"props":{"id":true,"call_id":true,"type":true,"output":true,"acknowledged_safety_checks":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate142.evaluated = {"props":{"id":true,"call_id":true,"type":true,"output":true,"acknowledged_safety_checks":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema238 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["web_search_call"]},"status":{"type":"string","enum":["in_progress","searching","completed","failed"]},"action":{"type":"object","oneOf":[{"$ref":"#/components/schemas/WebSearchActionSearch"},{"$ref":"#/components/schemas/WebSearchActionOpenPage"},{"$ref":"#/components/schemas/WebSearchActionFind"}],"discriminator":{"propertyName":"type","mapping":{"search":"#/components/schemas/WebSearchActionSearch","open_page":"#/components/schemas/WebSearchActionOpenPage","find_in_page":"#/components/schemas/WebSearchActionFind"}}}},"required":["id","type","status","action"]};
-const schema239 = {"type":"object","properties":{"type":{"type":"string","enum":["search"]},"query":{"type":"string","deprecated":true},"queries":{"type":"array","items":{"type":"string"}},"sources":{"type":"array","items":{"type":"object","properties":{"type":{"type":"string","enum":["url"]},"url":{"type":"string","format":"uri"}},"required":["type","url"]}}},"required":["type"]};
-const schema240 = {"type":"object","properties":{"type":{"type":"string","enum":["open_page"]},"url":{"anyOf":[{"type":"string","format":"uri"},{"type":"null"}]}},"required":["type"]};
-const schema241 = {"type":"object","properties":{"type":{"type":"string","enum":["find_in_page"]},"url":{"type":"string","format":"uri"},"pattern":{"type":"string"}},"required":["type","url","pattern"]};
+const schema177 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["web_search_call"]},"status":{"type":"string","enum":["in_progress","searching","completed","failed"]},"action":{"type":"object","oneOf":[{"$ref":"#/components/schemas/WebSearchActionSearch"},{"$ref":"#/components/schemas/WebSearchActionOpenPage"},{"$ref":"#/components/schemas/WebSearchActionFind"}],"discriminator":{"propertyName":"type","mapping":{"search":"#/components/schemas/WebSearchActionSearch","open_page":"#/components/schemas/WebSearchActionOpenPage","find_in_page":"#/components/schemas/WebSearchActionFind"}}}},"required":["id","type","status","action"]};
+const schema178 = {"type":"object","properties":{"type":{"type":"string","enum":["search"]},"query":{"type":"string","deprecated":true},"queries":{"type":"array","items":{"type":"string"}},"sources":{"type":"array","items":{"type":"object","properties":{"type":{"type":"string","enum":["url"]},"url":{"type":"string","format":"uri"}},"required":["type","url"]}}},"required":["type"]};
+const schema179 = {"type":"object","properties":{"type":{"type":"string","enum":["open_page"]},"url":{"anyOf":[{"type":"string","format":"uri"},{"type":"null"}]}},"required":["type"]};
+const schema180 = {"type":"object","properties":{"type":{"type":"string","enum":["find_in_page"]},"url":{"type":"string","format":"uri"},"pattern":{"type":"string"}},"required":["type","url","pattern"]};
 
-function validate206(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate144(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate206.evaluated;
+const evaluated0 = validate144.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -25369,14 +15979,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.id === undefined) && (missing0 = "id")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.action === undefined) && (missing0 = "action"))){
-validate206.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate144.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.id !== undefined){
 const _errs1 = errors;
 if(typeof data.id !== "string"){
-validate206.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate144.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -25389,11 +15999,11 @@ if(data.type !== undefined){
 let data1 = data.type;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate206.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate144.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data1 === "web_search_call")){
-validate206.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema238.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate144.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema177.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -25406,11 +16016,11 @@ if(data.status !== undefined){
 let data2 = data.status;
 const _errs5 = errors;
 if(typeof data2 !== "string"){
-validate206.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate144.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((((data2 === "in_progress") || (data2 === "searching")) || (data2 === "completed")) || (data2 === "failed"))){
-validate206.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema238.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate144.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema177.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -25423,7 +16033,7 @@ if(data.action !== undefined){
 let data3 = data.action;
 const _errs7 = errors;
 if(!(data3 && typeof data3 == "object" && !Array.isArray(data3))){
-validate206.errors = [{instancePath:instancePath+"/action",schemaPath:"#/properties/action/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate144.errors = [{instancePath:instancePath+"/action",schemaPath:"#/properties/action/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 const _errs9 = errors;
@@ -25459,7 +16069,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data4 === "search")){
-const err2 = {instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/WebSearchActionSearch/properties/type/enum",keyword:"enum",params:{allowedValues: schema239.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/WebSearchActionSearch/properties/type/enum",keyword:"enum",params:{allowedValues: schema178.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -25572,7 +16182,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!(data10 === "url")){
-const err8 = {instancePath:instancePath+"/action/sources/" + i1+"/type",schemaPath:"#/components/schemas/WebSearchActionSearch/properties/sources/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema239.properties.sources.items.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err8 = {instancePath:instancePath+"/action/sources/" + i1+"/type",schemaPath:"#/components/schemas/WebSearchActionSearch/properties/sources/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema178.properties.sources.items.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -25700,7 +16310,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!(data12 === "open_page")){
-const err15 = {instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/WebSearchActionOpenPage/properties/type/enum",keyword:"enum",params:{allowedValues: schema240.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/WebSearchActionOpenPage/properties/type/enum",keyword:"enum",params:{allowedValues: schema179.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -25835,7 +16445,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!(data14 === "find_in_page")){
-const err22 = {instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/WebSearchActionFind/properties/type/enum",keyword:"enum",params:{allowedValues: schema241.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/WebSearchActionFind/properties/type/enum",keyword:"enum",params:{allowedValues: schema180.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -25931,7 +16541,7 @@ else {
 vErrors.push(err26);
 }
 errors++;
-validate206.errors = vErrors;
+validate144.errors = vErrors;
 return false;
 }
 else {
@@ -25956,24 +16566,24 @@ var valid0 = true;
 }
 }
 else {
-validate206.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate144.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate206.errors = vErrors;
+validate144.errors = vErrors;
 return errors === 0;
 }
-validate206.evaluated = {"props":{"id":true,"type":true,"status":true,"action":true},"dynamicProps":false,"dynamicItems":false};
+validate144.evaluated = {"props":{"id":true,"type":true,"status":true,"action":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema242 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["function_call"]},"call_id":{"type":"string"},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCaller"},{"type":"null"}]},"namespace":{"type":"string"},"name":{"type":"string"},"arguments":{"type":"string"},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["type","call_id","name","arguments"]};
-const schema243 = {"oneOf":[{"$ref":"#/components/schemas/DirectToolCallCaller"},{"$ref":"#/components/schemas/ProgramToolCallCaller"}],"discriminator":{"propertyName":"type","mapping":{"direct":"#/components/schemas/DirectToolCallCaller","program":"#/components/schemas/ProgramToolCallCaller"}}};
-const schema244 = {"properties":{"type":{"type":"string","enum":["direct"],"default":"direct"}},"type":"object","required":["type"]};
-const schema245 = {"properties":{"type":{"type":"string","enum":["program"],"default":"program"},"caller_id":{"type":"string"}},"type":"object","required":["type","caller_id"]};
+const schema181 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["function_call"]},"call_id":{"type":"string"},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCaller"},{"type":"null"}]},"namespace":{"type":"string"},"name":{"type":"string"},"arguments":{"type":"string"},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["type","call_id","name","arguments"]};
+const schema182 = {"oneOf":[{"$ref":"#/components/schemas/DirectToolCallCaller"},{"$ref":"#/components/schemas/ProgramToolCallCaller"}],"discriminator":{"propertyName":"type","mapping":{"direct":"#/components/schemas/DirectToolCallCaller","program":"#/components/schemas/ProgramToolCallCaller"}}};
+const schema183 = {"properties":{"type":{"type":"string","enum":["direct"],"default":"direct"}},"type":"object","required":["type"]};
+const schema184 = {"properties":{"type":{"type":"string","enum":["program"],"default":"program"},"caller_id":{"type":"string"}},"type":"object","required":["type","caller_id"]};
 
-function validate209(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate147(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate209.evaluated;
+const evaluated0 = validate147.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -26012,7 +16622,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "direct")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/DirectToolCallCaller/properties/type/enum",keyword:"enum",params:{allowedValues: schema244.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/DirectToolCallCaller/properties/type/enum",keyword:"enum",params:{allowedValues: schema183.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -26072,7 +16682,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(data1 === "program")){
-const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ProgramToolCallCaller/properties/type/enum",keyword:"enum",params:{allowedValues: schema245.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ProgramToolCallCaller/properties/type/enum",keyword:"enum",params:{allowedValues: schema184.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -26143,7 +16753,7 @@ else {
 vErrors.push(err9);
 }
 errors++;
-validate209.errors = vErrors;
+validate147.errors = vErrors;
 return false;
 }
 else {
@@ -26157,17 +16767,17 @@ vErrors = null;
 }
 }
 }
-validate209.errors = vErrors;
+validate147.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate209.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate147.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate208(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate146(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate208.evaluated;
+const evaluated0 = validate146.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -26178,14 +16788,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.call_id === undefined) && (missing0 = "call_id"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.arguments === undefined) && (missing0 = "arguments"))){
-validate208.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate146.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.id !== undefined){
 const _errs1 = errors;
 if(typeof data.id !== "string"){
-validate208.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate146.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -26198,11 +16808,11 @@ if(data.type !== undefined){
 let data1 = data.type;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate208.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate146.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data1 === "function_call")){
-validate208.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema242.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate146.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema181.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -26214,7 +16824,7 @@ if(valid0){
 if(data.call_id !== undefined){
 const _errs5 = errors;
 if(typeof data.call_id !== "string"){
-validate208.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate146.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -26229,8 +16839,8 @@ const _errs7 = errors;
 const _errs8 = errors;
 let valid1 = false;
 const _errs9 = errors;
-if(!(validate209(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate209.errors : vErrors.concat(validate209.errors);
+if(!(validate147(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate147.errors : vErrors.concat(validate147.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs9 === errors;
@@ -26257,7 +16867,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate208.errors = vErrors;
+validate146.errors = vErrors;
 return false;
 }
 else {
@@ -26280,7 +16890,7 @@ if(valid0){
 if(data.namespace !== undefined){
 const _errs12 = errors;
 if(typeof data.namespace !== "string"){
-validate208.errors = [{instancePath:instancePath+"/namespace",schemaPath:"#/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate146.errors = [{instancePath:instancePath+"/namespace",schemaPath:"#/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs12 === errors;
@@ -26292,7 +16902,7 @@ if(valid0){
 if(data.name !== undefined){
 const _errs14 = errors;
 if(typeof data.name !== "string"){
-validate208.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate146.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -26304,7 +16914,7 @@ if(valid0){
 if(data.arguments !== undefined){
 const _errs16 = errors;
 if(typeof data.arguments !== "string"){
-validate208.errors = [{instancePath:instancePath+"/arguments",schemaPath:"#/properties/arguments/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate146.errors = [{instancePath:instancePath+"/arguments",schemaPath:"#/properties/arguments/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs16 === errors;
@@ -26317,11 +16927,11 @@ if(data.status !== undefined){
 let data7 = data.status;
 const _errs18 = errors;
 if(typeof data7 !== "string"){
-validate208.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate146.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data7 === "in_progress") || (data7 === "completed")) || (data7 === "incomplete"))){
-validate208.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema242.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate146.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema181.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs18 === errors;
@@ -26339,22 +16949,23 @@ var valid0 = true;
 }
 }
 else {
-validate208.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate146.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate208.errors = vErrors;
+validate146.errors = vErrors;
 return errors === 0;
 }
-validate208.evaluated = {"props":{"id":true,"type":true,"call_id":true,"caller":true,"namespace":true,"name":true,"arguments":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate146.evaluated = {"props":{"id":true,"type":true,"call_id":true,"caller":true,"namespace":true,"name":true,"arguments":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema246 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"anyOf":[{"type":"string","maxLength":64,"minLength":1},{"type":"null"}]},"type":{"type":"string","enum":["function_call_output"],"default":"function_call_output"},"output":{"oneOf":[{"type":"string","maxLength":10485760},{"items":{"oneOf":[{"$ref":"#/components/schemas/InputTextContentParam"},{"$ref":"#/components/schemas/InputImageContentParamAutoParam"},{"$ref":"#/components/schemas/InputFileContentParam"}],"discriminator":{"propertyName":"type","mapping":{"input_text":"#/components/schemas/InputTextContentParam","input_image":"#/components/schemas/InputImageContentParamAutoParam","input_file":"#/components/schemas/InputFileContentParam"}}},"type":"array"}]},"name":{"anyOf":[{"type":"string","maxLength":128,"minLength":1},{"type":"null"}]},"namespace":{"anyOf":[{"type":"string","maxLength":64,"minLength":1,"pattern":"^[a-zA-Z0-9_-]+$"},{"type":"null"}]},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionCallItemStatus"},{"type":"null"}]}},"type":"object","required":["type","output"]};
-const schema247 = {"properties":{"type":{"type":"string","enum":["input_text"],"default":"input_text"},"text":{"type":"string","maxLength":10485760},"prompt_cache_breakpoint":{"anyOf":[{"$ref":"#/components/schemas/PromptCacheBreakpointParam"},{"type":"null"}]}},"type":"object","required":["type","text"]};
+const schema185 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"anyOf":[{"type":"string","maxLength":64,"minLength":1},{"type":"null"}]},"type":{"type":"string","enum":["function_call_output"],"default":"function_call_output"},"output":{"oneOf":[{"type":"string","maxLength":10485760},{"items":{"oneOf":[{"$ref":"#/components/schemas/InputTextContentParam"},{"$ref":"#/components/schemas/InputImageContentParamAutoParam"},{"$ref":"#/components/schemas/InputFileContentParam"}],"discriminator":{"propertyName":"type","mapping":{"input_text":"#/components/schemas/InputTextContentParam","input_image":"#/components/schemas/InputImageContentParamAutoParam","input_file":"#/components/schemas/InputFileContentParam"}}},"type":"array"}]},"name":{"anyOf":[{"type":"string","maxLength":128,"minLength":1},{"type":"null"}]},"namespace":{"anyOf":[{"type":"string","maxLength":64,"minLength":1,"pattern":"^[a-zA-Z0-9_-]+$"},{"type":"null"}]},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionCallItemStatus"},{"type":"null"}]}},"type":"object","required":["type","output"]};
+const schema186 = {"properties":{"type":{"type":"string","enum":["input_text"],"default":"input_text"},"text":{"type":"string","maxLength":10485760},"prompt_cache_breakpoint":{"anyOf":[{"$ref":"#/components/schemas/PromptCacheBreakpointParam"},{"type":"null"}]}},"type":"object","required":["type","text"]};
+const schema187 = {"properties":{"mode":{"type":"string","enum":["explicit"],"default":"explicit"}},"type":"object","required":["mode"]};
 
-function validate213(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate151(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate213.evaluated;
+const evaluated0 = validate151.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -26365,7 +16976,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.text === undefined) && (missing0 = "text"))){
-validate213.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate151.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -26373,11 +16984,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate213.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate151.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "input_text")){
-validate213.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema247.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate151.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema186.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -26392,12 +17003,12 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data1 === "string"){
 if(func1(data1) > 10485760){
-validate213.errors = [{instancePath:instancePath+"/text",schemaPath:"#/properties/text/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
+validate151.errors = [{instancePath:instancePath+"/text",schemaPath:"#/properties/text/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
 return false;
 }
 }
 else {
-validate213.errors = [{instancePath:instancePath+"/text",schemaPath:"#/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate151.errors = [{instancePath:instancePath+"/text",schemaPath:"#/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -26441,7 +17052,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data3 === "explicit")){
-const err2 = {instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema42.properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema187.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -26492,7 +17103,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate213.errors = vErrors;
+validate151.errors = vErrors;
 return false;
 }
 else {
@@ -26516,22 +17127,22 @@ var valid0 = true;
 }
 }
 else {
-validate213.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate151.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate213.errors = vErrors;
+validate151.errors = vErrors;
 return errors === 0;
 }
-validate213.evaluated = {"props":{"type":true,"text":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
+validate151.evaluated = {"props":{"type":true,"text":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema249 = {"properties":{"type":{"type":"string","enum":["input_image"],"default":"input_image"},"image_url":{"anyOf":[{"type":"string","maxLength":20971520,"format":"uri"},{"type":"null"}]},"file_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"detail":{"anyOf":[{"$ref":"#/components/schemas/DetailEnum"},{"type":"null"}]},"prompt_cache_breakpoint":{"anyOf":[{"$ref":"#/components/schemas/PromptCacheBreakpointParam"},{"type":"null"}]}},"type":"object","required":["type"]};
-const schema250 = {"type":"string","enum":["low","high","auto","original"]};
+const schema188 = {"properties":{"type":{"type":"string","enum":["input_image"],"default":"input_image"},"image_url":{"anyOf":[{"type":"string","maxLength":20971520,"format":"uri"},{"type":"null"}]},"file_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"detail":{"anyOf":[{"$ref":"#/components/schemas/DetailEnum"},{"type":"null"}]},"prompt_cache_breakpoint":{"anyOf":[{"$ref":"#/components/schemas/PromptCacheBreakpointParam"},{"type":"null"}]}},"type":"object","required":["type"]};
+const schema189 = {"type":"string","enum":["low","high","auto","original"]};
 
-function validate215(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate153(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate215.evaluated;
+const evaluated0 = validate153.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -26542,7 +17153,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate215.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate153.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -26550,11 +17161,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate215.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate153.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "input_image")){
-validate215.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema249.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate153.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema188.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -26619,7 +17230,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate215.errors = vErrors;
+validate153.errors = vErrors;
 return false;
 }
 else {
@@ -26679,7 +17290,7 @@ else {
 vErrors.push(err6);
 }
 errors++;
-validate215.errors = vErrors;
+validate153.errors = vErrors;
 return false;
 }
 else {
@@ -26716,7 +17327,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!((((data3 === "low") || (data3 === "high")) || (data3 === "auto")) || (data3 === "original"))){
-const err8 = {instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/DetailEnum/enum",keyword:"enum",params:{allowedValues: schema250.enum},message:"must be equal to one of the allowed values"};
+const err8 = {instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/DetailEnum/enum",keyword:"enum",params:{allowedValues: schema189.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -26749,7 +17360,7 @@ else {
 vErrors.push(err10);
 }
 errors++;
-validate215.errors = vErrors;
+validate153.errors = vErrors;
 return false;
 }
 else {
@@ -26803,7 +17414,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!(data5 === "explicit")){
-const err13 = {instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema42.properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err13 = {instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema187.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -26854,7 +17465,7 @@ else {
 vErrors.push(err16);
 }
 errors++;
-validate215.errors = vErrors;
+validate153.errors = vErrors;
 return false;
 }
 else {
@@ -26880,22 +17491,22 @@ var valid0 = true;
 }
 }
 else {
-validate215.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate153.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate215.errors = vErrors;
+validate153.errors = vErrors;
 return errors === 0;
 }
-validate215.evaluated = {"props":{"type":true,"image_url":true,"file_id":true,"detail":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
+validate153.evaluated = {"props":{"type":true,"image_url":true,"file_id":true,"detail":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema252 = {"properties":{"type":{"type":"string","enum":["input_file"],"default":"input_file"},"file_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"filename":{"anyOf":[{"type":"string"},{"type":"null"}]},"file_data":{"anyOf":[{"type":"string","maxLength":73400320},{"type":"null"}]},"file_url":{"anyOf":[{"type":"string","format":"uri"},{"type":"null"}]},"detail":{"$ref":"#/components/schemas/FileDetailEnum"},"prompt_cache_breakpoint":{"anyOf":[{"$ref":"#/components/schemas/PromptCacheBreakpointParam"},{"type":"null"}]}},"type":"object","required":["type"]};
-const schema253 = {"type":"string","enum":["auto","low","high"]};
+const schema191 = {"properties":{"type":{"type":"string","enum":["input_file"],"default":"input_file"},"file_id":{"anyOf":[{"type":"string"},{"type":"null"}]},"filename":{"anyOf":[{"type":"string"},{"type":"null"}]},"file_data":{"anyOf":[{"type":"string","maxLength":73400320},{"type":"null"}]},"file_url":{"anyOf":[{"type":"string","format":"uri"},{"type":"null"}]},"detail":{"$ref":"#/components/schemas/FileDetailEnum"},"prompt_cache_breakpoint":{"anyOf":[{"$ref":"#/components/schemas/PromptCacheBreakpointParam"},{"type":"null"}]}},"type":"object","required":["type"]};
+const schema192 = {"type":"string","enum":["auto","low","high"]};
 
-function validate217(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate155(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate217.evaluated;
+const evaluated0 = validate155.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -26906,7 +17517,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((data.type === undefined) && (missing0 = "type")){
-validate217.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate155.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -26914,11 +17525,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate217.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate155.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "input_file")){
-validate217.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema252.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate155.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema191.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -26967,7 +17578,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate217.errors = vErrors;
+validate155.errors = vErrors;
 return false;
 }
 else {
@@ -27027,7 +17638,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate217.errors = vErrors;
+validate155.errors = vErrors;
 return false;
 }
 else {
@@ -27101,7 +17712,7 @@ else {
 vErrors.push(err9);
 }
 errors++;
-validate217.errors = vErrors;
+validate155.errors = vErrors;
 return false;
 }
 else {
@@ -27165,7 +17776,7 @@ else {
 vErrors.push(err12);
 }
 errors++;
-validate217.errors = vErrors;
+validate155.errors = vErrors;
 return false;
 }
 else {
@@ -27189,11 +17800,11 @@ if(data.detail !== undefined){
 let data5 = data.detail;
 const _errs27 = errors;
 if(typeof data5 !== "string"){
-validate217.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/FileDetailEnum/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate155.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/FileDetailEnum/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data5 === "auto") || (data5 === "low")) || (data5 === "high"))){
-validate217.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/FileDetailEnum/enum",keyword:"enum",params:{allowedValues: schema253.enum},message:"must be equal to one of the allowed values"}];
+validate155.errors = [{instancePath:instancePath+"/detail",schemaPath:"#/components/schemas/FileDetailEnum/enum",keyword:"enum",params:{allowedValues: schema192.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs27 === errors;
@@ -27236,7 +17847,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!(data7 === "explicit")){
-const err15 = {instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema42.properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/prompt_cache_breakpoint/mode",schemaPath:"#/components/schemas/PromptCacheBreakpointParam/properties/mode/enum",keyword:"enum",params:{allowedValues: schema187.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -27287,7 +17898,7 @@ else {
 vErrors.push(err18);
 }
 errors++;
-validate217.errors = vErrors;
+validate155.errors = vErrors;
 return false;
 }
 else {
@@ -27315,23 +17926,23 @@ var valid0 = true;
 }
 }
 else {
-validate217.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate155.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate217.errors = vErrors;
+validate155.errors = vErrors;
 return errors === 0;
 }
-validate217.evaluated = {"props":{"type":true,"file_id":true,"filename":true,"file_data":true,"file_url":true,"detail":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
+validate155.evaluated = {"props":{"type":true,"file_id":true,"filename":true,"file_data":true,"file_url":true,"detail":true,"prompt_cache_breakpoint":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema255 = {"oneOf":[{"$ref":"#/components/schemas/DirectToolCallCallerParam"},{"$ref":"#/components/schemas/ProgramToolCallCallerParam"}],"discriminator":{"propertyName":"type","mapping":{"direct":"#/components/schemas/DirectToolCallCallerParam","program":"#/components/schemas/ProgramToolCallCallerParam"}}};
-const schema256 = {"properties":{"type":{"type":"string","enum":["direct"],"default":"direct"}},"type":"object","required":["type"]};
-const schema257 = {"properties":{"type":{"type":"string","enum":["program"],"default":"program"},"caller_id":{"type":"string","maxLength":64,"minLength":1}},"type":"object","required":["type","caller_id"]};
+const schema194 = {"oneOf":[{"$ref":"#/components/schemas/DirectToolCallCallerParam"},{"$ref":"#/components/schemas/ProgramToolCallCallerParam"}],"discriminator":{"propertyName":"type","mapping":{"direct":"#/components/schemas/DirectToolCallCallerParam","program":"#/components/schemas/ProgramToolCallCallerParam"}}};
+const schema195 = {"properties":{"type":{"type":"string","enum":["direct"],"default":"direct"}},"type":"object","required":["type"]};
+const schema196 = {"properties":{"type":{"type":"string","enum":["program"],"default":"program"},"caller_id":{"type":"string","maxLength":64,"minLength":1}},"type":"object","required":["type","caller_id"]};
 
-function validate219(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate157(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate219.evaluated;
+const evaluated0 = validate157.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -27370,7 +17981,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "direct")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/DirectToolCallCallerParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema256.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/DirectToolCallCallerParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema195.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -27430,7 +18041,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(data1 === "program")){
-const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ProgramToolCallCallerParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema257.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ProgramToolCallCallerParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema196.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -27528,7 +18139,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate219.errors = vErrors;
+validate157.errors = vErrors;
 return false;
 }
 else {
@@ -27542,17 +18153,17 @@ vErrors = null;
 }
 }
 }
-validate219.errors = vErrors;
+validate157.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate219.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate157.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate212(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate150(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate212.evaluated;
+const evaluated0 = validate150.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -27563,7 +18174,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.output === undefined) && (missing0 = "output"))){
-validate212.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate150.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -27607,7 +18218,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate212.errors = vErrors;
+validate150.errors = vErrors;
 return false;
 }
 else {
@@ -27693,7 +18304,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate212.errors = vErrors;
+validate150.errors = vErrors;
 return false;
 }
 else {
@@ -27717,11 +18328,11 @@ if(data.type !== undefined){
 let data2 = data.type;
 const _errs13 = errors;
 if(typeof data2 !== "string"){
-validate212.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate150.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data2 === "function_call_output")){
-validate212.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema246.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate150.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema185.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -27778,8 +18389,8 @@ const _errs22 = errors;
 let valid5 = false;
 let passing1 = null;
 const _errs23 = errors;
-if(!(validate213(data4, {instancePath:instancePath+"/output/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate213.errors : vErrors.concat(validate213.errors);
+if(!(validate151(data4, {instancePath:instancePath+"/output/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate151.errors : vErrors.concat(validate151.errors);
 errors = vErrors.length;
 }
 var _valid3 = _errs23 === errors;
@@ -27792,8 +18403,8 @@ props0.text = true;
 props0.prompt_cache_breakpoint = true;
 }
 const _errs24 = errors;
-if(!(validate215(data4, {instancePath:instancePath+"/output/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate215.errors : vErrors.concat(validate215.errors);
+if(!(validate153(data4, {instancePath:instancePath+"/output/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate153.errors : vErrors.concat(validate153.errors);
 errors = vErrors.length;
 }
 var _valid3 = _errs24 === errors;
@@ -27815,8 +18426,8 @@ props0.prompt_cache_breakpoint = true;
 }
 }
 const _errs25 = errors;
-if(!(validate217(data4, {instancePath:instancePath+"/output/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate217.errors : vErrors.concat(validate217.errors);
+if(!(validate155(data4, {instancePath:instancePath+"/output/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate155.errors : vErrors.concat(validate155.errors);
 errors = vErrors.length;
 }
 var _valid3 = _errs25 === errors;
@@ -27899,7 +18510,7 @@ else {
 vErrors.push(err12);
 }
 errors++;
-validate212.errors = vErrors;
+validate150.errors = vErrors;
 return false;
 }
 else {
@@ -27985,7 +18596,7 @@ else {
 vErrors.push(err17);
 }
 errors++;
-validate212.errors = vErrors;
+validate150.errors = vErrors;
 return false;
 }
 else {
@@ -28083,7 +18694,7 @@ else {
 vErrors.push(err23);
 }
 errors++;
-validate212.errors = vErrors;
+validate150.errors = vErrors;
 return false;
 }
 else {
@@ -28109,8 +18720,8 @@ const _errs38 = errors;
 const _errs39 = errors;
 let valid8 = false;
 const _errs40 = errors;
-if(!(validate219(data7, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+if(!(validate157(data7, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate157.errors : vErrors.concat(validate157.errors);
 errors = vErrors.length;
 }
 var _valid6 = _errs40 === errors;
@@ -28137,7 +18748,7 @@ else {
 vErrors.push(err25);
 }
 errors++;
-validate212.errors = vErrors;
+validate150.errors = vErrors;
 return false;
 }
 else {
@@ -28174,7 +18785,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!(((data8 === "in_progress") || (data8 === "completed")) || (data8 === "incomplete"))){
-const err27 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema237.enum},message:"must be equal to one of the allowed values"};
+const err27 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema176.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -28207,7 +18818,7 @@ else {
 vErrors.push(err29);
 }
 errors++;
-validate212.errors = vErrors;
+validate150.errors = vErrors;
 return false;
 }
 else {
@@ -28236,21 +18847,21 @@ var valid0 = true;
 }
 }
 else {
-validate212.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate150.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate212.errors = vErrors;
+validate150.errors = vErrors;
 return errors === 0;
 }
-validate212.evaluated = {"props":{"id":true,"call_id":true,"type":true,"output":true,"name":true,"namespace":true,"caller":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate150.evaluated = {"props":{"id":true,"call_id":true,"type":true,"output":true,"name":true,"namespace":true,"caller":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema259 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"anyOf":[{"type":"string","maxLength":64,"minLength":1},{"type":"null"}]},"type":{"type":"string","enum":["tool_search_call"],"default":"tool_search_call"},"execution":{"$ref":"#/components/schemas/ToolSearchExecutionType"},"arguments":{"$ref":"#/components/schemas/EmptyModelParam"},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionCallItemStatus"},{"type":"null"}]}},"type":"object","required":["type","arguments"]};
+const schema198 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"anyOf":[{"type":"string","maxLength":64,"minLength":1},{"type":"null"}]},"type":{"type":"string","enum":["tool_search_call"],"default":"tool_search_call"},"execution":{"$ref":"#/components/schemas/ToolSearchExecutionType"},"arguments":{"$ref":"#/components/schemas/EmptyModelParam"},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionCallItemStatus"},{"type":"null"}]}},"type":"object","required":["type","arguments"]};
 
-function validate222(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate160(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate222.evaluated;
+const evaluated0 = validate160.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -28261,7 +18872,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.arguments === undefined) && (missing0 = "arguments"))){
-validate222.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate160.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -28305,7 +18916,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate222.errors = vErrors;
+validate160.errors = vErrors;
 return false;
 }
 else {
@@ -28391,7 +19002,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate222.errors = vErrors;
+validate160.errors = vErrors;
 return false;
 }
 else {
@@ -28415,11 +19026,11 @@ if(data.type !== undefined){
 let data2 = data.type;
 const _errs13 = errors;
 if(typeof data2 !== "string"){
-validate222.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate160.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data2 === "tool_search_call")){
-validate222.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema259.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate160.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema198.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -28432,11 +19043,11 @@ if(data.execution !== undefined){
 let data3 = data.execution;
 const _errs15 = errors;
 if(typeof data3 !== "string"){
-validate222.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate160.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data3 === "server") || (data3 === "client"))){
-validate222.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/enum",keyword:"enum",params:{allowedValues: schema165.enum},message:"must be equal to one of the allowed values"}];
+validate160.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/enum",keyword:"enum",params:{allowedValues: schema104.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs15 === errors;
@@ -28451,7 +19062,7 @@ const _errs18 = errors;
 const _errs19 = errors;
 if(errors === _errs19){
 if(!(data4 && typeof data4 == "object" && !Array.isArray(data4))){
-validate222.errors = [{instancePath:instancePath+"/arguments",schemaPath:"#/components/schemas/EmptyModelParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate160.errors = [{instancePath:instancePath+"/arguments",schemaPath:"#/components/schemas/EmptyModelParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -28478,7 +19089,7 @@ vErrors.push(err8);
 errors++;
 }
 if(!(((data5 === "in_progress") || (data5 === "completed")) || (data5 === "incomplete"))){
-const err9 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema237.enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema176.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -28511,7 +19122,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate222.errors = vErrors;
+validate160.errors = vErrors;
 return false;
 }
 else {
@@ -28538,21 +19149,21 @@ var valid0 = true;
 }
 }
 else {
-validate222.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate160.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate222.errors = vErrors;
+validate160.errors = vErrors;
 return errors === 0;
 }
-validate222.evaluated = {"props":{"id":true,"call_id":true,"type":true,"execution":true,"arguments":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate160.evaluated = {"props":{"id":true,"call_id":true,"type":true,"execution":true,"arguments":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema263 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"anyOf":[{"type":"string","maxLength":64,"minLength":1},{"type":"null"}]},"type":{"type":"string","enum":["tool_search_output"],"default":"tool_search_output"},"execution":{"$ref":"#/components/schemas/ToolSearchExecutionType"},"tools":{"items":{"$ref":"#/components/schemas/Tool"},"type":"array"},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionCallItemStatus"},{"type":"null"}]}},"type":"object","required":["type","tools"]};
+const schema202 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"anyOf":[{"type":"string","maxLength":64,"minLength":1},{"type":"null"}]},"type":{"type":"string","enum":["tool_search_output"],"default":"tool_search_output"},"execution":{"$ref":"#/components/schemas/ToolSearchExecutionType"},"tools":{"items":{"$ref":"#/components/schemas/Tool"},"type":"array"},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionCallItemStatus"},{"type":"null"}]}},"type":"object","required":["type","tools"]};
 
-function validate224(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate162(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate224.evaluated;
+const evaluated0 = validate162.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -28563,7 +19174,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((data.type === undefined) && (missing0 = "type")) || ((data.tools === undefined) && (missing0 = "tools"))){
-validate224.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate162.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -28607,7 +19218,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate224.errors = vErrors;
+validate162.errors = vErrors;
 return false;
 }
 else {
@@ -28693,7 +19304,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate224.errors = vErrors;
+validate162.errors = vErrors;
 return false;
 }
 else {
@@ -28717,11 +19328,11 @@ if(data.type !== undefined){
 let data2 = data.type;
 const _errs13 = errors;
 if(typeof data2 !== "string"){
-validate224.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate162.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data2 === "tool_search_output")){
-validate224.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema263.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate162.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema202.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs13 === errors;
@@ -28734,11 +19345,11 @@ if(data.execution !== undefined){
 let data3 = data.execution;
 const _errs15 = errors;
 if(typeof data3 !== "string"){
-validate224.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate162.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data3 === "server") || (data3 === "client"))){
-validate224.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/enum",keyword:"enum",params:{allowedValues: schema165.enum},message:"must be equal to one of the allowed values"}];
+validate162.errors = [{instancePath:instancePath+"/execution",schemaPath:"#/components/schemas/ToolSearchExecutionType/enum",keyword:"enum",params:{allowedValues: schema104.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs15 === errors;
@@ -28756,8 +19367,8 @@ var valid4 = true;
 const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
 const _errs20 = errors;
-if(!(validate100(data4[i0], {instancePath:instancePath+"/tools/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
+if(!(validate38(data4[i0], {instancePath:instancePath+"/tools/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
 errors = vErrors.length;
 }
 var valid4 = _errs20 === errors;
@@ -28767,7 +19378,7 @@ break;
 }
 }
 else {
-validate224.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate162.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -28794,7 +19405,7 @@ vErrors.push(err8);
 errors++;
 }
 if(!(((data6 === "in_progress") || (data6 === "completed")) || (data6 === "incomplete"))){
-const err9 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema237.enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema176.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -28827,7 +19438,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate224.errors = vErrors;
+validate162.errors = vErrors;
 return false;
 }
 else {
@@ -28854,21 +19465,21 @@ var valid0 = true;
 }
 }
 else {
-validate224.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate162.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate224.errors = vErrors;
+validate162.errors = vErrors;
 return errors === 0;
 }
-validate224.evaluated = {"props":{"id":true,"call_id":true,"type":true,"execution":true,"tools":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate162.evaluated = {"props":{"id":true,"call_id":true,"type":true,"execution":true,"tools":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema266 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"type":"string","enum":["additional_tools"],"default":"additional_tools"},"role":{"type":"string","enum":["developer"],"default":"developer"},"tools":{"items":{"$ref":"#/components/schemas/Tool"},"type":"array"}},"type":"object","required":["type","role","tools"]};
+const schema205 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"type":"string","enum":["additional_tools"],"default":"additional_tools"},"role":{"type":"string","enum":["developer"],"default":"developer"},"tools":{"items":{"$ref":"#/components/schemas/Tool"},"type":"array"}},"type":"object","required":["type","role","tools"]};
 
-function validate227(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate165(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate227.evaluated;
+const evaluated0 = validate165.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -28879,7 +19490,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.type === undefined) && (missing0 = "type")) || ((data.role === undefined) && (missing0 = "role"))) || ((data.tools === undefined) && (missing0 = "tools"))){
-validate227.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate165.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -28923,7 +19534,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate227.errors = vErrors;
+validate165.errors = vErrors;
 return false;
 }
 else {
@@ -28947,11 +19558,11 @@ if(data.type !== undefined){
 let data1 = data.type;
 const _errs7 = errors;
 if(typeof data1 !== "string"){
-validate227.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate165.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data1 === "additional_tools")){
-validate227.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema266.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate165.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema205.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -28964,11 +19575,11 @@ if(data.role !== undefined){
 let data2 = data.role;
 const _errs9 = errors;
 if(typeof data2 !== "string"){
-validate227.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate165.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data2 === "developer")){
-validate227.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema266.properties.role.enum},message:"must be equal to one of the allowed values"}];
+validate165.errors = [{instancePath:instancePath+"/role",schemaPath:"#/properties/role/enum",keyword:"enum",params:{allowedValues: schema205.properties.role.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs9 === errors;
@@ -28986,8 +19597,8 @@ var valid2 = true;
 const len0 = data3.length;
 for(let i0=0; i0<len0; i0++){
 const _errs13 = errors;
-if(!(validate100(data3[i0], {instancePath:instancePath+"/tools/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
+if(!(validate38(data3[i0], {instancePath:instancePath+"/tools/" + i0,parentData:data3,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
 errors = vErrors.length;
 }
 var valid2 = _errs13 === errors;
@@ -28997,7 +19608,7 @@ break;
 }
 }
 else {
-validate227.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate165.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -29012,23 +19623,23 @@ var valid0 = true;
 }
 }
 else {
-validate227.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate165.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate227.errors = vErrors;
+validate165.errors = vErrors;
 return errors === 0;
 }
-validate227.evaluated = {"props":{"id":true,"type":true,"role":true,"tools":true},"dynamicProps":false,"dynamicItems":false};
+validate165.evaluated = {"props":{"id":true,"type":true,"role":true,"tools":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema267 = {"type":"object","properties":{"type":{"type":"string","enum":["reasoning"]},"id":{"type":"string"},"encrypted_content":{"anyOf":[{"type":"string"},{"type":"null"}]},"summary":{"type":"array","items":{"$ref":"#/components/schemas/SummaryTextContent"}},"content":{"type":"array","items":{"$ref":"#/components/schemas/ReasoningTextContent"}},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["id","summary","type"]};
-const schema268 = {"properties":{"type":{"type":"string","enum":["summary_text"],"default":"summary_text"},"text":{"type":"string"}},"type":"object","required":["type","text"]};
-const schema269 = {"properties":{"type":{"type":"string","enum":["reasoning_text"],"default":"reasoning_text"},"text":{"type":"string"}},"type":"object","required":["type","text"]};
+const schema206 = {"type":"object","properties":{"type":{"type":"string","enum":["reasoning"]},"id":{"type":"string"},"encrypted_content":{"anyOf":[{"type":"string"},{"type":"null"}]},"summary":{"type":"array","items":{"$ref":"#/components/schemas/SummaryTextContent"}},"content":{"type":"array","items":{"$ref":"#/components/schemas/ReasoningTextContent"}},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["id","summary","type"]};
+const schema207 = {"properties":{"type":{"type":"string","enum":["summary_text"],"default":"summary_text"},"text":{"type":"string"}},"type":"object","required":["type","text"]};
+const schema208 = {"properties":{"type":{"type":"string","enum":["reasoning_text"],"default":"reasoning_text"},"text":{"type":"string"}},"type":"object","required":["type","text"]};
 
-function validate230(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate168(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate230.evaluated;
+const evaluated0 = validate168.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -29039,7 +19650,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.id === undefined) && (missing0 = "id")) || ((data.summary === undefined) && (missing0 = "summary"))) || ((data.type === undefined) && (missing0 = "type"))){
-validate230.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate168.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -29047,11 +19658,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate230.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate168.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "reasoning")){
-validate230.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema267.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate168.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema206.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -29063,7 +19674,7 @@ if(valid0){
 if(data.id !== undefined){
 const _errs3 = errors;
 if(typeof data.id !== "string"){
-validate230.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate168.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -29112,7 +19723,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate230.errors = vErrors;
+validate168.errors = vErrors;
 return false;
 }
 else {
@@ -29147,7 +19758,7 @@ if(errors === _errs14){
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 let missing1;
 if(((data4.type === undefined) && (missing1 = "type")) || ((data4.text === undefined) && (missing1 = "text"))){
-validate230.errors = [{instancePath:instancePath+"/summary/" + i0,schemaPath:"#/components/schemas/SummaryTextContent/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate168.errors = [{instancePath:instancePath+"/summary/" + i0,schemaPath:"#/components/schemas/SummaryTextContent/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
@@ -29155,11 +19766,11 @@ if(data4.type !== undefined){
 let data5 = data4.type;
 const _errs16 = errors;
 if(typeof data5 !== "string"){
-validate230.errors = [{instancePath:instancePath+"/summary/" + i0+"/type",schemaPath:"#/components/schemas/SummaryTextContent/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate168.errors = [{instancePath:instancePath+"/summary/" + i0+"/type",schemaPath:"#/components/schemas/SummaryTextContent/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data5 === "summary_text")){
-validate230.errors = [{instancePath:instancePath+"/summary/" + i0+"/type",schemaPath:"#/components/schemas/SummaryTextContent/properties/type/enum",keyword:"enum",params:{allowedValues: schema268.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate168.errors = [{instancePath:instancePath+"/summary/" + i0+"/type",schemaPath:"#/components/schemas/SummaryTextContent/properties/type/enum",keyword:"enum",params:{allowedValues: schema207.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid4 = _errs16 === errors;
@@ -29171,7 +19782,7 @@ if(valid4){
 if(data4.text !== undefined){
 const _errs18 = errors;
 if(typeof data4.text !== "string"){
-validate230.errors = [{instancePath:instancePath+"/summary/" + i0+"/text",schemaPath:"#/components/schemas/SummaryTextContent/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate168.errors = [{instancePath:instancePath+"/summary/" + i0+"/text",schemaPath:"#/components/schemas/SummaryTextContent/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid4 = _errs18 === errors;
@@ -29183,7 +19794,7 @@ var valid4 = true;
 }
 }
 else {
-validate230.errors = [{instancePath:instancePath+"/summary/" + i0,schemaPath:"#/components/schemas/SummaryTextContent/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate168.errors = [{instancePath:instancePath+"/summary/" + i0,schemaPath:"#/components/schemas/SummaryTextContent/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -29194,7 +19805,7 @@ break;
 }
 }
 else {
-validate230.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate168.errors = [{instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -29219,7 +19830,7 @@ if(errors === _errs23){
 if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 let missing2;
 if(((data8.type === undefined) && (missing2 = "type")) || ((data8.text === undefined) && (missing2 = "text"))){
-validate230.errors = [{instancePath:instancePath+"/content/" + i1,schemaPath:"#/components/schemas/ReasoningTextContent/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+validate168.errors = [{instancePath:instancePath+"/content/" + i1,schemaPath:"#/components/schemas/ReasoningTextContent/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
 return false;
 }
 else {
@@ -29227,11 +19838,11 @@ if(data8.type !== undefined){
 let data9 = data8.type;
 const _errs25 = errors;
 if(typeof data9 !== "string"){
-validate230.errors = [{instancePath:instancePath+"/content/" + i1+"/type",schemaPath:"#/components/schemas/ReasoningTextContent/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate168.errors = [{instancePath:instancePath+"/content/" + i1+"/type",schemaPath:"#/components/schemas/ReasoningTextContent/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data9 === "reasoning_text")){
-validate230.errors = [{instancePath:instancePath+"/content/" + i1+"/type",schemaPath:"#/components/schemas/ReasoningTextContent/properties/type/enum",keyword:"enum",params:{allowedValues: schema269.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate168.errors = [{instancePath:instancePath+"/content/" + i1+"/type",schemaPath:"#/components/schemas/ReasoningTextContent/properties/type/enum",keyword:"enum",params:{allowedValues: schema208.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid7 = _errs25 === errors;
@@ -29243,7 +19854,7 @@ if(valid7){
 if(data8.text !== undefined){
 const _errs27 = errors;
 if(typeof data8.text !== "string"){
-validate230.errors = [{instancePath:instancePath+"/content/" + i1+"/text",schemaPath:"#/components/schemas/ReasoningTextContent/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate168.errors = [{instancePath:instancePath+"/content/" + i1+"/text",schemaPath:"#/components/schemas/ReasoningTextContent/properties/text/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid7 = _errs27 === errors;
@@ -29255,7 +19866,7 @@ var valid7 = true;
 }
 }
 else {
-validate230.errors = [{instancePath:instancePath+"/content/" + i1,schemaPath:"#/components/schemas/ReasoningTextContent/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate168.errors = [{instancePath:instancePath+"/content/" + i1,schemaPath:"#/components/schemas/ReasoningTextContent/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -29266,7 +19877,7 @@ break;
 }
 }
 else {
-validate230.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate168.errors = [{instancePath:instancePath+"/content",schemaPath:"#/properties/content/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -29280,11 +19891,11 @@ if(data.status !== undefined){
 let data11 = data.status;
 const _errs29 = errors;
 if(typeof data11 !== "string"){
-validate230.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate168.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data11 === "in_progress") || (data11 === "completed")) || (data11 === "incomplete"))){
-validate230.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema267.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate168.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema206.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs29 === errors;
@@ -29300,23 +19911,23 @@ var valid0 = true;
 }
 }
 else {
-validate230.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate168.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate230.errors = vErrors;
+validate168.errors = vErrors;
 return errors === 0;
 }
-validate230.evaluated = {"props":{"type":true,"id":true,"encrypted_content":true,"summary":true,"content":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate168.evaluated = {"props":{"type":true,"id":true,"encrypted_content":true,"summary":true,"content":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema272 = {"type":"object","properties":{"type":{"type":"string","enum":["code_interpreter_call"],"default":"code_interpreter_call"},"id":{"type":"string"},"status":{"type":"string","enum":["in_progress","completed","incomplete","interpreting","failed"]},"container_id":{"type":"string"},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"outputs":{"anyOf":[{"type":"array","items":{"oneOf":[{"$ref":"#/components/schemas/CodeInterpreterOutputLogs"},{"$ref":"#/components/schemas/CodeInterpreterOutputImage"}],"discriminator":{"propertyName":"type","mapping":{"logs":"#/components/schemas/CodeInterpreterOutputLogs","image":"#/components/schemas/CodeInterpreterOutputImage"}}},"discriminator":{"propertyName":"type"}},{"type":"null"}]}},"required":["type","id","status","container_id","code","outputs"]};
-const schema273 = {"properties":{"type":{"type":"string","enum":["logs"],"default":"logs"},"logs":{"type":"string"}},"type":"object","required":["type","logs"]};
-const schema274 = {"properties":{"type":{"type":"string","enum":["image"],"default":"image"},"url":{"type":"string","format":"uri"}},"type":"object","required":["type","url"]};
+const schema211 = {"type":"object","properties":{"type":{"type":"string","enum":["code_interpreter_call"],"default":"code_interpreter_call"},"id":{"type":"string"},"status":{"type":"string","enum":["in_progress","completed","incomplete","interpreting","failed"]},"container_id":{"type":"string"},"code":{"anyOf":[{"type":"string"},{"type":"null"}]},"outputs":{"anyOf":[{"type":"array","items":{"oneOf":[{"$ref":"#/components/schemas/CodeInterpreterOutputLogs"},{"$ref":"#/components/schemas/CodeInterpreterOutputImage"}],"discriminator":{"propertyName":"type","mapping":{"logs":"#/components/schemas/CodeInterpreterOutputLogs","image":"#/components/schemas/CodeInterpreterOutputImage"}}},"discriminator":{"propertyName":"type"}},{"type":"null"}]}},"required":["type","id","status","container_id","code","outputs"]};
+const schema212 = {"properties":{"type":{"type":"string","enum":["logs"],"default":"logs"},"logs":{"type":"string"}},"type":"object","required":["type","logs"]};
+const schema213 = {"properties":{"type":{"type":"string","enum":["image"],"default":"image"},"url":{"type":"string","format":"uri"}},"type":"object","required":["type","url"]};
 
-function validate232(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate170(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate232.evaluated;
+const evaluated0 = validate170.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -29327,7 +19938,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((((data.type === undefined) && (missing0 = "type")) || ((data.id === undefined) && (missing0 = "id"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.container_id === undefined) && (missing0 = "container_id"))) || ((data.code === undefined) && (missing0 = "code"))) || ((data.outputs === undefined) && (missing0 = "outputs"))){
-validate232.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate170.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -29335,11 +19946,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate232.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate170.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "code_interpreter_call")){
-validate232.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema272.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate170.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema211.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -29351,7 +19962,7 @@ if(valid0){
 if(data.id !== undefined){
 const _errs3 = errors;
 if(typeof data.id !== "string"){
-validate232.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate170.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -29364,11 +19975,11 @@ if(data.status !== undefined){
 let data2 = data.status;
 const _errs5 = errors;
 if(typeof data2 !== "string"){
-validate232.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate170.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((((data2 === "in_progress") || (data2 === "completed")) || (data2 === "incomplete")) || (data2 === "interpreting")) || (data2 === "failed"))){
-validate232.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema272.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate170.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema211.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -29380,7 +19991,7 @@ if(valid0){
 if(data.container_id !== undefined){
 const _errs7 = errors;
 if(typeof data.container_id !== "string"){
-validate232.errors = [{instancePath:instancePath+"/container_id",schemaPath:"#/properties/container_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate170.errors = [{instancePath:instancePath+"/container_id",schemaPath:"#/properties/container_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -29429,7 +20040,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate232.errors = vErrors;
+validate170.errors = vErrors;
 return false;
 }
 else {
@@ -29495,7 +20106,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!(data7 === "logs")){
-const err5 = {instancePath:instancePath+"/outputs/" + i0+"/type",schemaPath:"#/components/schemas/CodeInterpreterOutputLogs/properties/type/enum",keyword:"enum",params:{allowedValues: schema273.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/outputs/" + i0+"/type",schemaPath:"#/components/schemas/CodeInterpreterOutputLogs/properties/type/enum",keyword:"enum",params:{allowedValues: schema212.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -29579,7 +20190,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!(data9 === "image")){
-const err10 = {instancePath:instancePath+"/outputs/" + i0+"/type",schemaPath:"#/components/schemas/CodeInterpreterOutputImage/properties/type/enum",keyword:"enum",params:{allowedValues: schema274.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err10 = {instancePath:instancePath+"/outputs/" + i0+"/type",schemaPath:"#/components/schemas/CodeInterpreterOutputImage/properties/type/enum",keyword:"enum",params:{allowedValues: schema213.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -29707,7 +20318,7 @@ else {
 vErrors.push(err16);
 }
 errors++;
-validate232.errors = vErrors;
+validate170.errors = vErrors;
 return false;
 }
 else {
@@ -29734,22 +20345,22 @@ var valid0 = true;
 }
 }
 else {
-validate232.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate170.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate232.errors = vErrors;
+validate170.errors = vErrors;
 return errors === 0;
 }
-validate232.evaluated = {"props":{"type":true,"id":true,"status":true,"container_id":true,"code":true,"outputs":true},"dynamicProps":false,"dynamicItems":false};
+validate170.evaluated = {"props":{"type":true,"id":true,"status":true,"container_id":true,"code":true,"outputs":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema275 = {"type":"object","properties":{"type":{"type":"string","enum":["local_shell_call"]},"id":{"type":"string"},"call_id":{"type":"string"},"action":{"$ref":"#/components/schemas/LocalShellExecAction"},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["type","id","call_id","action","status"]};
-const schema276 = {"properties":{"type":{"type":"string","enum":["exec"],"default":"exec"},"command":{"items":{"type":"string"},"type":"array"},"timeout_ms":{"anyOf":[{"type":"integer"},{"type":"null"}]},"working_directory":{"anyOf":[{"type":"string"},{"type":"null"}]},"env":{"additionalProperties":{"type":"string"},"type":"object"},"user":{"anyOf":[{"type":"string"},{"type":"null"}]}},"type":"object","required":["type","command","env"]};
+const schema214 = {"type":"object","properties":{"type":{"type":"string","enum":["local_shell_call"]},"id":{"type":"string"},"call_id":{"type":"string"},"action":{"$ref":"#/components/schemas/LocalShellExecAction"},"status":{"type":"string","enum":["in_progress","completed","incomplete"]}},"required":["type","id","call_id","action","status"]};
+const schema215 = {"properties":{"type":{"type":"string","enum":["exec"],"default":"exec"},"command":{"items":{"type":"string"},"type":"array"},"timeout_ms":{"anyOf":[{"type":"integer"},{"type":"null"}]},"working_directory":{"anyOf":[{"type":"string"},{"type":"null"}]},"env":{"additionalProperties":{"type":"string"},"type":"object"},"user":{"anyOf":[{"type":"string"},{"type":"null"}]}},"type":"object","required":["type","command","env"]};
 
-function validate234(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate172(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate234.evaluated;
+const evaluated0 = validate172.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -29760,7 +20371,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.type === undefined) && (missing0 = "type")) || ((data.id === undefined) && (missing0 = "id"))) || ((data.call_id === undefined) && (missing0 = "call_id"))) || ((data.action === undefined) && (missing0 = "action"))) || ((data.status === undefined) && (missing0 = "status"))){
-validate234.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate172.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -29768,11 +20379,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate234.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate172.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "local_shell_call")){
-validate234.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema275.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate172.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema214.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -29784,7 +20395,7 @@ if(valid0){
 if(data.id !== undefined){
 const _errs3 = errors;
 if(typeof data.id !== "string"){
-validate234.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate172.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -29796,7 +20407,7 @@ if(valid0){
 if(data.call_id !== undefined){
 const _errs5 = errors;
 if(typeof data.call_id !== "string"){
-validate234.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate172.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -29813,7 +20424,7 @@ if(errors === _errs8){
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 let missing1;
 if((((data3.type === undefined) && (missing1 = "type")) || ((data3.command === undefined) && (missing1 = "command"))) || ((data3.env === undefined) && (missing1 = "env"))){
-validate234.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/LocalShellExecAction/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate172.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/LocalShellExecAction/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
@@ -29821,11 +20432,11 @@ if(data3.type !== undefined){
 let data4 = data3.type;
 const _errs10 = errors;
 if(typeof data4 !== "string"){
-validate234.errors = [{instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/LocalShellExecAction/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate172.errors = [{instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/LocalShellExecAction/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data4 === "exec")){
-validate234.errors = [{instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/LocalShellExecAction/properties/type/enum",keyword:"enum",params:{allowedValues: schema276.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate172.errors = [{instancePath:instancePath+"/action/type",schemaPath:"#/components/schemas/LocalShellExecAction/properties/type/enum",keyword:"enum",params:{allowedValues: schema215.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid2 = _errs10 === errors;
@@ -29844,7 +20455,7 @@ const len0 = data5.length;
 for(let i0=0; i0<len0; i0++){
 const _errs14 = errors;
 if(typeof data5[i0] !== "string"){
-validate234.errors = [{instancePath:instancePath+"/action/command/" + i0,schemaPath:"#/components/schemas/LocalShellExecAction/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate172.errors = [{instancePath:instancePath+"/action/command/" + i0,schemaPath:"#/components/schemas/LocalShellExecAction/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid3 = _errs14 === errors;
@@ -29854,7 +20465,7 @@ break;
 }
 }
 else {
-validate234.errors = [{instancePath:instancePath+"/action/command",schemaPath:"#/components/schemas/LocalShellExecAction/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate172.errors = [{instancePath:instancePath+"/action/command",schemaPath:"#/components/schemas/LocalShellExecAction/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -29904,7 +20515,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate234.errors = vErrors;
+validate172.errors = vErrors;
 return false;
 }
 else {
@@ -29964,7 +20575,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate234.errors = vErrors;
+validate172.errors = vErrors;
 return false;
 }
 else {
@@ -29992,7 +20603,7 @@ if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key0 in data9){
 const _errs31 = errors;
 if(typeof data9[key0] !== "string"){
-validate234.errors = [{instancePath:instancePath+"/action/env/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/LocalShellExecAction/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate172.errors = [{instancePath:instancePath+"/action/env/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/LocalShellExecAction/properties/env/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid6 = _errs31 === errors;
@@ -30002,7 +20613,7 @@ break;
 }
 }
 else {
-validate234.errors = [{instancePath:instancePath+"/action/env",schemaPath:"#/components/schemas/LocalShellExecAction/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate172.errors = [{instancePath:instancePath+"/action/env",schemaPath:"#/components/schemas/LocalShellExecAction/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -30052,7 +20663,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate234.errors = vErrors;
+validate172.errors = vErrors;
 return false;
 }
 else {
@@ -30079,7 +20690,7 @@ var valid2 = true;
 }
 }
 else {
-validate234.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/LocalShellExecAction/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate172.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/LocalShellExecAction/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -30093,11 +20704,11 @@ if(data.status !== undefined){
 let data12 = data.status;
 const _errs39 = errors;
 if(typeof data12 !== "string"){
-validate234.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate172.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((data12 === "in_progress") || (data12 === "completed")) || (data12 === "incomplete"))){
-validate234.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema275.properties.status.enum},message:"must be equal to one of the allowed values"}];
+validate172.errors = [{instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema214.properties.status.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs39 === errors;
@@ -30112,23 +20723,23 @@ var valid0 = true;
 }
 }
 else {
-validate234.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate172.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate234.errors = vErrors;
+validate172.errors = vErrors;
 return errors === 0;
 }
-validate234.evaluated = {"props":{"type":true,"id":true,"call_id":true,"action":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate172.evaluated = {"props":{"type":true,"id":true,"call_id":true,"action":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema278 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"type":{"type":"string","enum":["shell_call"],"default":"shell_call"},"action":{"$ref":"#/components/schemas/FunctionShellActionParam"},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionShellCallItemStatus"},{"type":"null"}]},"environment":{"anyOf":[{"oneOf":[{"$ref":"#/components/schemas/LocalEnvironmentParam"},{"$ref":"#/components/schemas/ContainerReferenceParam"}],"discriminator":{"propertyName":"type","mapping":{"local":"#/components/schemas/LocalEnvironmentParam","container_reference":"#/components/schemas/ContainerReferenceParam"}}},{"type":"null"}]}},"type":"object","required":["call_id","type","action"]};
-const schema279 = {"properties":{"commands":{"items":{"type":"string"},"type":"array"},"timeout_ms":{"anyOf":[{"type":"integer"},{"type":"null"}]},"max_output_length":{"anyOf":[{"type":"integer"},{"type":"null"}]}},"type":"object","required":["commands"]};
-const schema280 = {"type":"string","enum":["in_progress","completed","incomplete"]};
+const schema217 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"type":{"type":"string","enum":["shell_call"],"default":"shell_call"},"action":{"$ref":"#/components/schemas/FunctionShellActionParam"},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionShellCallItemStatus"},{"type":"null"}]},"environment":{"anyOf":[{"oneOf":[{"$ref":"#/components/schemas/LocalEnvironmentParam"},{"$ref":"#/components/schemas/ContainerReferenceParam"}],"discriminator":{"propertyName":"type","mapping":{"local":"#/components/schemas/LocalEnvironmentParam","container_reference":"#/components/schemas/ContainerReferenceParam"}}},{"type":"null"}]}},"type":"object","required":["call_id","type","action"]};
+const schema218 = {"properties":{"commands":{"items":{"type":"string"},"type":"array"},"timeout_ms":{"anyOf":[{"type":"integer"},{"type":"null"}]},"max_output_length":{"anyOf":[{"type":"integer"},{"type":"null"}]}},"type":"object","required":["commands"]};
+const schema219 = {"type":"string","enum":["in_progress","completed","incomplete"]};
 
-function validate236(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate174(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate236.evaluated;
+const evaluated0 = validate174.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -30139,7 +20750,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.call_id === undefined) && (missing0 = "call_id")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.action === undefined) && (missing0 = "action"))){
-validate236.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate174.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -30183,7 +20794,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate236.errors = vErrors;
+validate174.errors = vErrors;
 return false;
 }
 else {
@@ -30209,18 +20820,18 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data1 === "string"){
 if(func1(data1) > 64){
-validate236.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
+validate174.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
 return false;
 }
 else {
 if(func1(data1) < 1){
-validate236.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate174.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate236.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate174.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -30236,8 +20847,8 @@ const _errs9 = errors;
 const _errs10 = errors;
 let valid2 = false;
 const _errs11 = errors;
-if(!(validate219(data2, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+if(!(validate157(data2, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate157.errors : vErrors.concat(validate157.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs11 === errors;
@@ -30264,7 +20875,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate236.errors = vErrors;
+validate174.errors = vErrors;
 return false;
 }
 else {
@@ -30288,11 +20899,11 @@ if(data.type !== undefined){
 let data3 = data.type;
 const _errs14 = errors;
 if(typeof data3 !== "string"){
-validate236.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate174.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data3 === "shell_call")){
-validate236.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema278.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate174.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema217.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -30309,7 +20920,7 @@ if(errors === _errs17){
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 let missing1;
 if((data4.commands === undefined) && (missing1 = "commands")){
-validate236.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/FunctionShellActionParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate174.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/FunctionShellActionParam/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
@@ -30323,7 +20934,7 @@ const len0 = data5.length;
 for(let i0=0; i0<len0; i0++){
 const _errs21 = errors;
 if(typeof data5[i0] !== "string"){
-validate236.errors = [{instancePath:instancePath+"/action/commands/" + i0,schemaPath:"#/components/schemas/FunctionShellActionParam/properties/commands/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate174.errors = [{instancePath:instancePath+"/action/commands/" + i0,schemaPath:"#/components/schemas/FunctionShellActionParam/properties/commands/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid5 = _errs21 === errors;
@@ -30333,7 +20944,7 @@ break;
 }
 }
 else {
-validate236.errors = [{instancePath:instancePath+"/action/commands",schemaPath:"#/components/schemas/FunctionShellActionParam/properties/commands/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate174.errors = [{instancePath:instancePath+"/action/commands",schemaPath:"#/components/schemas/FunctionShellActionParam/properties/commands/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -30383,7 +20994,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate236.errors = vErrors;
+validate174.errors = vErrors;
 return false;
 }
 else {
@@ -30443,7 +21054,7 @@ else {
 vErrors.push(err10);
 }
 errors++;
-validate236.errors = vErrors;
+validate174.errors = vErrors;
 return false;
 }
 else {
@@ -30467,7 +21078,7 @@ var valid4 = true;
 }
 }
 else {
-validate236.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/FunctionShellActionParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate174.errors = [{instancePath:instancePath+"/action",schemaPath:"#/components/schemas/FunctionShellActionParam/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -30494,7 +21105,7 @@ vErrors.push(err11);
 errors++;
 }
 if(!(((data9 === "in_progress") || (data9 === "completed")) || (data9 === "incomplete"))){
-const err12 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionShellCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema280.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionShellCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema219.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -30527,7 +21138,7 @@ else {
 vErrors.push(err14);
 }
 errors++;
-validate236.errors = vErrors;
+validate174.errors = vErrors;
 return false;
 }
 else {
@@ -30557,8 +21168,8 @@ const _errs45 = errors;
 let valid11 = false;
 let passing0 = null;
 const _errs46 = errors;
-if(!(validate131(data10, {instancePath:instancePath+"/environment",parentData:data,parentDataProperty:"environment",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate131.errors : vErrors.concat(validate131.errors);
+if(!(validate69(data10, {instancePath:instancePath+"/environment",parentData:data,parentDataProperty:"environment",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
 errors = vErrors.length;
 }
 var _valid6 = _errs46 === errors;
@@ -30599,7 +21210,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!(data11 === "container_reference")){
-const err17 = {instancePath:instancePath+"/environment/type",schemaPath:"#/components/schemas/ContainerReferenceParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema153.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/environment/type",schemaPath:"#/components/schemas/ContainerReferenceParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema92.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -30706,7 +21317,7 @@ else {
 vErrors.push(err22);
 }
 errors++;
-validate236.errors = vErrors;
+validate174.errors = vErrors;
 return false;
 }
 else {
@@ -30734,25 +21345,25 @@ var valid0 = true;
 }
 }
 else {
-validate236.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate174.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate236.errors = vErrors;
+validate174.errors = vErrors;
 return errors === 0;
 }
-validate236.evaluated = {"props":{"id":true,"call_id":true,"caller":true,"type":true,"action":true,"status":true,"environment":true},"dynamicProps":false,"dynamicItems":false};
+validate174.evaluated = {"props":{"id":true,"call_id":true,"caller":true,"type":true,"action":true,"status":true,"environment":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema282 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"type":{"type":"string","enum":["shell_call_output"],"default":"shell_call_output"},"output":{"items":{"$ref":"#/components/schemas/FunctionShellCallOutputContentParam"},"type":"array"},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionShellCallItemStatus"},{"type":"null"}]},"max_output_length":{"anyOf":[{"type":"integer"},{"type":"null"}]}},"type":"object","required":["call_id","type","output"]};
-const schema283 = {"properties":{"stdout":{"type":"string","maxLength":10485760},"stderr":{"type":"string","maxLength":10485760},"outcome":{"$ref":"#/components/schemas/FunctionShellCallOutputOutcomeParam"}},"type":"object","required":["stdout","stderr","outcome"]};
-const schema284 = {"oneOf":[{"$ref":"#/components/schemas/FunctionShellCallOutputTimeoutOutcomeParam"},{"$ref":"#/components/schemas/FunctionShellCallOutputExitOutcomeParam"}],"discriminator":{"propertyName":"type","mapping":{"timeout":"#/components/schemas/FunctionShellCallOutputTimeoutOutcomeParam","exit":"#/components/schemas/FunctionShellCallOutputExitOutcomeParam"}}};
-const schema285 = {"properties":{"type":{"type":"string","enum":["timeout"],"default":"timeout"}},"type":"object","required":["type"]};
-const schema286 = {"properties":{"type":{"type":"string","enum":["exit"],"default":"exit"},"exit_code":{"type":"integer"}},"type":"object","required":["type","exit_code"]};
+const schema221 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"type":{"type":"string","enum":["shell_call_output"],"default":"shell_call_output"},"output":{"items":{"$ref":"#/components/schemas/FunctionShellCallOutputContentParam"},"type":"array"},"status":{"anyOf":[{"$ref":"#/components/schemas/FunctionShellCallItemStatus"},{"type":"null"}]},"max_output_length":{"anyOf":[{"type":"integer"},{"type":"null"}]}},"type":"object","required":["call_id","type","output"]};
+const schema222 = {"properties":{"stdout":{"type":"string","maxLength":10485760},"stderr":{"type":"string","maxLength":10485760},"outcome":{"$ref":"#/components/schemas/FunctionShellCallOutputOutcomeParam"}},"type":"object","required":["stdout","stderr","outcome"]};
+const schema223 = {"oneOf":[{"$ref":"#/components/schemas/FunctionShellCallOutputTimeoutOutcomeParam"},{"$ref":"#/components/schemas/FunctionShellCallOutputExitOutcomeParam"}],"discriminator":{"propertyName":"type","mapping":{"timeout":"#/components/schemas/FunctionShellCallOutputTimeoutOutcomeParam","exit":"#/components/schemas/FunctionShellCallOutputExitOutcomeParam"}}};
+const schema224 = {"properties":{"type":{"type":"string","enum":["timeout"],"default":"timeout"}},"type":"object","required":["type"]};
+const schema225 = {"properties":{"type":{"type":"string","enum":["exit"],"default":"exit"},"exit_code":{"type":"integer"}},"type":"object","required":["type","exit_code"]};
 
-function validate243(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate181(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate243.evaluated;
+const evaluated0 = validate181.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -30791,7 +21402,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "timeout")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/FunctionShellCallOutputTimeoutOutcomeParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema285.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/FunctionShellCallOutputTimeoutOutcomeParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema224.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -30851,7 +21462,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(data1 === "exit")){
-const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/FunctionShellCallOutputExitOutcomeParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema286.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/FunctionShellCallOutputExitOutcomeParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema225.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -30923,7 +21534,7 @@ else {
 vErrors.push(err9);
 }
 errors++;
-validate243.errors = vErrors;
+validate181.errors = vErrors;
 return false;
 }
 else {
@@ -30937,17 +21548,17 @@ vErrors = null;
 }
 }
 }
-validate243.errors = vErrors;
+validate181.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate243.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate181.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate242(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate180(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate242.evaluated;
+const evaluated0 = validate180.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -30958,7 +21569,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.stdout === undefined) && (missing0 = "stdout")) || ((data.stderr === undefined) && (missing0 = "stderr"))) || ((data.outcome === undefined) && (missing0 = "outcome"))){
-validate242.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate180.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -30968,12 +21579,12 @@ const _errs1 = errors;
 if(errors === _errs1){
 if(typeof data0 === "string"){
 if(func1(data0) > 10485760){
-validate242.errors = [{instancePath:instancePath+"/stdout",schemaPath:"#/properties/stdout/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
+validate180.errors = [{instancePath:instancePath+"/stdout",schemaPath:"#/properties/stdout/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
 return false;
 }
 }
 else {
-validate242.errors = [{instancePath:instancePath+"/stdout",schemaPath:"#/properties/stdout/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate180.errors = [{instancePath:instancePath+"/stdout",schemaPath:"#/properties/stdout/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -30989,12 +21600,12 @@ const _errs3 = errors;
 if(errors === _errs3){
 if(typeof data1 === "string"){
 if(func1(data1) > 10485760){
-validate242.errors = [{instancePath:instancePath+"/stderr",schemaPath:"#/properties/stderr/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
+validate180.errors = [{instancePath:instancePath+"/stderr",schemaPath:"#/properties/stderr/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
 return false;
 }
 }
 else {
-validate242.errors = [{instancePath:instancePath+"/stderr",schemaPath:"#/properties/stderr/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate180.errors = [{instancePath:instancePath+"/stderr",schemaPath:"#/properties/stderr/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -31006,8 +21617,8 @@ var valid0 = true;
 if(valid0){
 if(data.outcome !== undefined){
 const _errs5 = errors;
-if(!(validate243(data.outcome, {instancePath:instancePath+"/outcome",parentData:data,parentDataProperty:"outcome",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate243.errors : vErrors.concat(validate243.errors);
+if(!(validate181(data.outcome, {instancePath:instancePath+"/outcome",parentData:data,parentDataProperty:"outcome",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate181.errors : vErrors.concat(validate181.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs5 === errors;
@@ -31020,20 +21631,20 @@ var valid0 = true;
 }
 }
 else {
-validate242.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate180.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate242.errors = vErrors;
+validate180.errors = vErrors;
 return errors === 0;
 }
-validate242.evaluated = {"props":{"stdout":true,"stderr":true,"outcome":true},"dynamicProps":false,"dynamicItems":false};
+validate180.evaluated = {"props":{"stdout":true,"stderr":true,"outcome":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate240(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate178(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate240.evaluated;
+const evaluated0 = validate178.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -31044,7 +21655,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.call_id === undefined) && (missing0 = "call_id")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.output === undefined) && (missing0 = "output"))){
-validate240.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate178.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -31088,7 +21699,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate240.errors = vErrors;
+validate178.errors = vErrors;
 return false;
 }
 else {
@@ -31114,18 +21725,18 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data1 === "string"){
 if(func1(data1) > 64){
-validate240.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
+validate178.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
 return false;
 }
 else {
 if(func1(data1) < 1){
-validate240.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate178.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate240.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate178.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -31141,8 +21752,8 @@ const _errs9 = errors;
 const _errs10 = errors;
 let valid2 = false;
 const _errs11 = errors;
-if(!(validate219(data2, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+if(!(validate157(data2, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate157.errors : vErrors.concat(validate157.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs11 === errors;
@@ -31169,7 +21780,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate240.errors = vErrors;
+validate178.errors = vErrors;
 return false;
 }
 else {
@@ -31193,11 +21804,11 @@ if(data.type !== undefined){
 let data3 = data.type;
 const _errs14 = errors;
 if(typeof data3 !== "string"){
-validate240.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate178.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data3 === "shell_call_output")){
-validate240.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema282.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate178.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema221.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -31215,8 +21826,8 @@ var valid3 = true;
 const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
 const _errs18 = errors;
-if(!(validate242(data4[i0], {instancePath:instancePath+"/output/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate242.errors : vErrors.concat(validate242.errors);
+if(!(validate180(data4[i0], {instancePath:instancePath+"/output/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate180.errors : vErrors.concat(validate180.errors);
 errors = vErrors.length;
 }
 var valid3 = _errs18 === errors;
@@ -31226,7 +21837,7 @@ break;
 }
 }
 else {
-validate240.errors = [{instancePath:instancePath+"/output",schemaPath:"#/properties/output/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate178.errors = [{instancePath:instancePath+"/output",schemaPath:"#/properties/output/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -31253,7 +21864,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(((data6 === "in_progress") || (data6 === "completed")) || (data6 === "incomplete"))){
-const err6 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionShellCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema280.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/FunctionShellCallItemStatus/enum",keyword:"enum",params:{allowedValues: schema219.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -31286,7 +21897,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate240.errors = vErrors;
+validate178.errors = vErrors;
 return false;
 }
 else {
@@ -31346,7 +21957,7 @@ else {
 vErrors.push(err11);
 }
 errors++;
-validate240.errors = vErrors;
+validate178.errors = vErrors;
 return false;
 }
 else {
@@ -31374,26 +21985,26 @@ var valid0 = true;
 }
 }
 else {
-validate240.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate178.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate240.errors = vErrors;
+validate178.errors = vErrors;
 return errors === 0;
 }
-validate240.evaluated = {"props":{"id":true,"call_id":true,"caller":true,"type":true,"output":true,"status":true,"max_output_length":true},"dynamicProps":false,"dynamicItems":false};
+validate178.evaluated = {"props":{"id":true,"call_id":true,"caller":true,"type":true,"output":true,"status":true,"max_output_length":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema288 = {"properties":{"type":{"type":"string","enum":["apply_patch_call"],"default":"apply_patch_call"},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"status":{"$ref":"#/components/schemas/ApplyPatchCallStatusParam"},"operation":{"$ref":"#/components/schemas/ApplyPatchOperationParam"}},"type":"object","required":["type","call_id","status","operation"]};
-const schema289 = {"type":"string","enum":["in_progress","completed"]};
-const schema290 = {"oneOf":[{"$ref":"#/components/schemas/ApplyPatchCreateFileOperationParam"},{"$ref":"#/components/schemas/ApplyPatchDeleteFileOperationParam"},{"$ref":"#/components/schemas/ApplyPatchUpdateFileOperationParam"}],"discriminator":{"propertyName":"type","mapping":{"create_file":"#/components/schemas/ApplyPatchCreateFileOperationParam","delete_file":"#/components/schemas/ApplyPatchDeleteFileOperationParam","update_file":"#/components/schemas/ApplyPatchUpdateFileOperationParam"}}};
-const schema291 = {"properties":{"type":{"type":"string","enum":["create_file"],"default":"create_file"},"path":{"type":"string","minLength":1},"diff":{"type":"string","maxLength":10485760}},"type":"object","required":["type","path","diff"]};
-const schema292 = {"properties":{"type":{"type":"string","enum":["delete_file"],"default":"delete_file"},"path":{"type":"string","minLength":1}},"type":"object","required":["type","path"]};
-const schema293 = {"properties":{"type":{"type":"string","enum":["update_file"],"default":"update_file"},"path":{"type":"string","minLength":1},"diff":{"type":"string","maxLength":10485760}},"type":"object","required":["type","path","diff"]};
+const schema227 = {"properties":{"type":{"type":"string","enum":["apply_patch_call"],"default":"apply_patch_call"},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"status":{"$ref":"#/components/schemas/ApplyPatchCallStatusParam"},"operation":{"$ref":"#/components/schemas/ApplyPatchOperationParam"}},"type":"object","required":["type","call_id","status","operation"]};
+const schema228 = {"type":"string","enum":["in_progress","completed"]};
+const schema229 = {"oneOf":[{"$ref":"#/components/schemas/ApplyPatchCreateFileOperationParam"},{"$ref":"#/components/schemas/ApplyPatchDeleteFileOperationParam"},{"$ref":"#/components/schemas/ApplyPatchUpdateFileOperationParam"}],"discriminator":{"propertyName":"type","mapping":{"create_file":"#/components/schemas/ApplyPatchCreateFileOperationParam","delete_file":"#/components/schemas/ApplyPatchDeleteFileOperationParam","update_file":"#/components/schemas/ApplyPatchUpdateFileOperationParam"}}};
+const schema230 = {"properties":{"type":{"type":"string","enum":["create_file"],"default":"create_file"},"path":{"type":"string","minLength":1},"diff":{"type":"string","maxLength":10485760}},"type":"object","required":["type","path","diff"]};
+const schema231 = {"properties":{"type":{"type":"string","enum":["delete_file"],"default":"delete_file"},"path":{"type":"string","minLength":1}},"type":"object","required":["type","path"]};
+const schema232 = {"properties":{"type":{"type":"string","enum":["update_file"],"default":"update_file"},"path":{"type":"string","minLength":1},"diff":{"type":"string","maxLength":10485760}},"type":"object","required":["type","path","diff"]};
 
-function validate249(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate187(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate249.evaluated;
+const evaluated0 = validate187.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -31433,7 +22044,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "create_file")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ApplyPatchCreateFileOperationParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema291.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ApplyPatchCreateFileOperationParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema230.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -31567,7 +22178,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!(data3 === "delete_file")){
-const err10 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ApplyPatchDeleteFileOperationParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema292.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err10 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ApplyPatchDeleteFileOperationParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema231.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -31673,7 +22284,7 @@ vErrors.push(err15);
 errors++;
 }
 if(!(data5 === "update_file")){
-const err16 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ApplyPatchUpdateFileOperationParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema293.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err16 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ApplyPatchUpdateFileOperationParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema232.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -31795,7 +22406,7 @@ else {
 vErrors.push(err22);
 }
 errors++;
-validate249.errors = vErrors;
+validate187.errors = vErrors;
 return false;
 }
 else {
@@ -31809,17 +22420,17 @@ vErrors = null;
 }
 }
 }
-validate249.errors = vErrors;
+validate187.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate249.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate187.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate247(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate185(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate247.evaluated;
+const evaluated0 = validate185.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -31830,7 +22441,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.call_id === undefined) && (missing0 = "call_id"))) || ((data.status === undefined) && (missing0 = "status"))) || ((data.operation === undefined) && (missing0 = "operation"))){
-validate247.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate185.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -31838,11 +22449,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate247.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate185.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "apply_patch_call")){
-validate247.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema288.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate185.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema227.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -31891,7 +22502,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate247.errors = vErrors;
+validate185.errors = vErrors;
 return false;
 }
 else {
@@ -31917,18 +22528,18 @@ const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data2 === "string"){
 if(func1(data2) > 64){
-validate247.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
+validate185.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
 return false;
 }
 else {
 if(func1(data2) < 1){
-validate247.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate185.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate247.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate185.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -31944,8 +22555,8 @@ const _errs11 = errors;
 const _errs12 = errors;
 let valid2 = false;
 const _errs13 = errors;
-if(!(validate219(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+if(!(validate157(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate157.errors : vErrors.concat(validate157.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs13 === errors;
@@ -31972,7 +22583,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate247.errors = vErrors;
+validate185.errors = vErrors;
 return false;
 }
 else {
@@ -31996,11 +22607,11 @@ if(data.status !== undefined){
 let data4 = data.status;
 const _errs16 = errors;
 if(typeof data4 !== "string"){
-validate247.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ApplyPatchCallStatusParam/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate185.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ApplyPatchCallStatusParam/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data4 === "in_progress") || (data4 === "completed"))){
-validate247.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ApplyPatchCallStatusParam/enum",keyword:"enum",params:{allowedValues: schema289.enum},message:"must be equal to one of the allowed values"}];
+validate185.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ApplyPatchCallStatusParam/enum",keyword:"enum",params:{allowedValues: schema228.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs16 === errors;
@@ -32011,8 +22622,8 @@ var valid0 = true;
 if(valid0){
 if(data.operation !== undefined){
 const _errs19 = errors;
-if(!(validate249(data.operation, {instancePath:instancePath+"/operation",parentData:data,parentDataProperty:"operation",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate249.errors : vErrors.concat(validate249.errors);
+if(!(validate187(data.operation, {instancePath:instancePath+"/operation",parentData:data,parentDataProperty:"operation",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate187.errors : vErrors.concat(validate187.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs19 === errors;
@@ -32028,22 +22639,22 @@ var valid0 = true;
 }
 }
 else {
-validate247.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate185.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate247.errors = vErrors;
+validate185.errors = vErrors;
 return errors === 0;
 }
-validate247.evaluated = {"props":{"type":true,"id":true,"call_id":true,"caller":true,"status":true,"operation":true},"dynamicProps":false,"dynamicItems":false};
+validate185.evaluated = {"props":{"type":true,"id":true,"call_id":true,"caller":true,"status":true,"operation":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema294 = {"properties":{"type":{"type":"string","enum":["apply_patch_call_output"],"default":"apply_patch_call_output"},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"status":{"$ref":"#/components/schemas/ApplyPatchCallOutputStatusParam"},"output":{"anyOf":[{"type":"string","maxLength":10485760},{"type":"null"}]}},"type":"object","required":["type","call_id","status"]};
-const schema295 = {"type":"string","enum":["completed","failed"]};
+const schema233 = {"properties":{"type":{"type":"string","enum":["apply_patch_call_output"],"default":"apply_patch_call_output"},"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"call_id":{"type":"string","maxLength":64,"minLength":1},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"status":{"$ref":"#/components/schemas/ApplyPatchCallOutputStatusParam"},"output":{"anyOf":[{"type":"string","maxLength":10485760},{"type":"null"}]}},"type":"object","required":["type","call_id","status"]};
+const schema234 = {"type":"string","enum":["completed","failed"]};
 
-function validate252(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate190(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate252.evaluated;
+const evaluated0 = validate190.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -32054,7 +22665,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.type === undefined) && (missing0 = "type")) || ((data.call_id === undefined) && (missing0 = "call_id"))) || ((data.status === undefined) && (missing0 = "status"))){
-validate252.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate190.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -32062,11 +22673,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate252.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate190.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "apply_patch_call_output")){
-validate252.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema294.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate190.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema233.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -32115,7 +22726,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate252.errors = vErrors;
+validate190.errors = vErrors;
 return false;
 }
 else {
@@ -32141,18 +22752,18 @@ const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data2 === "string"){
 if(func1(data2) > 64){
-validate252.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
+validate190.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
 return false;
 }
 else {
 if(func1(data2) < 1){
-validate252.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate190.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate252.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate190.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -32168,8 +22779,8 @@ const _errs11 = errors;
 const _errs12 = errors;
 let valid2 = false;
 const _errs13 = errors;
-if(!(validate219(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+if(!(validate157(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate157.errors : vErrors.concat(validate157.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs13 === errors;
@@ -32196,7 +22807,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate252.errors = vErrors;
+validate190.errors = vErrors;
 return false;
 }
 else {
@@ -32220,11 +22831,11 @@ if(data.status !== undefined){
 let data4 = data.status;
 const _errs16 = errors;
 if(typeof data4 !== "string"){
-validate252.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ApplyPatchCallOutputStatusParam/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate190.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ApplyPatchCallOutputStatusParam/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data4 === "completed") || (data4 === "failed"))){
-validate252.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ApplyPatchCallOutputStatusParam/enum",keyword:"enum",params:{allowedValues: schema295.enum},message:"must be equal to one of the allowed values"}];
+validate190.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ApplyPatchCallOutputStatusParam/enum",keyword:"enum",params:{allowedValues: schema234.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs16 === errors;
@@ -32287,7 +22898,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate252.errors = vErrors;
+validate190.errors = vErrors;
 return false;
 }
 else {
@@ -32314,22 +22925,22 @@ var valid0 = true;
 }
 }
 else {
-validate252.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate190.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate252.errors = vErrors;
+validate190.errors = vErrors;
 return errors === 0;
 }
-validate252.evaluated = {"props":{"type":true,"id":true,"call_id":true,"caller":true,"status":true,"output":true},"dynamicProps":false,"dynamicItems":false};
+validate190.evaluated = {"props":{"type":true,"id":true,"call_id":true,"caller":true,"status":true,"output":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema296 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp_list_tools"]},"id":{"type":"string"},"server_label":{"type":"string"},"tools":{"type":"array","items":{"$ref":"#/components/schemas/MCPListToolsTool"}},"error":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","id","server_label","tools"]};
-const schema297 = {"type":"object","properties":{"name":{"type":"string"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"input_schema":{"type":"object"},"annotations":{"anyOf":[{"type":"object"},{"type":"null"}]}},"required":["name","input_schema"]};
+const schema235 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp_list_tools"]},"id":{"type":"string"},"server_label":{"type":"string"},"tools":{"type":"array","items":{"$ref":"#/components/schemas/MCPListToolsTool"}},"error":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","id","server_label","tools"]};
+const schema236 = {"type":"object","properties":{"name":{"type":"string"},"description":{"anyOf":[{"type":"string"},{"type":"null"}]},"input_schema":{"type":"object"},"annotations":{"anyOf":[{"type":"object"},{"type":"null"}]}},"required":["name","input_schema"]};
 
-function validate255(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate193(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate255.evaluated;
+const evaluated0 = validate193.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -32340,7 +22951,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.id === undefined) && (missing0 = "id"))) || ((data.server_label === undefined) && (missing0 = "server_label"))) || ((data.tools === undefined) && (missing0 = "tools"))){
-validate255.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate193.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -32348,11 +22959,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate255.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate193.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "mcp_list_tools")){
-validate255.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema296.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate193.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema235.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -32364,7 +22975,7 @@ if(valid0){
 if(data.id !== undefined){
 const _errs3 = errors;
 if(typeof data.id !== "string"){
-validate255.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate193.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -32376,7 +22987,7 @@ if(valid0){
 if(data.server_label !== undefined){
 const _errs5 = errors;
 if(typeof data.server_label !== "string"){
-validate255.errors = [{instancePath:instancePath+"/server_label",schemaPath:"#/properties/server_label/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate193.errors = [{instancePath:instancePath+"/server_label",schemaPath:"#/properties/server_label/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -32400,14 +23011,14 @@ if(errors === _errs10){
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 let missing1;
 if(((data4.name === undefined) && (missing1 = "name")) || ((data4.input_schema === undefined) && (missing1 = "input_schema"))){
-validate255.errors = [{instancePath:instancePath+"/tools/" + i0,schemaPath:"#/components/schemas/MCPListToolsTool/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+validate193.errors = [{instancePath:instancePath+"/tools/" + i0,schemaPath:"#/components/schemas/MCPListToolsTool/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
 if(data4.name !== undefined){
 const _errs12 = errors;
 if(typeof data4.name !== "string"){
-validate255.errors = [{instancePath:instancePath+"/tools/" + i0+"/name",schemaPath:"#/components/schemas/MCPListToolsTool/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate193.errors = [{instancePath:instancePath+"/tools/" + i0+"/name",schemaPath:"#/components/schemas/MCPListToolsTool/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid3 = _errs12 === errors;
@@ -32456,7 +23067,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate255.errors = vErrors;
+validate193.errors = vErrors;
 return false;
 }
 else {
@@ -32480,7 +23091,7 @@ if(data4.input_schema !== undefined){
 let data7 = data4.input_schema;
 const _errs20 = errors;
 if(!(data7 && typeof data7 == "object" && !Array.isArray(data7))){
-validate255.errors = [{instancePath:instancePath+"/tools/" + i0+"/input_schema",schemaPath:"#/components/schemas/MCPListToolsTool/properties/input_schema/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate193.errors = [{instancePath:instancePath+"/tools/" + i0+"/input_schema",schemaPath:"#/components/schemas/MCPListToolsTool/properties/input_schema/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 var valid3 = _errs20 === errors;
@@ -32529,7 +23140,7 @@ else {
 vErrors.push(err5);
 }
 errors++;
-validate255.errors = vErrors;
+validate193.errors = vErrors;
 return false;
 }
 else {
@@ -32554,7 +23165,7 @@ var valid3 = true;
 }
 }
 else {
-validate255.errors = [{instancePath:instancePath+"/tools/" + i0,schemaPath:"#/components/schemas/MCPListToolsTool/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate193.errors = [{instancePath:instancePath+"/tools/" + i0,schemaPath:"#/components/schemas/MCPListToolsTool/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
@@ -32565,7 +23176,7 @@ break;
 }
 }
 else {
-validate255.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+validate193.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
 return false;
 }
 }
@@ -32615,7 +23226,7 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate255.errors = vErrors;
+validate193.errors = vErrors;
 return false;
 }
 else {
@@ -32641,26 +23252,26 @@ var valid0 = true;
 }
 }
 else {
-validate255.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate193.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate255.errors = vErrors;
+validate193.errors = vErrors;
 return errors === 0;
 }
-validate255.evaluated = {"props":{"type":true,"id":true,"server_label":true,"tools":true,"error":true},"dynamicProps":false,"dynamicItems":false};
+validate193.evaluated = {"props":{"type":true,"id":true,"server_label":true,"tools":true,"error":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema300 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp_call"]},"id":{"type":"string"},"server_label":{"type":"string"},"name":{"type":"string"},"arguments":{"type":"string"},"output":{"anyOf":[{"type":"string"},{"type":"null"}]},"error":{"anyOf":[{"$ref":"#/components/schemas/MCPToolCallError"},{"type":"null"}]},"status":{"$ref":"#/components/schemas/MCPToolCallStatus"},"approval_request_id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","id","server_label","name","arguments"]};
-const schema305 = {"type":"string","enum":["in_progress","completed","incomplete","calling","failed"]};
-const schema301 = {"oneOf":[{"$ref":"#/components/schemas/MCPProtocolError"},{"$ref":"#/components/schemas/MCPToolExecutionError"},{"$ref":"#/components/schemas/HTTPError"}],"discriminator":{"propertyName":"type","mapping":{"mcp_protocol_error":"#/components/schemas/MCPProtocolError","mcp_tool_execution_error":"#/components/schemas/MCPToolExecutionError","http_error":"#/components/schemas/HTTPError"}}};
-const schema302 = {"properties":{"type":{"type":"string","enum":["mcp_protocol_error"],"default":"mcp_protocol_error"},"code":{"type":"integer"},"message":{"type":"string"}},"type":"object","required":["type","code","message"]};
-const schema303 = {"properties":{"type":{"type":"string","enum":["mcp_tool_execution_error"],"default":"mcp_tool_execution_error"},"content":{}},"type":"object","required":["type","content"]};
-const schema304 = {"properties":{"type":{"type":"string","enum":["http_error"],"default":"http_error"},"code":{"type":"integer"},"message":{"type":"string"}},"type":"object","required":["type","code","message"]};
+const schema239 = {"type":"object","properties":{"type":{"type":"string","enum":["mcp_call"]},"id":{"type":"string"},"server_label":{"type":"string"},"name":{"type":"string"},"arguments":{"type":"string"},"output":{"anyOf":[{"type":"string"},{"type":"null"}]},"error":{"anyOf":[{"$ref":"#/components/schemas/MCPToolCallError"},{"type":"null"}]},"status":{"$ref":"#/components/schemas/MCPToolCallStatus"},"approval_request_id":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","id","server_label","name","arguments"]};
+const schema244 = {"type":"string","enum":["in_progress","completed","incomplete","calling","failed"]};
+const schema240 = {"oneOf":[{"$ref":"#/components/schemas/MCPProtocolError"},{"$ref":"#/components/schemas/MCPToolExecutionError"},{"$ref":"#/components/schemas/HTTPError"}],"discriminator":{"propertyName":"type","mapping":{"mcp_protocol_error":"#/components/schemas/MCPProtocolError","mcp_tool_execution_error":"#/components/schemas/MCPToolExecutionError","http_error":"#/components/schemas/HTTPError"}}};
+const schema241 = {"properties":{"type":{"type":"string","enum":["mcp_protocol_error"],"default":"mcp_protocol_error"},"code":{"type":"integer"},"message":{"type":"string"}},"type":"object","required":["type","code","message"]};
+const schema242 = {"properties":{"type":{"type":"string","enum":["mcp_tool_execution_error"],"default":"mcp_tool_execution_error"},"content":{}},"type":"object","required":["type","content"]};
+const schema243 = {"properties":{"type":{"type":"string","enum":["http_error"],"default":"http_error"},"code":{"type":"integer"},"message":{"type":"string"}},"type":"object","required":["type","code","message"]};
 
-function validate258(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate196(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate258.evaluated;
+const evaluated0 = validate196.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -32700,7 +23311,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(data0 === "mcp_protocol_error")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MCPProtocolError/properties/type/enum",keyword:"enum",params:{allowedValues: schema302.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MCPProtocolError/properties/type/enum",keyword:"enum",params:{allowedValues: schema241.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -32804,7 +23415,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!(data3 === "mcp_tool_execution_error")){
-const err8 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MCPToolExecutionError/properties/type/enum",keyword:"enum",params:{allowedValues: schema303.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err8 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MCPToolExecutionError/properties/type/enum",keyword:"enum",params:{allowedValues: schema242.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -32872,7 +23483,7 @@ vErrors.push(err11);
 errors++;
 }
 if(!(data4 === "http_error")){
-const err12 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/HTTPError/properties/type/enum",keyword:"enum",params:{allowedValues: schema304.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/HTTPError/properties/type/enum",keyword:"enum",params:{allowedValues: schema243.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -32965,7 +23576,7 @@ else {
 vErrors.push(err16);
 }
 errors++;
-validate258.errors = vErrors;
+validate196.errors = vErrors;
 return false;
 }
 else {
@@ -32979,17 +23590,17 @@ vErrors = null;
 }
 }
 }
-validate258.errors = vErrors;
+validate196.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate258.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate196.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate257(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate195(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate257.evaluated;
+const evaluated0 = validate195.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -33000,7 +23611,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.type === undefined) && (missing0 = "type")) || ((data.id === undefined) && (missing0 = "id"))) || ((data.server_label === undefined) && (missing0 = "server_label"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.arguments === undefined) && (missing0 = "arguments"))){
-validate257.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate195.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -33008,11 +23619,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate257.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate195.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "mcp_call")){
-validate257.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema300.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate195.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema239.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -33024,7 +23635,7 @@ if(valid0){
 if(data.id !== undefined){
 const _errs3 = errors;
 if(typeof data.id !== "string"){
-validate257.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate195.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -33036,7 +23647,7 @@ if(valid0){
 if(data.server_label !== undefined){
 const _errs5 = errors;
 if(typeof data.server_label !== "string"){
-validate257.errors = [{instancePath:instancePath+"/server_label",schemaPath:"#/properties/server_label/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate195.errors = [{instancePath:instancePath+"/server_label",schemaPath:"#/properties/server_label/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -33048,7 +23659,7 @@ if(valid0){
 if(data.name !== undefined){
 const _errs7 = errors;
 if(typeof data.name !== "string"){
-validate257.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate195.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -33060,7 +23671,7 @@ if(valid0){
 if(data.arguments !== undefined){
 const _errs9 = errors;
 if(typeof data.arguments !== "string"){
-validate257.errors = [{instancePath:instancePath+"/arguments",schemaPath:"#/properties/arguments/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate195.errors = [{instancePath:instancePath+"/arguments",schemaPath:"#/properties/arguments/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs9 === errors;
@@ -33109,7 +23720,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate257.errors = vErrors;
+validate195.errors = vErrors;
 return false;
 }
 else {
@@ -33135,8 +23746,8 @@ const _errs17 = errors;
 const _errs18 = errors;
 let valid2 = false;
 const _errs19 = errors;
-if(!(validate258(data6, {instancePath:instancePath+"/error",parentData:data,parentDataProperty:"error",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate258.errors : vErrors.concat(validate258.errors);
+if(!(validate196(data6, {instancePath:instancePath+"/error",parentData:data,parentDataProperty:"error",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate196.errors : vErrors.concat(validate196.errors);
 errors = vErrors.length;
 }
 var _valid1 = _errs19 === errors;
@@ -33163,7 +23774,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate257.errors = vErrors;
+validate195.errors = vErrors;
 return false;
 }
 else {
@@ -33187,11 +23798,11 @@ if(data.status !== undefined){
 let data7 = data.status;
 const _errs22 = errors;
 if(typeof data7 !== "string"){
-validate257.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/MCPToolCallStatus/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate195.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/MCPToolCallStatus/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(((((data7 === "in_progress") || (data7 === "completed")) || (data7 === "incomplete")) || (data7 === "calling")) || (data7 === "failed"))){
-validate257.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/MCPToolCallStatus/enum",keyword:"enum",params:{allowedValues: schema305.enum},message:"must be equal to one of the allowed values"}];
+validate195.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/MCPToolCallStatus/enum",keyword:"enum",params:{allowedValues: schema244.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs22 === errors;
@@ -33240,7 +23851,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate257.errors = vErrors;
+validate195.errors = vErrors;
 return false;
 }
 else {
@@ -33270,22 +23881,22 @@ var valid0 = true;
 }
 }
 else {
-validate257.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate195.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate257.errors = vErrors;
+validate195.errors = vErrors;
 return errors === 0;
 }
-validate257.evaluated = {"props":{"type":true,"id":true,"server_label":true,"name":true,"arguments":true,"output":true,"error":true,"status":true,"approval_request_id":true},"dynamicProps":false,"dynamicItems":false};
+validate195.evaluated = {"props":{"type":true,"id":true,"server_label":true,"name":true,"arguments":true,"output":true,"error":true,"status":true,"approval_request_id":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema306 = {"type":"object","properties":{"type":{"type":"string","enum":["custom_tool_call_output"]},"id":{"type":"string"},"call_id":{"type":"string"},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"output":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/FunctionAndCustomToolCallOutput"}}]}},"required":["type","call_id","output"]};
-const schema307 = {"oneOf":[{"$ref":"#/components/schemas/InputTextContent"},{"$ref":"#/components/schemas/InputImageContent"},{"$ref":"#/components/schemas/InputFileContent"}],"discriminator":{"propertyName":"type","mapping":{"input_text":"#/components/schemas/InputTextContent","input_image":"#/components/schemas/InputImageContent","input_file":"#/components/schemas/InputFileContent"}}};
+const schema245 = {"type":"object","properties":{"type":{"type":"string","enum":["custom_tool_call_output"]},"id":{"type":"string"},"call_id":{"type":"string"},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCallerParam"},{"type":"null"}]},"output":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/FunctionAndCustomToolCallOutput"}}]}},"required":["type","call_id","output"]};
+const schema246 = {"oneOf":[{"$ref":"#/components/schemas/InputTextContent"},{"$ref":"#/components/schemas/InputImageContent"},{"$ref":"#/components/schemas/InputFileContent"}],"discriminator":{"propertyName":"type","mapping":{"input_text":"#/components/schemas/InputTextContent","input_image":"#/components/schemas/InputImageContent","input_file":"#/components/schemas/InputFileContent"}}};
 
-function validate263(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate201(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate263.evaluated;
+const evaluated0 = validate201.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -33296,8 +23907,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate155(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate155.errors : vErrors.concat(validate155.errors);
+if(!(validate93(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -33310,8 +23921,8 @@ props0.text = true;
 props0.prompt_cache_breakpoint = true;
 }
 const _errs2 = errors;
-if(!(validate157(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate157.errors : vErrors.concat(validate157.errors);
+if(!(validate95(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate95.errors : vErrors.concat(validate95.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -33333,8 +23944,8 @@ props0.prompt_cache_breakpoint = true;
 }
 }
 const _errs3 = errors;
-if(!(validate159(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate159.errors : vErrors.concat(validate159.errors);
+if(!(validate97(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -33368,7 +23979,7 @@ else {
 vErrors.push(err0);
 }
 errors++;
-validate263.errors = vErrors;
+validate201.errors = vErrors;
 return false;
 }
 else {
@@ -33382,17 +23993,17 @@ vErrors = null;
 }
 }
 }
-validate263.errors = vErrors;
+validate201.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate263.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate201.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate261(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate199(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate261.evaluated;
+const evaluated0 = validate199.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -33403,7 +24014,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((data.type === undefined) && (missing0 = "type")) || ((data.call_id === undefined) && (missing0 = "call_id"))) || ((data.output === undefined) && (missing0 = "output"))){
-validate261.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate199.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -33411,11 +24022,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate261.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate199.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "custom_tool_call_output")){
-validate261.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema306.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate199.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema245.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -33427,7 +24038,7 @@ if(valid0){
 if(data.id !== undefined){
 const _errs3 = errors;
 if(typeof data.id !== "string"){
-validate261.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate199.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -33439,7 +24050,7 @@ if(valid0){
 if(data.call_id !== undefined){
 const _errs5 = errors;
 if(typeof data.call_id !== "string"){
-validate261.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate199.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -33454,8 +24065,8 @@ const _errs7 = errors;
 const _errs8 = errors;
 let valid1 = false;
 const _errs9 = errors;
-if(!(validate219(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+if(!(validate157(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate157.errors : vErrors.concat(validate157.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs9 === errors;
@@ -33482,7 +24093,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate261.errors = vErrors;
+validate199.errors = vErrors;
 return false;
 }
 else {
@@ -33531,8 +24142,8 @@ var valid3 = true;
 const len0 = data4.length;
 for(let i0=0; i0<len0; i0++){
 const _errs18 = errors;
-if(!(validate263(data4[i0], {instancePath:instancePath+"/output/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate263.errors : vErrors.concat(validate263.errors);
+if(!(validate201(data4[i0], {instancePath:instancePath+"/output/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate201.errors : vErrors.concat(validate201.errors);
 errors = vErrors.length;
 }
 var valid3 = _errs18 === errors;
@@ -33572,7 +24183,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate261.errors = vErrors;
+validate199.errors = vErrors;
 return false;
 }
 else {
@@ -33598,21 +24209,21 @@ var valid0 = true;
 }
 }
 else {
-validate261.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate199.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate261.errors = vErrors;
+validate199.errors = vErrors;
 return errors === 0;
 }
-validate261.evaluated = {"props":{"type":true,"id":true,"call_id":true,"caller":true,"output":true},"dynamicProps":false,"dynamicItems":false};
+validate199.evaluated = {"props":{"type":true,"id":true,"call_id":true,"caller":true,"output":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema308 = {"type":"object","properties":{"type":{"type":"string","enum":["custom_tool_call"]},"id":{"type":"string"},"call_id":{"type":"string"},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCaller"},{"type":"null"}]},"namespace":{"type":"string"},"name":{"type":"string"},"input":{"type":"string"}},"required":["type","call_id","name","input"]};
+const schema247 = {"type":"object","properties":{"type":{"type":"string","enum":["custom_tool_call"]},"id":{"type":"string"},"call_id":{"type":"string"},"caller":{"anyOf":[{"$ref":"#/components/schemas/ToolCallCaller"},{"type":"null"}]},"namespace":{"type":"string"},"name":{"type":"string"},"input":{"type":"string"}},"required":["type","call_id","name","input"]};
 
-function validate269(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate207(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate269.evaluated;
+const evaluated0 = validate207.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -33623,7 +24234,7 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if(((((data.type === undefined) && (missing0 = "type")) || ((data.call_id === undefined) && (missing0 = "call_id"))) || ((data.name === undefined) && (missing0 = "name"))) || ((data.input === undefined) && (missing0 = "input"))){
-validate269.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate207.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
@@ -33631,11 +24242,11 @@ if(data.type !== undefined){
 let data0 = data.type;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
-validate269.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate207.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data0 === "custom_tool_call")){
-validate269.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema308.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate207.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema247.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -33647,7 +24258,7 @@ if(valid0){
 if(data.id !== undefined){
 const _errs3 = errors;
 if(typeof data.id !== "string"){
-validate269.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate207.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -33659,7 +24270,7 @@ if(valid0){
 if(data.call_id !== undefined){
 const _errs5 = errors;
 if(typeof data.call_id !== "string"){
-validate269.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate207.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs5 === errors;
@@ -33674,8 +24285,8 @@ const _errs7 = errors;
 const _errs8 = errors;
 let valid1 = false;
 const _errs9 = errors;
-if(!(validate209(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate209.errors : vErrors.concat(validate209.errors);
+if(!(validate147(data3, {instancePath:instancePath+"/caller",parentData:data,parentDataProperty:"caller",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate147.errors : vErrors.concat(validate147.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs9 === errors;
@@ -33702,7 +24313,7 @@ else {
 vErrors.push(err1);
 }
 errors++;
-validate269.errors = vErrors;
+validate207.errors = vErrors;
 return false;
 }
 else {
@@ -33725,7 +24336,7 @@ if(valid0){
 if(data.namespace !== undefined){
 const _errs12 = errors;
 if(typeof data.namespace !== "string"){
-validate269.errors = [{instancePath:instancePath+"/namespace",schemaPath:"#/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate207.errors = [{instancePath:instancePath+"/namespace",schemaPath:"#/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs12 === errors;
@@ -33737,7 +24348,7 @@ if(valid0){
 if(data.name !== undefined){
 const _errs14 = errors;
 if(typeof data.name !== "string"){
-validate269.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate207.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -33749,7 +24360,7 @@ if(valid0){
 if(data.input !== undefined){
 const _errs16 = errors;
 if(typeof data.input !== "string"){
-validate269.errors = [{instancePath:instancePath+"/input",schemaPath:"#/properties/input/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate207.errors = [{instancePath:instancePath+"/input",schemaPath:"#/properties/input/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs16 === errors;
@@ -33766,20 +24377,20 @@ var valid0 = true;
 }
 }
 else {
-validate269.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate207.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate269.errors = vErrors;
+validate207.errors = vErrors;
 return errors === 0;
 }
-validate269.evaluated = {"props":{"type":true,"id":true,"call_id":true,"caller":true,"namespace":true,"name":true,"input":true},"dynamicProps":false,"dynamicItems":false};
+validate207.evaluated = {"props":{"type":true,"id":true,"call_id":true,"caller":true,"namespace":true,"name":true,"input":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate177(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate115(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate177.evaluated;
+const evaluated0 = validate115.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -33787,15 +24398,15 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(!(data && typeof data == "object" && !Array.isArray(data))){
-validate177.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate115.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 const _errs1 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs2 = errors;
-if(!(validate178(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate178.errors : vErrors.concat(validate178.errors);
+if(!(validate116(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs2 === errors;
@@ -33809,8 +24420,8 @@ props0.status = true;
 props0.content = true;
 }
 const _errs3 = errors;
-if(!(validate181(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate181.errors : vErrors.concat(validate181.errors);
+if(!(validate119(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate119.errors : vErrors.concat(validate119.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs3 === errors;
@@ -33833,8 +24444,8 @@ props0.status = true;
 }
 }
 const _errs4 = errors;
-if(!(validate191(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate191.errors : vErrors.concat(validate191.errors);
+if(!(validate129(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate129.errors : vErrors.concat(validate129.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs4 === errors;
@@ -33856,8 +24467,8 @@ props0.results = true;
 }
 }
 const _errs5 = errors;
-if(!(validate193(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate193.errors : vErrors.concat(validate193.errors);
+if(!(validate131(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate131.errors : vErrors.concat(validate131.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs5 === errors;
@@ -33881,8 +24492,8 @@ props0.status = true;
 }
 }
 const _errs6 = errors;
-if(!(validate204(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate204.errors : vErrors.concat(validate204.errors);
+if(!(validate142(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate142.errors : vErrors.concat(validate142.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs6 === errors;
@@ -33905,8 +24516,8 @@ props0.status = true;
 }
 }
 const _errs7 = errors;
-if(!(validate206(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate206.errors : vErrors.concat(validate206.errors);
+if(!(validate144(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate144.errors : vErrors.concat(validate144.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs7 === errors;
@@ -33927,8 +24538,8 @@ props0.action = true;
 }
 }
 const _errs8 = errors;
-if(!(validate208(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate208.errors : vErrors.concat(validate208.errors);
+if(!(validate146(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate146.errors : vErrors.concat(validate146.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs8 === errors;
@@ -33953,8 +24564,8 @@ props0.status = true;
 }
 }
 const _errs9 = errors;
-if(!(validate212(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate212.errors : vErrors.concat(validate212.errors);
+if(!(validate150(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate150.errors : vErrors.concat(validate150.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs9 === errors;
@@ -33979,8 +24590,8 @@ props0.status = true;
 }
 }
 const _errs10 = errors;
-if(!(validate222(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate222.errors : vErrors.concat(validate222.errors);
+if(!(validate160(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate160.errors : vErrors.concat(validate160.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs10 === errors;
@@ -34003,8 +24614,8 @@ props0.status = true;
 }
 }
 const _errs11 = errors;
-if(!(validate224(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate224.errors : vErrors.concat(validate224.errors);
+if(!(validate162(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate162.errors : vErrors.concat(validate162.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs11 === errors;
@@ -34027,8 +24638,8 @@ props0.status = true;
 }
 }
 const _errs12 = errors;
-if(!(validate227(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate227.errors : vErrors.concat(validate227.errors);
+if(!(validate165(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate165.errors : vErrors.concat(validate165.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs12 === errors;
@@ -34049,8 +24660,8 @@ props0.tools = true;
 }
 }
 const _errs13 = errors;
-if(!(validate230(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate230.errors : vErrors.concat(validate230.errors);
+if(!(validate168(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate168.errors : vErrors.concat(validate168.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs13 === errors;
@@ -34160,7 +24771,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!(data1 === "compaction")){
-const err5 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/CompactionSummaryItemParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema270.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/CompactionSummaryItemParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema209.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -34268,7 +24879,7 @@ vErrors.push(err10);
 errors++;
 }
 if(!(data3 === "image_generation_call")){
-const err11 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ImageGenToolCall/properties/type/enum",keyword:"enum",params:{allowedValues: schema271.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ImageGenToolCall/properties/type/enum",keyword:"enum",params:{allowedValues: schema210.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -34315,7 +24926,7 @@ vErrors.push(err13);
 errors++;
 }
 if(!((((data5 === "in_progress") || (data5 === "completed")) || (data5 === "generating")) || (data5 === "failed"))){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ImageGenToolCall/properties/status/enum",keyword:"enum",params:{allowedValues: schema271.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ImageGenToolCall/properties/status/enum",keyword:"enum",params:{allowedValues: schema210.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -34421,8 +25032,8 @@ props0.result = true;
 }
 }
 const _errs42 = errors;
-if(!(validate232(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate232.errors : vErrors.concat(validate232.errors);
+if(!(validate170(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate170.errors : vErrors.concat(validate170.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs42 === errors;
@@ -34445,8 +25056,8 @@ props0.outputs = true;
 }
 }
 const _errs43 = errors;
-if(!(validate234(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate234.errors : vErrors.concat(validate234.errors);
+if(!(validate172(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate172.errors : vErrors.concat(validate172.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs43 === errors;
@@ -34497,7 +25108,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(data7 === "local_shell_call_output")){
-const err21 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/LocalShellToolCallOutput/properties/type/enum",keyword:"enum",params:{allowedValues: schema277.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err21 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/LocalShellToolCallOutput/properties/type/enum",keyword:"enum",params:{allowedValues: schema216.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -34565,7 +25176,7 @@ vErrors.push(err24);
 errors++;
 }
 if(!(((data10 === "in_progress") || (data10 === "completed")) || (data10 === "incomplete"))){
-const err25 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/LocalShellToolCallOutput/properties/status/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema277.properties.status.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+const err25 = {instancePath:instancePath+"/status",schemaPath:"#/components/schemas/LocalShellToolCallOutput/properties/status/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema216.properties.status.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -34649,8 +25260,8 @@ props0.status = true;
 }
 }
 const _errs59 = errors;
-if(!(validate236(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
+if(!(validate174(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate174.errors : vErrors.concat(validate174.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs59 === errors;
@@ -34674,8 +25285,8 @@ props0.environment = true;
 }
 }
 const _errs60 = errors;
-if(!(validate240(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate240.errors : vErrors.concat(validate240.errors);
+if(!(validate178(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate178.errors : vErrors.concat(validate178.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs60 === errors;
@@ -34699,8 +25310,8 @@ props0.max_output_length = true;
 }
 }
 const _errs61 = errors;
-if(!(validate247(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate247.errors : vErrors.concat(validate247.errors);
+if(!(validate185(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate185.errors : vErrors.concat(validate185.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs61 === errors;
@@ -34723,8 +25334,8 @@ props0.operation = true;
 }
 }
 const _errs62 = errors;
-if(!(validate252(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate252.errors : vErrors.concat(validate252.errors);
+if(!(validate190(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate190.errors : vErrors.concat(validate190.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs62 === errors;
@@ -34747,8 +25358,8 @@ props0.output = true;
 }
 }
 const _errs63 = errors;
-if(!(validate255(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate255.errors : vErrors.concat(validate255.errors);
+if(!(validate193(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate193.errors : vErrors.concat(validate193.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs63 === errors;
@@ -34799,7 +25410,7 @@ vErrors.push(err30);
 errors++;
 }
 if(!(data11 === "mcp_approval_request")){
-const err31 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MCPApprovalRequest/properties/type/enum",keyword:"enum",params:{allowedValues: schema298.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err31 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MCPApprovalRequest/properties/type/enum",keyword:"enum",params:{allowedValues: schema237.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -34950,7 +25561,7 @@ vErrors.push(err38);
 errors++;
 }
 if(!(data16 === "mcp_approval_response")){
-const err39 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MCPApprovalResponse/properties/type/enum",keyword:"enum",params:{allowedValues: schema299.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err39 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/MCPApprovalResponse/properties/type/enum",keyword:"enum",params:{allowedValues: schema238.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -35152,8 +25763,8 @@ props0.reason = true;
 }
 }
 const _errs98 = errors;
-if(!(validate257(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate257.errors : vErrors.concat(validate257.errors);
+if(!(validate195(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate195.errors : vErrors.concat(validate195.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs98 === errors;
@@ -35179,8 +25790,8 @@ props0.approval_request_id = true;
 }
 }
 const _errs99 = errors;
-if(!(validate261(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate261.errors : vErrors.concat(validate261.errors);
+if(!(validate199(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate199.errors : vErrors.concat(validate199.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs99 === errors;
@@ -35202,8 +25813,8 @@ props0.output = true;
 }
 }
 const _errs100 = errors;
-if(!(validate269(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate269.errors : vErrors.concat(validate269.errors);
+if(!(validate207(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate207.errors : vErrors.concat(validate207.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs100 === errors;
@@ -35261,7 +25872,7 @@ else {
 vErrors.push(err49);
 }
 errors++;
-validate177.errors = vErrors;
+validate115.errors = vErrors;
 return false;
 }
 else {
@@ -35275,19 +25886,19 @@ vErrors = null;
 }
 }
 }
-validate177.errors = vErrors;
+validate115.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate177.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate115.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema312 = {"properties":{"id":{"type":"string"},"type":{"type":"string","enum":["program_output"],"default":"program_output"},"call_id":{"type":"string","maxLength":64,"minLength":1},"result":{"type":"string","maxLength":10485760},"status":{"$ref":"#/components/schemas/ProgramOutputItemStatus"}},"type":"object","required":["id","type","call_id","result","status"]};
-const schema313 = {"type":"string","enum":["completed","incomplete"]};
+const schema251 = {"properties":{"id":{"type":"string"},"type":{"type":"string","enum":["program_output"],"default":"program_output"},"call_id":{"type":"string","maxLength":64,"minLength":1},"result":{"type":"string","maxLength":10485760},"status":{"$ref":"#/components/schemas/ProgramOutputItemStatus"}},"type":"object","required":["id","type","call_id","result","status"]};
+const schema252 = {"type":"string","enum":["completed","incomplete"]};
 
-function validate273(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate211(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate273.evaluated;
+const evaluated0 = validate211.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -35298,14 +25909,14 @@ if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
 if((((((data.id === undefined) && (missing0 = "id")) || ((data.type === undefined) && (missing0 = "type"))) || ((data.call_id === undefined) && (missing0 = "call_id"))) || ((data.result === undefined) && (missing0 = "result"))) || ((data.status === undefined) && (missing0 = "status"))){
-validate273.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+validate211.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 if(data.id !== undefined){
 const _errs1 = errors;
 if(typeof data.id !== "string"){
-validate273.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate211.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 var valid0 = _errs1 === errors;
@@ -35318,11 +25929,11 @@ if(data.type !== undefined){
 let data1 = data.type;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
-validate273.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate211.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!(data1 === "program_output")){
-validate273.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema312.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate211.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema251.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs3 === errors;
@@ -35337,18 +25948,18 @@ const _errs5 = errors;
 if(errors === _errs5){
 if(typeof data2 === "string"){
 if(func1(data2) > 64){
-validate273.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
+validate211.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"}];
 return false;
 }
 else {
 if(func1(data2) < 1){
-validate273.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+validate211.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
 }
 else {
-validate273.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate211.errors = [{instancePath:instancePath+"/call_id",schemaPath:"#/properties/call_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -35364,12 +25975,12 @@ const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data3 === "string"){
 if(func1(data3) > 10485760){
-validate273.errors = [{instancePath:instancePath+"/result",schemaPath:"#/properties/result/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
+validate211.errors = [{instancePath:instancePath+"/result",schemaPath:"#/properties/result/maxLength",keyword:"maxLength",params:{limit: 10485760},message:"must NOT have more than 10485760 characters"}];
 return false;
 }
 }
 else {
-validate273.errors = [{instancePath:instancePath+"/result",schemaPath:"#/properties/result/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate211.errors = [{instancePath:instancePath+"/result",schemaPath:"#/properties/result/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -35383,11 +25994,11 @@ if(data.status !== undefined){
 let data4 = data.status;
 const _errs9 = errors;
 if(typeof data4 !== "string"){
-validate273.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ProgramOutputItemStatus/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate211.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ProgramOutputItemStatus/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 if(!((data4 === "completed") || (data4 === "incomplete"))){
-validate273.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ProgramOutputItemStatus/enum",keyword:"enum",params:{allowedValues: schema313.enum},message:"must be equal to one of the allowed values"}];
+validate211.errors = [{instancePath:instancePath+"/status",schemaPath:"#/components/schemas/ProgramOutputItemStatus/enum",keyword:"enum",params:{allowedValues: schema252.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs9 === errors;
@@ -35402,20 +26013,20 @@ var valid0 = true;
 }
 }
 else {
-validate273.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate211.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
-validate273.errors = vErrors;
+validate211.errors = vErrors;
 return errors === 0;
 }
-validate273.evaluated = {"props":{"id":true,"type":true,"call_id":true,"result":true,"status":true},"dynamicProps":false,"dynamicItems":false};
+validate211.evaluated = {"props":{"id":true,"type":true,"call_id":true,"result":true,"status":true},"dynamicProps":false,"dynamicItems":false};
 
 
-function validate167(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate167.evaluated;
+const evaluated0 = validate105.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -35426,8 +26037,8 @@ const _errs0 = errors;
 let valid0 = false;
 let passing0 = null;
 const _errs1 = errors;
-if(!(validate168(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate168.errors : vErrors.concat(validate168.errors);
+if(!(validate106(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
@@ -35451,12 +26062,12 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(!(validate177(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate177.errors : vErrors.concat(validate177.errors);
+if(!(validate115(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate115.errors : vErrors.concat(validate115.errors);
 errors = vErrors.length;
 }
 else {
-var props1 = validate177.evaluated.props;
+var props1 = validate115.evaluated.props;
 }
 var _valid0 = _errs2 === errors;
 if(_valid0 && valid0){
@@ -35506,7 +26117,7 @@ vErrors.push(err2);
 errors++;
 }
 if(!(data0 === "compaction_trigger")){
-const err3 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/CompactionTriggerItemParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema309.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err3 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/CompactionTriggerItemParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema248.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -35576,7 +26187,7 @@ vErrors.push(err6);
 errors++;
 }
 if(!(data1 === "item_reference")){
-const err7 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ItemReferenceParam/properties/type/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema310.properties.type.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ItemReferenceParam/properties/type/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema249.properties.type.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -35721,7 +26332,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!(data4 === "program")){
-const err15 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ProgramItemParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema311.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ProgramItemParam/properties/type/enum",keyword:"enum",params:{allowedValues: schema250.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -35882,8 +26493,8 @@ props0.fingerprint = true;
 }
 }
 const _errs33 = errors;
-if(!(validate273(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate273.errors : vErrors.concat(validate273.errors);
+if(!(validate211(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate211.errors : vErrors.concat(validate211.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs33 === errors;
@@ -35918,7 +26529,7 @@ else {
 vErrors.push(err24);
 }
 errors++;
-validate167.errors = vErrors;
+validate105.errors = vErrors;
 return false;
 }
 else {
@@ -35932,17 +26543,17 @@ vErrors = null;
 }
 }
 }
-validate167.errors = vErrors;
+validate105.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate167.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate105.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate166(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate166.evaluated;
+const evaluated0 = validate104.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -35975,8 +26586,8 @@ var valid1 = true;
 const len0 = data.length;
 for(let i0=0; i0<len0; i0++){
 const _errs5 = errors;
-if(!(validate167(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate167.errors : vErrors.concat(validate167.errors);
+if(!(validate105(data[i0], {instancePath:instancePath+"/" + i0,parentData:data,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate105.errors : vErrors.concat(validate105.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs5 === errors;
@@ -36017,7 +26628,7 @@ else {
 vErrors.push(err2);
 }
 errors++;
-validate166.errors = vErrors;
+validate104.errors = vErrors;
 return false;
 }
 else {
@@ -36031,19 +26642,307 @@ vErrors = null;
 }
 }
 }
-validate166.errors = vErrors;
+validate104.errors = vErrors;
 evaluated0.items = items0;
 return errors === 0;
 }
-validate166.evaluated = {"dynamicProps":false,"dynamicItems":true};
+validate104.evaluated = {"dynamicProps":false,"dynamicItems":true};
 
-const schema316 = {"default":null,"oneOf":[{"type":"string"},{"$ref":"#/components/schemas/ConversationParam-2"}]};
-const schema317 = {"properties":{"id":{"type":"string"}},"type":"object","required":["id"]};
+const schema254 = {"properties":{"model":{"type":"string"},"policy":{"anyOf":[{"$ref":"#/components/schemas/ModerationPolicyParam"},{"type":"null"}]}},"type":"object","required":["model"]};
+const schema255 = {"properties":{"input":{"anyOf":[{"$ref":"#/components/schemas/ModerationConfigParam"},{"type":"null"}]},"output":{"anyOf":[{"$ref":"#/components/schemas/ModerationConfigParam"},{"type":"null"}]}},"type":"object","required":[]};
+const schema256 = {"properties":{"mode":{"$ref":"#/components/schemas/ModerationMode"}},"type":"object","required":["mode"]};
+const schema257 = {"type":"string","enum":["score","block"]};
 
-function validate278(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate217(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate278.evaluated;
+const evaluated0 = validate217.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.mode === undefined) && (missing0 = "mode")){
+validate217.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.mode !== undefined){
+let data0 = data.mode;
+if(typeof data0 !== "string"){
+validate217.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/components/schemas/ModerationMode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!((data0 === "score") || (data0 === "block"))){
+validate217.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/components/schemas/ModerationMode/enum",keyword:"enum",params:{allowedValues: schema257.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+}
+}
+}
+else {
+validate217.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate217.errors = vErrors;
+return errors === 0;
+}
+validate217.evaluated = {"props":{"mode":true},"dynamicProps":false,"dynamicItems":false};
+
+
+function validate216(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate216.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.input !== undefined){
+let data0 = data.input;
+const _errs1 = errors;
+const _errs2 = errors;
+let valid1 = false;
+const _errs3 = errors;
+if(!(validate217(data0, {instancePath:instancePath+"/input",parentData:data,parentDataProperty:"input",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate217.errors : vErrors.concat(validate217.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs3 === errors;
+valid1 = valid1 || _valid0;
+if(_valid0){
+var props0 = {};
+props0.mode = true;
+}
+const _errs4 = errors;
+if(data0 !== null){
+const err0 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs4 === errors;
+valid1 = valid1 || _valid0;
+if(!valid1){
+const err1 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+validate216.errors = vErrors;
+return false;
+}
+else {
+errors = _errs2;
+if(vErrors !== null){
+if(_errs2){
+vErrors.length = _errs2;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.output !== undefined){
+let data1 = data.output;
+const _errs6 = errors;
+const _errs7 = errors;
+let valid2 = false;
+const _errs8 = errors;
+if(!(validate217(data1, {instancePath:instancePath+"/output",parentData:data,parentDataProperty:"output",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate217.errors : vErrors.concat(validate217.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs8 === errors;
+valid2 = valid2 || _valid1;
+if(_valid1){
+var props1 = {};
+props1.mode = true;
+}
+const _errs9 = errors;
+if(data1 !== null){
+const err2 = {instancePath:instancePath+"/output",schemaPath:"#/properties/output/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var _valid1 = _errs9 === errors;
+valid2 = valid2 || _valid1;
+if(!valid2){
+const err3 = {instancePath:instancePath+"/output",schemaPath:"#/properties/output/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+validate216.errors = vErrors;
+return false;
+}
+else {
+errors = _errs7;
+if(vErrors !== null){
+if(_errs7){
+vErrors.length = _errs7;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+else {
+validate216.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate216.errors = vErrors;
+return errors === 0;
+}
+validate216.evaluated = {"props":{"input":true,"output":true},"dynamicProps":false,"dynamicItems":false};
+
+
+function validate215(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate215.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.model === undefined) && (missing0 = "model")){
+validate215.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.model !== undefined){
+const _errs1 = errors;
+if(typeof data.model !== "string"){
+validate215.errors = [{instancePath:instancePath+"/model",schemaPath:"#/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.policy !== undefined){
+let data1 = data.policy;
+const _errs3 = errors;
+const _errs4 = errors;
+let valid1 = false;
+const _errs5 = errors;
+if(!(validate216(data1, {instancePath:instancePath+"/policy",parentData:data,parentDataProperty:"policy",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate216.errors : vErrors.concat(validate216.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs5 === errors;
+valid1 = valid1 || _valid0;
+if(_valid0){
+var props0 = {};
+props0.input = true;
+props0.output = true;
+}
+const _errs6 = errors;
+if(data1 !== null){
+const err0 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+var _valid0 = _errs6 === errors;
+valid1 = valid1 || _valid0;
+if(!valid1){
+const err1 = {instancePath:instancePath+"/policy",schemaPath:"#/properties/policy/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+validate215.errors = vErrors;
+return false;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+else {
+validate215.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate215.errors = vErrors;
+return errors === 0;
+}
+validate215.evaluated = {"props":{"model":true,"policy":true},"dynamicProps":false,"dynamicItems":false};
+
+const schema259 = {"default":null,"oneOf":[{"type":"string"},{"$ref":"#/components/schemas/ConversationParam-2"}]};
+const schema260 = {"properties":{"id":{"type":"string"}},"type":"object","required":["id"]};
+
+function validate222(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate222.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -36132,7 +27031,7 @@ else {
 vErrors.push(err4);
 }
 errors++;
-validate278.errors = vErrors;
+validate222.errors = vErrors;
 return false;
 }
 else {
@@ -36146,17 +27045,17 @@ vErrors = null;
 }
 }
 }
-validate278.errors = vErrors;
+validate222.errors = vErrors;
 evaluated0.props = props0;
 return errors === 0;
 }
-validate278.evaluated = {"dynamicProps":true,"dynamicItems":false};
+validate222.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
 
-function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate88.evaluated;
+const evaluated0 = validate21.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -36171,8 +27070,8 @@ errors = vErrors.length;
 var valid0 = _errs0 === errors;
 if(valid0){
 const _errs1 = errors;
-if(!(validate90(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+if(!(validate28(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
 errors = vErrors.length;
 }
 var valid0 = _errs1 === errors;
@@ -36197,7 +27096,7 @@ vErrors.push(err0);
 errors++;
 }
 if(!(((((((data0 === "auto") || (data0 === "default")) || (data0 === "flex")) || (data0 === "scale")) || (data0 === "priority")) || (data0 === "fast")) || (data0 === "ultrafast"))){
-const err1 = {instancePath:instancePath+"/service_tier",schemaPath:"#/components/schemas/ServiceTierResponses/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema193.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+const err1 = {instancePath:instancePath+"/service_tier",schemaPath:"#/components/schemas/ServiceTierResponses/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema132.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -36230,7 +27129,7 @@ else {
 vErrors.push(err3);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36267,7 +27166,7 @@ vErrors.push(err4);
 errors++;
 }
 if(!((data1 === "auto") || (data1 === "disabled"))){
-const err5 = {instancePath:instancePath+"/truncation",schemaPath:"#/allOf/2/properties/truncation/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema99.allOf[2].properties.truncation.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/truncation",schemaPath:"#/allOf/2/properties/truncation/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema32.allOf[2].properties.truncation.anyOf[0].enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -36300,7 +27199,7 @@ else {
 vErrors.push(err7);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36326,8 +27225,8 @@ const _errs17 = errors;
 const _errs18 = errors;
 let valid5 = false;
 const _errs19 = errors;
-if(!(validate164(data2, {instancePath:instancePath+"/reasoning",parentData:data,parentDataProperty:"reasoning",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate164.errors : vErrors.concat(validate164.errors);
+if(!(validate102(data2, {instancePath:instancePath+"/reasoning",parentData:data,parentDataProperty:"reasoning",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate102.errors : vErrors.concat(validate102.errors);
 errors = vErrors.length;
 }
 var _valid2 = _errs19 === errors;
@@ -36362,7 +27261,7 @@ else {
 vErrors.push(err9);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36384,8 +27283,8 @@ var valid1 = true;
 if(valid1){
 if(data.input !== undefined){
 const _errs22 = errors;
-if(!(validate166(data.input, {instancePath:instancePath+"/input",parentData:data,parentDataProperty:"input",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate166.errors : vErrors.concat(validate166.errors);
+if(!(validate104(data.input, {instancePath:instancePath+"/input",parentData:data,parentDataProperty:"input",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate104.errors : vErrors.concat(validate104.errors);
 errors = vErrors.length;
 }
 var valid1 = _errs22 === errors;
@@ -36418,7 +27317,7 @@ vErrors.push(err10);
 errors++;
 }
 if(!((((((((data5 === "file_search_call.results") || (data5 === "web_search_call.results")) || (data5 === "web_search_call.action.sources")) || (data5 === "message.input_image.image_url")) || (data5 === "computer_call_output.output.image_url")) || (data5 === "code_interpreter_call.outputs")) || (data5 === "reasoning.encrypted_content")) || (data5 === "message.output_text.logprobs"))){
-const err11 = {instancePath:instancePath+"/include/" + i0,schemaPath:"#/components/schemas/IncludeEnum/enum",keyword:"enum",params:{allowedValues: schema314.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/include/" + i0,schemaPath:"#/components/schemas/IncludeEnum/enum",keyword:"enum",params:{allowedValues: schema253.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -36468,7 +27367,7 @@ else {
 vErrors.push(err14);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36528,7 +27427,7 @@ else {
 vErrors.push(err17);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36588,7 +27487,7 @@ else {
 vErrors.push(err20);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36648,7 +27547,7 @@ else {
 vErrors.push(err23);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36674,8 +27573,8 @@ const _errs50 = errors;
 const _errs51 = errors;
 let valid12 = false;
 const _errs52 = errors;
-if(!(validate66(data9, {instancePath:instancePath+"/moderation",parentData:data,parentDataProperty:"moderation",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+if(!(validate215(data9, {instancePath:instancePath+"/moderation",parentData:data,parentDataProperty:"moderation",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate215.errors : vErrors.concat(validate215.errors);
 errors = vErrors.length;
 }
 var _valid7 = _errs52 === errors;
@@ -36707,7 +27606,7 @@ else {
 vErrors.push(err25);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36767,7 +27666,7 @@ else {
 vErrors.push(err28);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36847,7 +27746,7 @@ else {
 vErrors.push(err32);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -36873,8 +27772,8 @@ const _errs70 = errors;
 const _errs71 = errors;
 let valid17 = false;
 const _errs72 = errors;
-if(!(validate278(data13, {instancePath:instancePath+"/conversation",parentData:data,parentDataProperty:"conversation",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate278.errors : vErrors.concat(validate278.errors);
+if(!(validate222(data13, {instancePath:instancePath+"/conversation",parentData:data,parentDataProperty:"conversation",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate222.errors : vErrors.concat(validate222.errors);
 errors = vErrors.length;
 }
 var _valid10 = _errs72 === errors;
@@ -36901,7 +27800,7 @@ else {
 vErrors.push(err34);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -37105,7 +28004,7 @@ else {
 vErrors.push(err45);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -37179,7 +28078,7 @@ else {
 vErrors.push(err49);
 }
 errors++;
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return false;
 }
 else {
@@ -37213,15 +28112,15 @@ var valid1 = true;
 }
 }
 else {
-validate88.errors = [{instancePath,schemaPath:"#/allOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+validate21.errors = [{instancePath,schemaPath:"#/allOf/2/type",keyword:"type",params:{type: "object"},message:"must be object"}];
 return false;
 }
 }
 var valid0 = _errs2 === errors;
 }
 }
-validate88.errors = vErrors;
+validate21.errors = vErrors;
 return errors === 0;
 }
-validate88.evaluated = {"props":{"service_tier":true,"truncation":true,"reasoning":true,"input":true,"include":true,"parallel_tool_calls":true,"store":true,"instructions":true,"moderation":true,"stream":true,"stream_options":true,"conversation":true,"context_management":true,"max_output_tokens":true,"previous_response_id":true,"model":true,"background":true,"max_tool_calls":true,"text":true,"tools":true,"tool_choice":true,"prompt":true,"prompt_cache_options":true,"top_logprobs":true,"metadata":true,"temperature":true,"top_p":true,"user":true,"safety_identifier":true,"prompt_cache_key":true,"prompt_cache_retention":true},"dynamicProps":false,"dynamicItems":false};
+validate21.evaluated = {"props":{"service_tier":true,"truncation":true,"reasoning":true,"input":true,"include":true,"parallel_tool_calls":true,"store":true,"instructions":true,"moderation":true,"stream":true,"stream_options":true,"conversation":true,"context_management":true,"max_output_tokens":true,"previous_response_id":true,"model":true,"background":true,"max_tool_calls":true,"text":true,"tools":true,"tool_choice":true,"prompt":true,"prompt_cache_options":true,"top_logprobs":true,"metadata":true,"temperature":true,"top_p":true,"user":true,"safety_identifier":true,"prompt_cache_key":true,"prompt_cache_retention":true},"dynamicProps":false,"dynamicItems":false};
 
