@@ -9,14 +9,14 @@ import { type ErrorBody, type ErrorCode, GatewayError } from "../../core/errors.
 import { fromBase64, toBase64 } from "../../core/embedding-encoding.ts";
 import { upstreamHeaders } from "../../core/http/headers.ts";
 import { createStreamOutcome, type StreamAdapter, writeSseStream } from "../../core/stream/sse-writer.ts";
-import { callUpstream } from "../../core/upstream/call.ts";
+import { callUpstream, type FetchResult } from "../../core/upstream/call.ts";
 import { matchServed, type ModelCatalog, type OpenAIModel } from "../../core/upstream/models.ts";
 import { isTransportFailure } from "../../core/upstream/failures.ts";
 import { createRequestSignal, type RequestSignal } from "../../core/upstream/request-signal.ts";
 import { asFetchSignal } from "../../core/upstream/transport.ts";
 import { createChunkStreamAdapter, createResponsesStreamAdapter } from "./streams.ts";
 import type { OpenAIChatRequest, OpenAICompletionRequest, OpenAIEmbeddingsRequest, OpenAIEmbeddingsResponse, OpenAIModelList, OpenAIResponsesRequest } from "./types.ts";
-import { checkOpenAIBody } from "./validate.ts";
+import { checkOpenAIBody, type OpenAIBodySchema } from "./validate.ts";
 
 export interface OpenAIEdges {
   /** Checks the request's api-version by the dialect's rule; returns it for logs and traces. */
@@ -86,7 +86,7 @@ function answerObject(ctx: Context, data: unknown, what: string): void {
 }
 
 /** Checks shared by every POST: api-version, the body against its schema, the dialect's rules, the model. */
-async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges, schema: Parameters<typeof checkOpenAIBody>[1]): Promise<T & Record<string, unknown>> {
+async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges, schema: OpenAIBodySchema): Promise<T & Record<string, unknown>> {
   const apiVersion = edges.apiVersion(ctx.querystring);
   const raw = ctx.request.body as Record<string, unknown> | undefined;
   // On a deployment route the path names the model; the body's `model` is optional there (B's schema has none).
@@ -102,45 +102,70 @@ async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: 
   return body;
 }
 
-export function chatCompletions(deps: GatewayDeps, edges: OpenAIEdges): Handler {
-  const { upstream, config } = deps;
-  const route = upstream.route("POST", "/chat/completions");
-  return async (ctx) => {
-    const body = await acceptBody<OpenAIChatRequest>(ctx, deps, edges, "CreateChatCompletionRequest");
-    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
-      const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
-      const started = performance.now();
-      if (body.stream !== true) {
-        const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", init), route);
+type UpstreamClient = GatewayDeps["upstream"]["client"];
+// A type alias, not an interface: openapi-fetch's init parameter wants an index signature.
+type UpstreamInit<B> = {
+  body: B;
+  headers: Record<string, string>;
+  signal: AbortSignal;
+};
+
+/** What tells the generating operations (chat, legacy completions, responses) apart; the engine calls
+ * stay typed by their own path, so openapi-fetch checks each body against its operation. */
+interface Generation<B> {
+  schema: OpenAIBodySchema;
+  path: string;
+  /** Not every engine serves it (see EngineRoute). */
+  optional: boolean;
+  /** What the answer is, for the error when it is not. */
+  what: string;
+  json(client: UpstreamClient, init: UpstreamInit<B>): Promise<FetchResult<unknown>>;
+  stream(client: UpstreamClient, init: UpstreamInit<B>): Promise<FetchResult<ReadableStream | null>>;
+  adapter(edges: OpenAIEdges): StreamAdapter;
+}
+
+/** A generating operation: validate and resolve, then the engine's JSON answer or its re-framed stream. */
+function generation<B extends { model?: unknown; stream?: unknown }>(op: Generation<B>): (deps: GatewayDeps, edges: OpenAIEdges) => Handler {
+  return (deps, edges) => {
+    const { upstream, config } = deps;
+    const route = upstream.route("POST", op.path, op.optional);
+    return async (ctx) => {
+      const body = await acceptBody<B>(ctx, deps, edges, op.schema);
+      await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
+        const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
+        const started = performance.now();
+        if (body.stream !== true) {
+          const { data } = await callUpstream(signal, () => op.json(upstream.client, init), route);
+          ctx.state.upstreamMs = performance.now() - started;
+          return answerObject(ctx, data, op.what);
+        }
+        const { data } = await callUpstream(signal, () => op.stream(upstream.client, init), route);
         ctx.state.upstreamMs = performance.now() - started;
-        return answerObject(ctx, data, "a chat completion");
-      }
-      const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", { ...init, parseAs: "stream" }), route);
-      ctx.state.upstreamMs = performance.now() - started;
-      await stream(ctx, deps, data, createChunkStreamAdapter(edges.errorBody), signal);
-    });
+        await stream(ctx, deps, data, op.adapter(edges), signal);
+      });
+    };
   };
 }
 
-export function completions(deps: GatewayDeps, edges: OpenAIEdges): Handler {
-  const { upstream, config } = deps;
-  const route = upstream.route("POST", "/completions", true);
-  return async (ctx) => {
-    const body = await acceptBody<OpenAICompletionRequest>(ctx, deps, edges, "CreateCompletionRequest");
-    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
-      const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
-      const started = performance.now();
-      if (body.stream !== true) {
-        const { data } = await callUpstream(signal, () => upstream.client.POST("/completions", init), route);
-        ctx.state.upstreamMs = performance.now() - started;
-        return answerObject(ctx, data, "a completion");
-      }
-      const { data } = await callUpstream(signal, () => upstream.client.POST("/completions", { ...init, parseAs: "stream" }), route);
-      ctx.state.upstreamMs = performance.now() - started;
-      await stream(ctx, deps, data, createChunkStreamAdapter(edges.errorBody), signal);
-    });
-  };
-}
+export const chatCompletions = generation<OpenAIChatRequest>({
+  schema: "CreateChatCompletionRequest",
+  path: "/chat/completions",
+  optional: false,
+  what: "a chat completion",
+  json: (client, init) => client.POST("/chat/completions", init),
+  stream: (client, init) => client.POST("/chat/completions", { ...init, parseAs: "stream" }),
+  adapter: (edges) => createChunkStreamAdapter(edges.errorBody),
+});
+
+export const completions = generation<OpenAICompletionRequest>({
+  schema: "CreateCompletionRequest",
+  path: "/completions",
+  optional: true,
+  what: "a completion",
+  json: (client, init) => client.POST("/completions", init),
+  stream: (client, init) => client.POST("/completions", { ...init, parseAs: "stream" }),
+  adapter: (edges) => createChunkStreamAdapter(edges.errorBody),
+});
 
 /** Each vector in the encoding the client asked for (O#/components/schemas/CreateEmbeddingRequest:
  * `float` by default; the `openai` SDKs ask for `base64`, little-endian float32, and decode it), whatever
@@ -173,25 +198,15 @@ export function embeddings(deps: GatewayDeps, edges: OpenAIEdges): Handler {
   };
 }
 
-export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
-  const { upstream, config } = deps;
-  const route = upstream.route("POST", "/responses", true);
-  return async (ctx) => {
-    const body = await acceptBody<OpenAIResponsesRequest>(ctx, deps, edges, "CreateResponse");
-    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
-      const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
-      const started = performance.now();
-      if (body.stream !== true) {
-        const { data } = await callUpstream(signal, () => upstream.client.POST("/responses", init), route);
-        ctx.state.upstreamMs = performance.now() - started;
-        return answerObject(ctx, data, "a response");
-      }
-      const { data } = await callUpstream(signal, () => upstream.client.POST("/responses", { ...init, parseAs: "stream" }), route);
-      ctx.state.upstreamMs = performance.now() - started;
-      await stream(ctx, deps, data, createResponsesStreamAdapter(), signal);
-    });
-  };
-}
+export const createResponse = generation<OpenAIResponsesRequest>({
+  schema: "CreateResponse",
+  path: "/responses",
+  optional: true,
+  what: "a response",
+  json: (client, init) => client.POST("/responses", init),
+  stream: (client, init) => client.POST("/responses", { ...init, parseAs: "stream" }),
+  adapter: () => createResponsesStreamAdapter(),
+});
 
 /** `include[]=a&include=b` (the SDKs send brackets) -> ["a", "b"]. */
 function includeList(ctx: Context): string[] | undefined {
