@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { isUnexpected } from "@azure-rest/ai-inference";
 import { createSseStream } from "@azure/core-sse";
 import { assertAzureSchema } from "../helpers/contract.ts";
+import { requestsProcessing } from "./engine-busy.ts";
 import { azureClient, startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { fromBase64, toBinary, toInt8, toUbinary, toUint8 } from "../../src/core/embedding-encoding.ts";
 
@@ -116,11 +117,7 @@ test("prompt_over_the_context_is_a_400", async ({ chat }) => {
 });
 
 test("client_disconnect_stops_the_generation", async ({ chat }) => {
-  const busy = async () => {
-    const text = await fetch(`${CHAT_URL}/metrics`).then((r) => (r.ok ? r.text() : ""));
-    const line = text.split("\n").find((l) => /^(llamacpp:requests_processing|vllm:num_requests_running)\b/.test(l));
-    return line === undefined ? undefined : Number(line.split(" ").at(-1));
-  };
+  const busy = () => requestsProcessing(CHAT_URL);
   if ((await busy()) === undefined) return console.log("  (engine has no requests-processing metric; disconnect check skipped)");
   const controller = new AbortController();
   const res = await fetch(`${chat.url}/chat/completions?api-version=2025-04-01`, { method: "POST", signal: controller.signal, headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: user("Write a long essay."), max_tokens: 900, stream: true }) });

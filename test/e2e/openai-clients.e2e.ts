@@ -9,6 +9,7 @@ import OpenAI from "openai";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { assertOpenAISchema } from "../helpers/contract.ts";
+import { requestsProcessing } from "./engine-busy.ts";
 import { startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { CLIENT_SETUPS } from "../helpers/openai-clients.ts";
 
@@ -110,11 +111,7 @@ for (const setUp of CLIENT_SETUPS) {
   });
 
   test("a_disconnect_stops_the_generation", async (ctx) => {
-    const busy = async () => {
-      const text = await fetch(`${CHAT_URL}/metrics`).then((r) => (r.ok ? r.text() : ""));
-      const line = text.split("\n").find((l) => /^(llamacpp:requests_processing|vllm:num_requests_running)\b/.test(l));
-      return line === undefined ? undefined : Number(line.split(" ").at(-1));
-    };
+    const busy = () => requestsProcessing(CHAT_URL);
     if ((await busy()) === undefined) return console.log("  (engine has no requests-processing metric; disconnect check skipped)");
     const controller = new AbortController();
     const stream = await chatClient(ctx).chat.completions.create({ model: ctx.chatModel, messages: [{ role: "user", content: "Write a long essay." }], max_tokens: 900, stream: true }, { signal: controller.signal });
