@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Shared by entrypoints/<engine>.sh: start the engine with the user's arguments, wait (bounded) for its
-# /health, start the gateway in front of it, then supervise both:
+# Shared by entrypoints/<engine>.sh: start the engine with the user's arguments and the gateway in front of
+# it at once, so the platform's liveness probe (/health) passes during a model load that can take many
+# minutes; the gateway's /ready stays 503 ("engine loading") until the engine serves. Then:
+#   - the load is bounded: if the engine's /health is not 200 within ENGINE_READY_TIMEOUT, both stop;
 #   - SIGTERM/SIGINT are forwarded to both; the script waits for them (up to STOP_TIMEOUT, then SIGKILL)
 #     and exits 0;
 #   - if either process exits on its own, the other is stopped and the script exits non-zero.
@@ -41,16 +43,26 @@ start_engine() {
   ENGINE_PID=$!
 }
 
-# wait_engine_ready: polls the engine's /health until it answers 200, the engine dies, or the timeout.
+# wait_engine_ready: polls the engine's /health until it answers 200, the engine or the gateway dies, or
+# the timeout.
 wait_engine_ready() {
-  local url="http://127.0.0.1:${UPSTREAM_PORT}/health" deadline=$((SECONDS + ENGINE_READY_TIMEOUT))
+  local url="http://127.0.0.1:${UPSTREAM_PORT}/health" deadline=$((SECONDS + ENGINE_READY_TIMEOUT)) status
   log "waiting up to ${ENGINE_READY_TIMEOUT}s for $url"
   while [ "$SECONDS" -lt "$deadline" ]; do
     if [ -n "$STOPPING" ]; then return 1; fi
     if ! kill -0 "$ENGINE_PID" 2>/dev/null; then
       wait "$ENGINE_PID"
-      log "engine exited with code $? before it was ready"
+      status=$?
+      log "engine exited with code $status before it was ready; stopping the gateway"
+      stop_all TERM
       exit 1
+    fi
+    if ! kill -0 "$GATEWAY_PID" 2>/dev/null; then
+      wait "$GATEWAY_PID"
+      status=$?
+      log "gateway exited with code $status while the engine loaded; stopping the engine"
+      stop_all TERM
+      exit $((status == 0 ? 1 : status))
     fi
     if node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url"; then
       log "engine ready"
@@ -91,7 +103,8 @@ on_signal() {
 supervise() {
   local exited status
   while :; do
-    wait -n -p exited "$ENGINE_PID" "$GATEWAY_PID"
+    # A signal that came before this wait (during the load) has already set STOPPING.
+    [ -z "$STOPPING" ] && wait -n -p exited "$ENGINE_PID" "$GATEWAY_PID"
     status=$?
     if [ -n "$STOPPING" ]; then
       stop_all "$STOPPING"
@@ -113,7 +126,7 @@ run_engine() {
   trap 'on_signal TERM' TERM
   trap 'on_signal INT' INT
   start_engine "$@"
-  wait_engine_ready || { stop_all "$STOPPING"; exit 0; }
   start_gateway "${GATEWAY_ARGS[@]}"
+  wait_engine_ready || { stop_all "$STOPPING"; exit 0; }
   supervise
 }

@@ -28,11 +28,15 @@ import { toOpenAIErrorBody } from "./dialects/openai/error-body.ts";
 import { OPENAI_BASE, registerOpenAIRoutes } from "./dialects/openai/routes.ts";
 import { createUpstream } from "./core/upstream/client.ts";
 import { createModelCatalog } from "./core/upstream/models.ts";
+import { createEngineReadiness } from "./core/upstream/readiness.ts";
+import type { TransportEvents } from "./core/upstream/transport.ts";
+import { engineGate } from "./core/http/engine-gate.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) => new Set(ROUTE_PREFIXES.flatMap((prefix) => paths.map((p) => prefix + p)));
 const OPEN_PATHS = underEveryPrefix("/health");
 const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready");
+const ENGINE_FREE_PATHS = underEveryPrefix("/health", "/ready", "/metrics");
 
 const under = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
 
@@ -74,10 +78,20 @@ export function createLogger(config: Config): Logger {
 }
 
 export function createApp(config: Config, log: Logger = createLogger(config)): Gateway {
-  const upstream = createUpstream(config);
+  const startedAt = Date.now();
+  const events: TransportEvents = {};
+  const upstream = createUpstream(config, events);
   const models = createModelCatalog(upstream, config.modelsCacheMs, Math.min(config.firstByteTimeoutMs, 10_000));
+  const readiness = createEngineReadiness(models, startedAt);
+  events.refused = () => readiness.refused();
   const metrics = createMetrics();
-  const deps: GatewayDeps = { config, upstream, models, log, metrics, lifecycle: { draining: false }, paths: (path) => [...underEveryPrefix(path)] };
+  readiness.onChange = (now, before) => {
+    metrics.engineReady.set(now.state === "ready" ? 1 : 0);
+    const line = { engine: config.upstreamBaseUrl, state: now.state, was: before.state, reason: now.reason };
+    if (now.state === "ready") log.info(line, "engine ready");
+    else log.warn(line, "engine not ready");
+  };
+  const deps: GatewayDeps = { config, upstream, models, readiness, log, metrics, lifecycle: { draining: false }, paths: (path) => [...underEveryPrefix(path)] };
 
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are written and logged by errorMiddleware
@@ -100,6 +114,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
   if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
+  app.use(engineGate(readiness, (ctx) => wouldMatch(router, ctx), ENGINE_FREE_PATHS, startedAt));
   app.use(requireJson);
   app.use(koaBody({
     json: true,

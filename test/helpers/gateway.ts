@@ -75,3 +75,15 @@ export function gatewaySuite<Extra extends object = {}>(name: string, gatewayArg
   test.before.each((ctx) => ctx.sim.reset());
   return test;
 }
+
+/** Polls `url` until it answers `status`; resolves to the milliseconds that took, rejects after `withinMs`. */
+export async function untilStatus(url: string, status: number, withinMs = 3000): Promise<number> {
+  const started = Date.now();
+  let last = 0;
+  while (Date.now() - started < withinMs) {
+    last = await fetch(url).then((r) => r.status, () => 0);
+    if (last === status) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} answered ${last}, not ${status}, for ${withinMs} ms`);
+}

@@ -2,7 +2,7 @@ import * as assert from "uvu/assert";
 import { isUnexpected } from "@azure-rest/ai-inference";
 import { simVector } from "../sim/engine.ts";
 import { assertAzureSchema } from "../helpers/contract.ts";
-import { API, azureClient, gatewaySuite, postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { API, azureClient, gatewaySuite, postJson, startGateway, type RunningGateway, untilStatus } from "../helpers/gateway.ts";
 import { fromBase64, toBinary, toInt8, toUbinary, toUint8 } from "../../src/core/embedding-encoding.ts";
 
 const test = gatewaySuite<{ embed: RunningGateway }>("embeddings-and-info");
@@ -119,7 +119,7 @@ test("health_is_static_and_ready_follows_the_engine", async ({ gw, sim }) => {
   const ready = await fetch(`${gw.url}/ready`);
   assert.is(ready.status, 200);
   sim.models = [];
-  assert.is((await fetch(`${gw.url}/ready`)).status, 503);
+  await untilStatus(`${gw.url}/ready`, 503, 2500);
 });
 
 test.run();

@@ -105,6 +105,37 @@ test("engine_crash_stops_the_gateway_and_exits_non_zero", async () => {
   assert.not.ok(await listening(s.port), "gateway gone");
 });
 
+// vLLM opens its port only once the model is loaded; llama.cpp and TGI answer 503 meanwhile.
+for (const { engine, args, mode } of [{ engine: "vllm", args: ["--model", "m"], mode: "slow" }, { engine: "tgi", args: ["--model-id", "m"], mode: "loading" }]) {
+  test(`the_gateway_listens_while_the_engine_loads_then_serves (${engine}, ${mode})`, async () => {
+    const s = await startEntrypoint(engine, args, { FAKE_ENGINE_MODE: mode, FAKE_READY_AFTER: "5" });
+    const gw = `http://127.0.0.1:${s.port}`;
+    try {
+      const started = Date.now();
+      while (!(await listening(s.port))) {
+        assert.ok(Date.now() - started < 4000, `the gateway was not listening ${Date.now() - started} ms after the start: ${s.stderr()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.is((await fetch(`${gw}/health`)).status, 200, "liveness passes during the load");
+      const ready = await fetch(`${gw}/ready`);
+      assert.is(ready.status, 503);
+      assert.match(((await ready.json()) as any).error.message, /^The engine is loading \(not ready since the gateway started \d+ s ago\)/);
+      const early = await postJson(`${gw}/chat/completions?${API}`, { messages: [{ role: "user", content: "hi" }] });
+      assert.is(early.status, 503);
+      assert.is(early.json.error.code, "ServiceUnavailable");
+      assert.is(early.headers.get("retry-after"), "5");
+      await waitGateway(s);
+      const readyAt = Date.now() - started;
+      assert.ok(readyAt > 3000 && readyAt < 9000, `ready ${readyAt} ms after the start, the engine took 5 s`);
+      assert.is((await postJson(`${gw}/chat/completions?${API}`, { messages: [{ role: "user", content: "hi" }] })).status, 200);
+      s.child.kill("SIGTERM");
+      assert.is((await s.exit)[0], 0, s.stderr());
+    } finally {
+      s.child.kill("SIGKILL");
+    }
+  });
+}
+
 test("engine_never_ready_is_a_bounded_wait_and_non_zero_exit", async () => {
   const started = Date.now();
   const s = await startEntrypoint("tgi", ["--model-id", "m"], { FAKE_ENGINE_MODE: "never-ready", ENGINE_READY_TIMEOUT: "2" });
@@ -113,6 +144,23 @@ test("engine_never_ready_is_a_bounded_wait_and_non_zero_exit", async () => {
   assert.ok(Date.now() - started < 8000);
   assert.match(s.stderr(), /not ready after 2s/);
   assert.not.ok(await listening(s.upstreamPort), "engine stopped");
+  assert.not.ok(await listening(s.port), "gateway stopped");
+});
+
+test("a_gateway_that_cannot_start_stops_the_loading_engine", async () => {
+  const taken = createServer().listen(0, "127.0.0.1");
+  await once(taken, "listening");
+  const port = (taken.address() as { port: number }).port;
+  try {
+    const s = await startEntrypoint("vllm", ["--model", "m"], { FAKE_ENGINE_MODE: "never-ready", PORT: String(port) });
+    const [code] = await s.exit;
+    assert.ok(code !== 0 && code !== null, `exit ${code}`);
+    assert.match(s.stderr(), /gateway exited with code \d+ while the engine loaded; stopping the engine/);
+    assert.match(s.stderr(), /already in use/);
+    assert.not.ok(await listening(s.upstreamPort), "engine stopped");
+  } finally {
+    taken.close();
+  }
 });
 
 test("sigterm_while_waiting_for_the_engine_exits_0", async () => {

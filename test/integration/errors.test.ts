@@ -2,6 +2,7 @@ import * as assert from "uvu/assert";
 import { isUnexpected } from "@azure-rest/ai-inference";
 import { assertAzureSchema } from "../helpers/contract.ts";
 import { API, azureClient, postJson, gatewaySuite, startGateway } from "../helpers/gateway.ts";
+import { EngineSim } from "../sim/engine.ts";
 
 const test = gatewaySuite("errors", ["--first-byte-timeout", "300ms", "--body-limit", "64kb"]);
 
@@ -124,11 +125,16 @@ test("engine_timeout_is_504_and_broken_bodies_502", async ({ gw, sim }) => {
   assertAzureError(await postJson(`${gw.url}/chat/completions?${API}`, chat), 502, "UpstreamInvalidResponse");
 });
 
-test("engine_down_is_502", async () => {
-  const gw = await startGateway("http://127.0.0.1:9");
+test("engine_gone_after_it_was_ready_is_502_and_not_ready_at_once", async () => {
+  const sim = await new EngineSim().start();
+  const gw = await startGateway(sim.url);
   try {
+    assert.is((await fetch(`${gw.url}/ready`)).status, 200);
+    await sim.close();
     assertAzureError(await postJson(`${gw.url}/chat/completions?${API}`, chat), 502, "UpstreamUnavailable");
-    assert.is((await fetch(`${gw.url}/ready`)).status, 503);
+    const ready = await fetch(`${gw.url}/ready`);
+    assert.is(ready.status, 503, "the refused connection turned readiness at once, within the check interval");
+    assert.match(((await ready.json()) as any).error.message, /^The engine is not ready \(for \d+ s\): The engine refused the connection/);
     assert.is((await fetch(`${gw.url}/health`)).status, 200);
   } finally {
     await gw.close();

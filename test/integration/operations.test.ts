@@ -1,7 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { EngineSim } from "../sim/engine.ts";
-import { API, postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { API, postJson, startGateway, type RunningGateway, untilStatus } from "../helpers/gateway.ts";
 import { readRaw } from "../helpers/sse.ts";
 
 const test = suite<{ sim: EngineSim; gw: RunningGateway; logs: Array<Record<string, any>> }>("operations");
@@ -96,11 +96,11 @@ test("readiness_follows_the_engine_away_and_back", async ({ gw, sim }) => {
   assert.is((await fetch(`${gw.url}/ready`)).status, 200);
   const port = sim.port;
   await sim.close();
-  assert.is((await fetch(`${gw.url}/ready`)).status, 503);
+  assert.ok(await untilStatus(`${gw.url}/ready`, 503, 2500) < 2500, "not ready within the check interval, with no other traffic");
   assert.is((await fetch(`${gw.url}/health`)).status, 200, "liveness does not depend on the engine");
   const back = await new EngineSim().start(port);
   try {
-    assert.is((await fetch(`${gw.url}/ready`)).status, 200);
+    await untilStatus(`${gw.url}/ready`, 200, 2500);
   } finally {
     await back.close();
     await sim.start(port); // for the suite's after hook

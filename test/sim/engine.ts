@@ -2,7 +2,7 @@
 // like a small engine (deterministic text, usage, tool calls, embeddings); `next()` scripts the next
 // answer (status, JSON, raw SSE events with gaps, a cut connection, a stall). Every request is
 // recorded, with whether its client went away before the answer ended. Also runs standalone:
-//   tsx test/sim/engine.ts [--port 8080] [--model NAME]
+//   tsx test/sim/engine.ts [--port 8080] [--model NAME] [--tei] [--loading-for SECONDS]
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -46,6 +46,8 @@ export class EngineSim {
   noResponses = false;
   /** Ignore `encoding_format` and always answer floats (as some engines do). */
   floatsOnly = false;
+  /** Answer every request 503 as llama.cpp does while its model loads. */
+  loading = false;
   /** Responses created with `store` (the default), for GET/DELETE /v1/responses/{id}. */
   readonly stored = new Map<string, { response: any; input: any[] }>();
   private readonly scripts: Script[] = [];
@@ -83,6 +85,7 @@ export class EngineSim {
     this.tei = false;
     this.noResponses = false;
     this.floatsOnly = false;
+    this.loading = false;
     this.stored.clear();
   }
 
@@ -122,6 +125,7 @@ export class EngineSim {
         this.abortWaiters.splice(0).forEach((w) => w());
       }
     });
+    if (this.loading) return this.send(res, { status: 503, json: { error: { code: 503, message: "Loading model", type: "unavailable_error" } } });
     if (req.method === "GET" && req.url === "/health") return this.send(res, { json: {} });
     if (this.tei && req.method === "GET" && req.url === "/info") return this.send(res, { json: { model_id: this.models[0], model_dtype: "float32", max_input_length: 512 } });
     if (req.method === "GET" && req.url === "/v1/models" && !this.tei) {
@@ -310,9 +314,13 @@ export function embeddingsAnswer(body: any): Script {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, model: { type: "string" }, tei: { type: "boolean", default: false } } });
+  const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, model: { type: "string" }, tei: { type: "boolean", default: false }, "loading-for": { type: "string" } } });
   const sim = new EngineSim();
   if (values.model) sim.models = [values.model];
   sim.tei = values.tei!;
+  if (values["loading-for"]) {
+    sim.loading = true;
+    setTimeout(() => (sim.loading = false), Number(values["loading-for"]) * 1000);
+  }
   void sim.start(Number(values.port)).then(() => console.log(`engine simulator (not a real model) on ${sim.url}`));
 }

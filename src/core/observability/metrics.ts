@@ -22,6 +22,8 @@ export interface RequestRecord {
 export interface GatewayMetrics {
   registry: Registry;
   streamsInFlight: Gauge;
+  /** 1 while the engine is ready, 0 while it loads or is away (set by core/upstream/readiness.ts). */
+  engineReady: Gauge;
   observe(record: RequestRecord): void;
 }
 
@@ -35,6 +37,7 @@ export function createMetrics(): GatewayMetrics {
   const upstream = new HistogramSeries("gateway_upstream_duration_seconds", "Time from the upstream call to its response headers", ["route"], LATENCY_BUCKETS, registry);
   const firstToken = new HistogramSeries("gateway_time_to_first_token_seconds", "Time from request to the first streamed token", [], LATENCY_BUCKETS, registry);
   const streamsInFlight = new Gauge({ name: "gateway_streams_in_flight", help: "Streams being sent now", registers: [registry] });
+  const engineReady = new Gauge({ name: "gateway_engine_ready", help: "1 while the engine is ready (lists a model), 0 while it loads or is away", registers: [registry] });
   const upstreamErrors = new CounterSeries("gateway_upstream_errors_total", "Engine failures, by gateway error code", ["code"], registry);
   const aborts = new CounterSeries("gateway_client_aborts_total", "Requests whose client went away before the answer ended", ["route"], registry);
   const tokens = new CounterSeries("gateway_tokens_total", "Tokens reported by the engine's usage", ["kind"], registry);
@@ -55,6 +58,7 @@ export function createMetrics(): GatewayMetrics {
   return {
     registry,
     streamsInFlight,
+    engineReady,
     observe(r) {
       const outcome = outcomeOf(r.route, r.clientAborted ? "499" : String(r.status), r.stream ? "true" : "false");
       outcome.requests.inc();

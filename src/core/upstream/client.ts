@@ -5,7 +5,7 @@ import { Agent } from "undici";
 import type { paths } from "../../../generated/openai/schema.d.ts";
 import type { Config } from "../../config.ts";
 import type { EngineRoute } from "./call.ts";
-import { createTransport, UpstreamRequest } from "./transport.ts";
+import { createTransport, type TransportEvents, UpstreamRequest } from "./transport.ts";
 
 export type UpstreamClient = Client<paths>;
 
@@ -20,7 +20,7 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export function createUpstream(config: Config): Upstream {
+export function createUpstream(config: Config, events: TransportEvents = {}): Upstream {
   const agent = new Agent({
     connect: { timeout: config.connectTimeoutMs },
     headersTimeout: config.firstByteTimeoutMs,
@@ -38,7 +38,7 @@ export function createUpstream(config: Config): Upstream {
     querySerializer: createQuerySerializer(),
     // The one place the WHATWG types are stood in for: see transport.ts.
     Request: UpstreamRequest as unknown as typeof Request,
-    fetch: createTransport(agent, rootUrl.origin) as unknown as (request: Request) => Promise<Response>,
+    fetch: createTransport(agent, rootUrl.origin, events) as unknown as (request: Request) => Promise<Response>,
   });
   return {
     client,

@@ -30,6 +30,8 @@ export interface ModelCatalog {
    * Rejects when the engine could not be reached or did not answer in time: the call would only wait
    * for the same engine again, past the timeout the request was given. */
   resolve(requested: string | undefined): string | Promise<string>;
+  /** Asks the engine now, whatever the cache holds (readiness checks; coalesced with a fetch in flight). */
+  refresh(): Promise<OpenAIModel[]>;
 }
 
 /** The served model a name stands for: itself when served, else the only served model (deployment
@@ -66,11 +68,10 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
   };
 
   const fresh = () => (cached && Date.now() - cached.at < ttlMs ? cached : undefined);
+  const refresh = (): Promise<OpenAIModel[]> => (inflight ??= fetchModels().finally(() => (inflight = undefined)));
   const models = (): Promise<OpenAIModel[]> => {
     const known = fresh();
-    if (known) return Promise.resolve(known.models);
-    inflight ??= fetchModels().finally(() => (inflight = undefined));
-    return inflight;
+    return known ? Promise.resolve(known.models) : refresh();
   };
   const ids = (): Promise<string[]> => {
     const known = fresh();
@@ -84,6 +85,7 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
   return {
     ids,
     models,
+    refresh,
     // Synchronous while the list is cached (nearly every request): no promise per request.
     resolve(requested) {
       const known = fresh();

@@ -51,20 +51,33 @@ class UpstreamResponse {
   }
 }
 
+/** What the transport tells the rest of the gateway about the engine. */
+export interface TransportEvents {
+  /** A connection to the engine was refused: nothing listens on its port (stopped, restarting, loading). */
+  refused?(): void;
+}
+
+const isRefusal = (err: unknown) => (err as { code?: unknown } | null)?.code === "ECONNREFUSED";
+
 /** A fetch-shaped function over one undici dispatcher (the keep-alive Agent) for one origin, whose URLs
  * openapi-fetch builds from the configured base URL (so the origin is a prefix, not parsed per call). */
-export function createTransport(dispatcher: Dispatcher, origin: string) {
+export function createTransport(dispatcher: Dispatcher, origin: string, events: TransportEvents = {}) {
   return async function transport(request: UpstreamRequest): Promise<UpstreamResponse> {
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => (headers[name] = value));
-    const res = await dispatcher.request({
-      origin,
-      path: request.url.startsWith(origin) ? request.url.slice(origin.length) : new URL(request.url).pathname,
-      method: request.method as Dispatcher.HttpMethod,
-      headers,
-      body: request.body ?? null,
-      signal: request.signal ?? null,
-    });
-    return new UpstreamResponse(res.statusCode, res.headers, res.body);
+    try {
+      const res = await dispatcher.request({
+        origin,
+        path: request.url.startsWith(origin) ? request.url.slice(origin.length) : new URL(request.url).pathname,
+        method: request.method as Dispatcher.HttpMethod,
+        headers,
+        body: request.body ?? null,
+        signal: request.signal ?? null,
+      });
+      return new UpstreamResponse(res.statusCode, res.headers, res.body);
+    } catch (err) {
+      if (isRefusal(err)) events.refused?.();
+      throw err;
+    }
   };
 }

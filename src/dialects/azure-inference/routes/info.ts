@@ -1,5 +1,5 @@
 // GET /info (A#/paths/~1info/get) from the engine's model list; GET /health (process alive) and
-// GET /ready (engine answers and serves a model; cached, so probes never storm it).
+// GET /ready (the engine answers and serves a model: core/upstream/readiness.ts).
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../../deps.ts";
 import { apiVersionParam } from "../../../core/http/query.ts";
@@ -7,6 +7,8 @@ import { GatewayError } from "../../../core/errors.ts";
 import { toAzureModelInfo } from "../mappers/model-info.ts";
 import { matchServed } from "../../../core/upstream/models.ts";
 import { checkApiVersion } from "../validate/api-version.ts";
+import { secondsSince } from "../../../core/upstream/readiness.ts";
+import { LOADING_RETRY_AFTER_S } from "../../../core/http/engine-gate.ts";
 
 export function registerInfo(router: Router, { config, models, paths }: GatewayDeps): void {
   const modelType = config.upstreamType === "embeddings" ? "embeddings" : "chat-completion";
@@ -21,17 +23,19 @@ export function registerInfo(router: Router, { config, models, paths }: GatewayD
   });
 }
 
-export function registerHealth(router: Router, { models, paths, lifecycle }: GatewayDeps): void {
+export function registerHealth(router: Router, { readiness, paths, lifecycle }: GatewayDeps): void {
   router.get(paths("/health"), (ctx) => {
     ctx.type = "text/plain";
     ctx.body = "OK";
   });
   router.get(paths("/ready"), async (ctx) => {
     if (lifecycle.draining) throw new GatewayError("ServiceUnavailable", "The gateway is shutting down.");
-    const ids = await models.ids().catch((err: unknown) => {
-      throw new GatewayError("ServiceUnavailable", `The engine is not ready: ${err instanceof Error ? err.message : "unknown error"}`, { headers: { "retry-after": "5" } });
-    });
-    if (ids.length === 0) throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", { headers: { "retry-after": "5" } });
-    ctx.body = { status: "ready", models: ids };
+    const report = await readiness.check();
+    if (report.state === "ready") {
+      ctx.body = { status: "ready", models: report.models };
+      return;
+    }
+    const state = report.state === "loading" ? `is loading (not ready since the gateway started ${secondsSince(report.since)} ago)` : `is not ready (for ${secondsSince(report.since)})`;
+    throw new GatewayError("ServiceUnavailable", `The engine ${state}: ${report.reason ?? "unknown reason"}`, { headers: { "retry-after": LOADING_RETRY_AFTER_S } });
   });
 }
