@@ -5,10 +5,18 @@
 #   docker run --gpus all -p 80:80 azure-openai-proxy:vllm --model Qwen/Qwen2.5-0.5B-Instruct
 # Arguments after the image go to the engine. The gateway listens on PORT (80), the engine on
 # 127.0.0.1:UPSTREAM_PORT (per-engine default), reachable only through the gateway.
-# Images run as root, as the engine images do: engines write model caches under root-owned paths,
-# TGI/TEI run ldconfig, and the gateway binds port 80.
+# Engine images run as root, as the engine images do: engines write model caches under root-owned
+# paths, TGI/TEI run ldconfig, and the gateway binds port 80. The `gateway` target is the gateway alone
+# (non-root, port 8080, nothing written to its filesystem), for an engine that runs elsewhere.
+# Each base image is a build argument, pinned to the version checked (README, "Deploy"); build on a newer
+# engine release with e.g. --build-arg VLLM_IMAGE=vllm/vllm-openai:v0.11.0.
 
 ARG NODE_IMAGE=node:20.19.5-bookworm-slim
+ARG TGI_IMAGE=ghcr.io/huggingface/text-generation-inference:3.3.4
+ARG VLLM_IMAGE=vllm/vllm-openai:v0.10.1
+ARG SGLANG_IMAGE=lmsysorg/sglang:v0.5.1.post3-cu126
+ARG TEI_CPU_IMAGE=ghcr.io/huggingface/text-embeddings-inference:cpu-1.8.0
+ARG TEI_GPU_IMAGE=ghcr.io/huggingface/text-embeddings-inference:cuda-1.8.0
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -30,32 +38,43 @@ FROM scratch AS gateway-files
 COPY --from=build /out /
 COPY entrypoints /opt/azure-openai-proxy/entrypoints
 
-FROM ghcr.io/huggingface/text-generation-inference:3.3.4 AS tgi
+FROM ${TGI_IMAGE} AS tgi
 COPY --from=gateway-files / /
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/tgi.sh"]
 
-FROM vllm/vllm-openai:v0.10.1 AS vllm
+FROM ${VLLM_IMAGE} AS vllm
 COPY --from=gateway-files / /
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/vllm.sh"]
 
-FROM lmsysorg/sglang:v0.5.1.post3-cu126 AS sglang
+FROM ${SGLANG_IMAGE} AS sglang
 COPY --from=gateway-files / /
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/sglang.sh"]
 
-FROM ghcr.io/huggingface/text-embeddings-inference:cpu-1.8.0 AS tei-cpu
+FROM ${TEI_CPU_IMAGE} AS tei-cpu
 COPY --from=gateway-files / /
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/tei-cpu.sh"]
 
-FROM ghcr.io/huggingface/text-embeddings-inference:cuda-1.8.0 AS tei-gpu
+FROM ${TEI_GPU_IMAGE} AS tei-gpu
 COPY --from=gateway-files / /
 EXPOSE 80
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
 ENTRYPOINT ["/opt/azure-openai-proxy/entrypoints/tei-gpu.sh"]
+
+# The gateway alone, in front of an engine elsewhere (UPSTREAM_HOST): a Kubernetes sidecar or a Service.
+FROM ${NODE_IMAGE} AS gateway
+COPY --from=build /out/opt/azure-openai-proxy /opt/azure-openai-proxy
+RUN ln -s /opt/azure-openai-proxy/dist/src/main.js /usr/local/bin/azure-openai-proxy
+COPY entrypoints/healthcheck.sh /opt/azure-openai-proxy/entrypoints/healthcheck.sh
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD ["/opt/azure-openai-proxy/entrypoints/healthcheck.sh"]
+ENTRYPOINT ["azure-openai-proxy"]

@@ -20,12 +20,29 @@ function stage(name: string) {
   return instructions.slice(start, end === -1 ? undefined : end);
 }
 
+/** The global ARGs (before the first FROM) and their defaults. */
+const BUILD_ARGS = new Map(dockerfile.getInitialARGs().map((i) => {
+  const [name, value] = i.getArgumentsContent()!.split("=", 2) as [string, string | undefined];
+  return [name, value];
+}));
+
+/** A target's base image: `FROM ${ARG}` resolved to the ARG's default. */
+function baseImage(target: string): { arg: string; image: string } {
+  const from = dockerfile.getFROMs().find((f) => f.getBuildStage() === target)!;
+  const arg = /^\$\{(\w+)\}$/.exec(from.getImage() ?? "")?.[1];
+  assert.ok(arg, `${target}'s base image is a build argument (FROM \${…}), not ${from.getImage()}`);
+  const image = BUILD_ARGS.get(arg);
+  assert.ok(image, `${arg} has a default`);
+  return { arg, image };
+}
+
 for (const target of TARGETS) {
   test(`${target}_is_pinned_wired_and_healthchecked`, () => {
     const body = stage(target);
-    const from = dockerfile.getFROMs().find((f) => f.getBuildStage() === target)!;
-    const tag = from.getImageTag();
-    assert.ok(tag && tag !== "latest" && /\d/.test(tag), `${target} pins its base image (${from.getImageName()}:${tag})`);
+    const { arg, image } = baseImage(target);
+    const tag = image.split(":").at(-1)!;
+    assert.ok(image.includes(":") && tag !== "latest" && /\d/.test(tag), `${target} pins its base image (${arg}=${image})`);
+    assert.ok(readFileSync(resolve(ROOT, "README.md"), "utf8").includes(`\`${image}\``), `README names ${image}, the version checked`);
     const entrypoint = body.find((i) => i.getKeyword() === "ENTRYPOINT")!.getArgumentsContent()!;
     assert.ok(entrypoint.includes(`/entrypoints/${target}.sh`), entrypoint);
     accessSync(resolve(ROOT, "entrypoints", `${target}.sh`), constants.X_OK);
@@ -36,6 +53,17 @@ for (const target of TARGETS) {
     assert.not.ok(body.some((i) => i.getKeyword() === "RUN" && /apt(-get)? install|nodejs/.test(i.getArgumentsContent() ?? "")), "no apt install of node");
   });
 }
+
+test("gateway_target_is_the_gateway_alone_non_root", () => {
+  const body = stage("gateway");
+  assert.is(baseImage("gateway").arg, "NODE_IMAGE");
+  const user = body.find((i) => i.getKeyword() === "USER")?.getArgumentsContent();
+  assert.ok(user && user !== "root" && user !== "0", `runs as ${user}`);
+  assert.is(body.find((i) => i.getKeyword() === "ENTRYPOINT")!.getArgumentsContent(), "[\"azure-openai-proxy\"]");
+  assert.ok(body.some((i) => i.getKeyword() === "EXPOSE" && i.getArgumentsContent() === "8080"), "a port a non-root user can bind");
+  assert.match(body.filter((i) => i.getKeyword() === "ENV").map((i) => i.getArgumentsContent()).join(" "), /PORT=8080/);
+  assert.ok(body.some((i) => i.getKeyword() === "HEALTHCHECK"), "HEALTHCHECK");
+});
 
 test("build_stage_installs_builds_and_prunes", () => {
   const run = stage("build").filter((i) => i.getKeyword() === "RUN").map((i) => i.getArgumentsContent()).join("\n");
