@@ -7,7 +7,9 @@
 #     and exits 0;
 #   - if either process exits on its own, the other is stopped and the script exits non-zero.
 # Requires bash >= 5.1 (wait -n -p). Variables: HOST/PORT (gateway, default 0.0.0.0:80), UPSTREAM_PORT
-# (engine), ENGINE_READY_TIMEOUT (s, default 1800: model downloads are slow), STOP_TIMEOUT (s, default 30).
+# (engine), ENGINE_READY_TIMEOUT (s, default 1800: model downloads are slow), STOP_TIMEOUT (s, default 30),
+# ENGINE_ARGS (the engine's arguments when the container is given none, split on whitespace: for
+# platforms that set only environment variables, such as Azure ML).
 
 set -uo pipefail
 
@@ -22,6 +24,14 @@ STOPPING=""
 
 log() { echo "entrypoint: $*" >&2; }
 
+# engine_args ARGS...: sets ENGINE_ARGV to the container's arguments, or to $ENGINE_ARGS when there are none.
+engine_args() {
+  ENGINE_ARGV=("$@")
+  if [ "$#" -eq 0 ] && [ -n "${ENGINE_ARGS:-}" ]; then
+    read -r -a ENGINE_ARGV <<< "$ENGINE_ARGS"
+  fi
+}
+
 # check_ports DEFAULT_UPSTREAM_PORT: sets UPSTREAM_PORT and refuses a clash with the gateway's port.
 check_ports() {
   UPSTREAM_PORT="${UPSTREAM_PORT:-$1}"
@@ -29,7 +39,7 @@ check_ports() {
     log "UPSTREAM_PORT ($UPSTREAM_PORT) must differ from the gateway's PORT ($GATEWAY_PORT)"
     exit 2
   fi
-  for arg in "${ENGINE_ARGS[@]}"; do
+  for arg in "${ENGINE_ARGV[@]}"; do
     case "$arg" in
       --port|--port=*|-p) log "do not pass $arg to the engine: set UPSTREAM_PORT instead"; exit 2 ;;
     esac

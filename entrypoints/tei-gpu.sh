@@ -2,9 +2,9 @@
 # Text Embeddings Inference (CUDA) + gateway. The image ships one router per GPU architecture; the
 # one for GPU 0's compute capability is chosen (TEI_ROUTER overrides). docker run … IMAGE --model-id <id>.
 here="$(dirname "$(readlink -f "$0")")"
-ENGINE_ARGS=("$@")
 # shellcheck source=entrypoints/lib.sh
 . "$here/lib.sh"
+engine_args "$@"
 check_ports 8080
 if command -v ldconfig >/dev/null 2>&1; then ldconfig 2>/dev/null || true; fi
 
@@ -33,4 +33,4 @@ log "using $router"
 unset HOST PORT # read by the TEI router; they are the gateway's here
 export HF_HUB_USER_AGENT_ORIGIN="${HF_HUB_USER_AGENT_ORIGIN:-azure:foundry:gpu-cuda:inference:tei}"
 GATEWAY_ARGS=(--upstream-type embeddings)
-run_engine "$router" --hostname 127.0.0.1 --port "$UPSTREAM_PORT" "${ENGINE_ARGS[@]}"
+run_engine "$router" --hostname 127.0.0.1 --port "$UPSTREAM_PORT" "${ENGINE_ARGV[@]}"

@@ -172,6 +172,20 @@ test("sigterm_while_waiting_for_the_engine_exits_0", async () => {
   assert.not.ok(await listening(s.upstreamPort));
 });
 
+test("engine_arguments_from_ENGINE_ARGS_when_the_container_gets_none", async () => {
+  // Azure ML sets environment variables, not container arguments.
+  const s = await startEntrypoint("vllm", [], { ENGINE_ARGS: "--model Qwen/Qwen2.5-0.5B-Instruct  --max-model-len 4096" });
+  try {
+    await waitGateway(s);
+    const invocation = readFileSync(s.argsFile, "utf8").trim();
+    assert.ok(invocation.endsWith(`--port ${s.upstreamPort} --model Qwen/Qwen2.5-0.5B-Instruct --max-model-len 4096`), invocation);
+    s.child.kill("SIGTERM");
+    assert.is((await s.exit)[0], 0, s.stderr());
+  } finally {
+    s.child.kill("SIGKILL");
+  }
+});
+
 test("engine_port_flag_is_refused", async () => {
   const s = await startEntrypoint("vllm", ["--model", "m", "--port", "9999"]);
   const [code] = await s.exit;
