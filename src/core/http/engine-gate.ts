@@ -11,8 +11,12 @@ export const LOADING_RETRY_AFTER_S = "5";
 /** `routeOf` names the route a request would match (undefined: no route, left to the 404); requests for
  * `ungated` routes (health, readiness, metrics) pass. */
 export function engineGate(readiness: EngineReadiness, routeOf: (ctx: Koa.Context) => string | undefined, ungated: ReadonlySet<string>, startedAt: number): Koa.Middleware {
-  return async function gateUntilEngineReady(ctx, next) {
-    if (readiness.everReady) return next();
+  // Not async: once the engine has been ready, no promise of its own per request.
+  return function gateUntilEngineReady(ctx, next) {
+    return readiness.everReady ? next() : holdWhileLoading(ctx, next);
+  };
+
+  async function holdWhileLoading(ctx: Koa.Context, next: Koa.Next): Promise<void> {
     const route = routeOf(ctx);
     if (route === undefined || ungated.has(route)) return next();
     const report = await readiness.check();
@@ -27,5 +31,5 @@ export function engineGate(readiness: EngineReadiness, routeOf: (ctx: Koa.Contex
       headers: { "retry-after": LOADING_RETRY_AFTER_S },
       ...(report.detail ? { detail: report.detail } : {}),
     });
-  };
+  }
 }
