@@ -26,10 +26,7 @@ import { toAzureOpenAIErrorBody } from "./dialects/azure-openai/error-body.ts";
 import { AZURE_OPENAI_BASE, registerAzureOpenAIRoutes } from "./dialects/azure-openai/routes.ts";
 import { toOpenAIErrorBody } from "./dialects/openai/error-body.ts";
 import { OPENAI_BASE, registerOpenAIRoutes } from "./dialects/openai/routes.ts";
-import { createUpstream } from "./core/upstream/client.ts";
-import { createModelCatalog } from "./core/upstream/models.ts";
-import { createEngineReadiness } from "./core/upstream/readiness.ts";
-import type { TransportEvents } from "./core/upstream/transport.ts";
+import { createDeployments } from "./core/deployments/deployments.ts";
 import { engineGate } from "./core/http/engine-gate.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
@@ -79,19 +76,18 @@ export function createLogger(config: Config): Logger {
 
 export function createApp(config: Config, log: Logger = createLogger(config)): Gateway {
   const startedAt = Date.now();
-  const events: TransportEvents = {};
-  const upstream = createUpstream(config, events);
-  const models = createModelCatalog(upstream, config.modelsCacheMs, Math.min(config.firstByteTimeoutMs, 10_000));
-  const readiness = createEngineReadiness(models, startedAt);
-  events.refused = () => readiness.refused();
+  const deployments = createDeployments(config, log, startedAt);
   const metrics = createMetrics();
-  readiness.onChange = (now, before) => {
-    metrics.engineReady.set(now.state === "ready" ? 1 : 0);
-    const line = { engine: config.upstreamBaseUrl, state: now.state, was: before.state, reason: now.reason };
-    if (now.state === "ready") log.info(line, "engine ready");
-    else log.warn(line, "engine not ready");
-  };
-  const deps: GatewayDeps = { config, upstream, models, readiness, log, metrics, lifecycle: { draining: false }, paths: (path) => [...underEveryPrefix(path)] };
+  for (const d of deployments.all) {
+    const gauge = metrics.engineReady.labels(d.name ?? "default");
+    gauge.set(0);
+    const logChange = d.readiness.onChange;
+    d.readiness.onChange = (now, before) => {
+      gauge.set(now.state === "ready" ? 1 : 0);
+      logChange?.(now, before);
+    };
+  }
+  const deps: GatewayDeps = { config, deployments, startedAt, log, metrics, lifecycle: { draining: false }, paths: (path) => [...underEveryPrefix(path)] };
 
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are written and logged by errorMiddleware
@@ -114,7 +110,8 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
   if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
-  app.use(engineGate(readiness, (ctx) => wouldMatch(router, ctx), ENGINE_FREE_PATHS, startedAt));
+  // With a deployments file, each request is gated by its own deployment's engine (core/deployments/request.ts).
+  if (!deployments.fromFile) app.use(engineGate(deployments.all[0]!.readiness, (ctx) => wouldMatch(router, ctx), ENGINE_FREE_PATHS, startedAt));
   app.use(requireJson);
   app.use(koaBody({
     json: true,
@@ -137,5 +134,5 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  return { app, deps, close: () => upstream.close() };
+  return { app, deps, close: () => deployments.close() };
 }

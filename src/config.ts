@@ -4,6 +4,7 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { tracingConfigured } from "./core/observability/tracing.ts";
+import { type DeploymentsFile, loadDeploymentsFile } from "./core/deployments/config-file.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -35,6 +36,8 @@ export interface Config {
   workers: number;
   /** OTLP tracing, from the standard OTEL_* variables. */
   tracing: boolean;
+  /** --config: several engines, each under its deployment name; undefined: the one engine of the flags. */
+  deployments: DeploymentsFile | undefined;
 }
 
 interface Option {
@@ -66,6 +69,7 @@ export const OPTIONS = {
   "metrics-port": { env: "METRICS_PORT", help: "also serve /metrics, without auth, on this port" },
   workers: { env: "WORKERS", default: "1", help: "processes sharing the port: a number, or auto (one per core)" },
   "log-level": { env: "LOG_LEVEL", default: "info", help: "fatal | error | warn | info | debug | trace | silent" },
+  config: { env: "CONFIG", help: "deployments file (YAML or JSON): several engines behind one endpoint, by deployment name; replaces --upstream-*" },
 } satisfies Record<string, Option>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -156,6 +160,7 @@ export function loadConfig(argv: string[], env: Env): Config {
     tracing: tracingConfigured(env),
     workers: get("workers") === "auto" ? availableParallelism() : parseInteger("workers", get("workers")!, 1, 256),
     metricsPort: get("metrics-port") ? parseInteger("metrics-port", get("metrics-port")!, 0, 65535) : undefined,
+    deployments: get("config") ? loadDeploymentsFile(get("config")!, env) : undefined,
   });
 }
 

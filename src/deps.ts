@@ -2,16 +2,14 @@
 import type { Logger } from "pino";
 import type { Config } from "./config.ts";
 import type { GatewayMetrics } from "./core/observability/metrics.ts";
-import type { Upstream } from "./core/upstream/client.ts";
-import type { ModelCatalog } from "./core/upstream/models.ts";
-import type { EngineReadiness } from "./core/upstream/readiness.ts";
+import type { Deployments } from "./core/deployments/deployments.ts";
 
 export interface GatewayDeps {
   config: Config;
-  upstream: Upstream;
-  models: ModelCatalog;
-  /** The engine's state now (/ready, and the gate that holds requests while it loads). */
-  readiness: EngineReadiness;
+  /** The engines behind the gateway, each under its deployment name (one, without --config). */
+  deployments: Deployments;
+  /** When the gateway started (ms since the epoch), for "loading for N s". */
+  startedAt: number;
   log: Logger;
   metrics: GatewayMetrics;
   /** Set once SIGTERM starts the drain: /ready then answers 503 so the balancer stops sending. */

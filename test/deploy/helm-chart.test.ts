@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { OPTIONS } from "../../src/config.ts";
+import { parseDeploymentsFile } from "../../src/core/deployments/config-file.ts";
 import { HelmUnavailable, helmPath } from "../../scripts/helm.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -113,7 +114,14 @@ function problems(docs: Manifest[], values: Values = {}): string[] {
   if (gateway.name === "gateway") {
     const sc = { ...pod.securityContext, ...gateway.securityContext };
     if (sc.runAsNonRoot !== true || sc.readOnlyRootFilesystem !== true || sc.allowPrivilegeEscalation !== false) found.push("the gateway-only container is not non-root with a read-only root");
-    if (!env.get("UPSTREAM_HOST")?.value) found.push("no UPSTREAM_HOST in mode gateway");
+    if (!env.get("UPSTREAM_HOST")?.value && !env.get("CONFIG")?.value) found.push("no UPSTREAM_HOST nor CONFIG in mode gateway");
+    const config = env.get("CONFIG")?.value as string | undefined;
+    if (config) {
+      const mount = gateway.volumeMounts.find((m: any) => config.startsWith(`${m.mountPath}/`));
+      const volume = pod.volumes.find((v: any) => v.name === mount?.name);
+      const map = of("ConfigMap").find((c) => c.metadata.name === volume?.configMap?.name);
+      if (!map || !(config.slice(mount.mountPath.length + 1) in (map as any).data)) found.push(`CONFIG ${config} is not a file of a rendered ConfigMap`);
+    }
   }
   return found;
 }
@@ -131,6 +139,7 @@ const COMBINATIONS: Array<{ name: string; values: Values }> = [
   },
   { name: "gateway with the engine as a native sidecar", values: { mode: "gateway", upstream: { url: "http://127.0.0.1:8000", sidecar: { name: "vllm", image: "vllm/vllm-openai:v0.10.1", args: ["--model", "m"], securityContext: { runAsUser: 0, runAsNonRoot: false } } } } },
   { name: "gateway with the engine as a plain sidecar and an existing Secret", values: { mode: "gateway", upstream: { url: "http://127.0.0.1:8000", nativeSidecar: false, sidecar: { name: "tgi", image: "ghcr.io/huggingface/text-generation-inference:3.3.4" } }, auth: { existingSecret: "my-keys" } } },
+  { name: "gateway in front of two engines through a deployments file", values: { mode: "gateway", gateway: { deploymentsFile: { default: "chat", deployments: [{ name: "chat", url: "http://vllm.llm.svc:8000" }, { name: "embed", url: "http://tei.llm.svc:8080", operations: ["embeddings"] }] } } } },
   { name: "gateway with HPA, no PDB, port 9000, ServiceMonitor", values: { mode: "gateway", upstream: { url: "https://engine.example.com/v1" }, gateway: { port: 9000 }, autoscaling: { enabled: true }, podDisruptionBudget: { enabled: false }, metrics: { serviceMonitor: { enabled: true } } } },
 ];
 
@@ -161,6 +170,9 @@ if (helm) {
     assert.is(gateway.containers[0].resources, undefined, "no GPU for the gateway alone");
     const sidecar = render(COMBINATIONS[4]!.values).find((d) => d.kind === "Deployment")!.spec.template.spec;
     assert.is(sidecar.initContainers[0].restartPolicy, "Always");
+    const files = render(COMBINATIONS[6]!.values).find((d) => d.kind === "ConfigMap")!;
+    const parsed = parseDeploymentsFile((files as any).data["deployments.yaml"], "configmap", {});
+    assert.equal(parsed.deployments.map((d) => d.name), ["chat", "embed"], "the rendered file is one the gateway accepts");
     const plain = render(COMBINATIONS[5]!.values).find((d) => d.kind === "Deployment")!.spec.template.spec;
     assert.equal(plain.containers[1].lifecycle.preStop.exec.command, ["sleep", "35"], "the engine outlives the gateway's drain");
   });
@@ -196,7 +208,7 @@ if (helm) {
 test("every_gateway_flag_is_a_chart_value_or_set_by_the_chart", () => {
   const values = parse(readFileSync(join(CHART, "values.yaml"), "utf8"));
   const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8"));
-  const setByChart = ["host", "port", "upstream-host", "upstream-port", "api-key", "upstream-api-key", "shutdown-grace", "metrics-port"];
+  const setByChart = ["host", "port", "upstream-host", "upstream-port", "api-key", "upstream-api-key", "shutdown-grace", "metrics-port", "config"];
   const flags = Object.keys(values.gateway.flags);
   assert.equal([...flags, ...setByChart].sort(), Object.keys(OPTIONS).sort());
   assert.equal(Object.keys(schema.properties.gateway.properties.flags.properties).sort(), [...flags].sort(), "the schema refuses what values.yaml does not list");

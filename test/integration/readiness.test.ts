@@ -40,7 +40,7 @@ function assertLoadingAnswer(dialect: string, res: { status: number; headers: He
 
 const metricValue = async (gw: string, name: string) => {
   const text = await fetch(`${gw}/metrics`).then((r) => r.text());
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line === undefined ? undefined : Number(line.split(" ")[1]);
 };
 

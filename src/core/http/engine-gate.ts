@@ -1,4 +1,4 @@
-// Until the engine has been ready once (a model can take many minutes to download and load), requests
+// Until an engine has been ready once (a model can take many minutes to download and load), requests
 // for an engine that looks like it is starting get a 503 ServiceUnavailable with Retry-After in their
 // dialect's envelope, instead of a refused connection or whatever a half-started engine says. Once it
 // has been ready, the gate is a single property read: later outages are the upstream core's to name.
@@ -8,8 +8,24 @@ import { type EngineReadiness, secondsSince } from "../upstream/readiness.ts";
 
 export const LOADING_RETRY_AFTER_S = "5";
 
-/** `routeOf` names the route a request would match (undefined: no route, left to the 404); requests for
- * `ungated` routes (health, readiness, metrics) pass. */
+/** Resolves when the engine can be called; throws 503 while it loads. */
+export async function assertEngineStarted(readiness: EngineReadiness, startedAt: number): Promise<void> {
+  const report = await readiness.check();
+  if (report.state === "ready") return;
+  // Not starting but broken: an engine that hangs or is not HTTP fails the request as the check did,
+  // without a second wait; one that answers (401, 404) gets the request and its answer is relayed.
+  if (report.state === "unavailable") {
+    if (report.transportFailure) throw report.transportFailure;
+    return;
+  }
+  throw new GatewayError("ServiceUnavailable", `The engine is loading (${secondsSince(startedAt)} since the gateway started): ${report.reason ?? "not ready yet"} Retry later.`, {
+    headers: { "retry-after": LOADING_RETRY_AFTER_S },
+    ...(report.detail ? { detail: report.detail } : {}),
+  });
+}
+
+/** For the flags' one engine, before routing. `routeOf` names the route a request would match
+ * (undefined: no route, left to the 404); requests for `ungated` routes (health, readiness, metrics) pass. */
 export function engineGate(readiness: EngineReadiness, routeOf: (ctx: Koa.Context) => string | undefined, ungated: ReadonlySet<string>, startedAt: number): Koa.Middleware {
   // Not async: once the engine has been ready, no promise of its own per request.
   return function gateUntilEngineReady(ctx, next) {
@@ -18,18 +34,7 @@ export function engineGate(readiness: EngineReadiness, routeOf: (ctx: Koa.Contex
 
   async function holdWhileLoading(ctx: Koa.Context, next: Koa.Next): Promise<void> {
     const route = routeOf(ctx);
-    if (route === undefined || ungated.has(route)) return next();
-    const report = await readiness.check();
-    if (report.state === "ready") return next();
-    // Not starting but broken: an engine that hangs or is not HTTP fails the request as the check did,
-    // without a second wait; one that answers (401, 404) gets the request and its answer is relayed.
-    if (report.state === "unavailable") {
-      if (report.transportFailure) throw report.transportFailure;
-      return next();
-    }
-    throw new GatewayError("ServiceUnavailable", `The engine is loading (${secondsSince(startedAt)} since the gateway started): ${report.reason ?? "not ready yet"} Retry later.`, {
-      headers: { "retry-after": LOADING_RETRY_AFTER_S },
-      ...(report.detail ? { detail: report.detail } : {}),
-    });
+    if (route !== undefined && !ungated.has(route)) await assertEngineStarted(readiness, startedAt);
+    return next();
   }
 }

@@ -6,6 +6,8 @@ import { type CounterChild, CounterSeries, type HistogramChild, HistogramSeries 
 
 export interface RequestRecord {
   route: string;
+  /** A deployments file's deployment (undefined for the flags' one engine). */
+  deployment?: string;
   status: number;
   stream: boolean;
   durationMs: number;
@@ -22,8 +24,8 @@ export interface RequestRecord {
 export interface GatewayMetrics {
   registry: Registry;
   streamsInFlight: Gauge;
-  /** 1 while the engine is ready, 0 while it loads or is away (set by core/upstream/readiness.ts). */
-  engineReady: Gauge;
+  /** 1 while a deployment's engine is ready, 0 while it loads or is away, by deployment (set in app.ts). */
+  engineReady: Gauge<"deployment">;
   observe(record: RequestRecord): void;
 }
 
@@ -37,9 +39,10 @@ export function createMetrics(): GatewayMetrics {
   const upstream = new HistogramSeries("gateway_upstream_duration_seconds", "Time from the upstream call to its response headers", ["route"], LATENCY_BUCKETS, registry);
   const firstToken = new HistogramSeries("gateway_time_to_first_token_seconds", "Time from request to the first streamed token", [], LATENCY_BUCKETS, registry);
   const streamsInFlight = new Gauge({ name: "gateway_streams_in_flight", help: "Streams being sent now", registers: [registry] });
-  const engineReady = new Gauge({ name: "gateway_engine_ready", help: "1 while the engine is ready (lists a model), 0 while it loads or is away", registers: [registry] });
+  const engineReady = new Gauge({ name: "gateway_engine_ready", help: "1 while the deployment's engine is ready (lists a model), 0 while it loads or is away", labelNames: ["deployment"], registers: [registry] });
   const upstreamErrors = new CounterSeries("gateway_upstream_errors_total", "Engine failures, by gateway error code", ["code"], registry);
   const aborts = new CounterSeries("gateway_client_aborts_total", "Requests whose client went away before the answer ended", ["route"], registry);
+  const byDeployment = new CounterSeries("gateway_deployment_requests_total", "Requests answered, by deployments-file deployment and status", ["deployment", "status"], registry);
   const tokens = new CounterSeries("gateway_tokens_total", "Tokens reported by the engine's usage", ["kind"], registry);
   const promptTokens = tokens.labels("prompt");
   const completionTokens = tokens.labels("completion");
@@ -67,6 +70,7 @@ export function createMetrics(): GatewayMetrics {
       if (r.firstTokenMs !== undefined) firstTokenAll.observe(r.firstTokenMs / 1000);
       if (r.upstreamError && r.errorCode) upstreamErrors.labels(r.errorCode).inc();
       if (r.clientAborted) (outcome.aborts ??= aborts.labels(outcome.route)).inc();
+      if (r.deployment !== undefined) byDeployment.labels(r.deployment, r.clientAborted ? "499" : String(r.status)).inc();
       if (r.promptTokens) promptTokens.inc(r.promptTokens);
       if (r.completionTokens) completionTokens.inc(r.completionTokens);
     },

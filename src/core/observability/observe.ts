@@ -27,7 +27,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
       const state = ctx.state as {
         requestId?: string; clientRequestId?: string; apiVersion?: string; model?: string; stream?: boolean; upstreamMs?: number;
         usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string;
-        errorTarget?: string; errorDetail?: string;
+        errorTarget?: string; errorDetail?: string; deployment?: string;
       };
       const outcome = state.streamOutcome;
       const status = ctx.status;
@@ -40,6 +40,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
         requestId: state.requestId, clientRequestId: state.clientRequestId, method: ctx.method, path: ctx.path,
         // A request rejected before its route read it still says which api-version it asked for.
         apiVersion: state.apiVersion ?? (ctx.querystring ? queryParam(ctx.querystring, "api-version")?.slice(0, 64) : undefined), model: state.model,
+        deployment: state.deployment,
         route: routeOf(ctx),
         status,
         stream: state.stream === true,
@@ -70,7 +71,9 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
     if (ctx.state.upstreamMs !== undefined && ctx.respond !== false) {
       const total = performance.now() - started;
       const upstream = ctx.state.upstreamMs as number;
-      ctx.set("server-timing", `upstream;dur=${upstream.toFixed(2)}, gateway;dur=${Math.max(0, total - upstream).toFixed(2)}`);
+      const deployment = ctx.state.deployment as string | undefined;
+      const desc = deployment === undefined ? "" : `;desc=${JSON.stringify(deployment)}`;
+      ctx.set("server-timing", `upstream${desc};dur=${upstream.toFixed(2)}, gateway;dur=${Math.max(0, total - upstream).toFixed(2)}`);
     }
   };
 }

@@ -5,6 +5,10 @@
 // envelope, not-found code) comes in as OpenAIEdges.
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
+import type { Operation } from "../../core/deployments/config-file.ts";
+import { type Deployment, operationsOf, servesOperation } from "../../core/deployments/deployments.ts";
+import { deploymentFor, engineModelOf } from "../../core/deployments/request.ts";
+import type { Upstream } from "../../core/upstream/client.ts";
 import { type ErrorBody, type ErrorCode, GatewayError } from "../../core/errors.ts";
 import { fromBase64, toBase64 } from "../../core/embedding-encoding.ts";
 import { upstreamHeaders } from "../../core/http/headers.ts";
@@ -85,24 +89,28 @@ function answerObject(ctx: Context, data: unknown, what: string): void {
   ctx.body = data;
 }
 
-/** Checks shared by every POST: api-version, the body against its schema, the dialect's rules, the model. */
-async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges, schema: OpenAIBodySchema): Promise<T & Record<string, unknown>> {
+/** Checks shared by every POST: api-version, the body against its schema, the dialect's rules, then
+ * the deployment (core/deployments' rule) and the model its engine is asked for. */
+async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges, schema: OpenAIBodySchema, operation: Operation): Promise<{ body: T & Record<string, unknown>; deployment: Deployment }> {
   const apiVersion = edges.apiVersion(ctx.querystring);
   const raw = ctx.request.body as Record<string, unknown> | undefined;
   // On a deployment route the path names the model; the body's `model` is optional there (B's schema has none).
-  const deployment = (ctx.params as { deployment?: string } | undefined)?.deployment;
-  if (deployment !== undefined && raw !== null && typeof raw === "object" && !Array.isArray(raw)) raw.model = deployment;
+  const pathName = (ctx.params as { deployment?: string } | undefined)?.deployment;
+  if (pathName !== undefined && raw !== null && typeof raw === "object" && !Array.isArray(raw)) raw.model = pathName;
   const body = await checkOpenAIBody<T>(raw, schema);
   edges.prepare?.(body);
-  const model = await resolveModel(deps.models, requestedName(body), edges.notFound);
+  const requested = requestedName(body);
+  const names = { path: pathName, body: requested, header: ctx.get("azureml-model-deployment") || undefined };
+  const deployment = await deploymentFor(ctx, deps, names, operation, edges.notFound);
+  const model = deps.deployments.fromFile ? ((await engineModelOf(deployment)) ?? requested) : await resolveModel(deployment.models, requested, edges.notFound);
   if (model !== undefined) body.model = model;
   ctx.state.model = model;
   ctx.state.apiVersion = apiVersion;
   ctx.state.stream = body.stream === true;
-  return body;
+  return { body, deployment };
 }
 
-type UpstreamClient = GatewayDeps["upstream"]["client"];
+type UpstreamClient = Upstream["client"];
 // A type alias, not an interface: openapi-fetch's init parameter wants an index signature.
 type UpstreamInit<B> = {
   body: B;
@@ -113,6 +121,7 @@ type UpstreamInit<B> = {
 /** What tells the generating operations (chat, legacy completions, responses) apart; the engine calls
  * stay typed by their own path, so openapi-fetch checks each body against its operation. */
 interface Generation<B> {
+  operation: Operation;
   schema: OpenAIBodySchema;
   path: string;
   /** Not every engine serves it (see EngineRoute). */
@@ -127,10 +136,10 @@ interface Generation<B> {
 /** A generating operation: validate and resolve, then the engine's JSON answer or its re-framed stream. */
 function generation<B extends { model?: unknown; stream?: unknown }>(op: Generation<B>): (deps: GatewayDeps, edges: OpenAIEdges) => Handler {
   return (deps, edges) => {
-    const { upstream, config } = deps;
-    const route = upstream.route("POST", op.path, op.optional);
     return async (ctx) => {
-      const body = await acceptBody<B>(ctx, deps, edges, op.schema);
+      const { body, deployment } = await acceptBody<B>(ctx, deps, edges, op.schema, op.operation);
+      const { upstream, config } = deployment;
+      const route = deployment.route("POST", op.path, op.optional);
       await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
         const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
         const started = performance.now();
@@ -148,6 +157,7 @@ function generation<B extends { model?: unknown; stream?: unknown }>(op: Generat
 }
 
 export const chatCompletions = generation<OpenAIChatRequest>({
+  operation: "chat",
   schema: "CreateChatCompletionRequest",
   path: "/chat/completions",
   optional: false,
@@ -158,6 +168,7 @@ export const chatCompletions = generation<OpenAIChatRequest>({
 });
 
 export const completions = generation<OpenAICompletionRequest>({
+  operation: "completions",
   schema: "CreateCompletionRequest",
   path: "/completions",
   optional: true,
@@ -185,10 +196,10 @@ export function toRequestedEncoding(response: OpenAIEmbeddingsResponse, format: 
 }
 
 export function embeddings(deps: GatewayDeps, edges: OpenAIEdges): Handler {
-  const { upstream, config } = deps;
-  const route = upstream.route("POST", "/embeddings");
   return async (ctx) => {
-    const body = await acceptBody<OpenAIEmbeddingsRequest>(ctx, deps, edges, "CreateEmbeddingRequest");
+    const { body, deployment } = await acceptBody<OpenAIEmbeddingsRequest>(ctx, deps, edges, "CreateEmbeddingRequest", "embeddings");
+    const { upstream, config } = deployment;
+    const route = deployment.route("POST", "/embeddings");
     await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
       const started = performance.now();
       const { data } = await callUpstream(signal, () => upstream.client.POST("/embeddings", { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) }), route);
@@ -199,6 +210,7 @@ export function embeddings(deps: GatewayDeps, edges: OpenAIEdges): Handler {
 }
 
 export const createResponse = generation<OpenAIResponsesRequest>({
+  operation: "responses",
   schema: "CreateResponse",
   path: "/responses",
   optional: true,
@@ -219,9 +231,24 @@ const queryString = (ctx: Context, name: string): string | undefined => (typeof 
 /** GET /responses/{id}, DELETE /responses/{id}, GET /responses/{id}/input_items: stored responses,
  * where the engine keeps them (vLLM with a store; llama.cpp keeps none and says so). */
 export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "get" | "delete" | "input_items"): Handler {
-  const { upstream, config } = deps;
   return async (ctx) => {
     ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
+    // A stored response lives on one engine and its id names none: the deployment the request names
+    // (header, default, the only one serving responses), else each that serves responses in turn.
+    const holders = responseHolders(ctx, deps);
+    if (holders.length === 0) throw new GatewayError("OperationNotSupported", "No deployment here serves responses.");
+    for (const [i, deployment] of holders.entries()) {
+      try {
+        return await fromDeployment(ctx, deployment);
+      } catch (err) {
+        if (i === holders.length - 1 || !(err instanceof GatewayError && err.status === 404)) throw err;
+      }
+    }
+  };
+
+  async function fromDeployment(ctx: Context, d: Deployment): Promise<void> {
+    const { upstream, config } = d;
+    ctx.state.deployment = d.name;
     const responseId = (ctx.params as { id: string }).id;
     const headers = upstreamHeaders(ctx, upstream.baseHeaders);
     await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
@@ -253,14 +280,31 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "
       ctx.state.upstreamMs = performance.now() - started;
       answerObject(ctx, result.data, "a deletion");
     });
-  };
+  }
 }
 
-/** GET /models: what the engine serves, in OpenAI's list shape. */
+function responseHolders(ctx: Context, deps: GatewayDeps): readonly Deployment[] {
+  const { deployments } = deps;
+  try {
+    return [deployments.pick({ header: ctx.get("azureml-model-deployment") || undefined }, "responses")];
+  } catch (err) {
+    if (!(err instanceof GatewayError && err.code === "InvalidRequestBody")) throw err;
+    return deployments.all.filter((d) => servesOperation(d, "responses"));
+  }
+}
+
+/** A file's deployment as a model entry: its name is what clients send as `model`. */
+const deploymentModel = (d: Deployment): OpenAIModel & { operations: readonly string[] } => ({
+  id: d.name!, object: "model", created: 0, owned_by: "azure-openai-proxy", operations: operationsOf(d),
+});
+
+/** GET /models: what the engine serves (or, with a deployments file, the deployments), in OpenAI's list shape. */
 export function listModels(deps: GatewayDeps, edges: OpenAIEdges): Handler {
   return async (ctx) => {
     ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
-    const list: OpenAIModelList = { object: "list", data: await deps.models.models() };
+    const { deployments } = deps;
+    const data = deployments.fromFile ? deployments.all.map(deploymentModel) : await deployments.all[0]!.models.models();
+    const list: OpenAIModelList = { object: "list", data };
     ctx.body = list;
   };
 }
@@ -271,7 +315,13 @@ export function retrieveModel(deps: GatewayDeps, edges: OpenAIEdges): Handler {
   return async (ctx) => {
     ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
     const requested = (ctx.params as { model: string }).model;
-    const served: OpenAIModel[] = await deps.models.models();
+    if (deps.deployments.fromFile) {
+      const d = deps.deployments.find(requested);
+      if (!d) throw new GatewayError(edges.notFound, `The deployment '${requested.slice(0, 200)}' does not exist here. Deployments: ${deps.deployments.all.map((x) => x.name).join(", ")}.`, { target: "model" });
+      ctx.body = deploymentModel(d);
+      return;
+    }
+    const served: OpenAIModel[] = await deps.deployments.all[0]!.models.models();
     const id = matchServed(served.map((m) => m.id), requested);
     const model = served.find((m) => m.id === id);
     if (!model) {

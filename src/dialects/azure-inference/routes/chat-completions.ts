@@ -1,7 +1,7 @@
 // POST /chat/completions -> POST /v1/chat/completions: validate -> map -> upstream -> map or stream.
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../../deps.ts";
-import { azureInput, requestedModel } from "../input.ts";
+import { azureInput, azureTarget } from "../input.ts";
 import { upstreamHeaders } from "../../../core/http/headers.ts";
 import { toOpenAIChatRequest } from "../mappers/chat-request.ts";
 import { toAzureChatCompletions } from "../mappers/chat-response.ts";
@@ -15,12 +15,14 @@ import { asFetchSignal } from "../../../core/upstream/transport.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
-export function registerChatCompletions(router: Router, { config, upstream, models, paths, log, metrics }: GatewayDeps): void {
+export function registerChatCompletions(router: Router, deps: GatewayDeps): void {
+  const { paths, log, metrics } = deps;
   const contracts = createOperationContracts("ChatCompletionsOptions");
-  const route = upstream.route("POST", "/chat/completions");
   router.post(paths("/chat/completions"), async (ctx) => {
     const { apiVersion, body, extras } = checkAzureRequest<AzureChatCompletionsOptions>(azureInput(ctx), contracts);
-    const model = await models.resolve(requestedModel(ctx, body));
+    const { deployment, model } = await azureTarget(ctx, deps, body, "chat");
+    const { upstream, config } = deployment;
+    const route = deployment.route("POST", "/chat/completions");
     const request = toOpenAIChatRequest(body, { model, extras });
     const stream = body.stream === true; // the body flag decides, not Accept (the JS client sends application/json)
     ctx.state.model = model;

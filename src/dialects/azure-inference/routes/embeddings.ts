@@ -1,7 +1,7 @@
 // POST /embeddings -> POST /v1/embeddings: validate -> map -> upstream -> encode and map back.
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../../deps.ts";
-import { azureInput, requestedModel } from "../input.ts";
+import { azureInput, azureTarget } from "../input.ts";
 import { upstreamHeaders } from "../../../core/http/headers.ts";
 import { toAzureEmbeddingsResult, toOpenAIEmbeddingsRequest } from "../mappers/embeddings.ts";
 import type { AzureEmbeddingsOptions } from "../mappers/types.ts";
@@ -11,12 +11,13 @@ import { asFetchSignal } from "../../../core/upstream/transport.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
-export function registerEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
+export function registerEmbeddings(router: Router, deps: GatewayDeps): void {
   const contracts = createOperationContracts("EmbeddingsOptions");
-  const route = upstream.route("POST", "/embeddings");
-  router.post(paths("/embeddings"), async (ctx) => {
+  router.post(deps.paths("/embeddings"), async (ctx) => {
     const { apiVersion, body, extras } = checkAzureRequest<AzureEmbeddingsOptions>(azureInput(ctx), contracts);
-    const model = await models.resolve(requestedModel(ctx, body));
+    const { deployment, model } = await azureTarget(ctx, deps, body, "embeddings");
+    const { upstream, config } = deployment;
+    const route = deployment.route("POST", "/embeddings");
     const request = toOpenAIEmbeddingsRequest(body, { model, extras });
     ctx.state.model = model;
     ctx.state.apiVersion = apiVersion;

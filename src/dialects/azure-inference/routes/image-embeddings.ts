@@ -4,7 +4,7 @@
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../../deps.ts";
 import { GatewayError } from "../../../core/errors.ts";
-import { azureInput, requestedModel } from "../input.ts";
+import { azureInput, azureTarget } from "../input.ts";
 import { upstreamHeaders } from "../../../core/http/headers.ts";
 import { toAzureEmbeddingsResult, toVllmImageEmbeddingsRequests } from "../mappers/embeddings.ts";
 import type { AzureImageEmbeddingsOptions, OpenAIEmbeddingsRequest } from "../mappers/types.ts";
@@ -14,11 +14,12 @@ import { asFetchSignal } from "../../../core/upstream/transport.ts";
 import { createOperationContracts } from "../validate/operations.ts";
 import { checkAzureRequest } from "../validate/request.ts";
 
-export function registerImageEmbeddings(router: Router, { config, upstream, models, paths }: GatewayDeps): void {
+export function registerImageEmbeddings(router: Router, deps: GatewayDeps): void {
   const contracts = createOperationContracts("ImageEmbeddingsOptions");
-  router.post(paths("/images/embeddings"), async (ctx) => {
+  router.post(deps.paths("/images/embeddings"), async (ctx) => {
     const { apiVersion, body, extras } = checkAzureRequest<AzureImageEmbeddingsOptions>(azureInput(ctx), contracts);
-    const model = await models.resolve(requestedModel(ctx, body));
+    const { deployment, model } = await azureTarget(ctx, deps, body, "image-embeddings");
+    const { upstream, config } = deployment;
     const requests = toVllmImageEmbeddingsRequests(body, { model, extras });
     ctx.state.model = model;
     ctx.state.apiVersion = apiVersion;

@@ -1,41 +1,78 @@
 // GET /info (A#/paths/~1info/get) from the engine's model list; GET /health (process alive) and
-// GET /ready (the engine answers and serves a model: core/upstream/readiness.ts).
+// GET /ready (every deployment's engine answers and serves a model: core/upstream/readiness.ts).
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../../deps.ts";
 import { apiVersionParam } from "../../../core/http/query.ts";
 import { GatewayError } from "../../../core/errors.ts";
+import { operationsOf, type Deployment } from "../../../core/deployments/deployments.ts";
+import { engineModelOf } from "../../../core/deployments/request.ts";
 import { toAzureModelInfo } from "../mappers/model-info.ts";
 import { matchServed } from "../../../core/upstream/models.ts";
+import type { EngineReport } from "../../../core/upstream/readiness.ts";
 import { checkApiVersion } from "../validate/api-version.ts";
 import { secondsSince } from "../../../core/upstream/readiness.ts";
 import { LOADING_RETRY_AFTER_S } from "../../../core/http/engine-gate.ts";
 
-export function registerInfo(router: Router, { config, models, paths }: GatewayDeps): void {
-  const modelType = config.upstreamType === "embeddings" ? "embeddings" : "chat-completion";
+const EMBEDDING_OPERATIONS = new Set(["embeddings", "image-embeddings"]);
+
+/** What /info reports as model_type: embeddings for an embeddings-only deployment or a TEI engine. */
+async function modelType(d: Deployment, flagsType: string): Promise<"embeddings" | "chat-completion"> {
+  if (d.name === undefined) return flagsType === "embeddings" ? "embeddings" : "chat-completion";
+  if (operationsOf(d).every((op) => EMBEDDING_OPERATIONS.has(op))) return "embeddings";
+  const served = await d.models.models().catch(() => []);
+  return served[0]?.owned_by === "text-embeddings-inference" ? "embeddings" : "chat-completion";
+}
+
+export function registerInfo(router: Router, { config, deployments, paths }: GatewayDeps): void {
   router.get(paths("/info"), async (ctx) => {
     checkApiVersion(apiVersionParam(ctx.querystring));
-    const requested = typeof ctx.query.model === "string" && ctx.query.model ? ctx.query.model : ctx.get("azureml-model-deployment") || undefined;
-    const ids = await models.ids();
+    const query = typeof ctx.query.model === "string" && ctx.query.model ? ctx.query.model : undefined;
+    const header = ctx.get("azureml-model-deployment") || undefined;
+    if (deployments.fromFile) {
+      const d = deployments.pick({ body: query, header }, undefined, "ModelNotFound");
+      const id = await engineModelOf(d);
+      if (id === undefined) throw new GatewayError("ServiceUnavailable", `The engine of '${d.name}' serves no model yet.`, { headers: { "retry-after": "5" } });
+      ctx.body = toAzureModelInfo(id, await modelType(d, config.upstreamType));
+      return;
+    }
+    const requested = query ?? header;
+    const ids = await deployments.all[0]!.models.ids();
     if (ids.length === 0) throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", { headers: { "retry-after": "5" } });
     const id = matchServed(ids, requested);
     if (id === undefined) throw new GatewayError("ModelNotFound", `The model '${requested!.slice(0, 200)}' is not served here. Served: ${ids.join(", ")}.`, { target: "model" });
-    ctx.body = toAzureModelInfo(id, modelType);
+    ctx.body = toAzureModelInfo(id, config.upstreamType === "embeddings" ? "embeddings" : "chat-completion");
   });
 }
 
-export function registerHealth(router: Router, { readiness, paths, lifecycle }: GatewayDeps): void {
+/** "is loading (…)" / "is not ready (for N s)", with the engine's own failure. */
+function notReady(report: EngineReport): string {
+  const state = report.state === "loading" ? `is loading (not ready since the gateway started ${secondsSince(report.since)} ago)` : `is not ready (for ${secondsSince(report.since)})`;
+  return `${state}: ${report.reason ?? "unknown reason"}`;
+}
+
+export function registerHealth(router: Router, { deployments, paths, lifecycle }: GatewayDeps): void {
   router.get(paths("/health"), (ctx) => {
     ctx.type = "text/plain";
     ctx.body = "OK";
   });
+  // 200 when every deployment's engine is ready; ?deployment=<name> asks about one (for operators).
   router.get(paths("/ready"), async (ctx) => {
     if (lifecycle.draining) throw new GatewayError("ServiceUnavailable", "The gateway is shutting down.");
-    const report = await readiness.check();
-    if (report.state === "ready") {
-      ctx.body = { status: "ready", models: report.models };
+    const asked = typeof ctx.query.deployment === "string" && ctx.query.deployment ? ctx.query.deployment : undefined;
+    const chosen = asked === undefined ? deployments.all : [deployments.find(asked)].filter((d): d is Deployment => d !== undefined);
+    if (chosen.length === 0) throw new GatewayError("NotFound", `No deployment is named '${asked!.slice(0, 200)}'. Deployments: ${deployments.all.map((d) => d.name).join(", ")}.`);
+    const reports = await Promise.all(chosen.map((d) => d.readiness.check()));
+    const failing = chosen.map((d, i) => [d, reports[i]!] as const).filter(([, r]) => r.state !== "ready");
+    if (!deployments.fromFile) {
+      const [report] = reports;
+      if (report!.state !== "ready") throw new GatewayError("ServiceUnavailable", `The engine ${notReady(report!)}`, { headers: { "retry-after": LOADING_RETRY_AFTER_S } });
+      ctx.body = { status: "ready", models: report!.models };
       return;
     }
-    const state = report.state === "loading" ? `is loading (not ready since the gateway started ${secondsSince(report.since)} ago)` : `is not ready (for ${secondsSince(report.since)})`;
-    throw new GatewayError("ServiceUnavailable", `The engine ${state}: ${report.reason ?? "unknown reason"}`, { headers: { "retry-after": LOADING_RETRY_AFTER_S } });
+    if (failing.length > 0) {
+      const which = failing.map(([d, r]) => `${d.name}: the engine ${notReady(r)}`).join("; ");
+      throw new GatewayError("ServiceUnavailable", `Not ready: ${which}`, { headers: { "retry-after": LOADING_RETRY_AFTER_S } });
+    }
+    ctx.body = { status: "ready", deployments: Object.fromEntries(chosen.map((d, i) => [d.name, { state: reports[i]!.state, models: reports[i]!.models }])) };
   });
 }

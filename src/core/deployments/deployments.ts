@@ -1,0 +1,142 @@
+// The deployments a gateway serves: the one engine of the flags, or those of a deployments file, each
+// with its own upstream client, model catalog and readiness. One rule picks the deployment of a
+// request, in every dialect:
+//   1. the path's deployment (/openai/deployments/{name}/…), else the body's `model`, else the
+//      `azureml-model-deployment` header; a path or body name that names no deployment is a 404
+//      listing them; a header that names none is ignored (Azure ML sets it for its own routing);
+//   2. a name is a deployment's name, or the engine model a deployment declares;
+//   3. with no name: the file's `default`, else the one deployment that serves the operation, else a
+//      400 listing those that do.
+// With one deployment (the flags', or a file's only one) every name stands for it.
+// A deployment that does not serve the operation (declared `operations`) is a 404 naming those that do.
+import type { Logger } from "pino";
+import type { Config } from "../../config.ts";
+import { GatewayError, type ErrorCode } from "../errors.ts";
+import { createUpstream, type Upstream } from "../upstream/client.ts";
+import type { EngineRoute } from "../upstream/call.ts";
+import { createModelCatalog, type ModelCatalog } from "../upstream/models.ts";
+import { createEngineReadiness, type EngineReadiness } from "../upstream/readiness.ts";
+import type { TransportEvents } from "../upstream/transport.ts";
+import { OPERATIONS, type DeploymentSpec, type Operation } from "./config-file.ts";
+
+export interface Deployment {
+  /** Its name in the deployments file; undefined for the one engine of the flags. */
+  readonly name: string | undefined;
+  /** The settings its calls use: the gateway's, with this deployment's engine, key and timeouts. */
+  readonly config: Config;
+  readonly upstream: Upstream;
+  readonly models: ModelCatalog;
+  readonly readiness: EngineReadiness;
+  /** Declared operations; undefined: every operation (the engine says which it lacks). */
+  readonly operations: ReadonlySet<Operation> | undefined;
+  /** The engine's model name, when the file declares it. */
+  readonly engineModel: string | undefined;
+  readonly maxConcurrent: number | undefined;
+  inFlight: number;
+  /** An engine route of this deployment, for failure messages (built once per path). */
+  route(method: string, path: string, optional?: boolean): EngineRoute;
+}
+
+/** The names a request carries, where the rule looks for them. */
+export interface RequestNames {
+  path?: string | undefined;
+  body?: string | undefined;
+  header?: string | undefined;
+}
+
+export interface Deployments {
+  readonly all: readonly Deployment[];
+  /** From a deployments file (several engines, routed by name), or the flags' one engine. */
+  readonly fromFile: boolean;
+  /** The deployment a request is for, by the rule above (`operation` undefined: any, as /info asks).
+   * `notFound` is the dialect's code. */
+  pick(names: RequestNames, operation: Operation | undefined, notFound?: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">): Deployment;
+  /** By name or declared engine model (listings, /info, /ready). */
+  find(name: string): Deployment | undefined;
+  close(): Promise<void>;
+}
+
+export const servesOperation = (d: Deployment, operation: Operation) => d.operations === undefined || d.operations.has(operation);
+export const operationsOf = (d: Deployment): readonly Operation[] => (d.operations ? [...d.operations] : OPERATIONS);
+
+function createDeployment(spec: DeploymentSpec | undefined, config: Config, startedAt: number): Deployment {
+  const own: Config = spec
+    ? {
+        ...config,
+        upstreamBaseUrl: spec.baseUrl,
+        upstreamApiKey: spec.apiKey,
+        connectTimeoutMs: spec.timeouts.connectMs ?? config.connectTimeoutMs,
+        firstByteTimeoutMs: spec.timeouts.firstByteMs ?? config.firstByteTimeoutMs,
+        idleTimeoutMs: spec.timeouts.idleMs ?? config.idleTimeoutMs,
+        totalTimeoutMs: spec.timeouts.totalMs ?? config.totalTimeoutMs,
+      }
+    : config;
+  const events: TransportEvents = {};
+  const upstream = createUpstream(own, events);
+  const models = createModelCatalog(upstream, own.modelsCacheMs, Math.min(own.firstByteTimeoutMs, 10_000));
+  const readiness = createEngineReadiness(models, startedAt);
+  events.refused = () => readiness.refused();
+  const routes = new Map<string, EngineRoute>();
+  return {
+    name: spec?.name,
+    config: own,
+    upstream,
+    models,
+    readiness,
+    operations: spec?.operations ? new Set(spec.operations) : undefined,
+    engineModel: spec?.model,
+    maxConcurrent: spec?.maxConcurrent,
+    inFlight: 0,
+    route(method, path, optional = false) {
+      const key = `${method} ${path} ${optional}`;
+      let route = routes.get(key);
+      if (!route) routes.set(key, (route = upstream.route(method, path, optional)));
+      return route;
+    },
+  };
+}
+
+export function createDeployments(config: Config, log: Logger, startedAt = Date.now()): Deployments {
+  const file = config.deployments;
+  const all = file ? file.deployments.map((spec) => createDeployment(spec, config, startedAt)) : [createDeployment(undefined, config, startedAt)];
+  for (const d of all) {
+    d.readiness.onChange = (now, before) => {
+      const line = { deployment: d.name, engine: d.config.upstreamBaseUrl, state: now.state, was: before.state, reason: now.reason };
+      if (now.state === "ready") log.info(line, "engine ready");
+      else log.warn(line, "engine not ready");
+    };
+  }
+  const byName = new Map<string, Deployment>();
+  for (const d of all) if (d.name) byName.set(d.name, d);
+  for (const d of all) if (d.engineModel && !byName.has(d.engineModel)) byName.set(d.engineModel, d);
+  const names = (list: readonly Deployment[]) => list.map((d) => `${d.name} (${operationsOf(d).join(", ")})`).join("; ");
+
+  const serving = (d: Deployment, operation: Operation | undefined): Deployment => {
+    if (operation === undefined || servesOperation(d, operation)) return d;
+    const others = all.filter((o) => servesOperation(o, operation)).map((o) => o.name);
+    throw new GatewayError("OperationNotSupported", `The deployment '${d.name}' does not serve ${operation}; ${others.length ? `deployments that do: ${others.join(", ")}` : "no deployment here does"}.`, { target: "model" });
+  };
+
+  return {
+    all,
+    fromFile: file !== undefined,
+    find: (name) => (file ? byName.get(name) : all[0]),
+    pick(requested, operation, notFound = "DeploymentNotFound") {
+      // One engine, from the flags or a one-deployment file: every name stands for it (as a deployment
+      // name of a single-model engine stands for that model).
+      if (!file || all.length === 1) return serving(all[0]!, operation);
+      for (const [name, strict] of [[requested.path, true], [requested.body, true], [requested.header, false]] as const) {
+        if (!name) continue;
+        const d = byName.get(name);
+        if (d) return serving(d, operation);
+        if (strict) throw new GatewayError(notFound, `The deployment '${name.slice(0, 200)}' does not exist here. Deployments: ${names(all)}.`, { target: "model" });
+      }
+      if (file.defaultName) return serving(byName.get(file.defaultName)!, operation);
+      const candidates = operation === undefined ? all : all.filter((d) => servesOperation(d, operation));
+      if (candidates.length === 1) return candidates[0]!;
+      const what = operation ?? "requests";
+      throw new GatewayError("InvalidRequestBody", `Name a deployment in \`model\` (or in the path /openai/deployments/{name}): ${candidates.length ? `these serve ${what}: ${names(candidates)}` : `no deployment serves ${what}`}.`, { target: "model" });
+    },
+    close: async () => void (await Promise.all(all.map((d) => d.upstream.close()))),
+  };
+}

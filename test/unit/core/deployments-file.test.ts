@@ -1,0 +1,64 @@
+// The deployments file's checks: every mistake is refused at start-up with the file, line and key.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { ConfigError } from "../../../src/config.ts";
+import { parseDeploymentsFile } from "../../../src/core/deployments/config-file.ts";
+
+const test = suite("deployments-file");
+const parse = (text: string, env: Record<string, string> = {}) => parseDeploymentsFile(text, "d.yaml", env);
+const refused = (text: string, message: RegExp, env: Record<string, string> = {}) => {
+  try {
+    parse(text, env);
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    assert.match((err as Error).message, message);
+    return;
+  }
+  assert.unreachable(`accepted: ${text}`);
+};
+
+test("a_complete_file_parses", () => {
+  const file = parse(`default: chat
+deployments:
+  - name: chat
+    url: http://127.0.0.1:8000
+    model: Qwen/Qwen2.5-7B-Instruct
+    api_key_env: CHAT_KEY
+    operations: [chat, responses]
+    timeouts: { first_byte: 600s, total: 30m }
+    max_concurrent: 64
+  - name: embed
+    url: https://tei.internal/v1
+`, { CHAT_KEY: "secret" });
+  assert.equal(file, {
+    defaultName: "chat",
+    deployments: [
+      { name: "chat", baseUrl: "http://127.0.0.1:8000/v1", model: "Qwen/Qwen2.5-7B-Instruct", apiKey: "secret", operations: ["chat", "responses"], timeouts: { firstByteMs: 600_000, totalMs: 1_800_000 }, maxConcurrent: 64 },
+      { name: "embed", baseUrl: "https://tei.internal/v1", timeouts: {} },
+    ],
+  });
+});
+
+test("json_is_accepted_too", () => {
+  assert.is(parse(`{"deployments": [{"name": "a", "url": "http://h:1"}]}`).deployments[0]!.baseUrl, "http://h:1/v1");
+});
+
+test("mistakes_name_the_line_and_the_key", () => {
+  refused("deployments:\n  - name: a\n    url: http://h:1\n    urls: [x]\n", /^--config: d\.yaml:4: unknown key 'urls' \(expected name, url,/);
+  refused("deployments:\n  - name: a\n    url: http://h:1\n  - name: a\n    url: http://h:2\n", /^--config: d\.yaml:4: the name 'a' is used twice \(also at line 2\)/);
+  refused("deployments:\n  - name: a\n    url: ftp://h\n", /d\.yaml:3: url 'ftp:\/\/h' must start with http:\/\/ or https:\/\//);
+  refused("deployments:\n  - name: a\n    url: http://h:99999\n", /d\.yaml:3: url 'http:\/\/h:99999':/);
+  refused("deployments:\n  - name: a\n    url: http://h:1\n    api_key_env: NOPE\n", /d\.yaml:4: api_key_env names NOPE, which is not set/);
+  refused("deployments:\n  - name: a\n    url: http://h:1\n    operations: [chat, speech]\n", /d\.yaml:4: operation 'speech' is none of chat, completions, embeddings, image-embeddings, responses/);
+  refused("deployments:\n  - name: a\n    url: http://h:1\n    timeouts:\n      total: soon\n", /d\.yaml:5: timeouts\.total: 'soon' is not a duration/);
+  refused("deployments:\n  - name: a\n    url: http://h:1\n    max_concurrent: 0\n", /d\.yaml:4: max_concurrent: a whole number/);
+  refused("default: b\ndeployments:\n  - name: a\n    url: http://h:1\n", /d\.yaml:1: default 'b' names no deployment \(a\)/);
+  refused("deployments:\n  - url: http://h:1\n", /d\.yaml:2: a deployment needs a `name`/);
+  refused("deployments:\n  - name: a\n", /d\.yaml:2: deployment 'a' needs a `url`/);
+  refused("deployments: []\n", /`deployments` must be a non-empty list/);
+  refused("engines: []\n", /d\.yaml:1: unknown key 'engines'/);
+  refused("deployments:\n  - name: a\n    url: [http://h\n", /^--config: d\.yaml:\d+: /);
+  refused("deployments:\n  - name: a\n    name: b\n    url: http://h:1\n", /d\.yaml:3: .*(unique|duplicate)/i);
+});
+
+test.run();
