@@ -8,10 +8,9 @@ import { operationsOf, type Deployment } from "../../../core/deployments/deploym
 import { engineModelOf } from "../../../core/deployments/request.ts";
 import { toAzureModelInfo } from "../mappers/model-info.ts";
 import { matchServed } from "../../../core/upstream/models.ts";
-import type { EngineReport } from "../../../core/upstream/readiness.ts";
-import { checkApiVersion } from "../validate/api-version.ts";
-import { secondsSince } from "../../../core/upstream/readiness.ts";
+import { type EngineReport, secondsSince } from "../../../core/upstream/readiness.ts";
 import { LOADING_RETRY_AFTER_S } from "../../../core/http/engine-gate.ts";
+import { checkApiVersion } from "../validate/api-version.ts";
 
 const EMBEDDING_OPERATIONS = new Set(["embeddings", "image-embeddings"]);
 
