@@ -76,8 +76,8 @@ export function createLogger(config: Config): Logger {
 
 export function createApp(config: Config, log: Logger = createLogger(config)): Gateway {
   const startedAt = Date.now();
-  const deployments = createDeployments(config, log, startedAt);
   const metrics = createMetrics();
+  const deployments = createDeployments(config, log, startedAt, { replicaUp: (d, r, up) => metrics.replicaReady.labels(d, r).set(up ? 1 : 0) });
   for (const d of deployments.all) {
     const gauge = metrics.engineReady.labels(d.name ?? "default");
     gauge.set(0);

@@ -48,6 +48,8 @@ export class EngineSim {
   floatsOnly = false;
   /** Answer every request 503 as llama.cpp does while its model loads. */
   loading = false;
+  /** Wait this long before answering any POST (a slow replica). */
+  slowMs = 0;
   /** Responses created with `store` (the default), for GET/DELETE /v1/responses/{id}. */
   readonly stored = new Map<string, { response: any; input: any[] }>();
   private readonly scripts: Script[] = [];
@@ -86,6 +88,7 @@ export class EngineSim {
     this.noResponses = false;
     this.floatsOnly = false;
     this.loading = false;
+    this.slowMs = 0;
     this.stored.clear();
   }
 
@@ -131,6 +134,7 @@ export class EngineSim {
     if (req.method === "GET" && req.url === "/v1/models" && !this.tei) {
       return this.send(res, { json: { object: "list", data: this.models.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "sim" })) } });
     }
+    if (this.slowMs && req.method === "POST") await sleep(this.slowMs);
     const script = req.method === "POST" ? this.scripts.shift() : undefined;
     if (script) return this.send(res, script);
     if (req.method === "POST" && req.url === "/v1/chat/completions") return this.send(res, chatAnswer(body));

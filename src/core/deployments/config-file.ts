@@ -5,6 +5,7 @@
 //   deployments:
 //     - name: chat                      # what clients send as `model`, in /openai/deployments/{name},
 //       url: http://127.0.0.1:8000      #   or as azureml-model-deployment
+//                                       # or urls: [http://a:8000, http://b:8000]: replicas of one model
 //       model: Qwen/Qwen2.5-7B-Instruct # optional: the engine's model name (else from its /v1/models)
 //       api_key_env: CHAT_ENGINE_KEY    # optional: the variable holding the engine's key (never inline)
 //       operations: [chat, responses]   # optional: else every operation the engine answers
@@ -26,8 +27,8 @@ export interface DeploymentTimeouts {
 
 export interface DeploymentSpec {
   name: string;
-  /** The engine's OpenAI base URL, ending in /v1. */
-  baseUrl: string;
+  /** The engines' OpenAI base URLs (replicas of one model), each ending in /v1. */
+  baseUrls: readonly string[];
   model?: string;
   apiKey?: string;
   /** Declared operations; undefined: whatever the engine answers. */
@@ -42,7 +43,7 @@ export interface DeploymentsFile {
 }
 
 const TIMEOUT_KEYS = { connect: "connectMs", first_byte: "firstByteMs", idle: "idleMs", total: "totalMs" } as const;
-const DEPLOYMENT_KEYS = ["name", "url", "model", "api_key_env", "operations", "timeouts", "max_concurrent"];
+const DEPLOYMENT_KEYS = ["name", "url", "urls", "model", "api_key_env", "operations", "timeouts", "max_concurrent"];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 
 export function loadDeploymentsFile(file: string, env: Env): DeploymentsFile {
@@ -98,17 +99,23 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
     seen.set(name, nameNode!);
 
     const urlNode = get("url");
-    if (!urlNode) fail(item, `deployment '${name}' needs a \`url\` (the engine, e.g. http://127.0.0.1:8000)`);
-    const url = stringOf(urlNode!, "url", fail);
-    if (!/^https?:\/\//i.test(url)) fail(urlNode, `url '${url}' must start with http:// or https://`);
-    let baseUrl = "";
-    try {
-      baseUrl = upstreamBaseUrl(url, undefined);
-    } catch (err) {
-      fail(urlNode, `url '${url}': ${(err as Error).message.replace(/^--upstream-host: /, "")}`);
-    }
-
-    const spec: DeploymentSpec = { name, baseUrl, timeouts: {} };
+    const urlsNode = get("urls");
+    if (urlNode && urlsNode) fail(urlsNode, `deployment '${name}': \`url\` or \`urls\`, not both`);
+    if (!urlNode && !urlsNode) fail(item, `deployment '${name}' needs a \`url\` (the engine, e.g. http://127.0.0.1:8000) or \`urls\` (replicas)`);
+    if (urlsNode && (!isSeq(urlsNode) || urlsNode.items.length === 0)) fail(urlsNode, "urls: a non-empty list of engine URLs (replicas of one model)");
+    const urlNodes = urlNode ? [urlNode] : ((urlsNode as unknown as { items: Node[] }).items);
+    const baseUrls = urlNodes.map((node) => {
+      const url = stringOf(node, "url", fail);
+      if (!/^https?:\/\//i.test(url)) fail(node, `url '${url}' must start with http:// or https://`);
+      try {
+        return upstreamBaseUrl(url, undefined);
+      } catch (err) {
+        return fail(node, `url '${url}': ${(err as Error).message.replace(/^--upstream-host: /, "")}`);
+      }
+    });
+    const twice = baseUrls.find((u, i) => baseUrls.indexOf(u) !== i);
+    if (twice) fail(urlsNode, `urls: ${twice} is listed twice`);
+    const spec: DeploymentSpec = { name, baseUrls, timeouts: {} };
     const model = get("model");
     if (model) spec.model = stringOf(model, "model", fail);
     const keyEnv = get("api_key_env");

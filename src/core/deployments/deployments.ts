@@ -18,6 +18,7 @@ import { createModelCatalog, type ModelCatalog } from "../upstream/models.ts";
 import { createEngineReadiness, type EngineReadiness } from "../upstream/readiness.ts";
 import type { TransportEvents } from "../upstream/transport.ts";
 import { OPERATIONS, type DeploymentSpec, type Operation } from "./config-file.ts";
+import { anyReplicaReadiness, balancedUpstream, logReplicaChanges, type Replica, replicaLabel } from "./replicas.ts";
 
 export interface Deployment {
   /** Its name in the deployments file; undefined for the one engine of the flags. */
@@ -26,7 +27,10 @@ export interface Deployment {
   readonly config: Config;
   readonly upstream: Upstream;
   readonly models: ModelCatalog;
+  /** Ready while any of its replicas is. */
   readonly readiness: EngineReadiness;
+  /** Its engines (one, or replicas of one model behind a balancer: replicas.ts). */
+  readonly replicas: readonly Replica[];
   /** Declared operations; undefined: every operation (the engine says which it lacks). */
   readonly operations: ReadonlySet<Operation> | undefined;
   /** The engine's model name, when the file declares it. */
@@ -59,11 +63,16 @@ export interface Deployments {
 export const servesOperation = (d: Deployment, operation: Operation) => d.operations === undefined || d.operations.has(operation);
 export const operationsOf = (d: Deployment): readonly Operation[] => (d.operations ? [...d.operations] : OPERATIONS);
 
-function createDeployment(spec: DeploymentSpec | undefined, config: Config, startedAt: number): Deployment {
-  const own: Config = spec
+/** What createDeployments reports besides its log lines. */
+export interface DeploymentEvents {
+  replicaUp?(deployment: string, replica: string, up: boolean): void;
+}
+
+function createDeployment(spec: DeploymentSpec | undefined, config: Config, startedAt: number, log: Logger, events: DeploymentEvents): Deployment & { stop(): void } {
+  const own = (baseUrl: string): Config => spec
     ? {
         ...config,
-        upstreamBaseUrl: spec.baseUrl,
+        upstreamBaseUrl: baseUrl,
         upstreamApiKey: spec.apiKey,
         connectTimeoutMs: spec.timeouts.connectMs ?? config.connectTimeoutMs,
         firstByteTimeoutMs: spec.timeouts.firstByteMs ?? config.firstByteTimeoutMs,
@@ -71,18 +80,39 @@ function createDeployment(spec: DeploymentSpec | undefined, config: Config, star
         totalTimeoutMs: spec.timeouts.totalMs ?? config.totalTimeoutMs,
       }
     : config;
-  const events: TransportEvents = {};
-  const upstream = createUpstream(own, events);
-  const models = createModelCatalog(upstream, own.modelsCacheMs, Math.min(own.firstByteTimeoutMs, 10_000));
-  const readiness = createEngineReadiness(models, startedAt);
-  events.refused = () => readiness.refused();
+  const replicas: Replica[] = (spec?.baseUrls ?? [config.upstreamBaseUrl]).map((baseUrl) => {
+    const replicaConfig = own(baseUrl);
+    const transportEvents: TransportEvents = {};
+    const upstream = createUpstream(replicaConfig, transportEvents);
+    const models = createModelCatalog(upstream, replicaConfig.modelsCacheMs, Math.min(replicaConfig.firstByteTimeoutMs, 10_000));
+    const readiness = createEngineReadiness(models, startedAt);
+    transportEvents.refused = () => readiness.refused();
+    return { upstream, models, readiness, inFlight: 0, unfinished: 0 };
+  });
+  const single = replicas.length === 1 ? replicas[0]! : undefined;
+  let upstream: Upstream;
+  let models: ModelCatalog;
+  let readiness: EngineReadiness;
+  let stop = () => {};
+  if (single) {
+    ({ upstream, models, readiness } = single);
+  } else {
+    upstream = balancedUpstream(replicas, (from, to, err) =>
+      log.warn({ deployment: spec!.name, replica: replicaLabel(from), to: replicaLabel(to), err: (err as Error).message }, "connection failed before anything was sent: retried on another replica"));
+    models = createModelCatalog(upstream, config.modelsCacheMs, Math.min(own(upstream.baseUrl).firstByteTimeoutMs, 10_000));
+    const combined = anyReplicaReadiness(replicas, startedAt);
+    readiness = combined;
+    stop = combined.stop;
+    logReplicaChanges(replicas, spec!.name, log, (replica, up) => events.replicaUp?.(spec!.name, replica, up));
+  }
   const routes = new Map<string, EngineRoute>();
   return {
     name: spec?.name,
-    config: own,
+    config: own(upstream.baseUrl),
     upstream,
     models,
     readiness,
+    replicas,
     operations: spec?.operations ? new Set(spec.operations) : undefined,
     engineModel: spec?.model,
     maxConcurrent: spec?.maxConcurrent,
@@ -93,12 +123,13 @@ function createDeployment(spec: DeploymentSpec | undefined, config: Config, star
       if (!route) routes.set(key, (route = upstream.route(method, path, optional)));
       return route;
     },
+    stop,
   };
 }
 
-export function createDeployments(config: Config, log: Logger, startedAt = Date.now()): Deployments {
+export function createDeployments(config: Config, log: Logger, startedAt = Date.now(), events: DeploymentEvents = {}): Deployments {
   const file = config.deployments;
-  const all = file ? file.deployments.map((spec) => createDeployment(spec, config, startedAt)) : [createDeployment(undefined, config, startedAt)];
+  const all = file ? file.deployments.map((spec) => createDeployment(spec, config, startedAt, log, events)) : [createDeployment(undefined, config, startedAt, log, events)];
   for (const d of all) {
     d.readiness.onChange = (now, before) => {
       const line = { deployment: d.name, engine: d.config.upstreamBaseUrl, state: now.state, was: before.state, reason: now.reason };
@@ -137,6 +168,9 @@ export function createDeployments(config: Config, log: Logger, startedAt = Date.
       const what = operation ?? "requests";
       throw new GatewayError("InvalidRequestBody", `Name a deployment in \`model\` (or in the path /openai/deployments/{name}): ${candidates.length ? `these serve ${what}: ${names(candidates)}` : `no deployment serves ${what}`}.`, { target: "model" });
     },
-    close: async () => void (await Promise.all(all.map((d) => d.upstream.close()))),
+    close: async () => {
+      for (const d of all) d.stop();
+      await Promise.all(all.map((d) => d.upstream.close()));
+    },
   };
 }

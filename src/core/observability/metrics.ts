@@ -26,6 +26,8 @@ export interface GatewayMetrics {
   streamsInFlight: Gauge;
   /** 1 while a deployment's engine is ready, 0 while it loads or is away, by deployment (set in app.ts). */
   engineReady: Gauge<"deployment">;
+  /** 1 while a replica of a deployment is in the balancer's rotation, 0 while it is out. */
+  replicaReady: Gauge<"deployment" | "replica">;
   observe(record: RequestRecord): void;
 }
 
@@ -42,6 +44,7 @@ export function createMetrics(): GatewayMetrics {
   const engineReady = new Gauge({ name: "gateway_engine_ready", help: "1 while the deployment's engine is ready (lists a model), 0 while it loads or is away", labelNames: ["deployment"], registers: [registry] });
   const upstreamErrors = new CounterSeries("gateway_upstream_errors_total", "Engine failures, by gateway error code", ["code"], registry);
   const aborts = new CounterSeries("gateway_client_aborts_total", "Requests whose client went away before the answer ended", ["route"], registry);
+  const replicaReady = new Gauge({ name: "gateway_replica_ready", help: "1 while a deployment's replica takes requests, 0 while it is taken out", labelNames: ["deployment", "replica"], registers: [registry] });
   const byDeployment = new CounterSeries("gateway_deployment_requests_total", "Requests answered, by deployments-file deployment and status", ["deployment", "status"], registry);
   const tokens = new CounterSeries("gateway_tokens_total", "Tokens reported by the engine's usage", ["kind"], registry);
   const promptTokens = tokens.labels("prompt");
@@ -62,6 +65,7 @@ export function createMetrics(): GatewayMetrics {
     registry,
     streamsInFlight,
     engineReady,
+    replicaReady,
     observe(r) {
       const outcome = outcomeOf(r.route, r.clientAborted ? "499" : String(r.status), r.stream ? "true" : "false");
       outcome.requests.inc();

@@ -5,7 +5,7 @@ import { Agent } from "undici";
 import type { paths } from "../../../generated/openai/schema.d.ts";
 import type { Config } from "../../config.ts";
 import type { EngineRoute } from "./call.ts";
-import { createTransport, type TransportEvents, UpstreamRequest } from "./transport.ts";
+import { createTransport, type Transport, type TransportEvents, UpstreamRequest } from "./transport.ts";
 
 export type UpstreamClient = Client<paths>;
 
@@ -17,6 +17,10 @@ export interface Upstream {
   getRootJson(path: string, signal: AbortSignal): Promise<{ status: number; body: unknown }>;
   /** Names an engine route (under the OpenAI base URL) for failure messages; built once per gateway route. */
   route(method: string, path: string, optional?: boolean): EngineRoute;
+  /** The fetch-shaped function under `client`, for a balancer in front of several engines. */
+  transport: Transport;
+  /** The OpenAI base URL the client's requests are built on. */
+  baseUrl: string;
   close(): Promise<void>;
 }
 
@@ -32,13 +36,14 @@ export function createUpstream(config: Config, events: TransportEvents = {}): Up
   });
   const rootUrl = new URL(config.upstreamBaseUrl.replace(/\/v1$/, "/"));
   const baseHeaders = Object.freeze<Record<string, string>>(config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {});
+  const transport = createTransport(agent, rootUrl.origin, events);
   const client = createClient<paths>({
     baseUrl: config.upstreamBaseUrl,
     // The default serializer, built once: left unset, openapi-fetch builds it again on every call.
     querySerializer: createQuerySerializer(),
     // The one place the WHATWG types are stood in for: see transport.ts.
     Request: UpstreamRequest as unknown as typeof Request,
-    fetch: createTransport(agent, rootUrl.origin, events) as unknown as (request: Request) => Promise<Response>,
+    fetch: transport as unknown as (request: Request) => Promise<Response>,
   });
   return {
     client,
@@ -55,6 +60,8 @@ export function createUpstream(config: Config, events: TransportEvents = {}): Up
       return { status: res.statusCode, body };
     },
     route: (method, path, optional = false) => Object.freeze({ label: `${method} ${config.upstreamBaseUrl}${path}`, optional }),
+    transport,
+    baseUrl: config.upstreamBaseUrl,
     close: () => agent.close(),
   };
 }

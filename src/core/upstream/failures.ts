@@ -54,6 +54,14 @@ export function classifyUpstreamFailure(err: unknown, signal: AbortState): Gatew
   return new GatewayError("UpstreamUnavailable", `The engine is unreachable: ${why}.`, { cause: err, ...(detail ? { detail } : {}) });
 }
 
+const CONNECT_CODES = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** The connection itself failed: nothing of the request reached the engine, so it may be sent elsewhere. */
+export function isConnectFailure(err: unknown): boolean {
+  const code = codeOf(err);
+  return code !== undefined && CONNECT_CODES.has(code);
+}
+
 /** A failure of the transport (nothing usable came back), as opposed to an HTTP answer from the engine. */
 export function isTransportFailure(err: unknown): boolean {
   return err instanceof GatewayError && (err.code === "UpstreamTimeout" || err.code === "UpstreamUnavailable" || (err.code === "UpstreamInvalidResponse" && err.cause !== undefined));

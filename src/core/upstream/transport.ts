@@ -28,7 +28,7 @@ export class UpstreamRequest {
 }
 
 /** The subset of Response that openapi-fetch and the routes read. */
-class UpstreamResponse {
+export class UpstreamResponse {
   readonly ok: boolean;
   readonly headers: { get(name: string): string | null };
 
@@ -61,7 +61,9 @@ const isRefusal = (err: unknown) => (err as { code?: unknown } | null)?.code ===
 
 /** A fetch-shaped function over one undici dispatcher (the keep-alive Agent) for one origin, whose URLs
  * openapi-fetch builds from the configured base URL (so the origin is a prefix, not parsed per call). */
-export function createTransport(dispatcher: Dispatcher, origin: string, events: TransportEvents = {}) {
+export type Transport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
+
+export function createTransport(dispatcher: Dispatcher, origin: string, events: TransportEvents = {}): Transport {
   return async function transport(request: UpstreamRequest): Promise<UpstreamResponse> {
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => (headers[name] = value));

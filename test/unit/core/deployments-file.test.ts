@@ -33,18 +33,21 @@ deployments:
   assert.equal(file, {
     defaultName: "chat",
     deployments: [
-      { name: "chat", baseUrl: "http://127.0.0.1:8000/v1", model: "Qwen/Qwen2.5-7B-Instruct", apiKey: "secret", operations: ["chat", "responses"], timeouts: { firstByteMs: 600_000, totalMs: 1_800_000 }, maxConcurrent: 64 },
-      { name: "embed", baseUrl: "https://tei.internal/v1", timeouts: {} },
+      { name: "chat", baseUrls: ["http://127.0.0.1:8000/v1"], model: "Qwen/Qwen2.5-7B-Instruct", apiKey: "secret", operations: ["chat", "responses"], timeouts: { firstByteMs: 600_000, totalMs: 1_800_000 }, maxConcurrent: 64 },
+      { name: "embed", baseUrls: ["https://tei.internal/v1"], timeouts: {} },
     ],
   });
 });
 
 test("json_is_accepted_too", () => {
-  assert.is(parse(`{"deployments": [{"name": "a", "url": "http://h:1"}]}`).deployments[0]!.baseUrl, "http://h:1/v1");
+  assert.equal(parse(`{"deployments": [{"name": "a", "urls": ["http://h:1", "http://h:2/v1"]}]}`).deployments[0]!.baseUrls, ["http://h:1/v1", "http://h:2/v1"]);
 });
 
 test("mistakes_name_the_line_and_the_key", () => {
-  refused("deployments:\n  - name: a\n    url: http://h:1\n    urls: [x]\n", /^--config: d\.yaml:4: unknown key 'urls' \(expected name, url,/);
+  refused("deployments:\n  - name: a\n    url: http://h:1\n    replicas: [x]\n", /^--config: d\.yaml:4: unknown key 'replicas' \(expected name, url, urls,/);
+  refused("deployments:\n  - name: a\n    url: http://h:1\n    urls: [http://h:2]\n", /d\.yaml:4: deployment 'a': `url` or `urls`, not both/);
+  refused("deployments:\n  - name: a\n    urls: [http://h:1, http://h:1/v1]\n", /d\.yaml:3: urls: http:\/\/h:1\/v1 is listed twice/);
+  refused("deployments:\n  - name: a\n    urls:\n      - http://h:1\n      - h:2\n", /d\.yaml:5: url 'h:2' must start with http/);
   refused("deployments:\n  - name: a\n    url: http://h:1\n  - name: a\n    url: http://h:2\n", /^--config: d\.yaml:4: the name 'a' is used twice \(also at line 2\)/);
   refused("deployments:\n  - name: a\n    url: ftp://h\n", /d\.yaml:3: url 'ftp:\/\/h' must start with http:\/\/ or https:\/\//);
   refused("deployments:\n  - name: a\n    url: http://h:99999\n", /d\.yaml:3: url 'http:\/\/h:99999':/);
