@@ -7,6 +7,9 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { EngineSim } from "../sim/engine.ts";
 import { API } from "../helpers/gateway.ts";
 import { readRaw } from "../helpers/sse.ts";
@@ -67,6 +70,45 @@ test("spans_follow_genai_conventions_and_propagate", async () => {
     await exit;
     collector.close();
     await sim.close();
+  }
+});
+
+test("spans_name_the_deployment_and_the_replica", async () => {
+  const [a, b] = [await new EngineSim().start(), await new EngineSim().start()];
+  const file = join(mkdtempSync(join(tmpdir(), "traced-")), "deployments.yaml");
+  writeFileSync(file, `deployments:\n  - name: chat\n    urls: [${a.url}, ${b.url}]\n  - name: other\n    url: ${b.url}\n`);
+  const spans: OtlpSpan[] = [];
+  const collector = createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    if (req.url === "/v1/traces") for (const rs of JSON.parse(body).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) spans.push(...ss.spans);
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+  await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--config", file], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`, OTEL_BSP_SCHEDULE_DELAY: "50" },
+  });
+  const exit = once(child, "exit");
+  try {
+    let url = "";
+    for await (const line of createInterface({ input: child.stdout! })) {
+      url = JSON.parse(line).url ?? "";
+      if (url) break;
+    }
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${url}/openai/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "hi" }] }) });
+      assert.is(res.status, 200);
+    }
+    for (let i = 0; i < 100 && spans.filter((s) => s.name.startsWith("chat")).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const chats = spans.filter((s) => s.name.startsWith("chat")).map((s) => Object.fromEntries(s.attributes.map((x) => [x.key, Object.values(x.value)[0]])));
+    assert.equal(chats.map((c) => c["azure_openai_proxy.deployment"]), ["chat", "chat"]);
+    assert.equal(chats.map((c) => c["azure_openai_proxy.replica"]).sort(), [new URL(a.url).host, new URL(b.url).host].sort(), "one request on each replica");
+  } finally {
+    child.kill("SIGTERM");
+    await exit;
+    collector.close();
+    await Promise.all([a.close(), b.close()]);
   }
 });
 

@@ -4,6 +4,7 @@
 // A replica that refuses a connection is taken out at once; one that fails its check is taken out by
 // the probe, which also brings it back in (each replica is checked about once a second). A call whose
 // connection failed (nothing was sent) is retried once on another replica; never after a byte was sent.
+import { trace } from "@opentelemetry/api";
 import createClient, { createQuerySerializer } from "openapi-fetch";
 import type { Logger } from "pino";
 import type { paths } from "../../../generated/openai/schema.d.ts";
@@ -47,6 +48,9 @@ export function balancedUpstream(replicas: readonly Replica[], onRetry: (from: R
 
   const callOn = async (replica: Replica, request: UpstreamRequest): Promise<UpstreamResponse> => {
     const own = new UpstreamRequest(replica.upstream.baseUrl + request.url.slice(base.length), request);
+    // With tracing on, the request's span is the active one here: it names the replica that served it
+    // (a retried call names the second).
+    trace.getActiveSpan()?.setAttribute("azure_openai_proxy.replica", replicaLabel(replica));
     replica.inFlight++;
     let released = false;
     const release = () => void (released || ((released = true), replica.inFlight--));

@@ -31,7 +31,7 @@ export function traceRequests(routeOf: (ctx: Context) => string) {
 }
 
 function endSpan(span: Span, ctx: Context, route: string): void {
-  const state = ctx.state as { model?: string; apiVersion?: string; usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string };
+  const state = ctx.state as { model?: string; apiVersion?: string; deployment?: string; usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string };
   const operation = operationOf(route);
   const outcome = state.streamOutcome;
   span.setAttribute("http.route", route);
@@ -42,6 +42,7 @@ function endSpan(span: Span, ctx: Context, route: string): void {
     span.setAttribute("gen_ai.provider.name", providerOf(route));
     if (state.model) span.setAttribute("gen_ai.request.model", state.model);
     if (state.apiVersion) span.setAttribute("azure.api_version", state.apiVersion);
+    if (state.deployment) span.setAttribute("azure_openai_proxy.deployment", state.deployment);
     const body = ctx.request.body as Record<string, unknown> | undefined;
     for (const [field, attribute] of [["max_tokens", "gen_ai.request.max_tokens"], ["temperature", "gen_ai.request.temperature"], ["top_p", "gen_ai.request.top_p"], ["seed", "gen_ai.request.seed"]] as const) {
       if (typeof body?.[field] === "number") span.setAttribute(attribute, body[field]);
