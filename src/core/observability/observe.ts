@@ -27,7 +27,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
       const state = ctx.state as {
         requestId?: string; clientRequestId?: string; apiVersion?: string; model?: string; stream?: boolean; upstreamMs?: number;
         usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string;
-        errorTarget?: string; errorDetail?: string; deployment?: string;
+        errorTarget?: string; errorDetail?: string; deployment?: string; upstreamSignal?: { replica?: string };
       };
       const outcome = state.streamOutcome;
       const status = ctx.status;
@@ -41,6 +41,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
         // A request rejected before its route read it still says which api-version it asked for.
         apiVersion: state.apiVersion ?? (ctx.querystring ? queryParam(ctx.querystring, "api-version")?.slice(0, 64) : undefined), model: state.model,
         deployment: state.deployment,
+        replica: state.upstreamSignal?.replica,
         route: routeOf(ctx),
         status,
         stream: state.stream === true,
@@ -72,7 +73,8 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
       const total = performance.now() - started;
       const upstream = ctx.state.upstreamMs as number;
       const deployment = ctx.state.deployment as string | undefined;
-      const desc = deployment === undefined ? "" : `;desc=${JSON.stringify(deployment)}`;
+      const replica = (ctx.state.upstreamSignal as { replica?: string } | undefined)?.replica;
+      const desc = deployment === undefined ? "" : `;desc=${JSON.stringify(replica ? `${deployment} ${replica}` : deployment)}`;
       ctx.set("server-timing", `upstream${desc};dur=${upstream.toFixed(2)}, gateway;dur=${Math.max(0, total - upstream).toFixed(2)}`);
     }
   };

@@ -59,6 +59,7 @@ async function resolveModel(models: ModelCatalog, requested: string | undefined,
 /** Runs one upstream exchange with the request's abort signal (client gone, total timeout). */
 async function withSignal(ctx: Context, totalTimeoutMs: number, run: (signal: RequestSignal) => Promise<void>): Promise<void> {
   const { signal, dispose } = createRequestSignal(ctx.res, totalTimeoutMs);
+  ctx.state.upstreamSignal = signal; // the log line reads which replica it reached
   try {
     await run(signal);
   } finally {

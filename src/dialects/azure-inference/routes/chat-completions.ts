@@ -30,6 +30,8 @@ export function registerChatCompletions(router: Router, deps: GatewayDeps): void
     ctx.state.stream = stream;
 
     const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
+
+    ctx.state.upstreamSignal = signal; // the log line reads which replica it reached
     const init = { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
     const started = performance.now();
     const now = Math.floor(Date.now() / 1000);

@@ -22,6 +22,7 @@ export function registerEmbeddings(router: Router, deps: GatewayDeps): void {
     ctx.state.model = model;
     ctx.state.apiVersion = apiVersion;
     const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
+    ctx.state.upstreamSignal = signal; // the log line reads which replica it reached
     try {
       const started = performance.now();
       const { data } = await callUpstream(signal, () =>

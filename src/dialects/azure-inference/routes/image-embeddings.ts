@@ -24,6 +24,7 @@ export function registerImageEmbeddings(router: Router, deps: GatewayDeps): void
     ctx.state.model = model;
     ctx.state.apiVersion = apiVersion;
     const { signal, dispose } = createRequestSignal(ctx.res, config.totalTimeoutMs);
+    ctx.state.upstreamSignal = signal; // the log line reads which replica it reached
     try {
       const headers = upstreamHeaders(ctx, upstream.baseHeaders);
       const started = performance.now();
