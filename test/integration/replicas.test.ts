@@ -82,9 +82,11 @@ test("a_killed_replica_costs_only_its_in_flight_requests_and_rejoins", async ({ 
   const errors: number[] = [];
   const details: string[] = [];
   let inFlightOnA = -1;
+  let rejoinedMs = -1;
   const started = Date.now();
   const load = Promise.all(Array.from({ length: 8 }, async () => {
-    while (Date.now() - started < 4000) {
+    // At least 4 s, and on until the restarted replica has been seen taking requests again.
+    while (Date.now() - started < 4000 || (rejoinedMs < 0 && Date.now() - started < 9000)) {
       // A stream cut by the engine's death ends with an error event and a cut connection (streaming.test.ts).
       const res = await postJson(`${gw.url}/chat/completions?${API}`, { ...CHAT, stream: true, max_tokens: 6, sim_gap_ms: 10 }, { "extra-parameters": "pass-through" }).catch(() => undefined);
       if (res?.status === 200 && String(res.json).includes("[DONE]")) ok++;
@@ -99,8 +101,7 @@ test("a_killed_replica_costs_only_its_in_flight_requests_and_rejoins", async ({ 
   await sleep(1200);
   const aBefore = posts(a);
   await a.start(port);
-  let rejoinedMs = -1;
-  while (Date.now() - killedAt < 6000) {
+  while (Date.now() - killedAt < 8000) {
     if (posts(a) > aBefore) {
       rejoinedMs = Date.now() - killedAt - 1200;
       break;

@@ -120,9 +120,18 @@ export function anyReplicaReadiness(replicas: readonly Replica[], startedAt: num
     if (now.state !== before.state) readiness.onChange?.(now, before);
     return now;
   };
-  // Keeps every replica's state fresh, so one taken out is probed back in without traffic.
-  const probe = setInterval(() => void Promise.all(replicas.map((r) => r.readiness.check())).then((reports) => observe(summarise(reports))), CHECK_INTERVAL_MS);
-  probe.unref();
+  // Keeps every replica's state fresh, so one taken out is probed back in without traffic. Each round
+  // starts just over CHECK_INTERVAL_MS after the last ended: a plain interval of the same length would
+  // meet each replica's own once-a-second limit (counted from the end of its last check) and skip
+  // every other round.
+  let stopped = false;
+  let probe: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    if (stopped) return;
+    probe = setTimeout(() => void Promise.all(replicas.map((r) => r.readiness.check())).then((reports) => observe(summarise(reports))).finally(schedule), CHECK_INTERVAL_MS + 10);
+    probe.unref();
+  };
+  schedule();
   const readiness: EngineReadiness & { stop(): void } = {
     check: async () => observe(summarise(await Promise.all(replicas.map((r) => r.readiness.check())))),
     get last() {
@@ -134,7 +143,10 @@ export function anyReplicaReadiness(replicas: readonly Replica[], startedAt: num
     refused() {
       // Each replica's transport reports its own refusals.
     },
-    stop: () => clearInterval(probe),
+    stop: () => {
+      stopped = true;
+      clearTimeout(probe);
+    },
   };
   return readiness;
 }
