@@ -18,30 +18,40 @@ interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; nam
 
 const test = suite("tracing");
 
+/** A loopback OTLP/HTTP collector that keeps every span it is sent. */
+async function startCollector(spans: OtlpSpan[]) {
+  const server = createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    if (req.url === "/v1/traces") for (const rs of JSON.parse(body).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) spans.push(...ss.spans);
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** The real CLI exporting to `collectorUrl`; resolves once it listens. */
+async function startTracedGateway(args: string[], collectorUrl: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, OTEL_BSP_SCHEDULE_DELAY: "50", ...env },
+  });
+  const exit = once(child, "exit");
+  let url = "";
+  for await (const line of createInterface({ input: child.stdout! })) {
+    url = JSON.parse(line).url ?? "";
+    if (url) break;
+  }
+  return { url, stop: async () => void (child.kill("SIGTERM"), await exit) };
+}
+
 test("spans_follow_genai_conventions_and_propagate", async () => {
   const sim = await new EngineSim().start();
   const spans: OtlpSpan[] = [];
-  const collector = createServer(async (req, res) => {
-    let body = "";
-    for await (const chunk of req) body += chunk;
-    if (req.url === "/v1/traces") {
-      for (const rs of JSON.parse(body).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) spans.push(...ss.spans);
-    }
-    res.writeHead(200, { "content-type": "application/json" }).end("{}");
-  });
-  await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
-  const collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--upstream-port", String(sim.port)], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_SERVICE_NAME: "gw-under-test" },
-  });
-  const exit = once(child, "exit");
+  const collector = await startCollector(spans);
+  const gw = await startTracedGateway(["--upstream-port", String(sim.port)], collector.url, { OTEL_SERVICE_NAME: "gw-under-test" });
   try {
-    let url = "";
-    for await (const line of createInterface({ input: child.stdout! })) {
-      url = JSON.parse(line).url ?? "";
-      if (url) break;
-    }
+    const url = gw.url;
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const headers = { traceparent: `00-${traceId}-00f067aa0ba902b7-01` };
     const res = await fetch(`${url}/chat/completions?${API}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], max_tokens: 3, temperature: 0.1 }) });
@@ -66,9 +76,8 @@ test("spans_follow_genai_conventions_and_propagate", async () => {
     assert.is(upstreamParent.split("-")[1], traceId);
     assert.is(upstreamParent.split("-")[2], spans[0]!.spanId, "the engine's parent is the gateway span");
   } finally {
-    child.kill("SIGTERM");
-    await exit;
-    collector.close();
+    await gw.stop();
+    collector.server.close();
     await sim.close();
   }
 });
@@ -78,24 +87,10 @@ test("spans_name_the_deployment_and_the_replica", async () => {
   const file = join(mkdtempSync(join(tmpdir(), "traced-")), "deployments.yaml");
   writeFileSync(file, `deployments:\n  - name: chat\n    urls: [${a.url}, ${b.url}]\n  - name: other\n    url: ${b.url}\n`);
   const spans: OtlpSpan[] = [];
-  const collector = createServer(async (req, res) => {
-    let body = "";
-    for await (const chunk of req) body += chunk;
-    if (req.url === "/v1/traces") for (const rs of JSON.parse(body).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) spans.push(...ss.spans);
-    res.writeHead(200, { "content-type": "application/json" }).end("{}");
-  });
-  await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--config", file], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`, OTEL_BSP_SCHEDULE_DELAY: "50" },
-  });
-  const exit = once(child, "exit");
+  const collector = await startCollector(spans);
+  const gw = await startTracedGateway(["--config", file], collector.url);
   try {
-    let url = "";
-    for await (const line of createInterface({ input: child.stdout! })) {
-      url = JSON.parse(line).url ?? "";
-      if (url) break;
-    }
+    const url = gw.url;
     for (let i = 0; i < 2; i++) {
       const res = await fetch(`${url}/openai/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "hi" }] }) });
       assert.is(res.status, 200);
@@ -105,9 +100,8 @@ test("spans_name_the_deployment_and_the_replica", async () => {
     assert.equal(chats.map((c) => c["azure_openai_proxy.deployment"]), ["chat", "chat"]);
     assert.equal(chats.map((c) => c["azure_openai_proxy.replica"]).sort(), [new URL(a.url).host, new URL(b.url).host].sort(), "one request on each replica");
   } finally {
-    child.kill("SIGTERM");
-    await exit;
-    collector.close();
+    await gw.stop();
+    collector.server.close();
     await Promise.all([a.close(), b.close()]);
   }
 });
