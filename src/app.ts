@@ -77,16 +77,10 @@ export function createLogger(config: Config): Logger {
 export function createApp(config: Config, log: Logger = createLogger(config)): Gateway {
   const startedAt = Date.now();
   const metrics = createMetrics();
-  const deployments = createDeployments(config, log, startedAt, { replicaUp: (d, r, up) => metrics.replicaReady.labels(d, r).set(up ? 1 : 0) });
-  for (const d of deployments.all) {
-    const gauge = metrics.engineReady.labels(d.name ?? "default");
-    gauge.set(0);
-    const logChange = d.readiness.onChange;
-    d.readiness.onChange = (now, before) => {
-      gauge.set(now.state === "ready" ? 1 : 0);
-      logChange?.(now, before);
-    };
-  }
+  const deployments = createDeployments(config, log, startedAt, {
+    engineUp: (d, up) => metrics.engineReady.labels(d).set(up ? 1 : 0),
+    replicaUp: (d, r, up) => metrics.replicaReady.labels(d, r).set(up ? 1 : 0),
+  });
   const deps: GatewayDeps = { config, deployments, startedAt, log, metrics, lifecycle: { draining: false }, paths: (path) => [...underEveryPrefix(path)] };
 
   const app = new Koa({ proxy: false });

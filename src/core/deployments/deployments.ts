@@ -65,6 +65,8 @@ export const operationsOf = (d: Deployment): readonly Operation[] => (d.operatio
 
 /** What createDeployments reports besides its log lines. */
 export interface DeploymentEvents {
+  /** A deployment's engine became ready (or not); `deployment` is "default" for the flags' engine. */
+  engineUp?(deployment: string, up: boolean): void;
   replicaUp?(deployment: string, replica: string, up: boolean): void;
 }
 
@@ -131,7 +133,9 @@ export function createDeployments(config: Config, log: Logger, startedAt = Date.
   const file = config.deployments;
   const all = file ? file.deployments.map((spec) => createDeployment(spec, config, startedAt, log, events)) : [createDeployment(undefined, config, startedAt, log, events)];
   for (const d of all) {
+    events.engineUp?.(d.name ?? "default", false);
     d.readiness.onChange = (now, before) => {
+      events.engineUp?.(d.name ?? "default", now.state === "ready");
       const line = { deployment: d.name, engine: d.config.upstreamBaseUrl, state: now.state, was: before.state, reason: now.reason };
       if (now.state === "ready") log.info(line, "engine ready");
       else log.warn(line, "engine not ready");
