@@ -2,7 +2,8 @@
 // loading gate and the deployment's concurrency cap, for every dialect.
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
-import { GatewayError, type ErrorCode } from "../errors.ts";
+import type { ErrorCode } from "../errors.ts";
+import { takeSlot } from "../http/concurrency.ts";
 import { assertEngineStarted } from "../http/engine-gate.ts";
 import { isTransportFailure } from "../upstream/failures.ts";
 import type { Operation } from "./config-file.ts";
@@ -16,13 +17,7 @@ export async function deploymentFor(ctx: Context, deps: GatewayDeps, names: Requ
   if (!deployments.fromFile) return d; // the flags' engine: gated before routing (app.ts), capped by --max-concurrent
   ctx.state.deployment = d.name;
   if (!d.readiness.everReady) await assertEngineStarted(d.readiness, deps.startedAt);
-  if (d.maxConcurrent !== undefined) {
-    if (d.inFlight >= d.maxConcurrent) {
-      throw new GatewayError("TooManyRequests", `The deployment '${d.name}' has ${d.inFlight} requests in flight, its max_concurrent; retry shortly.`, { headers: { "retry-after": "1" } });
-    }
-    d.inFlight++;
-    ctx.res.once("close", () => d.inFlight--);
-  }
+  if (d.maxConcurrent !== undefined) takeSlot(d, d.maxConcurrent, ctx, () => `The deployment '${d.name}' has ${d.inFlight} requests in flight, its max_concurrent; retry shortly.`);
   return d;
 }
 
