@@ -11,7 +11,7 @@
 # Each base image is a build argument, pinned to the version checked (README, "Deploy"); build on a newer
 # engine release with e.g. --build-arg VLLM_IMAGE=vllm/vllm-openai:v0.11.0.
 
-ARG NODE_IMAGE=node:20.19.5-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 ARG TGI_IMAGE=ghcr.io/huggingface/text-generation-inference:3.3.4
 ARG VLLM_IMAGE=vllm/vllm-openai:v0.10.1
 ARG SGLANG_IMAGE=lmsysorg/sglang:v0.5.1.post3-cu126

@@ -73,7 +73,7 @@ test("build_stage_installs_builds_and_prunes", () => {
   assert.match(readFileSync(resolve(ROOT, ".dockerignore"), "utf8"), /node_modules/);
 });
 
-test("entrypoints_pass_shellcheck", () => {
+test("entrypoints_and_ci_scripts_pass_shellcheck", () => {
   let found = true;
   try {
     execFileSync("shellcheck", ["--version"], { stdio: "ignore" });
@@ -85,7 +85,7 @@ test("entrypoints_pass_shellcheck", () => {
     return console.log("  (shellcheck not installed: skipped locally)");
   }
   const scripts = readdirSync(resolve(ROOT, "entrypoints")).map((f) => `entrypoints/${f}`);
-  execFileSync("shellcheck", ["-x", ...scripts, "test/sim/fake-engine.sh"], { cwd: ROOT, stdio: "inherit" });
+  execFileSync("shellcheck", ["-x", ...scripts, "test/sim/fake-engine.sh", ".ci/run", ".ci/node.sh"], { cwd: ROOT, stdio: "inherit" });
 });
 
 test.run();
