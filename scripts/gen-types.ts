@@ -11,6 +11,7 @@ import standaloneModule from "ajv/dist/standalone/index.js";
 import { parse as parseYaml } from "yaml";
 import { createAzureAjv, createOpenAIAjv, exportName } from "../src/core/validate/ajv.ts";
 import { closeNestedObjects, fixAzureSpec } from "./fix-azure-spec.ts";
+import { correctOpenAISpec, dispatchOnTags } from "./correct-openai-spec.ts";
 import { addDiscriminatorMappings, toOpenAIJsonSchemas } from "./fix-openai-spec.ts";
 import { pruneOpenApi, type JsonObject } from "./prune-spec.ts";
 import { ensureSpecs, projectRoot, readManifest } from "./specs.ts";
@@ -41,7 +42,7 @@ const header = (from: string) =>
 
 async function generateOpenAI(specPath: string, out: string, pin: string): Promise<void> {
   const full = parseYaml(readFileSync(specPath, "utf8"), { maxAliasCount: -1 }) as JsonObject;
-  const pruned = addDiscriminatorMappings(pruneOpenApi(full, OPENAI_OPERATIONS, OPENAI_EXTRA_SCHEMAS));
+  const pruned = correctOpenAISpec(addDiscriminatorMappings(pruneOpenApi(full, OPENAI_OPERATIONS, OPENAI_EXTRA_SCHEMAS)));
   // openapi-typescript annotates the document it is given (discriminator enums); the schemas below are
   // the spec's own, so it gets a copy.
   const ast = await openapiTS(structuredClone(pruned) as never, { alphabetize: false, defaultNonNullable: false });
@@ -49,8 +50,8 @@ async function generateOpenAI(specPath: string, out: string, pin: string): Promi
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "schema.d.ts"), header(pin) + astToString(ast));
   // JSON Schemas of every kept component: the inbound validators below, and answer checks in tests.
-  const schemas = toOpenAIJsonSchemas((pruned.components as JsonObject).schemas as JsonObject);
-  writeFileSync(join(dir, "schemas.gen.ts"), `${header(pin)}// The OpenAI components as JSON Schema (scripts/fix-openai-spec.ts: toOpenAIJsonSchemas).
+  const schemas = dispatchOnTags(toOpenAIJsonSchemas((pruned.components as JsonObject).schemas as JsonObject));
+  writeFileSync(join(dir, "schemas.gen.ts"), `${header(pin)}// The OpenAI components as JSON Schema (scripts/fix-openai-spec.ts: toOpenAIJsonSchemas; scripts/correct-openai-spec.ts).
 export const schemas: Record<string, unknown> = ${JSON.stringify(schemas)};
 `);
   // One module per body, loaded on first use: together they hold ~1 MB of code (CreateResponse alone

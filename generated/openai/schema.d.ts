@@ -155,10 +155,7 @@ export interface components {
         };
         ChatCompletionMessageCustomToolCall: {
             id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "custom";
             custom: {
                 name: string;
@@ -167,10 +164,7 @@ export interface components {
         };
         ChatCompletionMessageToolCall: {
             id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "function";
             function: {
                 name: string;
@@ -193,19 +187,13 @@ export interface components {
             output: components["schemas"]["ChatCompletionModerationResults"] | components["schemas"]["ChatCompletionModerationError"];
         };
         ChatCompletionModerationError: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "error";
             code: string;
             message: string;
         };
         ChatCompletionModerationResults: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "moderation_results";
             model: string;
             results: components["schemas"]["ModerationResultBody"][];
@@ -227,10 +215,7 @@ export interface components {
         ChatCompletionRequestAssistantMessage: {
             content?: (string | components["schemas"]["ChatCompletionRequestAssistantMessageContentPart"][]) | null;
             refusal?: string | null;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             role: "assistant";
             name?: string;
             audio?: {
@@ -245,19 +230,13 @@ export interface components {
         ChatCompletionRequestAssistantMessageContentPart: components["schemas"]["ChatCompletionRequestMessageContentPartText"] | components["schemas"]["ChatCompletionRequestMessageContentPartRefusal"];
         ChatCompletionRequestDeveloperMessage: {
             content: string | components["schemas"]["ChatCompletionRequestMessageContentPartText"][];
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             role: "developer";
             name?: string;
         };
         /** @deprecated */
         ChatCompletionRequestFunctionMessage: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             role: "function";
             content: string | null;
             name: string;
@@ -298,37 +277,25 @@ export interface components {
             prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointParam"];
         };
         ChatCompletionRequestMessageContentPartRefusal: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "refusal";
             refusal: string;
         };
         ChatCompletionRequestMessageContentPartText: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "text";
             text: string;
             prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointParam"];
         };
         ChatCompletionRequestSystemMessage: {
             content: string | components["schemas"]["ChatCompletionRequestSystemMessageContentPart"][];
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             role: "system";
             name?: string;
         };
         ChatCompletionRequestSystemMessageContentPart: components["schemas"]["ChatCompletionRequestMessageContentPartText"];
         ChatCompletionRequestToolMessage: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             role: "tool";
             content: string | components["schemas"]["ChatCompletionRequestToolMessageContentPart"][];
             tool_call_id: string;
@@ -336,10 +303,7 @@ export interface components {
         ChatCompletionRequestToolMessageContentPart: components["schemas"]["ChatCompletionRequestMessageContentPartText"];
         ChatCompletionRequestUserMessage: {
             content: string | components["schemas"]["ChatCompletionRequestUserMessageContentPart"][];
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             role: "user";
             name?: string;
         };
@@ -407,17 +371,14 @@ export interface components {
         };
         ChatCompletionToolChoiceOption: ("none" | "auto" | "required") | components["schemas"]["ChatCompletionAllowedToolsChoice"] | components["schemas"]["ChatCompletionNamedToolChoice"] | components["schemas"]["ChatCompletionNamedToolChoiceCustom"];
         CodeInterpreterTool: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "CodeInterpreterTool";
+            /** @enum {string} */
+            type: "code_interpreter";
             container: string | components["schemas"]["AutoCodeInterpreterToolParam"];
             allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
         };
         CodeInterpreterToolCall: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default code_interpreter_call
              * @enum {string}
              */
             type: "code_interpreter_call";
@@ -430,10 +391,10 @@ export interface components {
         };
         ComparisonFilter: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default eq
              * @enum {string}
              */
-            type: "ComparisonFilter";
+            type: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "nin";
             key: string;
             value: string | number | boolean | (string | number)[];
         };
@@ -485,7 +446,7 @@ export interface components {
         };
         ComputerToolCall: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default computer_call
              * @enum {string}
              */
             type: "computer_call";
@@ -514,12 +475,6 @@ export interface components {
             id: string;
             status: components["schemas"]["ComputerCallOutputStatus"];
             created_by?: string;
-        } & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "ComputerToolCallOutputResource";
         };
         /** @default null */
         ConversationParam: string | components["schemas"]["ConversationParam-2"];
@@ -729,10 +684,7 @@ export interface components {
             max_output_tokens?: number | null;
         };
         CustomToolCall: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "custom_tool_call";
             id?: string;
             call_id: string;
@@ -742,10 +694,7 @@ export interface components {
             input: string;
         };
         CustomToolCallOutput: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "custom_tool_call_output";
             id?: string;
             call_id: string;
@@ -756,23 +705,11 @@ export interface components {
             id: string;
             status: components["schemas"]["FunctionCallOutputStatusEnum"];
             created_by?: string;
-        } & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "CustomToolCallOutputResource";
         };
         CustomToolCallResource: components["schemas"]["CustomToolCall"] & {
             id: string;
             status: components["schemas"]["FunctionCallStatus"];
             created_by?: string;
-        } & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "CustomToolCallResource";
         };
         CustomToolChatCompletions: {
             /** @enum {string} */
@@ -799,11 +736,8 @@ export interface components {
             role: "user" | "assistant" | "system" | "developer";
             content: string | components["schemas"]["InputMessageContentList"];
             phase?: components["schemas"]["MessagePhase"] | null;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "EasyInputMessage";
+            /** @enum {string} */
+            type?: "message";
         };
         Embedding: {
             index: number;
@@ -821,20 +755,14 @@ export interface components {
             error: components["schemas"]["Error"];
         };
         FilePath: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "file_path";
             file_id: string;
             index: number;
         };
         FileSearchToolCall: {
             id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "file_search_call";
             /** @enum {string} */
             status: "in_progress" | "searching" | "completed" | "incomplete" | "failed";
@@ -860,10 +788,7 @@ export interface components {
         };
         FunctionToolCall: {
             id?: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "function_call";
             call_id: string;
             caller?: components["schemas"]["ToolCallCaller"] | null;
@@ -889,30 +814,15 @@ export interface components {
             id: string;
             status: components["schemas"]["FunctionCallOutputStatusEnum"];
             created_by?: string;
-        } & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "FunctionToolCallOutputResource";
         };
         FunctionToolCallResource: components["schemas"]["FunctionToolCall"] & {
             id: string;
             status: components["schemas"]["FunctionCallStatus"];
             created_by?: string;
-        } & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "FunctionToolCallResource";
         };
         ImageGenTool: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "ImageGenTool";
+            /** @enum {string} */
+            type: "image_generation";
             model?: string | ("gpt-image-1" | "gpt-image-1-mini" | "gpt-image-1.5" | "gpt-image-2" | "gpt-image-2-2026-04-21");
             /**
              * @default auto
@@ -948,10 +858,7 @@ export interface components {
             action?: components["schemas"]["ImageGenActionEnum"];
         };
         ImageGenToolCall: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "image_generation_call";
             id: string;
             /** @enum {string} */
@@ -961,11 +868,8 @@ export interface components {
         InputContent: components["schemas"]["InputTextContent"] | components["schemas"]["InputImageContent"] | components["schemas"]["InputFileContent"];
         InputItem: components["schemas"]["EasyInputMessage"] | components["schemas"]["Item"] | components["schemas"]["CompactionTriggerItemParam"] | components["schemas"]["ItemReferenceParam"] | components["schemas"]["ProgramItemParam"] | components["schemas"]["ProgramOutputItemParam"];
         InputMessage: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "InputMessage";
+            /** @enum {string} */
+            type?: "message";
             /** @enum {string} */
             role: "user" | "system" | "developer";
             /** @enum {string} */
@@ -975,21 +879,9 @@ export interface components {
         InputMessageContentList: components["schemas"]["InputContent"][];
         InputMessageResource: components["schemas"]["InputMessage"] & {
             id: string;
-        } & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "InputMessageResource";
         };
         InputParam: string | components["schemas"]["InputItem"][];
-        Item: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "Item";
-        } & (components["schemas"]["InputMessage"] | components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerCallOutputItemParam"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["FunctionToolCall"] | components["schemas"]["FunctionCallOutputItemParam"] | components["schemas"]["ToolSearchCallItemParam"] | components["schemas"]["ToolSearchOutputItemParam"] | components["schemas"]["AdditionalToolsItemParam"] | components["schemas"]["ReasoningItem"] | components["schemas"]["CompactionSummaryItemParam"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCallItemParam"] | components["schemas"]["FunctionShellCallOutputItemParam"] | components["schemas"]["ApplyPatchToolCallItemParam"] | components["schemas"]["ApplyPatchToolCallOutputItemParam"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponse"] | components["schemas"]["MCPToolCall"] | components["schemas"]["CustomToolCallOutput"] | components["schemas"]["CustomToolCall"]);
+        Item: components["schemas"]["InputMessage"] | components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerCallOutputItemParam"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["FunctionToolCall"] | components["schemas"]["FunctionCallOutputItemParam"] | components["schemas"]["ToolSearchCallItemParam"] | components["schemas"]["ToolSearchOutputItemParam"] | components["schemas"]["AdditionalToolsItemParam"] | components["schemas"]["ReasoningItem"] | components["schemas"]["CompactionSummaryItemParam"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCallItemParam"] | components["schemas"]["FunctionShellCallOutputItemParam"] | components["schemas"]["ApplyPatchToolCallItemParam"] | components["schemas"]["ApplyPatchToolCallOutputItemParam"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponse"] | components["schemas"]["MCPToolCall"] | components["schemas"]["CustomToolCallOutput"] | components["schemas"]["CustomToolCall"];
         ItemResource: components["schemas"]["InputMessageResource"] | components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerToolCallOutputResource"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["FunctionToolCallResource"] | components["schemas"]["FunctionToolCallOutputResource"] | components["schemas"]["ToolSearchCall"] | components["schemas"]["ToolSearchOutput"] | components["schemas"]["AdditionalTools"] | components["schemas"]["ReasoningItem"] | components["schemas"]["Program"] | components["schemas"]["ProgramOutput"] | components["schemas"]["CompactionBody"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCall"] | components["schemas"]["FunctionShellCallOutput"] | components["schemas"]["ApplyPatchToolCall"] | components["schemas"]["ApplyPatchToolCallOutput"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponseResource"] | components["schemas"]["MCPToolCall"] | components["schemas"]["CustomToolCallResource"] | components["schemas"]["CustomToolCallOutputResource"];
         ListModelsResponse: {
             /** @enum {string} */
@@ -997,10 +889,7 @@ export interface components {
             data: components["schemas"]["Model"][];
         };
         LocalShellToolCall: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "local_shell_call";
             id: string;
             call_id: string;
@@ -1009,20 +898,14 @@ export interface components {
             status: "in_progress" | "completed" | "incomplete";
         };
         LocalShellToolCallOutput: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "local_shell_call_output";
             id: string;
             output: string;
             status?: ("in_progress" | "completed" | "incomplete") | null;
         };
         MCPApprovalRequest: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "mcp_approval_request";
             id: string;
             server_label: string;
@@ -1030,10 +913,7 @@ export interface components {
             arguments: string;
         };
         MCPApprovalResponse: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "mcp_approval_response";
             id?: string | null;
             approval_request_id: string;
@@ -1041,21 +921,15 @@ export interface components {
             reason?: string | null;
         };
         MCPApprovalResponseResource: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "MCPApprovalResponseResource";
+            /** @enum {string} */
+            type: "mcp_approval_response";
             id: string;
             approval_request_id: string;
             approve: boolean;
             reason?: string | null;
         };
         MCPListTools: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "mcp_list_tools";
             id: string;
             server_label: string;
@@ -1069,11 +943,8 @@ export interface components {
             annotations?: Record<string, never> | null;
         };
         MCPTool: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "MCPTool";
+            /** @enum {string} */
+            type: "mcp";
             server_label: string;
             /** Format: uri */
             server_url?: string;
@@ -1094,10 +965,7 @@ export interface components {
             defer_loading?: boolean;
         };
         MCPToolCall: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "mcp_call";
             id: string;
             server_label: string;
@@ -1145,10 +1013,7 @@ export interface components {
         OutputItem: components["schemas"]["OutputMessage"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["FunctionToolCall"] | components["schemas"]["FunctionToolCallOutputResource"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerToolCallOutputResource"] | components["schemas"]["ReasoningItem"] | components["schemas"]["Program"] | components["schemas"]["ProgramOutput"] | components["schemas"]["ToolSearchCall"] | components["schemas"]["ToolSearchOutput"] | components["schemas"]["AdditionalTools"] | components["schemas"]["CompactionBody"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCall"] | components["schemas"]["FunctionShellCallOutput"] | components["schemas"]["ApplyPatchToolCall"] | components["schemas"]["ApplyPatchToolCallOutput"] | components["schemas"]["MCPToolCall"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponseResource"] | components["schemas"]["CustomToolCall"] | components["schemas"]["CustomToolCallOutputResource"];
         OutputMessage: {
             id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "message";
             /** @enum {string} */
             role: "assistant";
@@ -1179,10 +1044,7 @@ export interface components {
         };
         ReasoningEffort: ("none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max") | null;
         ReasoningItem: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "reasoning";
             id: string;
             encrypted_content?: string | null;
@@ -1366,17 +1228,11 @@ export interface components {
             sequence_number: number;
         };
         ResponseFormatJsonObject: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "json_object";
         };
         ResponseFormatJsonSchema: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "json_schema";
             json_schema: {
                 description?: string;
@@ -1389,10 +1245,7 @@ export interface components {
             [key: string]: unknown;
         };
         ResponseFormatText: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "text";
         };
         ResponseFunctionCallArgumentsDeltaEvent: {
@@ -1775,28 +1628,19 @@ export interface components {
         };
         VoiceIdsShared: string | ("alloy" | "ash" | "ballad" | "coral" | "echo" | "sage" | "shimmer" | "verse" | "marin" | "cedar");
         WebSearchActionFind: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "find_in_page";
             /** Format: uri */
             url: string;
             pattern: string;
         };
         WebSearchActionOpenPage: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "open_page";
             url?: string | null;
         };
         WebSearchActionSearch: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "search";
             /** @deprecated */
             query?: string;
@@ -1832,10 +1676,10 @@ export interface components {
         };
         WebSearchTool: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default web_search
              * @enum {string}
              */
-            type: "WebSearchTool";
+            type: "web_search" | "web_search_2025_08_26";
             /** @default true */
             external_web_access?: boolean;
             filters?: {
@@ -1850,10 +1694,7 @@ export interface components {
         };
         WebSearchToolCall: {
             id: string;
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
+            /** @enum {string} */
             type: "web_search_call";
             /** @enum {string} */
             status: "in_progress" | "searching" | "completed" | "failed";
@@ -1863,7 +1704,7 @@ export interface components {
         ModerationInputType: "text" | "image";
         ModerationResultBody: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default moderation_result
              * @enum {string}
              */
             type: "moderation_result";
@@ -1909,7 +1750,7 @@ export interface components {
         };
         SkillReferenceParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default skill_reference
              * @enum {string}
              */
             type: "skill_reference";
@@ -1931,7 +1772,7 @@ export interface components {
         };
         InlineSkillParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default inline
              * @enum {string}
              */
             type: "inline";
@@ -1941,7 +1782,7 @@ export interface components {
         };
         ContainerNetworkPolicyDisabledParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default disabled
              * @enum {string}
              */
             type: "disabled";
@@ -1953,7 +1794,7 @@ export interface components {
         };
         ContainerNetworkPolicyAllowlistParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default allowlist
              * @enum {string}
              */
             type: "allowlist";
@@ -1973,7 +1814,7 @@ export interface components {
         };
         InputTextContent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default input_text
              * @enum {string}
              */
             type: "input_text";
@@ -1982,7 +1823,7 @@ export interface components {
         };
         FileCitationBody: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default file_citation
              * @enum {string}
              */
             type: "file_citation";
@@ -1992,7 +1833,7 @@ export interface components {
         };
         UrlCitationBody: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default url_citation
              * @enum {string}
              */
             type: "url_citation";
@@ -2004,7 +1845,7 @@ export interface components {
         };
         ContainerFileCitationBody: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default container_file_citation
              * @enum {string}
              */
             type: "container_file_citation";
@@ -2028,7 +1869,7 @@ export interface components {
         };
         OutputTextContent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default output_text
              * @enum {string}
              */
             type: "output_text";
@@ -2046,7 +1887,7 @@ export interface components {
         };
         ReasoningTextContent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default reasoning_text
              * @enum {string}
              */
             type: "reasoning_text";
@@ -2054,7 +1895,7 @@ export interface components {
         };
         RefusalContent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default refusal
              * @enum {string}
              */
             type: "refusal";
@@ -2064,20 +1905,20 @@ export interface components {
         ImageDetail: "low" | "high" | "auto" | "original";
         InputImageContent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default input_image
              * @enum {string}
              */
             type: "input_image";
             image_url?: string | null;
             file_id?: string | null;
-            detail: components["schemas"]["ImageDetail"];
+            detail?: components["schemas"]["ImageDetail"];
             prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
         };
         /** @enum {string} */
         FileInputDetail: "auto" | "low" | "high";
         InputFileContent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default input_file
              * @enum {string}
              */
             type: "input_file";
@@ -2091,14 +1932,14 @@ export interface components {
         };
         DirectToolCallCaller: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default direct
              * @enum {string}
              */
             type: "direct";
         };
         ProgramToolCallCaller: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default program
              * @enum {string}
              */
             type: "program";
@@ -2109,14 +1950,14 @@ export interface components {
         FunctionCallStatus: "in_progress" | "completed" | "incomplete";
         DirectToolCallCallerParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default direct
              * @enum {string}
              */
             type: "direct";
         };
         ProgramToolCallCallerParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default program
              * @enum {string}
              */
             type: "program";
@@ -2129,7 +1970,7 @@ export interface components {
         ClickButtonType: "left" | "right" | "wheel" | "back" | "forward";
         ClickParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default click
              * @enum {string}
              */
             type: "click";
@@ -2140,7 +1981,7 @@ export interface components {
         };
         DoubleClickAction: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default double_click
              * @enum {string}
              */
             type: "double_click";
@@ -2154,7 +1995,7 @@ export interface components {
         };
         DragParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default drag
              * @enum {string}
              */
             type: "drag";
@@ -2163,7 +2004,7 @@ export interface components {
         };
         KeyPressAction: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default keypress
              * @enum {string}
              */
             type: "keypress";
@@ -2171,7 +2012,7 @@ export interface components {
         };
         MoveParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default move
              * @enum {string}
              */
             type: "move";
@@ -2181,14 +2022,14 @@ export interface components {
         };
         ScreenshotParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default screenshot
              * @enum {string}
              */
             type: "screenshot";
         };
         ScrollParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default scroll
              * @enum {string}
              */
             type: "scroll";
@@ -2200,7 +2041,7 @@ export interface components {
         };
         TypeParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default type
              * @enum {string}
              */
             type: "type";
@@ -2208,7 +2049,7 @@ export interface components {
         };
         WaitParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default wait
              * @enum {string}
              */
             type: "wait";
@@ -2224,10 +2065,10 @@ export interface components {
         ToolSearchExecutionType: "server" | "client";
         ToolSearchCall: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default tool_search_call
              * @enum {string}
              */
-            type: "ToolSearchCall";
+            type: "tool_search_call";
             id: string;
             call_id: string | null;
             execution: components["schemas"]["ToolSearchExecutionType"];
@@ -2239,19 +2080,19 @@ export interface components {
         CallableToolAllowedCaller: "direct" | "programmatic";
         FunctionTool: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default function
              * @enum {string}
              */
-            type: "FunctionTool";
+            type: "function";
             name: string;
             description?: string | null;
-            parameters: {
+            parameters?: {
                 [key: string]: unknown;
             } | null;
             output_schema?: {
                 [key: string]: unknown;
             } | null;
-            strict: boolean | null;
+            strict?: boolean | null;
             defer_loading?: boolean;
             allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
         };
@@ -2269,10 +2110,10 @@ export interface components {
         Filters: components["schemas"]["ComparisonFilter"] | components["schemas"]["CompoundFilter"];
         FileSearchTool: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default file_search
              * @enum {string}
              */
-            type: "FileSearchTool";
+            type: "file_search";
             vector_store_ids: string[];
             max_num_results?: number;
             ranking_options?: components["schemas"]["RankingOptions"];
@@ -2280,19 +2121,19 @@ export interface components {
         };
         ComputerTool: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default computer
              * @enum {string}
              */
-            type: "ComputerTool";
+            type: "computer";
         };
         /** @enum {string} */
         ComputerEnvironment: "windows" | "mac" | "linux" | "ubuntu" | "browser";
         ComputerUsePreviewTool: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default computer_use_preview
              * @enum {string}
              */
-            type: "ComputerUsePreviewTool";
+            type: "computer_use_preview";
             environment: components["schemas"]["ComputerEnvironment"];
             display_width: number;
             display_height: number;
@@ -2311,10 +2152,10 @@ export interface components {
         };
         ProgrammaticToolCallingParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default programmatic_tool_calling
              * @enum {string}
              */
-            type: "ProgrammaticToolCallingParam";
+            type: "programmatic_tool_calling";
         };
         /** @enum {string} */
         InputFidelity: "high" | "low";
@@ -2322,14 +2163,14 @@ export interface components {
         ImageGenActionEnum: "generate" | "edit" | "auto";
         LocalShellToolParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default local_shell
              * @enum {string}
              */
-            type: "LocalShellToolParam";
+            type: "local_shell";
         };
         ContainerAutoParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default container_auto
              * @enum {string}
              */
             type: "container_auto";
@@ -2345,7 +2186,7 @@ export interface components {
         };
         LocalEnvironmentParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default local
              * @enum {string}
              */
             type: "local";
@@ -2353,7 +2194,7 @@ export interface components {
         };
         ContainerReferenceParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default container_reference
              * @enum {string}
              */
             type: "container_reference";
@@ -2361,16 +2202,16 @@ export interface components {
         };
         FunctionShellToolParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default shell
              * @enum {string}
              */
-            type: "FunctionShellToolParam";
+            type: "shell";
             environment?: (components["schemas"]["ContainerAutoParam"] | components["schemas"]["LocalEnvironmentParam"] | components["schemas"]["ContainerReferenceParam"]) | null;
             allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
         };
         CustomTextFormatParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default text
              * @enum {string}
              */
             type: "text";
@@ -2379,7 +2220,7 @@ export interface components {
         GrammarSyntax1: "lark" | "regex";
         CustomGrammarFormatParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default grammar
              * @enum {string}
              */
             type: "grammar";
@@ -2388,10 +2229,10 @@ export interface components {
         };
         CustomToolParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default custom
              * @enum {string}
              */
-            type: "CustomToolParam";
+            type: "custom";
             name: string;
             description?: string;
             format?: components["schemas"]["CustomTextFormatParam"] | components["schemas"]["CustomGrammarFormatParam"];
@@ -2405,7 +2246,7 @@ export interface components {
             parameters?: components["schemas"]["EmptyModelParam"] | null;
             strict?: boolean | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default function
              * @enum {string}
              */
             type: "function";
@@ -2417,20 +2258,20 @@ export interface components {
         };
         NamespaceToolParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default namespace
              * @enum {string}
              */
-            type: "NamespaceToolParam";
+            type: "namespace";
             name: string;
             description: string;
             tools: (components["schemas"]["FunctionToolParam"] | components["schemas"]["CustomToolParam"])[];
         };
         ToolSearchToolParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default tool_search
              * @enum {string}
              */
-            type: "ToolSearchToolParam";
+            type: "tool_search";
             execution?: components["schemas"]["ToolSearchExecutionType"];
             description?: string | null;
             parameters?: components["schemas"]["EmptyModelParam"] | null;
@@ -2452,28 +2293,28 @@ export interface components {
         SearchContentType: "text" | "image";
         WebSearchPreviewTool: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default web_search_preview
              * @enum {string}
              */
-            type: "WebSearchPreviewTool";
+            type: "web_search_preview" | "web_search_preview_2025_03_11";
             user_location?: components["schemas"]["ApproximateLocation"] | null;
             search_context_size?: components["schemas"]["SearchContextSize"];
             search_content_types?: components["schemas"]["SearchContentType"][];
         };
         ApplyPatchToolParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default apply_patch
              * @enum {string}
              */
-            type: "ApplyPatchToolParam";
+            type: "apply_patch";
             allowed_callers?: components["schemas"]["CallableToolAllowedCaller"][] | null;
         };
         ToolSearchOutput: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default tool_search_output
              * @enum {string}
              */
-            type: "ToolSearchOutput";
+            type: "tool_search_output";
             id: string;
             call_id: string | null;
             execution: components["schemas"]["ToolSearchExecutionType"];
@@ -2483,20 +2324,20 @@ export interface components {
         };
         AdditionalTools: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default additional_tools
              * @enum {string}
              */
-            type: "AdditionalTools";
+            type: "additional_tools";
             id: string;
             role: components["schemas"]["MessageRole"];
             tools: components["schemas"]["Tool"][];
         };
         Program: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default program
              * @enum {string}
              */
-            type: "Program";
+            type: "program";
             id: string;
             call_id: string;
             code: string;
@@ -2506,10 +2347,10 @@ export interface components {
         ProgramOutputStatus: "completed" | "incomplete";
         ProgramOutput: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default program_output
              * @enum {string}
              */
-            type: "ProgramOutput";
+            type: "program_output";
             id: string;
             call_id: string;
             result: string;
@@ -2517,17 +2358,17 @@ export interface components {
         };
         CompactionBody: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default compaction
              * @enum {string}
              */
-            type: "CompactionBody";
+            type: "compaction";
             id: string;
             encrypted_content: string;
             created_by?: string;
         };
         CodeInterpreterOutputLogs: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default logs
              * @enum {string}
              */
             type: "logs";
@@ -2535,7 +2376,7 @@ export interface components {
         };
         CodeInterpreterOutputImage: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default image
              * @enum {string}
              */
             type: "image";
@@ -2565,14 +2406,14 @@ export interface components {
         FunctionShellCallStatus: "in_progress" | "completed" | "incomplete";
         LocalEnvironmentResource: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default local
              * @enum {string}
              */
             type: "local";
         };
         ContainerReferenceResource: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default container_reference
              * @enum {string}
              */
             type: "container_reference";
@@ -2580,10 +2421,10 @@ export interface components {
         };
         FunctionShellCall: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default shell_call
              * @enum {string}
              */
-            type: "FunctionShellCall";
+            type: "shell_call";
             id: string;
             call_id: string;
             caller?: components["schemas"]["ToolCallCaller"] | null;
@@ -2596,14 +2437,14 @@ export interface components {
         FunctionShellCallOutputStatusEnum: "in_progress" | "completed" | "incomplete";
         FunctionShellCallOutputTimeoutOutcome: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default timeout
              * @enum {string}
              */
             type: "timeout";
         };
         FunctionShellCallOutputExitOutcome: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default exit
              * @enum {string}
              */
             type: "exit";
@@ -2617,10 +2458,10 @@ export interface components {
         };
         FunctionShellCallOutput: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default shell_call_output
              * @enum {string}
              */
-            type: "FunctionShellCallOutput";
+            type: "shell_call_output";
             id: string;
             call_id: string;
             caller?: components["schemas"]["ToolCallCaller"] | null;
@@ -2633,7 +2474,7 @@ export interface components {
         ApplyPatchCallStatus: "in_progress" | "completed";
         ApplyPatchCreateFileOperation: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default create_file
              * @enum {string}
              */
             type: "create_file";
@@ -2642,7 +2483,7 @@ export interface components {
         };
         ApplyPatchDeleteFileOperation: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default delete_file
              * @enum {string}
              */
             type: "delete_file";
@@ -2650,7 +2491,7 @@ export interface components {
         };
         ApplyPatchUpdateFileOperation: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default update_file
              * @enum {string}
              */
             type: "update_file";
@@ -2659,10 +2500,10 @@ export interface components {
         };
         ApplyPatchToolCall: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default apply_patch_call
              * @enum {string}
              */
-            type: "ApplyPatchToolCall";
+            type: "apply_patch_call";
             id: string;
             call_id: string;
             caller?: components["schemas"]["ToolCallCaller"] | null;
@@ -2674,10 +2515,10 @@ export interface components {
         ApplyPatchCallOutputStatus: "completed" | "failed";
         ApplyPatchToolCallOutput: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default apply_patch_call_output
              * @enum {string}
              */
-            type: "ApplyPatchToolCallOutput";
+            type: "apply_patch_call_output";
             id: string;
             call_id: string;
             caller?: components["schemas"]["ToolCallCaller"] | null;
@@ -2687,7 +2528,7 @@ export interface components {
         };
         MCPProtocolError: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default mcp_protocol_error
              * @enum {string}
              */
             type: "mcp_protocol_error";
@@ -2696,7 +2537,7 @@ export interface components {
         };
         MCPToolExecutionError: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default mcp_tool_execution_error
              * @enum {string}
              */
             type: "mcp_tool_execution_error";
@@ -2704,7 +2545,7 @@ export interface components {
         };
         HTTPError: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default http_error
              * @enum {string}
              */
             type: "http_error";
@@ -2721,7 +2562,7 @@ export interface components {
             id?: string | null;
             call_id: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default computer_call_output
              * @enum {string}
              */
             type: "computer_call_output";
@@ -2731,7 +2572,7 @@ export interface components {
         };
         InputTextContentParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default input_text
              * @enum {string}
              */
             type: "input_text";
@@ -2740,7 +2581,7 @@ export interface components {
         };
         InputImageContentParamAutoParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default input_image
              * @enum {string}
              */
             type: "input_image";
@@ -2753,7 +2594,7 @@ export interface components {
         FileDetailEnum: "auto" | "low" | "high";
         InputFileContentParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default input_file
              * @enum {string}
              */
             type: "input_file";
@@ -2768,7 +2609,7 @@ export interface components {
             id?: string | null;
             call_id?: string | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default function_call_output
              * @enum {string}
              */
             type: "function_call_output";
@@ -2782,7 +2623,7 @@ export interface components {
             id?: string | null;
             call_id?: string | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default tool_search_call
              * @enum {string}
              */
             type: "tool_search_call";
@@ -2794,7 +2635,7 @@ export interface components {
             id?: string | null;
             call_id?: string | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default tool_search_output
              * @enum {string}
              */
             type: "tool_search_output";
@@ -2805,7 +2646,7 @@ export interface components {
         AdditionalToolsItemParam: {
             id?: string | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default additional_tools
              * @enum {string}
              */
             type: "additional_tools";
@@ -2819,7 +2660,7 @@ export interface components {
         CompactionSummaryItemParam: {
             id?: string | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default compaction
              * @enum {string}
              */
             type: "compaction";
@@ -2837,7 +2678,7 @@ export interface components {
             call_id: string;
             caller?: components["schemas"]["ToolCallCallerParam"] | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default shell_call
              * @enum {string}
              */
             type: "shell_call";
@@ -2847,14 +2688,14 @@ export interface components {
         };
         FunctionShellCallOutputTimeoutOutcomeParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default timeout
              * @enum {string}
              */
             type: "timeout";
         };
         FunctionShellCallOutputExitOutcomeParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default exit
              * @enum {string}
              */
             type: "exit";
@@ -2871,7 +2712,7 @@ export interface components {
             call_id: string;
             caller?: components["schemas"]["ToolCallCallerParam"] | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default shell_call_output
              * @enum {string}
              */
             type: "shell_call_output";
@@ -2883,7 +2724,7 @@ export interface components {
         ApplyPatchCallStatusParam: "in_progress" | "completed";
         ApplyPatchCreateFileOperationParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default create_file
              * @enum {string}
              */
             type: "create_file";
@@ -2892,7 +2733,7 @@ export interface components {
         };
         ApplyPatchDeleteFileOperationParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default delete_file
              * @enum {string}
              */
             type: "delete_file";
@@ -2900,7 +2741,7 @@ export interface components {
         };
         ApplyPatchUpdateFileOperationParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default update_file
              * @enum {string}
              */
             type: "update_file";
@@ -2910,7 +2751,7 @@ export interface components {
         ApplyPatchOperationParam: components["schemas"]["ApplyPatchCreateFileOperationParam"] | components["schemas"]["ApplyPatchDeleteFileOperationParam"] | components["schemas"]["ApplyPatchUpdateFileOperationParam"];
         ApplyPatchToolCallItemParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default apply_patch_call
              * @enum {string}
              */
             type: "apply_patch_call";
@@ -2924,7 +2765,7 @@ export interface components {
         ApplyPatchCallOutputStatusParam: "completed" | "failed";
         ApplyPatchToolCallOutputItemParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default apply_patch_call_output
              * @enum {string}
              */
             type: "apply_patch_call_output";
@@ -2936,26 +2777,22 @@ export interface components {
         };
         CompactionTriggerItemParam: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default compaction_trigger
              * @enum {string}
              */
-            type: "CompactionTriggerItemParam";
+            type: "compaction_trigger";
         };
         ItemReferenceParam: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "ItemReferenceParam";
+            type?: "item_reference" | null;
             id: string;
         };
         ProgramItemParam: {
             id: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default program
              * @enum {string}
              */
-            type: "ProgramItemParam";
+            type: "program";
             call_id: string;
             code: string;
             fingerprint: string;
@@ -2965,10 +2802,10 @@ export interface components {
         ProgramOutputItemParam: {
             id: string;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default program_output
              * @enum {string}
              */
-            type: "ProgramOutputItemParam";
+            type: "program_output";
             call_id: string;
             result: string;
             status: components["schemas"]["ProgramOutputItemStatus"];
@@ -3008,7 +2845,7 @@ export interface components {
         };
         ModerationErrorBody: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @default error
              * @enum {string}
              */
             type: "error";

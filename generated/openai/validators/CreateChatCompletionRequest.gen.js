@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 
 export const CreateChatCompletionRequest = validate21;
-const schema32 = {"allOf":[{"$ref":"#/components/schemas/CreateModelResponseProperties"},{"type":"object","properties":{"messages":{"type":"array","minItems":1,"items":{"$ref":"#/components/schemas/ChatCompletionRequestMessage"}},"model":{"$ref":"#/components/schemas/ModelIdsShared"},"service_tier":{"$ref":"#/components/schemas/ServiceTier"},"modalities":{"$ref":"#/components/schemas/ResponseModalities"},"verbosity":{"$ref":"#/components/schemas/Verbosity"},"reasoning_effort":{"$ref":"#/components/schemas/ReasoningEffort"},"max_completion_tokens":{"anyOf":[{"type":"integer"},{"type":"null"}]},"frequency_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"presence_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"web_search_options":{"type":"object","properties":{"user_location":{"anyOf":[{"type":"object","required":["type","approximate"],"properties":{"type":{"type":"string","enum":["approximate"]},"approximate":{"$ref":"#/components/schemas/WebSearchLocation"}}},{"type":"null"}]},"search_context_size":{"$ref":"#/components/schemas/WebSearchContextSize"}}},"top_logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":20},{"type":"null"}]},"response_format":{"oneOf":[{"$ref":"#/components/schemas/ResponseFormatText"},{"$ref":"#/components/schemas/ResponseFormatJsonSchema"},{"$ref":"#/components/schemas/ResponseFormatJsonObject"}],"discriminator":{"propertyName":"type","mapping":{"text":"#/components/schemas/ResponseFormatText","json_schema":"#/components/schemas/ResponseFormatJsonSchema","json_object":"#/components/schemas/ResponseFormatJsonObject"}}},"audio":{"anyOf":[{"type":"object","required":["voice","format"],"properties":{"voice":{"$ref":"#/components/schemas/VoiceIdsOrCustomVoice"},"format":{"type":"string","enum":["wav","aac","mp3","flac","opus","pcm16"]}}},{"type":"null"}]},"store":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"moderation":{"anyOf":[{"$ref":"#/components/schemas/ModerationParam"},{"type":"null"}]},"stream":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"stop":{"$ref":"#/components/schemas/StopConfiguration"},"logit_bias":{"anyOf":[{"type":"object","default":null,"additionalProperties":{"type":"integer"}},{"type":"null"}]},"logprobs":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"max_tokens":{"anyOf":[{"type":"integer","deprecated":true},{"type":"null"}]},"n":{"anyOf":[{"type":"integer","minimum":1,"maximum":128,"default":1},{"type":"null"}]},"prediction":{"anyOf":[{"oneOf":[{"$ref":"#/components/schemas/PredictionContent"}]},{"type":"null"}]},"seed":{"anyOf":[{"type":"integer","minimum":-9223372036854776000,"maximum":9223372036854776000,"deprecated":true},{"type":"null"}]},"stream_options":{"$ref":"#/components/schemas/ChatCompletionStreamOptions"},"tools":{"type":"array","items":{"oneOf":[{"$ref":"#/components/schemas/ChatCompletionTool"},{"$ref":"#/components/schemas/CustomToolChatCompletions"}]}},"tool_choice":{"$ref":"#/components/schemas/ChatCompletionToolChoiceOption"},"parallel_tool_calls":{"$ref":"#/components/schemas/ParallelToolCalls"},"function_call":{"deprecated":true,"oneOf":[{"type":"string","enum":["none","auto"]},{"$ref":"#/components/schemas/ChatCompletionFunctionCallOption"}]},"functions":{"deprecated":true,"type":"array","minItems":1,"maxItems":128,"items":{"$ref":"#/components/schemas/ChatCompletionFunctions"}}},"required":["model","messages"]}]};
+const schema32 = {"allOf":[{"$ref":"#/components/schemas/CreateModelResponseProperties"},{"type":"object","properties":{"messages":{"type":"array","minItems":1,"items":{"$ref":"#/components/schemas/ChatCompletionRequestMessage"}},"model":{"$ref":"#/components/schemas/ModelIdsShared"},"service_tier":{"$ref":"#/components/schemas/ServiceTier"},"modalities":{"$ref":"#/components/schemas/ResponseModalities"},"verbosity":{"$ref":"#/components/schemas/Verbosity"},"reasoning_effort":{"$ref":"#/components/schemas/ReasoningEffort"},"max_completion_tokens":{"anyOf":[{"type":"integer"},{"type":"null"}]},"frequency_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"presence_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"web_search_options":{"type":"object","properties":{"user_location":{"anyOf":[{"type":"object","required":["type","approximate"],"properties":{"type":{"type":"string","enum":["approximate"]},"approximate":{"$ref":"#/components/schemas/WebSearchLocation"}}},{"type":"null"}]},"search_context_size":{"$ref":"#/components/schemas/WebSearchContextSize"}}},"top_logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":20},{"type":"null"}]},"response_format":{"if":{"type":"object","required":["type"],"properties":{"type":{"enum":["text","json_schema","json_object"]}}},"then":{"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"text"}}},"then":{"$ref":"#/components/schemas/ResponseFormatText"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"json_schema"}}},"then":{"$ref":"#/components/schemas/ResponseFormatJsonSchema"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"json_object"}}},"then":{"$ref":"#/components/schemas/ResponseFormatJsonObject"}}]},"else":{"type":"object","required":["type"],"properties":{"type":{"type":"string","not":{"enum":["text","json_schema","json_object"]}}}}},"audio":{"anyOf":[{"type":"object","required":["voice","format"],"properties":{"voice":{"$ref":"#/components/schemas/VoiceIdsOrCustomVoice"},"format":{"type":"string","enum":["wav","aac","mp3","flac","opus","pcm16"]}}},{"type":"null"}]},"store":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"moderation":{"anyOf":[{"$ref":"#/components/schemas/ModerationParam"},{"type":"null"}]},"stream":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"stop":{"$ref":"#/components/schemas/StopConfiguration"},"logit_bias":{"anyOf":[{"type":"object","default":null,"additionalProperties":{"type":"integer"}},{"type":"null"}]},"logprobs":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"max_tokens":{"anyOf":[{"type":"integer","deprecated":true},{"type":"null"}]},"n":{"anyOf":[{"type":"integer","minimum":1,"maximum":128,"default":1},{"type":"null"}]},"prediction":{"anyOf":[{"anyOf":[{"$ref":"#/components/schemas/PredictionContent"}]},{"type":"null"}]},"seed":{"anyOf":[{"type":"integer","minimum":-9223372036854776000,"maximum":9223372036854776000,"deprecated":true},{"type":"null"}]},"stream_options":{"$ref":"#/components/schemas/ChatCompletionStreamOptions"},"tools":{"type":"array","items":{"if":{"type":"object","required":["type"],"properties":{"type":{"enum":["function","custom"]}}},"then":{"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"function"}}},"then":{"$ref":"#/components/schemas/ChatCompletionTool"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"custom"}}},"then":{"$ref":"#/components/schemas/CustomToolChatCompletions"}}]},"else":{"type":"object","required":["type"],"properties":{"type":{"type":"string","not":{"enum":["function","custom"]}}}}}},"tool_choice":{"$ref":"#/components/schemas/ChatCompletionToolChoiceOption"},"parallel_tool_calls":{"$ref":"#/components/schemas/ParallelToolCalls"},"function_call":{"deprecated":true,"anyOf":[{"type":"string","enum":["none","auto"]},{"$ref":"#/components/schemas/ChatCompletionFunctionCallOption"}]},"functions":{"deprecated":true,"type":"array","minItems":1,"maxItems":128,"items":{"$ref":"#/components/schemas/ChatCompletionFunctions"}}},"required":["model","messages"]}]};
 const schema62 = {"anyOf":[{"type":"string"},{"type":"string","enum":["gpt-5.6-sol","gpt-5.6-terra","gpt-5.6-luna","gpt-5.5","gpt-5.5-2026-04-23","gpt-5.4","gpt-5.4-mini","gpt-5.4-nano","gpt-5.4-mini-2026-03-17","gpt-5.4-nano-2026-03-17","gpt-5.3-chat-latest","gpt-5.2","gpt-5.2-2025-12-11","gpt-5.2-chat-latest","gpt-5.2-pro","gpt-5.2-pro-2025-12-11","gpt-5.1","gpt-5.1-2025-11-13","gpt-5.1-codex","gpt-5.1-mini","gpt-5.1-chat-latest","gpt-5","gpt-5-mini","gpt-5-nano","gpt-5-2025-08-07","gpt-5-mini-2025-08-07","gpt-5-nano-2025-08-07","gpt-5-chat-latest","gpt-4.1","gpt-4.1-mini","gpt-4.1-nano","gpt-4.1-2025-04-14","gpt-4.1-mini-2025-04-14","gpt-4.1-nano-2025-04-14","o4-mini","o4-mini-2025-04-16","o3","o3-2025-04-16","o3-mini","o3-mini-2025-01-31","o1","o1-2024-12-17","o1-preview","o1-preview-2024-09-12","o1-mini","o1-mini-2024-09-12","gpt-4o","gpt-4o-2024-11-20","gpt-4o-2024-08-06","gpt-4o-2024-05-13","gpt-4o-audio-preview","gpt-4o-audio-preview-2024-10-01","gpt-4o-audio-preview-2024-12-17","gpt-4o-audio-preview-2025-06-03","gpt-4o-mini-audio-preview","gpt-4o-mini-audio-preview-2024-12-17","gpt-4o-search-preview","gpt-4o-mini-search-preview","gpt-4o-search-preview-2025-03-11","gpt-4o-mini-search-preview-2025-03-11","chatgpt-4o-latest","codex-mini-latest","gpt-4o-mini","gpt-4o-mini-2024-07-18","gpt-4-turbo","gpt-4-turbo-2024-04-09","gpt-4-0125-preview","gpt-4-turbo-preview","gpt-4-1106-preview","gpt-4-vision-preview","gpt-4","gpt-4-0314","gpt-4-0613","gpt-4-32k","gpt-4-32k-0314","gpt-4-32k-0613","gpt-3.5-turbo","gpt-3.5-turbo-16k","gpt-3.5-turbo-0301","gpt-3.5-turbo-0613","gpt-3.5-turbo-1106","gpt-3.5-turbo-0125","gpt-3.5-turbo-16k-0613"]}]};
 const schema63 = {"anyOf":[{"type":"string","enum":["auto","default","flex","scale","priority","fast"],"default":"auto"},{"type":"null"}]};
 const schema64 = {"anyOf":[{"type":"array","items":{"type":"string","enum":["text","audio"]}},{"type":"null"}]};
@@ -14,9 +14,9 @@ const schema67 = {"type":"object","properties":{"country":{"type":"string"},"reg
 const schema68 = {"type":"string","enum":["low","medium","high"],"default":"medium"};
 const schema69 = {"type":"object","properties":{"type":{"type":"string","enum":["text"]}},"required":["type"]};
 const schema72 = {"type":"object","properties":{"type":{"type":"string","enum":["json_object"]}},"required":["type"]};
-const schema79 = {"anyOf":[{"default":null,"oneOf":[{"anyOf":[{"type":"string","default":"<|endoftext|>"},{"type":"null"}]},{"type":"array","minItems":1,"maxItems":4,"items":{"type":"string"}}]},{"type":"null"}]};
+const schema79 = {"anyOf":[{"default":null,"anyOf":[{"anyOf":[{"type":"string","default":"<|endoftext|>"},{"type":"null"}]},{"type":"array","minItems":1,"maxItems":4,"items":{"type":"string"}}]},{"type":"null"}]};
 const schema81 = {"anyOf":[{"type":"object","default":null,"properties":{"include_usage":{"type":"boolean"},"include_obfuscation":{"type":"boolean"}}},{"type":"null"}]};
-const schema85 = {"type":"object","properties":{"type":{"type":"string","enum":["custom"]},"custom":{"type":"object","properties":{"name":{"type":"string"},"description":{"type":"string"},"format":{"oneOf":[{"type":"object","properties":{"type":{"type":"string","enum":["text"]}},"required":["type"]},{"type":"object","properties":{"type":{"type":"string","enum":["grammar"]},"grammar":{"type":"object","properties":{"definition":{"type":"string"},"syntax":{"type":"string","enum":["lark","regex"]}},"required":["definition","syntax"]}},"required":["type","grammar"]}]}},"required":["name"]}},"required":["type","custom"]};
+const schema85 = {"type":"object","properties":{"type":{"type":"string","enum":["custom"]},"custom":{"type":"object","properties":{"name":{"type":"string"},"description":{"type":"string"},"format":{"if":{"type":"object","required":["type"],"properties":{"type":{"enum":["text","grammar"]}}},"then":{"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"text"}}},"then":{"type":"object","properties":{"type":{"type":"string","enum":["text"]}},"required":["type"]}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"grammar"}}},"then":{"type":"object","properties":{"type":{"type":"string","enum":["grammar"]},"grammar":{"type":"object","properties":{"definition":{"type":"string"},"syntax":{"type":"string","enum":["lark","regex"]}},"required":["definition","syntax"]}},"required":["type","grammar"]}}]},"else":{"type":"object","required":["type"],"properties":{"type":{"type":"string","not":{"enum":["text","grammar"]}}}}}},"required":["name"]}},"required":["type","custom"]};
 const schema91 = {"type":"boolean","default":true};
 const schema92 = {"type":"object","properties":{"name":{"type":"string"}},"required":["name"]};
 const schema33 = {"allOf":[{"$ref":"#/components/schemas/ModelResponseProperties"},{"type":"object","properties":{"prompt_cache_options":{"$ref":"#/components/schemas/PromptCacheOptionsParam"},"top_logprobs":{"type":"integer","minimum":0,"maximum":20}}}]};
@@ -742,9 +742,9 @@ return errors === 0;
 }
 validate22.evaluated = {"props":{"prompt_cache_options":true,"top_logprobs":true,"metadata":true,"temperature":true,"top_p":true,"user":true,"safety_identifier":true,"prompt_cache_key":true,"prompt_cache_retention":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema39 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestDeveloperMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestSystemMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestUserMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestAssistantMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestToolMessage"},{"$ref":"#/components/schemas/ChatCompletionRequestFunctionMessage"}],"discriminator":{"propertyName":"role","mapping":{"developer":"#/components/schemas/ChatCompletionRequestDeveloperMessage","system":"#/components/schemas/ChatCompletionRequestSystemMessage","user":"#/components/schemas/ChatCompletionRequestUserMessage","assistant":"#/components/schemas/ChatCompletionRequestAssistantMessage","tool":"#/components/schemas/ChatCompletionRequestToolMessage","function":"#/components/schemas/ChatCompletionRequestFunctionMessage"}}};
+const schema39 = {"if":{"type":"object","required":["role"],"properties":{"role":{"enum":["developer","system","user","assistant","tool","function"]}}},"then":{"allOf":[{"if":{"type":"object","required":["role"],"properties":{"role":{"const":"developer"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestDeveloperMessage"}},{"if":{"type":"object","required":["role"],"properties":{"role":{"const":"system"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestSystemMessage"}},{"if":{"type":"object","required":["role"],"properties":{"role":{"const":"user"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestUserMessage"}},{"if":{"type":"object","required":["role"],"properties":{"role":{"const":"assistant"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestAssistantMessage"}},{"if":{"type":"object","required":["role"],"properties":{"role":{"const":"tool"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestToolMessage"}},{"if":{"type":"object","required":["role"],"properties":{"role":{"const":"function"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestFunctionMessage"}}]},"else":{"type":"object","required":["role"],"properties":{"role":{"enum":["developer","system","user","assistant","tool","function"]}}}};
 const schema61 = {"type":"object","deprecated":true,"properties":{"role":{"type":"string","enum":["function"]},"content":{"anyOf":[{"type":"string"},{"type":"null"}]},"name":{"type":"string"}},"required":["role","content","name"]};
-const schema40 = {"type":"object","properties":{"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},"minItems":1}]},"role":{"type":"string","enum":["developer"]},"name":{"type":"string"}},"required":["content","role"]};
+const schema40 = {"type":"object","properties":{"content":{"anyOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},"minItems":1}]},"role":{"type":"string","enum":["developer"]},"name":{"type":"string"}},"required":["content","role"]};
 const schema41 = {"type":"object","properties":{"type":{"type":"string","enum":["text"]},"text":{"type":"string"},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointParam"}},"required":["type","text"]};
 const schema42 = {"properties":{"mode":{"type":"string","enum":["explicit"],"default":"explicit"}},"type":"object","required":["mode"]};
 
@@ -868,10 +868,9 @@ let data0 = data.content;
 const _errs1 = errors;
 const _errs2 = errors;
 let valid1 = false;
-let passing0 = null;
 const _errs3 = errors;
 if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -881,15 +880,12 @@ vErrors.push(err0);
 errors++;
 }
 var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
+valid1 = valid1 || _valid0;
 const _errs5 = errors;
 if(errors === _errs5){
 if(Array.isArray(data0)){
 if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -915,7 +911,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -926,18 +922,9 @@ errors++;
 }
 }
 var _valid0 = _errs5 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
+valid1 = valid1 || _valid0;
 if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1007,8 +994,8 @@ return errors === 0;
 }
 validate29.evaluated = {"props":{"content":true,"role":true,"name":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema43 = {"type":"object","properties":{"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestSystemMessageContentPart"},"minItems":1}]},"role":{"type":"string","enum":["system"]},"name":{"type":"string"}},"required":["content","role"]};
-const schema44 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"}]};
+const schema43 = {"type":"object","properties":{"content":{"anyOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestSystemMessageContentPart"},"minItems":1}]},"role":{"type":"string","enum":["system"]},"name":{"type":"string"}},"required":["content","role"]};
+const schema44 = {"anyOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"}]};
 
 function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1022,23 +1009,21 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 let valid0 = false;
-let passing0 = null;
 const _errs1 = errors;
 if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
+valid0 = valid0 || _valid0;
 if(_valid0){
-valid0 = true;
-passing0 = 0;
 var props0 = {};
 props0.type = true;
 props0.text = true;
 props0.prompt_cache_breakpoint = true;
 }
 if(!valid0){
-const err0 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err0 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1090,10 +1075,9 @@ let data0 = data.content;
 const _errs1 = errors;
 const _errs2 = errors;
 let valid1 = false;
-let passing0 = null;
 const _errs3 = errors;
 if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1103,15 +1087,12 @@ vErrors.push(err0);
 errors++;
 }
 var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
+valid1 = valid1 || _valid0;
 const _errs5 = errors;
 if(errors === _errs5){
 if(Array.isArray(data0)){
 if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1137,7 +1118,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1148,18 +1129,9 @@ errors++;
 }
 }
 var _valid0 = _errs5 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
+valid1 = valid1 || _valid0;
 if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1229,8 +1201,8 @@ return errors === 0;
 }
 validate33.evaluated = {"props":{"content":true,"role":true,"name":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema45 = {"type":"object","properties":{"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestUserMessageContentPart"},"minItems":1}]},"role":{"type":"string","enum":["user"]},"name":{"type":"string"}},"required":["content","role"]};
-const schema46 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartImage"},{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartAudio"},{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartFile"}]};
+const schema45 = {"type":"object","properties":{"content":{"anyOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestUserMessageContentPart"},"minItems":1}]},"role":{"type":"string","enum":["user"]},"name":{"type":"string"}},"required":["content","role"]};
+const schema46 = {"if":{"type":"object","required":["type"],"properties":{"type":{"enum":["text","image_url","input_audio","file"]}}},"then":{"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"text"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"image_url"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartImage"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"input_audio"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartAudio"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"file"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartFile"}}]},"else":{"type":"object","required":["type"],"properties":{"type":{"type":"string","not":{"enum":["text","image_url","input_audio","file"]}}}}};
 const schema47 = {"type":"object","properties":{"type":{"type":"string","enum":["image_url"]},"image_url":{"type":"object","properties":{"url":{"type":"string","format":"uri"},"detail":{"type":"string","enum":["auto","low","high"],"default":"auto"}},"required":["url"]},"prompt_cache_breakpoint":{"$ref":"#/components/schemas/PromptCacheBreakpointParam"}},"required":["type","image_url"]};
 
 function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1665,90 +1637,13 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
+let valid0 = true;
 const _errs1 = errors;
-if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = {};
-props0.type = true;
-props0.text = true;
-props0.prompt_cache_breakpoint = true;
-}
-const _errs2 = errors;
-if(!(validate41(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs2 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.image_url = true;
-props0.prompt_cache_breakpoint = true;
-}
-}
-const _errs3 = errors;
-if(!(validate43(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 2;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.input_audio = true;
-props0.prompt_cache_breakpoint = true;
-}
-}
-const _errs4 = errors;
-if(!(validate45(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs4 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 3];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 3;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.file = true;
-props0.prompt_cache_breakpoint = true;
-}
-}
-}
-}
-}
-if(!valid0){
-const err0 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(errors === _errs1){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.type === undefined) && (missing0 = "type")){
+const err0 = {};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1756,10 +1651,35 @@ else {
 vErrors.push(err0);
 }
 errors++;
-validate39.errors = vErrors;
-return false;
 }
 else {
+if(data.type !== undefined){
+let data0 = data.type;
+if(!((((data0 === "text") || (data0 === "image_url")) || (data0 === "input_audio")) || (data0 === "file"))){
+const err1 = {};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err2 = {};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+var _valid0 = _errs1 === errors;
 errors = _errs0;
 if(vErrors !== null){
 if(_errs0){
@@ -1769,6 +1689,451 @@ else {
 vErrors = null;
 }
 }
+let ifClause0;
+if(_valid0){
+const _errs4 = errors;
+const _errs5 = errors;
+const _errs6 = errors;
+let valid3 = true;
+const _errs7 = errors;
+if(errors === _errs7){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((data.type === undefined) && (missing1 = "type")){
+const err3 = {};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("text" !== data.type){
+const err4 = {};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err5 = {};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid1 = _errs7 === errors;
+errors = _errs6;
+if(vErrors !== null){
+if(_errs6){
+vErrors.length = _errs6;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs10 = errors;
+if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs10 === errors;
+valid3 = _valid1;
+if(valid3){
+var props0 = {};
+props0.type = true;
+props0.text = true;
+props0.prompt_cache_breakpoint = true;
+}
+}
+if(!valid3){
+const err6 = {instancePath,schemaPath:"#/then/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+validate39.errors = vErrors;
+return false;
+}
+var valid2 = _errs5 === errors;
+if(valid2){
+const _errs11 = errors;
+const _errs12 = errors;
+let valid5 = true;
+const _errs13 = errors;
+if(errors === _errs13){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing2;
+if((data.type === undefined) && (missing2 = "type")){
+const err7 = {};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("image_url" !== data.type){
+const err8 = {};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err9 = {};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid2 = _errs13 === errors;
+errors = _errs12;
+if(vErrors !== null){
+if(_errs12){
+vErrors.length = _errs12;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid2){
+const _errs16 = errors;
+if(!(validate41(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+errors = vErrors.length;
+}
+var _valid2 = _errs16 === errors;
+valid5 = _valid2;
+if(valid5){
+var props1 = {};
+props1.type = true;
+props1.image_url = true;
+props1.prompt_cache_breakpoint = true;
+}
+}
+if(!valid5){
+const err10 = {instancePath,schemaPath:"#/then/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+validate39.errors = vErrors;
+return false;
+}
+var valid2 = _errs11 === errors;
+if(valid2){
+if(props0 !== true && props1 !== undefined){
+if(props1 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props1);
+}
+}
+const _errs17 = errors;
+const _errs18 = errors;
+let valid7 = true;
+const _errs19 = errors;
+if(errors === _errs19){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing3;
+if((data.type === undefined) && (missing3 = "type")){
+const err11 = {};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("input_audio" !== data.type){
+const err12 = {};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err13 = {};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+var _valid3 = _errs19 === errors;
+errors = _errs18;
+if(vErrors !== null){
+if(_errs18){
+vErrors.length = _errs18;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid3){
+const _errs22 = errors;
+if(!(validate43(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
+errors = vErrors.length;
+}
+var _valid3 = _errs22 === errors;
+valid7 = _valid3;
+if(valid7){
+var props2 = {};
+props2.type = true;
+props2.input_audio = true;
+props2.prompt_cache_breakpoint = true;
+}
+}
+if(!valid7){
+const err14 = {instancePath,schemaPath:"#/then/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+validate39.errors = vErrors;
+return false;
+}
+var valid2 = _errs17 === errors;
+if(valid2){
+if(props0 !== true && props2 !== undefined){
+if(props2 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props2);
+}
+}
+const _errs23 = errors;
+const _errs24 = errors;
+let valid9 = true;
+const _errs25 = errors;
+if(errors === _errs25){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing4;
+if((data.type === undefined) && (missing4 = "type")){
+const err15 = {};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("file" !== data.type){
+const err16 = {};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err17 = {};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+var _valid4 = _errs25 === errors;
+errors = _errs24;
+if(vErrors !== null){
+if(_errs24){
+vErrors.length = _errs24;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid4){
+const _errs28 = errors;
+if(!(validate45(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+errors = vErrors.length;
+}
+var _valid4 = _errs28 === errors;
+valid9 = _valid4;
+if(valid9){
+var props3 = {};
+props3.type = true;
+props3.file = true;
+props3.prompt_cache_breakpoint = true;
+}
+}
+if(!valid9){
+const err18 = {instancePath,schemaPath:"#/then/allOf/3/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+validate39.errors = vErrors;
+return false;
+}
+var valid2 = _errs23 === errors;
+if(valid2){
+if(props0 !== true && props3 !== undefined){
+if(props3 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props3);
+}
+}
+}
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid0 = _valid0;
+if(valid0){
+if(props0 !== true){
+props0 = props0 || {};
+props0.type = true;
+}
+}
+ifClause0 = "then";
+}
+else {
+const _errs29 = errors;
+if(errors === _errs29){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing5;
+if((data.type === undefined) && (missing5 = "type")){
+validate39.errors = [{instancePath,schemaPath:"#/else/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data5 = data.type;
+if(typeof data5 !== "string"){
+validate39.errors = [{instancePath:instancePath+"/type",schemaPath:"#/else/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+const _errs33 = errors;
+const _errs34 = errors;
+if(!((((data5 === "text") || (data5 === "image_url")) || (data5 === "input_audio")) || (data5 === "file"))){
+const err19 = {};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+var valid12 = _errs34 === errors;
+if(valid12){
+validate39.errors = [{instancePath:instancePath+"/type",schemaPath:"#/else/properties/type/not",keyword:"not",params:{},message:"must NOT be valid"}];
+return false;
+}
+else {
+errors = _errs33;
+if(vErrors !== null){
+if(_errs33){
+vErrors.length = _errs33;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+}
+else {
+validate39.errors = [{instancePath,schemaPath:"#/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid0 = _errs29 === errors;
+valid0 = _valid0;
+if(valid0){
+if(props0 !== true){
+props0 = props0 || {};
+props0.type = true;
+}
+}
+ifClause0 = "else";
+}
+if(!valid0){
+const err20 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+validate39.errors = vErrors;
+return false;
 }
 validate39.errors = vErrors;
 evaluated0.props = props0;
@@ -1800,10 +2165,9 @@ let data0 = data.content;
 const _errs1 = errors;
 const _errs2 = errors;
 let valid1 = false;
-let passing0 = null;
 const _errs3 = errors;
 if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1813,15 +2177,12 @@ vErrors.push(err0);
 errors++;
 }
 var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
+valid1 = valid1 || _valid0;
 const _errs5 = errors;
 if(errors === _errs5){
 if(Array.isArray(data0)){
 if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1847,7 +2208,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1858,18 +2219,9 @@ errors++;
 }
 }
 var _valid0 = _errs5 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
+valid1 = valid1 || _valid0;
 if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1939,8 +2291,8 @@ return errors === 0;
 }
 validate38.evaluated = {"props":{"content":true,"role":true,"name":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema53 = {"type":"object","properties":{"content":{"anyOf":[{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestAssistantMessageContentPart"},"minItems":1}]},{"type":"null"}]},"refusal":{"anyOf":[{"type":"string"},{"type":"null"}]},"role":{"type":"string","enum":["assistant"]},"name":{"type":"string"},"audio":{"anyOf":[{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}},{"type":"null"}]},"tool_calls":{"$ref":"#/components/schemas/ChatCompletionMessageToolCalls"},"function_call":{"anyOf":[{"type":"object","deprecated":true,"properties":{"arguments":{"type":"string"},"name":{"type":"string"}},"required":["arguments","name"]},{"type":"null"}]}},"required":["role"]};
-const schema54 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal"}],"discriminator":{"propertyName":"type","mapping":{"text":"#/components/schemas/ChatCompletionRequestMessageContentPartText","refusal":"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal"}}};
+const schema53 = {"type":"object","properties":{"content":{"anyOf":[{"anyOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestAssistantMessageContentPart"},"minItems":1}]},{"type":"null"}]},"refusal":{"anyOf":[{"type":"string"},{"type":"null"}]},"role":{"type":"string","enum":["assistant"]},"name":{"type":"string"},"audio":{"anyOf":[{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}},{"type":"null"}]},"tool_calls":{"$ref":"#/components/schemas/ChatCompletionMessageToolCalls"},"function_call":{"anyOf":[{"type":"object","deprecated":true,"properties":{"arguments":{"type":"string"},"name":{"type":"string"}},"required":["arguments","name"]},{"type":"null"}]}},"required":["role"]};
+const schema54 = {"if":{"type":"object","required":["type"],"properties":{"type":{"enum":["text","refusal"]}}},"then":{"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"text"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"refusal"}}},"then":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal"}}]},"else":{"type":"object","required":["type"],"properties":{"type":{"type":"string","not":{"enum":["text","refusal"]}}}}};
 const schema55 = {"type":"object","properties":{"type":{"type":"string","enum":["refusal"]},"refusal":{"type":"string"}},"required":["type","refusal"]};
 
 function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1954,29 +2306,13 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
+let valid0 = true;
 const _errs1 = errors;
-if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = {};
-props0.type = true;
-props0.text = true;
-props0.prompt_cache_breakpoint = true;
-}
-const _errs2 = errors;
-const _errs3 = errors;
-if(errors === _errs3){
+if(errors === _errs1){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.refusal === undefined) && (missing0 = "refusal"))){
-const err0 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
+if((data.type === undefined) && (missing0 = "type")){
+const err0 = {};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1988,9 +2324,8 @@ errors++;
 else {
 if(data.type !== undefined){
 let data0 = data.type;
-const _errs5 = errors;
-if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!((data0 === "text") || (data0 === "refusal"))){
+const err1 = {};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1999,8 +2334,11 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(!(data0 === "refusal")){
-const err2 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/properties/type/enum",keyword:"enum",params:{allowedValues: schema55.properties.type.enum},message:"must be equal to one of the allowed values"};
+}
+}
+}
+else {
+const err2 = {};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2009,72 +2347,8 @@ vErrors.push(err2);
 }
 errors++;
 }
-var valid2 = _errs5 === errors;
 }
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.refusal !== undefined){
-const _errs7 = errors;
-if(typeof data.refusal !== "string"){
-const err3 = {instancePath:instancePath+"/refusal",schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/properties/refusal/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var valid2 = _errs7 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-else {
-const err4 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-var _valid0 = _errs2 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.refusal = true;
-}
-}
-}
-if(!valid0){
-const err5 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-validate50.errors = vErrors;
-return false;
-}
-else {
+var _valid0 = _errs1 === errors;
 errors = _errs0;
 if(vErrors !== null){
 if(_errs0){
@@ -2084,6 +2358,307 @@ else {
 vErrors = null;
 }
 }
+let ifClause0;
+if(_valid0){
+const _errs4 = errors;
+const _errs5 = errors;
+const _errs6 = errors;
+let valid3 = true;
+const _errs7 = errors;
+if(errors === _errs7){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((data.type === undefined) && (missing1 = "type")){
+const err3 = {};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("text" !== data.type){
+const err4 = {};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err5 = {};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid1 = _errs7 === errors;
+errors = _errs6;
+if(vErrors !== null){
+if(_errs6){
+vErrors.length = _errs6;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs10 = errors;
+if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs10 === errors;
+valid3 = _valid1;
+if(valid3){
+var props0 = {};
+props0.type = true;
+props0.text = true;
+props0.prompt_cache_breakpoint = true;
+}
+}
+if(!valid3){
+const err6 = {instancePath,schemaPath:"#/then/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+validate50.errors = vErrors;
+return false;
+}
+var valid2 = _errs5 === errors;
+if(valid2){
+const _errs11 = errors;
+const _errs12 = errors;
+let valid5 = true;
+const _errs13 = errors;
+if(errors === _errs13){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing2;
+if((data.type === undefined) && (missing2 = "type")){
+const err7 = {};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("refusal" !== data.type){
+const err8 = {};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err9 = {};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid2 = _errs13 === errors;
+errors = _errs12;
+if(vErrors !== null){
+if(_errs12){
+vErrors.length = _errs12;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid2){
+const _errs16 = errors;
+const _errs17 = errors;
+if(errors === _errs17){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing3;
+if(((data.type === undefined) && (missing3 = "type")) || ((data.refusal === undefined) && (missing3 = "refusal"))){
+validate50.errors = [{instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data3 = data.type;
+const _errs19 = errors;
+if(typeof data3 !== "string"){
+validate50.errors = [{instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data3 === "refusal")){
+validate50.errors = [{instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/properties/type/enum",keyword:"enum",params:{allowedValues: schema55.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid8 = _errs19 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data.refusal !== undefined){
+const _errs21 = errors;
+if(typeof data.refusal !== "string"){
+validate50.errors = [{instancePath:instancePath+"/refusal",schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/properties/refusal/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid8 = _errs21 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+else {
+validate50.errors = [{instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestMessageContentPartRefusal/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid2 = _errs16 === errors;
+valid5 = _valid2;
+if(valid5){
+var props1 = {};
+props1.type = true;
+props1.refusal = true;
+}
+}
+if(!valid5){
+const err10 = {instancePath,schemaPath:"#/then/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+validate50.errors = vErrors;
+return false;
+}
+var valid2 = _errs11 === errors;
+if(valid2){
+if(props0 !== true && props1 !== undefined){
+if(props1 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props1);
+}
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid0 = _valid0;
+if(valid0){
+if(props0 !== true){
+props0 = props0 || {};
+props0.type = true;
+}
+}
+ifClause0 = "then";
+}
+else {
+const _errs23 = errors;
+if(errors === _errs23){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing4;
+if((data.type === undefined) && (missing4 = "type")){
+validate50.errors = [{instancePath,schemaPath:"#/else/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data5 = data.type;
+if(typeof data5 !== "string"){
+validate50.errors = [{instancePath:instancePath+"/type",schemaPath:"#/else/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+const _errs27 = errors;
+const _errs28 = errors;
+if(!((data5 === "text") || (data5 === "refusal"))){
+const err11 = {};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var valid10 = _errs28 === errors;
+if(valid10){
+validate50.errors = [{instancePath:instancePath+"/type",schemaPath:"#/else/properties/type/not",keyword:"not",params:{},message:"must NOT be valid"}];
+return false;
+}
+else {
+errors = _errs27;
+if(vErrors !== null){
+if(_errs27){
+vErrors.length = _errs27;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+}
+else {
+validate50.errors = [{instancePath,schemaPath:"#/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid0 = _errs23 === errors;
+valid0 = _valid0;
+if(valid0){
+if(props0 !== true){
+props0 = props0 || {};
+props0.type = true;
+}
+}
+ifClause0 = "else";
+}
+if(!valid0){
+const err12 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+validate50.errors = vErrors;
+return false;
 }
 validate50.errors = vErrors;
 evaluated0.props = props0;
@@ -2091,7 +2666,7 @@ return errors === 0;
 }
 validate50.evaluated = {"dynamicProps":true,"dynamicItems":false};
 
-const schema56 = {"type":"array","items":{"oneOf":[{"$ref":"#/components/schemas/ChatCompletionMessageToolCall"},{"$ref":"#/components/schemas/ChatCompletionMessageCustomToolCall"}],"discriminator":{"propertyName":"type","mapping":{"function":"#/components/schemas/ChatCompletionMessageToolCall","custom":"#/components/schemas/ChatCompletionMessageCustomToolCall"}}}};
+const schema56 = {"type":"array","items":{"if":{"type":"object","required":["type"],"properties":{"type":{"enum":["function","custom"]}}},"then":{"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"function"}}},"then":{"$ref":"#/components/schemas/ChatCompletionMessageToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"custom"}}},"then":{"$ref":"#/components/schemas/ChatCompletionMessageCustomToolCall"}}]},"else":{"type":"object","required":["type"],"properties":{"type":{"type":"string","not":{"enum":["function","custom"]}}}}}};
 const schema57 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["function"]},"function":{"type":"object","properties":{"name":{"type":"string"},"arguments":{"type":"string"}},"required":["name","arguments"]}},"required":["id","type","function"]};
 const schema58 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["custom"]},"custom":{"type":"object","properties":{"name":{"type":"string"},"input":{"type":"string"}},"required":["name","input"]}},"required":["id","type","custom"]};
 
@@ -2113,15 +2688,13 @@ for(let i0=0; i0<len0; i0++){
 let data0 = data[i0];
 const _errs1 = errors;
 const _errs2 = errors;
-let valid1 = false;
-let passing0 = null;
+let valid1 = true;
 const _errs3 = errors;
-const _errs4 = errors;
-if(errors === _errs4){
+if(errors === _errs3){
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
 let missing0;
-if((((data0.id === undefined) && (missing0 = "id")) || ((data0.type === undefined) && (missing0 = "type"))) || ((data0.function === undefined) && (missing0 = "function"))){
-const err0 = {instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
+if((data0.type === undefined) && (missing0 = "type")){
+const err0 = {};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2131,10 +2704,10 @@ vErrors.push(err0);
 errors++;
 }
 else {
-if(data0.id !== undefined){
-const _errs6 = errors;
-if(typeof data0.id !== "string"){
-const err1 = {instancePath:instancePath+"/" + i0+"/id",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data0.type !== undefined){
+let data1 = data0.type;
+if(!((data1 === "function") || (data1 === "custom"))){
+const err1 = {};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2143,17 +2716,11 @@ vErrors.push(err1);
 }
 errors++;
 }
-var valid3 = _errs6 === errors;
+}
+}
 }
 else {
-var valid3 = true;
-}
-if(valid3){
-if(data0.type !== undefined){
-let data2 = data0.type;
-const _errs8 = errors;
-if(typeof data2 !== "string"){
-const err2 = {instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err2 = {};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2162,296 +2729,8 @@ vErrors.push(err2);
 }
 errors++;
 }
-if(!(data2 === "function")){
-const err3 = {instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/type/enum",keyword:"enum",params:{allowedValues: schema57.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var valid3 = _errs8 === errors;
-}
-else {
-var valid3 = true;
-}
-if(valid3){
-if(data0.function !== undefined){
-let data3 = data0.function;
-const _errs10 = errors;
-if(errors === _errs10){
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-let missing1;
-if(((data3.name === undefined) && (missing1 = "name")) || ((data3.arguments === undefined) && (missing1 = "arguments"))){
-const err4 = {instancePath:instancePath+"/" + i0+"/function",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-else {
-if(data3.name !== undefined){
-const _errs12 = errors;
-if(typeof data3.name !== "string"){
-const err5 = {instancePath:instancePath+"/" + i0+"/function/name",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-var valid4 = _errs12 === errors;
-}
-else {
-var valid4 = true;
-}
-if(valid4){
-if(data3.arguments !== undefined){
-const _errs14 = errors;
-if(typeof data3.arguments !== "string"){
-const err6 = {instancePath:instancePath+"/" + i0+"/function/arguments",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/properties/arguments/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-var valid4 = _errs14 === errors;
-}
-else {
-var valid4 = true;
-}
-}
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/" + i0+"/function",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-var valid3 = _errs10 === errors;
-}
-else {
-var valid3 = true;
-}
-}
-}
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
 }
 var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-var props0 = {};
-props0.id = true;
-props0.type = true;
-props0.function = true;
-}
-const _errs16 = errors;
-const _errs17 = errors;
-if(errors === _errs17){
-if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
-let missing2;
-if((((data0.id === undefined) && (missing2 = "id")) || ((data0.type === undefined) && (missing2 = "type"))) || ((data0.custom === undefined) && (missing2 = "custom"))){
-const err9 = {instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-else {
-if(data0.id !== undefined){
-const _errs19 = errors;
-if(typeof data0.id !== "string"){
-const err10 = {instancePath:instancePath+"/" + i0+"/id",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-var valid6 = _errs19 === errors;
-}
-else {
-var valid6 = true;
-}
-if(valid6){
-if(data0.type !== undefined){
-let data7 = data0.type;
-const _errs21 = errors;
-if(typeof data7 !== "string"){
-const err11 = {instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(!(data7 === "custom")){
-const err12 = {instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/type/enum",keyword:"enum",params:{allowedValues: schema58.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-var valid6 = _errs21 === errors;
-}
-else {
-var valid6 = true;
-}
-if(valid6){
-if(data0.custom !== undefined){
-let data8 = data0.custom;
-const _errs23 = errors;
-if(errors === _errs23){
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-let missing3;
-if(((data8.name === undefined) && (missing3 = "name")) || ((data8.input === undefined) && (missing3 = "input"))){
-const err13 = {instancePath:instancePath+"/" + i0+"/custom",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-else {
-if(data8.name !== undefined){
-const _errs25 = errors;
-if(typeof data8.name !== "string"){
-const err14 = {instancePath:instancePath+"/" + i0+"/custom/name",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-var valid7 = _errs25 === errors;
-}
-else {
-var valid7 = true;
-}
-if(valid7){
-if(data8.input !== undefined){
-const _errs27 = errors;
-if(typeof data8.input !== "string"){
-const err15 = {instancePath:instancePath+"/" + i0+"/custom/input",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/properties/input/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-var valid7 = _errs27 === errors;
-}
-else {
-var valid7 = true;
-}
-}
-}
-}
-else {
-const err16 = {instancePath:instancePath+"/" + i0+"/custom",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-var valid6 = _errs23 === errors;
-}
-else {
-var valid6 = true;
-}
-}
-}
-}
-}
-else {
-const err17 = {instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-var _valid0 = _errs16 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = props0 || {};
-props0.id = true;
-props0.type = true;
-props0.custom = true;
-}
-}
-}
-if(!valid1){
-const err18 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-validate53.errors = vErrors;
-return false;
-}
-else {
 errors = _errs2;
 if(vErrors !== null){
 if(_errs2){
@@ -2461,6 +2740,447 @@ else {
 vErrors = null;
 }
 }
+let ifClause0;
+if(_valid0){
+const _errs6 = errors;
+const _errs7 = errors;
+const _errs8 = errors;
+let valid4 = true;
+const _errs9 = errors;
+if(errors === _errs9){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+let missing1;
+if((data0.type === undefined) && (missing1 = "type")){
+const err3 = {};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+else {
+if(data0.type !== undefined){
+if("function" !== data0.type){
+const err4 = {};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err5 = {};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid1 = _errs9 === errors;
+errors = _errs8;
+if(vErrors !== null){
+if(_errs8){
+vErrors.length = _errs8;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs12 = errors;
+const _errs13 = errors;
+if(errors === _errs13){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+let missing2;
+if((((data0.id === undefined) && (missing2 = "id")) || ((data0.type === undefined) && (missing2 = "type"))) || ((data0.function === undefined) && (missing2 = "function"))){
+validate53.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+if(data0.id !== undefined){
+const _errs15 = errors;
+if(typeof data0.id !== "string"){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/id",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid7 = _errs15 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data0.type !== undefined){
+let data4 = data0.type;
+const _errs17 = errors;
+if(typeof data4 !== "string"){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data4 === "function")){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/type/enum",keyword:"enum",params:{allowedValues: schema57.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid7 = _errs17 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data0.function !== undefined){
+let data5 = data0.function;
+const _errs19 = errors;
+if(errors === _errs19){
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+let missing3;
+if(((data5.name === undefined) && (missing3 = "name")) || ((data5.arguments === undefined) && (missing3 = "arguments"))){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/function",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+return false;
+}
+else {
+if(data5.name !== undefined){
+const _errs21 = errors;
+if(typeof data5.name !== "string"){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/function/name",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid8 = _errs21 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data5.arguments !== undefined){
+const _errs23 = errors;
+if(typeof data5.arguments !== "string"){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/function/arguments",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/properties/arguments/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid8 = _errs23 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+else {
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/function",schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/properties/function/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid7 = _errs19 === errors;
+}
+else {
+var valid7 = true;
+}
+}
+}
+}
+}
+else {
+validate53.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageToolCall/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid1 = _errs12 === errors;
+valid4 = _valid1;
+if(valid4){
+var props0 = {};
+props0.id = true;
+props0.type = true;
+props0.function = true;
+}
+}
+if(!valid4){
+const err6 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/then/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+validate53.errors = vErrors;
+return false;
+}
+var valid3 = _errs7 === errors;
+if(valid3){
+const _errs25 = errors;
+const _errs26 = errors;
+let valid9 = true;
+const _errs27 = errors;
+if(errors === _errs27){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+let missing4;
+if((data0.type === undefined) && (missing4 = "type")){
+const err7 = {};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+if(data0.type !== undefined){
+if("custom" !== data0.type){
+const err8 = {};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err9 = {};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid2 = _errs27 === errors;
+errors = _errs26;
+if(vErrors !== null){
+if(_errs26){
+vErrors.length = _errs26;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid2){
+const _errs30 = errors;
+const _errs31 = errors;
+if(errors === _errs31){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+let missing5;
+if((((data0.id === undefined) && (missing5 = "id")) || ((data0.type === undefined) && (missing5 = "type"))) || ((data0.custom === undefined) && (missing5 = "custom"))){
+validate53.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+return false;
+}
+else {
+if(data0.id !== undefined){
+const _errs33 = errors;
+if(typeof data0.id !== "string"){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/id",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid12 = _errs33 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data0.type !== undefined){
+let data10 = data0.type;
+const _errs35 = errors;
+if(typeof data10 !== "string"){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data10 === "custom")){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/type/enum",keyword:"enum",params:{allowedValues: schema58.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid12 = _errs35 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data0.custom !== undefined){
+let data11 = data0.custom;
+const _errs37 = errors;
+if(errors === _errs37){
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+let missing6;
+if(((data11.name === undefined) && (missing6 = "name")) || ((data11.input === undefined) && (missing6 = "input"))){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/custom",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"}];
+return false;
+}
+else {
+if(data11.name !== undefined){
+const _errs39 = errors;
+if(typeof data11.name !== "string"){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/custom/name",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid13 = _errs39 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data11.input !== undefined){
+const _errs41 = errors;
+if(typeof data11.input !== "string"){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/custom/input",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/properties/input/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid13 = _errs41 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+else {
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/custom",schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/properties/custom/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid12 = _errs37 === errors;
+}
+else {
+var valid12 = true;
+}
+}
+}
+}
+}
+else {
+validate53.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/components/schemas/ChatCompletionMessageCustomToolCall/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid2 = _errs30 === errors;
+valid9 = _valid2;
+if(valid9){
+var props1 = {};
+props1.id = true;
+props1.type = true;
+props1.custom = true;
+}
+}
+if(!valid9){
+const err10 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/then/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+validate53.errors = vErrors;
+return false;
+}
+var valid3 = _errs25 === errors;
+if(valid3){
+if(props0 !== true && props1 !== undefined){
+if(props1 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props1);
+}
+}
+}
+}
+var _valid0 = _errs6 === errors;
+valid1 = _valid0;
+if(valid1){
+if(props0 !== true){
+props0 = props0 || {};
+props0.type = true;
+}
+}
+ifClause0 = "then";
+}
+else {
+const _errs43 = errors;
+if(errors === _errs43){
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+let missing7;
+if((data0.type === undefined) && (missing7 = "type")){
+validate53.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/else/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
+return false;
+}
+else {
+if(data0.type !== undefined){
+let data14 = data0.type;
+if(typeof data14 !== "string"){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/items/else/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+const _errs47 = errors;
+const _errs48 = errors;
+if(!((data14 === "function") || (data14 === "custom"))){
+const err11 = {};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var valid15 = _errs48 === errors;
+if(valid15){
+validate53.errors = [{instancePath:instancePath+"/" + i0+"/type",schemaPath:"#/items/else/properties/type/not",keyword:"not",params:{},message:"must NOT be valid"}];
+return false;
+}
+else {
+errors = _errs47;
+if(vErrors !== null){
+if(_errs47){
+vErrors.length = _errs47;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+}
+else {
+validate53.errors = [{instancePath:instancePath+"/" + i0,schemaPath:"#/items/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid0 = _errs43 === errors;
+valid1 = _valid0;
+if(valid1){
+if(props0 !== true){
+props0 = props0 || {};
+props0.type = true;
+}
+}
+ifClause0 = "else";
+}
+if(!valid1){
+const err12 = {instancePath:instancePath+"/" + i0,schemaPath:"#/items/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+validate53.errors = vErrors;
+return false;
 }
 var valid0 = _errs1 === errors;
 if(!valid0){
@@ -2505,10 +3225,9 @@ let valid1 = false;
 const _errs3 = errors;
 const _errs4 = errors;
 let valid2 = false;
-let passing0 = null;
 const _errs5 = errors;
 if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2518,15 +3237,12 @@ vErrors.push(err0);
 errors++;
 }
 var _valid1 = _errs5 === errors;
-if(_valid1){
-valid2 = true;
-passing0 = 0;
-}
+valid2 = valid2 || _valid1;
 const _errs7 = errors;
 if(errors === _errs7){
 if(Array.isArray(data0)){
 if(data0.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2552,7 +3268,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2563,18 +3279,9 @@ errors++;
 }
 }
 var _valid1 = _errs7 === errors;
-if(_valid1 && valid2){
-valid2 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid1){
-valid2 = true;
-passing0 = 1;
-}
-}
+valid2 = valid2 || _valid1;
 if(!valid2){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2967,8 +3674,8 @@ return errors === 0;
 }
 validate49.evaluated = {"props":{"content":true,"refusal":true,"role":true,"name":true,"audio":true,"tool_calls":true,"function_call":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema59 = {"type":"object","properties":{"role":{"type":"string","enum":["tool"]},"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestToolMessageContentPart"},"minItems":1}]},"tool_call_id":{"type":"string"}},"required":["role","content","tool_call_id"]};
-const schema60 = {"oneOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"}]};
+const schema59 = {"type":"object","properties":{"role":{"type":"string","enum":["tool"]},"content":{"anyOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestToolMessageContentPart"},"minItems":1}]},"tool_call_id":{"type":"string"}},"required":["role","content","tool_call_id"]};
+const schema60 = {"anyOf":[{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"}]};
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2982,23 +3689,21 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 let valid0 = false;
-let passing0 = null;
 const _errs1 = errors;
 if(!(validate30(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 var _valid0 = _errs1 === errors;
+valid0 = valid0 || _valid0;
 if(_valid0){
-valid0 = true;
-passing0 = 0;
 var props0 = {};
 props0.type = true;
 props0.text = true;
 props0.prompt_cache_breakpoint = true;
 }
 if(!valid0){
-const err0 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err0 = {instancePath,schemaPath:"#/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3067,10 +3772,9 @@ let data1 = data.content;
 const _errs3 = errors;
 const _errs4 = errors;
 let valid1 = false;
-let passing0 = null;
 const _errs5 = errors;
 if(typeof data1 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3080,15 +3784,12 @@ vErrors.push(err0);
 errors++;
 }
 var _valid0 = _errs5 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
+valid1 = valid1 || _valid0;
 const _errs7 = errors;
 if(errors === _errs7){
 if(Array.isArray(data1)){
 if(data1.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3114,7 +3815,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3125,18 +3826,9 @@ errors++;
 }
 }
 var _valid0 = _errs7 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
+valid1 = valid1 || _valid0;
 if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3201,117 +3893,13 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
+let valid0 = true;
 const _errs1 = errors;
-if(!(validate29(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
-var props0 = {};
-props0.content = true;
-props0.role = true;
-props0.name = true;
-}
-const _errs2 = errors;
-if(!(validate33(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs2 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-if(props0 !== true){
-props0 = props0 || {};
-props0.content = true;
-props0.role = true;
-props0.name = true;
-}
-}
-const _errs3 = errors;
-if(!(validate38(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs3 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 2;
-if(props0 !== true){
-props0 = props0 || {};
-props0.content = true;
-props0.role = true;
-props0.name = true;
-}
-}
-const _errs4 = errors;
-if(!(validate49(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs4 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 3];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 3;
-if(props0 !== true){
-props0 = props0 || {};
-props0.content = true;
-props0.refusal = true;
-props0.role = true;
-props0.name = true;
-props0.audio = true;
-props0.tool_calls = true;
-props0.function_call = true;
-}
-}
-const _errs5 = errors;
-if(!(validate56(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs5 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 4];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 4;
-if(props0 !== true){
-props0 = props0 || {};
-props0.role = true;
-props0.content = true;
-props0.tool_call_id = true;
-}
-}
-const _errs6 = errors;
-const _errs7 = errors;
-if(errors === _errs7){
+if(errors === _errs1){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((((data.role === undefined) && (missing0 = "role")) || ((data.content === undefined) && (missing0 = "content"))) || ((data.name === undefined) && (missing0 = "name"))){
-const err0 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
+if((data.role === undefined) && (missing0 = "role")){
+const err0 = {};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3323,9 +3911,8 @@ errors++;
 else {
 if(data.role !== undefined){
 let data0 = data.role;
-const _errs9 = errors;
-if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/role",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!((((((data0 === "developer") || (data0 === "system")) || (data0 === "user")) || (data0 === "assistant")) || (data0 === "tool")) || (data0 === "function"))){
+const err1 = {};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3334,8 +3921,11 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(!(data0 === "function")){
-const err2 = {instancePath:instancePath+"/role",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/role/enum",keyword:"enum",params:{allowedValues: schema61.properties.role.enum},message:"must be equal to one of the allowed values"};
+}
+}
+}
+else {
+const err2 = {};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3344,136 +3934,8 @@ vErrors.push(err2);
 }
 errors++;
 }
-var valid2 = _errs9 === errors;
 }
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.content !== undefined){
-let data1 = data.content;
-const _errs11 = errors;
-const _errs12 = errors;
-let valid3 = false;
-const _errs13 = errors;
-if(typeof data1 !== "string"){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/content/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-var _valid1 = _errs13 === errors;
-valid3 = valid3 || _valid1;
-const _errs15 = errors;
-if(data1 !== null){
-const err4 = {instancePath:instancePath+"/content",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/content/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var _valid1 = _errs15 === errors;
-valid3 = valid3 || _valid1;
-if(!valid3){
-const err5 = {instancePath:instancePath+"/content",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/content/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-errors = _errs12;
-if(vErrors !== null){
-if(_errs12){
-vErrors.length = _errs12;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid2 = _errs11 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.name !== undefined){
-const _errs17 = errors;
-if(typeof data.name !== "string"){
-const err6 = {instancePath:instancePath+"/name",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-var valid2 = _errs17 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-}
-else {
-const err7 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-var _valid0 = _errs6 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 5];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 5;
-if(props0 !== true){
-props0 = props0 || {};
-props0.role = true;
-props0.content = true;
-props0.name = true;
-}
-}
-}
-}
-}
-}
-}
-if(!valid0){
-const err8 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-validate28.errors = vErrors;
-return false;
-}
-else {
+var _valid0 = _errs1 === errors;
 errors = _errs0;
 if(vErrors !== null){
 if(_errs0){
@@ -3483,6 +3945,713 @@ else {
 vErrors = null;
 }
 }
+let ifClause0;
+if(_valid0){
+const _errs4 = errors;
+const _errs5 = errors;
+const _errs6 = errors;
+let valid3 = true;
+const _errs7 = errors;
+if(errors === _errs7){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((data.role === undefined) && (missing1 = "role")){
+const err3 = {};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+else {
+if(data.role !== undefined){
+if("developer" !== data.role){
+const err4 = {};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err5 = {};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid1 = _errs7 === errors;
+errors = _errs6;
+if(vErrors !== null){
+if(_errs6){
+vErrors.length = _errs6;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs10 = errors;
+if(!(validate29(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs10 === errors;
+valid3 = _valid1;
+if(valid3){
+var props0 = {};
+props0.content = true;
+props0.role = true;
+props0.name = true;
+}
+}
+if(!valid3){
+const err6 = {instancePath,schemaPath:"#/then/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid2 = _errs5 === errors;
+if(valid2){
+const _errs11 = errors;
+const _errs12 = errors;
+let valid5 = true;
+const _errs13 = errors;
+if(errors === _errs13){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing2;
+if((data.role === undefined) && (missing2 = "role")){
+const err7 = {};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+if(data.role !== undefined){
+if("system" !== data.role){
+const err8 = {};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err9 = {};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid2 = _errs13 === errors;
+errors = _errs12;
+if(vErrors !== null){
+if(_errs12){
+vErrors.length = _errs12;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid2){
+const _errs16 = errors;
+if(!(validate33(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+errors = vErrors.length;
+}
+var _valid2 = _errs16 === errors;
+valid5 = _valid2;
+if(valid5){
+var props1 = {};
+props1.content = true;
+props1.role = true;
+props1.name = true;
+}
+}
+if(!valid5){
+const err10 = {instancePath,schemaPath:"#/then/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid2 = _errs11 === errors;
+if(valid2){
+if(props0 !== true && props1 !== undefined){
+if(props1 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props1);
+}
+}
+const _errs17 = errors;
+const _errs18 = errors;
+let valid7 = true;
+const _errs19 = errors;
+if(errors === _errs19){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing3;
+if((data.role === undefined) && (missing3 = "role")){
+const err11 = {};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+else {
+if(data.role !== undefined){
+if("user" !== data.role){
+const err12 = {};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err13 = {};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+var _valid3 = _errs19 === errors;
+errors = _errs18;
+if(vErrors !== null){
+if(_errs18){
+vErrors.length = _errs18;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid3){
+const _errs22 = errors;
+if(!(validate38(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+errors = vErrors.length;
+}
+var _valid3 = _errs22 === errors;
+valid7 = _valid3;
+if(valid7){
+var props2 = {};
+props2.content = true;
+props2.role = true;
+props2.name = true;
+}
+}
+if(!valid7){
+const err14 = {instancePath,schemaPath:"#/then/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid2 = _errs17 === errors;
+if(valid2){
+if(props0 !== true && props2 !== undefined){
+if(props2 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props2);
+}
+}
+const _errs23 = errors;
+const _errs24 = errors;
+let valid9 = true;
+const _errs25 = errors;
+if(errors === _errs25){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing4;
+if((data.role === undefined) && (missing4 = "role")){
+const err15 = {};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+else {
+if(data.role !== undefined){
+if("assistant" !== data.role){
+const err16 = {};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err17 = {};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+var _valid4 = _errs25 === errors;
+errors = _errs24;
+if(vErrors !== null){
+if(_errs24){
+vErrors.length = _errs24;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid4){
+const _errs28 = errors;
+if(!(validate49(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
+errors = vErrors.length;
+}
+var _valid4 = _errs28 === errors;
+valid9 = _valid4;
+if(valid9){
+var props3 = {};
+props3.content = true;
+props3.refusal = true;
+props3.role = true;
+props3.name = true;
+props3.audio = true;
+props3.tool_calls = true;
+props3.function_call = true;
+}
+}
+if(!valid9){
+const err18 = {instancePath,schemaPath:"#/then/allOf/3/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid2 = _errs23 === errors;
+if(valid2){
+if(props0 !== true && props3 !== undefined){
+if(props3 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props3);
+}
+}
+const _errs29 = errors;
+const _errs30 = errors;
+let valid11 = true;
+const _errs31 = errors;
+if(errors === _errs31){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing5;
+if((data.role === undefined) && (missing5 = "role")){
+const err19 = {};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+else {
+if(data.role !== undefined){
+if("tool" !== data.role){
+const err20 = {};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err21 = {};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+var _valid5 = _errs31 === errors;
+errors = _errs30;
+if(vErrors !== null){
+if(_errs30){
+vErrors.length = _errs30;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid5){
+const _errs34 = errors;
+if(!(validate56(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+errors = vErrors.length;
+}
+var _valid5 = _errs34 === errors;
+valid11 = _valid5;
+if(valid11){
+var props4 = {};
+props4.role = true;
+props4.content = true;
+props4.tool_call_id = true;
+}
+}
+if(!valid11){
+const err22 = {instancePath,schemaPath:"#/then/allOf/4/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid2 = _errs29 === errors;
+if(valid2){
+if(props0 !== true && props4 !== undefined){
+if(props4 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props4);
+}
+}
+const _errs35 = errors;
+const _errs36 = errors;
+let valid13 = true;
+const _errs37 = errors;
+if(errors === _errs37){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing6;
+if((data.role === undefined) && (missing6 = "role")){
+const err23 = {};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+else {
+if(data.role !== undefined){
+if("function" !== data.role){
+const err24 = {};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err25 = {};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+var _valid6 = _errs37 === errors;
+errors = _errs36;
+if(vErrors !== null){
+if(_errs36){
+vErrors.length = _errs36;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid6){
+const _errs40 = errors;
+const _errs41 = errors;
+if(errors === _errs41){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing7;
+if((((data.role === undefined) && (missing7 = "role")) || ((data.content === undefined) && (missing7 = "content"))) || ((data.name === undefined) && (missing7 = "name"))){
+validate28.errors = [{instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
+return false;
+}
+else {
+if(data.role !== undefined){
+let data7 = data.role;
+const _errs43 = errors;
+if(typeof data7 !== "string"){
+validate28.errors = [{instancePath:instancePath+"/role",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/role/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data7 === "function")){
+validate28.errors = [{instancePath:instancePath+"/role",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/role/enum",keyword:"enum",params:{allowedValues: schema61.properties.role.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid16 = _errs43 === errors;
+}
+else {
+var valid16 = true;
+}
+if(valid16){
+if(data.content !== undefined){
+let data8 = data.content;
+const _errs45 = errors;
+const _errs46 = errors;
+let valid17 = false;
+const _errs47 = errors;
+if(typeof data8 !== "string"){
+const err26 = {instancePath:instancePath+"/content",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/content/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+var _valid7 = _errs47 === errors;
+valid17 = valid17 || _valid7;
+const _errs49 = errors;
+if(data8 !== null){
+const err27 = {instancePath:instancePath+"/content",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/content/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+var _valid7 = _errs49 === errors;
+valid17 = valid17 || _valid7;
+if(!valid17){
+const err28 = {instancePath:instancePath+"/content",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/content/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+else {
+errors = _errs46;
+if(vErrors !== null){
+if(_errs46){
+vErrors.length = _errs46;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid16 = _errs45 === errors;
+}
+else {
+var valid16 = true;
+}
+if(valid16){
+if(data.name !== undefined){
+const _errs51 = errors;
+if(typeof data.name !== "string"){
+validate28.errors = [{instancePath:instancePath+"/name",schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid16 = _errs51 === errors;
+}
+else {
+var valid16 = true;
+}
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath,schemaPath:"#/components/schemas/ChatCompletionRequestFunctionMessage/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid6 = _errs40 === errors;
+valid13 = _valid6;
+if(valid13){
+var props5 = {};
+props5.role = true;
+props5.content = true;
+props5.name = true;
+}
+}
+if(!valid13){
+const err29 = {instancePath,schemaPath:"#/then/allOf/5/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
+}
+var valid2 = _errs35 === errors;
+if(valid2){
+if(props0 !== true && props5 !== undefined){
+if(props5 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props5);
+}
+}
+}
+}
+}
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid0 = _valid0;
+if(valid0){
+if(props0 !== true){
+props0 = props0 || {};
+props0.role = true;
+}
+}
+ifClause0 = "then";
+}
+else {
+const _errs53 = errors;
+if(errors === _errs53){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing8;
+if((data.role === undefined) && (missing8 = "role")){
+validate28.errors = [{instancePath,schemaPath:"#/else/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
+return false;
+}
+else {
+if(data.role !== undefined){
+let data10 = data.role;
+if(!((((((data10 === "developer") || (data10 === "system")) || (data10 === "user")) || (data10 === "assistant")) || (data10 === "tool")) || (data10 === "function"))){
+validate28.errors = [{instancePath:instancePath+"/role",schemaPath:"#/else/properties/role/enum",keyword:"enum",params:{allowedValues: schema39.else.properties.role.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+}
+}
+}
+else {
+validate28.errors = [{instancePath,schemaPath:"#/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid0 = _errs53 === errors;
+valid0 = _valid0;
+if(valid0){
+if(props0 !== true){
+props0 = props0 || {};
+props0.role = true;
+}
+}
+ifClause0 = "else";
+}
+if(!valid0){
+const err30 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+validate28.errors = vErrors;
+return false;
 }
 validate28.errors = vErrors;
 evaluated0.props = props0;
@@ -4108,7 +5277,7 @@ return errors === 0;
 }
 validate66.evaluated = {"props":{"model":true,"policy":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema80 = {"type":"object","required":["type","content"],"properties":{"type":{"type":"string","enum":["content"]},"content":{"oneOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},"minItems":1}]}}};
+const schema80 = {"type":"object","required":["type","content"],"properties":{"type":{"type":"string","enum":["content"]},"content":{"anyOf":[{"type":"string"},{"type":"array","items":{"$ref":"#/components/schemas/ChatCompletionRequestMessageContentPartText"},"minItems":1}]}}};
 
 function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -4150,10 +5319,9 @@ let data1 = data.content;
 const _errs3 = errors;
 const _errs4 = errors;
 let valid1 = false;
-let passing0 = null;
 const _errs5 = errors;
 if(typeof data1 !== "string"){
-const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err0 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4163,15 +5331,12 @@ vErrors.push(err0);
 errors++;
 }
 var _valid0 = _errs5 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
+valid1 = valid1 || _valid0;
 const _errs7 = errors;
 if(errors === _errs7){
 if(Array.isArray(data1)){
 if(data1.length < 1){
-const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err1 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4197,7 +5362,7 @@ break;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err2 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4208,18 +5373,9 @@ errors++;
 }
 }
 var _valid0 = _errs7 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid1 = true;
-passing0 = 1;
-}
-}
+valid1 = valid1 || _valid0;
 if(!valid1){
-const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err3 = {instancePath:instancePath+"/content",schemaPath:"#/properties/content/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4457,7 +5613,7 @@ return errors === 0;
 }
 validate76.evaluated = {"props":{"type":true,"function":true},"dynamicProps":false,"dynamicItems":false};
 
-const schema86 = {"oneOf":[{"type":"string","enum":["none","auto","required"]},{"$ref":"#/components/schemas/ChatCompletionAllowedToolsChoice"},{"$ref":"#/components/schemas/ChatCompletionNamedToolChoice"},{"$ref":"#/components/schemas/ChatCompletionNamedToolChoiceCustom"}]};
+const schema86 = {"if":{"type":"object","required":["type"],"properties":{"type":{"enum":["allowed_tools","function","custom"]}}},"then":{"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"allowed_tools"}}},"then":{"$ref":"#/components/schemas/ChatCompletionAllowedToolsChoice"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"function"}}},"then":{"$ref":"#/components/schemas/ChatCompletionNamedToolChoice"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"custom"}}},"then":{"$ref":"#/components/schemas/ChatCompletionNamedToolChoiceCustom"}}]},"else":{"anyOf":[{"type":"string","enum":["none","auto","required"]},{"type":"object","required":["type"],"properties":{"type":{"type":"string","not":{"enum":["allowed_tools","function","custom"]}}}}]}};
 const schema89 = {"type":"object","properties":{"type":{"type":"string","enum":["function"]},"function":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}},"required":["type","function"]};
 const schema90 = {"type":"object","properties":{"type":{"type":"string","enum":["custom"]},"custom":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}},"required":["type","custom"]};
 const schema87 = {"type":"object","properties":{"type":{"type":"string","enum":["allowed_tools"]},"allowed_tools":{"$ref":"#/components/schemas/ChatCompletionAllowedTools"}},"required":["type","allowed_tools"]};
@@ -4599,11 +5755,13 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 const _errs0 = errors;
-let valid0 = false;
-let passing0 = null;
+let valid0 = true;
 const _errs1 = errors;
-if(typeof data !== "string"){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(errors === _errs1){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.type === undefined) && (missing0 = "type")){
+const err0 = {};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4612,8 +5770,11 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(!(((data === "none") || (data === "auto")) || (data === "required"))){
-const err1 = {instancePath,schemaPath:"#/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema86.oneOf[0].enum},message:"must be equal to one of the allowed values"};
+else {
+if(data.type !== undefined){
+let data0 = data.type;
+if(!(((data0 === "allowed_tools") || (data0 === "function")) || (data0 === "custom"))){
+const err1 = {};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4622,36 +5783,11 @@ vErrors.push(err1);
 }
 errors++;
 }
-var _valid0 = _errs1 === errors;
-if(_valid0){
-valid0 = true;
-passing0 = 0;
 }
-const _errs3 = errors;
-if(!(validate81(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
-errors = vErrors.length;
 }
-var _valid0 = _errs3 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 1];
 }
 else {
-if(_valid0){
-valid0 = true;
-passing0 = 1;
-var props0 = {};
-props0.type = true;
-props0.allowed_tools = true;
-}
-const _errs4 = errors;
-const _errs5 = errors;
-if(errors === _errs5){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.function === undefined) && (missing0 = "function"))){
-const err2 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"};
+const err2 = {};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4660,249 +5796,8 @@ vErrors.push(err2);
 }
 errors++;
 }
-else {
-if(data.type !== undefined){
-let data0 = data.type;
-const _errs7 = errors;
-if(typeof data0 !== "string"){
-const err3 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err3];
 }
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(!(data0 === "function")){
-const err4 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/type/enum",keyword:"enum",params:{allowedValues: schema89.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var valid2 = _errs7 === errors;
-}
-else {
-var valid2 = true;
-}
-if(valid2){
-if(data.function !== undefined){
-let data1 = data.function;
-const _errs9 = errors;
-if(errors === _errs9){
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-let missing1;
-if((data1.name === undefined) && (missing1 = "name")){
-const err5 = {instancePath:instancePath+"/function",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/function/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-if(data1.name !== undefined){
-if(typeof data1.name !== "string"){
-const err6 = {instancePath:instancePath+"/function/name",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/function/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/function",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/function/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-var valid2 = _errs9 === errors;
-}
-else {
-var valid2 = true;
-}
-}
-}
-}
-else {
-const err8 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-var _valid0 = _errs4 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 2;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.function = true;
-}
-}
-const _errs13 = errors;
-const _errs14 = errors;
-if(errors === _errs14){
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing2;
-if(((data.type === undefined) && (missing2 = "type")) || ((data.custom === undefined) && (missing2 = "custom"))){
-const err9 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-else {
-if(data.type !== undefined){
-let data3 = data.type;
-const _errs16 = errors;
-if(typeof data3 !== "string"){
-const err10 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-if(!(data3 === "custom")){
-const err11 = {instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/type/enum",keyword:"enum",params:{allowedValues: schema90.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-var valid5 = _errs16 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data.custom !== undefined){
-let data4 = data.custom;
-const _errs18 = errors;
-if(errors === _errs18){
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-let missing3;
-if((data4.name === undefined) && (missing3 = "name")){
-const err12 = {instancePath:instancePath+"/custom",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/custom/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-else {
-if(data4.name !== undefined){
-if(typeof data4.name !== "string"){
-const err13 = {instancePath:instancePath+"/custom/name",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/custom/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/custom",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/custom/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-var valid5 = _errs18 === errors;
-}
-else {
-var valid5 = true;
-}
-}
-}
-}
-else {
-const err15 = {instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-var _valid0 = _errs13 === errors;
-if(_valid0 && valid0){
-valid0 = false;
-passing0 = [passing0, 3];
-}
-else {
-if(_valid0){
-valid0 = true;
-passing0 = 3;
-if(props0 !== true){
-props0 = props0 || {};
-props0.type = true;
-props0.custom = true;
-}
-}
-}
-}
-}
-if(!valid0){
-const err16 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-validate80.errors = vErrors;
-return false;
-}
-else {
+var _valid0 = _errs1 === errors;
 errors = _errs0;
 if(vErrors !== null){
 if(_errs0){
@@ -4912,6 +5807,558 @@ else {
 vErrors = null;
 }
 }
+let ifClause0;
+if(_valid0){
+const _errs4 = errors;
+const _errs5 = errors;
+const _errs6 = errors;
+let valid3 = true;
+const _errs7 = errors;
+if(errors === _errs7){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing1;
+if((data.type === undefined) && (missing1 = "type")){
+const err3 = {};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("allowed_tools" !== data.type){
+const err4 = {};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err5 = {};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid1 = _errs7 === errors;
+errors = _errs6;
+if(vErrors !== null){
+if(_errs6){
+vErrors.length = _errs6;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid1){
+const _errs10 = errors;
+if(!(validate81(data, {instancePath,parentData,parentDataProperty,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs10 === errors;
+valid3 = _valid1;
+if(valid3){
+var props0 = {};
+props0.type = true;
+props0.allowed_tools = true;
+}
+}
+if(!valid3){
+const err6 = {instancePath,schemaPath:"#/then/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+validate80.errors = vErrors;
+return false;
+}
+var valid2 = _errs5 === errors;
+if(valid2){
+const _errs11 = errors;
+const _errs12 = errors;
+let valid5 = true;
+const _errs13 = errors;
+if(errors === _errs13){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing2;
+if((data.type === undefined) && (missing2 = "type")){
+const err7 = {};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("function" !== data.type){
+const err8 = {};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err9 = {};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid2 = _errs13 === errors;
+errors = _errs12;
+if(vErrors !== null){
+if(_errs12){
+vErrors.length = _errs12;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid2){
+const _errs16 = errors;
+const _errs17 = errors;
+if(errors === _errs17){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing3;
+if(((data.type === undefined) && (missing3 = "type")) || ((data.function === undefined) && (missing3 = "function"))){
+validate80.errors = [{instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data3 = data.type;
+const _errs19 = errors;
+if(typeof data3 !== "string"){
+validate80.errors = [{instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data3 === "function")){
+validate80.errors = [{instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/type/enum",keyword:"enum",params:{allowedValues: schema89.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid8 = _errs19 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data.function !== undefined){
+let data4 = data.function;
+const _errs21 = errors;
+if(errors === _errs21){
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+let missing4;
+if((data4.name === undefined) && (missing4 = "name")){
+validate80.errors = [{instancePath:instancePath+"/function",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/function/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+if(data4.name !== undefined){
+if(typeof data4.name !== "string"){
+validate80.errors = [{instancePath:instancePath+"/function/name",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/function/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+}
+}
+else {
+validate80.errors = [{instancePath:instancePath+"/function",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/properties/function/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid8 = _errs21 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+else {
+validate80.errors = [{instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoice/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid2 = _errs16 === errors;
+valid5 = _valid2;
+if(valid5){
+var props1 = {};
+props1.type = true;
+props1.function = true;
+}
+}
+if(!valid5){
+const err10 = {instancePath,schemaPath:"#/then/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+validate80.errors = vErrors;
+return false;
+}
+var valid2 = _errs11 === errors;
+if(valid2){
+if(props0 !== true && props1 !== undefined){
+if(props1 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props1);
+}
+}
+const _errs25 = errors;
+const _errs26 = errors;
+let valid10 = true;
+const _errs27 = errors;
+if(errors === _errs27){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing5;
+if((data.type === undefined) && (missing5 = "type")){
+const err11 = {};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+if("custom" !== data.type){
+const err12 = {};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err13 = {};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+var _valid3 = _errs27 === errors;
+errors = _errs26;
+if(vErrors !== null){
+if(_errs26){
+vErrors.length = _errs26;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid3){
+const _errs30 = errors;
+const _errs31 = errors;
+if(errors === _errs31){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing6;
+if(((data.type === undefined) && (missing6 = "type")) || ((data.custom === undefined) && (missing6 = "custom"))){
+validate80.errors = [{instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"}];
+return false;
+}
+else {
+if(data.type !== undefined){
+let data7 = data.type;
+const _errs33 = errors;
+if(typeof data7 !== "string"){
+validate80.errors = [{instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data7 === "custom")){
+validate80.errors = [{instancePath:instancePath+"/type",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/type/enum",keyword:"enum",params:{allowedValues: schema90.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid13 = _errs33 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data.custom !== undefined){
+let data8 = data.custom;
+const _errs35 = errors;
+if(errors === _errs35){
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+let missing7;
+if((data8.name === undefined) && (missing7 = "name")){
+validate80.errors = [{instancePath:instancePath+"/custom",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/custom/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
+return false;
+}
+else {
+if(data8.name !== undefined){
+if(typeof data8.name !== "string"){
+validate80.errors = [{instancePath:instancePath+"/custom/name",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/custom/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+}
+}
+else {
+validate80.errors = [{instancePath:instancePath+"/custom",schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/properties/custom/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid13 = _errs35 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+else {
+validate80.errors = [{instancePath,schemaPath:"#/components/schemas/ChatCompletionNamedToolChoiceCustom/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid3 = _errs30 === errors;
+valid10 = _valid3;
+if(valid10){
+var props2 = {};
+props2.type = true;
+props2.custom = true;
+}
+}
+if(!valid10){
+const err14 = {instancePath,schemaPath:"#/then/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+validate80.errors = vErrors;
+return false;
+}
+var valid2 = _errs25 === errors;
+if(valid2){
+if(props0 !== true && props2 !== undefined){
+if(props2 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props2);
+}
+}
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid0 = _valid0;
+if(valid0){
+if(props0 !== true){
+props0 = props0 || {};
+props0.type = true;
+}
+}
+ifClause0 = "then";
+}
+else {
+const _errs39 = errors;
+const _errs40 = errors;
+let valid15 = false;
+const _errs41 = errors;
+if(typeof data !== "string"){
+const err15 = {instancePath,schemaPath:"#/else/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(!(((data === "none") || (data === "auto")) || (data === "required"))){
+const err16 = {instancePath,schemaPath:"#/else/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema86.else.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+var _valid4 = _errs41 === errors;
+valid15 = valid15 || _valid4;
+const _errs43 = errors;
+if(errors === _errs43){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing8;
+if((data.type === undefined) && (missing8 = "type")){
+const err17 = {instancePath,schemaPath:"#/else/anyOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+else {
+if(data.type !== undefined){
+let data10 = data.type;
+if(typeof data10 !== "string"){
+const err18 = {instancePath:instancePath+"/type",schemaPath:"#/else/anyOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+const _errs47 = errors;
+const _errs48 = errors;
+if(!(((data10 === "allowed_tools") || (data10 === "function")) || (data10 === "custom"))){
+const err19 = {};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+var valid17 = _errs48 === errors;
+if(valid17){
+const err20 = {instancePath:instancePath+"/type",schemaPath:"#/else/anyOf/1/properties/type/not",keyword:"not",params:{},message:"must NOT be valid"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+else {
+errors = _errs47;
+if(vErrors !== null){
+if(_errs47){
+vErrors.length = _errs47;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+}
+else {
+const err21 = {instancePath,schemaPath:"#/else/anyOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+var _valid4 = _errs43 === errors;
+valid15 = valid15 || _valid4;
+if(_valid4){
+var props3 = {};
+props3.type = true;
+}
+if(!valid15){
+const err22 = {instancePath,schemaPath:"#/else/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+validate80.errors = vErrors;
+return false;
+}
+else {
+errors = _errs40;
+if(vErrors !== null){
+if(_errs40){
+vErrors.length = _errs40;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid0 = _errs39 === errors;
+valid0 = _valid0;
+if(valid0){
+if(props0 !== true && props3 !== undefined){
+if(props3 === true){
+props0 = true;
+}
+else {
+props0 = props0 || {};
+Object.assign(props0, props3);
+}
+}
+}
+ifClause0 = "else";
+}
+if(!valid0){
+const err23 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+validate80.errors = vErrors;
+return false;
 }
 validate80.errors = vErrors;
 evaluated0.props = props0;
@@ -5996,15 +7443,13 @@ if(data.response_format !== undefined){
 let data21 = data.response_format;
 const _errs91 = errors;
 const _errs92 = errors;
-let valid24 = false;
-let passing0 = null;
+let valid24 = true;
 const _errs93 = errors;
-const _errs94 = errors;
-if(errors === _errs94){
+if(errors === _errs93){
 if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
 let missing2;
 if((data21.type === undefined) && (missing2 = "type")){
-const err50 = {instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatText/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
+const err50 = {};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -6016,8 +7461,8 @@ errors++;
 else {
 if(data21.type !== undefined){
 let data22 = data21.type;
-if(typeof data22 !== "string"){
-const err51 = {instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatText/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!(((data22 === "text") || (data22 === "json_schema")) || (data22 === "json_object"))){
+const err51 = {};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -6026,8 +7471,11 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(!(data22 === "text")){
-const err52 = {instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatText/properties/type/enum",keyword:"enum",params:{allowedValues: schema69.properties.type.enum},message:"must be equal to one of the allowed values"};
+}
+}
+}
+else {
+const err52 = {};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -6037,127 +7485,7 @@ vErrors.push(err52);
 errors++;
 }
 }
-}
-}
-else {
-const err53 = {instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatText/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-}
 var _valid10 = _errs93 === errors;
-if(_valid10){
-valid24 = true;
-passing0 = 0;
-var props2 = {};
-props2.type = true;
-}
-const _errs98 = errors;
-if(!(validate62(data21, {instancePath:instancePath+"/response_format",parentData:data,parentDataProperty:"response_format",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
-errors = vErrors.length;
-}
-var _valid10 = _errs98 === errors;
-if(_valid10 && valid24){
-valid24 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid10){
-valid24 = true;
-passing0 = 1;
-if(props2 !== true){
-props2 = props2 || {};
-props2.type = true;
-props2.json_schema = true;
-}
-}
-const _errs99 = errors;
-const _errs100 = errors;
-if(errors === _errs100){
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-let missing3;
-if((data21.type === undefined) && (missing3 = "type")){
-const err54 = {instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatJsonObject/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-else {
-if(data21.type !== undefined){
-let data23 = data21.type;
-if(typeof data23 !== "string"){
-const err55 = {instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatJsonObject/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-if(!(data23 === "json_object")){
-const err56 = {instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatJsonObject/properties/type/enum",keyword:"enum",params:{allowedValues: schema72.properties.type.enum},message:"must be equal to one of the allowed values"};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err57 = {instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatJsonObject/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-var _valid10 = _errs99 === errors;
-if(_valid10 && valid24){
-valid24 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid10){
-valid24 = true;
-passing0 = 2;
-if(props2 !== true){
-props2 = props2 || {};
-props2.type = true;
-}
-}
-}
-}
-if(!valid24){
-const err58 = {instancePath:instancePath+"/response_format",schemaPath:"#/allOf/1/properties/response_format/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
 errors = _errs92;
 if(vErrors !== null){
 if(_errs92){
@@ -6167,24 +7495,146 @@ else {
 vErrors = null;
 }
 }
-}
-var valid1 = _errs91 === errors;
+let ifClause0;
+if(_valid10){
+const _errs96 = errors;
+const _errs97 = errors;
+const _errs98 = errors;
+let valid27 = true;
+const _errs99 = errors;
+if(errors === _errs99){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing3;
+if((data21.type === undefined) && (missing3 = "type")){
+const err53 = {};
+if(vErrors === null){
+vErrors = [err53];
 }
 else {
-var valid1 = true;
+vErrors.push(err53);
 }
-if(valid1){
-if(data.audio !== undefined){
-let data24 = data.audio;
-const _errs104 = errors;
-const _errs105 = errors;
-let valid29 = false;
-const _errs106 = errors;
-if(errors === _errs106){
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+errors++;
+}
+else {
+if(data21.type !== undefined){
+if("text" !== data21.type){
+const err54 = {};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err55 = {};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+var _valid11 = _errs99 === errors;
+errors = _errs98;
+if(vErrors !== null){
+if(_errs98){
+vErrors.length = _errs98;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid11){
+const _errs102 = errors;
+const _errs103 = errors;
+if(errors === _errs103){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
 let missing4;
-if(((data24.voice === undefined) && (missing4 = "voice")) || ((data24.format === undefined) && (missing4 = "format"))){
-const err59 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf/0/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"};
+if((data21.type === undefined) && (missing4 = "type")){
+validate21.errors = [{instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatText/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+if(data21.type !== undefined){
+let data24 = data21.type;
+if(typeof data24 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatText/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data24 === "text")){
+validate21.errors = [{instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatText/properties/type/enum",keyword:"enum",params:{allowedValues: schema69.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatText/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid11 = _errs102 === errors;
+valid27 = _valid11;
+if(valid27){
+var props2 = {};
+props2.type = true;
+}
+}
+if(!valid27){
+const err56 = {instancePath:instancePath+"/response_format",schemaPath:"#/allOf/1/properties/response_format/then/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+validate21.errors = vErrors;
+return false;
+}
+var valid26 = _errs97 === errors;
+if(valid26){
+const _errs107 = errors;
+const _errs108 = errors;
+let valid31 = true;
+const _errs109 = errors;
+if(errors === _errs109){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing5;
+if((data21.type === undefined) && (missing5 = "type")){
+const err57 = {};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+else {
+if(data21.type !== undefined){
+if("json_schema" !== data21.type){
+const err58 = {};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err59 = {};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -6193,24 +7643,33 @@ vErrors.push(err59);
 }
 errors++;
 }
+}
+var _valid12 = _errs109 === errors;
+errors = _errs108;
+if(vErrors !== null){
+if(_errs108){
+vErrors.length = _errs108;
+}
 else {
-if(data24.voice !== undefined){
-const _errs108 = errors;
-if(!(validate64(data24.voice, {instancePath:instancePath+"/audio/voice",parentData:data24,parentDataProperty:"voice",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
+vErrors = null;
+}
+}
+if(_valid12){
+const _errs112 = errors;
+if(!(validate62(data21, {instancePath:instancePath+"/response_format",parentData:data,parentDataProperty:"response_format",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
 errors = vErrors.length;
 }
-var valid30 = _errs108 === errors;
+var _valid12 = _errs112 === errors;
+valid31 = _valid12;
+if(valid31){
+var props3 = {};
+props3.type = true;
+props3.json_schema = true;
 }
-else {
-var valid30 = true;
 }
-if(valid30){
-if(data24.format !== undefined){
-let data26 = data24.format;
-const _errs109 = errors;
-if(typeof data26 !== "string"){
-const err60 = {instancePath:instancePath+"/audio/format",schemaPath:"#/allOf/1/properties/audio/anyOf/0/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!valid31){
+const err60 = {instancePath:instancePath+"/response_format",schemaPath:"#/allOf/1/properties/response_format/then/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -6218,9 +7677,29 @@ else {
 vErrors.push(err60);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
-if(!((((((data26 === "wav") || (data26 === "aac")) || (data26 === "mp3")) || (data26 === "flac")) || (data26 === "opus")) || (data26 === "pcm16"))){
-const err61 = {instancePath:instancePath+"/audio/format",schemaPath:"#/allOf/1/properties/audio/anyOf/0/properties/format/enum",keyword:"enum",params:{allowedValues: schema32.allOf[1].properties.audio.anyOf[0].properties.format.enum},message:"must be equal to one of the allowed values"};
+var valid26 = _errs107 === errors;
+if(valid26){
+if(props2 !== true && props3 !== undefined){
+if(props3 === true){
+props2 = true;
+}
+else {
+props2 = props2 || {};
+Object.assign(props2, props3);
+}
+}
+const _errs113 = errors;
+const _errs114 = errors;
+let valid33 = true;
+const _errs115 = errors;
+if(errors === _errs115){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing6;
+if((data21.type === undefined) && (missing6 = "type")){
+const err61 = {};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -6229,16 +7708,10 @@ vErrors.push(err61);
 }
 errors++;
 }
-var valid30 = _errs109 === errors;
-}
 else {
-var valid30 = true;
-}
-}
-}
-}
-else {
-const err62 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data21.type !== undefined){
+if("json_object" !== data21.type){
+const err62 = {};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -6248,16 +7721,10 @@ vErrors.push(err62);
 errors++;
 }
 }
-var _valid11 = _errs106 === errors;
-valid29 = valid29 || _valid11;
-if(_valid11){
-var props4 = {};
-props4.voice = true;
-props4.format = true;
 }
-const _errs111 = errors;
-if(data24 !== null){
-const err63 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+}
+else {
+const err63 = {};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -6266,10 +7733,55 @@ vErrors.push(err63);
 }
 errors++;
 }
-var _valid11 = _errs111 === errors;
-valid29 = valid29 || _valid11;
-if(!valid29){
-const err64 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+var _valid13 = _errs115 === errors;
+errors = _errs114;
+if(vErrors !== null){
+if(_errs114){
+vErrors.length = _errs114;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid13){
+const _errs118 = errors;
+const _errs119 = errors;
+if(errors === _errs119){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing7;
+if((data21.type === undefined) && (missing7 = "type")){
+validate21.errors = [{instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatJsonObject/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"}];
+return false;
+}
+else {
+if(data21.type !== undefined){
+let data27 = data21.type;
+if(typeof data27 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatJsonObject/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data27 === "json_object")){
+validate21.errors = [{instancePath:instancePath+"/response_format/type",schemaPath:"#/components/schemas/ResponseFormatJsonObject/properties/type/enum",keyword:"enum",params:{allowedValues: schema72.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/response_format",schemaPath:"#/components/schemas/ResponseFormatJsonObject/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid13 = _errs118 === errors;
+valid33 = _valid13;
+if(valid33){
+var props4 = {};
+props4.type = true;
+}
+}
+if(!valid33){
+const err64 = {instancePath:instancePath+"/response_format",schemaPath:"#/allOf/1/properties/response_format/then/allOf/2/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -6280,31 +7792,50 @@ errors++;
 validate21.errors = vErrors;
 return false;
 }
-else {
-errors = _errs105;
-if(vErrors !== null){
-if(_errs105){
-vErrors.length = _errs105;
+var valid26 = _errs113 === errors;
+if(valid26){
+if(props2 !== true && props4 !== undefined){
+if(props4 === true){
+props2 = true;
 }
 else {
-vErrors = null;
+props2 = props2 || {};
+Object.assign(props2, props4);
 }
 }
 }
-var valid1 = _errs104 === errors;
+}
+}
+var _valid10 = _errs96 === errors;
+valid24 = _valid10;
+if(valid24){
+if(props2 !== true){
+props2 = props2 || {};
+props2.type = true;
+}
+}
+ifClause0 = "then";
 }
 else {
-var valid1 = true;
+const _errs123 = errors;
+if(errors === _errs123){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing8;
+if((data21.type === undefined) && (missing8 = "type")){
+validate21.errors = [{instancePath:instancePath+"/response_format",schemaPath:"#/allOf/1/properties/response_format/else/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
+return false;
 }
-if(valid1){
-if(data.store !== undefined){
-let data27 = data.store;
-const _errs113 = errors;
-const _errs114 = errors;
-let valid31 = false;
-const _errs115 = errors;
-if(typeof data27 !== "boolean"){
-const err65 = {instancePath:instancePath+"/store",schemaPath:"#/allOf/1/properties/store/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+if(data21.type !== undefined){
+let data28 = data21.type;
+if(typeof data28 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/response_format/type",schemaPath:"#/allOf/1/properties/response_format/else/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+const _errs127 = errors;
+const _errs128 = errors;
+if(!(((data28 === "text") || (data28 === "json_schema")) || (data28 === "json_object"))){
+const err65 = {};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -6313,11 +7844,42 @@ vErrors.push(err65);
 }
 errors++;
 }
-var _valid12 = _errs115 === errors;
-valid31 = valid31 || _valid12;
-const _errs117 = errors;
-if(data27 !== null){
-const err66 = {instancePath:instancePath+"/store",schemaPath:"#/allOf/1/properties/store/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var valid38 = _errs128 === errors;
+if(valid38){
+validate21.errors = [{instancePath:instancePath+"/response_format/type",schemaPath:"#/allOf/1/properties/response_format/else/properties/type/not",keyword:"not",params:{},message:"must NOT be valid"}];
+return false;
+}
+else {
+errors = _errs127;
+if(vErrors !== null){
+if(_errs127){
+vErrors.length = _errs127;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/response_format",schemaPath:"#/allOf/1/properties/response_format/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid10 = _errs123 === errors;
+valid24 = _valid10;
+if(valid24){
+if(props2 !== true){
+props2 = props2 || {};
+props2.type = true;
+}
+}
+ifClause0 = "else";
+}
+if(!valid24){
+const err66 = {instancePath:instancePath+"/response_format",schemaPath:"#/allOf/1/properties/response_format/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -6325,11 +7887,26 @@ else {
 vErrors.push(err66);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
-var _valid12 = _errs117 === errors;
-valid31 = valid31 || _valid12;
-if(!valid31){
-const err67 = {instancePath:instancePath+"/store",schemaPath:"#/allOf/1/properties/store/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+var valid1 = _errs91 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.audio !== undefined){
+let data29 = data.audio;
+const _errs129 = errors;
+const _errs130 = errors;
+let valid39 = false;
+const _errs131 = errors;
+if(errors === _errs131){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+let missing9;
+if(((data29.voice === undefined) && (missing9 = "voice")) || ((data29.format === undefined) && (missing9 = "format"))){
+const err67 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf/0/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'"};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -6337,46 +7914,25 @@ else {
 vErrors.push(err67);
 }
 errors++;
-validate21.errors = vErrors;
-return false;
 }
 else {
-errors = _errs114;
-if(vErrors !== null){
-if(_errs114){
-vErrors.length = _errs114;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs113 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.moderation !== undefined){
-let data28 = data.moderation;
-const _errs119 = errors;
-const _errs120 = errors;
-let valid32 = false;
-const _errs121 = errors;
-if(!(validate66(data28, {instancePath:instancePath+"/moderation",parentData:data,parentDataProperty:"moderation",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+if(data29.voice !== undefined){
+const _errs133 = errors;
+if(!(validate64(data29.voice, {instancePath:instancePath+"/audio/voice",parentData:data29,parentDataProperty:"voice",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
 errors = vErrors.length;
 }
-var _valid13 = _errs121 === errors;
-valid32 = valid32 || _valid13;
-if(_valid13){
-var props5 = {};
-props5.model = true;
-props5.policy = true;
+var valid40 = _errs133 === errors;
 }
-const _errs122 = errors;
-if(data28 !== null){
-const err68 = {instancePath:instancePath+"/moderation",schemaPath:"#/allOf/1/properties/moderation/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+else {
+var valid40 = true;
+}
+if(valid40){
+if(data29.format !== undefined){
+let data31 = data29.format;
+const _errs134 = errors;
+if(typeof data31 !== "string"){
+const err68 = {instancePath:instancePath+"/audio/format",schemaPath:"#/allOf/1/properties/audio/anyOf/0/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -6385,10 +7941,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-var _valid13 = _errs122 === errors;
-valid32 = valid32 || _valid13;
-if(!valid32){
-const err69 = {instancePath:instancePath+"/moderation",schemaPath:"#/allOf/1/properties/moderation/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(!((((((data31 === "wav") || (data31 === "aac")) || (data31 === "mp3")) || (data31 === "flac")) || (data31 === "opus")) || (data31 === "pcm16"))){
+const err69 = {instancePath:instancePath+"/audio/format",schemaPath:"#/allOf/1/properties/audio/anyOf/0/properties/format/enum",keyword:"enum",params:{allowedValues: schema32.allOf[1].properties.audio.anyOf[0].properties.format.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -6396,34 +7950,17 @@ else {
 vErrors.push(err69);
 }
 errors++;
-validate21.errors = vErrors;
-return false;
+}
+var valid40 = _errs134 === errors;
 }
 else {
-errors = _errs120;
-if(vErrors !== null){
-if(_errs120){
-vErrors.length = _errs120;
-}
-else {
-vErrors = null;
+var valid40 = true;
 }
 }
 }
-var valid1 = _errs119 === errors;
 }
 else {
-var valid1 = true;
-}
-if(valid1){
-if(data.stream !== undefined){
-let data29 = data.stream;
-const _errs124 = errors;
-const _errs125 = errors;
-let valid33 = false;
-const _errs126 = errors;
-if(typeof data29 !== "boolean"){
-const err70 = {instancePath:instancePath+"/stream",schemaPath:"#/allOf/1/properties/stream/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+const err70 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -6432,11 +7969,17 @@ vErrors.push(err70);
 }
 errors++;
 }
-var _valid14 = _errs126 === errors;
-valid33 = valid33 || _valid14;
-const _errs128 = errors;
+}
+var _valid14 = _errs131 === errors;
+valid39 = valid39 || _valid14;
+if(_valid14){
+var props6 = {};
+props6.voice = true;
+props6.format = true;
+}
+const _errs136 = errors;
 if(data29 !== null){
-const err71 = {instancePath:instancePath+"/stream",schemaPath:"#/allOf/1/properties/stream/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+const err71 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -6445,10 +7988,10 @@ vErrors.push(err71);
 }
 errors++;
 }
-var _valid14 = _errs128 === errors;
-valid33 = valid33 || _valid14;
-if(!valid33){
-const err72 = {instancePath:instancePath+"/stream",schemaPath:"#/allOf/1/properties/stream/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+var _valid14 = _errs136 === errors;
+valid39 = valid39 || _valid14;
+if(!valid39){
+const err72 = {instancePath:instancePath+"/audio",schemaPath:"#/allOf/1/properties/audio/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -6460,37 +8003,30 @@ validate21.errors = vErrors;
 return false;
 }
 else {
-errors = _errs125;
+errors = _errs130;
 if(vErrors !== null){
-if(_errs125){
-vErrors.length = _errs125;
+if(_errs130){
+vErrors.length = _errs130;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid1 = _errs124 === errors;
+var valid1 = _errs129 === errors;
 }
 else {
 var valid1 = true;
 }
 if(valid1){
-if(data.stop !== undefined){
-let data30 = data.stop;
-const _errs130 = errors;
-const _errs132 = errors;
-let valid35 = false;
-const _errs133 = errors;
-const _errs134 = errors;
-let valid36 = false;
-let passing1 = null;
-const _errs135 = errors;
-const _errs136 = errors;
-let valid37 = false;
-const _errs137 = errors;
-if(typeof data30 !== "string"){
-const err73 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.store !== undefined){
+let data32 = data.store;
+const _errs138 = errors;
+const _errs139 = errors;
+let valid41 = false;
+const _errs140 = errors;
+if(typeof data32 !== "boolean"){
+const err73 = {instancePath:instancePath+"/store",schemaPath:"#/allOf/1/properties/store/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -6499,11 +8035,11 @@ vErrors.push(err73);
 }
 errors++;
 }
-var _valid17 = _errs137 === errors;
-valid37 = valid37 || _valid17;
-const _errs139 = errors;
-if(data30 !== null){
-const err74 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var _valid15 = _errs140 === errors;
+valid41 = valid41 || _valid15;
+const _errs142 = errors;
+if(data32 !== null){
+const err74 = {instancePath:instancePath+"/store",schemaPath:"#/allOf/1/properties/store/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -6512,10 +8048,10 @@ vErrors.push(err74);
 }
 errors++;
 }
-var _valid17 = _errs139 === errors;
-valid37 = valid37 || _valid17;
-if(!valid37){
-const err75 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+var _valid15 = _errs142 === errors;
+valid41 = valid41 || _valid15;
+if(!valid41){
+const err75 = {instancePath:instancePath+"/store",schemaPath:"#/allOf/1/properties/store/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -6523,28 +8059,46 @@ else {
 vErrors.push(err75);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
 else {
-errors = _errs136;
+errors = _errs139;
 if(vErrors !== null){
-if(_errs136){
-vErrors.length = _errs136;
+if(_errs139){
+vErrors.length = _errs139;
 }
 else {
 vErrors = null;
 }
 }
 }
-var _valid16 = _errs135 === errors;
-if(_valid16){
-valid36 = true;
-passing1 = 0;
+var valid1 = _errs138 === errors;
 }
-const _errs141 = errors;
-if(errors === _errs141){
-if(Array.isArray(data30)){
-if(data30.length > 4){
-const err76 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.moderation !== undefined){
+let data33 = data.moderation;
+const _errs144 = errors;
+const _errs145 = errors;
+let valid42 = false;
+const _errs146 = errors;
+if(!(validate66(data33, {instancePath:instancePath+"/moderation",parentData:data,parentDataProperty:"moderation",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+errors = vErrors.length;
+}
+var _valid16 = _errs146 === errors;
+valid42 = valid42 || _valid16;
+if(_valid16){
+var props7 = {};
+props7.model = true;
+props7.policy = true;
+}
+const _errs147 = errors;
+if(data33 !== null){
+const err76 = {instancePath:instancePath+"/moderation",schemaPath:"#/allOf/1/properties/moderation/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -6553,9 +8107,10 @@ vErrors.push(err76);
 }
 errors++;
 }
-else {
-if(data30.length < 1){
-const err77 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+var _valid16 = _errs147 === errors;
+valid42 = valid42 || _valid16;
+if(!valid42){
+const err77 = {instancePath:instancePath+"/moderation",schemaPath:"#/allOf/1/properties/moderation/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -6563,14 +8118,34 @@ else {
 vErrors.push(err77);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
 else {
-var valid38 = true;
-const len2 = data30.length;
-for(let i2=0; i2<len2; i2++){
-const _errs143 = errors;
-if(typeof data30[i2] !== "string"){
-const err78 = {instancePath:instancePath+"/stop/" + i2,schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+errors = _errs145;
+if(vErrors !== null){
+if(_errs145){
+vErrors.length = _errs145;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs144 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.stream !== undefined){
+let data34 = data.stream;
+const _errs149 = errors;
+const _errs150 = errors;
+let valid43 = false;
+const _errs151 = errors;
+if(typeof data34 !== "boolean"){
+const err78 = {instancePath:instancePath+"/stream",schemaPath:"#/allOf/1/properties/stream/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -6579,16 +8154,11 @@ vErrors.push(err78);
 }
 errors++;
 }
-var valid38 = _errs143 === errors;
-if(!valid38){
-break;
-}
-}
-}
-}
-}
-else {
-const err79 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+var _valid17 = _errs151 === errors;
+valid43 = valid43 || _valid17;
+const _errs153 = errors;
+if(data34 !== null){
+const err79 = {instancePath:instancePath+"/stream",schemaPath:"#/allOf/1/properties/stream/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -6597,20 +8167,10 @@ vErrors.push(err79);
 }
 errors++;
 }
-}
-var _valid16 = _errs141 === errors;
-if(_valid16 && valid36){
-valid36 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid16){
-valid36 = true;
-passing1 = 1;
-}
-}
-if(!valid36){
-const err80 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
+var _valid17 = _errs153 === errors;
+valid43 = valid43 || _valid17;
+if(!valid43){
+const err80 = {instancePath:instancePath+"/stream",schemaPath:"#/allOf/1/properties/stream/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -6618,23 +8178,40 @@ else {
 vErrors.push(err80);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
 else {
-errors = _errs134;
+errors = _errs150;
 if(vErrors !== null){
-if(_errs134){
-vErrors.length = _errs134;
+if(_errs150){
+vErrors.length = _errs150;
 }
 else {
 vErrors = null;
 }
 }
 }
-var _valid15 = _errs133 === errors;
-valid35 = valid35 || _valid15;
-const _errs145 = errors;
-if(data30 !== null){
-const err81 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var valid1 = _errs149 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.stop !== undefined){
+let data35 = data.stop;
+const _errs155 = errors;
+const _errs157 = errors;
+let valid45 = false;
+const _errs158 = errors;
+const _errs159 = errors;
+let valid46 = false;
+const _errs160 = errors;
+const _errs161 = errors;
+let valid47 = false;
+const _errs162 = errors;
+if(typeof data35 !== "string"){
+const err81 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/0/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -6643,10 +8220,11 @@ vErrors.push(err81);
 }
 errors++;
 }
-var _valid15 = _errs145 === errors;
-valid35 = valid35 || _valid15;
-if(!valid35){
-const err82 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+var _valid20 = _errs162 === errors;
+valid47 = valid47 || _valid20;
+const _errs164 = errors;
+if(data35 !== null){
+const err82 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/0/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -6654,39 +8232,11 @@ else {
 vErrors.push(err82);
 }
 errors++;
-validate21.errors = vErrors;
-return false;
 }
-else {
-errors = _errs132;
-if(vErrors !== null){
-if(_errs132){
-vErrors.length = _errs132;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs130 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.logit_bias !== undefined){
-let data32 = data.logit_bias;
-const _errs147 = errors;
-const _errs148 = errors;
-let valid39 = false;
-const _errs149 = errors;
-if(errors === _errs149){
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-for(const key0 in data32){
-let data33 = data32[key0];
-const _errs152 = errors;
-if(!((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33)))){
-const err83 = {instancePath:instancePath+"/logit_bias/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/allOf/1/properties/logit_bias/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+var _valid20 = _errs164 === errors;
+valid47 = valid47 || _valid20;
+if(!valid47){
+const err83 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -6695,14 +8245,24 @@ vErrors.push(err83);
 }
 errors++;
 }
-var valid40 = _errs152 === errors;
-if(!valid40){
-break;
-}
-}
+else {
+errors = _errs161;
+if(vErrors !== null){
+if(_errs161){
+vErrors.length = _errs161;
 }
 else {
-const err84 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/allOf/1/properties/logit_bias/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+vErrors = null;
+}
+}
+}
+var _valid19 = _errs160 === errors;
+valid46 = valid46 || _valid19;
+const _errs166 = errors;
+if(errors === _errs166){
+if(Array.isArray(data35)){
+if(data35.length > 4){
+const err84 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/1/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -6711,12 +8271,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-var _valid18 = _errs149 === errors;
-valid39 = valid39 || _valid18;
-const _errs154 = errors;
-if(data32 !== null){
-const err85 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/allOf/1/properties/logit_bias/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+else {
+if(data35.length < 1){
+const err85 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -6725,10 +8282,13 @@ vErrors.push(err85);
 }
 errors++;
 }
-var _valid18 = _errs154 === errors;
-valid39 = valid39 || _valid18;
-if(!valid39){
-const err86 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/allOf/1/properties/logit_bias/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+else {
+var valid48 = true;
+const len2 = data35.length;
+for(let i2=0; i2<len2; i2++){
+const _errs168 = errors;
+if(typeof data35[i2] !== "string"){
+const err86 = {instancePath:instancePath+"/stop/" + i2,schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -6736,34 +8296,17 @@ else {
 vErrors.push(err86);
 }
 errors++;
-validate21.errors = vErrors;
-return false;
+}
+var valid48 = _errs168 === errors;
+if(!valid48){
+break;
+}
+}
+}
+}
 }
 else {
-errors = _errs148;
-if(vErrors !== null){
-if(_errs148){
-vErrors.length = _errs148;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs147 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.logprobs !== undefined){
-let data34 = data.logprobs;
-const _errs156 = errors;
-const _errs157 = errors;
-let valid41 = false;
-const _errs158 = errors;
-if(typeof data34 !== "boolean"){
-const err87 = {instancePath:instancePath+"/logprobs",schemaPath:"#/allOf/1/properties/logprobs/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+const err87 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -6772,11 +8315,11 @@ vErrors.push(err87);
 }
 errors++;
 }
-var _valid19 = _errs158 === errors;
-valid41 = valid41 || _valid19;
-const _errs160 = errors;
-if(data34 !== null){
-const err88 = {instancePath:instancePath+"/logprobs",schemaPath:"#/allOf/1/properties/logprobs/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+}
+var _valid19 = _errs166 === errors;
+valid46 = valid46 || _valid19;
+if(!valid46){
+const err88 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -6785,15 +8328,39 @@ vErrors.push(err88);
 }
 errors++;
 }
-var _valid19 = _errs160 === errors;
-valid41 = valid41 || _valid19;
-if(!valid41){
-const err89 = {instancePath:instancePath+"/logprobs",schemaPath:"#/allOf/1/properties/logprobs/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+else {
+errors = _errs159;
+if(vErrors !== null){
+if(_errs159){
+vErrors.length = _errs159;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid18 = _errs158 === errors;
+valid45 = valid45 || _valid18;
+const _errs170 = errors;
+if(data35 !== null){
+const err89 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err89];
 }
 else {
 vErrors.push(err89);
+}
+errors++;
+}
+var _valid18 = _errs170 === errors;
+valid45 = valid45 || _valid18;
+if(!valid45){
+const err90 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
 }
 errors++;
 validate21.errors = vErrors;
@@ -6810,33 +8377,25 @@ vErrors = null;
 }
 }
 }
-var valid1 = _errs156 === errors;
+var valid1 = _errs155 === errors;
 }
 else {
 var valid1 = true;
 }
 if(valid1){
-if(data.max_tokens !== undefined){
-let data35 = data.max_tokens;
-const _errs162 = errors;
-const _errs163 = errors;
-let valid42 = false;
-const _errs164 = errors;
-if(!((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35)))){
-const err90 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/allOf/1/properties/max_tokens/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-var _valid20 = _errs164 === errors;
-valid42 = valid42 || _valid20;
-const _errs166 = errors;
-if(data35 !== null){
-const err91 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/allOf/1/properties/max_tokens/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(data.logit_bias !== undefined){
+let data37 = data.logit_bias;
+const _errs172 = errors;
+const _errs173 = errors;
+let valid49 = false;
+const _errs174 = errors;
+if(errors === _errs174){
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+for(const key0 in data37){
+let data38 = data37[key0];
+const _errs177 = errors;
+if(!((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38)))){
+const err91 = {instancePath:instancePath+"/logit_bias/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/allOf/1/properties/logit_bias/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -6845,10 +8404,14 @@ vErrors.push(err91);
 }
 errors++;
 }
-var _valid20 = _errs166 === errors;
-valid42 = valid42 || _valid20;
-if(!valid42){
-const err92 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/allOf/1/properties/max_tokens/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+var valid50 = _errs177 === errors;
+if(!valid50){
+break;
+}
+}
+}
+else {
+const err92 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/allOf/1/properties/logit_bias/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -6856,34 +8419,13 @@ else {
 vErrors.push(err92);
 }
 errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs163;
-if(vErrors !== null){
-if(_errs163){
-vErrors.length = _errs163;
-}
-else {
-vErrors = null;
 }
 }
-}
-var valid1 = _errs162 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.n !== undefined){
-let data36 = data.n;
-const _errs168 = errors;
-const _errs169 = errors;
-let valid43 = false;
-const _errs170 = errors;
-if(!((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36)))){
-const err93 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+var _valid21 = _errs174 === errors;
+valid49 = valid49 || _valid21;
+const _errs179 = errors;
+if(data37 !== null){
+const err93 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/allOf/1/properties/logit_bias/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -6892,10 +8434,10 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(errors === _errs170){
-if(typeof data36 == "number"){
-if(data36 > 128 || isNaN(data36)){
-const err94 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 128},message:"must be <= 128"};
+var _valid21 = _errs179 === errors;
+valid49 = valid49 || _valid21;
+if(!valid49){
+const err94 = {instancePath:instancePath+"/logit_bias",schemaPath:"#/allOf/1/properties/logit_bias/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -6903,10 +8445,34 @@ else {
 vErrors.push(err94);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
 else {
-if(data36 < 1 || isNaN(data36)){
-const err95 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+errors = _errs173;
+if(vErrors !== null){
+if(_errs173){
+vErrors.length = _errs173;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs172 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.logprobs !== undefined){
+let data39 = data.logprobs;
+const _errs181 = errors;
+const _errs182 = errors;
+let valid51 = false;
+const _errs183 = errors;
+if(typeof data39 !== "boolean"){
+const err95 = {instancePath:instancePath+"/logprobs",schemaPath:"#/allOf/1/properties/logprobs/anyOf/0/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -6915,14 +8481,11 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-}
-}
-var _valid21 = _errs170 === errors;
-valid43 = valid43 || _valid21;
-const _errs172 = errors;
-if(data36 !== null){
-const err96 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var _valid22 = _errs183 === errors;
+valid51 = valid51 || _valid22;
+const _errs185 = errors;
+if(data39 !== null){
+const err96 = {instancePath:instancePath+"/logprobs",schemaPath:"#/allOf/1/properties/logprobs/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -6931,188 +8494,15 @@ vErrors.push(err96);
 }
 errors++;
 }
-var _valid21 = _errs172 === errors;
-valid43 = valid43 || _valid21;
-if(!valid43){
-const err97 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+var _valid22 = _errs185 === errors;
+valid51 = valid51 || _valid22;
+if(!valid51){
+const err97 = {instancePath:instancePath+"/logprobs",schemaPath:"#/allOf/1/properties/logprobs/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err97];
 }
 else {
 vErrors.push(err97);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs169;
-if(vErrors !== null){
-if(_errs169){
-vErrors.length = _errs169;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs168 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.prediction !== undefined){
-let data37 = data.prediction;
-const _errs174 = errors;
-const _errs175 = errors;
-let valid44 = false;
-const _errs176 = errors;
-const _errs177 = errors;
-let valid45 = false;
-let passing2 = null;
-const _errs178 = errors;
-if(!(validate73(data37, {instancePath:instancePath+"/prediction",parentData:data,parentDataProperty:"prediction",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
-errors = vErrors.length;
-}
-var _valid23 = _errs178 === errors;
-if(_valid23){
-valid45 = true;
-passing2 = 0;
-var props7 = {};
-props7.type = true;
-props7.content = true;
-}
-if(!valid45){
-const err98 = {instancePath:instancePath+"/prediction",schemaPath:"#/allOf/1/properties/prediction/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-else {
-errors = _errs177;
-if(vErrors !== null){
-if(_errs177){
-vErrors.length = _errs177;
-}
-else {
-vErrors = null;
-}
-}
-}
-var _valid22 = _errs176 === errors;
-valid44 = valid44 || _valid22;
-const _errs179 = errors;
-if(data37 !== null){
-const err99 = {instancePath:instancePath+"/prediction",schemaPath:"#/allOf/1/properties/prediction/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-var _valid22 = _errs179 === errors;
-valid44 = valid44 || _valid22;
-if(!valid44){
-const err100 = {instancePath:instancePath+"/prediction",schemaPath:"#/allOf/1/properties/prediction/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-validate21.errors = vErrors;
-return false;
-}
-else {
-errors = _errs175;
-if(vErrors !== null){
-if(_errs175){
-vErrors.length = _errs175;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs174 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.seed !== undefined){
-let data38 = data.seed;
-const _errs181 = errors;
-const _errs182 = errors;
-let valid46 = false;
-const _errs183 = errors;
-if(!((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38)))){
-const err101 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-if(errors === _errs183){
-if(typeof data38 == "number"){
-if(data38 > 9223372036854776000 || isNaN(data38)){
-const err102 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9223372036854776000},message:"must be <= 9223372036854776000"};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-else {
-if(data38 < -9223372036854776000 || isNaN(data38)){
-const err103 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -9223372036854776000},message:"must be >= -9223372036854776000"};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-}
-}
-}
-var _valid24 = _errs183 === errors;
-valid46 = valid46 || _valid24;
-const _errs185 = errors;
-if(data38 !== null){
-const err104 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-var _valid24 = _errs185 === errors;
-valid46 = valid46 || _valid24;
-if(!valid46){
-const err105 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
 }
 errors++;
 validate21.errors = vErrors;
@@ -7135,99 +8525,54 @@ else {
 var valid1 = true;
 }
 if(valid1){
-if(data.stream_options !== undefined){
-let data39 = data.stream_options;
+if(data.max_tokens !== undefined){
+let data40 = data.max_tokens;
 const _errs187 = errors;
+const _errs188 = errors;
+let valid52 = false;
 const _errs189 = errors;
-let valid48 = false;
-const _errs190 = errors;
-if(errors === _errs190){
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
-if(data39.include_usage !== undefined){
-const _errs192 = errors;
-if(typeof data39.include_usage !== "boolean"){
-const err106 = {instancePath:instancePath+"/stream_options/include_usage",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/properties/include_usage/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(!((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40)))){
+const err98 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/allOf/1/properties/max_tokens/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
-vErrors = [err106];
+vErrors = [err98];
 }
 else {
-vErrors.push(err106);
+vErrors.push(err98);
 }
 errors++;
 }
-var valid49 = _errs192 === errors;
-}
-else {
-var valid49 = true;
-}
-if(valid49){
-if(data39.include_obfuscation !== undefined){
-const _errs194 = errors;
-if(typeof data39.include_obfuscation !== "boolean"){
-const err107 = {instancePath:instancePath+"/stream_options/include_obfuscation",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/properties/include_obfuscation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+var _valid23 = _errs189 === errors;
+valid52 = valid52 || _valid23;
+const _errs191 = errors;
+if(data40 !== null){
+const err99 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/allOf/1/properties/max_tokens/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
-vErrors = [err107];
+vErrors = [err99];
 }
 else {
-vErrors.push(err107);
+vErrors.push(err99);
 }
 errors++;
 }
-var valid49 = _errs194 === errors;
-}
-else {
-var valid49 = true;
-}
-}
-}
-else {
-const err108 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+var _valid23 = _errs191 === errors;
+valid52 = valid52 || _valid23;
+if(!valid52){
+const err100 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/allOf/1/properties/max_tokens/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
-vErrors = [err108];
+vErrors = [err100];
 }
 else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-var _valid25 = _errs190 === errors;
-valid48 = valid48 || _valid25;
-if(_valid25){
-var props8 = {};
-props8.include_usage = true;
-props8.include_obfuscation = true;
-}
-const _errs196 = errors;
-if(data39 !== null){
-const err109 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err109];
-}
-else {
-vErrors.push(err109);
-}
-errors++;
-}
-var _valid25 = _errs196 === errors;
-valid48 = valid48 || _valid25;
-if(!valid48){
-const err110 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
+vErrors.push(err100);
 }
 errors++;
 validate21.errors = vErrors;
 return false;
 }
 else {
-errors = _errs189;
+errors = _errs188;
 if(vErrors !== null){
-if(_errs189){
-vErrors.length = _errs189;
+if(_errs188){
+vErrors.length = _errs188;
 }
 else {
 vErrors = null;
@@ -7240,39 +8585,208 @@ else {
 var valid1 = true;
 }
 if(valid1){
-if(data.tools !== undefined){
-let data42 = data.tools;
-const _errs198 = errors;
-if(errors === _errs198){
-if(Array.isArray(data42)){
-var valid50 = true;
-const len3 = data42.length;
-for(let i3=0; i3<len3; i3++){
-let data43 = data42[i3];
+if(data.n !== undefined){
+let data41 = data.n;
+const _errs193 = errors;
+const _errs194 = errors;
+let valid53 = false;
+const _errs195 = errors;
+if(!((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41)))){
+const err101 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+if(errors === _errs195){
+if(typeof data41 == "number"){
+if(data41 > 128 || isNaN(data41)){
+const err102 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 128},message:"must be <= 128"};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+else {
+if(data41 < 1 || isNaN(data41)){
+const err103 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+}
+}
+var _valid24 = _errs195 === errors;
+valid53 = valid53 || _valid24;
+const _errs197 = errors;
+if(data41 !== null){
+const err104 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+var _valid24 = _errs197 === errors;
+valid53 = valid53 || _valid24;
+if(!valid53){
+const err105 = {instancePath:instancePath+"/n",schemaPath:"#/allOf/1/properties/n/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+validate21.errors = vErrors;
+return false;
+}
+else {
+errors = _errs194;
+if(vErrors !== null){
+if(_errs194){
+vErrors.length = _errs194;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs193 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.prediction !== undefined){
+let data42 = data.prediction;
+const _errs199 = errors;
 const _errs200 = errors;
+let valid54 = false;
 const _errs201 = errors;
-let valid51 = false;
-let passing3 = null;
 const _errs202 = errors;
-if(!(validate76(data43, {instancePath:instancePath+"/tools/" + i3,parentData:data42,parentDataProperty:i3,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+let valid55 = false;
+const _errs203 = errors;
+if(!(validate73(data42, {instancePath:instancePath+"/prediction",parentData:data,parentDataProperty:"prediction",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
 errors = vErrors.length;
 }
-var _valid26 = _errs202 === errors;
+var _valid26 = _errs203 === errors;
+valid55 = valid55 || _valid26;
 if(_valid26){
-valid51 = true;
-passing3 = 0;
 var props9 = {};
 props9.type = true;
-props9.function = true;
+props9.content = true;
 }
-const _errs203 = errors;
+if(!valid55){
+const err106 = {instancePath:instancePath+"/prediction",schemaPath:"#/allOf/1/properties/prediction/anyOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+else {
+errors = _errs202;
+if(vErrors !== null){
+if(_errs202){
+vErrors.length = _errs202;
+}
+else {
+vErrors = null;
+}
+}
+}
+var _valid25 = _errs201 === errors;
+valid54 = valid54 || _valid25;
 const _errs204 = errors;
-if(errors === _errs204){
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-let missing5;
-if(((data43.type === undefined) && (missing5 = "type")) || ((data43.custom === undefined) && (missing5 = "custom"))){
-const err111 = {instancePath:instancePath+"/tools/" + i3,schemaPath:"#/components/schemas/CustomToolChatCompletions/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"};
+if(data42 !== null){
+const err107 = {instancePath:instancePath+"/prediction",schemaPath:"#/allOf/1/properties/prediction/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+var _valid25 = _errs204 === errors;
+valid54 = valid54 || _valid25;
+if(!valid54){
+const err108 = {instancePath:instancePath+"/prediction",schemaPath:"#/allOf/1/properties/prediction/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+validate21.errors = vErrors;
+return false;
+}
+else {
+errors = _errs200;
+if(vErrors !== null){
+if(_errs200){
+vErrors.length = _errs200;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs199 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.seed !== undefined){
+let data43 = data.seed;
+const _errs206 = errors;
+const _errs207 = errors;
+let valid56 = false;
+const _errs208 = errors;
+if(!((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43)))){
+const err109 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+if(errors === _errs208){
+if(typeof data43 == "number"){
+if(data43 > 9223372036854776000 || isNaN(data43)){
+const err110 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9223372036854776000},message:"must be <= 9223372036854776000"};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+else {
+if(data43 < -9223372036854776000 || isNaN(data43)){
+const err111 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -9223372036854776000},message:"must be >= -9223372036854776000"};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -7281,12 +8795,14 @@ vErrors.push(err111);
 }
 errors++;
 }
-else {
-if(data43.type !== undefined){
-let data44 = data43.type;
-const _errs206 = errors;
-if(typeof data44 !== "string"){
-const err112 = {instancePath:instancePath+"/tools/" + i3+"/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+}
+}
+var _valid27 = _errs208 === errors;
+valid56 = valid56 || _valid27;
+const _errs210 = errors;
+if(data43 !== null){
+const err112 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -7295,8 +8811,10 @@ vErrors.push(err112);
 }
 errors++;
 }
-if(!(data44 === "custom")){
-const err113 = {instancePath:instancePath+"/tools/" + i3+"/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/type/enum",keyword:"enum",params:{allowedValues: schema85.properties.type.enum},message:"must be equal to one of the allowed values"};
+var _valid27 = _errs210 === errors;
+valid56 = valid56 || _valid27;
+if(!valid56){
+const err113 = {instancePath:instancePath+"/seed",schemaPath:"#/allOf/1/properties/seed/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -7304,21 +8822,38 @@ else {
 vErrors.push(err113);
 }
 errors++;
-}
-var valid53 = _errs206 === errors;
+validate21.errors = vErrors;
+return false;
 }
 else {
-var valid53 = true;
+errors = _errs207;
+if(vErrors !== null){
+if(_errs207){
+vErrors.length = _errs207;
 }
-if(valid53){
-if(data43.custom !== undefined){
-let data45 = data43.custom;
-const _errs208 = errors;
-if(errors === _errs208){
-if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
-let missing6;
-if((data45.name === undefined) && (missing6 = "name")){
-const err114 = {instancePath:instancePath+"/tools/" + i3+"/custom",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"};
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs206 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.stream_options !== undefined){
+let data44 = data.stream_options;
+const _errs212 = errors;
+const _errs214 = errors;
+let valid58 = false;
+const _errs215 = errors;
+if(errors === _errs215){
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+if(data44.include_usage !== undefined){
+const _errs217 = errors;
+if(typeof data44.include_usage !== "boolean"){
+const err114 = {instancePath:instancePath+"/stream_options/include_usage",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/properties/include_usage/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -7327,11 +8862,16 @@ vErrors.push(err114);
 }
 errors++;
 }
+var valid59 = _errs217 === errors;
+}
 else {
-if(data45.name !== undefined){
-const _errs210 = errors;
-if(typeof data45.name !== "string"){
-const err115 = {instancePath:instancePath+"/tools/" + i3+"/custom/name",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var valid59 = true;
+}
+if(valid59){
+if(data44.include_obfuscation !== undefined){
+const _errs219 = errors;
+if(typeof data44.include_obfuscation !== "boolean"){
+const err115 = {instancePath:instancePath+"/stream_options/include_obfuscation",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/properties/include_obfuscation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -7340,16 +8880,15 @@ vErrors.push(err115);
 }
 errors++;
 }
-var valid54 = _errs210 === errors;
+var valid59 = _errs219 === errors;
 }
 else {
-var valid54 = true;
+var valid59 = true;
 }
-if(valid54){
-if(data45.description !== undefined){
-const _errs212 = errors;
-if(typeof data45.description !== "string"){
-const err116 = {instancePath:instancePath+"/tools/" + i3+"/custom/description",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+}
+else {
+const err116 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -7358,24 +8897,17 @@ vErrors.push(err116);
 }
 errors++;
 }
-var valid54 = _errs212 === errors;
 }
-else {
-var valid54 = true;
+var _valid28 = _errs215 === errors;
+valid58 = valid58 || _valid28;
+if(_valid28){
+var props10 = {};
+props10.include_usage = true;
+props10.include_obfuscation = true;
 }
-if(valid54){
-if(data45.format !== undefined){
-let data48 = data45.format;
-const _errs214 = errors;
-const _errs215 = errors;
-let valid55 = false;
-let passing4 = null;
-const _errs216 = errors;
-if(errors === _errs216){
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-let missing7;
-if((data48.type === undefined) && (missing7 = "type")){
-const err117 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/0/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"};
+const _errs221 = errors;
+if(data44 !== null){
+const err117 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -7384,11 +8916,10 @@ vErrors.push(err117);
 }
 errors++;
 }
-else {
-if(data48.type !== undefined){
-let data49 = data48.type;
-if(typeof data49 !== "string"){
-const err118 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/0/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var _valid28 = _errs221 === errors;
+valid58 = valid58 || _valid28;
+if(!valid58){
+const err118 = {instancePath:instancePath+"/stream_options",schemaPath:"#/components/schemas/ChatCompletionStreamOptions/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -7396,9 +8927,44 @@ else {
 vErrors.push(err118);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
-if(!(data49 === "text")){
-const err119 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/0/properties/type/enum",keyword:"enum",params:{allowedValues: schema85.properties.custom.properties.format.oneOf[0].properties.type.enum},message:"must be equal to one of the allowed values"};
+else {
+errors = _errs214;
+if(vErrors !== null){
+if(_errs214){
+vErrors.length = _errs214;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs212 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.tools !== undefined){
+let data47 = data.tools;
+const _errs223 = errors;
+if(errors === _errs223){
+if(Array.isArray(data47)){
+var valid60 = true;
+const len3 = data47.length;
+for(let i3=0; i3<len3; i3++){
+let data48 = data47[i3];
+const _errs225 = errors;
+const _errs226 = errors;
+let valid61 = true;
+const _errs227 = errors;
+if(errors === _errs227){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+let missing10;
+if((data48.type === undefined) && (missing10 = "type")){
+const err119 = {};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -7407,11 +8973,11 @@ vErrors.push(err119);
 }
 errors++;
 }
-}
-}
-}
 else {
-const err120 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data48.type !== undefined){
+let data49 = data48.type;
+if(!((data49 === "function") || (data49 === "custom"))){
+const err120 = {};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -7421,19 +8987,10 @@ vErrors.push(err120);
 errors++;
 }
 }
-var _valid27 = _errs216 === errors;
-if(_valid27){
-valid55 = true;
-passing4 = 0;
-var props10 = {};
-props10.type = true;
 }
-const _errs220 = errors;
-if(errors === _errs220){
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-let missing8;
-if(((data48.type === undefined) && (missing8 = "type")) || ((data48.grammar === undefined) && (missing8 = "grammar"))){
-const err121 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"};
+}
+else {
+const err121 = {};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -7442,12 +8999,29 @@ vErrors.push(err121);
 }
 errors++;
 }
+}
+var _valid29 = _errs227 === errors;
+errors = _errs226;
+if(vErrors !== null){
+if(_errs226){
+vErrors.length = _errs226;
+}
 else {
-if(data48.type !== undefined){
-let data50 = data48.type;
-const _errs222 = errors;
-if(typeof data50 !== "string"){
-const err122 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+vErrors = null;
+}
+}
+let ifClause1;
+if(_valid29){
+const _errs230 = errors;
+const _errs231 = errors;
+const _errs232 = errors;
+let valid64 = true;
+const _errs233 = errors;
+if(errors === _errs233){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+let missing11;
+if((data48.type === undefined) && (missing11 = "type")){
+const err122 = {};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -7456,8 +9030,10 @@ vErrors.push(err122);
 }
 errors++;
 }
-if(!(data50 === "grammar")){
-const err123 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/type/enum",keyword:"enum",params:{allowedValues: schema85.properties.custom.properties.format.oneOf[1].properties.type.enum},message:"must be equal to one of the allowed values"};
+else {
+if(data48.type !== undefined){
+if("function" !== data48.type){
+const err123 = {};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -7466,20 +9042,11 @@ vErrors.push(err123);
 }
 errors++;
 }
-var valid57 = _errs222 === errors;
+}
+}
 }
 else {
-var valid57 = true;
-}
-if(valid57){
-if(data48.grammar !== undefined){
-let data51 = data48.grammar;
-const _errs224 = errors;
-if(errors === _errs224){
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-let missing9;
-if(((data51.definition === undefined) && (missing9 = "definition")) || ((data51.syntax === undefined) && (missing9 = "syntax"))){
-const err124 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'"};
+const err124 = {};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -7488,11 +9055,33 @@ vErrors.push(err124);
 }
 errors++;
 }
+}
+var _valid30 = _errs233 === errors;
+errors = _errs232;
+if(vErrors !== null){
+if(_errs232){
+vErrors.length = _errs232;
+}
 else {
-if(data51.definition !== undefined){
-const _errs226 = errors;
-if(typeof data51.definition !== "string"){
-const err125 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar/definition",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/properties/definition/type",keyword:"type",params:{type: "string"},message:"must be string"};
+vErrors = null;
+}
+}
+if(_valid30){
+const _errs236 = errors;
+if(!(validate76(data48, {instancePath:instancePath+"/tools/" + i3,parentData:data47,parentDataProperty:i3,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+errors = vErrors.length;
+}
+var _valid30 = _errs236 === errors;
+valid64 = _valid30;
+if(valid64){
+var props11 = {};
+props11.type = true;
+props11.function = true;
+}
+}
+if(!valid64){
+const err125 = {instancePath:instancePath+"/tools/" + i3,schemaPath:"#/allOf/1/properties/tools/items/then/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -7500,18 +9089,20 @@ else {
 vErrors.push(err125);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
-var valid58 = _errs226 === errors;
-}
-else {
-var valid58 = true;
-}
-if(valid58){
-if(data51.syntax !== undefined){
-let data53 = data51.syntax;
-const _errs228 = errors;
-if(typeof data53 !== "string"){
-const err126 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar/syntax",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/properties/syntax/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var valid63 = _errs231 === errors;
+if(valid63){
+const _errs237 = errors;
+const _errs238 = errors;
+let valid66 = true;
+const _errs239 = errors;
+if(errors === _errs239){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+let missing12;
+if((data48.type === undefined) && (missing12 = "type")){
+const err126 = {};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -7520,8 +9111,10 @@ vErrors.push(err126);
 }
 errors++;
 }
-if(!((data53 === "lark") || (data53 === "regex"))){
-const err127 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar/syntax",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/properties/syntax/enum",keyword:"enum",params:{allowedValues: schema85.properties.custom.properties.format.oneOf[1].properties.grammar.properties.syntax.enum},message:"must be equal to one of the allowed values"};
+else {
+if(data48.type !== undefined){
+if("custom" !== data48.type){
+const err127 = {};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -7530,16 +9123,11 @@ vErrors.push(err127);
 }
 errors++;
 }
-var valid58 = _errs228 === errors;
-}
-else {
-var valid58 = true;
-}
 }
 }
 }
 else {
-const err128 = {instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/properties/grammar/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err128 = {};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -7549,16 +9137,90 @@ vErrors.push(err128);
 errors++;
 }
 }
-var valid57 = _errs224 === errors;
+var _valid31 = _errs239 === errors;
+errors = _errs238;
+if(vErrors !== null){
+if(_errs238){
+vErrors.length = _errs238;
 }
 else {
-var valid57 = true;
+vErrors = null;
 }
 }
-}
+if(_valid31){
+const _errs242 = errors;
+const _errs243 = errors;
+if(errors === _errs243){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+let missing13;
+if(((data48.type === undefined) && (missing13 = "type")) || ((data48.custom === undefined) && (missing13 = "custom"))){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3,schemaPath:"#/components/schemas/CustomToolChatCompletions/required",keyword:"required",params:{missingProperty: missing13},message:"must have required property '"+missing13+"'"}];
+return false;
 }
 else {
-const err129 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data48.type !== undefined){
+let data52 = data48.type;
+const _errs245 = errors;
+if(typeof data52 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data52 === "custom")){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/type/enum",keyword:"enum",params:{allowedValues: schema85.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid69 = _errs245 === errors;
+}
+else {
+var valid69 = true;
+}
+if(valid69){
+if(data48.custom !== undefined){
+let data53 = data48.custom;
+const _errs247 = errors;
+if(errors === _errs247){
+if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
+let missing14;
+if((data53.name === undefined) && (missing14 = "name")){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/required",keyword:"required",params:{missingProperty: missing14},message:"must have required property '"+missing14+"'"}];
+return false;
+}
+else {
+if(data53.name !== undefined){
+const _errs249 = errors;
+if(typeof data53.name !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/name",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid70 = _errs249 === errors;
+}
+else {
+var valid70 = true;
+}
+if(valid70){
+if(data53.description !== undefined){
+const _errs251 = errors;
+if(typeof data53.description !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/description",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid70 = _errs251 === errors;
+}
+else {
+var valid70 = true;
+}
+if(valid70){
+if(data53.format !== undefined){
+let data56 = data53.format;
+const _errs253 = errors;
+const _errs254 = errors;
+let valid71 = true;
+const _errs255 = errors;
+if(errors === _errs255){
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+let missing15;
+if((data56.type === undefined) && (missing15 = "type")){
+const err129 = {};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -7567,25 +9229,11 @@ vErrors.push(err129);
 }
 errors++;
 }
-}
-var _valid27 = _errs220 === errors;
-if(_valid27 && valid55){
-valid55 = false;
-passing4 = [passing4, 1];
-}
 else {
-if(_valid27){
-valid55 = true;
-passing4 = 1;
-if(props10 !== true){
-props10 = props10 || {};
-props10.type = true;
-props10.grammar = true;
-}
-}
-}
-if(!valid55){
-const err130 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/oneOf",keyword:"oneOf",params:{passingSchemas: passing4},message:"must match exactly one schema in oneOf"};
+if(data56.type !== undefined){
+let data57 = data56.type;
+if(!((data57 === "text") || (data57 === "grammar"))){
+const err130 = {};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -7594,28 +9242,11 @@ vErrors.push(err130);
 }
 errors++;
 }
-else {
-errors = _errs215;
-if(vErrors !== null){
-if(_errs215){
-vErrors.length = _errs215;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid54 = _errs214 === errors;
-}
-else {
-var valid54 = true;
-}
-}
 }
 }
 }
 else {
-const err131 = {instancePath:instancePath+"/tools/" + i3+"/custom",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err131 = {};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -7625,16 +9256,28 @@ vErrors.push(err131);
 errors++;
 }
 }
-var valid53 = _errs208 === errors;
+var _valid32 = _errs255 === errors;
+errors = _errs254;
+if(vErrors !== null){
+if(_errs254){
+vErrors.length = _errs254;
 }
 else {
-var valid53 = true;
+vErrors = null;
 }
 }
-}
-}
-else {
-const err132 = {instancePath:instancePath+"/tools/" + i3,schemaPath:"#/components/schemas/CustomToolChatCompletions/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let ifClause2;
+if(_valid32){
+const _errs258 = errors;
+const _errs259 = errors;
+const _errs260 = errors;
+let valid74 = true;
+const _errs261 = errors;
+if(errors === _errs261){
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+let missing16;
+if((data56.type === undefined) && (missing16 = "type")){
+const err132 = {};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -7643,25 +9286,10 @@ vErrors.push(err132);
 }
 errors++;
 }
-}
-var _valid26 = _errs203 === errors;
-if(_valid26 && valid51){
-valid51 = false;
-passing3 = [passing3, 1];
-}
 else {
-if(_valid26){
-valid51 = true;
-passing3 = 1;
-if(props9 !== true){
-props9 = props9 || {};
-props9.type = true;
-props9.custom = true;
-}
-}
-}
-if(!valid51){
-const err133 = {instancePath:instancePath+"/tools/" + i3,schemaPath:"#/allOf/1/properties/tools/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf"};
+if(data56.type !== undefined){
+if("text" !== data56.type){
+const err133 = {};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -7669,70 +9297,12 @@ else {
 vErrors.push(err133);
 }
 errors++;
-validate21.errors = vErrors;
-return false;
 }
-else {
-errors = _errs201;
-if(vErrors !== null){
-if(_errs201){
-vErrors.length = _errs201;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid50 = _errs200 === errors;
-if(!valid50){
-break;
 }
 }
 }
 else {
-validate21.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/allOf/1/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
-}
-var valid1 = _errs198 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.tool_choice !== undefined){
-const _errs230 = errors;
-if(!(validate80(data.tool_choice, {instancePath:instancePath+"/tool_choice",parentData:data,parentDataProperty:"tool_choice",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
-errors = vErrors.length;
-}
-var valid1 = _errs230 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.parallel_tool_calls !== undefined){
-const _errs231 = errors;
-if(typeof data.parallel_tool_calls !== "boolean"){
-validate21.errors = [{instancePath:instancePath+"/parallel_tool_calls",schemaPath:"#/components/schemas/ParallelToolCalls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
-return false;
-}
-var valid1 = _errs231 === errors;
-}
-else {
-var valid1 = true;
-}
-if(valid1){
-if(data.function_call !== undefined){
-let data56 = data.function_call;
-const _errs234 = errors;
-const _errs235 = errors;
-let valid60 = false;
-let passing5 = null;
-const _errs236 = errors;
-if(typeof data56 !== "string"){
-const err134 = {instancePath:instancePath+"/function_call",schemaPath:"#/allOf/1/properties/function_call/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err134 = {};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -7741,8 +9311,54 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(!((data56 === "none") || (data56 === "auto"))){
-const err135 = {instancePath:instancePath+"/function_call",schemaPath:"#/allOf/1/properties/function_call/oneOf/0/enum",keyword:"enum",params:{allowedValues: schema32.allOf[1].properties.function_call.oneOf[0].enum},message:"must be equal to one of the allowed values"};
+}
+var _valid33 = _errs261 === errors;
+errors = _errs260;
+if(vErrors !== null){
+if(_errs260){
+vErrors.length = _errs260;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid33){
+const _errs264 = errors;
+if(errors === _errs264){
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+let missing17;
+if((data56.type === undefined) && (missing17 = "type")){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/0/then/required",keyword:"required",params:{missingProperty: missing17},message:"must have required property '"+missing17+"'"}];
+return false;
+}
+else {
+if(data56.type !== undefined){
+let data59 = data56.type;
+if(typeof data59 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/0/then/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data59 === "text")){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/0/then/properties/type/enum",keyword:"enum",params:{allowedValues: schema85.properties.custom.properties.format.then.allOf[0].then.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/0/then/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid33 = _errs264 === errors;
+valid74 = _valid33;
+if(valid74){
+var props12 = {};
+props12.type = true;
+}
+}
+if(!valid74){
+const err135 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/0/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -7750,19 +9366,20 @@ else {
 vErrors.push(err135);
 }
 errors++;
+validate21.errors = vErrors;
+return false;
 }
-var _valid28 = _errs236 === errors;
-if(_valid28){
-valid60 = true;
-passing5 = 0;
-}
-const _errs238 = errors;
-const _errs239 = errors;
-if(errors === _errs239){
+var valid73 = _errs259 === errors;
+if(valid73){
+const _errs268 = errors;
+const _errs269 = errors;
+let valid77 = true;
+const _errs270 = errors;
+if(errors === _errs270){
 if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-let missing10;
-if((data56.name === undefined) && (missing10 = "name")){
-const err136 = {instancePath:instancePath+"/function_call",schemaPath:"#/components/schemas/ChatCompletionFunctionCallOption/required",keyword:"required",params:{missingProperty: missing10},message:"must have required property '"+missing10+"'"};
+let missing18;
+if((data56.type === undefined) && (missing18 = "type")){
+const err136 = {};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -7772,9 +9389,9 @@ vErrors.push(err136);
 errors++;
 }
 else {
-if(data56.name !== undefined){
-if(typeof data56.name !== "string"){
-const err137 = {instancePath:instancePath+"/function_call/name",schemaPath:"#/components/schemas/ChatCompletionFunctionCallOption/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data56.type !== undefined){
+if("grammar" !== data56.type){
+const err137 = {};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -7787,7 +9404,7 @@ errors++;
 }
 }
 else {
-const err138 = {instancePath:instancePath+"/function_call",schemaPath:"#/components/schemas/ChatCompletionFunctionCallOption/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err138 = {};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -7797,21 +9414,113 @@ vErrors.push(err138);
 errors++;
 }
 }
-var _valid28 = _errs238 === errors;
-if(_valid28 && valid60){
-valid60 = false;
-passing5 = [passing5, 1];
+var _valid34 = _errs270 === errors;
+errors = _errs269;
+if(vErrors !== null){
+if(_errs269){
+vErrors.length = _errs269;
 }
 else {
-if(_valid28){
-valid60 = true;
-passing5 = 1;
-var props12 = {};
-props12.name = true;
+vErrors = null;
 }
 }
-if(!valid60){
-const err139 = {instancePath:instancePath+"/function_call",schemaPath:"#/allOf/1/properties/function_call/oneOf",keyword:"oneOf",params:{passingSchemas: passing5},message:"must match exactly one schema in oneOf"};
+if(_valid34){
+const _errs273 = errors;
+if(errors === _errs273){
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+let missing19;
+if(((data56.type === undefined) && (missing19 = "type")) || ((data56.grammar === undefined) && (missing19 = "grammar"))){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/then/required",keyword:"required",params:{missingProperty: missing19},message:"must have required property '"+missing19+"'"}];
+return false;
+}
+else {
+if(data56.type !== undefined){
+let data61 = data56.type;
+const _errs275 = errors;
+if(typeof data61 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/then/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(data61 === "grammar")){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/then/properties/type/enum",keyword:"enum",params:{allowedValues: schema85.properties.custom.properties.format.then.allOf[1].then.properties.type.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid79 = _errs275 === errors;
+}
+else {
+var valid79 = true;
+}
+if(valid79){
+if(data56.grammar !== undefined){
+let data62 = data56.grammar;
+const _errs277 = errors;
+if(errors === _errs277){
+if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
+let missing20;
+if(((data62.definition === undefined) && (missing20 = "definition")) || ((data62.syntax === undefined) && (missing20 = "syntax"))){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/then/properties/grammar/required",keyword:"required",params:{missingProperty: missing20},message:"must have required property '"+missing20+"'"}];
+return false;
+}
+else {
+if(data62.definition !== undefined){
+const _errs279 = errors;
+if(typeof data62.definition !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar/definition",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/then/properties/grammar/properties/definition/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid80 = _errs279 === errors;
+}
+else {
+var valid80 = true;
+}
+if(valid80){
+if(data62.syntax !== undefined){
+let data64 = data62.syntax;
+const _errs281 = errors;
+if(typeof data64 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar/syntax",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/then/properties/grammar/properties/syntax/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!((data64 === "lark") || (data64 === "regex"))){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar/syntax",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/then/properties/grammar/properties/syntax/enum",keyword:"enum",params:{allowedValues: schema85.properties.custom.properties.format.then.allOf[1].then.properties.grammar.properties.syntax.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid80 = _errs281 === errors;
+}
+else {
+var valid80 = true;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/grammar",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/then/properties/grammar/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid79 = _errs277 === errors;
+}
+else {
+var valid79 = true;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/then/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid34 = _errs273 === errors;
+valid77 = _valid34;
+if(valid77){
+var props13 = {};
+props13.type = true;
+props13.grammar = true;
+}
+}
+if(!valid77){
+const err139 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/then/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -7822,48 +9531,417 @@ errors++;
 validate21.errors = vErrors;
 return false;
 }
+var valid73 = _errs268 === errors;
+if(valid73){
+if(props12 !== true && props13 !== undefined){
+if(props13 === true){
+props12 = true;
+}
 else {
-errors = _errs235;
+props12 = props12 || {};
+Object.assign(props12, props13);
+}
+}
+}
+}
+var _valid32 = _errs258 === errors;
+valid71 = _valid32;
+if(valid71){
+if(props12 !== true){
+props12 = props12 || {};
+props12.type = true;
+}
+}
+ifClause2 = "then";
+}
+else {
+const _errs283 = errors;
+if(errors === _errs283){
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+let missing21;
+if((data56.type === undefined) && (missing21 = "type")){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/else/required",keyword:"required",params:{missingProperty: missing21},message:"must have required property '"+missing21+"'"}];
+return false;
+}
+else {
+if(data56.type !== undefined){
+let data65 = data56.type;
+if(typeof data65 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/else/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+const _errs287 = errors;
+const _errs288 = errors;
+if(!((data65 === "text") || (data65 === "grammar"))){
+const err140 = {};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+var valid82 = _errs288 === errors;
+if(valid82){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format/type",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/else/properties/type/not",keyword:"not",params:{},message:"must NOT be valid"}];
+return false;
+}
+else {
+errors = _errs287;
 if(vErrors !== null){
-if(_errs235){
-vErrors.length = _errs235;
+if(_errs287){
+vErrors.length = _errs287;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid1 = _errs234 === errors;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid32 = _errs283 === errors;
+valid71 = _valid32;
+if(valid71){
+if(props12 !== true){
+props12 = props12 || {};
+props12.type = true;
+}
+}
+ifClause2 = "else";
+}
+if(!valid71){
+const err141 = {instancePath:instancePath+"/tools/" + i3+"/custom/format",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/properties/format/if",keyword:"if",params:{failingKeyword: ifClause2},message:"must match \""+ifClause2+"\" schema"};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+validate21.errors = vErrors;
+return false;
+}
+var valid70 = _errs253 === errors;
+}
+else {
+var valid70 = true;
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/custom",schemaPath:"#/components/schemas/CustomToolChatCompletions/properties/custom/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid69 = _errs247 === errors;
+}
+else {
+var valid69 = true;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3,schemaPath:"#/components/schemas/CustomToolChatCompletions/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid31 = _errs242 === errors;
+valid66 = _valid31;
+if(valid66){
+var props14 = {};
+props14.type = true;
+props14.custom = true;
+}
+}
+if(!valid66){
+const err142 = {instancePath:instancePath+"/tools/" + i3,schemaPath:"#/allOf/1/properties/tools/items/then/allOf/1/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+validate21.errors = vErrors;
+return false;
+}
+var valid63 = _errs237 === errors;
+if(valid63){
+if(props11 !== true && props14 !== undefined){
+if(props14 === true){
+props11 = true;
+}
+else {
+props11 = props11 || {};
+Object.assign(props11, props14);
+}
+}
+}
+}
+var _valid29 = _errs230 === errors;
+valid61 = _valid29;
+if(valid61){
+if(props11 !== true){
+props11 = props11 || {};
+props11.type = true;
+}
+}
+ifClause1 = "then";
+}
+else {
+const _errs289 = errors;
+if(errors === _errs289){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+let missing22;
+if((data48.type === undefined) && (missing22 = "type")){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3,schemaPath:"#/allOf/1/properties/tools/items/else/required",keyword:"required",params:{missingProperty: missing22},message:"must have required property '"+missing22+"'"}];
+return false;
+}
+else {
+if(data48.type !== undefined){
+let data66 = data48.type;
+if(typeof data66 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/type",schemaPath:"#/allOf/1/properties/tools/items/else/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+const _errs293 = errors;
+const _errs294 = errors;
+if(!((data66 === "function") || (data66 === "custom"))){
+const err143 = {};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+var valid84 = _errs294 === errors;
+if(valid84){
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3+"/type",schemaPath:"#/allOf/1/properties/tools/items/else/properties/type/not",keyword:"not",params:{},message:"must NOT be valid"}];
+return false;
+}
+else {
+errors = _errs293;
+if(vErrors !== null){
+if(_errs293){
+vErrors.length = _errs293;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/tools/" + i3,schemaPath:"#/allOf/1/properties/tools/items/else/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var _valid29 = _errs289 === errors;
+valid61 = _valid29;
+if(valid61){
+if(props11 !== true){
+props11 = props11 || {};
+props11.type = true;
+}
+}
+ifClause1 = "else";
+}
+if(!valid61){
+const err144 = {instancePath:instancePath+"/tools/" + i3,schemaPath:"#/allOf/1/properties/tools/items/if",keyword:"if",params:{failingKeyword: ifClause1},message:"must match \""+ifClause1+"\" schema"};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+validate21.errors = vErrors;
+return false;
+}
+var valid60 = _errs225 === errors;
+if(!valid60){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/tools",schemaPath:"#/allOf/1/properties/tools/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid1 = _errs223 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.tool_choice !== undefined){
+const _errs295 = errors;
+if(!(validate80(data.tool_choice, {instancePath:instancePath+"/tool_choice",parentData:data,parentDataProperty:"tool_choice",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+errors = vErrors.length;
+}
+var valid1 = _errs295 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.parallel_tool_calls !== undefined){
+const _errs296 = errors;
+if(typeof data.parallel_tool_calls !== "boolean"){
+validate21.errors = [{instancePath:instancePath+"/parallel_tool_calls",schemaPath:"#/components/schemas/ParallelToolCalls/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid1 = _errs296 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data.function_call !== undefined){
+let data69 = data.function_call;
+const _errs299 = errors;
+const _errs300 = errors;
+let valid86 = false;
+const _errs301 = errors;
+if(typeof data69 !== "string"){
+const err145 = {instancePath:instancePath+"/function_call",schemaPath:"#/allOf/1/properties/function_call/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+if(!((data69 === "none") || (data69 === "auto"))){
+const err146 = {instancePath:instancePath+"/function_call",schemaPath:"#/allOf/1/properties/function_call/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema32.allOf[1].properties.function_call.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+var _valid35 = _errs301 === errors;
+valid86 = valid86 || _valid35;
+const _errs303 = errors;
+const _errs304 = errors;
+if(errors === _errs304){
+if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
+let missing23;
+if((data69.name === undefined) && (missing23 = "name")){
+const err147 = {instancePath:instancePath+"/function_call",schemaPath:"#/components/schemas/ChatCompletionFunctionCallOption/required",keyword:"required",params:{missingProperty: missing23},message:"must have required property '"+missing23+"'"};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+else {
+if(data69.name !== undefined){
+if(typeof data69.name !== "string"){
+const err148 = {instancePath:instancePath+"/function_call/name",schemaPath:"#/components/schemas/ChatCompletionFunctionCallOption/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/function_call",schemaPath:"#/components/schemas/ChatCompletionFunctionCallOption/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+var _valid35 = _errs303 === errors;
+valid86 = valid86 || _valid35;
+if(_valid35){
+var props16 = {};
+props16.name = true;
+}
+if(!valid86){
+const err150 = {instancePath:instancePath+"/function_call",schemaPath:"#/allOf/1/properties/function_call/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+validate21.errors = vErrors;
+return false;
+}
+else {
+errors = _errs300;
+if(vErrors !== null){
+if(_errs300){
+vErrors.length = _errs300;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid1 = _errs299 === errors;
 }
 else {
 var valid1 = true;
 }
 if(valid1){
 if(data.functions !== undefined){
-let data58 = data.functions;
-const _errs243 = errors;
-if(errors === _errs243){
-if(Array.isArray(data58)){
-if(data58.length > 128){
+let data71 = data.functions;
+const _errs308 = errors;
+if(errors === _errs308){
+if(Array.isArray(data71)){
+if(data71.length > 128){
 validate21.errors = [{instancePath:instancePath+"/functions",schemaPath:"#/allOf/1/properties/functions/maxItems",keyword:"maxItems",params:{limit: 128},message:"must NOT have more than 128 items"}];
 return false;
 }
 else {
-if(data58.length < 1){
+if(data71.length < 1){
 validate21.errors = [{instancePath:instancePath+"/functions",schemaPath:"#/allOf/1/properties/functions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
-var valid63 = true;
-const len4 = data58.length;
+var valid89 = true;
+const len4 = data71.length;
 for(let i4=0; i4<len4; i4++){
-const _errs245 = errors;
-if(!(validate84(data58[i4], {instancePath:instancePath+"/functions/" + i4,parentData:data58,parentDataProperty:i4,rootData,dynamicAnchors}))){
+const _errs310 = errors;
+if(!(validate84(data71[i4], {instancePath:instancePath+"/functions/" + i4,parentData:data71,parentDataProperty:i4,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
 errors = vErrors.length;
 }
-var valid63 = _errs245 === errors;
-if(!valid63){
+var valid89 = _errs310 === errors;
+if(!valid89){
 break;
 }
 }
@@ -7875,7 +9953,7 @@ validate21.errors = [{instancePath:instancePath+"/functions",schemaPath:"#/allOf
 return false;
 }
 }
-var valid1 = _errs243 === errors;
+var valid1 = _errs308 === errors;
 }
 else {
 var valid1 = true;

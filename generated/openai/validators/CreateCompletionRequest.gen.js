@@ -4,8 +4,8 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 
 export const CreateCompletionRequest = validate21;
-const schema32 = {"type":"object","properties":{"model":{"anyOf":[{"type":"string"},{"type":"string","enum":["gpt-3.5-turbo-instruct","davinci-002","babbage-002"]}]},"prompt":{"anyOf":[{"default":"<|endoftext|>","oneOf":[{"type":"string","default":""},{"type":"array","items":{"type":"string","default":""}},{"type":"array","minItems":1,"items":{"type":"integer"}},{"type":"array","minItems":1,"items":{"type":"array","minItems":1,"items":{"type":"integer"}}}]},{"type":"null"}]},"best_of":{"anyOf":[{"type":"integer","default":1,"minimum":0,"maximum":20},{"type":"null"}]},"echo":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"frequency_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"logit_bias":{"anyOf":[{"type":"object","default":null,"additionalProperties":{"type":"integer"}},{"type":"null"}]},"logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":5,"default":null},{"type":"null"}]},"max_tokens":{"anyOf":[{"type":"integer","minimum":0,"default":16},{"type":"null"}]},"n":{"anyOf":[{"type":"integer","minimum":1,"maximum":128,"default":1},{"type":"null"}]},"presence_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"seed":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"stop":{"$ref":"#/components/schemas/StopConfiguration"},"stream":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"stream_options":{"$ref":"#/components/schemas/ChatCompletionStreamOptions"},"suffix":{"anyOf":[{"default":null,"type":"string"},{"type":"null"}]},"temperature":{"anyOf":[{"type":"number","minimum":0,"maximum":2,"default":1},{"type":"null"}]},"top_p":{"anyOf":[{"type":"number","minimum":0,"maximum":1,"default":1},{"type":"null"}]},"user":{"type":"string"}},"required":["model","prompt"]};
-const schema33 = {"anyOf":[{"default":null,"oneOf":[{"anyOf":[{"type":"string","default":"<|endoftext|>"},{"type":"null"}]},{"type":"array","minItems":1,"maxItems":4,"items":{"type":"string"}}]},{"type":"null"}]};
+const schema32 = {"type":"object","properties":{"model":{"anyOf":[{"type":"string"},{"type":"string","enum":["gpt-3.5-turbo-instruct","davinci-002","babbage-002"]}]},"prompt":{"anyOf":[{"default":"<|endoftext|>","anyOf":[{"type":"string","default":""},{"type":"array","items":{"type":"string","default":""}},{"type":"array","minItems":1,"items":{"type":"integer"}},{"type":"array","minItems":1,"items":{"type":"array","minItems":1,"items":{"type":"integer"}}}]},{"type":"null"}]},"best_of":{"anyOf":[{"type":"integer","default":1,"minimum":0,"maximum":20},{"type":"null"}]},"echo":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"frequency_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"logit_bias":{"anyOf":[{"type":"object","default":null,"additionalProperties":{"type":"integer"}},{"type":"null"}]},"logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":5,"default":null},{"type":"null"}]},"max_tokens":{"anyOf":[{"type":"integer","minimum":0,"default":16},{"type":"null"}]},"n":{"anyOf":[{"type":"integer","minimum":1,"maximum":128,"default":1},{"type":"null"}]},"presence_penalty":{"anyOf":[{"type":"number","default":0,"minimum":-2,"maximum":2},{"type":"null"}]},"seed":{"anyOf":[{"type":"integer","format":"int64"},{"type":"null"}]},"stop":{"$ref":"#/components/schemas/StopConfiguration"},"stream":{"anyOf":[{"type":"boolean","default":false},{"type":"null"}]},"stream_options":{"$ref":"#/components/schemas/ChatCompletionStreamOptions"},"suffix":{"anyOf":[{"default":null,"type":"string"},{"type":"null"}]},"temperature":{"anyOf":[{"type":"number","minimum":0,"maximum":2,"default":1},{"type":"null"}]},"top_p":{"anyOf":[{"type":"number","minimum":0,"maximum":1,"default":1},{"type":"null"}]},"user":{"type":"string"}},"required":["model","prompt"]};
+const schema33 = {"anyOf":[{"default":null,"anyOf":[{"anyOf":[{"type":"string","default":"<|endoftext|>"},{"type":"null"}]},{"type":"array","minItems":1,"maxItems":4,"items":{"type":"string"}}]},{"type":"null"}]};
 const schema34 = {"anyOf":[{"type":"object","default":null,"properties":{"include_usage":{"type":"boolean"},"include_obfuscation":{"type":"boolean"}}},{"type":"null"}]};
 const formats0 = {int32: {type: "number", validate: (n) => Number.isInteger(n) && n >= -2147483648 && n < 2147483648}, int64: {type: "number", validate: Number.isSafeInteger}, unixtime: {type: "number", validate: Number.isInteger}}.int64;
 
@@ -105,10 +105,9 @@ let valid2 = false;
 const _errs9 = errors;
 const _errs10 = errors;
 let valid3 = false;
-let passing0 = null;
 const _errs11 = errors;
 if(typeof data1 !== "string"){
-const err4 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err4 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -118,10 +117,7 @@ vErrors.push(err4);
 errors++;
 }
 var _valid2 = _errs11 === errors;
-if(_valid2){
-valid3 = true;
-passing0 = 0;
-}
+valid3 = valid3 || _valid2;
 const _errs13 = errors;
 if(errors === _errs13){
 if(Array.isArray(data1)){
@@ -130,7 +126,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 const _errs15 = errors;
 if(typeof data1[i0] !== "string"){
-const err5 = {instancePath:instancePath+"/prompt/" + i0,schemaPath:"#/properties/prompt/anyOf/0/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/prompt/" + i0,schemaPath:"#/properties/prompt/anyOf/0/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -146,7 +142,7 @@ break;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err6 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -157,21 +153,15 @@ errors++;
 }
 }
 var _valid2 = _errs13 === errors;
-if(_valid2 && valid3){
-valid3 = false;
-passing0 = [passing0, 1];
-}
-else {
+valid3 = valid3 || _valid2;
 if(_valid2){
-valid3 = true;
-passing0 = 1;
 var items0 = true;
 }
 const _errs17 = errors;
 if(errors === _errs17){
 if(Array.isArray(data1)){
 if(data1.length < 1){
-const err7 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err7 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/anyOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -187,7 +177,7 @@ for(let i1=0; i1<len1; i1++){
 let data3 = data1[i1];
 const _errs19 = errors;
 if(!((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3)))){
-const err8 = {instancePath:instancePath+"/prompt/" + i1,schemaPath:"#/properties/prompt/anyOf/0/oneOf/2/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err8 = {instancePath:instancePath+"/prompt/" + i1,schemaPath:"#/properties/prompt/anyOf/0/anyOf/2/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -204,7 +194,7 @@ break;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err9 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -215,14 +205,8 @@ errors++;
 }
 }
 var _valid2 = _errs17 === errors;
-if(_valid2 && valid3){
-valid3 = false;
-passing0 = [passing0, 2];
-}
-else {
+valid3 = valid3 || _valid2;
 if(_valid2){
-valid3 = true;
-passing0 = 2;
 if(items0 !== true){
 items0 = true;
 }
@@ -231,7 +215,7 @@ const _errs21 = errors;
 if(errors === _errs21){
 if(Array.isArray(data1)){
 if(data1.length < 1){
-const err10 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err10 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/anyOf/3/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -249,7 +233,7 @@ const _errs23 = errors;
 if(errors === _errs23){
 if(Array.isArray(data4)){
 if(data4.length < 1){
-const err11 = {instancePath:instancePath+"/prompt/" + i2,schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err11 = {instancePath:instancePath+"/prompt/" + i2,schemaPath:"#/properties/prompt/anyOf/0/anyOf/3/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -265,7 +249,7 @@ for(let i3=0; i3<len3; i3++){
 let data5 = data4[i3];
 const _errs25 = errors;
 if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
-const err12 = {instancePath:instancePath+"/prompt/" + i2+"/" + i3,schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/items/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err12 = {instancePath:instancePath+"/prompt/" + i2+"/" + i3,schemaPath:"#/properties/prompt/anyOf/0/anyOf/3/items/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -282,7 +266,7 @@ break;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/prompt/" + i2,schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err13 = {instancePath:instancePath+"/prompt/" + i2,schemaPath:"#/properties/prompt/anyOf/0/anyOf/3/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -300,7 +284,7 @@ break;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf/3/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err14 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/anyOf/3/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -311,23 +295,14 @@ errors++;
 }
 }
 var _valid2 = _errs21 === errors;
-if(_valid2 && valid3){
-valid3 = false;
-passing0 = [passing0, 3];
-}
-else {
+valid3 = valid3 || _valid2;
 if(_valid2){
-valid3 = true;
-passing0 = 3;
 if(items0 !== true){
 items0 = true;
 }
 }
-}
-}
-}
 if(!valid3){
-const err15 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err15 = {instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/anyOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1119,13 +1094,12 @@ let valid19 = false;
 const _errs89 = errors;
 const _errs90 = errors;
 let valid20 = false;
-let passing1 = null;
 const _errs91 = errors;
 const _errs92 = errors;
 let valid21 = false;
 const _errs93 = errors;
 if(typeof data16 !== "string"){
-const err58 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err58 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/0/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -1138,7 +1112,7 @@ var _valid14 = _errs93 === errors;
 valid21 = valid21 || _valid14;
 const _errs95 = errors;
 if(data16 !== null){
-const err59 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+const err59 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/0/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -1150,7 +1124,7 @@ errors++;
 var _valid14 = _errs95 === errors;
 valid21 = valid21 || _valid14;
 if(!valid21){
-const err60 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const err60 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -1171,15 +1145,12 @@ vErrors = null;
 }
 }
 var _valid13 = _errs91 === errors;
-if(_valid13){
-valid20 = true;
-passing1 = 0;
-}
+valid20 = valid20 || _valid13;
 const _errs97 = errors;
 if(errors === _errs97){
 if(Array.isArray(data16)){
 if(data16.length > 4){
-const err61 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
+const err61 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/1/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items"};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -1190,7 +1161,7 @@ errors++;
 }
 else {
 if(data16.length < 1){
-const err62 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err62 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -1205,7 +1176,7 @@ const len4 = data16.length;
 for(let i4=0; i4<len4; i4++){
 const _errs99 = errors;
 if(typeof data16[i4] !== "string"){
-const err63 = {instancePath:instancePath+"/stop/" + i4,schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err63 = {instancePath:instancePath+"/stop/" + i4,schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -1223,7 +1194,7 @@ break;
 }
 }
 else {
-const err64 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err64 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -1234,18 +1205,9 @@ errors++;
 }
 }
 var _valid13 = _errs97 === errors;
-if(_valid13 && valid20){
-valid20 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid13){
-valid20 = true;
-passing1 = 1;
-}
-}
+valid20 = valid20 || _valid13;
 if(!valid20){
-const err65 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
+const err65 = {instancePath:instancePath+"/stop",schemaPath:"#/components/schemas/StopConfiguration/anyOf/0/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err65];
 }

@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 
 export const CreateEmbeddingRequest = validate21;
-const schema32 = {"type":"object","properties":{"input":{"oneOf":[{"type":"string","default":""},{"type":"array","minItems":1,"maxItems":2048,"items":{"type":"string","default":""}},{"type":"array","minItems":1,"maxItems":2048,"items":{"type":"integer"}},{"type":"array","minItems":1,"maxItems":2048,"items":{"type":"array","minItems":1,"items":{"type":"integer"}}}]},"model":{"anyOf":[{"type":"string"},{"type":"string","enum":["text-embedding-ada-002","text-embedding-3-small","text-embedding-3-large"]}]},"encoding_format":{"default":"float","type":"string","enum":["float","base64"]},"dimensions":{"type":"integer","minimum":1},"user":{"type":"string"}},"required":["model","input"]};
+const schema32 = {"type":"object","properties":{"input":{"anyOf":[{"type":"string","default":""},{"type":"array","minItems":1,"maxItems":2048,"items":{"type":"string","default":""}},{"type":"array","minItems":1,"maxItems":2048,"items":{"type":"integer"}},{"type":"array","minItems":1,"maxItems":2048,"items":{"type":"array","minItems":1,"items":{"type":"integer"}}}]},"model":{"anyOf":[{"type":"string"},{"type":"string","enum":["text-embedding-ada-002","text-embedding-3-small","text-embedding-3-large"]}]},"encoding_format":{"default":"float","type":"string","enum":["float","base64"]},"dimensions":{"type":"integer","minimum":1},"user":{"type":"string"}},"required":["model","input"]};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -29,10 +29,9 @@ let data0 = data.input;
 const _errs1 = errors;
 const _errs2 = errors;
 let valid1 = false;
-let passing0 = null;
 const _errs3 = errors;
 if(typeof data0 !== "string"){
-const err0 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err0 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -42,15 +41,12 @@ vErrors.push(err0);
 errors++;
 }
 var _valid0 = _errs3 === errors;
-if(_valid0){
-valid1 = true;
-passing0 = 0;
-}
+valid1 = valid1 || _valid0;
 const _errs5 = errors;
 if(errors === _errs5){
 if(Array.isArray(data0)){
 if(data0.length > 2048){
-const err1 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/1/maxItems",keyword:"maxItems",params:{limit: 2048},message:"must NOT have more than 2048 items"};
+const err1 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/1/maxItems",keyword:"maxItems",params:{limit: 2048},message:"must NOT have more than 2048 items"};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -61,7 +57,7 @@ errors++;
 }
 else {
 if(data0.length < 1){
-const err2 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err2 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/1/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -76,7 +72,7 @@ const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 const _errs7 = errors;
 if(typeof data0[i0] !== "string"){
-const err3 = {instancePath:instancePath+"/input/" + i0,schemaPath:"#/properties/input/oneOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err3 = {instancePath:instancePath+"/input/" + i0,schemaPath:"#/properties/input/anyOf/1/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -94,7 +90,7 @@ break;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err4 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/1/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -105,21 +101,15 @@ errors++;
 }
 }
 var _valid0 = _errs5 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 1];
-}
-else {
+valid1 = valid1 || _valid0;
 if(_valid0){
-valid1 = true;
-passing0 = 1;
 var items0 = true;
 }
 const _errs9 = errors;
 if(errors === _errs9){
 if(Array.isArray(data0)){
 if(data0.length > 2048){
-const err5 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/2/maxItems",keyword:"maxItems",params:{limit: 2048},message:"must NOT have more than 2048 items"};
+const err5 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/2/maxItems",keyword:"maxItems",params:{limit: 2048},message:"must NOT have more than 2048 items"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -130,7 +120,7 @@ errors++;
 }
 else {
 if(data0.length < 1){
-const err6 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err6 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/2/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -146,7 +136,7 @@ for(let i1=0; i1<len1; i1++){
 let data2 = data0[i1];
 const _errs11 = errors;
 if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-const err7 = {instancePath:instancePath+"/input/" + i1,schemaPath:"#/properties/input/oneOf/2/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err7 = {instancePath:instancePath+"/input/" + i1,schemaPath:"#/properties/input/anyOf/2/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -164,7 +154,7 @@ break;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err8 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/2/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -175,14 +165,8 @@ errors++;
 }
 }
 var _valid0 = _errs9 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 2];
-}
-else {
+valid1 = valid1 || _valid0;
 if(_valid0){
-valid1 = true;
-passing0 = 2;
 if(items0 !== true){
 items0 = true;
 }
@@ -191,7 +175,7 @@ const _errs13 = errors;
 if(errors === _errs13){
 if(Array.isArray(data0)){
 if(data0.length > 2048){
-const err9 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/3/maxItems",keyword:"maxItems",params:{limit: 2048},message:"must NOT have more than 2048 items"};
+const err9 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/3/maxItems",keyword:"maxItems",params:{limit: 2048},message:"must NOT have more than 2048 items"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -202,7 +186,7 @@ errors++;
 }
 else {
 if(data0.length < 1){
-const err10 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/3/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err10 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/3/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -220,7 +204,7 @@ const _errs15 = errors;
 if(errors === _errs15){
 if(Array.isArray(data3)){
 if(data3.length < 1){
-const err11 = {instancePath:instancePath+"/input/" + i2,schemaPath:"#/properties/input/oneOf/3/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+const err11 = {instancePath:instancePath+"/input/" + i2,schemaPath:"#/properties/input/anyOf/3/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -236,7 +220,7 @@ for(let i3=0; i3<len3; i3++){
 let data4 = data3[i3];
 const _errs17 = errors;
 if(!((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4)))){
-const err12 = {instancePath:instancePath+"/input/" + i2+"/" + i3,schemaPath:"#/properties/input/oneOf/3/items/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err12 = {instancePath:instancePath+"/input/" + i2+"/" + i3,schemaPath:"#/properties/input/anyOf/3/items/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -253,7 +237,7 @@ break;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/input/" + i2,schemaPath:"#/properties/input/oneOf/3/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err13 = {instancePath:instancePath+"/input/" + i2,schemaPath:"#/properties/input/anyOf/3/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -272,7 +256,7 @@ break;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf/3/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err14 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf/3/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -283,23 +267,14 @@ errors++;
 }
 }
 var _valid0 = _errs13 === errors;
-if(_valid0 && valid1){
-valid1 = false;
-passing0 = [passing0, 3];
-}
-else {
+valid1 = valid1 || _valid0;
 if(_valid0){
-valid1 = true;
-passing0 = 3;
 if(items0 !== true){
 items0 = true;
 }
 }
-}
-}
-}
 if(!valid1){
-const err15 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+const err15 = {instancePath:instancePath+"/input",schemaPath:"#/properties/input/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err15];
 }

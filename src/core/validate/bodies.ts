@@ -34,9 +34,14 @@ function describe(error: ErrorObject): { target: string; message: string } {
   }
 }
 
-/** The most specific of Ajv's errors: inside a oneOf, the branch that got furthest explains best. */
+/** Keywords that only say a combination failed; the error beneath them names the field. */
+const COMBINATORS = new Set(["oneOf", "anyOf", "allOf", "if", "not"]);
+
+/** The most specific of Ajv's errors: of the branches tried, the one that got furthest explains best
+ * (the first of equals: a tag dispatch puts the matching member first). */
 function mostSpecific(errors: ErrorObject[]): ErrorObject {
-  return errors.reduce((best, e) => (e.instancePath.length > best.instancePath.length && e.keyword !== "oneOf" ? e : best));
+  const named = errors.filter((e) => !COMBINATORS.has(e.keyword));
+  return (named.length ? named : errors).reduce((best, e) => (e.instancePath.length > best.instancePath.length ? e : best));
 }
 
 /** Throws InvalidRequestBody naming the offending field, or narrows `body` to the schema's type. A field
