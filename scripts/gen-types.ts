@@ -30,6 +30,9 @@ const OPENAI_OPERATIONS = {
   "/responses": ["post"],
   "/responses/{response_id}": ["get", "delete"],
   "/responses/{response_id}/input_items": ["get"],
+  "/responses/{response_id}/cancel": ["post"],
+  "/responses/input_tokens": ["post"],
+  "/responses/compact": ["post"],
 };
 const OPENAI_EXTRA_SCHEMAS = ["CreateChatCompletionStreamResponse", "ResponseStreamEvent", "ErrorResponse"];
 /** The request bodies validated inbound (OpenAI-bodied dialects), emitted as standalone code. */

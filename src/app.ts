@@ -45,7 +45,7 @@ export function errorBodyOf(path: string): ErrorBody {
 }
 
 const ROUTES_HINT = "Routes: Azure AI Inference /chat/completions, /embeddings, /images/embeddings, /info (also under /models and /api/models); "
-  + "Azure OpenAI /openai/v1/{chat/completions,completions,embeddings,responses,models} and /openai/deployments/{deployment}/{chat/completions,completions,embeddings}; "
+  + "Azure OpenAI /openai/v1/{chat/completions,completions,embeddings,responses,models} and /openai/deployments/{deployment}/{chat/completions,completions,embeddings,responses}; "
   + "the engine's OpenAI API /v1/{chat/completions,completions,embeddings,responses,models}.";
 
 /** The route a request's path would match (a request answered before routing: 401, 413, 415, 429),

@@ -128,6 +128,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/responses/{response_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["cancelResponse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/responses/input_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["Getinputtokencounts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/responses/compact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["Compactconversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -995,6 +1043,7 @@ export interface components {
             owned_by: string;
             shutdown_date?: string | null;
         };
+        ModelIdsCompaction: components["schemas"]["ModelIdsResponses"] | string | null;
         ModelIdsResponses: components["schemas"]["ModelIdsShared"] | ("o1-pro" | "o1-pro-2025-03-19" | "o3-pro" | "o3-pro-2025-06-10" | "o3-deep-research" | "o3-deep-research-2025-06-26" | "o4-mini-deep-research" | "o4-mini-deep-research-2025-06-26" | "computer-use-preview" | "computer-use-preview-2025-03-11" | "gpt-5.5-pro" | "gpt-5.5-pro-2026-04-23" | "gpt-5-codex" | "gpt-5-pro" | "gpt-5-pro-2025-10-06" | "gpt-5.1-codex-max" | "gpt-daybreak-blue-latest" | "gpt-daybreak-red-latest" | "gpt-5.6-cyber");
         ModelIdsShared: string | ("gpt-5.6-sol" | "gpt-5.6-terra" | "gpt-5.6-luna" | "gpt-5.5" | "gpt-5.5-2026-04-23" | "gpt-5.4" | "gpt-5.4-mini" | "gpt-5.4-nano" | "gpt-5.4-mini-2026-03-17" | "gpt-5.4-nano-2026-03-17" | "gpt-5.3-chat-latest" | "gpt-5.2" | "gpt-5.2-2025-12-11" | "gpt-5.2-chat-latest" | "gpt-5.2-pro" | "gpt-5.2-pro-2025-12-11" | "gpt-5.1" | "gpt-5.1-2025-11-13" | "gpt-5.1-codex" | "gpt-5.1-mini" | "gpt-5.1-chat-latest" | "gpt-5" | "gpt-5-mini" | "gpt-5-nano" | "gpt-5-2025-08-07" | "gpt-5-mini-2025-08-07" | "gpt-5-nano-2025-08-07" | "gpt-5-chat-latest" | "gpt-4.1" | "gpt-4.1-mini" | "gpt-4.1-nano" | "gpt-4.1-2025-04-14" | "gpt-4.1-mini-2025-04-14" | "gpt-4.1-nano-2025-04-14" | "o4-mini" | "o4-mini-2025-04-16" | "o3" | "o3-2025-04-16" | "o3-mini" | "o3-mini-2025-01-31" | "o1" | "o1-2024-12-17" | "o1-preview" | "o1-preview-2024-09-12" | "o1-mini" | "o1-mini-2024-09-12" | "gpt-4o" | "gpt-4o-2024-11-20" | "gpt-4o-2024-08-06" | "gpt-4o-2024-05-13" | "gpt-4o-audio-preview" | "gpt-4o-audio-preview-2024-10-01" | "gpt-4o-audio-preview-2024-12-17" | "gpt-4o-audio-preview-2025-06-03" | "gpt-4o-mini-audio-preview" | "gpt-4o-mini-audio-preview-2024-12-17" | "gpt-4o-search-preview" | "gpt-4o-mini-search-preview" | "gpt-4o-search-preview-2025-03-11" | "gpt-4o-mini-search-preview-2025-03-11" | "chatgpt-4o-latest" | "codex-mini-latest" | "gpt-4o-mini" | "gpt-4o-mini-2024-07-18" | "gpt-4-turbo" | "gpt-4-turbo-2024-04-09" | "gpt-4-0125-preview" | "gpt-4-turbo-preview" | "gpt-4-1106-preview" | "gpt-4-vision-preview" | "gpt-4" | "gpt-4-0314" | "gpt-4-0613" | "gpt-4-32k" | "gpt-4-32k-0314" | "gpt-4-32k-0613" | "gpt-3.5-turbo" | "gpt-3.5-turbo-16k" | "gpt-3.5-turbo-0301" | "gpt-3.5-turbo-0613" | "gpt-3.5-turbo-1106" | "gpt-3.5-turbo-0125" | "gpt-3.5-turbo-16k-0613");
         ModelResponseProperties: {
@@ -1804,6 +1853,8 @@ export interface components {
         /** @enum {string} */
         IncludeEnum: "file_search_call.results" | "web_search_call.results" | "web_search_call.action.sources" | "message.input_image.image_url" | "computer_call_output.output.image_url" | "code_interpreter_call.outputs" | "reasoning.encrypted_content" | "message.output_text.logprobs";
         /** @enum {string} */
+        MessageStatus: "in_progress" | "completed" | "incomplete";
+        /** @enum {string} */
         MessageRole: "unknown" | "user" | "assistant" | "system" | "critic" | "discriminator" | "developer" | "tool";
         PromptCacheBreakpointConfig: {
             /**
@@ -1877,6 +1928,14 @@ export interface components {
             annotations: components["schemas"]["Annotation"][];
             logprobs: components["schemas"]["LogProb"][];
         };
+        TextContent: {
+            /**
+             * @default text
+             * @enum {string}
+             */
+            type: "text";
+            text: string;
+        };
         SummaryTextContent: {
             /**
              * @default summary_text
@@ -1914,6 +1973,17 @@ export interface components {
             detail?: components["schemas"]["ImageDetail"];
             prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
         };
+        ComputerScreenshotContent: {
+            /**
+             * @default computer_screenshot
+             * @enum {string}
+             */
+            type: "computer_screenshot";
+            image_url: string | null;
+            file_id: string | null;
+            detail: components["schemas"]["ImageDetail"];
+            prompt_cache_breakpoint?: components["schemas"]["PromptCacheBreakpointConfig"];
+        };
         /** @enum {string} */
         FileInputDetail: "auto" | "low" | "high";
         InputFileContent: {
@@ -1929,6 +1999,20 @@ export interface components {
             /** Format: uri */
             file_url?: string;
             detail?: components["schemas"]["FileInputDetail"];
+        };
+        /** @enum {string} */
+        "MessagePhase-2": "commentary" | "final_answer";
+        Message: {
+            /**
+             * @default message
+             * @enum {string}
+             */
+            type: "message";
+            id: string;
+            status: components["schemas"]["MessageStatus"];
+            role: components["schemas"]["MessageRole"];
+            content: (components["schemas"]["InputTextContent"] | components["schemas"]["OutputTextContent"] | components["schemas"]["TextContent"] | components["schemas"]["SummaryTextContent"] | components["schemas"]["ReasoningTextContent"] | components["schemas"]["RefusalContent"] | components["schemas"]["InputImageContent"] | components["schemas"]["ComputerScreenshotContent"] | components["schemas"]["InputFileContent"])[];
+            phase?: components["schemas"]["MessagePhase-2"] | null;
         };
         DirectToolCallCaller: {
             /**
@@ -2921,6 +3005,59 @@ export interface components {
             command_index: number;
             output: components["schemas"]["FunctionShellCallOutputContent"][];
         };
+        /** @enum {string} */
+        TruncationEnum: "auto" | "disabled";
+        PersonalityEnum: string | ("friendly" | "pragmatic");
+        TokenCountsBody: {
+            model?: string | null;
+            input?: (string | components["schemas"]["InputItem"][]) | null;
+            previous_response_id?: string | null;
+            tools?: components["schemas"]["Tool"][] | null;
+            text?: components["schemas"]["ResponseTextParam"] | null;
+            reasoning?: components["schemas"]["Reasoning"] | null;
+            /** @deprecated */
+            truncation?: components["schemas"]["TruncationEnum"];
+            instructions?: string | null;
+            personality?: components["schemas"]["PersonalityEnum"];
+            conversation?: components["schemas"]["ConversationParam"] | null;
+            tool_choice?: components["schemas"]["ToolChoiceParam"] | null;
+            parallel_tool_calls?: boolean | null;
+        };
+        TokenCountsResource: {
+            /**
+             * @default response.input_tokens
+             * @enum {string}
+             */
+            object: "response.input_tokens";
+            input_tokens: number;
+        };
+        /** @enum {string} */
+        PromptCacheRetentionEnum: "in_memory" | "24h";
+        /** @enum {string} */
+        ServiceTierEnum: "auto" | "default" | "fast" | "flex" | "priority";
+        CompactResponseMethodPublicBody: {
+            model: components["schemas"]["ModelIdsCompaction"];
+            input?: (string | components["schemas"]["InputItem"][]) | null;
+            previous_response_id?: string | null;
+            instructions?: string | null;
+            prompt_cache_key?: string | null;
+            prompt_cache_retention?: components["schemas"]["PromptCacheRetentionEnum"] | null;
+            prompt_cache_options?: components["schemas"]["PromptCacheOptionsParam"] | null;
+            service_tier?: components["schemas"]["ServiceTierEnum"] | null;
+        };
+        ItemField: components["schemas"]["Message"] | components["schemas"]["Program"] | components["schemas"]["ProgramOutput"] | components["schemas"]["FunctionToolCall"] | components["schemas"]["ToolSearchCall"] | components["schemas"]["ToolSearchOutput"] | components["schemas"]["AdditionalTools"] | components["schemas"]["FunctionToolCallOutput"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerToolCallOutputResource"] | components["schemas"]["ReasoningItem"] | components["schemas"]["CompactionBody"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCall"] | components["schemas"]["FunctionShellCallOutput"] | components["schemas"]["ApplyPatchToolCall"] | components["schemas"]["ApplyPatchToolCallOutput"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponseResource"] | components["schemas"]["MCPToolCall"] | components["schemas"]["CustomToolCall"] | components["schemas"]["CustomToolCallOutput"];
+        CompactResource: {
+            id: string;
+            /**
+             * @default response.compaction
+             * @enum {string}
+             */
+            object: "response.compaction";
+            output: components["schemas"]["ItemField"][];
+            /** Format: unixtime */
+            created_at: number;
+            usage: components["schemas"]["ResponseUsage"];
+        };
     };
     responses: {
         TooManyRequests: {
@@ -3155,6 +3292,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ResponseItemList"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    cancelResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Response"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    Getinputtokencounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TokenCountsBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCountsResource"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    Compactconversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CompactResponseMethodPublicBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompactResource"];
                 };
             };
             429: components["responses"]["TooManyRequests"];

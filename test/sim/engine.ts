@@ -142,13 +142,18 @@ export class EngineSim {
     if (this.noResponses && /^\/v1\/(responses|completions)/.test(req.url ?? "")) return this.send(res, { status: 404, json: { detail: "Not Found" } });
     if (req.method === "POST" && req.url === "/v1/completions") return this.send(res, completionAnswer(body));
     if (req.method === "POST" && req.url === "/v1/responses") return this.send(res, this.responsesAnswer(body));
-    const stored = /^\/v1\/responses\/([^/?]+)(\/input_items)?(\?.*)?$/.exec(req.url ?? "");
+    if (req.method === "POST" && req.url === "/v1/responses/input_tokens") return this.send(res, { json: { object: "response.input_tokens", input_tokens: JSON.stringify(body?.input ?? "").length >> 2 } });
+    const stored = /^\/v1\/responses\/([^/?]+)(\/input_items|\/cancel)?(\?.*)?$/.exec(req.url ?? "");
     if (stored) {
       const entry = this.stored.get(decodeURIComponent(stored[1]!));
       if (!entry) return this.send(res, { status: 404, json: { error: { message: `Response with id '${stored[1]}' not found.`, type: "invalid_request_error", param: null, code: null } } });
       if (req.method === "DELETE" && !stored[2]) {
         this.stored.delete(entry.response.id);
         return this.send(res, { json: { id: entry.response.id, object: "response.deleted", deleted: true } });
+      }
+      if (req.method === "POST" && stored[2] === "/cancel") {
+        entry.response = { ...entry.response, status: "cancelled" };
+        return this.send(res, { json: entry.response });
       }
       if (req.method === "GET" && stored[2]) {
         const data = entry.input.map((item, i) => ({ id: `msg_in_${i}`, type: "message", role: item.role ?? "user", status: "completed", content: typeof item.content === "string" ? [{ type: "input_text", text: item.content }] : item.content }));

@@ -23,6 +23,7 @@ export function registerAzureOpenAIRoutes(router: Router, deps: GatewayDeps): vo
   router.post(`${deployment}/chat/completions`, chatCompletions(deps, DATED_EDGES));
   router.post(`${deployment}/completions`, completions(deps, DATED_EDGES));
   router.post(`${deployment}/embeddings`, embeddings(deps, DATED_EDGES));
+  registerResponses(router, deps, deployment, DATED_EDGES);
   // What AzureOpenAI calls outside the deployment-scoped paths.
   router.get(`${AZURE_OPENAI_BASE}/models`, listModels(deps, DATED_EDGES));
   router.get(`${AZURE_OPENAI_BASE}/models/:model`, retrieveModel(deps, DATED_EDGES));

@@ -19,7 +19,7 @@ import { isTransportFailure } from "../../core/upstream/failures.ts";
 import { createRequestSignal, type RequestSignal } from "../../core/upstream/request-signal.ts";
 import { asFetchSignal } from "../../core/upstream/transport.ts";
 import { createChunkStreamAdapter, createResponsesStreamAdapter } from "./streams.ts";
-import type { OpenAIChatRequest, OpenAICompletionRequest, OpenAIEmbeddingsRequest, OpenAIEmbeddingsResponse, OpenAIModelList, OpenAIResponsesRequest } from "./types.ts";
+import type { OpenAIChatRequest, OpenAICompactRequest, OpenAICompletionRequest, OpenAIEmbeddingsRequest, OpenAIEmbeddingsResponse, OpenAIInputTokensRequest, OpenAIModelList, OpenAIResponsesRequest } from "./types.ts";
 import { checkOpenAIBody, type OpenAIBodySchema } from "./validate.ts";
 
 export interface OpenAIEdges {
@@ -92,7 +92,7 @@ function answerObject(ctx: Context, data: unknown, what: string): void {
 
 /** Checks shared by every POST: api-version, the body against its schema, the dialect's rules, then
  * the deployment (core/deployments' rule) and the model its engine is asked for. */
-async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges, schema: OpenAIBodySchema, operation: Operation): Promise<{ body: T & Record<string, unknown>; deployment: Deployment }> {
+async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges, schema: OpenAIBodySchema | undefined, operation: Operation): Promise<{ body: T & Record<string, unknown>; deployment: Deployment }> {
   const apiVersion = edges.apiVersion(ctx.querystring);
   const raw = ctx.request.body as Record<string, unknown> | undefined;
   // On a deployment route the path names the model; the body's `model` is optional there (B's schema has none).
@@ -123,15 +123,17 @@ type UpstreamInit<B> = {
  * stay typed by their own path, so openapi-fetch checks each body against its operation. */
 interface Generation<B> {
   operation: Operation;
-  schema: OpenAIBodySchema;
+  /** Unset: the body is the engine's to check (it must be a JSON object). */
+  schema?: OpenAIBodySchema;
   path: string;
   /** Not every engine serves it (see EngineRoute). */
   optional: boolean;
   /** What the answer is, for the error when it is not. */
   what: string;
   json(client: UpstreamClient, init: UpstreamInit<B>): Promise<FetchResult<unknown>>;
-  stream(client: UpstreamClient, init: UpstreamInit<B>): Promise<FetchResult<ReadableStream | null>>;
-  adapter(edges: OpenAIEdges): StreamAdapter;
+  /** Unset: the operation answers JSON only. */
+  stream?(client: UpstreamClient, init: UpstreamInit<B>): Promise<FetchResult<ReadableStream | null>>;
+  adapter?(edges: OpenAIEdges): StreamAdapter;
 }
 
 /** A generating operation: validate and resolve, then the engine's JSON answer or its re-framed stream. */
@@ -144,12 +146,13 @@ function generation<B extends { model?: unknown; stream?: unknown }>(op: Generat
       await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
         const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
         const started = performance.now();
-        if (body.stream !== true) {
+        if (body.stream !== true || !op.stream || !op.adapter) {
           const { data } = await callUpstream(signal, () => op.json(upstream.client, init), route);
           ctx.state.upstreamMs = performance.now() - started;
           return answerObject(ctx, data, op.what);
         }
-        const { data } = await callUpstream(signal, () => op.stream(upstream.client, init), route);
+        const openStream = op.stream;
+        const { data } = await callUpstream(signal, () => openStream(upstream.client, init), route);
         ctx.state.upstreamMs = performance.now() - started;
         await stream(ctx, deps, data, op.adapter(edges), signal);
       });
@@ -221,6 +224,24 @@ export const createResponse = generation<OpenAIResponsesRequest>({
   adapter: () => createResponsesStreamAdapter(),
 });
 
+/** POST /responses/input_tokens: the engine's count of a Responses request's input (forwarded as given). */
+export const countInputTokens = generation<OpenAIInputTokensRequest>({
+  operation: "responses",
+  path: "/responses/input_tokens",
+  optional: true,
+  what: "an input token count",
+  json: (client, init) => client.POST("/responses/input_tokens", init),
+});
+
+/** POST /responses/compact: the engine's compaction of a conversation (forwarded as given). */
+export const compactResponse = generation<OpenAICompactRequest>({
+  operation: "responses",
+  path: "/responses/compact",
+  optional: true,
+  what: "a compacted response",
+  json: (client, init) => client.POST("/responses/compact", init),
+});
+
 /** `include[]=a&include=b` (the SDKs send brackets) -> ["a", "b"]. */
 function includeList(ctx: Context): string[] | undefined {
   const values = [ctx.query["include[]"], ctx.query.include].flat().filter((v): v is string => typeof v === "string" && v !== "");
@@ -229,9 +250,10 @@ function includeList(ctx: Context): string[] | undefined {
 
 const queryString = (ctx: Context, name: string): string | undefined => (typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined);
 
-/** GET /responses/{id}, DELETE /responses/{id}, GET /responses/{id}/input_items: stored responses,
- * where the engine keeps them (vLLM with a store; llama.cpp keeps none and says so). */
-export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "get" | "delete" | "input_items"): Handler {
+/** GET /responses/{id}, DELETE /responses/{id}, GET /responses/{id}/input_items, POST
+ * /responses/{id}/cancel: stored responses, where the engine keeps them (vLLM with a store; llama.cpp
+ * keeps none and says so). */
+export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "get" | "delete" | "input_items" | "cancel"): Handler {
   return async (ctx) => {
     ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
     // A stored response lives on one engine and its id names none: the deployment the request names
@@ -272,6 +294,11 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "
         ctx.state.upstreamMs = performance.now() - started;
         return answerObject(ctx, data, "an input item list");
       }
+      if (operation === "cancel") {
+        const { data } = await callUpstream(signal, () => upstream.client.POST("/responses/{response_id}/cancel", { params: { path }, headers, signal: asFetchSignal(signal) }), d.route("POST", "/responses/{response_id}/cancel", true));
+        ctx.state.upstreamMs = performance.now() - started;
+        return answerObject(ctx, data, "a response");
+      }
       // The spec declares no body for the 200; engines send the deletion object, and it is what clients read.
       const result = await callUpstream<unknown>(signal, async () => {
         const answer = await upstream.client.DELETE("/responses/{response_id}", { params: { path }, headers, signal: asFetchSignal(signal), parseAs: "text" });
@@ -286,8 +313,9 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "
 
 function responseHolders(ctx: Context, deps: GatewayDeps): readonly Deployment[] {
   const { deployments } = deps;
+  const path = (ctx.params as { deployment?: string } | undefined)?.deployment;
   try {
-    return [deployments.pick({ header: ctx.get("azureml-model-deployment") || undefined }, "responses")];
+    return [deployments.pick({ path, header: ctx.get("azureml-model-deployment") || undefined }, "responses")];
   } catch (err) {
     if (!(err instanceof GatewayError && err.code === "InvalidRequestBody")) throw err;
     return deployments.all.filter((d) => servesOperation(d, "responses"));

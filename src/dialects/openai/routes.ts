@@ -4,7 +4,7 @@
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../deps.ts";
 import { toOpenAIErrorBody } from "./error-body.ts";
-import { chatCompletions, completions, createResponse, embeddings, listModels, type OpenAIEdges, responseById, retrieveModel } from "./operations.ts";
+import { chatCompletions, compactResponse, completions, countInputTokens, createResponse, embeddings, listModels, type OpenAIEdges, responseById, retrieveModel } from "./operations.ts";
 
 export const OPENAI_BASE = "/v1";
 
@@ -18,12 +18,17 @@ export function registerOpenAIOperations(router: Router, deps: GatewayDeps, base
   registerResponses(router, deps, base, edges);
 }
 
-/** The Responses API: create, and the stored-response operations. */
+/** The Responses API: create, count, compact, and the stored-response operations. Under
+ * /openai/deployments/{deployment} the path names the deployment (LangChain's AzureChatOpenAI and the AI
+ * SDK's deployment-based URLs call it there). */
 export function registerResponses(router: Router, deps: GatewayDeps, base: string, edges: OpenAIEdges): void {
   router.post(`${base}/responses`, createResponse(deps, edges));
+  router.post(`${base}/responses/input_tokens`, countInputTokens(deps, edges));
+  router.post(`${base}/responses/compact`, compactResponse(deps, edges));
   router.get(`${base}/responses/:id`, responseById(deps, edges, "get"));
   router.delete(`${base}/responses/:id`, responseById(deps, edges, "delete"));
   router.get(`${base}/responses/:id/input_items`, responseById(deps, edges, "input_items"));
+  router.post(`${base}/responses/:id/cancel`, responseById(deps, edges, "cancel"));
 }
 
 /** No api-version (the engine's API has none; a given one is ignored), OpenAI's error envelope. */

@@ -29,11 +29,13 @@ function validatorOf(schema: OpenAIBodySchema): ValidateFunction | Promise<Valid
   return validate;
 }
 
-/** Throws InvalidRequestBody naming the field, or narrows the body to the schema's type. */
-export async function checkOpenAIBody<T extends object>(body: unknown, schema: OpenAIBodySchema): Promise<T & Record<string, unknown>> {
+/** Throws InvalidRequestBody naming the field, or narrows the body to the schema's type (no schema: any
+ * JSON object, for the operations whose bodies the engine checks). */
+export async function checkOpenAIBody<T extends object>(body: unknown, schema: OpenAIBodySchema | undefined): Promise<T & Record<string, unknown>> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new GatewayError("InvalidRequestBody", "The request body must be a JSON object.");
   }
+  if (schema === undefined) return body as T & Record<string, unknown>;
   const validate = validatorOf(schema);
   assertValid<T & Record<string, unknown>>(typeof validate === "function" ? validate : await validate, body);
   return body;
