@@ -206,16 +206,48 @@ function replyWords(body: any): string[] {
 
 const promptTokens = (body: any) => JSON.stringify(body?.messages ?? []).length >> 2;
 
+/** A value that fits a JSON schema, as a model asked for structured output or tool arguments gives one.
+ * An object schema without properties gets `{city: "Paris"}` (the weather tool of the examples). */
+export function sampleOf(schema: any, name = ""): unknown {
+  if (!schema || typeof schema !== "object") return name === "city" ? "Paris" : "sim";
+  if (Array.isArray(schema.enum)) return schema.enum[0];
+  if (schema.const !== undefined) return schema.const;
+  const types = [schema.type].flat();
+  if (schema.anyOf ?? schema.oneOf) return sampleOf((schema.anyOf ?? schema.oneOf)[0], name);
+  if (types.includes("object") || schema.properties) {
+    const properties = Object.entries(schema.properties ?? {});
+    if (properties.length === 0) return { city: "Paris" };
+    return Object.fromEntries(properties.map(([key, value]) => [key, sampleOf(value, key)]));
+  }
+  if (types.includes("array")) return [sampleOf(schema.items, name)];
+  if (types.includes("integer") || types.includes("number")) return 21;
+  if (types.includes("boolean")) return true;
+  return name === "city" ? "Paris" : "sim";
+}
+
+/** The call a model makes: when a tool is required or named, or when tools are offered (not "none") and
+ * the conversation does not end with a tool's result. */
 function toolCall(body: any): { name: string; arguments: string } | undefined {
-  const wanted = body?.tool_choice === "required" || (typeof body?.tool_choice === "object" && body.tool_choice);
-  const tool = body?.tools?.[0]?.function;
-  if (!wanted || !tool) return undefined;
-  const name = typeof body.tool_choice === "object" ? body.tool_choice.function.name : tool.name;
-  return { name, arguments: JSON.stringify({ city: "Paris" }) };
+  const tool = body?.tools?.find((t: any) => t?.type === "function")?.function;
+  if (!tool || body?.tool_choice === "none") return undefined;
+  const named = typeof body.tool_choice === "object" && body.tool_choice ? body.tool_choice.function?.name : undefined;
+  const answered = body?.messages?.at(-1)?.role === "tool";
+  if (!named && body?.tool_choice !== "required" && answered) return undefined;
+  const chosen = named ? body.tools.find((t: any) => t.function?.name === named)?.function ?? tool : tool;
+  return { name: chosen.name, arguments: JSON.stringify(sampleOf(chosen.parameters)) };
+}
+
+/** Structured output: the text of a value that fits the requested schema (chat's response_format,
+ * Responses' text.format), or undefined for plain text. */
+function structuredText(format: any): string | undefined {
+  if (format?.type === "json_schema") return JSON.stringify(sampleOf(format.json_schema?.schema ?? format.schema));
+  if (format?.type === "json_object") return JSON.stringify({ answer: "sim" });
+  return undefined;
 }
 
 export function chatAnswer(body: any): Script {
-  const words = replyWords(body);
+  const structured = structuredText(body?.response_format);
+  const words = structured !== undefined ? [structured] : replyWords(body);
   const call = toolCall(body);
   const usage = { prompt_tokens: promptTokens(body), completion_tokens: call ? 8 : words.length, total_tokens: promptTokens(body) + (call ? 8 : words.length) };
   const base = { id: "chatcmpl-sim", created: 1700000000, model: body?.model ?? "sim-model" };
@@ -261,15 +293,34 @@ export function completionAnswer(body: any): Script {
   return { sse: events };
 }
 
-/** A Responses API object (O#/components/schemas/Response) with one output message. */
+/** The function call a Responses request gets: as toolCall, over Responses' flat tools and input items. */
+function responsesToolCall(body: any): any | undefined {
+  const tools = (body?.tools ?? []).filter((t: any) => t?.type === "function");
+  if (tools.length === 0 || body?.tool_choice === "none") return undefined;
+  const named = typeof body.tool_choice === "object" && body.tool_choice?.type === "function" ? body.tool_choice.name : undefined;
+  const answered = Array.isArray(body.input) && body.input.at(-1)?.type === "function_call_output";
+  if (!named && body.tool_choice !== "required" && answered) return undefined;
+  const tool = tools.find((t: any) => t.name === named) ?? tools[0];
+  return { type: "function_call", id: "fc_sim_1", call_id: "call_sim_1", name: tool.name, arguments: JSON.stringify(sampleOf(tool.parameters)), status: "completed" };
+}
+
+/** Responses' output text: the words, or a value that fits `text.format`. */
+const responsesWords = (body: any): string[] => {
+  const structured = structuredText(body?.text?.format);
+  return structured !== undefined ? [structured] : replyWords({ max_tokens: body?.max_output_tokens });
+};
+
+/** A Responses API object (O#/components/schemas/Response) with one output item: a message, or a function call. */
 export function responseObject(body: any, id: string, status = "completed"): any {
-  const words = replyWords({ max_tokens: body?.max_output_tokens });
+  const words = responsesWords(body);
+  const call = responsesToolCall(body);
   const input = JSON.stringify(body?.input ?? "").length >> 2;
   const done = status === "completed";
+  const message = { type: "message", id: "msg_sim", status: "completed", role: "assistant", content: [{ type: "output_text", text: words.join(""), annotations: [], logprobs: [] }] };
   return {
     id, object: "response", created_at: 1700000000, status, error: null, incomplete_details: null,
-    instructions: body?.instructions ?? null, model: body?.model ?? "sim-model", tools: [], tool_choice: "auto",
-    output: done ? [{ type: "message", id: "msg_sim", status: "completed", role: "assistant", content: [{ type: "output_text", text: words.join(""), annotations: [], logprobs: [] }] }] : [],
+    instructions: body?.instructions ?? null, model: body?.model ?? "sim-model", tools: body?.tools ?? [], tool_choice: body?.tool_choice ?? "auto",
+    output: done ? [call ?? message] : [],
     parallel_tool_calls: true, metadata: {}, temperature: 1, top_p: 1,
     ...(done ? { usage: { input_tokens: input, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: words.length, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + words.length } } : {}),
   };
@@ -281,6 +332,25 @@ export function responsesAnswer(body: any, id: string): Script {
   if (!body?.stream) return { json: final };
   let sequence = 0;
   const event = (type: string, fields: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...fields, sequence_number: sequence++ })}\n\n`;
+  const gapMs = typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0;
+  if (final.output[0].type === "function_call") {
+    const call = final.output[0];
+    const half = Math.ceil(call.arguments.length / 2);
+    const at = { item_id: call.id, output_index: 0 };
+    return {
+      gapMs,
+      sse: [
+        event("response.created", { response: responseObject(body, id, "in_progress") }),
+        event("response.in_progress", { response: responseObject(body, id, "in_progress") }),
+        event("response.output_item.added", { output_index: 0, item: { ...call, arguments: "", status: "in_progress" } }),
+        event("response.function_call_arguments.delta", { ...at, delta: call.arguments.slice(0, half) }),
+        event("response.function_call_arguments.delta", { ...at, delta: call.arguments.slice(half) }),
+        event("response.function_call_arguments.done", { ...at, name: call.name, arguments: call.arguments }),
+        event("response.output_item.done", { output_index: 0, item: call }),
+        event("response.completed", { response: final }),
+      ],
+    };
+  }
   const text = final.output[0].content[0].text as string;
   const item = { type: "message", id: "msg_sim", status: "in_progress", role: "assistant", content: [] };
   const part = { type: "output_text", text: "", annotations: [], logprobs: [] };
@@ -290,13 +360,13 @@ export function responsesAnswer(body: any, id: string): Script {
     event("response.in_progress", { response: responseObject(body, id, "in_progress") }),
     event("response.output_item.added", { output_index: 0, item }),
     event("response.content_part.added", { ...where, part }),
-    ...replyWords({ max_tokens: body?.max_output_tokens }).map((delta) => event("response.output_text.delta", { ...where, delta, logprobs: [] })),
+    ...responsesWords(body).map((delta) => event("response.output_text.delta", { ...where, delta, logprobs: [] })),
     event("response.output_text.done", { ...where, text, logprobs: [] }),
     event("response.content_part.done", { ...where, part: { ...part, text } }),
     event("response.output_item.done", { output_index: 0, item: final.output[0] }),
     event("response.completed", { response: final }),
   ];
-  return { sse: events, gapMs: typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0 };
+  return { sse: events, gapMs };
 }
 
 /** A deterministic unit vector per input text. */
