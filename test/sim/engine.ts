@@ -50,6 +50,9 @@ export class EngineSim {
   loading = false;
   /** Wait this long before answering any POST (a slow replica). */
   slowMs = 0;
+  /** Responses events as llama.cpp sends them: no sequence_number, output_index, content_index or item_id,
+   * and no created_at or model on the response objects. */
+  sparseEvents = false;
   /** Responses created with `store` (the default), for GET/DELETE /v1/responses/{id}. */
   readonly stored = new Map<string, { response: any; input: any[] }>();
   private readonly scripts: Script[] = [];
@@ -89,6 +92,7 @@ export class EngineSim {
     this.floatsOnly = false;
     this.loading = false;
     this.slowMs = 0;
+    this.sparseEvents = false;
     this.stored.clear();
   }
 
@@ -166,7 +170,7 @@ export class EngineSim {
 
   private responsesAnswer(body: any): Script {
     const id = `resp_sim_${this.stored.size + 1}_${Date.now()}`;
-    const answer = responsesAnswer(body, id);
+    const answer = responsesAnswer(body, id, this.sparseEvents);
     if (body?.store !== false) {
       const input = typeof body?.input === "string" ? [{ role: "user", content: body.input }] : Array.isArray(body?.input) ? body.input : [];
       this.stored.set(id, { response: responseObject(body, id), input });
@@ -327,11 +331,11 @@ export function responseObject(body: any, id: string, status = "completed"): any
 }
 
 /** POST /v1/responses: the object, or its typed event stream (`event:` + `data:`, sequence numbers). */
-export function responsesAnswer(body: any, id: string): Script {
+export function responsesAnswer(body: any, id: string, sparse = false): Script {
   const final = responseObject(body, id);
   if (!body?.stream) return { json: final };
   let sequence = 0;
-  const event = (type: string, fields: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...fields, sequence_number: sequence++ })}\n\n`;
+  const event = (type: string, fields: object) => `event: ${type}\ndata: ${JSON.stringify(sparse ? sparseEvent({ type, ...fields }) : { type, ...fields, sequence_number: sequence++ })}\n\n`;
   const gapMs = typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0;
   if (final.output[0].type === "function_call") {
     const call = final.output[0];
@@ -367,6 +371,16 @@ export function responsesAnswer(body: any, id: string): Script {
     event("response.completed", { response: final }),
   ];
   return { sse: events, gapMs };
+}
+
+/** An event without what llama.cpp leaves out (a copy: the response objects are shared). */
+function sparseEvent(event: any): any {
+  const { sequence_number: _s, output_index: _o, content_index: _c, item_id: _i, ...rest } = event;
+  if (rest.response) {
+    const { created_at: _t, model: _m, ...response } = rest.response;
+    rest.response = response;
+  }
+  return rest;
 }
 
 /** A deterministic unit vector per input text. */

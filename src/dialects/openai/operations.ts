@@ -133,7 +133,7 @@ interface Generation<B> {
   json(client: UpstreamClient, init: UpstreamInit<B>): Promise<FetchResult<unknown>>;
   /** Unset: the operation answers JSON only. */
   stream?(client: UpstreamClient, init: UpstreamInit<B>): Promise<FetchResult<ReadableStream | null>>;
-  adapter?(edges: OpenAIEdges): StreamAdapter;
+  adapter?(edges: OpenAIEdges, body: B): StreamAdapter;
 }
 
 /** A generating operation: validate and resolve, then the engine's JSON answer or its re-framed stream. */
@@ -154,7 +154,7 @@ function generation<B extends { model?: unknown; stream?: unknown }>(op: Generat
         const openStream = op.stream;
         const { data } = await callUpstream(signal, () => openStream(upstream.client, init), route);
         ctx.state.upstreamMs = performance.now() - started;
-        await stream(ctx, deps, data, op.adapter(edges), signal);
+        await stream(ctx, deps, data, op.adapter(edges, body), signal);
       });
     };
   };
@@ -221,7 +221,7 @@ export const createResponse = generation<OpenAIResponsesRequest>({
   what: "a response",
   json: (client, init) => client.POST("/responses", init),
   stream: (client, init) => client.POST("/responses", { ...init, parseAs: "stream" }),
-  adapter: () => createResponsesStreamAdapter(),
+  adapter: (_edges, body) => createResponsesStreamAdapter(typeof body.model === "string" ? body.model : undefined),
 });
 
 /** POST /responses/input_tokens: the engine's count of a Responses request's input (forwarded as given). */

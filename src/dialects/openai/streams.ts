@@ -7,6 +7,7 @@
 //   failure after the headers is one `event: error` (O#/components/schemas/ResponseErrorEvent) and the cut.
 import { type ErrorBody, GatewayError } from "../../core/errors.ts";
 import { engineStreamError, parseEventJson, type StreamAdapter, type StreamSink } from "../../core/stream/sse-writer.ts";
+import { createResponsesEventCompleter } from "./responses-events.ts";
 
 const DONE = "data: [DONE]\n\n";
 
@@ -63,6 +64,7 @@ export function createChunkStreamAdapter(errorBody: ErrorBody): StreamAdapter {
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
 interface ResponsesEvent {
+  [field: string]: unknown;
   type?: unknown;
   sequence_number?: unknown;
   message?: unknown;
@@ -70,24 +72,29 @@ interface ResponsesEvent {
   response?: { status?: unknown; usage?: { input_tokens?: number; output_tokens?: number } | null };
 }
 
-/** Responses API events (O#/components/schemas/ResponseStreamEvent). */
-export function createResponsesStreamAdapter(): StreamAdapter {
+/** Responses API events (O#/components/schemas/ResponseStreamEvent), completed where the engine left
+ * fields out (responses-events.ts); `model` is the one the engine was asked for. */
+export function createResponsesStreamAdapter(model?: string): StreamAdapter {
   let lastSequence = -1;
+  const complete = createResponsesEventCompleter(model);
   return {
     event({ data }, sink) {
       if (data === "[DONE]") return; // not part of the Responses API; the terminal event ends the stream
       const event = parseEventJson(data) as ResponsesEvent | null;
+      const engineError = engineStreamError(event); // a chat-style `{"error":…}` sent on a Responses stream
+      if (engineError) throw engineError;
       if (event === null || typeof event !== "object" || typeof event.type !== "string") {
         throw new GatewayError("UpstreamInvalidResponse", "The engine sent a stream event that is not a Responses API event.", { status: 502 });
       }
       // llama.cpp's events carry no sequence_number, which the API requires on every event: it is
       // numbered here, in order, so clients that track it see the API's stream.
-      let text = data;
+      let changed = complete(event as ResponsesEvent & { type: string });
       if (typeof event.sequence_number === "number") lastSequence = event.sequence_number;
       else {
         event.sequence_number = ++lastSequence;
-        text = JSON.stringify(event);
+        changed = true;
       }
+      const text = changed ? JSON.stringify(event) : data;
       if (event.type === "error") {
         const message = typeof event.message === "string" ? event.message : "The engine reported an error mid-stream.";
         throw new GatewayError("UpstreamStreamError", message.slice(0, 2000), { status: 502 });
