@@ -26,7 +26,8 @@ const url = await gateway.listen();
 
 console.log(`
   azure-openai-proxy demo
-  upstream:  ${sim.url}   (engine SIMULATOR: canned answers, not a model)
+  gateway:   ${url}
+  (its upstream is the engine SIMULATOR at ${sim.url.replace(/^http:\/\//, "")}: canned answers, not a model)
 
   Base URLs, one per dialect:
     Azure AI Model Inference   ${url}   (also ${url}/models)   Azure AI Inference SDKs

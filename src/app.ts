@@ -15,6 +15,7 @@ import { createMetrics } from "./core/observability/metrics.ts";
 import { observe, routeLabel } from "./core/observability/observe.ts";
 import { traceRequests } from "./core/observability/trace.ts";
 import { requestId } from "./core/http/request-id.ts";
+import { checkJsonBounds } from "./core/http/json-bounds.ts";
 import { requireJson } from "./core/http/require-json.ts";
 import { toAzureInferenceErrorBody } from "./dialects/azure-inference/error-body.ts";
 import { registerChatCompletions } from "./dialects/azure-inference/routes/chat-completions.ts";
@@ -115,11 +116,14 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
     urlencoded: false,
     text: false,
   }));
+  app.use(checkJsonBounds);
   app.use(async function unmatched(ctx, next) {
     await next(); // the router's allowedMethods has set 405 + Allow by now
-    if (ctx.status === 405) {
-      const allow = ctx.response.get("allow");
-      throw new GatewayError("MethodNotAllowed", `Method ${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow}.`, { headers: { allow } });
+    if (ctx.status === 405 || ctx.status === 501) {
+      // 501: a method the router does not know at all (TRACE, PROPFIND); the path's methods say what is allowed.
+      const allow = ctx.response.get("allow") || [...new Set(router.match(ctx.path, ctx.method).path.flatMap((l) => l.methods))].join(", ");
+      if (allow) throw new GatewayError("MethodNotAllowed", `Method ${ctx.method.slice(0, 20)} is not allowed on ${ctx.path.slice(0, 200)}; allowed: ${allow}.`, { headers: { allow } });
+      throw new GatewayError("NotFound", `This gateway has no route ${ctx.method.slice(0, 20)} ${ctx.path.slice(0, 200)}. ${ROUTES_HINT}`);
     }
     if (ctx.body === undefined && ctx.status === 404) {
       throw new GatewayError("NotFound", `This gateway has no route ${ctx.method} ${ctx.path.slice(0, 200)}. ${ROUTES_HINT}`);

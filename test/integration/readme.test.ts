@@ -42,6 +42,8 @@ test("npm_run_demo_then_the_streaming_example", async () => {
   const demo = spawn("npm", ["run", "-s", "demo", "--", "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"], detached: true });
   try {
     const banner = await waitFor(demo, /Ctrl-C stops both/);
+    // The first address shown is the gateway's (the simulator's was, and was taken for the gateway).
+    assert.is(/http:\/\/[\d.:]+/.exec(banner)?.[0], `http://127.0.0.1:${port}`);
     assert.match(banner, /SIMULATOR/);
     const { stdout } = await run(process.execPath, ["examples/javascript/streaming.mjs"], { env: { ...process.env, ENDPOINT: `http://127.0.0.1:${port}` } });
     assert.match(stdout, /^The quick brown fox/);

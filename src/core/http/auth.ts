@@ -3,10 +3,12 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, Next } from "koa";
 import { GatewayError } from "../errors.ts";
+import { registerSecret } from "../secrets.ts";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
 export function apiKeyAuth(keys: readonly string[], openPaths: ReadonlySet<string>) {
+  keys.forEach(registerSecret); // an engine that echoes a forwarded header never shows them
   const digests = keys.map(digest);
   const matches = (candidate: string) => {
     const d = digest(candidate);

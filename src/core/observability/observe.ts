@@ -30,7 +30,10 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
         errorTarget?: string; errorDetail?: string; deployment?: string; upstreamSignal?: { replica?: string };
       };
       const outcome = state.streamOutcome;
-      const status = ctx.status;
+      const aborted = clientAborted(ctx);
+      // A client that left before its answer was sent has none: 499 in the log line as in the metrics
+      // (Koa's status would still be the 404 it starts with).
+      const status = aborted && !ctx.res.headersSent ? 499 : ctx.status;
       const errorCode = outcome?.error?.code ?? state.errorCode;
       const usage = outcome?.usage ?? state.usage;
       const upstreamMs = state.upstreamMs;
@@ -46,7 +49,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
         status,
         stream: state.stream === true,
         durationMs: round(performance.now() - started),
-        clientAborted: clientAborted(ctx),
+        clientAborted: aborted,
         upstreamError: errorCode !== undefined && (UPSTREAM_CODES.has(errorCode) || (status >= 500 && status !== 500)),
         upstreamMs: roundOrUndefined(upstreamMs),
         firstTokenMs: outcome?.firstTokenMs === undefined ? undefined : round((upstreamMs ?? 0) + outcome.firstTokenMs),

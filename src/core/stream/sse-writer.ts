@@ -4,6 +4,7 @@
 // (one error event in the dialect's shape, then the connection is cut, so SDKs raise instead of taking
 // a truncated answer as complete). What each event becomes is the dialect's StreamAdapter.
 import type { ServerResponse } from "node:http";
+import { redactSecrets } from "../secrets.ts";
 import { GatewayError } from "../errors.ts";
 import { ClientClosed, classifyUpstreamFailure } from "../upstream/failures.ts";
 import type { RequestSignal } from "../upstream/request-signal.ts";
@@ -64,7 +65,7 @@ export function engineStreamError(value: unknown): GatewayError | undefined {
   const error = (value as { error: unknown }).error;
   if (error === null || error === undefined) return undefined;
   const message = typeof error === "string" ? error : typeof (error as { message?: unknown })?.message === "string" ? (error as { message: string }).message : "The engine reported an error mid-stream.";
-  return new GatewayError("UpstreamStreamError", message.slice(0, 2000), { status: 502 });
+  return new GatewayError("UpstreamStreamError", redactSecrets(message.slice(0, 2000)), { status: 502 });
 }
 
 /** JSON.parse of one event's data; an engine that sends something else is named as such. */

@@ -36,5 +36,14 @@ export async function callUpstream<T>(signal: AbortState, send: () => Promise<Fe
     }
     throw toGatewayError(response.status, error ?? "", response.headers.get("retry-after"));
   }
+  if (isErrorBody(data)) throw toGatewayError(502, data, null);
   return { data, response };
+}
+
+/** A 200 whose body is an error and nothing else (`{"error":{…}}`): some engines and proxies answer so.
+ * An answer that carries an `error` field of its own (a failed Response object has `object` and `id`) is not. */
+function isErrorBody(data: unknown): boolean {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return false;
+  const body = data as Record<string, unknown>;
+  return body.error !== undefined && body.error !== null && body.object === undefined && body.id === undefined;
 }

@@ -4,6 +4,7 @@ import createClient, { createQuerySerializer, type Client } from "openapi-fetch"
 import { Agent } from "undici";
 import type { paths } from "../../../generated/openai/schema.d.ts";
 import type { Config } from "../../config.ts";
+import { registerSecret } from "../secrets.ts";
 import type { EngineRoute } from "./call.ts";
 import { createTransport, type Transport, type TransportEvents, UpstreamRequest } from "./transport.ts";
 
@@ -35,6 +36,7 @@ export function createUpstream(config: Config, events: TransportEvents = {}): Up
     pipelining: 1,
   });
   const rootUrl = new URL(config.upstreamBaseUrl.replace(/\/v1$/, "/"));
+  registerSecret(config.upstreamApiKey);
   const baseHeaders = Object.freeze<Record<string, string>>(config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {});
   const transport = createTransport(agent, rootUrl.origin, events);
   const client = createClient<paths>({

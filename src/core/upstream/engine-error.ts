@@ -1,6 +1,7 @@
 // Any engine error body (OpenAI `{error:{message,type,param,code}}`, vLLM `{object:"error",message,type,code}`,
 // TGI `{error:"…",error_type}`, plain text, empty) -> GatewayError with the engine's status (§13.7).
 import { GatewayError } from "../errors.ts";
+import { redactSecrets } from "../secrets.ts";
 
 const MAX_MESSAGE = 2000;
 
@@ -40,8 +41,9 @@ export function toGatewayError(status: number, body: unknown, retryAfter: string
   // A body that is not JSON (an HTML error page, a proxy's text) is not copied to clients: its status
   // and a short, sanitised excerpt are; the body itself goes to the log.
   const text = typeof body === "string" ? body : undefined;
-  const message = engineMessage?.slice(0, MAX_MESSAGE)
-    ?? (text?.trim() ? `The engine answered HTTP ${status} with a body that is not JSON: "${excerpt(text)}".` : `The engine answered HTTP ${status}${text === undefined ? "" : " with an empty body"}.`);
+  // The engine's words, without credentials it may echo (core/secrets.ts), to the client and the log alike.
+  const message = (engineMessage === undefined ? undefined : redactSecrets(engineMessage.slice(0, MAX_MESSAGE)))
+    ?? (text?.trim() ? `The engine answered HTTP ${status} with a body that is not JSON: "${excerpt(redactSecrets(text))}".` : `The engine answered HTTP ${status}${text === undefined ? "" : " with an empty body"}.`);
   const code = toCode(pickString(typeof nested?.code === "string" ? nested.code : undefined, nested?.type, root?.type, root?.error_type), status);
   const target = pickString(nested?.param, root?.param);
   const mappedStatus = status >= 500 && status !== 503 && status !== 504 ? 502 : status >= 400 ? status : 502;
@@ -49,7 +51,7 @@ export function toGatewayError(status: number, body: unknown, retryAfter: string
     status: mappedStatus,
     ...(target ? { target } : {}),
     ...(retryAfter && (status === 429 || status === 503) ? { headers: { "retry-after": retryAfter } } : {}),
-    ...(text?.trim() ? { detail: `engine HTTP ${status} body: ${text.slice(0, MAX_MESSAGE)}` } : {}),
+    ...(text?.trim() ? { detail: `engine HTTP ${status} body: ${redactSecrets(text.slice(0, MAX_MESSAGE))}` } : {}),
   });
 }
 

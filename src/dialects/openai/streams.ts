@@ -7,6 +7,7 @@
 //   failure after the headers is one `event: error` (O#/components/schemas/ResponseErrorEvent) and the cut.
 import { type ErrorBody, GatewayError } from "../../core/errors.ts";
 import { engineStreamError, parseEventJson, type StreamAdapter, type StreamSink } from "../../core/stream/sse-writer.ts";
+import { redactSecrets } from "../../core/secrets.ts";
 import { createResponsesEventCompleter } from "./responses-events.ts";
 
 const DONE = "data: [DONE]\n\n";
@@ -97,7 +98,7 @@ export function createResponsesStreamAdapter(model?: string): StreamAdapter {
       const text = changed ? JSON.stringify(event) : data;
       if (event.type === "error") {
         const message = typeof event.message === "string" ? event.message : "The engine reported an error mid-stream.";
-        throw new GatewayError("UpstreamStreamError", message.slice(0, 2000), { status: 502 });
+        throw new GatewayError("UpstreamStreamError", redactSecrets(message.slice(0, 2000)), { status: 502 });
       }
       if (event.type === "response.output_text.delta" || event.type === "response.function_call_arguments.delta" || event.type === "response.reasoning_text.delta") sink.firstToken();
       sink.send(`event: ${event.type}\ndata: ${oneLine(text, event)}\n\n`);
