@@ -26,6 +26,7 @@ import { registerHealth, registerInfo } from "./dialects/azure-inference/routes/
 import { toAzureOpenAIErrorBody } from "./dialects/azure-openai/error-body.ts";
 import { AZURE_OPENAI_BASE, registerAzureOpenAIRoutes } from "./dialects/azure-openai/routes.ts";
 import { toOpenAIErrorBody } from "./dialects/openai/error-body.ts";
+import { ENGINE_ROUTES } from "./dialects/openai/engine-routes.ts";
 import { OPENAI_BASE, registerOpenAIRoutes } from "./dialects/openai/routes.ts";
 import { createDeployments } from "./core/deployments/deployments.ts";
 import { engineGate } from "./core/http/engine-gate.ts";
@@ -33,21 +34,26 @@ import { engineGate } from "./core/http/engine-gate.ts";
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) => new Set(ROUTE_PREFIXES.flatMap((prefix) => paths.map((p) => prefix + p)));
 const OPEN_PATHS = underEveryPrefix("/health");
-const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready");
-const ENGINE_FREE_PATHS = underEveryPrefix("/health", "/ready", "/metrics");
+const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready", "/metrics/engine");
+const ENGINE_FREE_PATHS = underEveryPrefix("/health", "/ready", "/metrics", "/metrics/engine");
 
 const under = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
+
+const ENGINE_PATHS = new Set(ENGINE_ROUTES);
+/** Bodies passed to the engine as they are (audio's multipart), not only JSON. */
+const RAW_BODY_PATHS = /^\/openai\/(?:v1|deployments\/[^/]+)\/audio\/(?:transcriptions|translations)$/;
+const acceptsAnyBody = (path: string) => ENGINE_PATHS.has(path) || RAW_BODY_PATHS.test(path);
 
 /** Errors are written in the envelope of the dialect the path belongs to, routed or not. */
 export function errorBodyOf(path: string): ErrorBody {
   if (under(path, AZURE_OPENAI_BASE)) return toAzureOpenAIErrorBody;
-  if (under(path, OPENAI_BASE)) return toOpenAIErrorBody;
+  if (under(path, OPENAI_BASE) || ENGINE_PATHS.has(path)) return toOpenAIErrorBody; // the engine's own routes
   return toAzureInferenceErrorBody;
 }
 
 const ROUTES_HINT = "Routes: Azure AI Inference /chat/completions, /embeddings, /images/embeddings, /info (also under /models and /api/models); "
-  + "Azure OpenAI /openai/v1/{chat/completions,completions,embeddings,responses,models} and /openai/deployments/{deployment}/{chat/completions,completions,embeddings,responses}; "
-  + "the engine's OpenAI API /v1/{chat/completions,completions,embeddings,responses,models}.";
+  + "Azure OpenAI /openai/v1/{chat/completions,completions,embeddings,responses,models,audio/transcriptions} and /openai/deployments/{deployment}/{chat/completions,completions,embeddings,responses,audio/transcriptions}; "
+  + `the engine's OpenAI API /v1/{chat/completions,completions,embeddings,responses,models} and its own routes ${ENGINE_ROUTES.join(", ")}.`;
 
 /** The route a request's path would match (a request answered before routing: 401, 413, 415, 429),
  * or, for a wrong method, the route of that path (405). */
@@ -107,7 +113,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
   // With a deployments file, each request is gated by its own deployment's engine (core/deployments/request.ts).
   if (!deployments.fromFile) app.use(engineGate(deployments.all[0]!.readiness, (ctx) => wouldMatch(router, ctx), ENGINE_FREE_PATHS, startedAt));
-  app.use(requireJson);
+  app.use(requireJson(acceptsAnyBody));
   app.use(koaBody({
     json: true,
     jsonStrict: true,

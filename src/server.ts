@@ -3,6 +3,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { engineMetricsText } from "./core/observability/engine-metrics.ts";
 import { createApp, type Gateway } from "./app.ts";
 import type { Config } from "./config.ts";
 
@@ -33,7 +34,9 @@ export function createGatewayServer(config: Config, log: Logger): GatewayServer 
   );
   // --metrics-port: /metrics alone, unauthenticated, for a scraper on a private port.
   const metricsServer = config.metricsPort === undefined ? undefined : createServer((req, res) => {
-    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return void res.writeHead(404).end();
+    const path = req.url?.split("?")[0];
+    if (req.method !== "GET" || (path !== "/metrics" && path !== "/metrics/engine")) return void res.writeHead(404).end();
+    if (path === "/metrics/engine") return void engineMetricsText(gateway.deps.deployments.all).then((text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(text));
     void gateway.deps.metrics.registry.metrics().then((text) => res.writeHead(200, { "content-type": gateway.deps.metrics.registry.contentType }).end(text));
   });
   return {

@@ -117,13 +117,17 @@ export class EngineSim {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString("utf8");
+    const bytes = Buffer.concat(chunks);
+    const raw = bytes.toString("utf8");
     let body: any;
     try {
       body = raw ? JSON.parse(raw) : undefined;
     } catch {
       body = raw;
     }
+    const form = /^multipart\/form-data/.test(req.headers["content-type"] ?? "")
+      ? await new Response(bytes, { headers: { "content-type": req.headers["content-type"]! } }).formData().catch(() => undefined)
+      : undefined;
     const record: RecordedRequest = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, aborted: false };
     this.requests.push(record);
     res.on("close", () => {
@@ -146,6 +150,8 @@ export class EngineSim {
     if (this.noResponses && /^\/v1\/(responses|completions)/.test(req.url ?? "")) return this.send(res, { status: 404, json: { detail: "Not Found" } });
     if (req.method === "POST" && req.url === "/v1/completions") return this.send(res, completionAnswer(body));
     if (req.method === "POST" && req.url === "/v1/responses") return this.send(res, this.responsesAnswer(body));
+    const own = this.engineRoute(req.method ?? "", req.url ?? "", body, form);
+    if (own) return this.send(res, own);
     if (req.method === "POST" && req.url === "/v1/responses/input_tokens") return this.send(res, { json: { object: "response.input_tokens", input_tokens: JSON.stringify(body?.input ?? "").length >> 2 } });
     const stored = /^\/v1\/responses\/([^/?]+)(\/input_items|\/cancel)?(\?.*)?$/.exec(req.url ?? "");
     if (stored) {
@@ -166,6 +172,38 @@ export class EngineSim {
       if (req.method === "GET") return this.send(res, { json: entry.response });
     }
     return this.send(res, { status: 404, json: { error: { message: `no route ${req.method} ${req.url}`, type: "not_found_error", param: null, code: null } } });
+  }
+
+  /** The engine's routes beyond the OpenAI operations, as vLLM, llama.cpp and TEI answer them. */
+  private engineRoute(method: string, url: string, body: any, form: FormData | undefined): Script | undefined {
+    const path = url.split("?")[0];
+    if (method === "GET" && path === "/metrics") {
+      return { text: `# HELP vllm:num_requests_waiting Number of requests waiting.\n# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name="${this.models[0]}"} 2\n# HELP vllm:gpu_cache_usage_perc KV-cache usage.\n# TYPE vllm:gpu_cache_usage_perc gauge\nvllm:gpu_cache_usage_perc{model_name="${this.models[0]}"} 0.25\n`, headers: { "content-type": "text/plain; version=0.0.4" } };
+    }
+    if (method !== "POST") return undefined;
+    if (this.tei && path === "/rerank") {
+      const texts: string[] = body?.texts ?? [];
+      return { json: texts.map((text, index) => ({ index, score: 1 / (1 + index), ...(body?.return_text ? { text } : {}) })).sort((a, b) => b.score - a.score) };
+    }
+    if (this.noResponses) return undefined;
+    if (path === "/v1/rerank" || path === "/rerank" || path === "/v2/rerank") {
+      const documents: unknown[] = body?.documents ?? [];
+      const results = documents.map((document, index) => ({ index, relevance_score: 1 / (1 + index), document: { text: typeof document === "string" ? document : (document as { text?: string })?.text } }));
+      return { json: { id: "rerank-sim", model: body?.model, results: results.slice(0, body?.top_n ?? results.length), usage: { total_tokens: documents.length * 4 } } };
+    }
+    if (path === "/tokenize") return { json: { tokens: String(body?.prompt ?? body?.content ?? "").split(/\s+/).filter(Boolean).map((_, i) => 100 + i), count: String(body?.prompt ?? body?.content ?? "").split(/\s+/).filter(Boolean).length, max_model_len: 4096 } };
+    if (path === "/v1/messages" && !body?.stream) {
+      return { json: { id: "msg_sim", type: "message", role: "assistant", model: body?.model, content: [{ type: "text", text: replyWords(body).join("") }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 5, output_tokens: 6 } } };
+    }
+    if (path === "/v1/messages") {
+      const sse = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+      return { sse: [sse("message_start", { message: { id: "msg_sim", type: "message", role: "assistant", content: [], model: body.model, usage: { input_tokens: 5, output_tokens: 0 } } }), sse("content_block_start", { index: 0, content_block: { type: "text", text: "" } }), ...replyWords(body).map((text) => sse("content_block_delta", { index: 0, delta: { type: "text_delta", text } })), sse("content_block_stop", { index: 0 }), sse("message_stop", {})], gapMs: typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0 };
+    }
+    if (path === "/v1/audio/transcriptions" && form) {
+      const file = form.get("file") as File | null;
+      return { json: { text: `heard ${file?.size ?? 0} bytes of ${file?.name ?? "nothing"} as ${form.get("model")}` } };
+    }
+    return undefined;
   }
 
   private responsesAnswer(body: any): Script {

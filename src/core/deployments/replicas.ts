@@ -45,10 +45,11 @@ export function chooseReplica(replicas: readonly Replica[], exclude: ReadonlySet
 export function balancedUpstream(replicas: readonly Replica[], onRetry: (from: Replica, to: Replica, err: unknown) => void): Upstream {
   const [first] = replicas as [Replica, ...Replica[]];
   const base = first.upstream.baseUrl;
+  const root = first.upstream.rootUrl; // every engine URL, under /v1 or not, starts with it
   let turn = 0;
 
   const callOn = async (replica: Replica, request: UpstreamRequest): Promise<UpstreamResponse> => {
-    const own = new UpstreamRequest(replica.upstream.baseUrl + request.url.slice(base.length), request);
+    const own = new UpstreamRequest(replica.upstream.rootUrl + request.url.slice(root.length), request);
     // With tracing on, the request's span is the active one here: it names the replica that served it
     // (a retried call names the second).
     trace.getActiveSpan()?.setAttribute("azure_openai_proxy.replica", replicaLabel(replica));
@@ -79,7 +80,9 @@ export function balancedUpstream(replicas: readonly Replica[], onRetry: (from: R
       return await callOn(replica, request);
     } catch (err) {
       tried.add(replica);
-      const other = isConnectFailure(err) ? chooseReplica(replicas, tried, turn++) : undefined;
+      // A streamed body may have been read in part: only a body the gateway holds is sent again.
+      const resendable = request.body === undefined || typeof request.body === "string" || request.body instanceof Uint8Array;
+      const other = resendable && isConnectFailure(err) ? chooseReplica(replicas, tried, turn++) : undefined;
       if (!other) throw err;
       onRetry(replica, other, err);
       return callOn(other, request);
@@ -99,6 +102,7 @@ export function balancedUpstream(replicas: readonly Replica[], onRetry: (from: R
     route: (method, path, optional) => first.upstream.route(method, path, optional),
     transport,
     baseUrl: base,
+    rootUrl: root,
     close: async () => void (await Promise.all(replicas.map((r) => r.upstream.close()))),
   };
 }

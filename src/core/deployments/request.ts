@@ -11,7 +11,7 @@ import type { Deployment, RequestNames } from "./deployments.ts";
 
 /** The deployment a request is for. With a deployments file it is held while its engine loads and
  * counted against its `max_concurrent` until the response closes. */
-export async function deploymentFor(ctx: Context, deps: GatewayDeps, names: RequestNames, operation: Operation, notFound?: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">): Promise<Deployment> {
+export async function deploymentFor(ctx: Context, deps: GatewayDeps, names: RequestNames, operation: Operation | undefined, notFound?: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">): Promise<Deployment> {
   const { deployments } = deps;
   const d = deployments.pick(names, operation, notFound);
   if (!deployments.fromFile) return d; // the flags' engine: gated before routing (app.ts), capped by --max-concurrent

@@ -22,6 +22,9 @@ export interface Upstream {
   transport: Transport;
   /** The OpenAI base URL the client's requests are built on. */
   baseUrl: string;
+  /** The engine's root (the base URL without its `/v1`), for the routes engines serve outside it
+   * (`/tokenize`, `/rerank`, `/metrics`), without a trailing slash. */
+  rootUrl: string;
   close(): Promise<void>;
 }
 
@@ -64,6 +67,7 @@ export function createUpstream(config: Config, events: TransportEvents = {}): Up
     route: (method, path, optional = false) => Object.freeze({ label: `${method} ${config.upstreamBaseUrl}${path}`, optional }),
     transport,
     baseUrl: config.upstreamBaseUrl,
+    rootUrl: rootUrl.href.replace(/\/$/, ""),
     close: () => agent.close(),
   };
 }

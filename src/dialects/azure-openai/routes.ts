@@ -5,6 +5,7 @@
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../deps.ts";
 import { chatCompletions, completions, embeddings, listModels, type OpenAIEdges, retrieveModel } from "../openai/operations.ts";
+import { passToEngine } from "../openai/engine-routes.ts";
 import { registerOpenAIOperations, registerResponses } from "../openai/routes.ts";
 import { checkDatedApiVersion, checkV1ApiVersion } from "./api-version.ts";
 import { applyAzureBodyRules } from "./body-rules.ts";
@@ -24,6 +25,11 @@ export function registerAzureOpenAIRoutes(router: Router, deps: GatewayDeps): vo
   router.post(`${deployment}/completions`, completions(deps, DATED_EDGES));
   router.post(`${deployment}/embeddings`, embeddings(deps, DATED_EDGES));
   registerResponses(router, deps, deployment, DATED_EDGES);
+  // Audio, as AzureOpenAI and OpenAI at /openai/v1 send it (multipart; the form's model names the deployment).
+  for (const operation of ["transcriptions", "translations"]) {
+    router.post(`${deployment}/audio/${operation}`, passToEngine(deps, DATED_EDGES, `/v1/audio/${operation}`, true));
+    router.post(`${AZURE_OPENAI_V1_BASE}/audio/${operation}`, passToEngine(deps, V1_EDGES, `/v1/audio/${operation}`, true));
+  }
   // What AzureOpenAI calls outside the deployment-scoped paths.
   router.get(`${AZURE_OPENAI_BASE}/models`, listModels(deps, DATED_EDGES));
   router.get(`${AZURE_OPENAI_BASE}/models/:model`, retrieveModel(deps, DATED_EDGES));

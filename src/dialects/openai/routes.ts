@@ -3,6 +3,7 @@
 // Azure OpenAI v1 routes mount too.
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../deps.ts";
+import { COHERE_RERANK_ROUTES, cohereRerank, ENGINE_ROUTES, passToEngine } from "./engine-routes.ts";
 import { toOpenAIErrorBody } from "./error-body.ts";
 import { chatCompletions, compactResponse, completions, countInputTokens, createResponse, embeddings, listModels, type OpenAIEdges, responseById, retrieveModel } from "./operations.ts";
 
@@ -36,4 +37,5 @@ const OPENAI_EDGES: OpenAIEdges = { apiVersion: () => undefined, notFound: "Mode
 
 export function registerOpenAIRoutes(router: Router, deps: GatewayDeps): void {
   registerOpenAIOperations(router, deps, OPENAI_BASE, OPENAI_EDGES);
+  for (const path of ENGINE_ROUTES) router.post(path, COHERE_RERANK_ROUTES.has(path) ? cohereRerank(deps, OPENAI_EDGES, path) : passToEngine(deps, OPENAI_EDGES, path));
 }
