@@ -7,15 +7,32 @@ type Json = JsonObject[string];
 
 /** Fields the spec marks required that the API defaults when they are left out. */
 export const DEFAULTED_FIELDS: ReadonlyArray<{ schema: string; field: string; reason: string }> = [
-  { schema: "FunctionTool", field: "strict", reason: "the API defaults it (true on Responses); the AI SDK, the Agents SDK and LangChain send tools without it" },
-  { schema: "FunctionTool", field: "parameters", reason: "a function without arguments; the API takes a tool without parameters" },
-  { schema: "InputImageContent", field: "detail", reason: "the API defaults it to 'auto'; the AI SDK and LangChain send image parts without it" },
+  {
+    schema: "FunctionTool",
+    field: "strict",
+    reason: "the API defaults it (true on Responses); the AI SDK, the Agents SDK and LangChain send tools without it",
+  },
+  {
+    schema: "FunctionTool",
+    field: "parameters",
+    reason: "a function without arguments; the API takes a tool without parameters",
+  },
+  {
+    schema: "InputImageContent",
+    field: "detail",
+    reason: "the API defaults it to 'auto'; the AI SDK and LangChain send image parts without it",
+  },
 ];
 
 /** Numeric bounds the service has but the engines do not (the Azure OpenAI routes keep theirs in
  * dialects/azure-openai/body-rules.ts). */
 export const ENGINE_FREE_BOUNDS: ReadonlyArray<{ schema: string; field: string; keyword: string; reason: string }> = [
-  { schema: "CreateResponse", field: "max_output_tokens", keyword: "minimum", reason: "OpenAI's floor of 16; vLLM, SGLang and llama.cpp take any positive count" },
+  {
+    schema: "CreateResponse",
+    field: "max_output_tokens",
+    keyword: "minimum",
+    reason: "OpenAI's floor of 16; vLLM, SGLang and llama.cpp take any positive count",
+  },
 ];
 
 /** The named property schema of `schemaName`, looked up in its own `properties` and its `allOf` parts. */
@@ -31,7 +48,8 @@ function propertyOf(schemas: Record<string, JsonObject>, schemaName: string, fie
     return undefined;
   };
   const found = search(schemas[schemaName]);
-  if (!found) throw new Error(`spec correction: ${schemaName}.${field} is not in the pinned spec; review the correction`);
+  if (!found)
+    throw new Error(`spec correction: ${schemaName}.${field} is not in the pinned spec; review the correction`);
   return found;
 }
 
@@ -54,24 +72,30 @@ export function correctOpenAISpec(doc: JsonObject): JsonObject {
     if (Array.isArray(node)) return node.map(toAnyOf);
     if (node === null || typeof node !== "object") return node;
     const out: JsonObject = {};
-    for (const [key, value] of Object.entries(node)) out[key === "oneOf" && !("anyOf" in node) ? "anyOf" : key] = toAnyOf(value);
+    for (const [key, value] of Object.entries(node))
+      out[key === "oneOf" && !("anyOf" in node) ? "anyOf" : key] = toAnyOf(value);
     return out;
   };
   const corrected = toAnyOf(structuredClone(doc)) as JsonObject;
   const schemas = (corrected.components as JsonObject).schemas as Record<string, JsonObject>;
   for (const { schema, field } of DEFAULTED_FIELDS) {
     const required = schemas[schema]?.required as string[] | undefined;
-    if (!required?.includes(field)) throw new Error(`spec correction: ${schema}.${field} is no longer required in the pinned spec; remove the correction`);
+    if (!required?.includes(field))
+      throw new Error(
+        `spec correction: ${schema}.${field} is no longer required in the pinned spec; remove the correction`,
+      );
     schemas[schema]!.required = required.filter((name) => name !== field);
   }
   for (const { schema, field, keyword } of ENGINE_FREE_BOUNDS) {
-    if (dropKeyword(propertyOf(schemas, schema, field), keyword) === 0) throw new Error(`spec correction: ${schema}.${field} has no ${keyword}; remove the correction`);
+    if (dropKeyword(propertyOf(schemas, schema, field), keyword) === 0)
+      throw new Error(`spec correction: ${schema}.${field} has no ${keyword}; remove the correction`);
   }
   return corrected;
 }
 
 /** The property that tells a union's members apart: the spec's discriminator, else `type`. */
-const tagOfUnion = (node: JsonObject): string => ((node.discriminator as JsonObject | undefined)?.propertyName as string | undefined) ?? "type";
+const tagOfUnion = (node: JsonObject): string =>
+  ((node.discriminator as JsonObject | undefined)?.propertyName as string | undefined) ?? "type";
 
 interface Member {
   schema: JsonObject;
@@ -91,12 +115,19 @@ interface Member {
 export function dispatchOnTags(schemas: JsonObject): JsonObject {
   const byRef = (ref: string) => schemas[ref.replace("#/components/schemas/", "")] as JsonObject | undefined;
   const isPureUnion = (node: JsonObject) => Array.isArray(node.anyOf) && !node.properties && !node.allOf;
-  const tagSchemaOf = (node: JsonObject | undefined, tag: string, seen = new Set<JsonObject>()): JsonObject | undefined => {
+  const tagSchemaOf = (
+    node: JsonObject | undefined,
+    tag: string,
+    seen = new Set<JsonObject>(),
+  ): JsonObject | undefined => {
     if (!node || seen.has(node)) return undefined;
     seen.add(node);
     const own = (node.properties as Record<string, JsonObject> | undefined)?.[tag];
     if (own) return own;
-    for (const part of [...((node.allOf as JsonObject[] | undefined) ?? []), ...(node.$ref ? [byRef(node.$ref as string)!] : [])]) {
+    for (const part of [
+      ...((node.allOf as JsonObject[] | undefined) ?? []),
+      ...(node.$ref ? [byRef(node.$ref as string)!] : []),
+    ]) {
       const found = tagSchemaOf(part, tag, seen);
       if (found) return found;
     }
@@ -111,7 +142,10 @@ export function dispatchOnTags(schemas: JsonObject): JsonObject {
   const isRequired = (node: JsonObject | undefined, tag: string): boolean => {
     if (!node) return false;
     if ((node.required as string[] | undefined)?.includes(tag)) return true;
-    return [...((node.allOf as JsonObject[] | undefined) ?? []), ...(node.$ref ? [byRef(node.$ref as string)!] : [])].some((part) => isRequired(part, tag));
+    return [
+      ...((node.allOf as JsonObject[] | undefined) ?? []),
+      ...(node.$ref ? [byRef(node.$ref as string)!] : []),
+    ].some((part) => isRequired(part, tag));
   };
   const flatten = (members: JsonObject[], seen: Set<string>): JsonObject[] =>
     members.flatMap((member) => {
@@ -124,18 +158,27 @@ export function dispatchOnTags(schemas: JsonObject): JsonObject {
 
   const dispatch = (node: JsonObject): JsonObject | undefined => {
     const tag = tagOfUnion(node);
-    const tagsOf = (schema: JsonObject) => valuesOf(tagSchemaOf(schema.$ref ? byRef(schema.$ref as string) : schema, tag));
+    const tagsOf = (schema: JsonObject) =>
+      valuesOf(tagSchemaOf(schema.$ref ? byRef(schema.$ref as string) : schema, tag));
     // A union none of whose own members is tagged (`anyOf [$ref Tool, null]`) leaves it to the union it names.
     if (!(node.anyOf as JsonObject[]).some((member) => tagsOf(member).length > 0)) return undefined;
     const members: Member[] = flatten(node.anyOf as JsonObject[], new Set()).map((schema) => {
       const tags = tagsOf(schema);
-      return { schema, tags, tagRequired: tags.length > 0 && isRequired(schema.$ref ? byRef(schema.$ref as string) : schema, tag) };
+      return {
+        schema,
+        tags,
+        tagRequired: tags.length > 0 && isRequired(schema.$ref ? byRef(schema.$ref as string) : schema, tag),
+      };
     });
     const known = [...new Set(members.flatMap((m) => m.tags))];
     if (known.length < 2) return undefined; // nothing to tell apart: the union stays as it is
     const open = tag === "type";
     const { anyOf: _members, discriminator: _discriminator, ...rest } = node;
-    const hasTag = (values: string[]): JsonObject => ({ type: "object", required: [tag], properties: { [tag]: values.length === 1 ? { const: values[0]! } : { enum: values } } });
+    const hasTag = (values: string[]): JsonObject => ({
+      type: "object",
+      required: [tag],
+      properties: { [tag]: values.length === 1 ? { const: values[0]! } : { enum: values } },
+    });
     const branches = known.map((value): JsonObject => {
       const group = members.filter((m) => m.tags.includes(value)).map((m) => m.schema);
       return { if: hasTag([value]), then: group.length === 1 ? group[0]! : { anyOf: group } };
@@ -143,9 +186,12 @@ export function dispatchOnTags(schemas: JsonObject): JsonObject {
     // No tag, or one the spec does not know: the untagged members, those whose tag is optional, and
     // (open unions) any object with a `type` of its own.
     const untagged = members.filter((m) => !m.tagRequired).map((m) => m.schema);
-    const unknownTag: JsonObject[] = open ? [{ type: "object", required: [tag], properties: { [tag]: { type: "string", not: { enum: known } } } }] : [];
+    const unknownTag: JsonObject[] = open
+      ? [{ type: "object", required: [tag], properties: { [tag]: { type: "string", not: { enum: known } } } }]
+      : [];
     const fallback = [...untagged, ...unknownTag];
-    const otherwise = fallback.length === 0 ? hasTag(known) : fallback.length === 1 ? fallback[0]! : { anyOf: fallback };
+    const otherwise =
+      fallback.length === 0 ? hasTag(known) : fallback.length === 1 ? fallback[0]! : { anyOf: fallback };
     return { ...rest, if: hasTag(known), then: { allOf: branches }, else: otherwise };
   };
 

@@ -10,7 +10,10 @@ import { EngineSim } from "../test/sim/engine.ts";
 
 const { values } = parseArgs({ options: { port: { type: "string", default: process.env.PORT ?? "8000" } } });
 const sim = await new EngineSim().start();
-const config = loadConfig(["--host", "127.0.0.1", "--port", values.port!, "--upstream-host", sim.url, "--log-level", "info"], {});
+const config = loadConfig(
+  ["--host", "127.0.0.1", "--port", values.port!, "--upstream-host", sim.url, "--log-level", "info"],
+  {},
+);
 /** One readable line per request (the JSON line has every field; this is for watching the demo). */
 export function demoLine(log: Record<string, unknown>): string {
   if (log.msg !== "request") return String(log.msg);
@@ -21,7 +24,18 @@ export function demoLine(log: Record<string, unknown>): string {
   if (log.errorCode) parts.push(`error=${log.errorCode}`);
   return parts.join("  ");
 }
-const gateway = createGatewayServer(config, pino({ level: "info" }, pretty({ hideObject: true, ignore: "pid,hostname", translateTime: "HH:MM:ss", messageFormat: (log) => demoLine(log) })));
+const gateway = createGatewayServer(
+  config,
+  pino(
+    { level: "info" },
+    pretty({
+      hideObject: true,
+      ignore: "pid,hostname",
+      translateTime: "HH:MM:ss",
+      messageFormat: (log) => demoLine(log),
+    }),
+  ),
+);
 const url = await gateway.listen();
 
 console.log(`
@@ -54,6 +68,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (stopping) process.exit(1);
     stopping = true;
-    void gateway.drain().then(() => sim.close()).then(() => process.exit(0));
+    void gateway
+      .drain()
+      .then(() => sim.close())
+      .then(() => process.exit(0));
   });
 }

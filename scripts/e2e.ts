@@ -25,7 +25,10 @@ async function waitReady(url: string, engine: ChildProcess, name: string): Promi
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (engine.exitCode !== null) throw new Error(`${name} exited with code ${engine.exitCode} before it was ready`);
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false); // 503 while loading
+    const ok = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    ); // 503 while loading
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -71,7 +74,9 @@ async function main(): Promise<number> {
     let tools = env.E2E_TOOLS ?? (chat ? "0" : "1");
     if (!chat || !embed) {
       if (!env.LLAMA_SERVER || !env.CHAT_MODEL || !env.EMBED_MODEL) {
-        console.log("e2e: no engine. Set E2E_CHAT_UPSTREAM and E2E_EMBED_UPSTREAM to running engines, or LLAMA_SERVER, CHAT_MODEL and EMBED_MODEL (what ../shared/engine/setup.sh prints, where that script exists).");
+        console.log(
+          "e2e: no engine. Set E2E_CHAT_UPSTREAM and E2E_EMBED_UPSTREAM to running engines, or LLAMA_SERVER, CHAT_MODEL and EMBED_MODEL (what ../shared/engine/setup.sh prints, where that script exists).",
+        );
         // The last line says what happened, so a skipped tier is never read as a pass.
         if (env.CI) {
           console.log("e2e: FAILED: no engine to test against (CI is set, so a missing engine is an error).");
@@ -83,18 +88,47 @@ async function main(): Promise<number> {
       const template = env.TOOLS_TEMPLATE ? ["--jinja", "--chat-template-file", env.TOOLS_TEMPLATE] : [];
       tools = env.TOOLS_TEMPLATE ? tools : "0";
       const started = await Promise.all([
-        chat ? undefined : startLlama("chat engine", env.CHAT_MODEL, ["-a", "tiny-qwen2", "-c", "4096", "-np", "4", "--metrics", ...template]),
-        embed ? undefined : startLlama("embeddings engine", env.EMBED_MODEL, ["-a", "tiny-bert", "--embeddings", "-c", "2048", "-b", "2048", "-ub", "2048", "-np", "4"]),
+        chat
+          ? undefined
+          : startLlama("chat engine", env.CHAT_MODEL, [
+              "-a",
+              "tiny-qwen2",
+              "-c",
+              "4096",
+              "-np",
+              "4",
+              "--metrics",
+              ...template,
+            ]),
+        embed
+          ? undefined
+          : startLlama("embeddings engine", env.EMBED_MODEL, [
+              "-a",
+              "tiny-bert",
+              "--embeddings",
+              "-c",
+              "2048",
+              "-b",
+              "2048",
+              "-ub",
+              "2048",
+              "-np",
+              "4",
+            ]),
       ]);
       for (const s of started) if (s) engines.push(s.child);
       chat ??= started[0]!.url;
       embed ??= started[1]!.url;
     }
-    const runner = spawn(process.execPath, ["--import", "tsx", join(projectRoot, "node_modules/uvu/bin.js"), "test/e2e", "\\.e2e\\.ts$"], {
-      cwd: projectRoot,
-      stdio: "inherit",
-      env: { ...env, E2E_CHAT_URL: chat, E2E_EMBED_URL: embed, E2E_TOOLS: tools },
-    });
+    const runner = spawn(
+      process.execPath,
+      ["--import", "tsx", join(projectRoot, "node_modules/uvu/bin.js"), "test/e2e", "\\.e2e\\.ts$"],
+      {
+        cwd: projectRoot,
+        stdio: "inherit",
+        env: { ...env, E2E_CHAT_URL: chat, E2E_EMBED_URL: embed, E2E_TOOLS: tools },
+      },
+    );
     const [code] = await once(runner, "exit");
     return code ?? 1;
   } finally {

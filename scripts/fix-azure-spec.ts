@@ -12,7 +12,10 @@ function moveRefs(node: Json): Json {
   if (node === null || typeof node !== "object") return node;
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(node)) {
-    out[key] = key === "$ref" && typeof value === "string" ? value.replace("#/definitions/", "#/components/schemas/") : moveRefs(value);
+    out[key] =
+      key === "$ref" && typeof value === "string"
+        ? value.replace("#/definitions/", "#/components/schemas/")
+        : moveRefs(value);
   }
   return out;
 }
@@ -86,7 +89,10 @@ function missingShapes(schemas: JsonObject): void {
   };
   // tool_choice is untyped: a preset string or a named function choice.
   s.ChatCompletionsOptions!.properties.tool_choice = {
-    oneOf: [{ $ref: "#/definitions/ChatCompletionsToolChoicePreset" }, { $ref: "#/definitions/ChatCompletionsNamedToolChoice" }],
+    oneOf: [
+      { $ref: "#/definitions/ChatCompletionsToolChoicePreset" },
+      { $ref: "#/definitions/ChatCompletionsNamedToolChoice" },
+    ],
   };
 }
 
@@ -95,7 +101,9 @@ function convertOperation(op: JsonObject, sharedParameters: JsonObject): JsonObj
   const parameters: Json[] = [];
   let requestBody: JsonObject | undefined;
   for (const raw of (op.parameters ?? []) as JsonObject[]) {
-    const p = (typeof raw.$ref === "string" ? sharedParameters[raw.$ref.replace("#/parameters/", "")] : raw) as JsonObject;
+    const p = (
+      typeof raw.$ref === "string" ? sharedParameters[raw.$ref.replace("#/parameters/", "")] : raw
+    ) as JsonObject;
     if (p.in === "body") {
       requestBody = { required: p.required ?? false, content: { "application/json": { schema: p.schema! } } };
       continue;
@@ -124,7 +132,8 @@ export function fixAzureSpec(swagger: JsonObject): JsonObject {
   const paths: JsonObject = {};
   for (const [path, item] of Object.entries(swagger.paths as JsonObject) as [string, JsonObject][]) {
     const converted: JsonObject = {};
-    for (const [method, op] of Object.entries(item)) converted[method] = convertOperation(op as JsonObject, swagger.parameters as JsonObject);
+    for (const [method, op] of Object.entries(item))
+      converted[method] = convertOperation(op as JsonObject, swagger.parameters as JsonObject);
     paths[path] = converted;
   }
   const info = swagger.info as JsonObject;
@@ -140,19 +149,26 @@ export function fixAzureSpec(swagger: JsonObject): JsonObject {
  * declare inside a message, a content part or a tool is refused by name (`messages[0].foo`). The roots
  * (the request bodies) stay open: their extra parameters are split off by name first, per the header.
  * Free-form objects (`additionalProperties: {}`, such as a tool's JSON-Schema `parameters`) stay free. */
-export function closeNestedObjects(schemasModule: Record<string, unknown>, roots: readonly string[]): Record<string, unknown> {
+export function closeNestedObjects(
+  schemasModule: Record<string, unknown>,
+  roots: readonly string[],
+): Record<string, unknown> {
   const close = (node: unknown, isRoot: boolean): unknown => {
     if (Array.isArray(node)) return node.map((n) => close(n, false));
     if (node === null || typeof node !== "object") return node;
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(node)) {
       // Property names are names, not schemas; each property's schema is closed in turn.
-      out[key] = key === "properties" && value !== null && typeof value === "object"
-        ? Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, close(schema, false)]))
-        : close(value, false);
+      out[key] =
+        key === "properties" && value !== null && typeof value === "object"
+          ? Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, close(schema, false)]))
+          : close(value, false);
     }
-    if (!isRoot && out.properties !== undefined && out.additionalProperties === undefined) out.additionalProperties = false;
+    if (!isRoot && out.properties !== undefined && out.additionalProperties === undefined)
+      out.additionalProperties = false;
     return out;
   };
-  return Object.fromEntries(Object.entries(schemasModule).map(([name, schema]) => [name, close(schema, roots.includes(name))]));
+  return Object.fromEntries(
+    Object.entries(schemasModule).map(([name, schema]) => [name, close(schema, roots.includes(name))]),
+  );
 }

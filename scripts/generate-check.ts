@@ -17,7 +17,9 @@ const committed = join(projectRoot, "generated");
 const fresh = mkdtempSync(join(tmpdir(), "generated-"));
 try {
   try {
-    execFileSync(process.execPath, ["--import", "tsx", join(projectRoot, "scripts", "gen-types.ts"), "--out", fresh], { stdio: "inherit" });
+    execFileSync(process.execPath, ["--import", "tsx", join(projectRoot, "scripts", "gen-types.ts"), "--out", fresh], {
+      stdio: "inherit",
+    });
   } catch {
     process.exitCode = 1;
     throw new Error("generation failed (see above)");
@@ -29,7 +31,9 @@ try {
     return !readFileSync(join(committed, file)).equals(readFileSync(join(fresh, file)));
   });
   if (drift.length > 0) {
-    console.error(`generated/ drifted from the pinned specs; run \`npm run generate\` and commit:\n  ${drift.join("\n  ")}`);
+    console.error(
+      `generated/ drifted from the pinned specs; run \`npm run generate\` and commit:\n  ${drift.join("\n  ")}`,
+    );
     process.exitCode = 1;
   } else {
     console.log(`generated/ matches the pinned specs (${a.size} files)`);

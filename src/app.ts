@@ -32,7 +32,8 @@ import { createDeployments } from "./core/deployments/deployments.ts";
 import { engineGate } from "./core/http/engine-gate.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
-const underEveryPrefix = (...paths: string[]) => new Set(ROUTE_PREFIXES.flatMap((prefix) => paths.map((p) => prefix + p)));
+const underEveryPrefix = (...paths: string[]) =>
+  new Set(ROUTE_PREFIXES.flatMap((prefix) => paths.map((p) => prefix + p)));
 const OPEN_PATHS = underEveryPrefix("/health");
 const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready", "/metrics/engine");
 const ENGINE_FREE_PATHS = underEveryPrefix("/health", "/ready", "/metrics", "/metrics/engine");
@@ -51,9 +52,10 @@ export function errorBodyOf(path: string): ErrorBody {
   return toAzureInferenceErrorBody;
 }
 
-const ROUTES_HINT = "Routes: Azure AI Inference /chat/completions, /embeddings, /images/embeddings, /info (also under /models and /api/models); "
-  + "Azure OpenAI /openai/v1/{chat/completions,completions,embeddings,responses,models,audio/transcriptions} and /openai/deployments/{deployment}/{chat/completions,completions,embeddings,responses,audio/transcriptions}; "
-  + `the engine's OpenAI API /v1/{chat/completions,completions,embeddings,responses,models} and its own routes ${ENGINE_ROUTES.join(", ")}.`;
+const ROUTES_HINT =
+  "Routes: Azure AI Inference /chat/completions, /embeddings, /images/embeddings, /info (also under /models and /api/models); " +
+  "Azure OpenAI /openai/v1/{chat/completions,completions,embeddings,responses,models,audio/transcriptions} and /openai/deployments/{deployment}/{chat/completions,completions,embeddings,responses,audio/transcriptions}; " +
+  `the engine's OpenAI API /v1/{chat/completions,completions,embeddings,responses,models} and its own routes ${ENGINE_ROUTES.join(", ")}.`;
 
 /** The route a request's path would match (a request answered before routing: 401, 413, 415, 429),
  * or, for a wrong method, the route of that path (405). */
@@ -71,7 +73,15 @@ export interface Gateway {
 
 /** Never logged, whatever a log call is handed. */
 // Fixed paths, not wildcards: a wildcard makes pino walk every logged object (measured ~2% CPU/request).
-export const REDACTED = ["headers.authorization", "headers[\"api-key\"]", "headers.cookie", "req.headers.authorization", "req.headers[\"api-key\"]", "req.headers.cookie", "err.headers.authorization"];
+export const REDACTED = [
+  "headers.authorization",
+  'headers["api-key"]',
+  "headers.cookie",
+  "req.headers.authorization",
+  'req.headers["api-key"]',
+  "req.headers.cookie",
+  "err.headers.authorization",
+];
 
 export function createLogger(config: Config): Logger {
   const pretty = process.stdout.isTTY && config.logLevel !== "silent";
@@ -88,7 +98,15 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
     engineUp: (d, up) => metrics.engineReady.labels(d).set(up ? 1 : 0),
     replicaUp: (d, r, up) => metrics.replicaReady.labels(d, r).set(up ? 1 : 0),
   });
-  const deps: GatewayDeps = { config, deployments, startedAt, log, metrics, lifecycle: { draining: false }, paths: (path) => [...underEveryPrefix(path)] };
+  const deps: GatewayDeps = {
+    config,
+    deployments,
+    startedAt,
+    log,
+    metrics,
+    lifecycle: { draining: false },
+    paths: (path) => [...underEveryPrefix(path)],
+  };
 
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are written and logged by errorMiddleware
@@ -105,34 +123,51 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
 
   app.use(errorMiddleware(log, errorBodyOf, config.bodyLimitBytes));
   app.use(requestId);
-  const routeOf = (ctx: Koa.Context) => routeLabel((ctx as { _matchedRoute?: string })._matchedRoute ?? wouldMatch(router, ctx), ROUTE_PREFIXES);
+  const routeOf = (ctx: Koa.Context) =>
+    routeLabel((ctx as { _matchedRoute?: string })._matchedRoute ?? wouldMatch(router, ctx), ROUTE_PREFIXES);
   if (config.tracing) app.use(traceRequests(routeOf));
   app.use(observe(log, metrics, routeOf, config.logBodies));
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
   if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
   // With a deployments file, each request is gated by its own deployment's engine (core/deployments/request.ts).
-  if (!deployments.fromFile) app.use(engineGate(deployments.all[0]!.readiness, (ctx) => wouldMatch(router, ctx), ENGINE_FREE_PATHS, startedAt));
+  if (!deployments.fromFile)
+    app.use(engineGate(deployments.all[0]!.readiness, (ctx) => wouldMatch(router, ctx), ENGINE_FREE_PATHS, startedAt));
   app.use(requireJson(acceptsAnyBody));
-  app.use(koaBody({
-    json: true,
-    jsonStrict: true,
-    jsonLimit: config.bodyLimitBytes,
-    multipart: false,
-    urlencoded: false,
-    text: false,
-  }));
+  app.use(
+    koaBody({
+      json: true,
+      jsonStrict: true,
+      jsonLimit: config.bodyLimitBytes,
+      multipart: false,
+      urlencoded: false,
+      text: false,
+    }),
+  );
   app.use(checkJsonBounds);
   app.use(async function unmatched(ctx, next) {
     await next(); // the router's allowedMethods has set 405 + Allow by now
     if (ctx.status === 405 || ctx.status === 501) {
       // 501: a method the router does not know at all (TRACE, PROPFIND); the path's methods say what is allowed.
-      const allow = ctx.response.get("allow") || [...new Set(router.match(ctx.path, ctx.method).path.flatMap((l) => l.methods))].join(", ");
-      if (allow) throw new GatewayError("MethodNotAllowed", `Method ${ctx.method.slice(0, 20)} is not allowed on ${ctx.path.slice(0, 200)}; allowed: ${allow}.`, { headers: { allow } });
-      throw new GatewayError("NotFound", `This gateway has no route ${ctx.method.slice(0, 20)} ${ctx.path.slice(0, 200)}. ${ROUTES_HINT}`);
+      const allow =
+        ctx.response.get("allow") ||
+        [...new Set(router.match(ctx.path, ctx.method).path.flatMap((l) => l.methods))].join(", ");
+      if (allow)
+        throw new GatewayError(
+          "MethodNotAllowed",
+          `Method ${ctx.method.slice(0, 20)} is not allowed on ${ctx.path.slice(0, 200)}; allowed: ${allow}.`,
+          { headers: { allow } },
+        );
+      throw new GatewayError(
+        "NotFound",
+        `This gateway has no route ${ctx.method.slice(0, 20)} ${ctx.path.slice(0, 200)}. ${ROUTES_HINT}`,
+      );
     }
     if (ctx.body === undefined && ctx.status === 404) {
-      throw new GatewayError("NotFound", `This gateway has no route ${ctx.method} ${ctx.path.slice(0, 200)}. ${ROUTES_HINT}`);
+      throw new GatewayError(
+        "NotFound",
+        `This gateway has no route ${ctx.method} ${ctx.path.slice(0, 200)}. ${ROUTES_HINT}`,
+      );
     }
   });
   app.use(router.routes());

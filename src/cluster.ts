@@ -31,16 +31,19 @@ export function runPrimary(config: Config, log: Logger): void {
     setTimeout(fork, RESPAWN_DELAY_MS).unref();
   });
   const aggregator = new AggregatorRegistry();
-  const metricsServer = config.metricsPort === undefined ? undefined : createServer((req, res) => {
-    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return void res.writeHead(404).end();
-    aggregator.clusterMetrics().then(
-      (text) => res.writeHead(200, { "content-type": aggregator.contentType }).end(text),
-      (err: Error) => {
-        log.warn({ err }, "cluster metrics unavailable");
-        res.writeHead(503).end();
-      },
-    );
-  }).listen(config.metricsPort, config.host);
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : createServer((req, res) => {
+          if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return void res.writeHead(404).end();
+          aggregator.clusterMetrics().then(
+            (text) => res.writeHead(200, { "content-type": aggregator.contentType }).end(text),
+            (err: Error) => {
+              log.warn({ err }, "cluster metrics unavailable");
+              res.writeHead(503).end();
+            },
+          );
+        }).listen(config.metricsPort, config.host);
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       log.warn({ signal }, "second signal: stopping workers now");

@@ -50,26 +50,52 @@ interface Option {
 export const OPTIONS = {
   host: { env: "HOST", default: "0.0.0.0", help: "address the gateway listens on" },
   port: { env: "PORT", default: "80", help: "port the gateway listens on" },
-  "upstream-host": { env: "UPSTREAM_HOST", default: "127.0.0.1", help: "engine host; may carry a scheme and path (https://api.openai.com)" },
-  "upstream-port": { env: "UPSTREAM_PORT", help: "engine port (default 8080, or the scheme's port when --upstream-host has a scheme)" },
-  "upstream-type": { env: "UPSTREAM_TYPE", default: "chat-completions", help: "what the engine serves: chat-completions | embeddings (reported by /info)" },
+  "upstream-host": {
+    env: "UPSTREAM_HOST",
+    default: "127.0.0.1",
+    help: "engine host; may carry a scheme and path (https://api.openai.com)",
+  },
+  "upstream-port": {
+    env: "UPSTREAM_PORT",
+    help: "engine port (default 8080, or the scheme's port when --upstream-host has a scheme)",
+  },
+  "upstream-type": {
+    env: "UPSTREAM_TYPE",
+    default: "chat-completions",
+    help: "what the engine serves: chat-completions | embeddings (reported by /info)",
+  },
   "upstream-api-key": { env: "UPSTREAM_API_KEY", help: "sent to the engine as Authorization: Bearer" },
   "api-key": { env: "API_KEY", help: "inbound key(s), comma-separated; when set every route but /health needs one" },
   "connect-timeout": { env: "CONNECT_TIMEOUT", default: "10s", help: "upstream connect timeout" },
   "first-byte-timeout": { env: "FIRST_BYTE_TIMEOUT", default: "300s", help: "upstream time to response headers" },
   "idle-timeout": { env: "IDLE_TIMEOUT", default: "120s", help: "upstream silence allowed between body chunks" },
   "total-timeout": { env: "TOTAL_TIMEOUT", default: "1800s", help: "upstream request end to end, streams included" },
-  "client-header-timeout": { env: "CLIENT_HEADER_TIMEOUT", default: "20s", help: "time a client gets to send its request headers (slow-loris guard)" },
-  "client-request-timeout": { env: "CLIENT_REQUEST_TIMEOUT", default: "60s", help: "time a client gets to send its whole request, body included" },
+  "client-header-timeout": {
+    env: "CLIENT_HEADER_TIMEOUT",
+    default: "20s",
+    help: "time a client gets to send its request headers (slow-loris guard)",
+  },
+  "client-request-timeout": {
+    env: "CLIENT_REQUEST_TIMEOUT",
+    default: "60s",
+    help: "time a client gets to send its whole request, body included",
+  },
   "body-limit": { env: "BODY_LIMIT", default: "32mb", help: "largest request body accepted (base64 images need room)" },
   "max-concurrent": { env: "MAX_CONCURRENT", default: "0", help: "requests in flight before 429 (0 = no cap)" },
   "models-cache": { env: "MODELS_CACHE", default: "30s", help: "how long the engine's /v1/models answer is reused" },
   "shutdown-grace": { env: "SHUTDOWN_GRACE", default: "30s", help: "time given to in-flight requests on SIGTERM" },
-  "log-bodies": { env: "LOG_BODIES", default: "false", help: "log request and response bodies (prompts!): true | false" },
+  "log-bodies": {
+    env: "LOG_BODIES",
+    default: "false",
+    help: "log request and response bodies (prompts!): true | false",
+  },
   "metrics-port": { env: "METRICS_PORT", help: "also serve /metrics, without auth, on this port" },
   workers: { env: "WORKERS", default: "1", help: "processes sharing the port: a number, or auto (one per core)" },
   "log-level": { env: "LOG_LEVEL", default: "info", help: "fatal | error | warn | info | debug | trace | silent" },
-  config: { env: "CONFIG", help: "deployments file (YAML or JSON): several engines behind one endpoint, by deployment name; replaces --upstream-*" },
+  config: {
+    env: "CONFIG",
+    help: "deployments file (YAML or JSON): several engines behind one endpoint, by deployment name; replaces --upstream-*",
+  },
 } satisfies Record<string, Option>;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -98,7 +124,8 @@ function parseBoolean(name: string, value: string): boolean {
 
 function parseInteger(name: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${name}: '${value}' must be an integer in [${min}, ${max}]`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`--${name}: '${value}' must be an integer in [${min}, ${max}]`);
   return n;
 }
 
@@ -111,8 +138,10 @@ export function upstreamBaseUrl(host: string, port: string | undefined): string 
   } catch {
     throw new ConfigError(`--upstream-host: '${host}' is not a host name or URL`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`--upstream-host: scheme must be http or https`);
-  if (url.username || url.password || url.search || url.hash) throw new ConfigError(`--upstream-host: no credentials, query or fragment`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new ConfigError(`--upstream-host: scheme must be http or https`);
+  if (url.username || url.password || url.search || url.hash)
+    throw new ConfigError(`--upstream-host: no credentials, query or fragment`);
   if (port !== undefined) url.port = String(parseInteger("upstream-port", port, 1, 65535));
   else if (!hasScheme && !url.port) url.port = "8080";
   const path = url.pathname.replace(/\/+$/, "").replace(/\/v1$/, "");
@@ -136,8 +165,12 @@ export function loadConfig(argv: string[], env: Env): Config {
   }
   const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
   const logLevel = get("log-level")!;
-  if (!levels.includes(logLevel)) throw new ConfigError(`--log-level: '${logLevel}' must be one of ${levels.join(", ")}`);
-  const apiKeys = (get("api-key") ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+  if (!levels.includes(logLevel))
+    throw new ConfigError(`--log-level: '${logLevel}' must be one of ${levels.join(", ")}`);
+  const apiKeys = (get("api-key") ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean);
   return Object.freeze({
     host: get("host")!,
     port: parseInteger("port", get("port")!, 0, 65535),

@@ -26,7 +26,10 @@ async function main(argv: string[]): Promise<void> {
   try {
     config = loadConfig(argv, process.env);
   } catch (err) {
-    const message = err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? (err as Error).message : String(err);
+    const message =
+      err instanceof ConfigError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+        ? (err as Error).message
+        : String(err);
     process.stderr.write(`azure-openai-proxy: ${message}\nTry --help.\n`);
     process.exit(2);
   }
@@ -37,13 +40,23 @@ async function main(argv: string[]): Promise<void> {
   const stopTracing = config.tracing ? await startTracing(version, process.env) : undefined;
   const { listen, drain, gateway } = createGatewayServer(config, log);
   if (cluster.isWorker) exposeWorkerMetrics(gateway.deps.metrics.registry);
-  if (config.logBodies) log.warn("--log-bodies is on: request and response bodies (prompts and completions) are written to the log");
+  if (config.logBodies)
+    log.warn("--log-bodies is on: request and response bodies (prompts and completions) are written to the log");
   listen().then(
     (url) => log.info({ url, upstream: config.upstreamBaseUrl, version }, `listening on ${url}`),
     (err: NodeJS.ErrnoException) => {
       // A port in use, or an address this host does not have, is a configuration error: one line, exit 2.
-      const why = err.code === "EADDRINUSE" ? "the address is already in use" : err.code === "EADDRNOTAVAIL" ? "the address is not on this host" : err.code === "EACCES" ? "permission denied (ports below 1024 need privileges)" : err.message;
-      process.stderr.write(`azure-openai-proxy: cannot listen on ${config.host}:${config.port}: ${why}${err.code ? ` (${err.code})` : ""}. Set --host/--port (HOST/PORT).\n`);
+      const why =
+        err.code === "EADDRINUSE"
+          ? "the address is already in use"
+          : err.code === "EADDRNOTAVAIL"
+            ? "the address is not on this host"
+            : err.code === "EACCES"
+              ? "permission denied (ports below 1024 need privileges)"
+              : err.message;
+      process.stderr.write(
+        `azure-openai-proxy: cannot listen on ${config.host}:${config.port}: ${why}${err.code ? ` (${err.code})` : ""}. Set --host/--port (HOST/PORT).\n`,
+      );
       process.exit(2);
     },
   );
@@ -56,10 +69,12 @@ async function main(argv: string[]): Promise<void> {
     }
     stopping = true;
     log.info({ signal, graceMs: config.shutdownGraceMs }, "draining");
-    void drain().then(() => stopTracing?.()).then(() => {
-      log.info("stopped");
-      process.exit(0);
-    });
+    void drain()
+      .then(() => stopTracing?.())
+      .then(() => {
+        log.info("stopped");
+        process.exit(0);
+      });
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

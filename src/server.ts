@@ -33,12 +33,23 @@ export function createGatewayServer(config: Config, log: Logger): GatewayServer 
     gateway.app.callback(),
   );
   // --metrics-port: /metrics alone, unauthenticated, for a scraper on a private port.
-  const metricsServer = config.metricsPort === undefined ? undefined : createServer((req, res) => {
-    const path = req.url?.split("?")[0];
-    if (req.method !== "GET" || (path !== "/metrics" && path !== "/metrics/engine")) return void res.writeHead(404).end();
-    if (path === "/metrics/engine") return void engineMetricsText(gateway.deps.deployments.all).then((text) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(text));
-    void gateway.deps.metrics.registry.metrics().then((text) => res.writeHead(200, { "content-type": gateway.deps.metrics.registry.contentType }).end(text));
-  });
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : createServer((req, res) => {
+          const path = req.url?.split("?")[0];
+          if (req.method !== "GET" || (path !== "/metrics" && path !== "/metrics/engine"))
+            return void res.writeHead(404).end();
+          if (path === "/metrics/engine")
+            return void engineMetricsText(gateway.deps.deployments.all).then((text) =>
+              res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(text),
+            );
+          void gateway.deps.metrics.registry
+            .metrics()
+            .then((text) =>
+              res.writeHead(200, { "content-type": gateway.deps.metrics.registry.contentType }).end(text),
+            );
+        });
   return {
     server,
     gateway,

@@ -8,6 +8,8 @@ for (const encoding_format of ["float", "int8"]) {
   const response = await client.path("/embeddings").post({ body: { input, encoding_format } });
   if (isUnexpected(response)) throw new Error(response.body.error.message);
   for (const item of response.body.data) {
-    console.log(`${encoding_format} #${item.index}: ${item.embedding.length} values, first ${item.embedding.slice(0, 3).join(", ")}`);
+    console.log(
+      `${encoding_format} #${item.index}: ${item.embedding.length} values, first ${item.embedding.slice(0, 3).join(", ")}`,
+    );
   }
 }

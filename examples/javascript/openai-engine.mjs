@@ -10,7 +10,12 @@ const [model] = (await client.models.list()).data;
 console.log(`model: ${model.id}`);
 
 // Parameters the OpenAI spec does not declare (vLLM's top_k, min_p, …) go to the engine as they are.
-const chat = await client.chat.completions.create({ model: model.id, messages: [{ role: "user", content: "Hello!" }], max_tokens: 32, top_k: 20 });
+const chat = await client.chat.completions.create({
+  model: model.id,
+  messages: [{ role: "user", content: "Hello!" }],
+  max_tokens: 32,
+  top_k: 20,
+});
 console.log(`chat: ${chat.choices[0].message.content}`);
 
 const completion = await client.completions.create({ model: model.id, prompt: "Once upon a time", max_tokens: 8 });

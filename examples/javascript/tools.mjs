@@ -5,28 +5,33 @@
 import { isUnexpected } from "@azure-rest/ai-inference";
 import { client } from "./client.mjs";
 
-const tools = [{
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "Current weather of a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+const tools = [
+  {
+    type: "function",
+    function: {
+      name: "get_weather",
+      description: "Current weather of a city",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    },
   },
-}];
+];
 const messages = [{ role: "user", content: "What is the weather in Paris?" }];
 
 /** The tool's arguments, or why they cannot be used. */
 function readArguments(call) {
   try {
     const args = JSON.parse(call.function.arguments);
-    if (typeof args?.city !== "string") return { error: `arguments without a 'city' string: ${call.function.arguments}` };
+    if (typeof args?.city !== "string")
+      return { error: `arguments without a 'city' string: ${call.function.arguments}` };
     return { args };
   } catch {
     return { error: `arguments that are not JSON (truncated?): ${call.function.arguments}` };
   }
 }
 
-const first = await client.path("/chat/completions").post({ body: { messages, tools, tool_choice: "required", max_tokens: 256 } });
+const first = await client
+  .path("/chat/completions")
+  .post({ body: { messages, tools, tool_choice: "required", max_tokens: 256 } });
 if (isUnexpected(first)) throw new Error(first.body.error.message);
 const choice = first.body.choices[0];
 const call = choice.message.tool_calls?.find((c) => c.function.name === "get_weather");

@@ -17,10 +17,15 @@ import { merge, percentile, runLoad, type LoadResult } from "./load.ts";
 const USAGE = `npm run bench [-- --seconds 2 --rounds 3 --held 1000 --held-chunks 100 --held-gap 50 --only chat-c1,stream-c64]
                 [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8] [--out bench/results]`;
 const options = {
-  seconds: { type: "string", default: "2" }, rounds: { type: "string", default: "3" }, held: { type: "string", default: "1000" },
-  only: { type: "string" }, "gateway-args": { type: "string", default: "" }, "node-args": { type: "string", default: "" },
+  seconds: { type: "string", default: "2" },
+  rounds: { type: "string", default: "3" },
+  held: { type: "string", default: "1000" },
+  only: { type: "string" },
+  "gateway-args": { type: "string", default: "" },
+  "node-args": { type: "string", default: "" },
   out: { type: "string", default: "bench/results" },
-  "held-chunks": { type: "string", default: "100" }, "held-gap": { type: "string", default: "50" },
+  "held-chunks": { type: "string", default: "100" },
+  "held-gap": { type: "string", default: "50" },
   help: { type: "boolean", default: false },
 } as const;
 /** Usage on --help; a one-line error and the usage, not a stack trace, on a wrong option. */
@@ -54,12 +59,13 @@ const GATEWAY = join(projectRoot, "dist/src/main.js");
 const NODE_REF = join(projectRoot, "dist/scripts/bench/node-reference.js");
 const KOA_REF = join(projectRoot, "dist/scripts/bench/koa-reference.js");
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
-});
 
 const children: ChildProcess[] = [];
 // SIGTERM, not SIGKILL: an nginx master killed outright leaves its worker running.
@@ -73,7 +79,13 @@ async function start(cmd: string, args: string[], readyUrl?: string): Promise<Ch
   children.push(child);
   if (readyUrl) {
     for (let i = 0; i < 200; i++) {
-      if (await fetch(readyUrl).then((r) => r.status < 500, () => false)) return child;
+      if (
+        await fetch(readyUrl).then(
+          (r) => r.status < 500,
+          () => false,
+        )
+      )
+        return child;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`${cmd} did not come up at ${readyUrl}`);
@@ -84,7 +96,14 @@ async function start(cmd: string, args: string[], readyUrl?: string): Promise<Ch
 
 /** CPU seconds used so far by a process and its children (nginx: master + worker). */
 function cpuSeconds(pid: number): number {
-  const pids = [pid, ...execFileSync("sh", ["-c", `pgrep -P ${pid} || true`]).toString().split("\n").filter(Boolean).map(Number)];
+  const pids = [
+    pid,
+    ...execFileSync("sh", ["-c", `pgrep -P ${pid} || true`])
+      .toString()
+      .split("\n")
+      .filter(Boolean)
+      .map(Number),
+  ];
   return pids.reduce((sum, p) => {
     try {
       const fields = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ");
@@ -118,7 +137,12 @@ http {
 `;
 }
 
-interface Target { name: string; url: string; pid: number; azure: boolean }
+interface Target {
+  name: string;
+  url: string;
+  pid: number;
+  azure: boolean;
+}
 
 /** HELD concurrent streams to `url`, all started at once; the target's peak RSS and CPU while they run. */
 async function holdStreams(url: string, path: string, pid?: number) {
@@ -128,40 +152,102 @@ async function holdStreams(url: string, path: string, pid?: number) {
   const cpu0 = pid ? cpuSeconds(pid) : 0;
   const ttfb: number[] = [];
   let errors = 0;
-  await Promise.all(Array.from({ length: HELD }, async () => {
-    const t0 = performance.now();
-    try {
-      const res = await pool.request({ path, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...CHAT, stream: true }) });
-      let first = 0;
-      let text = "";
-      for await (const chunk of res.body) {
-        if (!first) first = performance.now();
-        text = (text + chunk).slice(-64);
+  await Promise.all(
+    Array.from({ length: HELD }, async () => {
+      const t0 = performance.now();
+      try {
+        const res = await pool.request({
+          path,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ ...CHAT, stream: true }),
+        });
+        let first = 0;
+        let text = "";
+        for await (const chunk of res.body) {
+          if (!first) first = performance.now();
+          text = (text + chunk).slice(-64);
+        }
+        if (res.statusCode !== 200 || !text.includes("[DONE]")) errors++;
+        else ttfb.push(first - t0);
+      } catch {
+        errors++;
       }
-      if (res.statusCode !== 200 || !text.includes("[DONE]")) errors++;
-      else ttfb.push(first - t0);
-    } catch {
-      errors++;
-    }
-  }));
+    }),
+  );
   if (sampler) clearInterval(sampler);
   const cpu = pid ? cpuSeconds(pid) - cpu0 : NaN;
   await pool.close();
-  return { errors, ttfbP50: percentile(Float64Array.from(ttfb), 50), ttfbP99: percentile(Float64Array.from(ttfb), 99), peakRssMb: peak, cpuSeconds: cpu };
+  return {
+    errors,
+    ttfbP50: percentile(Float64Array.from(ttfb), 50),
+    ttfbP99: percentile(Float64Array.from(ttfb), 99),
+    peakRssMb: peak,
+    cpuSeconds: cpu,
+  };
 }
 
-const CHAT = { model: "bench-model", messages: [{ role: "user", content: "Hello, how are you today?" }], max_tokens: 32 };
+const CHAT = {
+  model: "bench-model",
+  messages: [{ role: "user", content: "Hello, how are you today?" }],
+  max_tokens: 32,
+};
 const CASES = [
   { id: "chat-c1", label: "chat, c=1", concurrency: 1, body: CHAT, path: "chat/completions", stream: false },
   { id: "chat-c16", label: "chat, c=16", concurrency: 16, body: CHAT, path: "chat/completions", stream: false },
   { id: "chat-c64", label: "chat, c=64", concurrency: 64, body: CHAT, path: "chat/completions", stream: false },
-  { id: "stream-c1", label: "stream 20 chunks, c=1", concurrency: 1, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true },
-  { id: "stream-c64", label: "stream 20 chunks, c=64", concurrency: 64, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true },
-  { id: "embed-c16", label: "embeddings, c=16", concurrency: 16, body: { model: "bench-model", input: ["the quick brown fox"] }, path: "embeddings", stream: false },
+  {
+    id: "stream-c1",
+    label: "stream 20 chunks, c=1",
+    concurrency: 1,
+    body: { ...CHAT, stream: true },
+    path: "chat/completions",
+    stream: true,
+  },
+  {
+    id: "stream-c64",
+    label: "stream 20 chunks, c=64",
+    concurrency: 64,
+    body: { ...CHAT, stream: true },
+    path: "chat/completions",
+    stream: true,
+  },
+  {
+    id: "embed-c16",
+    label: "embeddings, c=16",
+    concurrency: 16,
+    body: { model: "bench-model", input: ["the quick brown fox"] },
+    path: "embeddings",
+    stream: false,
+  },
   // The same chat request through the OpenAI-bodied dialects (the gateway's route only; the other targets are unchanged).
-  { id: "chat-aoai-c64", label: "chat via /openai/v1, c=64", concurrency: 64, body: CHAT, path: "chat/completions", stream: false, gatewayPath: "/openai/v1/chat/completions" },
-  { id: "chat-v1-c64", label: "chat via /v1, c=64", concurrency: 64, body: CHAT, path: "chat/completions", stream: false, gatewayPath: "/v1/chat/completions" },
-  { id: "stream-aoai-c64", label: "stream via /openai/v1, c=64", concurrency: 64, body: { ...CHAT, stream: true }, path: "chat/completions", stream: true, gatewayPath: "/openai/v1/chat/completions" },
+  {
+    id: "chat-aoai-c64",
+    label: "chat via /openai/v1, c=64",
+    concurrency: 64,
+    body: CHAT,
+    path: "chat/completions",
+    stream: false,
+    gatewayPath: "/openai/v1/chat/completions",
+  },
+  {
+    id: "chat-v1-c64",
+    label: "chat via /v1, c=64",
+    concurrency: 64,
+    body: CHAT,
+    path: "chat/completions",
+    stream: false,
+    gatewayPath: "/v1/chat/completions",
+  },
+  {
+    id: "stream-aoai-c64",
+    label: "stream via /openai/v1, c=64",
+    concurrency: 64,
+    body: { ...CHAT, stream: true },
+    path: "chat/completions",
+    stream: true,
+    gatewayPath: "/openai/v1/chat/completions",
+  },
 ];
 const onlyIds = opts.only?.split(",");
 const unknownCases = onlyIds?.filter((id) => !CASES.some((c) => c.id === id)) ?? [];
@@ -171,19 +257,44 @@ if (unknownCases.length) {
 }
 const SELECTED = onlyIds ? CASES.filter((c) => onlyIds.includes(c.id)) : CASES;
 
-const pathFor = (t: Target, path: string, gatewayPath?: string) => (t.azure ? gatewayPath ?? `/${path}?api-version=2025-05-01` : t.name === "direct" ? `/v1/${path}` : `/${path}`);
+const pathFor = (t: Target, path: string, gatewayPath?: string) =>
+  t.azure ? (gatewayPath ?? `/${path}?api-version=2025-05-01`) : t.name === "direct" ? `/v1/${path}` : `/${path}`;
 
 async function main(): Promise<void> {
   const stubPort = await freePort();
-  const stub = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/stub.ts"), String(stubPort), "20", "0"]);
+  const stub = await start(process.execPath, [
+    "--import",
+    TSX,
+    join(projectRoot, "scripts/bench/stub.ts"),
+    String(stubPort),
+    "20",
+    "0",
+  ]);
   if (!existsSync(GATEWAY)) execFileSync("npm", ["run", "-s", "build"], { cwd: projectRoot, stdio: "inherit" });
-  if (!existsSync(NODE_REF) || !existsSync(KOA_REF)) execFileSync("npx", ["tsc", "-p", "tsconfig.bench.json"], { cwd: projectRoot, stdio: "inherit" });
+  if (!existsSync(NODE_REF) || !existsSync(KOA_REF))
+    execFileSync("npx", ["tsc", "-p", "tsconfig.bench.json"], { cwd: projectRoot, stdio: "inherit" });
   const gwPort = await freePort();
   const gatewayArgs = opts["gateway-args"] ? opts["gateway-args"].split(" ") : [];
   const nodeArgs = opts["node-args"] ? opts["node-args"].split(" ") : []; // V8/Node flags for the gateway alone
   // How every gateway in the run is started (the held-streams one included), on a port and an upstream.
-  const gatewayArgv = (port: string, upstreamPort: number) => [...nodeArgs, GATEWAY, "--host", "127.0.0.1", "--port", port, "--upstream-port", String(upstreamPort), "--log-level", "info", ...gatewayArgs];
-  const gateway = await start(process.execPath, gatewayArgv(String(gwPort), stubPort), `http://127.0.0.1:${gwPort}/health`);
+  const gatewayArgv = (port: string, upstreamPort: number) => [
+    ...nodeArgs,
+    GATEWAY,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    port,
+    "--upstream-port",
+    String(upstreamPort),
+    "--log-level",
+    "info",
+    ...gatewayArgs,
+  ];
+  const gateway = await start(
+    process.execPath,
+    gatewayArgv(String(gwPort), stubPort),
+    `http://127.0.0.1:${gwPort}/health`,
+  );
   const refPort = await freePort();
   const ref = await start(process.execPath, [NODE_REF, String(refPort), `http://127.0.0.1:${stubPort}`]);
   const koaRefPort = await freePort();
@@ -205,7 +316,14 @@ async function main(): Promise<void> {
     console.log("bench: nginx not installed (apt-get install nginx-light): that column is skipped");
   }
   // The gateway's model list is cached after one call; warm every target once.
-  for (const t of targets) await runLoad({ url: t.url, path: pathFor(t, "chat/completions"), body: JSON.stringify(CHAT), concurrency: 4, seconds: 0.5 });
+  for (const t of targets)
+    await runLoad({
+      url: t.url,
+      path: pathFor(t, "chat/completions"),
+      body: JSON.stringify(CHAT),
+      concurrency: 4,
+      seconds: 0.5,
+    });
 
   const rows: Array<Record<string, unknown>> = [];
   for (const c of SELECTED) {
@@ -214,7 +332,13 @@ async function main(): Promise<void> {
       const order = round % 2 ? [...targets].reverse() : targets; // alternate order: no target always runs first
       for (const t of order) {
         const cpu0 = cpuSeconds(t.pid);
-        const result = await runLoad({ url: t.url, path: pathFor(t, c.path, c.gatewayPath), body: JSON.stringify(c.body), concurrency: c.concurrency, seconds: SECONDS });
+        const result = await runLoad({
+          url: t.url,
+          path: pathFor(t, c.path, c.gatewayPath),
+          body: JSON.stringify(c.body),
+          concurrency: c.concurrency,
+          seconds: SECONDS,
+        });
         const entry = perTarget.get(t.name) ?? { results: [], cpu: 0 };
         entry.results.push(result);
         entry.cpu += cpuSeconds(t.pid) - cpu0;
@@ -226,8 +350,12 @@ async function main(): Promise<void> {
       const { results, cpu } = perTarget.get(t.name)!;
       const r = merge(results);
       rows.push({
-        case: c.label, target: t.name, rps: r.requests / r.seconds, errors: r.errors,
-        p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99),
+        case: c.label,
+        target: t.name,
+        rps: r.requests / r.seconds,
+        errors: r.errors,
+        p50: percentile(r.latenciesMs, 50),
+        p99: percentile(r.latenciesMs, 99),
         addedP50: percentile(r.latenciesMs, 50) - percentile(direct.latenciesMs, 50),
         addedP99: percentile(r.latenciesMs, 99) - percentile(direct.latenciesMs, 99),
         ttfbP50: c.stream ? percentile(r.ttfbMs, 50) : undefined,
@@ -243,27 +371,73 @@ async function main(): Promise<void> {
   let held: Record<string, unknown> | undefined;
   if (HELD > 0) {
     const slowPort = await freePort();
-    const slow = await start(process.execPath, ["--import", TSX, join(projectRoot, "scripts/bench/stub.ts"), String(slowPort), opts["held-chunks"], opts["held-gap"]]);
+    const slow = await start(process.execPath, [
+      "--import",
+      TSX,
+      join(projectRoot, "scripts/bench/stub.ts"),
+      String(slowPort),
+      opts["held-chunks"],
+      opts["held-gap"],
+    ]);
     const slowUrl = `http://127.0.0.1:${slowPort}`;
     const viaDirect = await holdStreams(slowUrl, "/v1/chat/completions");
     const through = async (name: string, args: string[], path: string, ready?: string) => {
       const port = await freePort();
-      const child = await start(process.execPath, args.map((a) => a.replace("{port}", String(port))), ready?.replace("{port}", String(port)));
+      const child = await start(
+        process.execPath,
+        args.map((a) => a.replace("{port}", String(port))),
+        ready?.replace("{port}", String(port)),
+      );
       const result = await holdStreams(`http://127.0.0.1:${port}`, path, child.pid);
       child.kill();
-      return { target: name, errors: result.errors, peakRssMb: result.peakRssMb, cpuSeconds: result.cpuSeconds, ttfbP50: result.ttfbP50, addedTtfbP50: result.ttfbP50 - viaDirect.ttfbP50, addedTtfbP99: result.ttfbP99 - viaDirect.ttfbP99 };
+      return {
+        target: name,
+        errors: result.errors,
+        peakRssMb: result.peakRssMb,
+        cpuSeconds: result.cpuSeconds,
+        ttfbP50: result.ttfbP50,
+        addedTtfbP50: result.ttfbP50 - viaDirect.ttfbP50,
+        addedTtfbP99: result.ttfbP99 - viaDirect.ttfbP99,
+      };
     };
     const rowsHeld = [
-      await through("gateway", gatewayArgv("{port}", slowPort), "/chat/completions?api-version=2025-05-01", "http://127.0.0.1:{port}/health"),
+      await through(
+        "gateway",
+        gatewayArgv("{port}", slowPort),
+        "/chat/completions?api-version=2025-05-01",
+        "http://127.0.0.1:{port}/health",
+      ),
       await through("node-ref", [NODE_REF, "{port}", slowUrl], "/chat/completions"),
       await through("koa-ref", [KOA_REF, "{port}", slowUrl], "/chat/completions"),
     ];
     const gw = rowsHeld[0]!;
-    held = { streams: HELD, chunks: Number(opts["held-chunks"]), gapMs: Number(opts["held-gap"]), directErrors: viaDirect.errors, directTtfbP50: viaDirect.ttfbP50, errors: gw.errors, peakRssMb: gw.peakRssMb, ttfbP50: gw.ttfbP50, addedTtfbP50: gw.addedTtfbP50, addedTtfbP99: gw.addedTtfbP99, rows: rowsHeld };
+    held = {
+      streams: HELD,
+      chunks: Number(opts["held-chunks"]),
+      gapMs: Number(opts["held-gap"]),
+      directErrors: viaDirect.errors,
+      directTtfbP50: viaDirect.ttfbP50,
+      errors: gw.errors,
+      peakRssMb: gw.peakRssMb,
+      ttfbP50: gw.ttfbP50,
+      addedTtfbP50: gw.addedTtfbP50,
+      addedTtfbP99: gw.addedTtfbP99,
+      rows: rowsHeld,
+    };
     slow.kill();
   }
 
-  const report = { date: new Date().toISOString(), cpus: (await import("node:os")).cpus().length, node: process.version, nginx: nginxVersion.trim(), seconds: SECONDS, rounds: ROUNDS, gatewayRssMb: gatewayRss, rows, held };
+  const report = {
+    date: new Date().toISOString(),
+    cpus: (await import("node:os")).cpus().length,
+    node: process.version,
+    nginx: nginxVersion.trim(),
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    gatewayRssMb: gatewayRss,
+    rows,
+    held,
+  };
   const md = toMarkdown(report);
   const dir = resolve(projectRoot, opts.out);
   mkdirSync(dir, { recursive: true });
@@ -274,7 +448,16 @@ async function main(): Promise<void> {
 
 const f = (n: unknown, digits = 2) => (typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "–");
 
-function toMarkdown(r: { rows: Array<Record<string, unknown>>; held?: Record<string, unknown>; gatewayRssMb: number; date: string; node: string; cpus: number; seconds: number; rounds: number }): string {
+function toMarkdown(r: {
+  rows: Array<Record<string, unknown>>;
+  held?: Record<string, unknown>;
+  gatewayRssMb: number;
+  date: string;
+  node: string;
+  cpus: number;
+  seconds: number;
+  rounds: number;
+}): string {
   const lines = [
     `Run ${r.date}, ${r.cpus} cores, Node ${r.node}, ${r.rounds} rounds × ${r.seconds} s per target and case, interleaved.`,
     "",
@@ -284,28 +467,56 @@ function toMarkdown(r: { rows: Array<Record<string, unknown>>; held?: Record<str
   for (const row of r.rows) {
     const ref = r.rows.find((x) => x.case === row.case && x.target === "node-ref");
     const ratio = ref ? (row.rps as number) / (ref.rps as number) : NaN;
-    lines.push(`| ${row.case} | ${row.target} | ${f(row.rps, 0)} | ${f(row.p50)} | ${f(row.p99)} | ${row.target === "direct" ? "–" : f(row.addedP50)} | ${row.target === "direct" ? "–" : f(row.addedP99)} | ${f(row.ttfbP50)} | ${f(row.cpuMsPerRequest, 3)} | ${f(ratio)} |`);
+    lines.push(
+      `| ${row.case} | ${row.target} | ${f(row.rps, 0)} | ${f(row.p50)} | ${f(row.p99)} | ${row.target === "direct" ? "–" : f(row.addedP50)} | ${row.target === "direct" ? "–" : f(row.addedP99)} | ${f(row.ttfbP50)} | ${f(row.cpuMsPerRequest, 3)} | ${f(ratio)} |`,
+    );
   }
   lines.push("", `Gateway RSS after the run: ${f(r.gatewayRssMb, 1)} MB.`);
   if (r.held) {
-    const h = r.held as { streams: number; chunks: number; gapMs: number; directTtfbP50: number; directErrors: number; rows: Array<Record<string, number | string>> };
-    lines.push("", `Streams held: ${h.streams} concurrent streams of ${h.chunks} chunks ${h.gapMs} ms apart, started at once; direct: ${h.directErrors} errors, TTFB p50 ${f(h.directTtfbP50)} ms.`, "");
-    lines.push("| through | errors | peak RSS MB | CPU s | TTFB p50 ms | added TTFB p50 | added TTFB p99 |", "|---|---|---|---|---|---|---|");
-    for (const row of h.rows) lines.push(`| ${row.target} | ${row.errors} | ${f(row.peakRssMb, 1)} | ${f(row.cpuSeconds)} | ${f(row.ttfbP50)} | ${f(row.addedTtfbP50)} | ${f(row.addedTtfbP99)} |`);
+    const h = r.held as {
+      streams: number;
+      chunks: number;
+      gapMs: number;
+      directTtfbP50: number;
+      directErrors: number;
+      rows: Array<Record<string, number | string>>;
+    };
+    lines.push(
+      "",
+      `Streams held: ${h.streams} concurrent streams of ${h.chunks} chunks ${h.gapMs} ms apart, started at once; direct: ${h.directErrors} errors, TTFB p50 ${f(h.directTtfbP50)} ms.`,
+      "",
+    );
+    lines.push(
+      "| through | errors | peak RSS MB | CPU s | TTFB p50 ms | added TTFB p50 | added TTFB p99 |",
+      "|---|---|---|---|---|---|---|",
+    );
+    for (const row of h.rows)
+      lines.push(
+        `| ${row.target} | ${row.errors} | ${f(row.peakRssMb, 1)} | ${f(row.cpuSeconds)} | ${f(row.ttfbP50)} | ${f(row.addedTtfbP50)} | ${f(row.addedTtfbP99)} |`,
+      );
   }
   return lines.join("\n") + "\n";
 }
 
 /** Stops every started process and waits for it (an nginx master exits after its worker). */
 async function stopAll(): Promise<void> {
-  await Promise.all(children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => {
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGTERM");
-    return exited;
-  }));
+  await Promise.all(
+    children
+      .filter((c) => c.exitCode === null && c.signalCode === null)
+      .map((c) => {
+        const exited = new Promise((r) => c.once("exit", r));
+        c.kill("SIGTERM");
+        return exited;
+      }),
+  );
 }
 
-main().then(stopAll).then(() => process.exit(0), (err: Error) => {
-  console.error(`bench: ${err.stack ?? err.message}`);
-  process.exit(1);
-});
+main()
+  .then(stopAll)
+  .then(
+    () => process.exit(0),
+    (err: Error) => {
+      console.error(`bench: ${err.stack ?? err.message}`);
+      process.exit(1);
+    },
+  );

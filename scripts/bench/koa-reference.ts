@@ -19,7 +19,12 @@ router.post(["/chat/completions", "/embeddings"], async (ctx) => {
   const body = ctx.request.body as Record<string, unknown>;
   body.model ??= "bench-model";
   const path = ctx.path === "/embeddings" ? "/v1/embeddings" : "/v1/chat/completions";
-  const up = await pool.request({ path, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const up = await pool.request({
+    path,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (!body.stream) {
     const json = (await up.body.json()) as Record<string, unknown>;
     json.object = json.object === "list" ? "list" : "chat.completion";
@@ -33,7 +38,9 @@ router.post(["/chat/completions", "/embeddings"], async (ctx) => {
   for await (const c of up.body) {
     const lines = (rest + c).split("\n");
     rest = lines.pop()!;
-    for (const line of lines) if (line.startsWith("data: ")) ctx.res.write(line.replace('"chat.completion.chunk"', '"chat.completion"') + "\n\n");
+    for (const line of lines)
+      if (line.startsWith("data: "))
+        ctx.res.write(line.replace('"chat.completion.chunk"', '"chat.completion"') + "\n\n");
   }
   ctx.res.end();
 });

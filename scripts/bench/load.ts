@@ -31,7 +31,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     while (performance.now() < deadline) {
       const t0 = performance.now();
       try {
-        const res = await pool.request({ path: spec.path, method: "POST", headers: { "content-type": "application/json" }, body: spec.body });
+        const res = await pool.request({
+          path: spec.path,
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: spec.body,
+        });
         let first = 0;
         for await (const _ of res.body) if (!first) first = performance.now();
         if (res.statusCode !== 200) errors++;
@@ -47,7 +52,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   await Promise.all(Array.from({ length: spec.concurrency }, loop));
   const seconds = (performance.now() - started) / 1000;
   await pool.close();
-  return { requests: latencies.length, errors, seconds, latenciesMs: Float64Array.from(latencies), ttfbMs: Float64Array.from(ttfbs) };
+  return {
+    requests: latencies.length,
+    errors,
+    seconds,
+    latenciesMs: Float64Array.from(latencies),
+    ttfbMs: Float64Array.from(ttfbs),
+  };
 }
 
 export function percentile(values: Float64Array, p: number): number {

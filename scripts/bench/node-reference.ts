@@ -16,7 +16,12 @@ createServer(async (req, res) => {
   const body = JSON.parse(Buffer.concat(chunks).toString());
   body.model ??= "bench-model"; // the one rename-or-fill a translation must do
   const path = req.url!.startsWith("/embeddings") ? "/v1/embeddings" : "/v1/chat/completions";
-  const up = await pool.request({ path, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const up = await pool.request({
+    path,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (!body.stream) {
     const json = (await up.body.json()) as Record<string, unknown>;
     json.object = json.object === "list" ? "list" : "chat.completion";
@@ -27,7 +32,8 @@ createServer(async (req, res) => {
   for await (const c of up.body) {
     const lines = (rest + c).split("\n");
     rest = lines.pop()!;
-    for (const line of lines) if (line.startsWith("data: ")) res.write(line.replace('"chat.completion.chunk"', '"chat.completion"') + "\n\n");
+    for (const line of lines)
+      if (line.startsWith("data: ")) res.write(line.replace('"chat.completion.chunk"', '"chat.completion"') + "\n\n");
   }
   res.end();
 }).listen(Number(port), "127.0.0.1", function (this: import("node:net").Server) {

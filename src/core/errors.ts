@@ -70,7 +70,10 @@ export function fromHttpError(status: number, message: string, bodyLimitBytes: n
     case 400:
       return new GatewayError("InvalidJson", `The request body is not valid JSON: ${message}`);
     case 413:
-      return new GatewayError("PayloadTooLarge", `The request body is larger than the gateway accepts: the limit is ${formatBytes(bodyLimitBytes)}, set by --body-limit (BODY_LIMIT).`);
+      return new GatewayError(
+        "PayloadTooLarge",
+        `The request body is larger than the gateway accepts: the limit is ${formatBytes(bodyLimitBytes)}, set by --body-limit (BODY_LIMIT).`,
+      );
     case 415:
       return new GatewayError("UnsupportedMediaType", "The request body must be sent as 'application/json'.");
     default:
@@ -80,7 +83,11 @@ export function fromHttpError(status: number, message: string, bodyLimitBytes: n
 
 /** 33554432 -> "32 MB" (binary units, as --body-limit reads them). */
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [["GB", 1024 ** 3], ["MB", 1024 ** 2], ["KB", 1024]] as const) {
+  for (const [unit, size] of [
+    ["GB", 1024 ** 3],
+    ["MB", 1024 ** 2],
+    ["KB", 1024],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} bytes`;

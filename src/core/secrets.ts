@@ -16,8 +16,10 @@ const REDACTED = "[redacted]";
  * the prefixed keys of common providers; JWTs; any long token of letters and digits (Azure keys are 32
  * hex characters or 84 of base64). */
 const SHAPES: Array<[RegExp, string | ((...groups: string[]) => string)]> = [
-  [/("?\b(?:authorization|proxy-authorization|api[-_]?key|x-api-key|ocp-apim-subscription-key|cookie|set-cookie|access[-_]?token|refresh[-_]?token|client[-_]?secret|secret|password|token)"?\s*[:=]\s*)("[^"]*"|(?:(?:bearer|basic)\s+)?[^"\s,;}&]+)/gi,
-    (_match, name, value) => `${name}${value.startsWith('"') ? `"${REDACTED}"` : REDACTED}`],
+  [
+    /("?\b(?:authorization|proxy-authorization|api[-_]?key|x-api-key|ocp-apim-subscription-key|cookie|set-cookie|access[-_]?token|refresh[-_]?token|client[-_]?secret|secret|password|token)"?\s*[:=]\s*)("[^"]*"|(?:(?:bearer|basic)\s+)?[^"\s,;}&]+)/gi,
+    (_match, name, value) => `${name}${value.startsWith('"') ? `"${REDACTED}"` : REDACTED}`,
+  ],
   [/\b(bearer|basic)(\s+)(?!\[redacted\])[A-Za-z0-9._~+/=-]{4,}/gi, `$1$2${REDACTED}`],
   [/\b(?:sk|rk|pk)-[A-Za-z0-9_-]{16,}/g, REDACTED],
   [/\bhf_[A-Za-z0-9]{16,}/g, REDACTED],

@@ -14,13 +14,27 @@ const DIR = join(ROOT, "deploy/azureml");
 const test = suite("azureml");
 const read = (file: string) => parse(readFileSync(join(DIR, file), "utf8"));
 
-const ENGINE_TARGETS = DockerfileParser.parse(readFileSync(join(ROOT, "Dockerfile"), "utf8")).getFROMs()
+const ENGINE_TARGETS = DockerfileParser.parse(readFileSync(join(ROOT, "Dockerfile"), "utf8"))
+  .getFROMs()
   .map((f) => f.getBuildStage())
   .filter((stage): stage is string => !!stage && /^(vllm|sglang|tgi|tei-(cpu|gpu))$/.test(stage));
 /** The flag each engine names its model with. */
-const MODEL_FLAG: Record<string, string> = { vllm: "--model", sglang: "--model-path", tgi: "--model-id", "tei-cpu": "--model-id", "tei-gpu": "--model-id" };
+const MODEL_FLAG: Record<string, string> = {
+  vllm: "--model",
+  sglang: "--model-path",
+  tgi: "--model-id",
+  "tei-cpu": "--model-id",
+  "tei-gpu": "--model-id",
+};
 /** Variables the entrypoints read besides the gateway's flags. */
-const ENTRYPOINT_VARIABLES = new Set(["ENGINE_ARGS", "ENGINE_READY_TIMEOUT", "STOP_TIMEOUT", "UPSTREAM_PORT", "HF_TOKEN", "TEI_ROUTER"]);
+const ENTRYPOINT_VARIABLES = new Set([
+  "ENGINE_ARGS",
+  "ENGINE_READY_TIMEOUT",
+  "STOP_TIMEOUT",
+  "UPSTREAM_PORT",
+  "HF_TOKEN",
+  "TEI_ROUTER",
+]);
 const FLAG_VARIABLES = new Set(Object.values(OPTIONS).map((o) => o.env));
 const seconds = (duration: string) => Number(/^(\d+)s$/.exec(duration)?.[1] ?? NaN);
 
@@ -34,7 +48,9 @@ test("the_endpoint_uses_key_auth", () => {
 
 test("one_deployment_per_engine_target_and_no_other", () => {
   assert.equal(ENGINE_TARGETS.sort(), ["sglang", "tei-cpu", "tei-gpu", "tgi", "vllm"]);
-  const files = readdirSync(DIR).filter((f) => f.startsWith("deployment-")).sort();
+  const files = readdirSync(DIR)
+    .filter((f) => f.startsWith("deployment-"))
+    .sort();
   assert.equal(files, ENGINE_TARGETS.map((t) => `deployment-${t}.yml`).sort());
 });
 
@@ -55,23 +71,40 @@ for (const target of ENGINE_TARGETS) {
     assert.is(port, 80, "the engine images' entrypoints listen on 80");
 
     const { request_timeout_ms: timeout, max_concurrent_requests_per_instance: concurrent } = d.request_settings;
-    assert.ok(timeout >= 60_000 && timeout <= 180_000, `request_timeout_ms ${timeout}: above Azure's 5 s default, within its 180 s maximum`);
+    assert.ok(
+      timeout >= 60_000 && timeout <= 180_000,
+      `request_timeout_ms ${timeout}: above Azure's 5 s default, within its 180 s maximum`,
+    );
     assert.ok(concurrent > 1, "more than one request per instance: the engine batches");
-    assert.is(Number(env.MAX_CONCURRENT), concurrent, "the gateway's cap is Azure's, so an overload is a 429 with Retry-After");
+    assert.is(
+      Number(env.MAX_CONCURRENT),
+      concurrent,
+      "the gateway's cap is Azure's, so an overload is a 429 with Retry-After",
+    );
     assert.ok(seconds(env.TOTAL_TIMEOUT as string) * 1000 < timeout, "the gateway ends a request before Azure cuts it");
     assert.ok(seconds(env.FIRST_BYTE_TIMEOUT as string) <= seconds(env.TOTAL_TIMEOUT as string));
 
-    const window = (p: { initial_delay: number; period: number; failure_threshold: number }) => p.initial_delay + p.period * p.failure_threshold;
-    assert.ok(window(d.readiness_probe) >= Number(env.ENGINE_READY_TIMEOUT), `readiness allows ${window(d.readiness_probe)} s, the load may take ENGINE_READY_TIMEOUT ${env.ENGINE_READY_TIMEOUT} s`);
+    const window = (p: { initial_delay: number; period: number; failure_threshold: number }) =>
+      p.initial_delay + p.period * p.failure_threshold;
+    assert.ok(
+      window(d.readiness_probe) >= Number(env.ENGINE_READY_TIMEOUT),
+      `readiness allows ${window(d.readiness_probe)} s, the load may take ENGINE_READY_TIMEOUT ${env.ENGINE_READY_TIMEOUT} s`,
+    );
     assert.ok(d.readiness_probe.timeout >= 5, "a /ready answer may take an engine round trip");
     assert.ok(d.liveness_probe.period * d.liveness_probe.failure_threshold >= 60, "liveness tolerates a busy minute");
 
     assert.match(String(env.ENGINE_ARGS), new RegExp(`^${MODEL_FLAG[target]} \\S+`), "the engine is told its model");
     for (const [name, value] of Object.entries(env)) {
       assert.type(value, "string", `${name}: Azure ML variables are strings`);
-      assert.ok(FLAG_VARIABLES.has(name) || ENTRYPOINT_VARIABLES.has(name), `${name} is read by the gateway or the entrypoint`);
+      assert.ok(
+        FLAG_VARIABLES.has(name) || ENTRYPOINT_VARIABLES.has(name),
+        `${name} is read by the gateway or the entrypoint`,
+      );
     }
-    assert.not.ok("API_KEY" in env, "the endpoint authenticates; a gateway key would need a second credential per client");
+    assert.not.ok(
+      "API_KEY" in env,
+      "the endpoint authenticates; a gateway key would need a second credential per client",
+    );
   });
 }
 

@@ -25,7 +25,13 @@ try {
   console.log(`  (helm unavailable here: ${err.message}; the chart tests are skipped locally, CI requires them)`);
 }
 
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: any;
+  data?: Record<string, string>;
+};
 type Values = Record<string, unknown>;
 
 function helmRun(args: string[], values: Values): { status: number; stdout: string; stderr: string } {
@@ -38,7 +44,9 @@ function helmRun(args: string[], values: Values): { status: number; stdout: stri
 function render(values: Values): Manifest[] {
   const out = helmRun(["template", "rel", "--kube-version", "1.31.0"], values);
   assert.is(out.status, 0, out.stderr);
-  return parseAllDocuments(out.stdout).map((d) => d.toJS() as Manifest).filter(Boolean);
+  return parseAllDocuments(out.stdout)
+    .map((d) => d.toJS() as Manifest)
+    .filter(Boolean);
 }
 
 /** Validates against the API schema of the manifest's apiVersion and kind. */
@@ -68,11 +76,13 @@ function problems(docs: Manifest[], values: Values = {}): string[] {
   if (!gateway) return ["no gateway container"];
   const env = new Map<string, any>(gateway.env.map((e: any) => [e.name, e]));
   const http = gateway.ports.find((p: any) => p.name === "http");
-  if (!http || String(http.containerPort) !== env.get("PORT")?.value) found.push(`port http (${http?.containerPort}) is not the gateway's PORT (${env.get("PORT")?.value})`);
+  if (!http || String(http.containerPort) !== env.get("PORT")?.value)
+    found.push(`port http (${http?.containerPort}) is not the gateway's PORT (${env.get("PORT")?.value})`);
   const probe = (name: string, path: string) => {
     const p = gateway[name]?.httpGet;
     if (p?.path !== path) found.push(`${name} path is ${p?.path}, not ${path}`);
-    if (p?.port !== "http" && p?.port !== http?.containerPort) found.push(`${name} port is ${p?.port}, not the gateway's`);
+    if (p?.port !== "http" && p?.port !== http?.containerPort)
+      found.push(`${name} port is ${p?.port}, not the gateway's`);
   };
   probe("startupProbe", "/health");
   probe("livenessProbe", "/health");
@@ -80,47 +90,65 @@ function problems(docs: Manifest[], values: Values = {}): string[] {
 
   const preStop = Number(gateway.lifecycle?.preStop?.exec?.command?.[1] ?? 0);
   const drain = preStop + seconds(env.get("SHUTDOWN_GRACE")?.value);
-  if (!(pod.terminationGracePeriodSeconds > drain)) found.push(`terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} is not above the drain (${drain} s)`);
+  if (!(pod.terminationGracePeriodSeconds > drain))
+    found.push(
+      `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} is not above the drain (${drain} s)`,
+    );
   const stop = env.get("STOP_TIMEOUT")?.value;
-  if (stop !== undefined && !(preStop + Number(stop) <= pod.terminationGracePeriodSeconds)) found.push(`STOP_TIMEOUT ${stop} + preStop ${preStop} outlasts the grace period`);
+  if (stop !== undefined && !(preStop + Number(stop) <= pod.terminationGracePeriodSeconds))
+    found.push(`STOP_TIMEOUT ${stop} + preStop ${preStop} outlasts the grace period`);
 
   const secrets = new Map(of("Secret").map((s) => [s.metadata.name, Object.keys(s.data ?? {})]));
   const existing = (values.auth as { existingSecret?: string } | undefined)?.existingSecret;
   for (const e of env.values()) {
     const ref = e.valueFrom?.secretKeyRef;
     if (!ref || ref.name === existing || ref.name === (values.engine as any)?.hfToken?.secretName) continue;
-    if (!secrets.get(ref.name)?.includes(ref.key)) found.push(`${e.name} refers to Secret ${ref.name} key ${ref.key}, which is not rendered`);
+    if (!secrets.get(ref.name)?.includes(ref.key))
+      found.push(`${e.name} refers to Secret ${ref.name} key ${ref.key}, which is not rendered`);
   }
 
   const flagEnvs = new Set(Object.values(OPTIONS).map((o) => o.env));
   const otherEnvs = new Set(["ENGINE_READY_TIMEOUT", "STOP_TIMEOUT", "HF_HOME", "HF_TOKEN"]);
-  for (const name of env.keys()) if (!flagEnvs.has(name) && !otherEnvs.has(name) && !(values.gateway as any)?.extraEnv?.some((x: any) => x.name === name)) found.push(`env ${name} is no gateway flag`);
+  for (const name of env.keys())
+    if (
+      !flagEnvs.has(name) &&
+      !otherEnvs.has(name) &&
+      !(values.gateway as any)?.extraEnv?.some((x: any) => x.name === name)
+    )
+      found.push(`env ${name} is no gateway flag`);
 
   const matches = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
   for (const s of of("Service")) {
     if (!matches(s.spec.selector)) found.push(`Service ${s.metadata.name} selects no pod`);
-    for (const p of s.spec.ports) if (!gateway.ports.some((c: any) => c.name === p.targetPort)) found.push(`Service port ${p.name} targets ${p.targetPort}, which the container does not expose`);
+    for (const p of s.spec.ports)
+      if (!gateway.ports.some((c: any) => c.name === p.targetPort))
+        found.push(`Service port ${p.name} targets ${p.targetPort}, which the container does not expose`);
   }
-  for (const p of of("PodDisruptionBudget")) if (!matches(p.spec.selector.matchLabels)) found.push("the PodDisruptionBudget selects no pod");
+  for (const p of of("PodDisruptionBudget"))
+    if (!matches(p.spec.selector.matchLabels)) found.push("the PodDisruptionBudget selects no pod");
   for (const h of of("HorizontalPodAutoscaler")) {
     if (h.spec.scaleTargetRef.name !== deployment.metadata.name) found.push("the HPA scales another Deployment");
     if (deployment.spec.replicas !== undefined) found.push("replicas is set although an HPA owns it");
   }
   for (const m of of("ServiceMonitor")) {
     const ports = of("Service").flatMap((s) => s.spec.ports.map((p: any) => p.name));
-    if (!m.spec.endpoints.every((e: any) => ports.includes(e.port))) found.push("the ServiceMonitor scrapes a port the Service lacks");
+    if (!m.spec.endpoints.every((e: any) => ports.includes(e.port)))
+      found.push("the ServiceMonitor scrapes a port the Service lacks");
     if (!env.has("METRICS_PORT")) found.push("the ServiceMonitor scrapes /metrics but METRICS_PORT is not set");
   }
   if (gateway.name === "gateway") {
     const sc = { ...pod.securityContext, ...gateway.securityContext };
-    if (sc.runAsNonRoot !== true || sc.readOnlyRootFilesystem !== true || sc.allowPrivilegeEscalation !== false) found.push("the gateway-only container is not non-root with a read-only root");
-    if (!env.get("UPSTREAM_HOST")?.value && !env.get("CONFIG")?.value) found.push("no UPSTREAM_HOST nor CONFIG in mode gateway");
+    if (sc.runAsNonRoot !== true || sc.readOnlyRootFilesystem !== true || sc.allowPrivilegeEscalation !== false)
+      found.push("the gateway-only container is not non-root with a read-only root");
+    if (!env.get("UPSTREAM_HOST")?.value && !env.get("CONFIG")?.value)
+      found.push("no UPSTREAM_HOST nor CONFIG in mode gateway");
     const config = env.get("CONFIG")?.value as string | undefined;
     if (config) {
       const mount = gateway.volumeMounts.find((m: any) => config.startsWith(`${m.mountPath}/`));
       const volume = pod.volumes.find((v: any) => v.name === mount?.name);
       const map = of("ConfigMap").find((c) => c.metadata.name === volume?.configMap?.name);
-      if (!map || !(config.slice(mount.mountPath.length + 1) in (map as any).data)) found.push(`CONFIG ${config} is not a file of a rendered ConfigMap`);
+      if (!map || !(config.slice(mount.mountPath.length + 1) in (map as any).data))
+        found.push(`CONFIG ${config} is not a file of a rendered ConfigMap`);
     }
   }
   return found;
@@ -130,17 +158,97 @@ const COMBINATIONS: Array<{ name: string; values: Values }> = [
   { name: "engine defaults (vllm, one GPU)", values: {} },
   {
     name: "engine tei-cpu, keys, ServiceMonitor, model cache on a PVC, HF token",
-    values: { engine: { target: "tei-cpu", gpus: 0, args: ["--model-id", "BAAI/bge-small-en-v1.5"], modelCache: { claimName: "models" }, hfToken: { secretName: "hf", key: "token" } }, auth: { apiKey: "k1,k2", upstreamApiKey: "u" }, metrics: { serviceMonitor: { enabled: true } }, gateway: { flags: { "upstream-type": "embeddings" } } },
+    values: {
+      engine: {
+        target: "tei-cpu",
+        gpus: 0,
+        args: ["--model-id", "BAAI/bge-small-en-v1.5"],
+        modelCache: { claimName: "models" },
+        hfToken: { secretName: "hf", key: "token" },
+      },
+      auth: { apiKey: "k1,k2", upstreamApiKey: "u" },
+      metrics: { serviceMonitor: { enabled: true } },
+      gateway: { flags: { "upstream-type": "embeddings" } },
+    },
   },
-  { name: "engine with HPA and a long drain", values: { autoscaling: { enabled: true, maxReplicas: 8 }, gateway: { shutdownGraceSeconds: 300 }, terminationGracePeriodSeconds: 330 } },
+  {
+    name: "engine with HPA and a long drain",
+    values: {
+      autoscaling: { enabled: true, maxReplicas: 8 },
+      gateway: { shutdownGraceSeconds: 300 },
+      terminationGracePeriodSeconds: 330,
+    },
+  },
   {
     name: "gateway in front of a Service, keys, every flag set",
-    values: { mode: "gateway", upstream: { url: "http://vllm.llm.svc:8000" }, auth: { apiKey: "k", upstreamApiKey: "u" }, gateway: { flags: { "max-concurrent": 64, "first-byte-timeout": "600s", "log-level": "warn", workers: "auto", "log-bodies": false } } },
+    values: {
+      mode: "gateway",
+      upstream: { url: "http://vllm.llm.svc:8000" },
+      auth: { apiKey: "k", upstreamApiKey: "u" },
+      gateway: {
+        flags: {
+          "max-concurrent": 64,
+          "first-byte-timeout": "600s",
+          "log-level": "warn",
+          workers: "auto",
+          "log-bodies": false,
+        },
+      },
+    },
   },
-  { name: "gateway with the engine as a native sidecar", values: { mode: "gateway", upstream: { url: "http://127.0.0.1:8000", sidecar: { name: "vllm", image: "vllm/vllm-openai:v0.10.1", args: ["--model", "m"], securityContext: { runAsUser: 0, runAsNonRoot: false } } } } },
-  { name: "gateway with the engine as a plain sidecar and an existing Secret", values: { mode: "gateway", upstream: { url: "http://127.0.0.1:8000", nativeSidecar: false, sidecar: { name: "tgi", image: "ghcr.io/huggingface/text-generation-inference:3.3.4" } }, auth: { existingSecret: "my-keys" } } },
-  { name: "gateway in front of two engines through a deployments file", values: { mode: "gateway", gateway: { deploymentsFile: { default: "chat", deployments: [{ name: "chat", url: "http://vllm.llm.svc:8000" }, { name: "embed", url: "http://tei.llm.svc:8080", operations: ["embeddings"] }] } } } },
-  { name: "gateway with HPA, no PDB, port 9000, ServiceMonitor", values: { mode: "gateway", upstream: { url: "https://engine.example.com/v1" }, gateway: { port: 9000 }, autoscaling: { enabled: true }, podDisruptionBudget: { enabled: false }, metrics: { serviceMonitor: { enabled: true } } } },
+  {
+    name: "gateway with the engine as a native sidecar",
+    values: {
+      mode: "gateway",
+      upstream: {
+        url: "http://127.0.0.1:8000",
+        sidecar: {
+          name: "vllm",
+          image: "vllm/vllm-openai:v0.10.1",
+          args: ["--model", "m"],
+          securityContext: { runAsUser: 0, runAsNonRoot: false },
+        },
+      },
+    },
+  },
+  {
+    name: "gateway with the engine as a plain sidecar and an existing Secret",
+    values: {
+      mode: "gateway",
+      upstream: {
+        url: "http://127.0.0.1:8000",
+        nativeSidecar: false,
+        sidecar: { name: "tgi", image: "ghcr.io/huggingface/text-generation-inference:3.3.4" },
+      },
+      auth: { existingSecret: "my-keys" },
+    },
+  },
+  {
+    name: "gateway in front of two engines through a deployments file",
+    values: {
+      mode: "gateway",
+      gateway: {
+        deploymentsFile: {
+          default: "chat",
+          deployments: [
+            { name: "chat", url: "http://vllm.llm.svc:8000" },
+            { name: "embed", url: "http://tei.llm.svc:8080", operations: ["embeddings"] },
+          ],
+        },
+      },
+    },
+  },
+  {
+    name: "gateway with HPA, no PDB, port 9000, ServiceMonitor",
+    values: {
+      mode: "gateway",
+      upstream: { url: "https://engine.example.com/v1" },
+      gateway: { port: 9000 },
+      autoscaling: { enabled: true },
+      podDisruptionBudget: { enabled: false },
+      metrics: { serviceMonitor: { enabled: true } },
+    },
+  },
 ];
 
 if (helm) {
@@ -164,7 +272,9 @@ if (helm) {
     assert.is(engine.containers[0].resources.limits["nvidia.com/gpu"], 1);
     assert.equal(engine.containers[0].args, ["--model", "Qwen/Qwen2.5-0.5B-Instruct"]);
     assert.is(engine.containers[0].image, "azure-openai-proxy:vllm");
-    const gateway = render({ mode: "gateway", upstream: { url: "http://vllm:8000" } }).find((d) => d.kind === "Deployment")!.spec.template.spec;
+    const gateway = render({ mode: "gateway", upstream: { url: "http://vllm:8000" } }).find(
+      (d) => d.kind === "Deployment",
+    )!.spec.template.spec;
     assert.is(gateway.containers[0].image, "azure-openai-proxy:gateway");
     assert.is(gateway.containers[0].args, undefined, "the gateway image takes its flags from the environment");
     assert.is(gateway.containers[0].resources, undefined, "no GPU for the gateway alone");
@@ -172,23 +282,52 @@ if (helm) {
     assert.is(sidecar.initContainers[0].restartPolicy, "Always");
     const files = render(COMBINATIONS[6]!.values).find((d) => d.kind === "ConfigMap")!;
     const parsed = parseDeploymentsFile((files as any).data["deployments.yaml"], "configmap", {});
-    assert.equal(parsed.deployments.map((d) => d.name), ["chat", "embed"], "the rendered file is one the gateway accepts");
+    assert.equal(
+      parsed.deployments.map((d) => d.name),
+      ["chat", "embed"],
+      "the rendered file is one the gateway accepts",
+    );
     const plain = render(COMBINATIONS[5]!.values).find((d) => d.kind === "Deployment")!.spec.template.spec;
-    assert.equal(plain.containers[1].lifecycle.preStop.exec.command, ["sleep", "35"], "the engine outlives the gateway's drain");
+    assert.equal(
+      plain.containers[1].lifecycle.preStop.exec.command,
+      ["sleep", "35"],
+      "the engine outlives the gateway's drain",
+    );
   });
 
   test("the_checks_catch_a_wrong_probe_a_wrong_port_a_missing_secret_and_a_short_grace", async () => {
     const values = { auth: { apiKey: "k" } };
-    const broken = (mutate: (docs: Manifest[]) => Manifest[]) => problems(mutate(structuredClone(render(values))), values);
+    const broken = (mutate: (docs: Manifest[]) => Manifest[]) =>
+      problems(mutate(structuredClone(render(values))), values);
     const container = (docs: Manifest[]) => docs.find((d) => d.kind === "Deployment")!.spec.template.spec.containers[0];
-    assert.match(broken((d) => ((container(d).readinessProbe.httpGet.path = "/healthz"), d)).join("; "), /readinessProbe path is \/healthz, not \/ready/);
-    assert.match(broken((d) => ((container(d).livenessProbe.httpGet.port = 8080), d)).join("; "), /livenessProbe port is 8080/);
-    assert.match(broken((d) => ((container(d).ports[0].containerPort = 8080), d)).join("; "), /port http \(8080\) is not the gateway's PORT \(80\)/);
-    assert.match(broken((d) => d.filter((m) => m.kind !== "Secret")).join("; "), /API_KEY refers to Secret rel-azure-openai-proxy key api-key, which is not rendered/);
-    assert.match(broken((d) => ((d.find((m) => m.kind === "Deployment")!.spec.template.spec.terminationGracePeriodSeconds = 30), d)).join("; "), /terminationGracePeriodSeconds 30 is not above the drain \(35 s\)/);
+    assert.match(
+      broken((d) => ((container(d).readinessProbe.httpGet.path = "/healthz"), d)).join("; "),
+      /readinessProbe path is \/healthz, not \/ready/,
+    );
+    assert.match(
+      broken((d) => ((container(d).livenessProbe.httpGet.port = 8080), d)).join("; "),
+      /livenessProbe port is 8080/,
+    );
+    assert.match(
+      broken((d) => ((container(d).ports[0].containerPort = 8080), d)).join("; "),
+      /port http \(8080\) is not the gateway's PORT \(80\)/,
+    );
+    assert.match(
+      broken((d) => d.filter((m) => m.kind !== "Secret")).join("; "),
+      /API_KEY refers to Secret rel-azure-openai-proxy key api-key, which is not rendered/,
+    );
+    assert.match(
+      broken(
+        (d) => ((d.find((m) => m.kind === "Deployment")!.spec.template.spec.terminationGracePeriodSeconds = 30), d),
+      ).join("; "),
+      /terminationGracePeriodSeconds 30 is not above the drain \(35 s\)/,
+    );
     const invalid = structuredClone(render(values).find((m) => m.kind === "Deployment")!);
     invalid.spec.template.spec.containers[0].ports[0].containerPort = "http";
-    await validate(invalid).then(() => assert.unreachable("a string containerPort passed the API schema"), (err: Error) => assert.match(err.message, /containerPort must be integer/));
+    await validate(invalid).then(
+      () => assert.unreachable("a string containerPort passed the API schema"),
+      (err: Error) => assert.match(err.message, /containerPort must be integer/),
+    );
   });
 
   test("values_that_would_break_a_rollout_are_refused_at_install", () => {
@@ -197,22 +336,47 @@ if (helm) {
       assert.is.not(out.status, 0, JSON.stringify(values));
       assert.match(out.stderr, why);
     };
-    refused({ terminationGracePeriodSeconds: 20 }, /terminationGracePeriodSeconds \(20\) must be above preStopSleepSeconds \+ gateway.shutdownGraceSeconds \(35\)/);
+    refused(
+      { terminationGracePeriodSeconds: 20 },
+      /terminationGracePeriodSeconds \(20\) must be above preStopSleepSeconds \+ gateway.shutdownGraceSeconds \(35\)/,
+    );
     refused({ mode: "gateway" }, /mode gateway needs upstream.url/);
     refused({ mode: "sidecar" }, /mode/);
     refused({ gateway: { flags: { "max-concurent": 4 } } }, /additional properties 'max-concurent' not allowed/);
-    refused({ probes: { readiness: { path: "ready", periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 5 } } }, /readiness\/path/);
+    refused(
+      { probes: { readiness: { path: "ready", periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 5 } } },
+      /readiness\/path/,
+    );
   });
 }
 
 test("every_gateway_flag_is_a_chart_value_or_set_by_the_chart", () => {
   const values = parse(readFileSync(join(CHART, "values.yaml"), "utf8"));
   const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8"));
-  const setByChart = ["host", "port", "upstream-host", "upstream-port", "api-key", "upstream-api-key", "shutdown-grace", "metrics-port", "config"];
+  const setByChart = [
+    "host",
+    "port",
+    "upstream-host",
+    "upstream-port",
+    "api-key",
+    "upstream-api-key",
+    "shutdown-grace",
+    "metrics-port",
+    "config",
+  ];
   const flags = Object.keys(values.gateway.flags);
   assert.equal([...flags, ...setByChart].sort(), Object.keys(OPTIONS).sort());
-  assert.equal(Object.keys(schema.properties.gateway.properties.flags.properties).sort(), [...flags].sort(), "the schema refuses what values.yaml does not list");
-  for (const flag of flags) assert.is(flag.toUpperCase().replaceAll("-", "_"), OPTIONS[flag as keyof typeof OPTIONS].env, `${flag} is passed as its environment variable`);
+  assert.equal(
+    Object.keys(schema.properties.gateway.properties.flags.properties).sort(),
+    [...flags].sort(),
+    "the schema refuses what values.yaml does not list",
+  );
+  for (const flag of flags)
+    assert.is(
+      flag.toUpperCase().replaceAll("-", "_"),
+      OPTIONS[flag as keyof typeof OPTIONS].env,
+      `${flag} is passed as its environment variable`,
+    );
 });
 
 test.run();

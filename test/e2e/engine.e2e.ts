@@ -25,10 +25,20 @@ test.after(async (ctx) => {
 });
 
 const user = (content: string) => [{ role: "user" as const, content }];
-const WEATHER_TOOL = { type: "function" as const, function: { name: "get_weather", description: "weather of a city", parameters: { type: "object", properties: { city: { type: "string", enum: ["Paris"] } }, required: ["city"] } } };
+const WEATHER_TOOL = {
+  type: "function" as const,
+  function: {
+    name: "get_weather",
+    description: "weather of a city",
+    parameters: { type: "object", properties: { city: { type: "string", enum: ["Paris"] } }, required: ["city"] },
+  },
+};
 
 async function streamUpdates(gw: RunningGateway, body: Record<string, unknown>): Promise<any[]> {
-  const res = await azureClient(gw.url).path("/chat/completions").post({ body: { ...body, stream: true } as never }).asNodeStream();
+  const res = await azureClient(gw.url)
+    .path("/chat/completions")
+    .post({ body: { ...body, stream: true } as never })
+    .asNodeStream();
   assert.is(res.status, "200");
   const updates: any[] = [];
   let done = false;
@@ -46,7 +56,9 @@ async function streamUpdates(gw: RunningGateway, body: Record<string, unknown>):
 }
 
 test("chat_is_schema_valid_and_counts_tokens", async ({ chat }) => {
-  const res = await azureClient(chat.url).path("/chat/completions").post({ body: { messages: user("Say hello."), max_tokens: 8, temperature: 0 } });
+  const res = await azureClient(chat.url)
+    .path("/chat/completions")
+    .post({ body: { messages: user("Say hello."), max_tokens: 8, temperature: 0 } });
   if (isUnexpected(res)) throw new Error(JSON.stringify(res.body));
   assertAzureSchema("ChatCompletions", res.body);
   assert.ok(res.body.usage.prompt_tokens > 0);
@@ -56,7 +68,10 @@ test("chat_is_schema_valid_and_counts_tokens", async ({ chat }) => {
 });
 
 test("temperature_zero_is_deterministic", async ({ chat }) => {
-  const ask = () => azureClient(chat.url).path("/chat/completions").post({ body: { messages: user("Count to three."), max_tokens: 12, temperature: 0, seed: 7 } });
+  const ask = () =>
+    azureClient(chat.url)
+      .path("/chat/completions")
+      .post({ body: { messages: user("Count to three."), max_tokens: 12, temperature: 0, seed: 7 } });
   const [a, b] = await Promise.all([ask(), ask()]);
   if (isUnexpected(a) || isUnexpected(b)) throw new Error("unexpected");
   assert.is(a.body.choices[0]!.message.content, b.body.choices[0]!.message.content);
@@ -69,17 +84,38 @@ test("streaming_reassembles_and_matches_the_non_streamed_answer", async ({ chat 
   const last = updates.at(-1);
   assert.ok(last.usage, "usage rides on the last update");
   assert.ok(updates.every((u) => u.choices.length > 0));
-  assert.is(last.usage.completion_tokens, updates.filter((u) => u.choices[0].delta.content).length, "one update per token");
+  assert.is(
+    last.usage.completion_tokens,
+    updates.filter((u) => u.choices[0].delta.content).length,
+    "one update per token",
+  );
   const plain = await azureClient(chat.url).path("/chat/completions").post({ body });
   if (isUnexpected(plain)) throw new Error(JSON.stringify(plain.body));
   assert.is(text, plain.body.choices[0]!.message.content);
 });
 
 test("json_schema_response_format", async ({ chat }) => {
-  const res = await azureClient(chat.url).path("/chat/completions").post({ body: {
-    messages: user("Answer yes or no."), max_tokens: 80, temperature: 0,
-    response_format: { type: "json_schema", json_schema: { name: "answer", schema: { type: "object", properties: { answer: { enum: ["yes", "no"] } }, required: ["answer"], additionalProperties: false } } },
-  } });
+  const res = await azureClient(chat.url)
+    .path("/chat/completions")
+    .post({
+      body: {
+        messages: user("Answer yes or no."),
+        max_tokens: 80,
+        temperature: 0,
+        response_format: {
+          type: "json_schema",
+          json_schema: {
+            name: "answer",
+            schema: {
+              type: "object",
+              properties: { answer: { enum: ["yes", "no"] } },
+              required: ["answer"],
+              additionalProperties: false,
+            },
+          },
+        },
+      },
+    });
   if (isUnexpected(res)) throw new Error(JSON.stringify(res.body));
   assertAzureSchema("ChatCompletions", res.body);
   assert.is(res.body.choices[0]!.finish_reason, "stop");
@@ -88,7 +124,17 @@ test("json_schema_response_format", async ({ chat }) => {
 
 if (TOOLS) {
   test("tool_calls", async ({ chat }) => {
-    const res = await azureClient(chat.url).path("/chat/completions").post({ body: { messages: user("Weather in Paris?"), tools: [WEATHER_TOOL], tool_choice: "required", max_tokens: 400, temperature: 0 } });
+    const res = await azureClient(chat.url)
+      .path("/chat/completions")
+      .post({
+        body: {
+          messages: user("Weather in Paris?"),
+          tools: [WEATHER_TOOL],
+          tool_choice: "required",
+          max_tokens: 400,
+          temperature: 0,
+        },
+      });
     if (isUnexpected(res)) throw new Error(JSON.stringify(res.body));
     assertAzureSchema("ChatCompletions", res.body);
     assert.is(res.body.choices[0]!.finish_reason, "tool_calls");
@@ -99,17 +145,28 @@ if (TOOLS) {
   });
 
   test("tool_calls_streamed", async ({ chat }) => {
-    const updates = await streamUpdates(chat, { messages: user("Weather in Paris?"), tools: [WEATHER_TOOL], tool_choice: "required", max_tokens: 400, temperature: 0 });
+    const updates = await streamUpdates(chat, {
+      messages: user("Weather in Paris?"),
+      tools: [WEATHER_TOOL],
+      tool_choice: "required",
+      max_tokens: 400,
+      temperature: 0,
+    });
     const fragments = updates.flatMap((u) => u.choices[0].delta.tool_calls ?? []);
     assert.ok(fragments.length > 0);
-    assert.ok(fragments.every((f: any) => f.id === fragments[0].id && f.function.name === "get_weather" && f.index === 0), "id and name on every fragment");
+    assert.ok(
+      fragments.every((f: any) => f.id === fragments[0].id && f.function.name === "get_weather" && f.index === 0),
+      "id and name on every fragment",
+    );
     assert.equal(JSON.parse(fragments.map((f: any) => f.function.arguments).join("")), { city: "Paris" });
     assert.is(updates.at(-1).choices[0].finish_reason, "tool_calls");
   });
 }
 
 test("prompt_over_the_context_is_a_400", async ({ chat }) => {
-  const res = await azureClient(chat.url).path("/chat/completions").post({ body: { messages: user("word ".repeat(6000)) } });
+  const res = await azureClient(chat.url)
+    .path("/chat/completions")
+    .post({ body: { messages: user("word ".repeat(6000)) } });
   assert.ok(isUnexpected(res));
   assert.is(res.status, "400");
   assertAzureSchema("Azure.Core.Foundations.ErrorResponse", res.body);
@@ -118,9 +175,15 @@ test("prompt_over_the_context_is_a_400", async ({ chat }) => {
 
 test("client_disconnect_stops_the_generation", async ({ chat }) => {
   const busy = () => requestsProcessing(CHAT_URL);
-  if ((await busy()) === undefined) return console.log("  (engine has no requests-processing metric; disconnect check skipped)");
+  if ((await busy()) === undefined)
+    return console.log("  (engine has no requests-processing metric; disconnect check skipped)");
   const controller = new AbortController();
-  const res = await fetch(`${chat.url}/chat/completions?api-version=2025-04-01`, { method: "POST", signal: controller.signal, headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: user("Write a long essay."), max_tokens: 900, stream: true }) });
+  const res = await fetch(`${chat.url}/chat/completions?api-version=2025-04-01`, {
+    method: "POST",
+    signal: controller.signal,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ messages: user("Write a long essay."), max_tokens: 900, stream: true }),
+  });
   const reader = res.body!.getReader();
   await reader.read();
   await reader.read();
@@ -148,8 +211,16 @@ test("embeddings_in_every_encoding", async ({ embed }) => {
   if (isUnexpected(b64)) throw new Error(JSON.stringify(b64.body));
   assertAzureSchema("EmbeddingsResult", b64.body);
   const decoded = fromBase64(b64.body.data[0]!.embedding as unknown as string);
-  assert.ok(decoded.every((v, i) => Math.abs(v - vectors[0]![i]!) < 1e-5), "base64 from the engine decodes to the same floats");
-  for (const [format, encode] of [["int8", toInt8], ["uint8", toUint8], ["binary", toBinary], ["ubinary", toUbinary]] as const) {
+  assert.ok(
+    decoded.every((v, i) => Math.abs(v - vectors[0]![i]!) < 1e-5),
+    "base64 from the engine decodes to the same floats",
+  );
+  for (const [format, encode] of [
+    ["int8", toInt8],
+    ["uint8", toUint8],
+    ["binary", toBinary],
+    ["ubinary", toUbinary],
+  ] as const) {
     const res = await client.path("/embeddings").post({ body: { input, encoding_format: format } });
     if (isUnexpected(res)) throw new Error(JSON.stringify(res.body));
     assertAzureSchema("EmbeddingsResult", res.body);
@@ -158,7 +229,10 @@ test("embeddings_in_every_encoding", async ({ embed }) => {
 });
 
 test("info_from_each_engine", async ({ chat, embed }) => {
-  for (const [gw, type] of [[chat, "chat-completion"], [embed, "embeddings"]] as const) {
+  for (const [gw, type] of [
+    [chat, "chat-completion"],
+    [embed, "embeddings"],
+  ] as const) {
     const res = await azureClient(gw.url).path("/info").get();
     if (isUnexpected(res)) throw new Error(JSON.stringify(res.body));
     assertAzureSchema("ModelInfo", res.body);

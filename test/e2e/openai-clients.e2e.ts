@@ -24,7 +24,8 @@ interface Ctx {
   embedModel: string;
 }
 
-const servedId = async (engine: string) => ((await (await fetch(`${engine}/v1/models`)).json()) as { data: Array<{ id: string }> }).data[0]!.id;
+const servedId = async (engine: string) =>
+  ((await (await fetch(`${engine}/v1/models`)).json()) as { data: Array<{ id: string }> }).data[0]!.id;
 
 for (const setUp of CLIENT_SETUPS) {
   const test = suite<Ctx>(`e2e-openai:${setUp.name}`);
@@ -41,11 +42,21 @@ for (const setUp of CLIENT_SETUPS) {
   const chatClient = (ctx: Ctx) => setUp.client(ctx.chat.url, KEY);
 
   test("chat_and_its_stream_agree", async (ctx) => {
-    const body = { model: ctx.chatModel, messages: [{ role: "user" as const, content: "Say hello." }], max_tokens: 8, temperature: 0, seed: 3 };
+    const body = {
+      model: ctx.chatModel,
+      messages: [{ role: "user" as const, content: "Say hello." }],
+      max_tokens: 8,
+      temperature: 0,
+      seed: 3,
+    };
     const plain = await chatClient(ctx).chat.completions.create(body);
     assert.ok(plain.usage!.prompt_tokens > 0);
     assert.ok(plain.usage!.completion_tokens <= 8);
-    const stream = await chatClient(ctx).chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } });
+    const stream = await chatClient(ctx).chat.completions.create({
+      ...body,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let usage: OpenAI.CompletionUsage | null | undefined;
     for await (const chunk of stream) {
@@ -57,21 +68,44 @@ for (const setUp of CLIENT_SETUPS) {
   });
 
   test("legacy_completions", async (ctx) => {
-    const plain = await chatClient(ctx).completions.create({ model: ctx.chatModel, prompt: "Once upon a time", max_tokens: 5, temperature: 0 });
+    const plain = await chatClient(ctx).completions.create({
+      model: ctx.chatModel,
+      prompt: "Once upon a time",
+      max_tokens: 5,
+      temperature: 0,
+    });
     assertOpenAISchema("CreateCompletionResponse", plain);
     assert.type(plain.choices[0]!.text, "string");
     assert.ok(plain.usage!.completion_tokens <= 5);
     let text = "";
-    for await (const chunk of await chatClient(ctx).completions.create({ model: ctx.chatModel, prompt: "Once upon a time", max_tokens: 5, temperature: 0, stream: true })) text += chunk.choices[0]?.text ?? "";
+    for await (const chunk of await chatClient(ctx).completions.create({
+      model: ctx.chatModel,
+      prompt: "Once upon a time",
+      max_tokens: 5,
+      temperature: 0,
+      stream: true,
+    }))
+      text += chunk.choices[0]?.text ?? "";
     assert.is(text, plain.choices[0]!.text);
   });
 
   test("responses_plain_and_streamed", async (ctx) => {
-    const plain = await chatClient(ctx).responses.create({ model: ctx.chatModel, input: "Say hello.", max_output_tokens: 16, temperature: 0 });
+    const plain = await chatClient(ctx).responses.create({
+      model: ctx.chatModel,
+      input: "Say hello.",
+      max_output_tokens: 16,
+      temperature: 0,
+    });
     assert.is(plain.object, "response");
     assert.is(plain.status, "completed");
     assert.ok(plain.output_text.length > 0);
-    const stream = await chatClient(ctx).responses.create({ model: ctx.chatModel, input: "Say hello.", max_output_tokens: 16, temperature: 0, stream: true });
+    const stream = await chatClient(ctx).responses.create({
+      model: ctx.chatModel,
+      input: "Say hello.",
+      max_output_tokens: 16,
+      temperature: 0,
+      stream: true,
+    });
     let text = "";
     let sequence = -1;
     let completed: OpenAI.Responses.Response | undefined;
@@ -101,20 +135,33 @@ for (const setUp of CLIENT_SETUPS) {
     const floats = await client.embeddings.create({ model: ctx.embedModel, input, encoding_format: "float" });
     assertOpenAISchema("CreateEmbeddingResponse", floats);
     assert.is(fromBase64.data.length, 2);
-    fromBase64.data.forEach((item, i) => assert.equal(Array.from(item.embedding), Array.from(new Float32Array(floats.data[i]!.embedding))));
+    fromBase64.data.forEach((item, i) =>
+      assert.equal(Array.from(item.embedding), Array.from(new Float32Array(floats.data[i]!.embedding))),
+    );
     assert.ok(fromBase64.data[0]!.embedding.length > 8);
   });
 
   test("prompt_over_the_context_is_a_bad_request", async (ctx) => {
-    const err = await chatClient(ctx).chat.completions.create({ model: ctx.chatModel, messages: [{ role: "user", content: "word ".repeat(6000) }] }).catch((e: unknown) => e);
+    const err = await chatClient(ctx)
+      .chat.completions.create({ model: ctx.chatModel, messages: [{ role: "user", content: "word ".repeat(6000) }] })
+      .catch((e: unknown) => e);
     assert.instance(err, OpenAI.BadRequestError);
   });
 
   test("a_disconnect_stops_the_generation", async (ctx) => {
     const busy = () => requestsProcessing(CHAT_URL);
-    if ((await busy()) === undefined) return console.log("  (engine has no requests-processing metric; disconnect check skipped)");
+    if ((await busy()) === undefined)
+      return console.log("  (engine has no requests-processing metric; disconnect check skipped)");
     const controller = new AbortController();
-    const stream = await chatClient(ctx).chat.completions.create({ model: ctx.chatModel, messages: [{ role: "user", content: "Write a long essay." }], max_tokens: 900, stream: true }, { signal: controller.signal });
+    const stream = await chatClient(ctx).chat.completions.create(
+      {
+        model: ctx.chatModel,
+        messages: [{ role: "user", content: "Write a long essay." }],
+        max_tokens: 900,
+        stream: true,
+      },
+      { signal: controller.signal },
+    );
     let chunks = 0;
     try {
       for await (const _ of stream) {

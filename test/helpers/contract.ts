@@ -27,7 +27,10 @@ export function assertAzureSchema(schema: string, body: unknown, contract: Contr
   const key = `${contract}:${schema}`;
   let validate = cache.get(key);
   if (!validate) cache.set(key, (validate = compileAzureSchema(contract, schema)));
-  if (!validate(body)) assert.unreachable(`${schema} violated: ${JSON.stringify(validate.errors?.slice(0, 3))}\nbody: ${JSON.stringify(body).slice(0, 500)}`);
+  if (!validate(body))
+    assert.unreachable(
+      `${schema} violated: ${JSON.stringify(validate.errors?.slice(0, 3))}\nbody: ${JSON.stringify(body).slice(0, 500)}`,
+    );
 }
 
 let openaiAjv: Ajv2020 | undefined;
@@ -40,5 +43,8 @@ export function assertOpenAISchema(schema: string, body: unknown): void {
     openaiAjv ??= createOpenAIAjv(openaiSchemas, "openai");
     openaiCache.set(schema, (validate = openaiAjv.compile({ $ref: `openai#/components/schemas/${schema}` })));
   }
-  if (!validate(body)) assert.unreachable(`OpenAI ${schema} violated: ${JSON.stringify(validate.errors?.slice(0, 3))}\nbody: ${JSON.stringify(body).slice(0, 500)}`);
+  if (!validate(body))
+    assert.unreachable(
+      `OpenAI ${schema} violated: ${JSON.stringify(validate.errors?.slice(0, 3))}\nbody: ${JSON.stringify(body).slice(0, 500)}`,
+    );
 }

@@ -17,10 +17,20 @@ export interface RunningGateway {
 }
 
 /** `logLines`, when given, receives every log line the gateway writes (parsed JSON). */
-export async function startGateway(upstreamUrl: string, args: string[] = [], logLines?: Array<Record<string, any>>): Promise<RunningGateway> {
-  const config = loadConfig(["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstreamUrl, "--models-cache", "0", ...args], {});
+export async function startGateway(
+  upstreamUrl: string,
+  args: string[] = [],
+  logLines?: Array<Record<string, any>>,
+): Promise<RunningGateway> {
+  const config = loadConfig(
+    ["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstreamUrl, "--models-cache", "0", ...args],
+    {},
+  );
   const log = logLines
-    ? pino({ level: "info", redact: { paths: REDACTED, censor: "[redacted]" } }, { write: (line: string) => void logLines.push(JSON.parse(line)) })
+    ? pino(
+        { level: "info", redact: { paths: REDACTED, censor: "[redacted]" } },
+        { write: (line: string) => void logLines.push(JSON.parse(line)) },
+      )
     : pino({ level: "silent" });
   const { server, gateway, listen } = createGatewayServer(config, log);
   const url = await listen();
@@ -38,13 +48,25 @@ export async function startGateway(upstreamUrl: string, args: string[] = [], log
 
 /** The real Azure JS client, as the docs show it, against an http:// loopback gateway. */
 export function azureClient(url: string, key = "test-key", apiVersion = "2025-04-01") {
-  return ModelClient(url, new AzureKeyCredential(key), { allowInsecureConnection: true, apiVersion, retryOptions: { maxRetries: 0 } });
+  return ModelClient(url, new AzureKeyCredential(key), {
+    allowInsecureConnection: true,
+    apiVersion,
+    retryOptions: { maxRetries: 0 },
+  });
 }
 
 export const API = "api-version=2025-04-01";
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; json: any }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: any;
   try {
@@ -81,7 +103,10 @@ export async function untilStatus(url: string, status: number, withinMs = 3000):
   const started = Date.now();
   let last = 0;
   while (Date.now() - started < withinMs) {
-    last = await fetch(url).then((r) => r.status, () => 0);
+    last = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (last === status) return Date.now() - started;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -12,8 +12,20 @@ export interface ClientSetUp {
   paths: { chat: string; completions: string; embeddings: string; responses: string; models: string };
 }
 
-const deploymentPaths = { chat: "/openai/deployments/my-deployment/chat/completions", completions: "/openai/deployments/my-deployment/completions", embeddings: "/openai/deployments/my-deployment/embeddings", responses: "/openai/responses", models: "/openai/models" };
-const under = (base: string) => ({ chat: `${base}/chat/completions`, completions: `${base}/completions`, embeddings: `${base}/embeddings`, responses: `${base}/responses`, models: `${base}/models` });
+const deploymentPaths = {
+  chat: "/openai/deployments/my-deployment/chat/completions",
+  completions: "/openai/deployments/my-deployment/completions",
+  embeddings: "/openai/deployments/my-deployment/embeddings",
+  responses: "/openai/responses",
+  models: "/openai/models",
+};
+const under = (base: string) => ({
+  chat: `${base}/chat/completions`,
+  completions: `${base}/completions`,
+  embeddings: `${base}/embeddings`,
+  responses: `${base}/responses`,
+  models: `${base}/models`,
+});
 
 export const CLIENT_SETUPS: ClientSetUp[] = [
   {
@@ -24,7 +36,14 @@ export const CLIENT_SETUPS: ClientSetUp[] = [
   },
   {
     name: "azure_openai_deployment_in_constructor",
-    client: (url, key) => new AzureOpenAI({ endpoint: url, apiKey: key, apiVersion: "2025-04-01-preview", deployment: "my-deployment", maxRetries: 0 }),
+    client: (url, key) =>
+      new AzureOpenAI({
+        endpoint: url,
+        apiKey: key,
+        apiVersion: "2025-04-01-preview",
+        deployment: "my-deployment",
+        maxRetries: 0,
+      }),
     model: () => "my-deployment",
     paths: deploymentPaths,
   },

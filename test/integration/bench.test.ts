@@ -13,24 +13,58 @@ const run = promisify(execFile);
 
 interface Report {
   rows: Array<{ case: string; target: string; rps: number; errors: number; cpuMsPerRequest?: number }>;
-  held: { streams: number; errors: number; directErrors: number; rows: Array<{ target: string; errors: number; peakRssMb: number }> };
+  held: {
+    streams: number;
+    errors: number;
+    directErrors: number;
+    rows: Array<{ target: string; errors: number; peakRssMb: number }>;
+  };
 }
 
 test("a_short_run_covers_every_case_and_target_and_writes_its_report", async () => {
   const out = mkdtempSync(join(tmpdir(), "bench-"));
-  const { stdout } = await run("npm", ["run", "-s", "bench", "--", "--seconds", "0.2", "--rounds", "1", "--held", "20", "--held-chunks", "10", "--held-gap", "20", "--out", out], { timeout: 120_000 });
+  const { stdout } = await run(
+    "npm",
+    [
+      "run",
+      "-s",
+      "bench",
+      "--",
+      "--seconds",
+      "0.2",
+      "--rounds",
+      "1",
+      "--held",
+      "20",
+      "--held-chunks",
+      "10",
+      "--held-gap",
+      "20",
+      "--out",
+      out,
+    ],
+    { timeout: 120_000 },
+  );
   assert.match(stdout, /\| chat, c=64 \| gateway \|/);
   const report = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as Report;
   const targets = new Set(report.rows.map((r) => r.target));
-  for (const name of ["direct", "gateway", "node-ref", "koa-ref"]) assert.ok(targets.has(name), `target ${name} measured`);
+  for (const name of ["direct", "gateway", "node-ref", "koa-ref"])
+    assert.ok(targets.has(name), `target ${name} measured`);
   assert.is(new Set(report.rows.map((r) => r.case)).size, 9);
   for (const row of report.rows) {
     assert.is(row.errors, 0, `${row.case} via ${row.target}: no errors`);
     assert.ok(row.rps > 0, `${row.case} via ${row.target}: answered`);
-    if (row.target !== "direct") assert.ok((row.cpuMsPerRequest ?? 0) > 0, `${row.case} via ${row.target}: CPU measured`);
+    if (row.target !== "direct")
+      assert.ok((row.cpuMsPerRequest ?? 0) > 0, `${row.case} via ${row.target}: CPU measured`);
   }
-  assert.equal({ streams: report.held.streams, errors: report.held.errors, directErrors: report.held.directErrors }, { streams: 20, errors: 0, directErrors: 0 });
-  assert.equal(report.held.rows.map((r) => r.target), ["gateway", "node-ref", "koa-ref"]);
+  assert.equal(
+    { streams: report.held.streams, errors: report.held.errors, directErrors: report.held.directErrors },
+    { streams: 20, errors: 0, directErrors: 0 },
+  );
+  assert.equal(
+    report.held.rows.map((r) => r.target),
+    ["gateway", "node-ref", "koa-ref"],
+  );
   for (const row of report.held.rows) {
     assert.is(row.errors, 0, `held streams through ${row.target}: no errors`);
     assert.ok(row.peakRssMb > 20, `${row.target}'s RSS was sampled`);
@@ -43,9 +77,15 @@ test("a_wrong_option_is_named_with_the_usage_not_a_stack_trace", async () => {
   for (const [args, message] of [
     [["--bogus"], /^bench: Unknown option '--bogus'/],
     [["--rounds", "x"], /^bench: --rounds must be a number > 0, got 'x'/],
-    [["--only", "chat-c2"], /^bench: unknown case chat-c2; cases: chat-c1, chat-c16, chat-c64, stream-c1, stream-c64, embed-c16, chat-aoai-c64, chat-v1-c64, stream-aoai-c64$/m],
+    [
+      ["--only", "chat-c2"],
+      /^bench: unknown case chat-c2; cases: chat-c1, chat-c16, chat-c64, stream-c1, stream-c64, embed-c16, chat-aoai-c64, chat-v1-c64, stream-aoai-c64$/m,
+    ],
   ] as const) {
-    const failed = await run(process.execPath, ["--import", "tsx", script, ...args]).then(() => undefined, (err: { code: number; stderr: string }) => err);
+    const failed = await run(process.execPath, ["--import", "tsx", script, ...args]).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
     assert.ok(failed, `${args.join(" ")} fails`);
     assert.is(failed.code, 2);
     assert.match(failed.stderr, message);

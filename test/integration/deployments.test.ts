@@ -14,7 +14,13 @@ import OpenAI, { AzureOpenAI } from "openai";
 import { API, azureClient, postJson, startGateway, untilStatus, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
 
-interface Ctx { chat: EngineSim; embed: EngineSim; small: EngineSim; gw: RunningGateway; logs: Array<Record<string, any>> }
+interface Ctx {
+  chat: EngineSim;
+  embed: EngineSim;
+  small: EngineSim;
+  gw: RunningGateway;
+  logs: Array<Record<string, any>>;
+}
 const test = suite<Ctx>("deployments");
 const MESSAGES = [{ role: "user" as const, content: "hi" }];
 
@@ -61,7 +67,9 @@ test("azure_inference_routes_by_model_and_by_azureml_model_deployment", async ({
   const a = await client.path("/chat/completions").post({ body: { model: "chat", messages: MESSAGES } });
   assert.is(a.status, "200");
   assert.is(posts(chat).at(-1)!.body.model, "org/chat-a", "the engine model discovered from its /v1/models");
-  const b = await client.path("/chat/completions").post({ body: { messages: MESSAGES }, headers: { "azureml-model-deployment": "small" } });
+  const b = await client
+    .path("/chat/completions")
+    .post({ body: { messages: MESSAGES }, headers: { "azureml-model-deployment": "small" } });
   assert.is(b.status, "200");
   assert.is(posts(small).at(-1)!.body.model, "org/chat-b");
   const e = await client.path("/embeddings").post({ body: { model: "embed", input: ["x"] } });
@@ -77,7 +85,10 @@ test("no_name_and_several_could_serve_is_a_400_listing_them", async ({ gw, embed
   const res = await postJson(`${gw.url}/embeddings?${API}`, { input: ["x"] });
   assert.is(res.status, 400);
   assert.is(res.json.error.code, "InvalidRequestBody");
-  assert.match(res.json.error.message, /these serve embeddings: embed \(embeddings\); small \(chat, completions, embeddings, image-embeddings, responses\)/);
+  assert.match(
+    res.json.error.message,
+    /these serve embeddings: embed \(embeddings\); small \(chat, completions, embeddings, image-embeddings, responses\)/,
+  );
   assert.is(posts(embed).length + posts(small).length, 0);
 });
 
@@ -85,13 +96,27 @@ test("an_operation_a_deployment_does_not_serve_names_those_that_do", async ({ gw
   const res = await postJson(`${gw.url}/embeddings?${API}`, { model: "chat", input: ["x"] });
   assert.is(res.status, 404);
   assert.is(res.json.error.code, "OperationNotSupported");
-  assert.is(res.json.error.message, "The deployment 'chat' does not serve embeddings; deployments that do: embed, small.");
+  assert.is(
+    res.json.error.message,
+    "The deployment 'chat' does not serve embeddings; deployments that do: embed, small.",
+  );
   const unknown = await postJson(`${gw.url}/openai/v1/chat/completions`, { model: "nope", messages: MESSAGES });
   assert.is(unknown.status, 404);
   assert.is(unknown.json.error.code, "DeploymentNotFound");
-  assert.match(unknown.json.error.message, /^The deployment 'nope' does not exist here\. Deployments: chat \(chat, completions, responses\); embed \(embeddings\); small /);
-  const header = await postJson(`${gw.url}/chat/completions?${API}`, { messages: MESSAGES }, { "azureml-model-deployment": "blue" });
-  assert.is(header.status, 400, "an azureml-model-deployment that names no deployment is Azure ML's, not ours: no name, two chat deployments");
+  assert.match(
+    unknown.json.error.message,
+    /^The deployment 'nope' does not exist here\. Deployments: chat \(chat, completions, responses\); embed \(embeddings\); small /,
+  );
+  const header = await postJson(
+    `${gw.url}/chat/completions?${API}`,
+    { messages: MESSAGES },
+    { "azureml-model-deployment": "blue" },
+  );
+  assert.is(
+    header.status,
+    400,
+    "an azureml-model-deployment that names no deployment is Azure ML's, not ours: no name, two chat deployments",
+  );
 });
 
 test("openai_clients_in_every_dialect_reach_the_deployment_they_name", async ({ gw, chat, embed, small }) => {
@@ -99,7 +124,13 @@ test("openai_clients_in_every_dialect_reach_the_deployment_they_name", async ({ 
   const answer = await v1.chat.completions.create({ model: "small", messages: MESSAGES });
   assert.ok(answer.choices[0]!.message.content);
   assert.is(posts(small).length, 1);
-  const azure = new AzureOpenAI({ endpoint: gw.url, apiKey: "k", apiVersion: "2024-10-21", deployment: "chat", maxRetries: 0 });
+  const azure = new AzureOpenAI({
+    endpoint: gw.url,
+    apiKey: "k",
+    apiVersion: "2024-10-21",
+    deployment: "chat",
+    maxRetries: 0,
+  });
   await azure.chat.completions.create({ model: "ignored-by-the-path", messages: MESSAGES });
   assert.is(posts(chat).length, 1, "the path's deployment wins");
   const engine = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "k", maxRetries: 0 });
@@ -113,20 +144,30 @@ test("openai_clients_in_every_dialect_reach_the_deployment_they_name", async ({ 
 });
 
 test("listings_name_the_deployments_and_their_operations", async ({ gw }) => {
-  for (const url of [`${gw.url}/openai/v1/models`, `${gw.url}/v1/models`, `${gw.url}/openai/models?api-version=2024-10-21`]) {
+  for (const url of [
+    `${gw.url}/openai/v1/models`,
+    `${gw.url}/v1/models`,
+    `${gw.url}/openai/models?api-version=2024-10-21`,
+  ]) {
     const list = (await fetch(url).then((r) => r.json())) as any;
-    assert.equal(list.data.map((m: any) => [m.id, m.operations]), [
-      ["chat", ["chat", "completions", "responses"]],
-      ["embed", ["embeddings"]],
-      ["small", ["chat", "completions", "embeddings", "image-embeddings", "responses"]],
-    ], url);
+    assert.equal(
+      list.data.map((m: any) => [m.id, m.operations]),
+      [
+        ["chat", ["chat", "completions", "responses"]],
+        ["embed", ["embeddings"]],
+        ["small", ["chat", "completions", "embeddings", "image-embeddings", "responses"]],
+      ],
+      url,
+    );
   }
   const one = (await fetch(`${gw.url}/v1/models/embed`).then((r) => r.json())) as any;
   assert.is(one.id, "embed");
   assert.is((await fetch(`${gw.url}/v1/models/nope`)).status, 404);
   const info = (await fetch(`${gw.url}/info?${API}&model=embed`).then((r) => r.json())) as any;
   assert.equal(info, { model_name: "embed", model_type: "embeddings", model_provider_name: "org" });
-  const chatInfo = (await fetch(`${gw.url}/info?${API}`, { headers: { "azureml-model-deployment": "small" } }).then((r) => r.json())) as any;
+  const chatInfo = (await fetch(`${gw.url}/info?${API}`, { headers: { "azureml-model-deployment": "small" } }).then(
+    (r) => r.json(),
+  )) as any;
   assert.equal(chatInfo, { model_name: "chat-b", model_type: "chat-completion", model_provider_name: "org" });
 });
 
@@ -142,7 +183,11 @@ test("ready_follows_each_engine_and_names_the_one_that_is_not", async ({ gw, sma
     assert.match(body.error.message, /^Not ready: small: the engine is not ready \(for \d+ s\): /);
     assert.is((await fetch(`${gw.url}/ready?deployment=chat`)).status, 200, "one deployment's view");
     assert.is((await fetch(`${gw.url}/ready?deployment=small`)).status, 503);
-    assert.is((await postJson(`${gw.url}/chat/completions?${API}`, { model: "chat", messages: MESSAGES })).status, 200, "the others keep serving");
+    assert.is(
+      (await postJson(`${gw.url}/chat/completions?${API}`, { model: "chat", messages: MESSAGES })).status,
+      200,
+      "the others keep serving",
+    );
   } finally {
     await small.start(port);
   }
@@ -150,13 +195,21 @@ test("ready_follows_each_engine_and_names_the_one_that_is_not", async ({ gw, sma
 });
 
 test("a_deployment_cap_is_its_own_and_requests_are_counted_and_logged_by_deployment", async ({ gw, logs }) => {
-  const held = postJson(`${gw.url}/chat/completions?${API}`, { model: "small", messages: MESSAGES, stream: true, max_tokens: 20, sim_gap_ms: 20 }, { "extra-parameters": "pass-through" });
+  const held = postJson(
+    `${gw.url}/chat/completions?${API}`,
+    { model: "small", messages: MESSAGES, stream: true, max_tokens: 20, sim_gap_ms: 20 },
+    { "extra-parameters": "pass-through" },
+  );
   await new Promise((r) => setTimeout(r, 100));
   const second = await postJson(`${gw.url}/chat/completions?${API}`, { model: "small", messages: MESSAGES });
   assert.is(second.status, 429);
   assert.is(second.headers.get("retry-after"), "1");
   assert.match(second.json.error.message, /^The deployment 'small' has 1 requests in flight, its max_concurrent/);
-  assert.is((await postJson(`${gw.url}/chat/completions?${API}`, { model: "chat", messages: MESSAGES })).status, 200, "another deployment is not capped by it");
+  assert.is(
+    (await postJson(`${gw.url}/chat/completions?${API}`, { model: "chat", messages: MESSAGES })).status,
+    200,
+    "another deployment is not capped by it",
+  );
   assert.is((await held).status, 200);
   const after = await postJson(`${gw.url}/chat/completions?${API}`, { model: "small", messages: MESSAGES });
   assert.is(after.status, 200, "the slot is given back when the stream ends");
@@ -170,10 +223,16 @@ test("a_deployment_cap_is_its_own_and_requests_are_counted_and_logged_by_deploym
 
 test("the_example_file_and_client_work_in_front_of_two_engines", async ({ chat, embed }) => {
   const example = readFileSync(resolve(import.meta.dirname, "../../examples/deployments/deployments.yaml"), "utf8");
-  const file = writeConfig(example.replace("http://127.0.0.1:8000", chat.url).replace("http://127.0.0.1:8080", embed.url));
+  const file = writeConfig(
+    example.replace("http://127.0.0.1:8000", chat.url).replace("http://127.0.0.1:8080", embed.url),
+  );
   const gw = await startGateway("http://127.0.0.1:9", ["--config", file]);
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, [resolve(import.meta.dirname, "../../examples/javascript/deployments.mjs")], { env: { ...process.env, ENDPOINT: gw.url }, timeout: 20_000 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [resolve(import.meta.dirname, "../../examples/javascript/deployments.mjs")],
+      { env: { ...process.env, ENDPOINT: gw.url }, timeout: 20_000 },
+    );
     assert.equal(stdout.split("\n").filter(Boolean), [
       "deployment: chat (chat, completions, responses)",
       "deployment: embed (embeddings)",
@@ -189,10 +248,19 @@ test("the_example_file_and_client_work_in_front_of_two_engines", async ({ chat, 
 });
 
 test("one_deployment_in_a_file_is_the_flags_engine_every_name_stands_for_it", async ({ chat }) => {
-  const gw = await startGateway("http://127.0.0.1:9", ["--config", writeConfig(`deployments:\n  - name: only\n    url: ${chat.url}\n`)]);
+  const gw = await startGateway("http://127.0.0.1:9", [
+    "--config",
+    writeConfig(`deployments:\n  - name: only\n    url: ${chat.url}\n`),
+  ]);
   try {
-    assert.is((await postJson(`${gw.url}/chat/completions?${API}`, { model: "gpt-4o", messages: MESSAGES })).status, 200);
-    assert.is((await postJson(`${gw.url}/openai/v1/chat/completions`, { model: "anything", messages: MESSAGES })).status, 200);
+    assert.is(
+      (await postJson(`${gw.url}/chat/completions?${API}`, { model: "gpt-4o", messages: MESSAGES })).status,
+      200,
+    );
+    assert.is(
+      (await postJson(`${gw.url}/openai/v1/chat/completions`, { model: "anything", messages: MESSAGES })).status,
+      200,
+    );
     assert.is(posts(chat).at(-1)!.body.model, "org/chat-a");
   } finally {
     await gw.close();
@@ -202,10 +270,16 @@ test("one_deployment_in_a_file_is_the_flags_engine_every_name_stands_for_it", as
 test("config_errors_exit_2_with_the_place_and_no_stack", async () => {
   const file = writeConfig("deployments:\n  - name: a\n    url: http://h:1\n  - name: a\n    url: http://h:2\n");
   const main = resolve(import.meta.dirname, "../../src/main.ts");
-  const failed = await promisify(execFile)(process.execPath, ["--import", "tsx", main, "--config", file]).then(() => undefined, (err: { code: number; stderr: string }) => err);
+  const failed = await promisify(execFile)(process.execPath, ["--import", "tsx", main, "--config", file]).then(
+    () => undefined,
+    (err: { code: number; stderr: string }) => err,
+  );
   assert.ok(failed, "refused");
   assert.is(failed!.code, 2);
-  assert.is(failed!.stderr, `azure-openai-proxy: --config: ${file}:4: the name 'a' is used twice (also at line 2)\nTry --help.\n`);
+  assert.is(
+    failed!.stderr,
+    `azure-openai-proxy: --config: ${file}:4: the name 'a' is used twice (also at line 2)\nTry --help.\n`,
+  );
 });
 
 test.run();

@@ -17,30 +17,55 @@ const test = suite("entrypoints");
 function fakeBin(): string {
   const dir = mkdtempSync(join(tmpdir(), "fake-bin-"));
   const fake = join(ROOT, "test/sim/fake-engine.sh");
-  for (const name of ["python3", "text-generation-launcher", "text-embeddings-router", "text-embeddings-router-80"]) symlinkSync(fake, join(dir, name));
+  for (const name of ["python3", "text-generation-launcher", "text-embeddings-router", "text-embeddings-router-80"])
+    symlinkSync(fake, join(dir, name));
   writeFileSync(join(dir, "nvidia-smi"), "#!/usr/bin/env bash\necho 8.0\n");
-  writeFileSync(join(dir, "azure-openai-proxy"), `#!/usr/bin/env bash\nexec node --import "${ROOT}/node_modules/tsx/dist/esm/index.mjs" "${ROOT}/src/main.ts" --log-level warn "$@"\n`);
+  writeFileSync(
+    join(dir, "azure-openai-proxy"),
+    `#!/usr/bin/env bash\nexec node --import "${ROOT}/node_modules/tsx/dist/esm/index.mjs" "${ROOT}/src/main.ts" --log-level warn "$@"\n`,
+  );
   chmodSync(join(dir, "nvidia-smi"), 0o755);
   chmodSync(join(dir, "azure-openai-proxy"), 0o755);
   return dir;
 }
 const BIN = fakeBin();
 
-const freePort = () => new Promise<number>((res) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => res(port));
+const freePort = () =>
+  new Promise<number>((res) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
   });
-});
 
-interface Started { child: ChildProcess; port: number; upstreamPort: number; argsFile: string; exit: Promise<[number | null, string | null]>; stderr: () => string }
+interface Started {
+  child: ChildProcess;
+  port: number;
+  upstreamPort: number;
+  argsFile: string;
+  exit: Promise<[number | null, string | null]>;
+  stderr: () => string;
+}
 
-async function startEntrypoint(engine: string, args: readonly string[], env: Record<string, string> = {}): Promise<Started> {
+async function startEntrypoint(
+  engine: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<Started> {
   const [port, upstreamPort] = [await freePort(), await freePort()];
   const argsFile = join(mkdtempSync(join(tmpdir(), "fake-args-")), "args");
   writeFileSync(argsFile, "");
   const child = spawn("bash", [join(ROOT, "entrypoints", `${engine}.sh`), ...args], {
-    env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, HOST: "127.0.0.1", PORT: String(port), UPSTREAM_PORT: String(upstreamPort), FAKE_ENGINE_ARGS_FILE: argsFile, STOP_TIMEOUT: "5", ...env },
+    env: {
+      ...process.env,
+      PATH: `${BIN}:${process.env.PATH}`,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      UPSTREAM_PORT: String(upstreamPort),
+      FAKE_ENGINE_ARGS_FILE: argsFile,
+      STOP_TIMEOUT: "5",
+      ...env,
+    },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -52,21 +77,56 @@ async function startEntrypoint(engine: string, args: readonly string[], env: Rec
 async function waitGateway(s: Started, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (await fetch(`http://127.0.0.1:${s.port}/ready`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`http://127.0.0.1:${s.port}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     if (s.child.exitCode !== null) throw new Error(`entrypoint exited ${s.child.exitCode}: ${s.stderr()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`gateway not ready: ${s.stderr()}`);
 }
 
-const listening = (port: number) => fetch(`http://127.0.0.1:${port}/health`).then(() => true, () => false);
+const listening = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/health`).then(
+    () => true,
+    () => false,
+  );
 
 const ENGINES = [
-  { engine: "vllm", args: ["--model", "Qwen/Qwen2.5-0.5B-Instruct"], called: "python3 -m vllm.entrypoints.openai.api_server --host 127.0.0.1 --port", route: "chat" },
-  { engine: "sglang", args: ["--model-path", "Qwen/Qwen2.5-0.5B-Instruct"], called: "python3 -m sglang.launch_server --host 127.0.0.1 --port", route: "chat" },
-  { engine: "tgi", args: ["--model-id", "Qwen/Qwen2.5-0.5B-Instruct"], called: "text-generation-launcher --hostname 127.0.0.1 --port", route: "chat" },
-  { engine: "tei-cpu", args: ["--model-id", "BAAI/bge-small-en-v1.5"], called: "text-embeddings-router --hostname 127.0.0.1 --port", route: "embeddings" },
-  { engine: "tei-gpu", args: ["--model-id", "BAAI/bge-small-en-v1.5"], called: "text-embeddings-router-80 --hostname 127.0.0.1 --port", route: "embeddings" },
+  {
+    engine: "vllm",
+    args: ["--model", "Qwen/Qwen2.5-0.5B-Instruct"],
+    called: "python3 -m vllm.entrypoints.openai.api_server --host 127.0.0.1 --port",
+    route: "chat",
+  },
+  {
+    engine: "sglang",
+    args: ["--model-path", "Qwen/Qwen2.5-0.5B-Instruct"],
+    called: "python3 -m sglang.launch_server --host 127.0.0.1 --port",
+    route: "chat",
+  },
+  {
+    engine: "tgi",
+    args: ["--model-id", "Qwen/Qwen2.5-0.5B-Instruct"],
+    called: "text-generation-launcher --hostname 127.0.0.1 --port",
+    route: "chat",
+  },
+  {
+    engine: "tei-cpu",
+    args: ["--model-id", "BAAI/bge-small-en-v1.5"],
+    called: "text-embeddings-router --hostname 127.0.0.1 --port",
+    route: "embeddings",
+  },
+  {
+    engine: "tei-gpu",
+    args: ["--model-id", "BAAI/bge-small-en-v1.5"],
+    called: "text-embeddings-router-80 --hostname 127.0.0.1 --port",
+    route: "embeddings",
+  },
 ] as const;
 
 for (const { engine, args, called, route } of ENGINES) {
@@ -74,11 +134,16 @@ for (const { engine, args, called, route } of ENGINES) {
     const s = await startEntrypoint(engine, args);
     try {
       await waitGateway(s);
-      const res = route === "chat"
-        ? await postJson(`http://127.0.0.1:${s.port}/chat/completions?${API}`, { messages: [{ role: "user", content: "hi" }] })
-        : await postJson(`http://127.0.0.1:${s.port}/embeddings?${API}`, { input: ["hi"] });
+      const res =
+        route === "chat"
+          ? await postJson(`http://127.0.0.1:${s.port}/chat/completions?${API}`, {
+              messages: [{ role: "user", content: "hi" }],
+            })
+          : await postJson(`http://127.0.0.1:${s.port}/embeddings?${API}`, { input: ["hi"] });
       assert.is(res.status, 200, JSON.stringify(res.json));
-      const info = await fetch(`http://127.0.0.1:${s.port}/info?${API}`).then((r) => r.json()) as { model_type: string };
+      const info = (await fetch(`http://127.0.0.1:${s.port}/info?${API}`).then((r) => r.json())) as {
+        model_type: string;
+      };
       assert.is(info.model_type, route === "chat" ? "chat-completion" : "embeddings");
       const invocation = readFileSync(s.argsFile, "utf8").trim();
       assert.ok(invocation.startsWith(`${called} ${s.upstreamPort} `), invocation);
@@ -106,20 +171,29 @@ test("engine_crash_stops_the_gateway_and_exits_non_zero", async () => {
 });
 
 // vLLM opens its port only once the model is loaded; llama.cpp and TGI answer 503 meanwhile.
-for (const { engine, args, mode } of [{ engine: "vllm", args: ["--model", "m"], mode: "slow" }, { engine: "tgi", args: ["--model-id", "m"], mode: "loading" }]) {
+for (const { engine, args, mode } of [
+  { engine: "vllm", args: ["--model", "m"], mode: "slow" },
+  { engine: "tgi", args: ["--model-id", "m"], mode: "loading" },
+]) {
   test(`the_gateway_listens_while_the_engine_loads_then_serves (${engine}, ${mode})`, async () => {
     const s = await startEntrypoint(engine, args, { FAKE_ENGINE_MODE: mode, FAKE_READY_AFTER: "5" });
     const gw = `http://127.0.0.1:${s.port}`;
     try {
       const started = Date.now();
       while (!(await listening(s.port))) {
-        assert.ok(Date.now() - started < 4000, `the gateway was not listening ${Date.now() - started} ms after the start: ${s.stderr()}`);
+        assert.ok(
+          Date.now() - started < 4000,
+          `the gateway was not listening ${Date.now() - started} ms after the start: ${s.stderr()}`,
+        );
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.is((await fetch(`${gw}/health`)).status, 200, "liveness passes during the load");
       const ready = await fetch(`${gw}/ready`);
       assert.is(ready.status, 503);
-      assert.match(((await ready.json()) as any).error.message, /^The engine is loading \(not ready since the gateway started \d+ s ago\)/);
+      assert.match(
+        ((await ready.json()) as any).error.message,
+        /^The engine is loading \(not ready since the gateway started \d+ s ago\)/,
+      );
       const early = await postJson(`${gw}/chat/completions?${API}`, { messages: [{ role: "user", content: "hi" }] });
       assert.is(early.status, 503);
       assert.is(early.json.error.code, "ServiceUnavailable");
@@ -127,7 +201,10 @@ for (const { engine, args, mode } of [{ engine: "vllm", args: ["--model", "m"], 
       await waitGateway(s);
       const readyAt = Date.now() - started;
       assert.ok(readyAt > 3000 && readyAt < 9000, `ready ${readyAt} ms after the start, the engine took 5 s`);
-      assert.is((await postJson(`${gw}/chat/completions?${API}`, { messages: [{ role: "user", content: "hi" }] })).status, 200);
+      assert.is(
+        (await postJson(`${gw}/chat/completions?${API}`, { messages: [{ role: "user", content: "hi" }] })).status,
+        200,
+      );
       s.child.kill("SIGTERM");
       assert.is((await s.exit)[0], 0, s.stderr());
     } finally {
@@ -138,7 +215,10 @@ for (const { engine, args, mode } of [{ engine: "vllm", args: ["--model", "m"], 
 
 test("engine_never_ready_is_a_bounded_wait_and_non_zero_exit", async () => {
   const started = Date.now();
-  const s = await startEntrypoint("tgi", ["--model-id", "m"], { FAKE_ENGINE_MODE: "never-ready", ENGINE_READY_TIMEOUT: "2" });
+  const s = await startEntrypoint("tgi", ["--model-id", "m"], {
+    FAKE_ENGINE_MODE: "never-ready",
+    ENGINE_READY_TIMEOUT: "2",
+  });
   const [code] = await s.exit;
   assert.is(code, 1);
   assert.ok(Date.now() - started < 8000);
@@ -174,11 +254,16 @@ test("sigterm_while_waiting_for_the_engine_exits_0", async () => {
 
 test("engine_arguments_from_ENGINE_ARGS_when_the_container_gets_none", async () => {
   // Azure ML sets environment variables, not container arguments.
-  const s = await startEntrypoint("vllm", [], { ENGINE_ARGS: "--model Qwen/Qwen2.5-0.5B-Instruct  --max-model-len 4096" });
+  const s = await startEntrypoint("vllm", [], {
+    ENGINE_ARGS: "--model Qwen/Qwen2.5-0.5B-Instruct  --max-model-len 4096",
+  });
   try {
     await waitGateway(s);
     const invocation = readFileSync(s.argsFile, "utf8").trim();
-    assert.ok(invocation.endsWith(`--port ${s.upstreamPort} --model Qwen/Qwen2.5-0.5B-Instruct --max-model-len 4096`), invocation);
+    assert.ok(
+      invocation.endsWith(`--port ${s.upstreamPort} --model Qwen/Qwen2.5-0.5B-Instruct --max-model-len 4096`),
+      invocation,
+    );
     s.child.kill("SIGTERM");
     assert.is((await s.exit)[0], 0, s.stderr());
   } finally {

@@ -8,7 +8,11 @@ import { gatewaySuite } from "../helpers/gateway.ts";
 const run = promisify(execFile);
 const test = gatewaySuite("examples");
 
-const example = (file: string, endpoint: string) => run(process.execPath, [`examples/javascript/${file}`], { env: { ...process.env, ENDPOINT: endpoint }, timeout: 20_000 });
+const example = (file: string, endpoint: string) =>
+  run(process.execPath, [`examples/javascript/${file}`], {
+    env: { ...process.env, ENDPOINT: endpoint },
+    timeout: 20_000,
+  });
 
 test("chat", async ({ gw }) => {
   const { stdout } = await example("chat.mjs", gw.url);
@@ -26,16 +30,41 @@ test("tools", async ({ gw, sim }) => {
   const { stdout } = await example("tools.mjs", gw.url);
   assert.match(stdout, /model called get_weather\(\{"city":"Paris"\}\)/);
   const second = sim.last("/v1/chat/completions").body;
-  assert.equal(second.messages.at(-1), { role: "tool", content: '{"city":"Paris","forecast":"sunny","celsius":21}', tool_call_id: "call_sim_1" });
+  assert.equal(second.messages.at(-1), {
+    role: "tool",
+    content: '{"city":"Paris","forecast":"sunny","celsius":21}',
+    tool_call_id: "call_sim_1",
+  });
 });
 
 test("tools_with_what_small_models_produce", async ({ gw, sim }) => {
-  const answer = (finish: string, message: object) => ({ json: { id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, finish_reason: finish, logprobs: null, message: { role: "assistant", refusal: null, ...message } }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } } });
-  const call = (args: string) => ({ content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: args } }] });
-  const outcome = (file: string) => example(file, gw.url).then((r) => ({ code: 0, stdout: r.stdout }), (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }));
+  const answer = (finish: string, message: object) => ({
+    json: {
+      id: "c",
+      object: "chat.completion",
+      created: 1,
+      model: "m",
+      choices: [
+        { index: 0, finish_reason: finish, logprobs: null, message: { role: "assistant", refusal: null, ...message } },
+      ],
+      usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    },
+  });
+  const call = (args: string) => ({
+    content: null,
+    tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: args } }],
+  });
+  const outcome = (file: string) =>
+    example(file, gw.url).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }),
+    );
 
   sim.next(answer("length", call('{"city": "Pa')));
-  assert.equal(await outcome("tools.mjs"), { code: 1, stdout: "the model ran out of tokens before it finished the call; raise max_tokens\n" });
+  assert.equal(await outcome("tools.mjs"), {
+    code: 1,
+    stdout: "the model ran out of tokens before it finished the call; raise max_tokens\n",
+  });
   sim.next(answer("tool_calls", call('{"city": "Par')));
   const broken = await outcome("tools.mjs");
   assert.is(broken.code, 1);
@@ -43,7 +72,10 @@ test("tools_with_what_small_models_produce", async ({ gw, sim }) => {
   sim.next(answer("tool_calls", call('{"town": "Paris"}')));
   assert.match((await outcome("tools.mjs")).stdout, /not running the tool: arguments without a 'city' string/);
   sim.next(answer("stop", { content: "It is sunny." }));
-  assert.equal(await outcome("tools.mjs"), { code: 0, stdout: "the model answered without calling get_weather: It is sunny.\n" });
+  assert.equal(await outcome("tools.mjs"), {
+    code: 0,
+    stdout: "the model answered without calling get_weather: It is sunny.\n",
+  });
 });
 
 test("embeddings", async ({ gw }) => {
@@ -54,7 +86,11 @@ test("embeddings", async ({ gw }) => {
 
 test("info", async ({ gw }) => {
   const { stdout } = await example("info.mjs", gw.url);
-  assert.equal(JSON.parse(stdout), { model_name: "sim-model-1", model_type: "chat-completion", model_provider_name: "sim-org" });
+  assert.equal(JSON.parse(stdout), {
+    model_name: "sim-model-1",
+    model_type: "chat-completion",
+    model_provider_name: "sim-org",
+  });
 });
 
 test("azure_openai_deployments", async ({ gw, sim }) => {
@@ -82,7 +118,10 @@ test("openai_engine", async ({ gw, sim }) => {
 });
 
 test("curl_openai_script", async ({ gw }) => {
-  const { stdout } = await run("bash", ["examples/curl-openai.sh"], { env: { ...process.env, ENDPOINT: gw.url }, timeout: 20_000 });
+  const { stdout } = await run("bash", ["examples/curl-openai.sh"], {
+    env: { ...process.env, ENDPOINT: gw.url },
+    timeout: 20_000,
+  });
   assert.match(stdout, /"object":"chat.completion"/);
   assert.match(stdout, /event: response.output_text.delta\ndata: /);
   assert.match(stdout, /event: response.completed/);
@@ -91,7 +130,10 @@ test("curl_openai_script", async ({ gw }) => {
 });
 
 test("curl_script", async ({ gw }) => {
-  const { stdout } = await run("bash", ["examples/curl.sh"], { env: { ...process.env, ENDPOINT: gw.url }, timeout: 20_000 });
+  const { stdout } = await run("bash", ["examples/curl.sh"], {
+    env: { ...process.env, ENDPOINT: gw.url },
+    timeout: 20_000,
+  });
   assert.match(stdout, /"model_type":"chat-completion"/);
   assert.match(stdout, /data: \[DONE\]/);
   assert.match(stdout, /"code":"ExtraParametersNotAllowed"/);

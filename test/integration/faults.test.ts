@@ -10,7 +10,11 @@ import { EngineSim } from "../sim/engine.ts";
 
 const ENGINE_KEY = "engine-key-never-shown-7";
 const GATEWAY_KEY = "gw-key-1";
-interface Ctx { sim: EngineSim; gw: RunningGateway; logs: Array<Record<string, any>> }
+interface Ctx {
+  sim: EngineSim;
+  gw: RunningGateway;
+  logs: Array<Record<string, any>>;
+}
 const test = suite<Ctx>("faults");
 
 test.before(async (ctx) => {
@@ -30,13 +34,21 @@ test.before.each((ctx) => {
 const AUTH = { "api-key": GATEWAY_KEY };
 const CHAT = { model: "d", messages: [{ role: "user", content: "hi" }] };
 /** One chat route per dialect. */
-const CHAT_ROUTES = [`/chat/completions?${API}`, "/openai/v1/chat/completions", "/openai/deployments/d/chat/completions?api-version=2024-10-21", "/v1/chat/completions"];
+const CHAT_ROUTES = [
+  `/chat/completions?${API}`,
+  "/openai/v1/chat/completions",
+  "/openai/deployments/d/chat/completions?api-version=2024-10-21",
+  "/v1/chat/completions",
+];
 const chatPosts = (sim: EngineSim) => sim.requests.filter((r) => r.method === "POST").length;
 
 test("an_engine_that_echoes_credentials_never_hands_them_out", async ({ gw, sim, logs }) => {
   const echo = `Invalid header 'Authorization: Bearer ${ENGINE_KEY}' (client key ${GATEWAY_KEY})`;
   for (const route of CHAT_ROUTES) {
-    sim.next({ status: 401, json: { error: { message: echo, type: "authentication_error", param: null, code: null } } });
+    sim.next({
+      status: 401,
+      json: { error: { message: echo, type: "authentication_error", param: null, code: null } },
+    });
     const plain = await postJson(`${gw.url}${route}`, CHAT, AUTH);
     assert.is(plain.status, 401, route);
     const text = JSON.stringify(plain.json);
@@ -46,7 +58,10 @@ test("an_engine_that_echoes_credentials_never_hands_them_out", async ({ gw, sim,
     sim.next({ sse: [`data: ${JSON.stringify({ error: { message: echo } })}\n\n`] });
     const streamed = await readRaw(`${gw.url}${route}`, { ...CHAT, stream: true }, AUTH);
     assert.ok(streamed.text.includes("Invalid header"), route);
-    assert.not.ok(streamed.text.includes(ENGINE_KEY) || streamed.text.includes(GATEWAY_KEY), `${route}: ${streamed.text}`);
+    assert.not.ok(
+      streamed.text.includes(ENGINE_KEY) || streamed.text.includes(GATEWAY_KEY),
+      `${route}: ${streamed.text}`,
+    );
   }
   sim.next({ status: 500, text: `<html>proxy error for Bearer ${ENGINE_KEY}</html>` });
   const page = await postJson(`${gw.url}/v1/chat/completions`, CHAT, AUTH);
@@ -67,17 +82,30 @@ test("a_200_whose_body_is_an_error_is_a_502", async ({ gw, sim }) => {
 
 test("deep_nesting_and_infinite_numbers_are_a_400_before_the_engine", async ({ gw, sim }) => {
   const deep = `${'{"a":'.repeat(5000)}"x"${"}".repeat(5000)}`; // written as text: the test's own JSON.stringify would overflow
-  const nested = await postJson(`${gw.url}/v1/chat/completions`, `${JSON.stringify(CHAT).slice(0, -1)},"vendor_field":${deep}}`, AUTH);
+  const nested = await postJson(
+    `${gw.url}/v1/chat/completions`,
+    `${JSON.stringify(CHAT).slice(0, -1)},"vendor_field":${deep}}`,
+    AUTH,
+  );
   assert.is(nested.status, 400);
   assert.match(nested.json.error.message, /nests deeper than 64 levels/);
-  const huge = await postJson(`${gw.url}/openai/v1/chat/completions`, '{"model":"d","messages":[{"role":"user","content":"hi"}],"max_tokens":1e400}', AUTH);
+  const huge = await postJson(
+    `${gw.url}/openai/v1/chat/completions`,
+    '{"model":"d","messages":[{"role":"user","content":"hi"}],"max_tokens":1e400}',
+    AUTH,
+  );
   assert.is(huge.status, 400);
   assert.is(huge.json.error.param, "max_tokens");
   assert.is(chatPosts(sim), 0);
 });
 
 test("encoded_bodies_are_decoded_or_named", async ({ gw, sim }) => {
-  const post = (body: Uint8Array | string, encoding: string) => fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { ...AUTH, "content-type": "application/json", "content-encoding": encoding }, body });
+  const post = (body: Uint8Array | string, encoding: string) =>
+    fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "application/json", "content-encoding": encoding },
+      body,
+    });
   const zipped = await post(gzipSync(JSON.stringify(CHAT)), "gzip");
   assert.is(zipped.status, 200);
   assert.is(sim.last("/v1/chat/completions").body.messages[0].content, "hi");
@@ -90,7 +118,11 @@ test("encoded_bodies_are_decoded_or_named", async ({ gw, sim }) => {
 });
 
 test("every_method_is_answered_in_an_envelope", async ({ gw }) => {
-  for (const [path, status] of [["/v1/chat/completions", 405], ["/openai/v1/models", 405], ["/nowhere", 404]] as const) {
+  for (const [path, status] of [
+    ["/v1/chat/completions", 405],
+    ["/openai/v1/models", 405],
+    ["/nowhere", 404],
+  ] as const) {
     const res = await fetch(`${gw.url}${path}`, { method: "PROPFIND", headers: AUTH });
     assert.is(res.status, status, path);
     assert.ok(((await res.json()) as any).error.message, path);
@@ -101,12 +133,18 @@ test("every_method_is_answered_in_an_envelope", async ({ gw }) => {
 test("a_client_that_leaves_before_its_answer_is_499_in_log_and_metrics", async ({ gw, sim, logs }) => {
   sim.next({ delayMs: 2000, json: {} });
   const controller = new AbortController();
-  const pending = fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body: JSON.stringify(CHAT), signal: controller.signal }).catch(() => undefined);
+  const pending = fetch(`${gw.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { ...AUTH, "content-type": "application/json" },
+    body: JSON.stringify(CHAT),
+    signal: controller.signal,
+  }).catch(() => undefined);
   while (chatPosts(sim) === 0) await new Promise((r) => setTimeout(r, 10));
   controller.abort();
   await pending;
   let line: Record<string, any> | undefined;
-  while (!(line = logs.find((l) => l.msg === "request" && l.path === "/v1/chat/completions"))) await new Promise((r) => setTimeout(r, 10));
+  while (!(line = logs.find((l) => l.msg === "request" && l.path === "/v1/chat/completions")))
+    await new Promise((r) => setTimeout(r, 10));
   assert.is(line.status, 499);
   assert.is(line.clientAborted, true);
   const metrics = await (await fetch(`${gw.url}/metrics`, { headers: AUTH })).text();

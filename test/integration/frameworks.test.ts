@@ -9,8 +9,25 @@ import { join } from "node:path";
 import { createAzure } from "@ai-sdk/azure";
 import { createOpenAI } from "@ai-sdk/openai";
 import { AzureChatOpenAI, AzureOpenAIEmbeddings, ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
-import { Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, run, setTracingDisabled, tool as agentTool } from "@openai/agents";
-import { APICallError, embed, generateText, type LanguageModel, type EmbeddingModel, Output, stepCountIs, streamText, tool } from "ai";
+import {
+  Agent,
+  OpenAIChatCompletionsModel,
+  OpenAIResponsesModel,
+  run,
+  setTracingDisabled,
+  tool as agentTool,
+} from "@openai/agents";
+import {
+  APICallError,
+  embed,
+  generateText,
+  type LanguageModel,
+  type EmbeddingModel,
+  Output,
+  stepCountIs,
+  streamText,
+  tool,
+} from "ai";
 import OpenAI from "openai";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -44,9 +61,14 @@ function record(sim: EngineSim, name: string): void {
   if (!process.env.RECORD_REQUESTS) return;
   const dir = join(import.meta.dirname, "../fixtures/requests");
   mkdirSync(dir, { recursive: true });
-  sim.requests.filter((r) => r.method === "POST" && TOOL_BODY_PATHS[r.path]).forEach((r, i) => {
-    writeFileSync(join(dir, `${name}-${i + 1}.json`), `${JSON.stringify({ recordedFrom: name, path: r.path, schema: TOOL_BODY_PATHS[r.path], body: r.body }, null, 2)}\n`);
-  });
+  sim.requests
+    .filter((r) => r.method === "POST" && TOOL_BODY_PATHS[r.path])
+    .forEach((r, i) => {
+      writeFileSync(
+        join(dir, `${name}-${i + 1}.json`),
+        `${JSON.stringify({ recordedFrom: name, path: r.path, schema: TOOL_BODY_PATHS[r.path], body: r.body }, null, 2)}\n`,
+      );
+    });
 }
 
 function frameworkSuite(name: string, cases: (test: ReturnType<typeof suite<Ctx>>) => void): void {
@@ -66,7 +88,18 @@ function frameworkSuite(name: string, cases: (test: ReturnType<typeof suite<Ctx>
 
 const posts = (sim: EngineSim, path: string) => sim.requests.filter((r) => r.method === "POST" && r.path === path);
 const engineFault = (sim: EngineSim, status: number, headers: Record<string, string> = {}) =>
-  sim.next({ status, headers, json: { error: { message: status === 429 ? "slow down" : "the engine refused it", type: "invalid_request_error", param: null, code: null } } });
+  sim.next({
+    status,
+    headers,
+    json: {
+      error: {
+        message: status === 429 ? "slow down" : "the engine refused it",
+        type: "invalid_request_error",
+        param: null,
+        code: null,
+      },
+    },
+  });
 
 // ---- Vercel AI SDK ------------------------------------------------------------------------------------
 
@@ -88,8 +121,17 @@ const AI_SDK_SETUPS: AiSdkSetUp[] = [
   },
   {
     name: "azure_responses_deployment_urls",
-    model: (gw) => createAzure({ baseURL: `${gw}/openai`, apiKey: KEY, useDeploymentBasedUrls: true, apiVersion: API_VERSION })(DEPLOYMENT),
-    embedding: (gw) => createAzure({ baseURL: `${gw}/openai`, apiKey: KEY, useDeploymentBasedUrls: true, apiVersion: API_VERSION }).embedding(DEPLOYMENT),
+    model: (gw) =>
+      createAzure({ baseURL: `${gw}/openai`, apiKey: KEY, useDeploymentBasedUrls: true, apiVersion: API_VERSION })(
+        DEPLOYMENT,
+      ),
+    embedding: (gw) =>
+      createAzure({
+        baseURL: `${gw}/openai`,
+        apiKey: KEY,
+        useDeploymentBasedUrls: true,
+        apiVersion: API_VERSION,
+      }).embedding(DEPLOYMENT),
     enginePath: "/v1/responses",
     gatewayPath: `/openai/deployments/${DEPLOYMENT}/responses`,
   },
@@ -137,8 +179,18 @@ for (const setUp of AI_SDK_SETUPS) {
 
     test("tool_loop", async (ctx) => {
       const calls: unknown[] = [];
-      const weather = tool({ description: "Weather of a city", inputSchema: z.object({ city: z.string() }), execute: async (input) => (calls.push(input), WEATHER) });
-      const { text, steps } = await generateText({ model: model(ctx), prompt: "Weather in Paris?", tools: { weather }, stopWhen: stepCountIs(3), maxRetries: 0 });
+      const weather = tool({
+        description: "Weather of a city",
+        inputSchema: z.object({ city: z.string() }),
+        execute: async (input) => (calls.push(input), WEATHER),
+      });
+      const { text, steps } = await generateText({
+        model: model(ctx),
+        prompt: "Weather in Paris?",
+        tools: { weather },
+        stopWhen: stepCountIs(3),
+        maxRetries: 0,
+      });
       assert.equal(calls, [{ city: "Paris" }]);
       assert.is(steps.length, 2);
       assert.is(text, REPLY);
@@ -148,7 +200,12 @@ for (const setUp of AI_SDK_SETUPS) {
     });
 
     test("structured_output", async (ctx) => {
-      const { output } = await generateText({ model: model(ctx), prompt: "Forecast for Paris as JSON.", output: Output.object({ schema: Forecast }), maxRetries: 0 });
+      const { output } = await generateText({
+        model: model(ctx),
+        prompt: "Forecast for Paris as JSON.",
+        output: Output.object({ schema: Forecast }),
+        maxRetries: 0,
+      });
       assert.equal(output, { city: "Paris", celsius: 21 });
       recorded(ctx, "structured");
     });
@@ -158,7 +215,16 @@ for (const setUp of AI_SDK_SETUPS) {
       // false; resolving them needs the gateway's own store (issue 24), so this turn keeps nothing.
       const providerOptions = { openai: { store: false }, azure: { store: false } };
       const first = await generateText({ model: model(ctx), prompt: "Say hello.", providerOptions, maxRetries: 0 });
-      const second = await generateText({ model: model(ctx), messages: [{ role: "user", content: "Say hello." }, ...first.response.messages, { role: "user", content: "Again." }], providerOptions, maxRetries: 0 });
+      const second = await generateText({
+        model: model(ctx),
+        messages: [
+          { role: "user", content: "Say hello." },
+          ...first.response.messages,
+          { role: "user", content: "Again." },
+        ],
+        providerOptions,
+        maxRetries: 0,
+      });
       assert.is(second.text, REPLY);
       const body = JSON.stringify(posts(ctx.sim, setUp.enginePath)[1]!.body);
       assert.ok(body.includes(REPLY) && body.includes("Again."), "the earlier answer went back to the engine");
@@ -168,7 +234,15 @@ for (const setUp of AI_SDK_SETUPS) {
     if (setUp.enginePath === "/v1/responses") {
       test("multi_turn_with_stored_items_refers_to_them", async (ctx) => {
         const first = await generateText({ model: model(ctx), prompt: "Say hello.", maxRetries: 0 });
-        await generateText({ model: model(ctx), messages: [{ role: "user", content: "Say hello." }, ...first.response.messages, { role: "user", content: "Again." }], maxRetries: 0 });
+        await generateText({
+          model: model(ctx),
+          messages: [
+            { role: "user", content: "Say hello." },
+            ...first.response.messages,
+            { role: "user", content: "Again." },
+          ],
+          maxRetries: 0,
+        });
         const input = posts(ctx.sim, setUp.enginePath)[1]!.body.input as Array<Record<string, unknown>>;
         assert.equal(input[1], { type: "item_reference", id: "msg_sim" }); // the first answer's message, by id
         recorded(ctx, "multi-turn-stored");
@@ -202,9 +276,24 @@ for (const setUp of AI_SDK_SETUPS) {
 // ---- OpenAI Agents SDK --------------------------------------------------------------------------------
 
 const AGENT_SETUPS = [
-  { name: "responses_openai_v1", client: (gw: string) => new OpenAI({ baseURL: `${gw}/openai/v1`, apiKey: KEY, maxRetries: 0 }), model: DEPLOYMENT, api: "responses" as const },
-  { name: "chat_openai_v1", client: (gw: string) => new OpenAI({ baseURL: `${gw}/openai/v1`, apiKey: KEY, maxRetries: 0 }), model: DEPLOYMENT, api: "chat" as const },
-  { name: "responses_engine_v1", client: (gw: string) => new OpenAI({ baseURL: `${gw}/v1`, apiKey: KEY, maxRetries: 0 }), model: SERVED, api: "responses" as const },
+  {
+    name: "responses_openai_v1",
+    client: (gw: string) => new OpenAI({ baseURL: `${gw}/openai/v1`, apiKey: KEY, maxRetries: 0 }),
+    model: DEPLOYMENT,
+    api: "responses" as const,
+  },
+  {
+    name: "chat_openai_v1",
+    client: (gw: string) => new OpenAI({ baseURL: `${gw}/openai/v1`, apiKey: KEY, maxRetries: 0 }),
+    model: DEPLOYMENT,
+    api: "chat" as const,
+  },
+  {
+    name: "responses_engine_v1",
+    client: (gw: string) => new OpenAI({ baseURL: `${gw}/v1`, apiKey: KEY, maxRetries: 0 }),
+    model: SERVED,
+    api: "responses" as const,
+  },
 ];
 
 for (const setUp of AGENT_SETUPS) {
@@ -212,7 +301,10 @@ for (const setUp of AGENT_SETUPS) {
     const enginePath = setUp.api === "responses" ? "/v1/responses" : "/v1/chat/completions";
     const agent = (ctx: Ctx, extra: Partial<ConstructorParameters<typeof Agent>[0]> = {}) => {
       const client = setUp.client(ctx.gw.url);
-      const model = setUp.api === "responses" ? new OpenAIResponsesModel(client, setUp.model) : new OpenAIChatCompletionsModel(client, setUp.model);
+      const model =
+        setUp.api === "responses"
+          ? new OpenAIResponsesModel(client, setUp.model)
+          : new OpenAIChatCompletionsModel(client, setUp.model);
       return new Agent({ name: "assistant", instructions: "Be brief.", model, ...extra });
     };
 
@@ -228,11 +320,19 @@ for (const setUp of AGENT_SETUPS) {
 
     test("tool_loop_then_a_second_turn", async (ctx) => {
       const calls: unknown[] = [];
-      const weather = agentTool({ name: "get_weather", description: "Weather of a city", parameters: z.object({ city: z.string() }), execute: async (input) => (calls.push(input), JSON.stringify(WEATHER)) });
+      const weather = agentTool({
+        name: "get_weather",
+        description: "Weather of a city",
+        parameters: z.object({ city: z.string() }),
+        execute: async (input) => (calls.push(input), JSON.stringify(WEATHER)),
+      });
       const first = await run(agent(ctx, { tools: [weather] }), "Weather in Paris?");
       assert.equal(calls, [{ city: "Paris" }]);
       assert.is(first.finalOutput, REPLY);
-      const second = await run(agent(ctx, { tools: [weather] }), [...first.history, { role: "user", content: "And tomorrow?" }]);
+      const second = await run(agent(ctx, { tools: [weather] }), [
+        ...first.history,
+        { role: "user", content: "And tomorrow?" },
+      ]);
       assert.is(second.finalOutput, REPLY);
       const last = JSON.stringify(posts(ctx.sim, enginePath).at(-1)!.body);
       assert.ok(last.includes("sunny") && last.includes("And tomorrow?"), "the whole history went back to the engine");
@@ -257,16 +357,56 @@ for (const setUp of AGENT_SETUPS) {
 // ---- LangChain ----------------------------------------------------------------------------------------
 
 const LANGCHAIN_SETUPS = [
-  { name: "azure_chat", responses: false, chat: (gw: string) => new AzureChatOpenAI({ azureOpenAIApiKey: KEY, azureOpenAIEndpoint: gw, azureOpenAIApiDeploymentName: DEPLOYMENT, azureOpenAIApiVersion: API_VERSION, maxRetries: 0 }) },
-  { name: "azure_responses", responses: true, chat: (gw: string) => new AzureChatOpenAI({ azureOpenAIApiKey: KEY, azureOpenAIEndpoint: gw, azureOpenAIApiDeploymentName: DEPLOYMENT, azureOpenAIApiVersion: API_VERSION, useResponsesApi: true, maxRetries: 0 }) },
-  { name: "openai_engine_v1", responses: false, chat: (gw: string) => new ChatOpenAI({ model: SERVED, apiKey: KEY, configuration: { baseURL: `${gw}/v1` }, maxRetries: 0 }) },
-  { name: "openai_engine_v1_responses", responses: true, chat: (gw: string) => new ChatOpenAI({ model: SERVED, apiKey: KEY, configuration: { baseURL: `${gw}/v1` }, useResponsesApi: true, maxRetries: 0 }) },
+  {
+    name: "azure_chat",
+    responses: false,
+    chat: (gw: string) =>
+      new AzureChatOpenAI({
+        azureOpenAIApiKey: KEY,
+        azureOpenAIEndpoint: gw,
+        azureOpenAIApiDeploymentName: DEPLOYMENT,
+        azureOpenAIApiVersion: API_VERSION,
+        maxRetries: 0,
+      }),
+  },
+  {
+    name: "azure_responses",
+    responses: true,
+    chat: (gw: string) =>
+      new AzureChatOpenAI({
+        azureOpenAIApiKey: KEY,
+        azureOpenAIEndpoint: gw,
+        azureOpenAIApiDeploymentName: DEPLOYMENT,
+        azureOpenAIApiVersion: API_VERSION,
+        useResponsesApi: true,
+        maxRetries: 0,
+      }),
+  },
+  {
+    name: "openai_engine_v1",
+    responses: false,
+    chat: (gw: string) =>
+      new ChatOpenAI({ model: SERVED, apiKey: KEY, configuration: { baseURL: `${gw}/v1` }, maxRetries: 0 }),
+  },
+  {
+    name: "openai_engine_v1_responses",
+    responses: true,
+    chat: (gw: string) =>
+      new ChatOpenAI({
+        model: SERVED,
+        apiKey: KEY,
+        configuration: { baseURL: `${gw}/v1` },
+        useResponsesApi: true,
+        maxRetries: 0,
+      }),
+  },
 ];
 
 for (const setUp of LANGCHAIN_SETUPS) {
   frameworkSuite(`langchain:${setUp.name}`, (test) => {
     const enginePath = setUp.responses ? "/v1/responses" : "/v1/chat/completions";
-    const textOf = (content: unknown) => (typeof content === "string" ? content : (content as Array<{ text?: string }>).map((p) => p.text ?? "").join(""));
+    const textOf = (content: unknown) =>
+      typeof content === "string" ? content : (content as Array<{ text?: string }>).map((p) => p.text ?? "").join("");
 
     test("text_stream_and_multi_turn", async (ctx) => {
       const model = setUp.chat(ctx.gw.url);
@@ -283,12 +423,25 @@ for (const setUp of LANGCHAIN_SETUPS) {
     });
 
     test("tool_loop", async (ctx) => {
-      const model = setUp.chat(ctx.gw.url).bindTools([{ type: "function", function: { name: "get_weather", description: "Weather of a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }]);
+      const model = setUp.chat(ctx.gw.url).bindTools([
+        {
+          type: "function",
+          function: {
+            name: "get_weather",
+            description: "Weather of a city",
+            parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+          },
+        },
+      ]);
       const asked = await model.invoke("Weather in Paris?");
       const call = asked.tool_calls?.[0];
       assert.is(call?.name, "get_weather");
       assert.equal(call?.args, { city: "Paris" });
-      const answered = await model.invoke([["human", "Weather in Paris?"], asked, { role: "tool", content: JSON.stringify(WEATHER), tool_call_id: call!.id! }]);
+      const answered = await model.invoke([
+        ["human", "Weather in Paris?"],
+        asked,
+        { role: "tool", content: JSON.stringify(WEATHER), tool_call_id: call!.id! },
+      ]);
       assert.is(textOf(answered.content), REPLY);
       assert.ok(JSON.stringify(posts(ctx.sim, enginePath).at(-1)!.body).includes("sunny"));
       record(ctx.sim, `langchain-${setUp.name}-tool-loop`);
@@ -302,10 +455,16 @@ for (const setUp of LANGCHAIN_SETUPS) {
 
     test("bad_request_and_rate_limit", async (ctx) => {
       engineFault(ctx.sim, 400);
-      const bad = (await setUp.chat(ctx.gw.url).invoke("x").catch((e: unknown) => e)) as { status?: number; message: string };
+      const bad = (await setUp
+        .chat(ctx.gw.url)
+        .invoke("x")
+        .catch((e: unknown) => e)) as { status?: number; message: string };
       assert.is(bad.status, 400);
       engineFault(ctx.sim, 429, { "retry-after": "3" });
-      const limited = (await setUp.chat(ctx.gw.url).invoke("x").catch((e: unknown) => e)) as { status?: number };
+      const limited = (await setUp
+        .chat(ctx.gw.url)
+        .invoke("x")
+        .catch((e: unknown) => e)) as { status?: number };
       assert.is(limited.status, 429);
     });
   });
@@ -313,8 +472,19 @@ for (const setUp of LANGCHAIN_SETUPS) {
 
 frameworkSuite("langchain:embeddings", (test) => {
   test("azure_and_engine_v1", async (ctx) => {
-    const azure = new AzureOpenAIEmbeddings({ azureOpenAIApiKey: KEY, azureOpenAIBasePath: `${ctx.gw.url}/openai/deployments`, azureOpenAIApiEmbeddingsDeploymentName: DEPLOYMENT, azureOpenAIApiVersion: API_VERSION, maxRetries: 0 });
-    const engine = new OpenAIEmbeddings({ model: SERVED, apiKey: KEY, configuration: { baseURL: `${ctx.gw.url}/v1` }, maxRetries: 0 });
+    const azure = new AzureOpenAIEmbeddings({
+      azureOpenAIApiKey: KEY,
+      azureOpenAIBasePath: `${ctx.gw.url}/openai/deployments`,
+      azureOpenAIApiEmbeddingsDeploymentName: DEPLOYMENT,
+      azureOpenAIApiVersion: API_VERSION,
+      maxRetries: 0,
+    });
+    const engine = new OpenAIEmbeddings({
+      model: SERVED,
+      apiKey: KEY,
+      configuration: { baseURL: `${ctx.gw.url}/v1` },
+      maxRetries: 0,
+    });
     for (const embeddings of [azure, engine]) {
       const vector = await embeddings.embedQuery("hello");
       assert.is(vector.length, 8);

@@ -16,8 +16,28 @@ test.after(async (ctx) => {
   await ctx.sim.close();
 });
 
-async function startCli(sim: EngineSim, extra: string[] = []): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--upstream-port", String(sim.port), "--log-level", "info", ...extra], { stdio: ["ignore", "pipe", "inherit"] });
+async function startCli(
+  sim: EngineSim,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/main.ts",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--upstream-port",
+      String(sim.port),
+      "--log-level",
+      "info",
+      ...extra,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const exit = once(child, "exit").then(([code]) => code as number | null);
   for await (const line of createInterface({ input: child.stdout! })) {
     const entry = JSON.parse(line);
@@ -40,9 +60,13 @@ test("sigterm_lets_a_live_stream_finish_then_exits_0", async ({ sim }) => {
   let text = new TextDecoder().decode((await reader.read()).value);
   child.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 100));
-  const refused = await fetch(`${url}/health`).then(() => false, () => true);
+  const refused = await fetch(`${url}/health`).then(
+    () => false,
+    () => true,
+  );
   assert.ok(refused, "no new connections while draining");
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+    text += new TextDecoder().decode(chunk.value);
   assert.ok(text.endsWith("data: [DONE]\n\n"), "the stream finished");
   assert.is(await exit, 0);
 });
@@ -61,8 +85,17 @@ test("a_second_signal_exits_at_once", async ({ sim }) => {
 
 test("grace_period_ends_a_stream_that_will_not_finish", async ({ sim }) => {
   const { child, url, exit } = await startCli(sim, ["--shutdown-grace", "300ms"]);
-  sim.next({ sse: ['data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n'], stall: true });
-  const res = await fetch(`${url}/chat/completions?${API}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content: "x" }], stream: true }) });
+  sim.next({
+    sse: [
+      'data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n',
+    ],
+    stall: true,
+  });
+  const res = await fetch(`${url}/chat/completions?${API}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content: "x" }], stream: true }),
+  });
   await res.body!.getReader().read();
   const started = Date.now();
   child.kill("SIGTERM");
@@ -76,11 +109,18 @@ test("workers_share_the_port_and_aggregate_metrics", async ({ sim }) => {
   // The first worker to listen logs its URL; wait for the second one too before counting.
   await new Promise((r) => setTimeout(r, 1500));
   for (let i = 0; i < 20; i++) {
-    const res = await fetch(`${url}/chat/completions?${API}`, { method: "POST", headers: { "content-type": "application/json", connection: "close" }, body: JSON.stringify({ messages: [{ role: "user", content: "x" }] }) });
+    const res = await fetch(`${url}/chat/completions?${API}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", connection: "close" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "x" }] }),
+    });
     assert.is(res.status, 200);
   }
   const total = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
-  const served = total.split("\n").filter((l) => l.startsWith('gateway_requests_total{route="/chat/completions",status="200"')).reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+  const served = total
+    .split("\n")
+    .filter((l) => l.startsWith('gateway_requests_total{route="/chat/completions",status="200"'))
+    .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
   assert.is(served, 20, "the primary's --metrics-port sums both workers");
   child.kill("SIGTERM");
   assert.is(await exit, 0);

@@ -13,7 +13,16 @@ import { EngineSim, simVector } from "../sim/engine.ts";
 const KEY = "gateway-key";
 const REPLY = "The quick brown fox jumps over";
 
-const TOOLS = [{ type: "function" as const, function: { name: "get_weather", description: "Weather of a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
+const TOOLS = [
+  {
+    type: "function" as const,
+    function: {
+      name: "get_weather",
+      description: "Weather of a city",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    },
+  },
+];
 
 interface Ctx {
   sim: EngineSim;
@@ -23,7 +32,11 @@ interface Ctx {
 }
 
 for (const base of CLIENT_SETUPS) {
-  const setUp = { ...base, model: base.model("sim-org/sim-model-1"), client: (url: string, key = KEY) => base.client(url, key) };
+  const setUp = {
+    ...base,
+    model: base.model("sim-org/sim-model-1"),
+    client: (url: string, key = KEY) => base.client(url, key),
+  };
   const test = suite<Ctx>(`openai-clients:${setUp.name}`);
   test.before(async (ctx) => {
     ctx.sim = await new EngineSim().start();
@@ -43,7 +56,9 @@ for (const base of CLIENT_SETUPS) {
   const lastLine = (ctx: Ctx) => ctx.logs.filter((l) => l.msg === "request").at(-1)!;
 
   test("chat", async (ctx) => {
-    const { data, response } = await ctx.client.chat.completions.create({ model: setUp.model, messages: [{ role: "user", content: "hi" }] }).withResponse();
+    const { data, response } = await ctx.client.chat.completions
+      .create({ model: setUp.model, messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
     assertOpenAISchema("CreateChatCompletionResponse", data);
     assert.is(data.choices[0]!.message.content, REPLY);
     assert.ok(response.headers.get("x-request-id"));
@@ -56,7 +71,12 @@ for (const base of CLIENT_SETUPS) {
   });
 
   test("chat_stream_with_usage", async (ctx) => {
-    const stream = await ctx.client.chat.completions.create({ model: setUp.model, messages: [{ role: "user", content: "hi" }], stream: true, stream_options: { include_usage: true } });
+    const stream = await ctx.client.chat.completions.create({
+      model: setUp.model,
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let usage: OpenAI.CompletionUsage | undefined | null;
     let chunks = 0;
@@ -74,14 +94,25 @@ for (const base of CLIENT_SETUPS) {
   });
 
   test("tools_plain_and_streamed", async (ctx) => {
-    const plain = await ctx.client.chat.completions.create({ model: setUp.model, messages: [{ role: "user", content: "Weather in Paris?" }], tools: TOOLS, tool_choice: "required" });
+    const plain = await ctx.client.chat.completions.create({
+      model: setUp.model,
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: TOOLS,
+      tool_choice: "required",
+    });
     assertOpenAISchema("CreateChatCompletionResponse", plain);
     assert.is(plain.choices[0]!.finish_reason, "tool_calls");
     const call = plain.choices[0]!.message.tool_calls![0]!;
     assert.is(call.type === "function" && call.function.name, "get_weather");
     assert.equal(ctx.sim.last("/v1/chat/completions").body.tools, TOOLS);
 
-    const stream = await ctx.client.chat.completions.create({ model: setUp.model, messages: [{ role: "user", content: "Weather in Paris?" }], tools: TOOLS, tool_choice: "required", stream: true });
+    const stream = await ctx.client.chat.completions.create({
+      model: setUp.model,
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: TOOLS,
+      tool_choice: "required",
+      stream: true,
+    });
     let args = "";
     let name = "";
     let finish: string | null | undefined;
@@ -99,14 +130,35 @@ for (const base of CLIENT_SETUPS) {
   });
 
   test("json_schema_reaches_the_engine", async (ctx) => {
-    const response_format = { type: "json_schema" as const, json_schema: { name: "city", strict: true, schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false } } };
-    const answer = await ctx.client.chat.completions.create({ model: setUp.model, messages: [{ role: "user", content: "A city?" }], response_format });
+    const response_format = {
+      type: "json_schema" as const,
+      json_schema: {
+        name: "city",
+        strict: true,
+        schema: {
+          type: "object",
+          properties: { city: { type: "string" } },
+          required: ["city"],
+          additionalProperties: false,
+        },
+      },
+    };
+    const answer = await ctx.client.chat.completions.create({
+      model: setUp.model,
+      messages: [{ role: "user", content: "A city?" }],
+      response_format,
+    });
     assertOpenAISchema("CreateChatCompletionResponse", answer);
     assert.equal(ctx.sim.last("/v1/chat/completions").body.response_format, response_format);
   });
 
   test("undeclared_fields_pass_to_the_engine", async (ctx) => {
-    await ctx.client.chat.completions.create({ model: setUp.model, messages: [{ role: "user", content: "hi" }], top_k: 5, min_p: 0.1 } as never);
+    await ctx.client.chat.completions.create({
+      model: setUp.model,
+      messages: [{ role: "user", content: "hi" }],
+      top_k: 5,
+      min_p: 0.1,
+    } as never);
     const engine = ctx.sim.last("/v1/chat/completions").body;
     assert.is(engine.top_k, 5);
     assert.is(engine.min_p, 0.1);
@@ -126,7 +178,9 @@ for (const base of CLIENT_SETUPS) {
   });
 
   test("embeddings_float", async (ctx) => {
-    const { data: result, response } = await ctx.client.embeddings.create({ model: setUp.model, input: "alpha", encoding_format: "float" }).withResponse();
+    const { data: result, response } = await ctx.client.embeddings
+      .create({ model: setUp.model, input: "alpha", encoding_format: "float" })
+      .withResponse();
     assertOpenAISchema("CreateEmbeddingResponse", result);
     assert.equal(result.data[0]!.embedding, simVector("alpha", 8));
     assert.ok(response.headers.get("x-request-id"));
@@ -150,12 +204,20 @@ for (const base of CLIENT_SETUPS) {
     assertOpenAISchema("CreateCompletionResponse", plain);
     assert.is(plain.choices[0]!.text, "The quick brown");
     assert.is(lastLine(ctx).path, setUp.paths.completions);
-    const stream = await ctx.client.completions.create({ model: setUp.model, prompt: "Once", max_tokens: 3, stream: true });
+    const stream = await ctx.client.completions.create({
+      model: setUp.model,
+      prompt: "Once",
+      max_tokens: 3,
+      stream: true,
+    });
     let text = "";
     for await (const chunk of stream) {
       // The spec has no chunk schema for legacy completions: chunks are CreateCompletionResponse objects
       // whose finish_reason is null until the last one (as OpenAI and every engine send them).
-      const finished = { ...chunk, choices: chunk.choices.map((c) => ({ ...c, finish_reason: c.finish_reason ?? "stop" })) };
+      const finished = {
+        ...chunk,
+        choices: chunk.choices.map((c) => ({ ...c, finish_reason: c.finish_reason ?? "stop" })),
+      };
       assertOpenAISchema("CreateCompletionResponse", finished);
       text += chunk.choices[0]?.text ?? "";
     }
@@ -202,23 +264,38 @@ for (const base of CLIENT_SETUPS) {
   });
 
   test("error_classes", async (ctx) => {
-    const chat = (client = ctx.client, extra: object = {}) => client.chat.completions.create({ model: setUp.model, messages: [{ role: "user", content: "hi" }], ...extra }).catch((e: unknown) => e);
-    const badRequest = await ctx.client.chat.completions.create({ model: setUp.model, messages: [] }).catch((e: unknown) => e);
+    const chat = (client = ctx.client, extra: object = {}) =>
+      client.chat.completions
+        .create({ model: setUp.model, messages: [{ role: "user", content: "hi" }], ...extra })
+        .catch((e: unknown) => e);
+    const badRequest = await ctx.client.chat.completions
+      .create({ model: setUp.model, messages: [] })
+      .catch((e: unknown) => e);
     assert.instance(badRequest, OpenAI.BadRequestError);
     assert.is((badRequest as APIError).param, "messages");
     assert.is(ctx.sim.requests.filter((r) => r.method === "POST").length, 0); // rejected before any upstream call
 
     assert.instance(await chat(setUp.client(ctx.gw.url, "wrong-key")), OpenAI.AuthenticationError);
 
-    ctx.sim.next({ status: 422, json: { object: "error", message: "bad input", type: "BadRequestError", param: null, code: 422 } });
+    ctx.sim.next({
+      status: 422,
+      json: { object: "error", message: "bad input", type: "BadRequestError", param: null, code: 422 },
+    });
     assert.instance(await chat(), OpenAI.UnprocessableEntityError);
 
-    ctx.sim.next({ status: 429, headers: { "retry-after": "7" }, json: { error: { message: "slow down", type: "rate_limit_error", param: null, code: null } } });
+    ctx.sim.next({
+      status: 429,
+      headers: { "retry-after": "7" },
+      json: { error: { message: "slow down", type: "rate_limit_error", param: null, code: null } },
+    });
     const limited = await chat();
     assert.instance(limited, OpenAI.RateLimitError);
     assert.is((limited as APIError).headers?.get("retry-after"), "7");
 
-    ctx.sim.next({ status: 500, json: { error: { message: "engine fault", type: "server_error", param: null, code: null } } });
+    ctx.sim.next({
+      status: 500,
+      json: { error: { message: "engine fault", type: "server_error", param: null, code: null } },
+    });
     const fault = await chat();
     assert.instance(fault, OpenAI.InternalServerError);
     assert.is((fault as APIError).status, 502);
@@ -231,7 +308,16 @@ for (const base of CLIENT_SETUPS) {
 
   test("disconnect_aborts_the_engine", async (ctx) => {
     const controller = new AbortController();
-    const stream = await ctx.client.chat.completions.create({ model: setUp.model, messages: [{ role: "user", content: "hi" }], stream: true, max_tokens: 200, sim_gap_ms: 30 } as never, { signal: controller.signal }) as unknown as AsyncIterable<unknown>;
+    const stream = (await ctx.client.chat.completions.create(
+      {
+        model: setUp.model,
+        messages: [{ role: "user", content: "hi" }],
+        stream: true,
+        max_tokens: 200,
+        sim_gap_ms: 30,
+      } as never,
+      { signal: controller.signal },
+    )) as unknown as AsyncIterable<unknown>;
     const read = (async () => {
       for await (const _ of stream) controller.abort();
     })().catch(() => undefined);

@@ -27,12 +27,15 @@ const chat = { messages: [{ role: "user", content: SECRET_PROMPT }], max_tokens:
 async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await fetch(`${url}/metrics`).then((r) => r.text());
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  const line = text.split("\n").find((l) => l.startsWith(name) && !l.startsWith(`${name}_`) && want.every((w) => l.includes(w)));
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(name) && !l.startsWith(`${name}_`) && want.every((w) => l.includes(w)));
   return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
 const untilLogged = async (logs: Array<Record<string, any>>, n: number) => {
-  for (let i = 0; i < 50 && logs.filter((l) => l.msg === "request" && l.path !== "/metrics").length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 50 && logs.filter((l) => l.msg === "request" && l.path !== "/metrics").length < n; i++)
+    await new Promise((r) => setTimeout(r, 10));
   return logs.filter((l) => l.msg === "request" && l.path !== "/metrics");
 };
 
@@ -48,21 +51,42 @@ test("metrics_change_across_requests", async ({ gw, sim }) => {
   const errorsBefore = await metric(gw.url, "gateway_upstream_errors_total", { code: "UpstreamError" });
   await postJson(`${gw.url}/chat/completions?${API}`, chat);
   assert.is(await metric(gw.url, "gateway_upstream_errors_total", { code: "UpstreamError" }), errorsBefore + 1);
-  const streamsBefore = await metric(gw.url, "gateway_requests_total", { route: "/chat/completions", status: "200", stream: "true" });
+  const streamsBefore = await metric(gw.url, "gateway_requests_total", {
+    route: "/chat/completions",
+    status: "200",
+    stream: "true",
+  });
   await readRaw(`${gw.url}/chat/completions?${API}`, { ...chat, stream: true });
-  assert.is(await metric(gw.url, "gateway_requests_total", { route: "/chat/completions", status: "200", stream: "true" }), streamsBefore + 1);
-  assert.ok(await metric(gw.url, "gateway_time_to_first_token_seconds_count") >= 1);
+  assert.is(
+    await metric(gw.url, "gateway_requests_total", { route: "/chat/completions", status: "200", stream: "true" }),
+    streamsBefore + 1,
+  );
+  assert.ok((await metric(gw.url, "gateway_time_to_first_token_seconds_count")) >= 1);
   assert.is(await metric(gw.url, "gateway_streams_in_flight"), 0);
-  assert.ok(await metric(gw.url, "process_resident_memory_bytes") > 0, "default process metrics");
+  assert.ok((await metric(gw.url, "process_resident_memory_bytes")) > 0, "default process metrics");
 });
 
 test("one_log_line_per_request_without_bodies", async ({ gw, logs }) => {
-  await postJson(`${gw.url}/chat/completions?${API}`, chat, { "x-ms-client-request-id": "cid-1", "api-key": "inbound-secret" });
+  await postJson(`${gw.url}/chat/completions?${API}`, chat, {
+    "x-ms-client-request-id": "cid-1",
+    "api-key": "inbound-secret",
+  });
   await readRaw(`${gw.url}/chat/completions?${API}`, { ...chat, stream: true });
   const lines = await untilLogged(logs, 2);
   assert.is(lines.length, 2);
   const [plain, stream] = lines as [Record<string, any>, Record<string, any>];
-  for (const key of ["requestId", "route", "apiVersion", "model", "status", "stream", "durationMs", "upstreamMs", "clientAborted"]) assert.ok(key in plain, key);
+  for (const key of [
+    "requestId",
+    "route",
+    "apiVersion",
+    "model",
+    "status",
+    "stream",
+    "durationMs",
+    "upstreamMs",
+    "clientAborted",
+  ])
+    assert.ok(key in plain, key);
   assert.is(plain.route, "/chat/completions");
   assert.is(plain.apiVersion, "2025-04-01");
   assert.is(plain.model, "sim-org/sim-model-1");
@@ -79,7 +103,12 @@ test("one_log_line_per_request_without_bodies", async ({ gw, logs }) => {
 test("client_abort_is_logged_and_counted", async ({ gw, logs }) => {
   const before = await metric(gw.url, "gateway_client_aborts_total", { route: "/chat/completions" });
   const controller = new AbortController();
-  const res = await fetch(`${gw.url}/chat/completions?${API}`, { method: "POST", signal: controller.signal, headers: { "content-type": "application/json", "extra-parameters": "pass-through" }, body: JSON.stringify({ ...chat, stream: true, max_tokens: 500, sim_gap_ms: 10 }) });
+  const res = await fetch(`${gw.url}/chat/completions?${API}`, {
+    method: "POST",
+    signal: controller.signal,
+    headers: { "content-type": "application/json", "extra-parameters": "pass-through" },
+    body: JSON.stringify({ ...chat, stream: true, max_tokens: 500, sim_gap_ms: 10 }),
+  });
   await res.body!.getReader().read();
   controller.abort();
   const [line] = await untilLogged(logs, 1);
@@ -96,7 +125,10 @@ test("readiness_follows_the_engine_away_and_back", async ({ gw, sim }) => {
   assert.is((await fetch(`${gw.url}/ready`)).status, 200);
   const port = sim.port;
   await sim.close();
-  assert.ok(await untilStatus(`${gw.url}/ready`, 503, 2500) < 2500, "not ready within the check interval, with no other traffic");
+  assert.ok(
+    (await untilStatus(`${gw.url}/ready`, 503, 2500)) < 2500,
+    "not ready within the check interval, with no other traffic",
+  );
   assert.is((await fetch(`${gw.url}/health`)).status, 200, "liveness does not depend on the engine");
   const back = await new EngineSim().start(port);
   try {

@@ -25,7 +25,11 @@ async function vacantPort(): Promise<number> {
 const DIALECT_CHATS = [
   { dialect: "azure-inference", path: `/chat/completions?${API}`, body: { messages: MESSAGES } },
   { dialect: "azure-openai v1", path: "/openai/v1/chat/completions", body: { model: "d", messages: MESSAGES } },
-  { dialect: "azure-openai deployments", path: "/openai/deployments/d/chat/completions?api-version=2024-10-21", body: { messages: MESSAGES } },
+  {
+    dialect: "azure-openai deployments",
+    path: "/openai/deployments/d/chat/completions?api-version=2024-10-21",
+    body: { messages: MESSAGES },
+  },
   { dialect: "openai", path: "/v1/chat/completions", body: { model: "d", messages: MESSAGES } },
 ];
 
@@ -49,18 +53,27 @@ test("a_gateway_started_before_its_engine_says_loading_in_every_dialect_then_ser
   const gw = await startGateway(`http://127.0.0.1:${port}`);
   let sim: EngineSim | undefined;
   try {
-    assert.is((await fetch(`${gw.url}/health`)).status, 200, "liveness passes while nothing listens on the engine's port");
+    assert.is(
+      (await fetch(`${gw.url}/health`)).status,
+      200,
+      "liveness passes while nothing listens on the engine's port",
+    );
     const ready = await fetch(`${gw.url}/ready`);
     assert.is(ready.status, 503);
-    assert.match(((await ready.json()) as any).error.message, /^The engine is loading \(not ready since the gateway started \d+ s ago\): The engine is unreachable: ECONNREFUSED\.$/);
-    for (const { dialect, path, body } of DIALECT_CHATS) assertLoadingAnswer(dialect, await postJson(`${gw.url}${path}`, body));
+    assert.match(
+      ((await ready.json()) as any).error.message,
+      /^The engine is loading \(not ready since the gateway started \d+ s ago\): The engine is unreachable: ECONNREFUSED\.$/,
+    );
+    for (const { dialect, path, body } of DIALECT_CHATS)
+      assertLoadingAnswer(dialect, await postJson(`${gw.url}${path}`, body));
     assert.is(await metricValue(gw.url, "gateway_engine_ready"), 0);
     assert.is((await fetch(`${gw.url}/nope`)).status, 404, "an unknown route is still a 404, not a 503");
 
     sim = await new EngineSim().start(port);
     const took = await untilStatus(`${gw.url}/ready`, 200, 2500);
     assert.ok(took <= 1500, `ready ${took} ms after the engine came up (checked at most once a second)`);
-    for (const { dialect, path, body } of DIALECT_CHATS) assert.is((await postJson(`${gw.url}${path}`, body)).status, 200, dialect);
+    for (const { dialect, path, body } of DIALECT_CHATS)
+      assert.is((await postJson(`${gw.url}${path}`, body)).status, 200, dialect);
     assert.is(await metricValue(gw.url, "gateway_engine_ready"), 1);
   } finally {
     await gw.close();
@@ -77,7 +90,10 @@ test("an_engine_answering_503_while_it_loads_is_loading", async () => {
     assert.is(ready.status, 503);
     assert.match(((await ready.json()) as any).error.message, /^The engine is loading \(.*\): Loading model$/);
     assertLoadingAnswer("azure-inference", await postJson(`${gw.url}/embeddings?${API}`, { input: ["x"] }));
-    assert.not.ok(sim.requests.some((r) => r.method === "POST"), "nothing but the model list reached a loading engine");
+    assert.not.ok(
+      sim.requests.some((r) => r.method === "POST"),
+      "nothing but the model list reached a loading engine",
+    );
     sim.loading = false;
     await untilStatus(`${gw.url}/ready`, 200, 2500);
     assert.is((await postJson(`${gw.url}/embeddings?${API}`, { input: ["x"] })).status, 200);
@@ -120,13 +136,20 @@ test("probes_however_frequent_ask_the_engine_about_once_a_second_and_ignore_the_
 
 test("an_engine_that_is_broken_not_loading_gets_the_request_and_its_failure_is_named", async () => {
   // Answers 401 to everything: a wrong --upstream-api-key, not a model load.
-  const engine = createServer((_req, res) => res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "Invalid API key", type: "authentication_error" } })));
+  const engine = createServer((_req, res) =>
+    res
+      .writeHead(401, { "content-type": "application/json" })
+      .end(JSON.stringify({ error: { message: "Invalid API key", type: "authentication_error" } })),
+  );
   await new Promise<void>((r) => engine.listen(0, "127.0.0.1", r));
   const gw = await startGateway(`http://127.0.0.1:${(engine.address() as AddressInfo).port}`);
   try {
     const ready = await fetch(`${gw.url}/ready`);
     assert.is(ready.status, 503);
-    assert.match(((await ready.json()) as any).error.message, /^The engine is not ready \(for \d+ s\): Invalid API key/);
+    assert.match(
+      ((await ready.json()) as any).error.message,
+      /^The engine is not ready \(for \d+ s\): Invalid API key/,
+    );
     const chat = await postJson(`${gw.url}/chat/completions?${API}`, { messages: MESSAGES });
     assert.is(chat.status, 401, JSON.stringify(chat.json));
     assert.match(chat.json.error.message, /Invalid API key/);

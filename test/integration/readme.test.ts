@@ -11,12 +11,13 @@ import { EngineSim } from "../sim/engine.ts";
 const test = suite("readme-commands");
 const run = promisify(execFile);
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
-});
 
 /** Everything a child has printed so far (collected from the first waitFor on). */
 const outputs = new WeakMap<ChildProcess, { text: string }>();
@@ -39,19 +40,30 @@ async function waitFor(child: ChildProcess, text: RegExp, ms = 60_000): Promise<
 
 test("npm_run_demo_then_the_streaming_example", async () => {
   const port = await freePort();
-  const demo = spawn("npm", ["run", "-s", "demo", "--", "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const demo = spawn("npm", ["run", "-s", "demo", "--", "--port", String(port)], {
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+  });
   try {
     const banner = await waitFor(demo, /Ctrl-C stops both/);
     // The first address shown is the gateway's (the simulator's was, and was taken for the gateway).
     assert.is(/http:\/\/[\d.:]+/.exec(banner)?.[0], `http://127.0.0.1:${port}`);
     assert.match(banner, /SIMULATOR/);
-    const { stdout } = await run(process.execPath, ["examples/javascript/streaming.mjs"], { env: { ...process.env, ENDPOINT: `http://127.0.0.1:${port}` } });
+    const { stdout } = await run(process.execPath, ["examples/javascript/streaming.mjs"], {
+      env: { ...process.env, ENDPOINT: `http://127.0.0.1:${port}` },
+    });
     assert.match(stdout, /^The quick brown fox/);
     // The demo shows each request as one readable line.
     const log = await waitFor(demo, /POST \/chat\/completions.*\n/);
-    const lines = log.slice(banner.length).split("\n").filter((l) => l.includes("/chat/completions"));
+    const lines = log
+      .slice(banner.length)
+      .split("\n")
+      .filter((l) => l.includes("/chat/completions"));
     assert.is(lines.length, 1, log);
-    assert.match(lines[0]!, /INFO.*POST \/chat\/completions {2}-> 200 {2}[\d.]+ ms {2}model=sim-org\/sim-model-1 {2}stream completed {2}tokens=\d+\+128/);
+    assert.match(
+      lines[0]!,
+      /INFO.*POST \/chat\/completions {2}-> 200 {2}[\d.]+ ms {2}model=sim-org\/sim-model-1 {2}stream completed {2}tokens=\d+\+128/,
+    );
   } finally {
     const exited = once(demo, "exit");
     process.kill(-demo.pid!, "SIGINT");
@@ -63,10 +75,18 @@ test("npm_run_demo_then_the_streaming_example", async () => {
 test("npm_start_in_front_of_an_engine", async () => {
   const sim = await new EngineSim().start();
   const port = await freePort();
-  const gateway = spawn("npm", ["start", "--", "--port", String(port), "--upstream-host", "127.0.0.1", "--upstream-port", String(sim.port)], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const gateway = spawn(
+    "npm",
+    ["start", "--", "--port", String(port), "--upstream-host", "127.0.0.1", "--upstream-port", String(sim.port)],
+    { stdio: ["ignore", "pipe", "inherit"], detached: true },
+  );
   try {
     await waitFor(gateway, /listening on/, 120_000);
-    const res = await fetch(`http://127.0.0.1:${port}/chat/completions?api-version=2025-05-01`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content: "hi" }] }) });
+    const res = await fetch(`http://127.0.0.1:${port}/chat/completions?api-version=2025-05-01`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "hi" }] }),
+    });
     assert.is(res.status, 200);
   } finally {
     const exited = once(gateway, "exit");

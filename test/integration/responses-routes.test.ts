@@ -9,7 +9,12 @@ import * as assert from "uvu/assert";
 import { postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
 
-interface Ctx { sim: EngineSim; other: EngineSim; gw: RunningGateway; filed: RunningGateway }
+interface Ctx {
+  sim: EngineSim;
+  other: EngineSim;
+  gw: RunningGateway;
+  filed: RunningGateway;
+}
 const test = suite<Ctx>("responses-routes");
 const DATED = "api-version=2025-04-01-preview";
 
@@ -19,7 +24,10 @@ test.before(async (ctx) => {
   ctx.other.models = ["org/other"];
   ctx.gw = await startGateway(ctx.sim.url);
   const file = join(mkdtempSync(join(tmpdir(), "responses-routes-")), "deployments.yaml");
-  writeFileSync(file, `deployments:\n  - name: chat\n    url: ${ctx.sim.url}\n  - name: other\n    url: ${ctx.other.url}\n`);
+  writeFileSync(
+    file,
+    `deployments:\n  - name: chat\n    url: ${ctx.sim.url}\n  - name: other\n    url: ${ctx.other.url}\n`,
+  );
   ctx.filed = await startGateway(ctx.sim.url, ["--config", file]);
 });
 test.after(async (ctx) => {
@@ -41,7 +49,9 @@ const call = async (method: string, url: string) => {
 
 test("deployment_scoped_create_read_list_cancel_delete", async ({ gw, sim }) => {
   const base = `${gw.url}/openai/deployments/my-deployment/responses`;
-  const created = await postJson(`${base}?${DATED}`, { input: [{ role: "user", content: [{ type: "input_text", text: "Say hello." }] }] });
+  const created = await postJson(`${base}?${DATED}`, {
+    input: [{ role: "user", content: [{ type: "input_text", text: "Say hello." }] }],
+  });
   assert.is(created.status, 200, JSON.stringify(created.json));
   assert.is(created.json.object, "response");
   assert.is(sim.last("/v1/responses").body.model, "sim-org/sim-model-1"); // the path named the deployment
@@ -51,7 +61,11 @@ test("deployment_scoped_create_read_list_cancel_delete", async ({ gw, sim }) => 
   const cancelled = await call("POST", `${base}/${id}/cancel?${DATED}`);
   assert.is(cancelled.status, 200);
   assert.is(cancelled.json.status, "cancelled");
-  assert.equal((await call("DELETE", `${base}/${id}?${DATED}`)).json, { id, object: "response.deleted", deleted: true });
+  assert.equal((await call("DELETE", `${base}/${id}?${DATED}`)).json, {
+    id,
+    object: "response.deleted",
+    deleted: true,
+  });
   const gone = await call("GET", `${base}/${id}?${DATED}`);
   assert.is(gone.status, 404);
   assert.ok(gone.json.error.message);
@@ -65,7 +79,11 @@ test("deployment_scoped_routes_keep_the_api_version_rule", async ({ gw, sim }) =
 });
 
 test("input_token_counts_are_not_taken_for_a_response_id", async ({ gw, sim }) => {
-  for (const url of [`${gw.url}/v1/responses/input_tokens`, `${gw.url}/openai/v1/responses/input_tokens`, `${gw.url}/openai/deployments/d/responses/input_tokens?${DATED}`]) {
+  for (const url of [
+    `${gw.url}/v1/responses/input_tokens`,
+    `${gw.url}/openai/v1/responses/input_tokens`,
+    `${gw.url}/openai/deployments/d/responses/input_tokens?${DATED}`,
+  ]) {
     const counted = await postJson(url, { model: "d", input: "How many tokens is this?" });
     assert.is(counted.status, 200, `${url}: ${JSON.stringify(counted.json)}`);
     assert.is(counted.json.object, "response.input_tokens");

@@ -2,7 +2,14 @@ import * as assert from "uvu/assert";
 import { connect } from "node:net";
 import { API, gatewaySuite, postJson } from "../helpers/gateway.ts";
 
-const test = gatewaySuite("timeouts", ["--client-header-timeout", "300ms", "--client-request-timeout", "600ms", "--total-timeout", "400ms"]);
+const test = gatewaySuite("timeouts", [
+  "--client-header-timeout",
+  "300ms",
+  "--client-request-timeout",
+  "600ms",
+  "--total-timeout",
+  "400ms",
+]);
 
 /** Opens a raw connection, writes `pieces` `gapMs` apart, and reports how the server ended it. */
 function trickle(url: string, pieces: string[], gapMs: number): Promise<{ closedAfterMs: number; response: string }> {
@@ -25,7 +32,10 @@ function trickle(url: string, pieces: string[], gapMs: number): Promise<{ closed
 }
 
 test("headers_trickled_are_cut_off", async ({ gw }) => {
-  const pieces = ["POST /chat/completions?api-version=2025-04-01 HTTP/1.1\r\n", ...Array.from({ length: 40 }, (_, i) => `x-slow-${i}: 1\r\n`)];
+  const pieces = [
+    "POST /chat/completions?api-version=2025-04-01 HTTP/1.1\r\n",
+    ...Array.from({ length: 40 }, (_, i) => `x-slow-${i}: 1\r\n`),
+  ];
   const { closedAfterMs, response } = await trickle(gw.url, pieces, 100);
   assert.ok(closedAfterMs < 2500, `closed after ${closedAfterMs} ms`);
   assert.match(response, /^HTTP\/1\.1 408/);
@@ -37,7 +47,11 @@ test("body_trickled_is_cut_off", async ({ gw, sim }) => {
   const pieces = [head, ...body.match(/.{1,5}/g)!];
   const { closedAfterMs } = await trickle(gw.url, pieces, 100);
   assert.ok(closedAfterMs < 3000, `closed after ${closedAfterMs} ms`);
-  assert.is(sim.requests.filter((r) => r.method === "POST").length, 0, "nothing reached the engine (but the readiness check's model list)");
+  assert.is(
+    sim.requests.filter((r) => r.method === "POST").length,
+    0,
+    "nothing reached the engine (but the readiness check's model list)",
+  );
 });
 
 test("total_timeout_is_504_and_aborts_the_engine", async ({ gw, sim }) => {

@@ -22,7 +22,11 @@ async function listen<T extends Server | TcpServer>(server: T): Promise<{ server
 }
 
 /** The gateway in front of `upstreamUrl`, with its log lines collected; closes both after `run`. */
-async function withGateway(upstreamUrl: string, args: string[], run: (url: string, logs: Array<Record<string, any>>) => Promise<void>): Promise<void> {
+async function withGateway(
+  upstreamUrl: string,
+  args: string[],
+  run: (url: string, logs: Array<Record<string, any>>) => Promise<void>,
+): Promise<void> {
   const logs: Array<Record<string, any>> = [];
   const gw = await startGateway(upstreamUrl, args, logs);
   try {
@@ -33,7 +37,8 @@ async function withGateway(upstreamUrl: string, args: string[], run: (url: strin
 }
 
 const requestLines = async (logs: Array<Record<string, any>>, n: number) => {
-  for (let i = 0; i < 100 && logs.filter((l) => l.msg === "request").length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 100 && logs.filter((l) => l.msg === "request").length < n; i++)
+    await new Promise((r) => setTimeout(r, 10));
   return logs.filter((l) => l.msg === "request");
 };
 
@@ -52,7 +57,10 @@ test("an_engine_that_never_answers_is_a_504_within_the_timeout_not_a_499", async
       const ready = await fetch(`${gw}/ready`);
       const readyBody = (await ready.json()) as any;
       assert.is(ready.status, 503);
-      assert.match(readyBody.error.message, /^The engine is not ready \(for \d+ s\): The engine did not start answering in time/);
+      assert.match(
+        readyBody.error.message,
+        /^The engine is not ready \(for \d+ s\): The engine did not start answering in time/,
+      );
 
       started = Date.now();
       const chat = await postJson(`${gw}/chat/completions?${API}`, CHAT);
@@ -74,11 +82,17 @@ test("an_engine_that_never_answers_is_a_504_within_the_timeout_not_a_499", async
 });
 
 test("an_html_error_page_is_not_copied_to_the_client", async () => {
-  const page = "<!DOCTYPE HTML><html><head><title>Error response</title></head><body><h1>Error response</h1><p>Error code: 501</p><p>Message: Unsupported method ('POST').</p><p>Error code explanation: 501 - Server does not support this operation.</p>" + "<p>padding</p>".repeat(200) + "</body></html>";
-  const { server, url } = await listen(createHttpServer((req, res) => {
-    if (req.method === "GET") return void res.writeHead(404, { "content-type": "text/html" }).end("<html><body>File not found</body></html>");
-    res.writeHead(501, { "content-type": "text/html" }).end(page);
-  }));
+  const page =
+    "<!DOCTYPE HTML><html><head><title>Error response</title></head><body><h1>Error response</h1><p>Error code: 501</p><p>Message: Unsupported method ('POST').</p><p>Error code explanation: 501 - Server does not support this operation.</p>" +
+    "<p>padding</p>".repeat(200) +
+    "</body></html>";
+  const { server, url } = await listen(
+    createHttpServer((req, res) => {
+      if (req.method === "GET")
+        return void res.writeHead(404, { "content-type": "text/html" }).end("<html><body>File not found</body></html>");
+      res.writeHead(501, { "content-type": "text/html" }).end(page);
+    }),
+  );
   try {
     await withGateway(url, [], async (gw, logs) => {
       const res = await postJson(`${gw}/chat/completions?${API}`, CHAT);
@@ -86,7 +100,10 @@ test("an_html_error_page_is_not_copied_to_the_client", async () => {
       const message = res.json.error.message as string;
       assert.ok(message.length < 220, `message of ${message.length} characters`);
       assert.not.match(message, /[<>]/);
-      assert.match(message, /^The engine answered HTTP 501 with a body that is not JSON: "Error response Error response Error code: 501 Message: Unsupported method \('POST'\)/);
+      assert.match(
+        message,
+        /^The engine answered HTTP 501 with a body that is not JSON: "Error response Error response Error code: 501 Message: Unsupported method \('POST'\)/,
+      );
       const [line] = await requestLines(logs, 1);
       assert.is(line!.level, WARN);
       assert.match(line!.errorDetail, /^engine HTTP 501 body: <!DOCTYPE HTML>/);
@@ -98,14 +115,24 @@ test("an_html_error_page_is_not_copied_to_the_client", async () => {
 
 test("the_wrong_service_is_a_502_naming_the_missing_route", async () => {
   // Another service: answers JSON, but has none of the engine's routes.
-  const { server, url, port } = await listen(createHttpServer((req, res) => res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ detail: "Not Found" }))));
+  const { server, url, port } = await listen(
+    createHttpServer((req, res) =>
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ detail: "Not Found" })),
+    ),
+  );
   try {
     await withGateway(url, [], async (gw, logs) => {
-      for (const [path, body, route] of [["/chat/completions", CHAT, "/v1/chat/completions"], ["/embeddings", { input: ["x"] }, "/v1/embeddings"]] as const) {
+      for (const [path, body, route] of [
+        ["/chat/completions", CHAT, "/v1/chat/completions"],
+        ["/embeddings", { input: ["x"] }, "/v1/embeddings"],
+      ] as const) {
         const res = await postJson(`${gw}${path}?${API}`, body);
         assert.is(res.status, 502, path);
         assert.is(res.json.error.code, "UpstreamRouteNotFound");
-        assert.is(res.json.error.message, `The upstream does not serve POST http://127.0.0.1:${port}${route} (it answered HTTP 404): check that --upstream-host points at an OpenAI-compatible engine.`);
+        assert.is(
+          res.json.error.message,
+          `The upstream does not serve POST http://127.0.0.1:${port}${route} (it answered HTTP 404): check that --upstream-host points at an OpenAI-compatible engine.`,
+        );
       }
       const lines = await requestLines(logs, 2);
       for (const line of lines) {
@@ -125,7 +152,10 @@ test("something_that_is_not_http_and_nothing_at_all_name_their_cause", async () 
       const res = await postJson(`${gw}/chat/completions?${API}`, CHAT);
       assert.is(res.status, 502);
       assert.is(res.json.error.code, "UpstreamInvalidResponse");
-      assert.match(res.json.error.message, /does not answer in HTTP\/1\.1 \(Response does not match the HTTP\/1\.1 protocol/);
+      assert.match(
+        res.json.error.message,
+        /does not answer in HTTP\/1\.1 \(Response does not match the HTTP\/1\.1 protocol/,
+      );
       const [line] = await requestLines(logs, 1);
       assert.is(line!.level, WARN);
     });
@@ -140,7 +170,10 @@ test("something_that_is_not_http_and_nothing_at_all_name_their_cause", async () 
     const res = await postJson(`${gw}/chat/completions?${API}`, CHAT);
     assert.is(res.status, 503);
     assert.is(res.headers.get("retry-after"), "5");
-    assert.match(res.json.error.message, /^The engine is loading \(\d+ s since the gateway started\): The engine is unreachable: ECONNREFUSED\. Retry later\.$/);
+    assert.match(
+      res.json.error.message,
+      /^The engine is loading \(\d+ s since the gateway started\): The engine is unreachable: ECONNREFUSED\. Retry later\.$/,
+    );
     const [line] = await requestLines(logs, 1);
     assert.match(line!.errorDetail, /^ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
     assert.is(line!.level, WARN);
@@ -154,14 +187,26 @@ test("log_lines_carry_what_an_operator_correlates_on", async () => {
       const key = { "api-key": "k" };
       assert.is((await postJson(`${gw}/chat/completions?${API}`, CHAT)).status, 401);
       assert.is((await fetch(`${gw}/models/chat/completions?${API}`, { headers: key })).status, 405);
-      const held = postJson(`${gw}/chat/completions?${API}`, { ...CHAT, stream: true, max_tokens: 20, sim_gap_ms: 20 }, { ...key, "extra-parameters": "pass-through" });
+      const held = postJson(
+        `${gw}/chat/completions?${API}`,
+        { ...CHAT, stream: true, max_tokens: 20, sim_gap_ms: 20 },
+        { ...key, "extra-parameters": "pass-through" },
+      );
       await new Promise((r) => setTimeout(r, 100));
       assert.is((await postJson(`${gw}/embeddings?${API}`, { input: "x" }, key)).status, 429);
       await held;
-      const big = await postJson(`${gw}/chat/completions?${API}`, { messages: [{ role: "user", content: "x".repeat(2000) }] }, key);
+      const big = await postJson(
+        `${gw}/chat/completions?${API}`,
+        { messages: [{ role: "user", content: "x".repeat(2000) }] },
+        key,
+      );
       assert.is(big.status, 413);
       assert.match(big.json.error.message, /the limit is 1 KB, set by --body-limit \(BODY_LIMIT\)/);
-      const invalid = await postJson(`${gw}/chat/completions?api-version=2025-05-01`, { messages: [{ role: "user", content: 5 }] }, { ...key, "x-ms-client-request-id": "client-42" });
+      const invalid = await postJson(
+        `${gw}/chat/completions?api-version=2025-05-01`,
+        { messages: [{ role: "user", content: 5 }] },
+        { ...key, "x-ms-client-request-id": "client-42" },
+      );
       assert.is(invalid.status, 400);
 
       const lines = (await requestLines(logs, 6)).map((l) => ({ status: l.status, route: l.route }));
@@ -189,7 +234,10 @@ test("api_version_twice_and_undeclared_nested_fields_follow_one_rule", async () 
   const sim = await new EngineSim().start();
   try {
     await withGateway(sim.url, [], async (gw) => {
-      for (const path of ["/chat/completions?api-version=2025-04-01&api-version=2025-05-01", "/openai/deployments/d/chat/completions?api-version=2024-10-21&api-version=2024-10-21"]) {
+      for (const path of [
+        "/chat/completions?api-version=2025-04-01&api-version=2025-05-01",
+        "/openai/deployments/d/chat/completions?api-version=2024-10-21&api-version=2024-10-21",
+      ]) {
         const res = await postJson(`${gw}${path}`, { ...CHAT, model: "d" });
         assert.is(res.status, 400, path);
         assert.is(res.json.error.code, "UnsupportedApiVersionValue");
@@ -200,13 +248,19 @@ test("api_version_twice_and_undeclared_nested_fields_follow_one_rule", async () 
       assert.is(refused.status, 400);
       assert.is(refused.json.error.code, "ExtraParametersNotAllowed");
       assert.is(refused.json.error.target, "messages[0].foo");
-      const part = await postJson(`${gw}/chat/completions?${API}`, { messages: [{ role: "user", content: [{ type: "text", text: "t", bar: true }] }] });
+      const part = await postJson(`${gw}/chat/completions?${API}`, {
+        messages: [{ role: "user", content: [{ type: "text", text: "t", bar: true }] }],
+      });
       assert.is(part.json.error.target, "messages[0].content[0].bar");
       assert.is(sim.requests.filter((r) => r.method === "POST").length, 0);
       for (const mode of ["drop", "pass-through"]) {
         const res = await postJson(`${gw}/chat/completions?${API}`, nested, { "extra-parameters": mode });
         assert.is(res.status, 200, mode);
-        assert.equal(sim.last("/v1/chat/completions").body.messages, [{ role: "user", content: "hi" }], `${mode}: nested fields are not forwarded`);
+        assert.equal(
+          sim.last("/v1/chat/completions").body.messages,
+          [{ role: "user", content: "hi" }],
+          `${mode}: nested fields are not forwarded`,
+        );
       }
     });
   } finally {
@@ -217,12 +271,19 @@ test("api_version_twice_and_undeclared_nested_fields_follow_one_rule", async () 
 test("a_port_in_use_is_one_line_and_exit_2", async () => {
   const taken = await listen(createTcpServer());
   try {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", String(taken.port)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", String(taken.port)],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
     const [code] = await once(child, "exit");
     assert.is(code, 2);
-    assert.is(stderr, `azure-openai-proxy: cannot listen on 127.0.0.1:${taken.port}: the address is already in use (EADDRINUSE). Set --host/--port (HOST/PORT).\n`);
+    assert.is(
+      stderr,
+      `azure-openai-proxy: cannot listen on 127.0.0.1:${taken.port}: the address is already in use (EADDRINUSE). Set --host/--port (HOST/PORT).\n`,
+    );
   } finally {
     taken.server.close();
   }
@@ -243,14 +304,25 @@ test("help_is_aligned_and_log_bodies_warns", async () => {
   });
   assert.is(new Set(columns).size, 1, `one column: ${[...new Set(columns)].join(", ")}`);
 
-  const gateway = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--log-bodies", "true"], { stdio: ["ignore", "pipe", "inherit"] });
+  const gateway = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/main.ts", "--host", "127.0.0.1", "--port", "0", "--log-bodies", "true"],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   let out = "";
   gateway.stdout!.on("data", (d) => (out += d));
   for (let i = 0; i < 200 && !out.includes("listening on"); i++) await new Promise((r) => setTimeout(r, 25));
   gateway.kill("SIGTERM");
   await once(gateway, "exit");
-  const warning = out.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.level === WARN);
-  assert.match(warning?.msg ?? "", /--log-bodies is on: request and response bodies \(prompts and completions\) are written to the log/);
+  const warning = out
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .find((l) => l.level === WARN);
+  assert.match(
+    warning?.msg ?? "",
+    /--log-bodies is on: request and response bodies \(prompts and completions\) are written to the log/,
+  );
 });
 
 test.run();

@@ -126,9 +126,17 @@ export class EngineSim {
       body = raw;
     }
     const form = /^multipart\/form-data/.test(req.headers["content-type"] ?? "")
-      ? await new Response(bytes, { headers: { "content-type": req.headers["content-type"]! } }).formData().catch(() => undefined)
+      ? await new Response(bytes, { headers: { "content-type": req.headers["content-type"]! } })
+          .formData()
+          .catch(() => undefined)
       : undefined;
-    const record: RecordedRequest = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, aborted: false };
+    const record: RecordedRequest = {
+      method: req.method ?? "",
+      path: req.url ?? "",
+      headers: req.headers,
+      body,
+      aborted: false,
+    };
     this.requests.push(record);
     res.on("close", () => {
       if (!res.writableFinished) {
@@ -136,27 +144,53 @@ export class EngineSim {
         this.abortWaiters.splice(0).forEach((w) => w());
       }
     });
-    if (this.loading) return this.send(res, { status: 503, json: { error: { code: 503, message: "Loading model", type: "unavailable_error" } } });
+    if (this.loading)
+      return this.send(res, {
+        status: 503,
+        json: { error: { code: 503, message: "Loading model", type: "unavailable_error" } },
+      });
     if (req.method === "GET" && req.url === "/health") return this.send(res, { json: {} });
-    if (this.tei && req.method === "GET" && req.url === "/info") return this.send(res, { json: { model_id: this.models[0], model_dtype: "float32", max_input_length: 512 } });
+    if (this.tei && req.method === "GET" && req.url === "/info")
+      return this.send(res, { json: { model_id: this.models[0], model_dtype: "float32", max_input_length: 512 } });
     if (req.method === "GET" && req.url === "/v1/models" && !this.tei) {
-      return this.send(res, { json: { object: "list", data: this.models.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "sim" })) } });
+      return this.send(res, {
+        json: {
+          object: "list",
+          data: this.models.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "sim" })),
+        },
+      });
     }
     if (this.slowMs && req.method === "POST") await sleep(this.slowMs);
     const script = req.method === "POST" ? this.scripts.shift() : undefined;
     if (script) return this.send(res, script);
     if (req.method === "POST" && req.url === "/v1/chat/completions") return this.send(res, chatAnswer(body));
-    if (req.method === "POST" && req.url === "/v1/embeddings") return this.send(res, embeddingsAnswer(this.floatsOnly ? { ...body, encoding_format: "float" } : body));
-    if (this.noResponses && /^\/v1\/(responses|completions)/.test(req.url ?? "")) return this.send(res, { status: 404, json: { detail: "Not Found" } });
+    if (req.method === "POST" && req.url === "/v1/embeddings")
+      return this.send(res, embeddingsAnswer(this.floatsOnly ? { ...body, encoding_format: "float" } : body));
+    if (this.noResponses && /^\/v1\/(responses|completions)/.test(req.url ?? ""))
+      return this.send(res, { status: 404, json: { detail: "Not Found" } });
     if (req.method === "POST" && req.url === "/v1/completions") return this.send(res, completionAnswer(body));
     if (req.method === "POST" && req.url === "/v1/responses") return this.send(res, this.responsesAnswer(body));
     const own = this.engineRoute(req.method ?? "", req.url ?? "", body, form);
     if (own) return this.send(res, own);
-    if (req.method === "POST" && req.url === "/v1/responses/input_tokens") return this.send(res, { json: { object: "response.input_tokens", input_tokens: JSON.stringify(body?.input ?? "").length >> 2 } });
+    if (req.method === "POST" && req.url === "/v1/responses/input_tokens")
+      return this.send(res, {
+        json: { object: "response.input_tokens", input_tokens: JSON.stringify(body?.input ?? "").length >> 2 },
+      });
     const stored = /^\/v1\/responses\/([^/?]+)(\/input_items|\/cancel)?(\?.*)?$/.exec(req.url ?? "");
     if (stored) {
       const entry = this.stored.get(decodeURIComponent(stored[1]!));
-      if (!entry) return this.send(res, { status: 404, json: { error: { message: `Response with id '${stored[1]}' not found.`, type: "invalid_request_error", param: null, code: null } } });
+      if (!entry)
+        return this.send(res, {
+          status: 404,
+          json: {
+            error: {
+              message: `Response with id '${stored[1]}' not found.`,
+              type: "invalid_request_error",
+              param: null,
+              code: null,
+            },
+          },
+        });
       if (req.method === "DELETE" && !stored[2]) {
         this.stored.delete(entry.response.id);
         return this.send(res, { json: { id: entry.response.id, object: "response.deleted", deleted: true } });
@@ -166,38 +200,112 @@ export class EngineSim {
         return this.send(res, { json: entry.response });
       }
       if (req.method === "GET" && stored[2]) {
-        const data = entry.input.map((item, i) => ({ id: `msg_in_${i}`, type: "message", role: item.role ?? "user", status: "completed", content: typeof item.content === "string" ? [{ type: "input_text", text: item.content }] : item.content }));
-        return this.send(res, { json: { object: "list", data, has_more: false, first_id: data[0]?.id ?? "", last_id: data.at(-1)?.id ?? "" } });
+        const data = entry.input.map((item, i) => ({
+          id: `msg_in_${i}`,
+          type: "message",
+          role: item.role ?? "user",
+          status: "completed",
+          content: typeof item.content === "string" ? [{ type: "input_text", text: item.content }] : item.content,
+        }));
+        return this.send(res, {
+          json: { object: "list", data, has_more: false, first_id: data[0]?.id ?? "", last_id: data.at(-1)?.id ?? "" },
+        });
       }
       if (req.method === "GET") return this.send(res, { json: entry.response });
     }
-    return this.send(res, { status: 404, json: { error: { message: `no route ${req.method} ${req.url}`, type: "not_found_error", param: null, code: null } } });
+    return this.send(res, {
+      status: 404,
+      json: {
+        error: { message: `no route ${req.method} ${req.url}`, type: "not_found_error", param: null, code: null },
+      },
+    });
   }
 
   /** The engine's routes beyond the OpenAI operations, as vLLM, llama.cpp and TEI answer them. */
   private engineRoute(method: string, url: string, body: any, form: FormData | undefined): Script | undefined {
     const path = url.split("?")[0];
     if (method === "GET" && path === "/metrics") {
-      return { text: `# HELP vllm:num_requests_waiting Number of requests waiting.\n# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name="${this.models[0]}"} 2\n# HELP vllm:gpu_cache_usage_perc KV-cache usage.\n# TYPE vllm:gpu_cache_usage_perc gauge\nvllm:gpu_cache_usage_perc{model_name="${this.models[0]}"} 0.25\n`, headers: { "content-type": "text/plain; version=0.0.4" } };
+      return {
+        text: `# HELP vllm:num_requests_waiting Number of requests waiting.\n# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name="${this.models[0]}"} 2\n# HELP vllm:gpu_cache_usage_perc KV-cache usage.\n# TYPE vllm:gpu_cache_usage_perc gauge\nvllm:gpu_cache_usage_perc{model_name="${this.models[0]}"} 0.25\n`,
+        headers: { "content-type": "text/plain; version=0.0.4" },
+      };
     }
     if (method !== "POST") return undefined;
     if (this.tei && path === "/rerank") {
       const texts: string[] = body?.texts ?? [];
-      return { json: texts.map((text, index) => ({ index, score: 1 / (1 + index), ...(body?.return_text ? { text } : {}) })).sort((a, b) => b.score - a.score) };
+      return {
+        json: texts
+          .map((text, index) => ({ index, score: 1 / (1 + index), ...(body?.return_text ? { text } : {}) }))
+          .sort((a, b) => b.score - a.score),
+      };
     }
     if (this.noResponses) return undefined;
     if (path === "/v1/rerank" || path === "/rerank" || path === "/v2/rerank") {
       const documents: unknown[] = body?.documents ?? [];
-      const results = documents.map((document, index) => ({ index, relevance_score: 1 / (1 + index), document: { text: typeof document === "string" ? document : (document as { text?: string })?.text } }));
-      return { json: { id: "rerank-sim", model: body?.model, results: results.slice(0, body?.top_n ?? results.length), usage: { total_tokens: documents.length * 4 } } };
+      const results = documents.map((document, index) => ({
+        index,
+        relevance_score: 1 / (1 + index),
+        document: { text: typeof document === "string" ? document : (document as { text?: string })?.text },
+      }));
+      return {
+        json: {
+          id: "rerank-sim",
+          model: body?.model,
+          results: results.slice(0, body?.top_n ?? results.length),
+          usage: { total_tokens: documents.length * 4 },
+        },
+      };
     }
-    if (path === "/tokenize") return { json: { tokens: String(body?.prompt ?? body?.content ?? "").split(/\s+/).filter(Boolean).map((_, i) => 100 + i), count: String(body?.prompt ?? body?.content ?? "").split(/\s+/).filter(Boolean).length, max_model_len: 4096 } };
+    if (path === "/tokenize")
+      return {
+        json: {
+          tokens: String(body?.prompt ?? body?.content ?? "")
+            .split(/\s+/)
+            .filter(Boolean)
+            .map((_, i) => 100 + i),
+          count: String(body?.prompt ?? body?.content ?? "")
+            .split(/\s+/)
+            .filter(Boolean).length,
+          max_model_len: 4096,
+        },
+      };
     if (path === "/v1/messages" && !body?.stream) {
-      return { json: { id: "msg_sim", type: "message", role: "assistant", model: body?.model, content: [{ type: "text", text: replyWords(body).join("") }], stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 5, output_tokens: 6 } } };
+      return {
+        json: {
+          id: "msg_sim",
+          type: "message",
+          role: "assistant",
+          model: body?.model,
+          content: [{ type: "text", text: replyWords(body).join("") }],
+          stop_reason: "end_turn",
+          stop_sequence: null,
+          usage: { input_tokens: 5, output_tokens: 6 },
+        },
+      };
     }
     if (path === "/v1/messages") {
       const sse = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-      return { sse: [sse("message_start", { message: { id: "msg_sim", type: "message", role: "assistant", content: [], model: body.model, usage: { input_tokens: 5, output_tokens: 0 } } }), sse("content_block_start", { index: 0, content_block: { type: "text", text: "" } }), ...replyWords(body).map((text) => sse("content_block_delta", { index: 0, delta: { type: "text_delta", text } })), sse("content_block_stop", { index: 0 }), sse("message_stop", {})], gapMs: typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0 };
+      return {
+        sse: [
+          sse("message_start", {
+            message: {
+              id: "msg_sim",
+              type: "message",
+              role: "assistant",
+              content: [],
+              model: body.model,
+              usage: { input_tokens: 5, output_tokens: 0 },
+            },
+          }),
+          sse("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+          ...replyWords(body).map((text) =>
+            sse("content_block_delta", { index: 0, delta: { type: "text_delta", text } }),
+          ),
+          sse("content_block_stop", { index: 0 }),
+          sse("message_stop", {}),
+        ],
+        gapMs: typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0,
+      };
     }
     if (path === "/v1/audio/transcriptions" && form) {
       const file = form.get("file") as File | null;
@@ -210,7 +318,12 @@ export class EngineSim {
     const id = `resp_sim_${this.stored.size + 1}_${Date.now()}`;
     const answer = responsesAnswer(body, id, this.sparseEvents);
     if (body?.store !== false) {
-      const input = typeof body?.input === "string" ? [{ role: "user", content: body.input }] : Array.isArray(body?.input) ? body.input : [];
+      const input =
+        typeof body?.input === "string"
+          ? [{ role: "user", content: body.input }]
+          : Array.isArray(body?.input)
+            ? body.input
+            : [];
       this.stored.set(id, { response: responseObject(body, id), input });
     }
     return answer;
@@ -231,8 +344,11 @@ export class EngineSim {
       if (s.stall) return;
       return void res.end();
     }
-    const payload = s.json !== undefined ? JSON.stringify(s.json) : s.text ?? "";
-    res.writeHead(s.status ?? 200, { "content-type": s.json !== undefined ? "application/json" : "text/plain", ...s.headers });
+    const payload = s.json !== undefined ? JSON.stringify(s.json) : (s.text ?? "");
+    res.writeHead(s.status ?? 200, {
+      "content-type": s.json !== undefined ? "application/json" : "text/plain",
+      ...s.headers,
+    });
     if (s.stall) return void res.write(payload.slice(0, Math.floor(payload.length / 2)));
     res.end(payload);
   }
@@ -275,7 +391,7 @@ function toolCall(body: any): { name: string; arguments: string } | undefined {
   const named = typeof body.tool_choice === "object" && body.tool_choice ? body.tool_choice.function?.name : undefined;
   const answered = body?.messages?.at(-1)?.role === "tool";
   if (!named && body?.tool_choice !== "required" && answered) return undefined;
-  const chosen = named ? body.tools.find((t: any) => t.function?.name === named)?.function ?? tool : tool;
+  const chosen = named ? (body.tools.find((t: any) => t.function?.name === named)?.function ?? tool) : tool;
   return { name: chosen.name, arguments: JSON.stringify(sampleOf(chosen.parameters)) };
 }
 
@@ -291,20 +407,40 @@ export function chatAnswer(body: any): Script {
   const structured = structuredText(body?.response_format);
   const words = structured !== undefined ? [structured] : replyWords(body);
   const call = toolCall(body);
-  const usage = { prompt_tokens: promptTokens(body), completion_tokens: call ? 8 : words.length, total_tokens: promptTokens(body) + (call ? 8 : words.length) };
+  const usage = {
+    prompt_tokens: promptTokens(body),
+    completion_tokens: call ? 8 : words.length,
+    total_tokens: promptTokens(body) + (call ? 8 : words.length),
+  };
   const base = { id: "chatcmpl-sim", created: 1700000000, model: body?.model ?? "sim-model" };
   const finish = call ? "tool_calls" : body?.max_tokens !== undefined ? "length" : "stop";
   if (!body?.stream) {
     const message = call
-      ? { role: "assistant", content: null, refusal: null, tool_calls: [{ id: "call_sim_1", type: "function", function: call }] }
+      ? {
+          role: "assistant",
+          content: null,
+          refusal: null,
+          tool_calls: [{ id: "call_sim_1", type: "function", function: call }],
+        }
       : { role: "assistant", content: words.join(""), refusal: null };
-    return { json: { ...base, object: "chat.completion", choices: [{ index: 0, message, finish_reason: finish, logprobs: null }], usage } };
+    return {
+      json: {
+        ...base,
+        object: "chat.completion",
+        choices: [{ index: 0, message, finish_reason: finish, logprobs: null }],
+        usage,
+      },
+    };
   }
   const chunk = (delta: object, finish_reason: string | null = null) =>
     `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason, logprobs: null }] })}\n\n`;
   const events = [chunk({ role: "assistant", content: "" })];
   if (call) {
-    events.push(chunk({ tool_calls: [{ index: 0, id: "call_sim_1", type: "function", function: { name: call.name, arguments: "" } }] }));
+    events.push(
+      chunk({
+        tool_calls: [{ index: 0, id: "call_sim_1", type: "function", function: { name: call.name, arguments: "" } }],
+      }),
+    );
     const half = Math.ceil(call.arguments.length / 2);
     events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: call.arguments.slice(0, half) } }] }));
     events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: call.arguments.slice(half) } }] }));
@@ -326,8 +462,12 @@ export function completionAnswer(body: any): Script {
   const usage = { prompt_tokens: prompt, completion_tokens: words.length, total_tokens: prompt + words.length };
   const base = { id: "cmpl-sim", object: "text_completion", created: 1700000000, model: body?.model ?? "sim-model" };
   const finish = body?.max_tokens !== undefined ? "length" : "stop";
-  if (!body?.stream) return { json: { ...base, choices: [{ index: 0, text: words.join(""), finish_reason: finish, logprobs: null }], usage } };
-  const chunk = (text: string, finish_reason: string | null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, text, finish_reason, logprobs: null }] })}\n\n`;
+  if (!body?.stream)
+    return {
+      json: { ...base, choices: [{ index: 0, text: words.join(""), finish_reason: finish, logprobs: null }], usage },
+    };
+  const chunk = (text: string, finish_reason: string | null) =>
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, text, finish_reason, logprobs: null }] })}\n\n`;
   const events = words.map((w) => chunk(w, null));
   events.push(chunk("", finish));
   if (body?.stream_options?.include_usage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
@@ -339,11 +479,19 @@ export function completionAnswer(body: any): Script {
 function responsesToolCall(body: any): any | undefined {
   const tools = (body?.tools ?? []).filter((t: any) => t?.type === "function");
   if (tools.length === 0 || body?.tool_choice === "none") return undefined;
-  const named = typeof body.tool_choice === "object" && body.tool_choice?.type === "function" ? body.tool_choice.name : undefined;
+  const named =
+    typeof body.tool_choice === "object" && body.tool_choice?.type === "function" ? body.tool_choice.name : undefined;
   const answered = Array.isArray(body.input) && body.input.at(-1)?.type === "function_call_output";
   if (!named && body.tool_choice !== "required" && answered) return undefined;
   const tool = tools.find((t: any) => t.name === named) ?? tools[0];
-  return { type: "function_call", id: "fc_sim_1", call_id: "call_sim_1", name: tool.name, arguments: JSON.stringify(sampleOf(tool.parameters)), status: "completed" };
+  return {
+    type: "function_call",
+    id: "fc_sim_1",
+    call_id: "call_sim_1",
+    name: tool.name,
+    arguments: JSON.stringify(sampleOf(tool.parameters)),
+    status: "completed",
+  };
 }
 
 /** Responses' output text: the words, or a value that fits `text.format`. */
@@ -358,13 +506,40 @@ export function responseObject(body: any, id: string, status = "completed"): any
   const call = responsesToolCall(body);
   const input = JSON.stringify(body?.input ?? "").length >> 2;
   const done = status === "completed";
-  const message = { type: "message", id: "msg_sim", status: "completed", role: "assistant", content: [{ type: "output_text", text: words.join(""), annotations: [], logprobs: [] }] };
+  const message = {
+    type: "message",
+    id: "msg_sim",
+    status: "completed",
+    role: "assistant",
+    content: [{ type: "output_text", text: words.join(""), annotations: [], logprobs: [] }],
+  };
   return {
-    id, object: "response", created_at: 1700000000, status, error: null, incomplete_details: null,
-    instructions: body?.instructions ?? null, model: body?.model ?? "sim-model", tools: body?.tools ?? [], tool_choice: body?.tool_choice ?? "auto",
+    id,
+    object: "response",
+    created_at: 1700000000,
+    status,
+    error: null,
+    incomplete_details: null,
+    instructions: body?.instructions ?? null,
+    model: body?.model ?? "sim-model",
+    tools: body?.tools ?? [],
+    tool_choice: body?.tool_choice ?? "auto",
     output: done ? [call ?? message] : [],
-    parallel_tool_calls: true, metadata: {}, temperature: 1, top_p: 1,
-    ...(done ? { usage: { input_tokens: input, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: words.length, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + words.length } } : {}),
+    parallel_tool_calls: true,
+    metadata: {},
+    temperature: 1,
+    top_p: 1,
+    ...(done
+      ? {
+          usage: {
+            input_tokens: input,
+            input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+            output_tokens: words.length,
+            output_tokens_details: { reasoning_tokens: 0 },
+            total_tokens: input + words.length,
+          },
+        }
+      : {}),
   };
 }
 
@@ -373,7 +548,8 @@ export function responsesAnswer(body: any, id: string, sparse = false): Script {
   const final = responseObject(body, id);
   if (!body?.stream) return { json: final };
   let sequence = 0;
-  const event = (type: string, fields: object) => `event: ${type}\ndata: ${JSON.stringify(sparse ? sparseEvent({ type, ...fields }) : { type, ...fields, sequence_number: sequence++ })}\n\n`;
+  const event = (type: string, fields: object) =>
+    `event: ${type}\ndata: ${JSON.stringify(sparse ? sparseEvent({ type, ...fields }) : { type, ...fields, sequence_number: sequence++ })}\n\n`;
   const gapMs = typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0;
   if (final.output[0].type === "function_call") {
     const call = final.output[0];
@@ -384,7 +560,10 @@ export function responsesAnswer(body: any, id: string, sparse = false): Script {
       sse: [
         event("response.created", { response: responseObject(body, id, "in_progress") }),
         event("response.in_progress", { response: responseObject(body, id, "in_progress") }),
-        event("response.output_item.added", { output_index: 0, item: { ...call, arguments: "", status: "in_progress" } }),
+        event("response.output_item.added", {
+          output_index: 0,
+          item: { ...call, arguments: "", status: "in_progress" },
+        }),
         event("response.function_call_arguments.delta", { ...at, delta: call.arguments.slice(0, half) }),
         event("response.function_call_arguments.delta", { ...at, delta: call.arguments.slice(half) }),
         event("response.function_call_arguments.done", { ...at, name: call.name, arguments: call.arguments }),
@@ -434,18 +613,35 @@ export function embeddingsAnswer(body: any): Script {
   const dims = typeof body?.dimensions === "number" ? Math.max(1, Math.min(Math.floor(body.dimensions), 4096)) : 8;
   const inputs: string[] = body?.messages
     ? [JSON.stringify(body.messages)]
-    : Array.isArray(body?.input) ? body.input.map(String) : [String(body?.input ?? "")];
+    : Array.isArray(body?.input)
+      ? body.input.map(String)
+      : [String(body?.input ?? "")];
   const data = inputs.map((text, index) => {
     const vector = simVector(text, dims);
-    const embedding = body?.encoding_format === "base64" ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
+    const embedding =
+      body?.encoding_format === "base64" ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
     return { object: "embedding", index, embedding };
   });
   const tokens = inputs.reduce((n, t) => n + Math.max(1, t.length >> 2), 0);
-  return { json: { object: "list", model: body?.model ?? "sim-embed", data, usage: { prompt_tokens: tokens, total_tokens: tokens } } };
+  return {
+    json: {
+      object: "list",
+      model: body?.model ?? "sim-embed",
+      data,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    },
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { port: { type: "string", default: "8080" }, model: { type: "string" }, tei: { type: "boolean", default: false }, "loading-for": { type: "string" } } });
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", default: "8080" },
+      model: { type: "string" },
+      tei: { type: "boolean", default: false },
+      "loading-for": { type: "string" },
+    },
+  });
   const sim = new EngineSim();
   if (values.model) sim.models = [values.model];
   sim.tei = values.tei!;

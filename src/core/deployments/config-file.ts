@@ -64,7 +64,8 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
     throw new ConfigError(`--config: ${at(node)}: ${message}`);
   };
   const [syntax] = doc.errors;
-  if (syntax) throw new ConfigError(`--config: ${file}:${lines.linePos(syntax.pos[0]).line}: ${syntax.message.split("\n")[0]}`);
+  if (syntax)
+    throw new ConfigError(`--config: ${file}:${lines.linePos(syntax.pos[0]).line}: ${syntax.message.split("\n")[0]}`);
   const root = doc.contents;
   if (!isMap(root)) return fail(root, "the file must be a mapping with a `deployments` list");
 
@@ -89,21 +90,28 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
     const get = (key: string) => map.items.find((p) => isScalar(p.key) && p.key.value === key)?.value ?? undefined;
     for (const pair of map.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : "";
-      if (!DEPLOYMENT_KEYS.includes(key)) fail(pair.key, `unknown key '${key}' (expected ${DEPLOYMENT_KEYS.join(", ")})`);
+      if (!DEPLOYMENT_KEYS.includes(key))
+        fail(pair.key, `unknown key '${key}' (expected ${DEPLOYMENT_KEYS.join(", ")})`);
     }
     const nameNode = get("name");
     if (!nameNode) fail(item, "a deployment needs a `name`");
     const name = stringOf(nameNode!, "name", fail);
     if (!NAME.test(name)) fail(nameNode, `name '${name}': letters, digits and . _ : / - only, at most 128`);
-    if (seen.has(name)) fail(nameNode, `the name '${name}' is used twice (also at line ${at(seen.get(name)).split(":").at(-1)})`);
+    if (seen.has(name))
+      fail(nameNode, `the name '${name}' is used twice (also at line ${at(seen.get(name)).split(":").at(-1)})`);
     seen.set(name, nameNode!);
 
     const urlNode = get("url");
     const urlsNode = get("urls");
     if (urlNode && urlsNode) fail(urlsNode, `deployment '${name}': \`url\` or \`urls\`, not both`);
-    if (!urlNode && !urlsNode) fail(item, `deployment '${name}' needs a \`url\` (the engine, e.g. http://127.0.0.1:8000) or \`urls\` (replicas)`);
-    if (urlsNode && (!isSeq(urlsNode) || urlsNode.items.length === 0)) fail(urlsNode, "urls: a non-empty list of engine URLs (replicas of one model)");
-    const urlNodes = urlNode ? [urlNode] : ((urlsNode as unknown as { items: Node[] }).items);
+    if (!urlNode && !urlsNode)
+      fail(
+        item,
+        `deployment '${name}' needs a \`url\` (the engine, e.g. http://127.0.0.1:8000) or \`urls\` (replicas)`,
+      );
+    if (urlsNode && (!isSeq(urlsNode) || urlsNode.items.length === 0))
+      fail(urlsNode, "urls: a non-empty list of engine URLs (replicas of one model)");
+    const urlNodes = urlNode ? [urlNode] : (urlsNode as unknown as { items: Node[] }).items;
     const baseUrls = urlNodes.map((node) => {
       const url = stringOf(node, "url", fail);
       if (!/^https?:\/\//i.test(url)) fail(node, `url '${url}' must start with http:// or https://`);
@@ -122,7 +130,11 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
     if (keyEnv) {
       const variable = stringOf(keyEnv, "api_key_env", fail);
       const value = env[variable];
-      if (!value) fail(keyEnv, `api_key_env names ${variable}, which is not set (the engine key is read from it, never from the file)`);
+      if (!value)
+        fail(
+          keyEnv,
+          `api_key_env names ${variable}, which is not set (the engine key is read from it, never from the file)`,
+        );
       spec.apiKey = value;
     }
     const ops = get("operations");
@@ -130,7 +142,8 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
       if (!isSeq(ops) || ops.items.length === 0) fail(ops, `operations: a non-empty list of ${OPERATIONS.join(", ")}`);
       spec.operations = (ops as unknown as { items: Node[] }).items.map((op) => {
         const value = stringOf(op, "operations", fail);
-        if (!(OPERATIONS as readonly string[]).includes(value)) fail(op, `operation '${value}' is none of ${OPERATIONS.join(", ")}`);
+        if (!(OPERATIONS as readonly string[]).includes(value))
+          fail(op, `operation '${value}' is none of ${OPERATIONS.join(", ")}`);
         return value as Operation;
       });
     }
@@ -139,9 +152,13 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
       if (!isMap(timeouts)) fail(timeouts, `timeouts: a mapping of ${Object.keys(TIMEOUT_KEYS).join(", ")}`);
       for (const pair of (timeouts as unknown as import("yaml").YAMLMap<Node, Node>).items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : "";
-        if (!(key in TIMEOUT_KEYS)) fail(pair.key, `unknown timeout '${key}' (expected ${Object.keys(TIMEOUT_KEYS).join(", ")})`);
+        if (!(key in TIMEOUT_KEYS))
+          fail(pair.key, `unknown timeout '${key}' (expected ${Object.keys(TIMEOUT_KEYS).join(", ")})`);
         try {
-          spec.timeouts[TIMEOUT_KEYS[key as keyof typeof TIMEOUT_KEYS]] = parseDuration(`timeouts.${key}`, stringOf(pair.value!, key, fail));
+          spec.timeouts[TIMEOUT_KEYS[key as keyof typeof TIMEOUT_KEYS]] = parseDuration(
+            `timeouts.${key}`,
+            stringOf(pair.value!, key, fail),
+          );
         } catch (err) {
           fail(pair.value, (err as Error).message.replace(/^--/, ""));
         }
@@ -150,16 +167,23 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
     const cap = get("max_concurrent");
     if (cap) {
       const value = isScalar(cap) ? cap.value : undefined;
-      if (typeof value !== "number" || !Number.isInteger(value) || value < 1) fail(cap, "max_concurrent: a whole number of requests, at least 1");
+      if (typeof value !== "number" || !Number.isInteger(value) || value < 1)
+        fail(cap, "max_concurrent: a whole number of requests, at least 1");
       spec.maxConcurrent = value as number;
     }
     deployments.push(spec);
   }
-  if (defaultName !== undefined && !seen.has(defaultName)) fail(defaultNode, `default '${defaultName}' names no deployment (${[...seen.keys()].join(", ")})`);
+  if (defaultName !== undefined && !seen.has(defaultName))
+    fail(defaultNode, `default '${defaultName}' names no deployment (${[...seen.keys()].join(", ")})`);
   return { deployments, ...(defaultName !== undefined ? { defaultName } : {}) };
 }
 
 function stringOf(node: Node, key: string, fail: (node: Node, message: string) => never): string {
-  if (!isScalar(node) || (typeof node.value !== "string" && typeof node.value !== "number") || String(node.value) === "") fail(node, `${key}: a non-empty string`);
+  if (
+    !isScalar(node) ||
+    (typeof node.value !== "string" && typeof node.value !== "number") ||
+    String(node.value) === ""
+  )
+    fail(node, `${key}: a non-empty string`);
   return String((node as { value: unknown }).value);
 }

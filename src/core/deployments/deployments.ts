@@ -54,13 +54,18 @@ export interface Deployments {
   readonly fromFile: boolean;
   /** The deployment a request is for, by the rule above (`operation` undefined: any, as /info asks).
    * `notFound` is the dialect's code. */
-  pick(names: RequestNames, operation: Operation | undefined, notFound?: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">): Deployment;
+  pick(
+    names: RequestNames,
+    operation: Operation | undefined,
+    notFound?: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">,
+  ): Deployment;
   /** By name or declared engine model (listings, /info, /ready). */
   find(name: string): Deployment | undefined;
   close(): Promise<void>;
 }
 
-export const servesOperation = (d: Deployment, operation: Operation) => d.operations === undefined || d.operations.has(operation);
+export const servesOperation = (d: Deployment, operation: Operation) =>
+  d.operations === undefined || d.operations.has(operation);
 export const operationsOf = (d: Deployment): readonly Operation[] => (d.operations ? [...d.operations] : OPERATIONS);
 
 /** What createDeployments reports besides its log lines. */
@@ -70,23 +75,34 @@ export interface DeploymentEvents {
   replicaUp?(deployment: string, replica: string, up: boolean): void;
 }
 
-function createDeployment(spec: DeploymentSpec | undefined, config: Config, startedAt: number, log: Logger, events: DeploymentEvents): Deployment & { stop(): void } {
-  const own = (baseUrl: string): Config => spec
-    ? {
-        ...config,
-        upstreamBaseUrl: baseUrl,
-        upstreamApiKey: spec.apiKey,
-        connectTimeoutMs: spec.timeouts.connectMs ?? config.connectTimeoutMs,
-        firstByteTimeoutMs: spec.timeouts.firstByteMs ?? config.firstByteTimeoutMs,
-        idleTimeoutMs: spec.timeouts.idleMs ?? config.idleTimeoutMs,
-        totalTimeoutMs: spec.timeouts.totalMs ?? config.totalTimeoutMs,
-      }
-    : config;
+function createDeployment(
+  spec: DeploymentSpec | undefined,
+  config: Config,
+  startedAt: number,
+  log: Logger,
+  events: DeploymentEvents,
+): Deployment & { stop(): void } {
+  const own = (baseUrl: string): Config =>
+    spec
+      ? {
+          ...config,
+          upstreamBaseUrl: baseUrl,
+          upstreamApiKey: spec.apiKey,
+          connectTimeoutMs: spec.timeouts.connectMs ?? config.connectTimeoutMs,
+          firstByteTimeoutMs: spec.timeouts.firstByteMs ?? config.firstByteTimeoutMs,
+          idleTimeoutMs: spec.timeouts.idleMs ?? config.idleTimeoutMs,
+          totalTimeoutMs: spec.timeouts.totalMs ?? config.totalTimeoutMs,
+        }
+      : config;
   const replicas: Replica[] = (spec?.baseUrls ?? [config.upstreamBaseUrl]).map((baseUrl) => {
     const replicaConfig = own(baseUrl);
     const transportEvents: TransportEvents = {};
     const upstream = createUpstream(replicaConfig, transportEvents);
-    const models = createModelCatalog(upstream, replicaConfig.modelsCacheMs, Math.min(replicaConfig.firstByteTimeoutMs, 10_000));
+    const models = createModelCatalog(
+      upstream,
+      replicaConfig.modelsCacheMs,
+      Math.min(replicaConfig.firstByteTimeoutMs, 10_000),
+    );
     const readiness = createEngineReadiness(models, startedAt);
     transportEvents.refused = () => readiness.refused();
     return { upstream, models, readiness, inFlight: 0, unfinished: 0 };
@@ -100,8 +116,16 @@ function createDeployment(spec: DeploymentSpec | undefined, config: Config, star
     ({ upstream, models, readiness } = single);
   } else {
     upstream = balancedUpstream(replicas, (from, to, err) =>
-      log.warn({ deployment: spec!.name, replica: replicaLabel(from), to: replicaLabel(to), err: (err as Error).message }, "connection failed before anything was sent: retried on another replica"));
-    models = createModelCatalog(upstream, config.modelsCacheMs, Math.min(own(upstream.baseUrl).firstByteTimeoutMs, 10_000));
+      log.warn(
+        { deployment: spec!.name, replica: replicaLabel(from), to: replicaLabel(to), err: (err as Error).message },
+        "connection failed before anything was sent: retried on another replica",
+      ),
+    );
+    models = createModelCatalog(
+      upstream,
+      config.modelsCacheMs,
+      Math.min(own(upstream.baseUrl).firstByteTimeoutMs, 10_000),
+    );
     const combined = anyReplicaReadiness(replicas, startedAt);
     readiness = combined;
     stop = combined.stop;
@@ -129,14 +153,27 @@ function createDeployment(spec: DeploymentSpec | undefined, config: Config, star
   };
 }
 
-export function createDeployments(config: Config, log: Logger, startedAt = Date.now(), events: DeploymentEvents = {}): Deployments {
+export function createDeployments(
+  config: Config,
+  log: Logger,
+  startedAt = Date.now(),
+  events: DeploymentEvents = {},
+): Deployments {
   const file = config.deployments;
-  const all = file ? file.deployments.map((spec) => createDeployment(spec, config, startedAt, log, events)) : [createDeployment(undefined, config, startedAt, log, events)];
+  const all = file
+    ? file.deployments.map((spec) => createDeployment(spec, config, startedAt, log, events))
+    : [createDeployment(undefined, config, startedAt, log, events)];
   for (const d of all) {
     events.engineUp?.(d.name ?? "default", false);
     d.readiness.onChange = (now, before) => {
       events.engineUp?.(d.name ?? "default", now.state === "ready");
-      const line = { deployment: d.name, engine: d.config.upstreamBaseUrl, state: now.state, was: before.state, reason: now.reason };
+      const line = {
+        deployment: d.name,
+        engine: d.config.upstreamBaseUrl,
+        state: now.state,
+        was: before.state,
+        reason: now.reason,
+      };
       if (now.state === "ready") log.info(line, "engine ready");
       else log.warn(line, "engine not ready");
     };
@@ -144,12 +181,17 @@ export function createDeployments(config: Config, log: Logger, startedAt = Date.
   const byName = new Map<string, Deployment>();
   for (const d of all) if (d.name) byName.set(d.name, d);
   for (const d of all) if (d.engineModel && !byName.has(d.engineModel)) byName.set(d.engineModel, d);
-  const names = (list: readonly Deployment[]) => list.map((d) => `${d.name} (${operationsOf(d).join(", ")})`).join("; ");
+  const names = (list: readonly Deployment[]) =>
+    list.map((d) => `${d.name} (${operationsOf(d).join(", ")})`).join("; ");
 
   const serving = (d: Deployment, operation: Operation | undefined): Deployment => {
     if (operation === undefined || servesOperation(d, operation)) return d;
     const others = all.filter((o) => servesOperation(o, operation)).map((o) => o.name);
-    throw new GatewayError("OperationNotSupported", `The deployment '${d.name}' does not serve ${operation}; ${others.length ? `deployments that do: ${others.join(", ")}` : "no deployment here does"}.`, { target: "model" });
+    throw new GatewayError(
+      "OperationNotSupported",
+      `The deployment '${d.name}' does not serve ${operation}; ${others.length ? `deployments that do: ${others.join(", ")}` : "no deployment here does"}.`,
+      { target: "model" },
+    );
   };
 
   return {
@@ -160,17 +202,30 @@ export function createDeployments(config: Config, log: Logger, startedAt = Date.
       // One engine, from the flags or a one-deployment file: every name stands for it (as a deployment
       // name of a single-model engine stands for that model).
       if (!file || all.length === 1) return serving(all[0]!, operation);
-      for (const [name, strict] of [[requested.path, true], [requested.body, true], [requested.header, false]] as const) {
+      for (const [name, strict] of [
+        [requested.path, true],
+        [requested.body, true],
+        [requested.header, false],
+      ] as const) {
         if (!name) continue;
         const d = byName.get(name);
         if (d) return serving(d, operation);
-        if (strict) throw new GatewayError(notFound, `The deployment '${name.slice(0, 200)}' does not exist here. Deployments: ${names(all)}.`, { target: "model" });
+        if (strict)
+          throw new GatewayError(
+            notFound,
+            `The deployment '${name.slice(0, 200)}' does not exist here. Deployments: ${names(all)}.`,
+            { target: "model" },
+          );
       }
       if (file.defaultName) return serving(byName.get(file.defaultName)!, operation);
       const candidates = operation === undefined ? all : all.filter((d) => servesOperation(d, operation));
       if (candidates.length === 1) return candidates[0]!;
       const what = operation ?? "requests";
-      throw new GatewayError("InvalidRequestBody", `Name a deployment in \`model\` (or in the path /openai/deployments/{name}): ${candidates.length ? `these serve ${what}: ${names(candidates)}` : `no deployment serves ${what}`}.`, { target: "model" });
+      throw new GatewayError(
+        "InvalidRequestBody",
+        `Name a deployment in \`model\` (or in the path /openai/deployments/{name}): ${candidates.length ? `these serve ${what}: ${names(candidates)}` : `no deployment serves ${what}`}.`,
+        { target: "model" },
+      );
     },
     close: async () => {
       for (const d of all) d.stop();

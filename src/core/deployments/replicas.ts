@@ -30,7 +30,11 @@ export const replicaLabel = (r: Replica) => new URL(r.upstream.baseUrl).host;
 const isIn = (r: Replica) => r.readiness.last.state === "ready";
 
 /** The replica to call: the fewest in flight among those in (all, when none is); ties rotate. */
-export function chooseReplica(replicas: readonly Replica[], exclude: ReadonlySet<Replica>, turn: number): Replica | undefined {
+export function chooseReplica(
+  replicas: readonly Replica[],
+  exclude: ReadonlySet<Replica>,
+  turn: number,
+): Replica | undefined {
   const open = replicas.filter((r) => !exclude.has(r));
   const pool = open.some(isIn) ? open.filter(isIn) : open;
   let best: Replica | undefined;
@@ -42,7 +46,10 @@ export function chooseReplica(replicas: readonly Replica[], exclude: ReadonlySet
 }
 
 /** One Upstream over the replicas: the same openapi-fetch client, with a transport that balances. */
-export function balancedUpstream(replicas: readonly Replica[], onRetry: (from: Replica, to: Replica, err: unknown) => void): Upstream {
+export function balancedUpstream(
+  replicas: readonly Replica[],
+  onRetry: (from: Replica, to: Replica, err: unknown) => void,
+): Upstream {
   const [first] = replicas as [Replica, ...Replica[]];
   const base = first.upstream.baseUrl;
   const root = first.upstream.rootUrl; // every engine URL, under /v1 or not, starts with it
@@ -81,7 +88,8 @@ export function balancedUpstream(replicas: readonly Replica[], onRetry: (from: R
     } catch (err) {
       tried.add(replica);
       // A streamed body may have been read in part: only a body the gateway holds is sent again.
-      const resendable = request.body === undefined || typeof request.body === "string" || request.body instanceof Uint8Array;
+      const resendable =
+        request.body === undefined || typeof request.body === "string" || request.body instanceof Uint8Array;
       const other = resendable && isConnectFailure(err) ? chooseReplica(replicas, tried, turn++) : undefined;
       if (!other) throw err;
       onRetry(replica, other, err);
@@ -108,12 +116,19 @@ export function balancedUpstream(replicas: readonly Replica[], onRetry: (from: R
 }
 
 /** A deployment is ready while any replica is; loading while every one loads. */
-export function anyReplicaReadiness(replicas: readonly Replica[], startedAt: number): EngineReadiness & { stop(): void } {
+export function anyReplicaReadiness(
+  replicas: readonly Replica[],
+  startedAt: number,
+): EngineReadiness & { stop(): void } {
   const summarise = (reports: readonly EngineReport[]): EngineReport => {
     const ready = reports.filter((r) => r.state === "ready");
-    const state: EngineState = ready.length > 0 ? "ready" : reports.every((r) => r.state === "loading") ? "loading" : "unavailable";
+    const state: EngineState =
+      ready.length > 0 ? "ready" : reports.every((r) => r.state === "loading") ? "loading" : "unavailable";
     const models = [...new Set(ready.flatMap((r) => r.models))];
-    const reason = state === "ready" ? undefined : reports.map((r, i) => `${replicaLabel(replicas[i]!)}: ${r.reason ?? r.state}`).join("; ");
+    const reason =
+      state === "ready"
+        ? undefined
+        : reports.map((r, i) => `${replicaLabel(replicas[i]!)}: ${r.reason ?? r.state}`).join("; ");
     const since = Math.min(...reports.filter((r) => r.state === state).map((r) => r.since), Date.now());
     return { state, models, since: state === "loading" ? startedAt : since, ...(reason ? { reason } : {}) };
   };
@@ -132,7 +147,13 @@ export function anyReplicaReadiness(replicas: readonly Replica[], startedAt: num
   let probe: NodeJS.Timeout | undefined;
   const schedule = () => {
     if (stopped) return;
-    probe = setTimeout(() => void Promise.all(replicas.map((r) => r.readiness.check())).then((reports) => observe(summarise(reports))).finally(schedule), CHECK_INTERVAL_MS + 10);
+    probe = setTimeout(
+      () =>
+        void Promise.all(replicas.map((r) => r.readiness.check()))
+          .then((reports) => observe(summarise(reports)))
+          .finally(schedule),
+      CHECK_INTERVAL_MS + 10,
+    );
     probe.unref();
   };
   schedule();
@@ -155,7 +176,12 @@ export function anyReplicaReadiness(replicas: readonly Replica[], startedAt: num
   return readiness;
 }
 
-export function logReplicaChanges(replicas: readonly Replica[], deployment: string, log: Logger, gauge: (replica: string, up: boolean) => void): void {
+export function logReplicaChanges(
+  replicas: readonly Replica[],
+  deployment: string,
+  log: Logger,
+  gauge: (replica: string, up: boolean) => void,
+): void {
   for (const r of replicas) {
     const replica = replicaLabel(r);
     gauge(replica, false);

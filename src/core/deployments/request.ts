@@ -11,13 +11,25 @@ import type { Deployment, RequestNames } from "./deployments.ts";
 
 /** The deployment a request is for. With a deployments file it is held while its engine loads and
  * counted against its `max_concurrent` until the response closes. */
-export async function deploymentFor(ctx: Context, deps: GatewayDeps, names: RequestNames, operation: Operation | undefined, notFound?: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">): Promise<Deployment> {
+export async function deploymentFor(
+  ctx: Context,
+  deps: GatewayDeps,
+  names: RequestNames,
+  operation: Operation | undefined,
+  notFound?: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">,
+): Promise<Deployment> {
   const { deployments } = deps;
   const d = deployments.pick(names, operation, notFound);
   if (!deployments.fromFile) return d; // the flags' engine: gated before routing (app.ts), capped by --max-concurrent
   ctx.state.deployment = d.name;
   if (!d.readiness.everReady) await assertEngineStarted(d.readiness, deps.startedAt);
-  if (d.maxConcurrent !== undefined) takeSlot(d, d.maxConcurrent, ctx, () => `The deployment '${d.name}' has ${d.inFlight} requests in flight, its max_concurrent; retry shortly.`);
+  if (d.maxConcurrent !== undefined)
+    takeSlot(
+      d,
+      d.maxConcurrent,
+      ctx,
+      () => `The deployment '${d.name}' has ${d.inFlight} requests in flight, its max_concurrent; retry shortly.`,
+    );
   return d;
 }
 

@@ -21,7 +21,11 @@ export function apiKeyAuth(keys: readonly string[], openPaths: ReadonlySet<strin
       const apiKey = ctx.get("api-key");
       const bearer = /^Bearer\s+(.+)$/i.exec(ctx.get("authorization"))?.[1]?.trim();
       if (!(apiKey && matches(apiKey)) && !(bearer && matches(bearer))) {
-        throw new GatewayError("Unauthorized", "Access denied due to a missing or invalid key. Send a valid key in the 'api-key' header or as 'Authorization: Bearer <key>'.", { headers: { "www-authenticate": "Bearer" } });
+        throw new GatewayError(
+          "Unauthorized",
+          "Access denied due to a missing or invalid key. Send a valid key in the 'api-key' header or as 'Authorization: Bearer <key>'.",
+          { headers: { "www-authenticate": "Bearer" } },
+        );
       }
     }
     await next();

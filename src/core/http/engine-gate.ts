@@ -18,15 +18,24 @@ export async function assertEngineStarted(readiness: EngineReadiness, startedAt:
     if (report.transportFailure) throw report.transportFailure;
     return;
   }
-  throw new GatewayError("ServiceUnavailable", `The engine is loading (${secondsSince(startedAt)} since the gateway started): ${report.reason ?? "not ready yet"} Retry later.`, {
-    headers: { "retry-after": LOADING_RETRY_AFTER_S },
-    ...(report.detail ? { detail: report.detail } : {}),
-  });
+  throw new GatewayError(
+    "ServiceUnavailable",
+    `The engine is loading (${secondsSince(startedAt)} since the gateway started): ${report.reason ?? "not ready yet"} Retry later.`,
+    {
+      headers: { "retry-after": LOADING_RETRY_AFTER_S },
+      ...(report.detail ? { detail: report.detail } : {}),
+    },
+  );
 }
 
 /** For the flags' one engine, before routing. `routeOf` names the route a request would match
  * (undefined: no route, left to the 404); requests for `ungated` routes (health, readiness, metrics) pass. */
-export function engineGate(readiness: EngineReadiness, routeOf: (ctx: Koa.Context) => string | undefined, ungated: ReadonlySet<string>, startedAt: number): Koa.Middleware {
+export function engineGate(
+  readiness: EngineReadiness,
+  routeOf: (ctx: Koa.Context) => string | undefined,
+  ungated: ReadonlySet<string>,
+  startedAt: number,
+): Koa.Middleware {
   // Not async: once the engine has been ready, no promise of its own per request.
   return function gateUntilEngineReady(ctx, next) {
     return readiness.everReady ? next() : holdWhileLoading(ctx, next);

@@ -8,21 +8,41 @@ export interface ErrorLogger {
   error(obj: object, msg: string): void;
 }
 
-function toGatewayErrorFromUnknown(err: unknown, bodyLimitBytes: number, contentEncoding: string): { error: GatewayError; unexpected: boolean } {
+function toGatewayErrorFromUnknown(
+  err: unknown,
+  bodyLimitBytes: number,
+  contentEncoding: string,
+): { error: GatewayError; unexpected: boolean } {
   if (err instanceof GatewayError) return { error: err, unexpected: false };
   // The body parser decodes gzip, deflate and br; zlib's errors mean the body is not what its header says.
   const code = (err as { code?: unknown })?.code;
   if (typeof code === "string" && code.startsWith("Z_")) {
-    return { error: new GatewayError("InvalidRequestBody", `The request body is not valid ${contentEncoding.slice(0, 20)} data, as its Content-Encoding says.`), unexpected: false };
+    return {
+      error: new GatewayError(
+        "InvalidRequestBody",
+        `The request body is not valid ${contentEncoding.slice(0, 20)} data, as its Content-Encoding says.`,
+      ),
+      unexpected: false,
+    };
   }
   if ((err as { status?: unknown })?.status === 415 && /Content-Encoding/.test((err as Error).message ?? "")) {
-    return { error: new GatewayError("UnsupportedMediaType", `Content-Encoding '${contentEncoding.slice(0, 40)}' is not supported: send the body plain, or as gzip, deflate or br.`), unexpected: false };
+    return {
+      error: new GatewayError(
+        "UnsupportedMediaType",
+        `Content-Encoding '${contentEncoding.slice(0, 40)}' is not supported: send the body plain, or as gzip, deflate or br.`,
+      ),
+      unexpected: false,
+    };
   }
-  const status = (err as { status?: unknown; statusCode?: unknown })?.status ?? (err as { statusCode?: unknown })?.statusCode;
+  const status =
+    (err as { status?: unknown; statusCode?: unknown })?.status ?? (err as { statusCode?: unknown })?.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
     return { error: fromHttpError(status, (err as Error).message ?? "", bodyLimitBytes), unexpected: false };
   }
-  return { error: new GatewayError("InternalServerError", "The gateway failed to process the request."), unexpected: true };
+  return {
+    error: new GatewayError("InternalServerError", "The gateway failed to process the request."),
+    unexpected: true,
+  };
 }
 
 /** The error body of the dialect a request path belongs to. */
@@ -38,7 +58,12 @@ const MAX_RETRY_AFTER_S = 60;
 function retryHeaders(status: number, given: string | undefined): Record<string, string> | undefined {
   const fallback = DEFAULT_RETRY_AFTER_S[status];
   if (fallback === undefined) return undefined;
-  let seconds = given === undefined ? Number.NaN : /^\d+(\.\d+)?$/.test(given.trim()) ? Number(given) : (Date.parse(given) - Date.now()) / 1000;
+  let seconds =
+    given === undefined
+      ? Number.NaN
+      : /^\d+(\.\d+)?$/.test(given.trim())
+        ? Number(given)
+        : (Date.parse(given) - Date.now()) / 1000;
   if (!Number.isFinite(seconds) || seconds < 0) seconds = fallback;
   seconds = Math.min(seconds, MAX_RETRY_AFTER_S);
   return { "retry-after": String(Math.ceil(seconds)), "retry-after-ms": String(Math.round(seconds * 1000)) };

@@ -43,8 +43,16 @@ export function checkJsonBounds(ctx: Context, next: Next): Promise<void> {
     if (fault) {
       const target = toFieldPath(fault.pointer).slice(0, 200);
       throw fault.reason === "number"
-        ? new GatewayError("InvalidRequestBody", `'${target}' is a number out of range: a JSON number must be finite.`, { target })
-        : new GatewayError("InvalidRequestBody", `The request body nests deeper than ${MAX_JSON_DEPTH} levels (at '${target}').`, { target });
+        ? new GatewayError(
+            "InvalidRequestBody",
+            `'${target}' is a number out of range: a JSON number must be finite.`,
+            { target },
+          )
+        : new GatewayError(
+            "InvalidRequestBody",
+            `The request body nests deeper than ${MAX_JSON_DEPTH} levels (at '${target}').`,
+            { target },
+          );
     }
   }
   return next();

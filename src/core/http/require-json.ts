@@ -8,9 +8,13 @@ import { GatewayError } from "../errors.ts";
 export function requireJson(acceptsAnyBody: (path: string) => boolean) {
   return function requireJsonBody(ctx: Context, next: Next): Promise<void> {
     if (ctx.method === "POST" && !ctx.is("application/json") && !acceptsAnyBody(ctx.path)) {
-      const bodiless = !ctx.get("content-type") && !ctx.get("transfer-encoding") && (ctx.get("content-length") || "0") === "0";
+      const bodiless =
+        !ctx.get("content-type") && !ctx.get("transfer-encoding") && (ctx.get("content-length") || "0") === "0";
       if (bodiless) return next();
-      throw new GatewayError("UnsupportedMediaType", `The request body must be sent as 'application/json', not '${ctx.get("content-type").slice(0, 100) || "none"}'.`);
+      throw new GatewayError(
+        "UnsupportedMediaType",
+        `The request body must be sent as 'application/json', not '${ctx.get("content-type").slice(0, 100) || "none"}'.`,
+      );
     }
     return next();
   };

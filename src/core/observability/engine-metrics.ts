@@ -53,15 +53,19 @@ function addExposition(families: Map<string, Family>, text: string, labels: stri
 }
 
 export async function engineMetricsText(deployments: readonly Deployment[]): Promise<string> {
-  const sources = deployments.flatMap((d) => d.replicas.map((r) => ({ deployment: d.name ?? "default", replica: replicaLabel(r), upstream: r.upstream })));
-  const texts = await Promise.all(sources.map(async ({ upstream }) => {
-    try {
-      const { status, body } = await upstream.getRootJson("/metrics", AbortSignal.timeout(READ_TIMEOUT_MS));
-      return status === 200 && typeof body === "string" ? body : undefined;
-    } catch {
-      return undefined; // an engine without metrics, or one that is down: `engine_metrics_up 0` says so
-    }
-  }));
+  const sources = deployments.flatMap((d) =>
+    d.replicas.map((r) => ({ deployment: d.name ?? "default", replica: replicaLabel(r), upstream: r.upstream })),
+  );
+  const texts = await Promise.all(
+    sources.map(async ({ upstream }) => {
+      try {
+        const { status, body } = await upstream.getRootJson("/metrics", AbortSignal.timeout(READ_TIMEOUT_MS));
+        return status === 200 && typeof body === "string" ? body : undefined;
+      } catch {
+        return undefined; // an engine without metrics, or one that is down: `engine_metrics_up 0` says so
+      }
+    }),
+  );
   const families = new Map<string, Family>();
   const up: string[] = [];
   sources.forEach((source, i) => {
@@ -69,7 +73,11 @@ export async function engineMetricsText(deployments: readonly Deployment[]): Pro
     up.push(`engine_metrics_up{${labels}} ${texts[i] === undefined ? 0 : 1}`);
     if (texts[i] !== undefined) addExposition(families, texts[i]!, labels);
   });
-  const out = ["# HELP engine_metrics_up Whether the engine's /metrics was read for this answer.", "# TYPE engine_metrics_up gauge", ...up];
+  const out = [
+    "# HELP engine_metrics_up Whether the engine's /metrics was read for this answer.",
+    "# TYPE engine_metrics_up gauge",
+    ...up,
+  ];
   for (const [name, f] of families) {
     if (f.help !== undefined) out.push(`# HELP ${name} ${f.help}`);
     if (f.type !== undefined) out.push(`# TYPE ${name} ${f.type}`);

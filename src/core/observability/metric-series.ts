@@ -23,7 +23,12 @@ interface Exported {
 abstract class Series<C> {
   private readonly children = new Map<string, { labels: Labels; child: C }>();
 
-  constructor(readonly name: string, readonly help: string, private readonly labelNames: readonly string[], registry: Registry) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly string[],
+    registry: Registry,
+  ) {
     // The registry only calls name, get() and reset(): the interface prom-client's own aggregated metrics use.
     registry.registerMetric(this as unknown as Metric);
   }
@@ -109,7 +114,13 @@ export class HistogramChild {
 }
 
 export class HistogramSeries extends Series<HistogramChild> {
-  constructor(name: string, help: string, labelNames: readonly string[], private readonly bounds: readonly number[], registry: Registry) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    private readonly bounds: readonly number[],
+    registry: Registry,
+  ) {
     super(name, help, labelNames, registry);
     this.reset();
   }

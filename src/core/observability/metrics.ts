@@ -36,28 +36,94 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new CounterSeries("gateway_requests_total", "Requests answered, by route and status", ["route", "status", "stream"], registry);
-  const duration = new HistogramSeries("gateway_request_duration_seconds", "Time from request to the end of the response (streams: to the last event)", ["route", "status"], LATENCY_BUCKETS, registry);
-  const upstream = new HistogramSeries("gateway_upstream_duration_seconds", "Time from the upstream call to its response headers", ["route"], LATENCY_BUCKETS, registry);
-  const firstToken = new HistogramSeries("gateway_time_to_first_token_seconds", "Time from request to the first streamed token", [], LATENCY_BUCKETS, registry);
-  const streamsInFlight = new Gauge({ name: "gateway_streams_in_flight", help: "Streams being sent now", registers: [registry] });
-  const engineReady = new Gauge({ name: "gateway_engine_ready", help: "1 while the deployment's engine is ready (lists a model), 0 while it loads or is away", labelNames: ["deployment"], registers: [registry] });
-  const upstreamErrors = new CounterSeries("gateway_upstream_errors_total", "Engine failures, by gateway error code", ["code"], registry);
-  const aborts = new CounterSeries("gateway_client_aborts_total", "Requests whose client went away before the answer ended", ["route"], registry);
-  const replicaReady = new Gauge({ name: "gateway_replica_ready", help: "1 while a deployment's replica takes requests, 0 while it is taken out", labelNames: ["deployment", "replica"], registers: [registry] });
-  const byDeployment = new CounterSeries("gateway_deployment_requests_total", "Requests answered, by deployments-file deployment and status", ["deployment", "status"], registry);
+  const requests = new CounterSeries(
+    "gateway_requests_total",
+    "Requests answered, by route and status",
+    ["route", "status", "stream"],
+    registry,
+  );
+  const duration = new HistogramSeries(
+    "gateway_request_duration_seconds",
+    "Time from request to the end of the response (streams: to the last event)",
+    ["route", "status"],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const upstream = new HistogramSeries(
+    "gateway_upstream_duration_seconds",
+    "Time from the upstream call to its response headers",
+    ["route"],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const firstToken = new HistogramSeries(
+    "gateway_time_to_first_token_seconds",
+    "Time from request to the first streamed token",
+    [],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const streamsInFlight = new Gauge({
+    name: "gateway_streams_in_flight",
+    help: "Streams being sent now",
+    registers: [registry],
+  });
+  const engineReady = new Gauge({
+    name: "gateway_engine_ready",
+    help: "1 while the deployment's engine is ready (lists a model), 0 while it loads or is away",
+    labelNames: ["deployment"],
+    registers: [registry],
+  });
+  const upstreamErrors = new CounterSeries(
+    "gateway_upstream_errors_total",
+    "Engine failures, by gateway error code",
+    ["code"],
+    registry,
+  );
+  const aborts = new CounterSeries(
+    "gateway_client_aborts_total",
+    "Requests whose client went away before the answer ended",
+    ["route"],
+    registry,
+  );
+  const replicaReady = new Gauge({
+    name: "gateway_replica_ready",
+    help: "1 while a deployment's replica takes requests, 0 while it is taken out",
+    labelNames: ["deployment", "replica"],
+    registers: [registry],
+  });
+  const byDeployment = new CounterSeries(
+    "gateway_deployment_requests_total",
+    "Requests answered, by deployments-file deployment and status",
+    ["deployment", "status"],
+    registry,
+  );
   const tokens = new CounterSeries("gateway_tokens_total", "Tokens reported by the engine's usage", ["kind"], registry);
   const promptTokens = tokens.labels("prompt");
   const completionTokens = tokens.labels("completion");
   const firstTokenAll = firstToken.labels();
   // The children a request updates, looked up once per (route, status, stream) rather than per metric;
   // the engine-facing ones only once a request of that kind has used them.
-  interface Outcome { route: string; requests: CounterChild; duration: HistogramChild; upstream?: HistogramChild; aborts?: CounterChild }
+  interface Outcome {
+    route: string;
+    requests: CounterChild;
+    duration: HistogramChild;
+    upstream?: HistogramChild;
+    aborts?: CounterChild;
+  }
   const outcomes = new Map<string, Outcome>();
   const outcomeOf = (route: string, status: string, stream: string): Outcome => {
     const key = `${route} ${status} ${stream}`;
     let outcome = outcomes.get(key);
-    if (!outcome) outcomes.set(key, (outcome = { route, requests: requests.labels(route, status, stream), duration: duration.labels(route, status) }));
+    if (!outcome)
+      outcomes.set(
+        key,
+        (outcome = {
+          route,
+          requests: requests.labels(route, status, stream),
+          duration: duration.labels(route, status),
+        }),
+      );
     return outcome;
   };
 
@@ -70,11 +136,13 @@ export function createMetrics(): GatewayMetrics {
       const outcome = outcomeOf(r.route, r.clientAborted ? "499" : String(r.status), r.stream ? "true" : "false");
       outcome.requests.inc();
       outcome.duration.observe(r.durationMs / 1000);
-      if (r.upstreamMs !== undefined) (outcome.upstream ??= upstream.labels(outcome.route)).observe(r.upstreamMs / 1000);
+      if (r.upstreamMs !== undefined)
+        (outcome.upstream ??= upstream.labels(outcome.route)).observe(r.upstreamMs / 1000);
       if (r.firstTokenMs !== undefined) firstTokenAll.observe(r.firstTokenMs / 1000);
       if (r.upstreamError && r.errorCode) upstreamErrors.labels(r.errorCode).inc();
       if (r.clientAborted) (outcome.aborts ??= aborts.labels(outcome.route)).inc();
-      if (r.deployment !== undefined) byDeployment.labels(r.deployment, r.clientAborted ? "499" : String(r.status)).inc();
+      if (r.deployment !== undefined)
+        byDeployment.labels(r.deployment, r.clientAborted ? "499" : String(r.status)).inc();
       if (r.promptTokens) promptTokens.inc(r.promptTokens);
       if (r.completionTokens) completionTokens.inc(r.completionTokens);
     },

@@ -7,7 +7,13 @@ import { queryParam } from "../http/query.ts";
 import type { StreamOutcome } from "../stream/sse-writer.ts";
 import type { GatewayMetrics, RequestRecord } from "./metrics.ts";
 
-const UPSTREAM_CODES = new Set(["UpstreamUnavailable", "UpstreamTimeout", "UpstreamInvalidResponse", "UpstreamStreamError", "UpstreamError"]);
+const UPSTREAM_CODES = new Set([
+  "UpstreamUnavailable",
+  "UpstreamTimeout",
+  "UpstreamInvalidResponse",
+  "UpstreamStreamError",
+  "UpstreamError",
+]);
 
 /** `/api/models/chat/completions` -> `/chat/completions`; unmatched paths share one label. */
 export function routeLabel(matched: string | undefined, prefixes: readonly string[]): string {
@@ -23,11 +29,22 @@ export type RouteOf = (ctx: Context) => string;
 export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, logBodies: boolean) {
   return async function observeRequest(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
-    ctx.res.on("close", () => { // once per response; on() spares once()'s wrapper
+    ctx.res.on("close", () => {
+      // once per response; on() spares once()'s wrapper
       const state = ctx.state as {
-        requestId?: string; clientRequestId?: string; apiVersion?: string; model?: string; stream?: boolean; upstreamMs?: number;
-        usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string;
-        errorTarget?: string; errorDetail?: string; deployment?: string; upstreamSignal?: { replica?: string };
+        requestId?: string;
+        clientRequestId?: string;
+        apiVersion?: string;
+        model?: string;
+        stream?: boolean;
+        upstreamMs?: number;
+        usage?: { prompt_tokens?: number; completion_tokens?: number };
+        streamOutcome?: StreamOutcome;
+        errorCode?: string;
+        errorTarget?: string;
+        errorDetail?: string;
+        deployment?: string;
+        upstreamSignal?: { replica?: string };
       };
       const outcome = state.streamOutcome;
       const aborted = clientAborted(ctx);
@@ -40,9 +57,14 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
       // One object for the metrics and the log line: plain fields, undefined where unknown (metrics skip
       // them, pino leaves them out of the line); times rounded to 10 µs.
       const line: RequestRecord & Record<string, unknown> = {
-        requestId: state.requestId, clientRequestId: state.clientRequestId, method: ctx.method, path: ctx.path,
+        requestId: state.requestId,
+        clientRequestId: state.clientRequestId,
+        method: ctx.method,
+        path: ctx.path,
         // A request rejected before its route read it still says which api-version it asked for.
-        apiVersion: state.apiVersion ?? (ctx.querystring ? queryParam(ctx.querystring, "api-version")?.slice(0, 64) : undefined), model: state.model,
+        apiVersion:
+          state.apiVersion ?? (ctx.querystring ? queryParam(ctx.querystring, "api-version")?.slice(0, 64) : undefined),
+        model: state.model,
         deployment: state.deployment,
         replica: state.upstreamSignal?.replica,
         route: routeOf(ctx),
@@ -77,8 +99,12 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
       const upstream = ctx.state.upstreamMs as number;
       const deployment = ctx.state.deployment as string | undefined;
       const replica = (ctx.state.upstreamSignal as { replica?: string } | undefined)?.replica;
-      const desc = deployment === undefined ? "" : `;desc=${JSON.stringify(replica ? `${deployment} ${replica}` : deployment)}`;
-      ctx.set("server-timing", `upstream${desc};dur=${upstream.toFixed(2)}, gateway;dur=${Math.max(0, total - upstream).toFixed(2)}`);
+      const desc =
+        deployment === undefined ? "" : `;desc=${JSON.stringify(replica ? `${deployment} ${replica}` : deployment)}`;
+      ctx.set(
+        "server-timing",
+        `upstream${desc};dur=${upstream.toFixed(2)}, gateway;dur=${Math.max(0, total - upstream).toFixed(2)}`,
+      );
     }
   };
 }

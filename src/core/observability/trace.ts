@@ -18,12 +18,17 @@ function operationOf(route: string): string | undefined {
 }
 
 /** gen_ai.provider.name: the API the client spoke. */
-const providerOf = (route: string): string => (route.startsWith("/openai") ? "azure.ai.openai" : route.startsWith("/v1") ? "openai" : "azure.ai.inference");
+const providerOf = (route: string): string =>
+  route.startsWith("/openai") ? "azure.ai.openai" : route.startsWith("/v1") ? "openai" : "azure.ai.inference";
 
 export function traceRequests(routeOf: (ctx: Context) => string) {
   return async function traceRequest(ctx: Context, next: Next): Promise<void> {
     const parent = propagation.extract(context.active(), ctx.headers);
-    const span = tracer.startSpan(`${ctx.method} ${ctx.path}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": ctx.method } }, parent);
+    const span = tracer.startSpan(
+      `${ctx.method} ${ctx.path}`,
+      { kind: SpanKind.SERVER, attributes: { "http.request.method": ctx.method } },
+      parent,
+    );
     ctx.state.span = span;
     ctx.res.once("close", () => endSpan(span, ctx, routeOf(ctx)));
     await context.with(trace.setSpan(parent, span), next);
@@ -31,7 +36,14 @@ export function traceRequests(routeOf: (ctx: Context) => string) {
 }
 
 function endSpan(span: Span, ctx: Context, route: string): void {
-  const state = ctx.state as { model?: string; apiVersion?: string; deployment?: string; usage?: { prompt_tokens?: number; completion_tokens?: number }; streamOutcome?: StreamOutcome; errorCode?: string };
+  const state = ctx.state as {
+    model?: string;
+    apiVersion?: string;
+    deployment?: string;
+    usage?: { prompt_tokens?: number; completion_tokens?: number };
+    streamOutcome?: StreamOutcome;
+    errorCode?: string;
+  };
   const operation = operationOf(route);
   const outcome = state.streamOutcome;
   span.setAttribute("http.route", route);
@@ -44,16 +56,25 @@ function endSpan(span: Span, ctx: Context, route: string): void {
     if (state.apiVersion) span.setAttribute("azure.api_version", state.apiVersion);
     if (state.deployment) span.setAttribute("azure_openai_proxy.deployment", state.deployment);
     const body = ctx.request.body as Record<string, unknown> | undefined;
-    for (const [field, attribute] of [["max_tokens", "gen_ai.request.max_tokens"], ["temperature", "gen_ai.request.temperature"], ["top_p", "gen_ai.request.top_p"], ["seed", "gen_ai.request.seed"]] as const) {
+    for (const [field, attribute] of [
+      ["max_tokens", "gen_ai.request.max_tokens"],
+      ["temperature", "gen_ai.request.temperature"],
+      ["top_p", "gen_ai.request.top_p"],
+      ["seed", "gen_ai.request.seed"],
+    ] as const) {
       if (typeof body?.[field] === "number") span.setAttribute(attribute, body[field]);
     }
     const usage = outcome?.usage ?? state.usage;
     if (usage?.prompt_tokens !== undefined) span.setAttribute("gen_ai.usage.input_tokens", usage.prompt_tokens);
-    if (usage?.completion_tokens !== undefined) span.setAttribute("gen_ai.usage.output_tokens", usage.completion_tokens);
-    const choices = outcome ? undefined : (ctx.body as { choices?: Array<{ finish_reason?: string | null }> } | undefined)?.choices;
+    if (usage?.completion_tokens !== undefined)
+      span.setAttribute("gen_ai.usage.output_tokens", usage.completion_tokens);
+    const choices = outcome
+      ? undefined
+      : (ctx.body as { choices?: Array<{ finish_reason?: string | null }> } | undefined)?.choices;
     const reasons = outcome?.finishReasons ?? choices?.map((c) => c.finish_reason ?? "").filter(Boolean);
     if (reasons?.length) span.setAttribute("gen_ai.response.finish_reasons", reasons);
-    if (outcome?.firstTokenMs !== undefined) span.setAttribute("gen_ai.response.time_to_first_chunk", outcome.firstTokenMs / 1000);
+    if (outcome?.firstTokenMs !== undefined)
+      span.setAttribute("gen_ai.response.time_to_first_chunk", outcome.firstTokenMs / 1000);
   }
   const errorCode = outcome?.error?.code ?? state.errorCode;
   if (errorCode) span.setAttribute("error.type", errorCode);

@@ -10,13 +10,17 @@ export function tracingConfigured(env: Env): boolean {
 /** Registers a tracer provider exporting over OTLP/HTTP (endpoint, headers, batching from OTEL_*);
  * returns its shutdown, which flushes pending spans. */
 export async function startTracing(version: string, env: Env): Promise<() => Promise<void>> {
-  const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
-    import("@opentelemetry/sdk-trace-node"),
-    import("@opentelemetry/exporter-trace-otlp-http"),
-    import("@opentelemetry/resources"),
-  ]);
+  const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] =
+    await Promise.all([
+      import("@opentelemetry/sdk-trace-node"),
+      import("@opentelemetry/exporter-trace-otlp-http"),
+      import("@opentelemetry/resources"),
+    ]);
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? "azure-openai-proxy", "service.version": version }),
+    resource: resourceFromAttributes({
+      "service.name": env.OTEL_SERVICE_NAME ?? "azure-openai-proxy",
+      "service.version": version,
+    }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
   provider.register(); // W3C trace-context propagator and AsyncLocalStorage context manager

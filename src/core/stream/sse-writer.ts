@@ -64,7 +64,12 @@ export function engineStreamError(value: unknown): GatewayError | undefined {
   if (value === null || typeof value !== "object" || !("error" in value)) return undefined;
   const error = (value as { error: unknown }).error;
   if (error === null || error === undefined) return undefined;
-  const message = typeof error === "string" ? error : typeof (error as { message?: unknown })?.message === "string" ? (error as { message: string }).message : "The engine reported an error mid-stream.";
+  const message =
+    typeof error === "string"
+      ? error
+      : typeof (error as { message?: unknown })?.message === "string"
+        ? (error as { message: string }).message
+        : "The engine reported an error mid-stream.";
   return new GatewayError("UpstreamStreamError", redactSecrets(message.slice(0, 2000)), { status: 502 });
 }
 
@@ -73,7 +78,9 @@ export function parseEventJson(data: string): unknown {
   try {
     return JSON.parse(data);
   } catch {
-    throw new GatewayError("UpstreamInvalidResponse", "The engine sent a stream event that is not JSON.", { status: 502 });
+    throw new GatewayError("UpstreamInvalidResponse", "The engine sent a stream event that is not JSON.", {
+      status: 502,
+    });
   }
 }
 
@@ -95,7 +102,13 @@ function drained(res: ServerResponse, signal: RequestSignal): Promise<void> {
 
 /** Streams `body` to `res` through `adapter`, filling `outcome` as it goes (it is complete once the
  * response closes, which can be before this returns: the upstream body is drained after the end). */
-export async function writeSseStream(body: AsyncIterable<Uint8Array>, res: ServerResponse, adapter: StreamAdapter, signal: RequestSignal, outcome = createStreamOutcome()): Promise<StreamOutcome> {
+export async function writeSseStream(
+  body: AsyncIterable<Uint8Array>,
+  res: ServerResponse,
+  adapter: StreamAdapter,
+  signal: RequestSignal,
+  outcome = createStreamOutcome(),
+): Promise<StreamOutcome> {
   const started = performance.now();
   const parser = new SseParser();
   let ended = false;

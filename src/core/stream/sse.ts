@@ -25,7 +25,11 @@ export class SseParser {
 
   /** Feeds bytes; returns the events they complete. */
   push(chunk: Uint8Array): SseEvent[] {
-    return this.consume(this.decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    return this.consume(
+      this.decoder.write(
+        Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      ),
+    );
   }
 
   /** Ends the stream: a final event without its blank line is delivered. */

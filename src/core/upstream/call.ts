@@ -20,7 +20,11 @@ export interface EngineRoute {
   readonly optional: boolean;
 }
 
-export async function callUpstream<T>(signal: AbortState, send: () => Promise<FetchResult<T>>, route?: EngineRoute): Promise<{ data: NonNullable<T>; response: Response }> {
+export async function callUpstream<T>(
+  signal: AbortState,
+  send: () => Promise<FetchResult<T>>,
+  route?: EngineRoute,
+): Promise<{ data: NonNullable<T>; response: Response }> {
   let result: FetchResult<T>;
   try {
     result = await send();
@@ -31,8 +35,14 @@ export async function callUpstream<T>(signal: AbortState, send: () => Promise<Fe
   if (!response.ok || data === undefined || data === null) {
     if (route && isMissingRoute(response.status, error)) {
       throw route.optional
-        ? new GatewayError("OperationNotSupported", `This deployment does not support the operation: the engine does not serve ${route.label} (it answered HTTP ${response.status}).`)
-        : new GatewayError("UpstreamRouteNotFound", `The upstream does not serve ${route.label} (it answered HTTP ${response.status}): check that --upstream-host points at an OpenAI-compatible engine.`);
+        ? new GatewayError(
+            "OperationNotSupported",
+            `This deployment does not support the operation: the engine does not serve ${route.label} (it answered HTTP ${response.status}).`,
+          )
+        : new GatewayError(
+            "UpstreamRouteNotFound",
+            `The upstream does not serve ${route.label} (it answered HTTP ${response.status}): check that --upstream-host points at an OpenAI-compatible engine.`,
+          );
     }
     throw toGatewayError(response.status, error ?? "", response.headers.get("retry-after"));
   }

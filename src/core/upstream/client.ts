@@ -40,7 +40,9 @@ export function createUpstream(config: Config, events: TransportEvents = {}): Up
   });
   const rootUrl = new URL(config.upstreamBaseUrl.replace(/\/v1$/, "/"));
   registerSecret(config.upstreamApiKey);
-  const baseHeaders = Object.freeze<Record<string, string>>(config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {});
+  const baseHeaders = Object.freeze<Record<string, string>>(
+    config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {},
+  );
   const transport = createTransport(agent, rootUrl.origin, events);
   const client = createClient<paths>({
     baseUrl: config.upstreamBaseUrl,
@@ -54,7 +56,13 @@ export function createUpstream(config: Config, events: TransportEvents = {}): Up
     client,
     baseHeaders,
     async getRootJson(path, signal) {
-      const res = await agent.request({ origin: rootUrl.origin, path: rootUrl.pathname.replace(/\/$/, "") + path, method: "GET", headers: baseHeaders, signal });
+      const res = await agent.request({
+        origin: rootUrl.origin,
+        path: rootUrl.pathname.replace(/\/$/, "") + path,
+        method: "GET",
+        headers: baseHeaders,
+        signal,
+      });
       const text = await res.body.text();
       let body: unknown = text;
       try {
@@ -64,7 +72,8 @@ export function createUpstream(config: Config, events: TransportEvents = {}): Up
       }
       return { status: res.statusCode, body };
     },
-    route: (method, path, optional = false) => Object.freeze({ label: `${method} ${config.upstreamBaseUrl}${path}`, optional }),
+    route: (method, path, optional = false) =>
+      Object.freeze({ label: `${method} ${config.upstreamBaseUrl}${path}`, optional }),
     transport,
     baseUrl: config.upstreamBaseUrl,
     rootUrl: rootUrl.href.replace(/\/$/, ""),

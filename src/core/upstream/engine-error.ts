@@ -16,7 +16,11 @@ const asRecord = (v: unknown): Record<string, unknown> | undefined =>
 /** PascalCase code from an engine's snake_case type/code (`invalid_request_error` -> `InvalidRequestError`). */
 function toCode(raw: string | undefined, status: number): string {
   if (raw && /^[A-Za-z][\w.-]*$/.test(raw)) {
-    return raw.split(/[_.\-\s]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");
+    return raw
+      .split(/[_.\-\s]+/)
+      .filter(Boolean)
+      .map((w) => w[0]!.toUpperCase() + w.slice(1))
+      .join("");
   }
   if (status === 404) return "NotFound";
   if (status === 429) return "TooManyRequests";
@@ -37,14 +41,25 @@ export function parseErrorBody(text: string): unknown {
 export function toGatewayError(status: number, body: unknown, retryAfter: string | null): GatewayError {
   const root = asRecord(body);
   const nested = asRecord(root?.error);
-  const engineMessage = pickString(nested?.message, root?.message, typeof root?.error === "string" ? root.error : undefined, root?.detail);
+  const engineMessage = pickString(
+    nested?.message,
+    root?.message,
+    typeof root?.error === "string" ? root.error : undefined,
+    root?.detail,
+  );
   // A body that is not JSON (an HTML error page, a proxy's text) is not copied to clients: its status
   // and a short, sanitised excerpt are; the body itself goes to the log.
   const text = typeof body === "string" ? body : undefined;
   // The engine's words, without credentials it may echo (core/secrets.ts), to the client and the log alike.
-  const message = (engineMessage === undefined ? undefined : redactSecrets(engineMessage.slice(0, MAX_MESSAGE)))
-    ?? (text?.trim() ? `The engine answered HTTP ${status} with a body that is not JSON: "${excerpt(redactSecrets(text))}".` : `The engine answered HTTP ${status}${text === undefined ? "" : " with an empty body"}.`);
-  const code = toCode(pickString(typeof nested?.code === "string" ? nested.code : undefined, nested?.type, root?.type, root?.error_type), status);
+  const message =
+    (engineMessage === undefined ? undefined : redactSecrets(engineMessage.slice(0, MAX_MESSAGE))) ??
+    (text?.trim()
+      ? `The engine answered HTTP ${status} with a body that is not JSON: "${excerpt(redactSecrets(text))}".`
+      : `The engine answered HTTP ${status}${text === undefined ? "" : " with an empty body"}.`);
+  const code = toCode(
+    pickString(typeof nested?.code === "string" ? nested.code : undefined, nested?.type, root?.type, root?.error_type),
+    status,
+  );
   const target = pickString(nested?.param, root?.param);
   const mappedStatus = status >= 500 && status !== 503 && status !== 504 ? 502 : status >= 400 ? status : 502;
   return new GatewayError(code, message, {
@@ -59,7 +74,12 @@ const EXCERPT = 120;
 
 /** Markup, control characters and runs of white space out; at most EXCERPT characters. */
 export function excerpt(text: string): string {
-  const plain = text.replace(/<[^>]*>/g, " ").replace(/&[a-z]+;|&#\d+;/gi, " ").replace(/[\u0000-\u001f\u007f"\\]/g, " ").replace(/\s+/g, " ").trim();
+  const plain = text
+    .replace(/<[^>]*>/g, " ")
+    .replace(/&[a-z]+;|&#\d+;/gi, " ")
+    .replace(/[\u0000-\u001f\u007f"\\]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   return plain.length > EXCERPT ? `${plain.slice(0, EXCERPT - 1)}…` : plain;
 }
 

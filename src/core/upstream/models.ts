@@ -45,7 +45,9 @@ export function matchServed(served: readonly string[], requested: string | undef
 async function teiModels(upstream: Upstream, signal: AbortSignal): Promise<OpenAIModel[] | undefined> {
   const { status, body } = await upstream.getRootJson("/info", signal);
   const id = (body as { model_id?: unknown } | null)?.model_id;
-  return status === 200 && typeof id === "string" && id ? [{ id, object: "model", created: 0, owned_by: "text-embeddings-inference" }] : undefined;
+  return status === 200 && typeof id === "string" && id
+    ? [{ id, object: "model", created: 0, owned_by: "text-embeddings-inference" }]
+    : undefined;
 }
 
 export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs: number): ModelCatalog {
@@ -58,7 +60,8 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
       const { data, error, response } = await upstream.client.GET("/models", { headers: upstream.baseHeaders, signal });
       // TEI serves no /v1/models; its /info names the model (`model_id`).
       const tei = response.status === 404 ? await teiModels(upstream, signal) : undefined;
-      if (tei === undefined && (error !== undefined || !response.ok)) throw toGatewayError(response.status, error, response.headers.get("retry-after"));
+      if (tei === undefined && (error !== undefined || !response.ok))
+        throw toGatewayError(response.status, error, response.headers.get("retry-after"));
       const models = tei ?? servedModels(data);
       cached = { ids: models.map((m) => m.id), models, at: Date.now() };
       return models;
@@ -92,10 +95,13 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
       if (known) return pick(known.ids, requested);
       // An engine that answered without a model list (TEI, an error status) still gets the request; it
       // reports its own error.
-      return ids().then((served) => pick(served, requested), (err: unknown) => {
-        if (isTransportFailure(err)) throw err;
-        return pick([], requested);
-      });
+      return ids().then(
+        (served) => pick(served, requested),
+        (err: unknown) => {
+          if (isTransportFailure(err)) throw err;
+          return pick([], requested);
+        },
+      );
     },
   };
 }

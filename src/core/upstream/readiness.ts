@@ -41,15 +41,22 @@ export interface EngineReadiness {
 export const CHECK_INTERVAL_MS = 1_000;
 
 /** Nothing listens yet (or the connection dropped), or the engine says 503 (llama.cpp and TGI while loading). */
-const looksStarting = (err: unknown) => err instanceof GatewayError && (err.code === "UpstreamUnavailable" || err.status === 503);
+const looksStarting = (err: unknown) =>
+  err instanceof GatewayError && (err.code === "UpstreamUnavailable" || err.status === 503);
 
 export function createEngineReadiness(models: ModelCatalog, startedAt = Date.now()): EngineReadiness {
-  let last: EngineReport = { state: "loading", models: [], reason: "The engine has not been asked yet.", since: startedAt };
+  let last: EngineReport = {
+    state: "loading",
+    models: [],
+    reason: "The engine has not been asked yet.",
+    since: startedAt,
+  };
   let checkedAt = 0;
   let inflight: Promise<EngineReport> | undefined;
   let everReady = false;
 
-  const notReadyState = (startingLike: boolean): EngineState => (!everReady && startingLike ? "loading" : "unavailable");
+  const notReadyState = (startingLike: boolean): EngineState =>
+    !everReady && startingLike ? "loading" : "unavailable";
   const settle = (next: Omit<EngineReport, "since">): EngineReport => {
     const previous = last;
     last = { ...next, since: next.state === previous.state ? previous.since : Date.now() };
@@ -61,7 +68,8 @@ export function createEngineReadiness(models: ModelCatalog, startedAt = Date.now
   const ask = async (): Promise<EngineReport> => {
     try {
       const ids = (await models.refresh()).map((m) => m.id);
-      if (ids.length === 0) return settle({ state: notReadyState(true), models: [], reason: "The engine serves no model yet." });
+      if (ids.length === 0)
+        return settle({ state: notReadyState(true), models: [], reason: "The engine serves no model yet." });
       return settle({ state: "ready", models: ids });
     } catch (err) {
       const detail = err instanceof GatewayError ? err.detail : undefined;
@@ -90,7 +98,8 @@ export function createEngineReadiness(models: ModelCatalog, startedAt = Date.now
       return everReady;
     },
     refused() {
-      if (last.state === "ready") settle({ state: "unavailable", models: [], reason: "The engine refused the connection (ECONNREFUSED)." });
+      if (last.state === "ready")
+        settle({ state: "unavailable", models: [], reason: "The engine refused the connection (ECONNREFUSED)." });
     },
   };
   return readiness;

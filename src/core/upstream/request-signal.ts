@@ -37,7 +37,10 @@ export function createRequestSignal(res: ServerResponse, totalTimeoutMs: number)
     if (!res.writableFinished) signal.abort(new ClientClosed("client closed the connection"));
   };
   res.on("close", onClose); // `close` comes once; on() spares the wrapper once() allocates
-  const timer = setTimeout(() => signal.abort(new TotalTimeout(`no answer within ${totalTimeoutMs} ms`)), totalTimeoutMs);
+  const timer = setTimeout(
+    () => signal.abort(new TotalTimeout(`no answer within ${totalTimeoutMs} ms`)),
+    totalTimeoutMs,
+  );
   timer.unref();
   return {
     signal,

@@ -22,7 +22,10 @@ export class UpstreamRequest {
   readonly body: UpstreamBody | undefined;
   signal: AbortSignal | EventEmitter | undefined;
 
-  constructor(url: string, init: { method?: string; headers?: Headers; body?: UpstreamBody; signal?: AbortSignal | EventEmitter }) {
+  constructor(
+    url: string,
+    init: { method?: string; headers?: Headers; body?: UpstreamBody; signal?: AbortSignal | EventEmitter },
+  ) {
     this.url = url;
     this.method = init.method ?? "GET";
     this.headers = init.headers ?? new Headers();
@@ -36,7 +39,11 @@ export class UpstreamResponse {
   readonly ok: boolean;
   readonly headers: { get(name: string): string | null };
 
-  constructor(readonly status: number, headers: Record<string, string | string[] | undefined>, readonly body: Dispatcher.ResponseData["body"]) {
+  constructor(
+    readonly status: number,
+    headers: Record<string, string | string[] | undefined>,
+    readonly body: Dispatcher.ResponseData["body"],
+  ) {
     this.ok = status >= 200 && status < 300;
     this.headers = {
       get(name) {

@@ -49,7 +49,10 @@ function createAjv(id: string, schemas: Record<string, unknown>, options: Option
  * source for ajv/dist/standalone. */
 export function createAzureAjv(schemasModule: Record<string, unknown>, id: string, standalone = false): Ajv2020 {
   const schemas: Record<string, unknown> = {};
-  const names = [...collectRefs(Object.values(schemasModule), new Set()), ...Object.keys(schemasModule).map((n) => n.replace(/Schema$/, ""))];
+  const names = [
+    ...collectRefs(Object.values(schemasModule), new Set()),
+    ...Object.keys(schemasModule).map((n) => n.replace(/Schema$/, "")),
+  ];
   // Keyed by spec name so `$ref`s resolve (dotted names are also reachable by their export name).
   for (const name of names) {
     const value = schemasModule[exportName(name)] ?? schemasModule[`${name}Schema`];

@@ -28,9 +28,17 @@ function describe(error: ErrorObject): { target: string; message: string } {
       return { target, message: `'${target}' is missing or has a value that is not allowed here.` };
     }
     case "enum":
-      return { target: base, message: `'${base}' must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}.` };
+      return {
+        target: base,
+        message: `'${base}' must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}.`,
+      };
     default:
-      return { target: base, message: base ? `'${base}' ${error.message ?? "is invalid"}.` : `The request body ${error.message ?? "is invalid"}.` };
+      return {
+        target: base,
+        message: base
+          ? `'${base}' ${error.message ?? "is invalid"}.`
+          : `The request body ${error.message ?? "is invalid"}.`,
+      };
   }
 }
 
@@ -41,7 +49,9 @@ const COMBINATORS = new Set(["oneOf", "anyOf", "allOf", "if", "not"]);
  * (the first of equals: a tag dispatch puts the matching member first). */
 function mostSpecific(errors: ErrorObject[]): ErrorObject {
   const named = errors.filter((e) => !COMBINATORS.has(e.keyword));
-  return (named.length ? named : errors).reduce((best, e) => (e.instancePath.length > best.instancePath.length ? e : best));
+  return (named.length ? named : errors).reduce((best, e) =>
+    e.instancePath.length > best.instancePath.length ? e : best,
+  );
 }
 
 /** Throws InvalidRequestBody naming the offending field, or narrows `body` to the schema's type. A field
@@ -54,7 +64,11 @@ export function assertValid<T>(validate: ValidateFunction, body: unknown): asser
     const base = toFieldPath(extra.instancePath);
     const name = String((extra.params as { additionalProperty: unknown }).additionalProperty).slice(0, 64);
     const target = base ? `${base}.${name}` : name;
-    throw new GatewayError("ExtraParametersNotAllowed", `'${target}' is not a field the schema declares here; it is not allowed when the 'extra-parameters' header is absent or set to 'error'. Remove it, or set the header to 'drop' to have it ignored.`, { target });
+    throw new GatewayError(
+      "ExtraParametersNotAllowed",
+      `'${target}' is not a field the schema declares here; it is not allowed when the 'extra-parameters' header is absent or set to 'error'. Remove it, or set the header to 'drop' to have it ignored.`,
+      { target },
+    );
   }
   const { target, message } = describe(mostSpecific(errors));
   throw new GatewayError("InvalidRequestBody", message, target ? { target } : {});

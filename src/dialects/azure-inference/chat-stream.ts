@@ -8,7 +8,12 @@
 //
 // Failure after the headers: one `data: {"error":{"code","message"}}` event, then the cut.
 import { GatewayError } from "../../core/errors.ts";
-import { engineStreamError, parseEventJson, type StreamAdapter, type StreamSink } from "../../core/stream/sse-writer.ts";
+import {
+  engineStreamError,
+  parseEventJson,
+  type StreamAdapter,
+  type StreamSink,
+} from "../../core/stream/sse-writer.ts";
 import type { ChatUpdateMapper } from "./mappers/chat-update.ts";
 import type { AzureStreamingUpdate, OpenAIChatChunk } from "./mappers/types.ts";
 
@@ -19,7 +24,8 @@ export function createAzureChatStreamAdapter(mapper: ChatUpdateMapper): StreamAd
   let sawFinish = false;
 
   const send = (sink: StreamSink, update: AzureStreamingUpdate): void => {
-    if (update.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.reasoning_content)) sink.firstToken();
+    if (update.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.reasoning_content))
+      sink.firstToken();
     if (update.usage) sink.outcome.usage = update.usage;
     sink.send(`data: ${JSON.stringify(update)}\n\n`);
   };
@@ -57,7 +63,10 @@ export function createAzureChatStreamAdapter(mapper: ChatUpdateMapper): StreamAd
     },
     finish(sink, ended) {
       // An engine that ends the body after a finish_reason but without [DONE] still finished.
-      if (!ended && !sawFinish) throw new GatewayError("UpstreamStreamError", "The engine closed the stream before it finished.", { status: 502 });
+      if (!ended && !sawFinish)
+        throw new GatewayError("UpstreamStreamError", "The engine closed the stream before it finished.", {
+          status: 502,
+        });
       if (pending) send(sink, pending);
       pending = undefined;
       sink.send(DONE);

@@ -6,5 +6,7 @@ export interface AzureInferenceErrorBody {
 }
 
 export function toAzureInferenceErrorBody(err: GatewayError): AzureInferenceErrorBody {
-  return { error: { code: err.code, message: err.message, ...(err.target !== undefined ? { target: err.target } : {}) } };
+  return {
+    error: { code: err.code, message: err.message, ...(err.target !== undefined ? { target: err.target } : {}) },
+  };
 }

@@ -12,7 +12,11 @@ export function checkV1ApiVersion(querystring: string): string | undefined {
   const value = apiVersionParam(querystring);
   if (value === undefined) return undefined;
   if (!V1_VERSIONS.has(value)) {
-    throw new GatewayError("UnsupportedApiVersionValue", `Unsupported api-version '${value.slice(0, 64)}' on /openai/v1: use 'v1' or 'preview', or leave it out. Dated versions go with the /openai/deployments routes.`, { target: "api-version" });
+    throw new GatewayError(
+      "UnsupportedApiVersionValue",
+      `Unsupported api-version '${value.slice(0, 64)}' on /openai/v1: use 'v1' or 'preview', or leave it out. Dated versions go with the /openai/deployments routes.`,
+      { target: "api-version" },
+    );
   }
   return value;
 }
@@ -20,10 +24,18 @@ export function checkV1ApiVersion(querystring: string): string | undefined {
 export function checkDatedApiVersion(querystring: string): string {
   const value = apiVersionParam(querystring);
   if (value === undefined || value === "") {
-    throw new GatewayError("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required on this route, as YYYY-MM-DD or YYYY-MM-DD-preview (e.g. 2024-10-21). The /openai/v1 routes need none.", { target: "api-version" });
+    throw new GatewayError(
+      "MissingApiVersionParameter",
+      "The api-version query parameter (?api-version=) is required on this route, as YYYY-MM-DD or YYYY-MM-DD-preview (e.g. 2024-10-21). The /openai/v1 routes need none.",
+      { target: "api-version" },
+    );
   }
   if (!DATED.test(value)) {
-    throw new GatewayError("UnsupportedApiVersionValue", `Unsupported api-version '${value.slice(0, 64)}': expected YYYY-MM-DD or YYYY-MM-DD-preview (e.g. 2024-10-21, 2025-04-01-preview).`, { target: "api-version" });
+    throw new GatewayError(
+      "UnsupportedApiVersionValue",
+      `Unsupported api-version '${value.slice(0, 64)}': expected YYYY-MM-DD or YYYY-MM-DD-preview (e.g. 2024-10-21, 2025-04-01-preview).`,
+      { target: "api-version" },
+    );
   }
   return value;
 }

@@ -7,12 +7,20 @@ import { GatewayError } from "../../core/errors.ts";
 
 export function applyAzureBodyRules(body: Record<string, unknown>): void {
   if (body.data_sources !== undefined) {
-    throw new GatewayError("UnsupportedParameter", "'data_sources' (Azure OpenAI On Your Data) is not served by this gateway: it fronts an engine without Azure's data sources. Remove it, or retrieve the documents yourself and send them in the messages.", { target: "data_sources" });
+    throw new GatewayError(
+      "UnsupportedParameter",
+      "'data_sources' (Azure OpenAI On Your Data) is not served by this gateway: it fronts an engine without Azure's data sources. Remove it, or retrieve the documents yourself and send them in the messages.",
+      { target: "data_sources" },
+    );
   }
   delete body.user_security_context;
   const maxOutput = body.max_output_tokens;
   if (typeof maxOutput === "number" && maxOutput < AZURE_MIN_OUTPUT_TOKENS) {
-    throw new GatewayError("InvalidRequestBody", `Invalid 'max_output_tokens': integer below minimum value. Expected a value >= ${AZURE_MIN_OUTPUT_TOKENS}, but got ${maxOutput} instead.`, { target: "max_output_tokens" });
+    throw new GatewayError(
+      "InvalidRequestBody",
+      `Invalid 'max_output_tokens': integer below minimum value. Expected a value >= ${AZURE_MIN_OUTPUT_TOKENS}, but got ${maxOutput} instead.`,
+      { target: "max_output_tokens" },
+    );
   }
 }
 

@@ -9,5 +9,12 @@ export interface AzureOpenAIErrorBody {
 }
 
 export function toAzureOpenAIErrorBody(err: GatewayError): AzureOpenAIErrorBody {
-  return { error: { code: err.code, message: err.message, ...(err.target !== undefined ? { param: err.target } : {}), type: "error" } };
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.target !== undefined ? { param: err.target } : {}),
+      type: "error",
+    },
+  };
 }

@@ -4,7 +4,14 @@
 // the Azure OpenAI error envelope.
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../deps.ts";
-import { chatCompletions, completions, embeddings, listModels, type OpenAIEdges, retrieveModel } from "../openai/operations.ts";
+import {
+  chatCompletions,
+  completions,
+  embeddings,
+  listModels,
+  type OpenAIEdges,
+  retrieveModel,
+} from "../openai/operations.ts";
 import { passToEngine } from "../openai/engine-routes.ts";
 import { registerOpenAIOperations, registerResponses } from "../openai/routes.ts";
 import { checkDatedApiVersion, checkV1ApiVersion } from "./api-version.ts";
@@ -14,8 +21,18 @@ import { toAzureOpenAIErrorBody } from "./error-body.ts";
 export const AZURE_OPENAI_BASE = "/openai";
 export const AZURE_OPENAI_V1_BASE = "/openai/v1";
 
-const V1_EDGES: OpenAIEdges = { apiVersion: checkV1ApiVersion, prepare: applyAzureBodyRules, notFound: "DeploymentNotFound", errorBody: toAzureOpenAIErrorBody };
-const DATED_EDGES: OpenAIEdges = { apiVersion: checkDatedApiVersion, prepare: applyAzureBodyRules, notFound: "DeploymentNotFound", errorBody: toAzureOpenAIErrorBody };
+const V1_EDGES: OpenAIEdges = {
+  apiVersion: checkV1ApiVersion,
+  prepare: applyAzureBodyRules,
+  notFound: "DeploymentNotFound",
+  errorBody: toAzureOpenAIErrorBody,
+};
+const DATED_EDGES: OpenAIEdges = {
+  apiVersion: checkDatedApiVersion,
+  prepare: applyAzureBodyRules,
+  notFound: "DeploymentNotFound",
+  errorBody: toAzureOpenAIErrorBody,
+};
 
 export function registerAzureOpenAIRoutes(router: Router, deps: GatewayDeps): void {
   registerOpenAIOperations(router, deps, AZURE_OPENAI_V1_BASE, V1_EDGES);
@@ -28,7 +45,10 @@ export function registerAzureOpenAIRoutes(router: Router, deps: GatewayDeps): vo
   // Audio, as AzureOpenAI and OpenAI at /openai/v1 send it (multipart; the form's model names the deployment).
   for (const operation of ["transcriptions", "translations"]) {
     router.post(`${deployment}/audio/${operation}`, passToEngine(deps, DATED_EDGES, `/v1/audio/${operation}`, true));
-    router.post(`${AZURE_OPENAI_V1_BASE}/audio/${operation}`, passToEngine(deps, V1_EDGES, `/v1/audio/${operation}`, true));
+    router.post(
+      `${AZURE_OPENAI_V1_BASE}/audio/${operation}`,
+      passToEngine(deps, V1_EDGES, `/v1/audio/${operation}`, true),
+    );
   }
   // What AzureOpenAI calls outside the deployment-scoped paths.
   router.get(`${AZURE_OPENAI_BASE}/models`, listModels(deps, DATED_EDGES));

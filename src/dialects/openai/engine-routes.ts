@@ -22,12 +22,19 @@ import type { OpenAIEdges } from "./operations.ts";
  * llama.cpp (rerank, tokenize, messages), TEI rerankers (/rerank, /tokenize), Hugging Face's ASR images
  * (audio). A route its engine lacks is a 404 OperationNotSupported naming it. */
 export const ENGINE_ROUTES: ReadonlyArray<string> = [
-  "/v1/rerank", "/rerank", "/v2/rerank",
-  "/v1/score", "/score",
-  "/tokenize", "/detokenize",
-  "/v1/messages", "/v1/messages/count_tokens",
-  "/v1/audio/transcriptions", "/v1/audio/translations",
-  "/pooling", "/classify",
+  "/v1/rerank",
+  "/rerank",
+  "/v2/rerank",
+  "/v1/score",
+  "/score",
+  "/tokenize",
+  "/detokenize",
+  "/v1/messages",
+  "/v1/messages/count_tokens",
+  "/v1/audio/transcriptions",
+  "/v1/audio/translations",
+  "/pooling",
+  "/classify",
 ];
 
 /** Where Cohere-shaped rerank is served (translated for a TEI engine; /rerank is TEI's and vLLM's own). */
@@ -46,21 +53,30 @@ function engineQuery(querystring: string): string {
 /** Counts a streamed body and fails it past the gateway's limit (a parsed body is limited by koa-body). */
 function limited(body: Readable, limitBytes: number, onExceeded: () => void): Readable {
   let seen = 0;
-  return body.pipe(new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      seen += chunk.length;
-      if (seen > limitBytes) {
-        onExceeded();
-        return done(new Error("request body over the limit"));
-      }
-      done(null, chunk);
-    },
-  }));
+  return body.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        seen += chunk.length;
+        if (seen > limitBytes) {
+          onExceeded();
+          return done(new Error("request body over the limit"));
+        }
+        done(null, chunk);
+      },
+    }),
+  );
 }
 
 /** The body to send: the parsed JSON (with the deployment's engine model), or the client's bytes as they come;
  * a form whose `model` names a deployment (Azure's audio routes) is read whole and sent with the engine's. */
-async function bodyFor(ctx: Context, deps: GatewayDeps, d: Deployment, json: Record<string, unknown> | undefined, formModel: boolean, onExceeded: () => void): Promise<{ body: UpstreamBody | undefined; contentType?: string }> {
+async function bodyFor(
+  ctx: Context,
+  deps: GatewayDeps,
+  d: Deployment,
+  json: Record<string, unknown> | undefined,
+  formModel: boolean,
+  onExceeded: () => void,
+): Promise<{ body: UpstreamBody | undefined; contentType?: string }> {
   if (json !== undefined) {
     // With a deployments file the body names a deployment; its engine is asked for its own model.
     if (deps.deployments.fromFile && json.model === d.name) json.model = (await engineModelOf(d)) ?? json.model;
@@ -72,9 +88,11 @@ async function bodyFor(ctx: Context, deps: GatewayDeps, d: Deployment, json: Rec
   if (!contentType) return { body: undefined }; // a bodiless POST
   const streamed = limited(ctx.req, deps.config.bodyLimitBytes, onExceeded);
   if (!formModel || !ctx.is("multipart/form-data")) return { body: streamed, contentType };
-  const form = await new Response(streamed as unknown as ReadableStream, { headers: { "content-type": contentType } }).formData().catch(() => {
-    throw new GatewayError("InvalidRequestBody", "The request body is not a valid multipart/form-data body.");
-  });
+  const form = await new Response(streamed as unknown as ReadableStream, { headers: { "content-type": contentType } })
+    .formData()
+    .catch(() => {
+      throw new GatewayError("InvalidRequestBody", "The request body is not a valid multipart/form-data body.");
+    });
   const model = await engineModelOf(d);
   if (model) form.set("model", model);
   const encoded = new Response(form);
@@ -96,7 +114,11 @@ async function accept(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges): Prom
     throw new GatewayError("InvalidRequestBody", "The request body must be a JSON object.");
   }
   const named = typeof json?.model === "string" && json.model ? json.model : undefined;
-  const names = { path: (ctx.params as { deployment?: string }).deployment, body: named, header: ctx.get("azureml-model-deployment") || undefined };
+  const names = {
+    path: (ctx.params as { deployment?: string }).deployment,
+    body: named,
+    header: ctx.get("azureml-model-deployment") || undefined,
+  };
   const d = await deploymentFor(ctx, deps, names, undefined, edges.notFound);
   ctx.state.model = named;
   return { d, json };
@@ -104,7 +126,15 @@ async function accept(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges): Prom
 
 /** One engine call at `enginePath`; an error answer becomes the gateway's error, a missing route
  * OperationNotSupported (or undefined with `missingIsUndefined`, for a caller with another route to try). */
-async function callEngine(ctx: Context, deps: GatewayDeps, d: Deployment, enginePath: string, sent: { body: UpstreamBody | undefined; contentType?: string }, exceeded: () => boolean, missingIsUndefined = false): Promise<UpstreamResponse | undefined> {
+async function callEngine(
+  ctx: Context,
+  deps: GatewayDeps,
+  d: Deployment,
+  enginePath: string,
+  sent: { body: UpstreamBody | undefined; contentType?: string },
+  exceeded: () => boolean,
+  missingIsUndefined = false,
+): Promise<UpstreamResponse | undefined> {
   const headers = upstreamHeaders(ctx, d.upstream.baseHeaders);
   if (sent.contentType) headers["content-type"] = sent.contentType;
   const accepts = ctx.get("accept");
@@ -117,7 +147,9 @@ async function callEngine(ctx: Context, deps: GatewayDeps, d: Deployment, engine
   const started = performance.now();
   let res: UpstreamResponse;
   try {
-    res = await d.upstream.transport(new UpstreamRequest(url, { method: ctx.method, headers: new Headers(headers), body: sent.body, signal }));
+    res = await d.upstream.transport(
+      new UpstreamRequest(url, { method: ctx.method, headers: new Headers(headers), body: sent.body, signal }),
+    );
   } catch (err) {
     if (exceeded()) throw tooLarge(deps);
     throw classifyUpstreamFailure(err, signal);
@@ -127,7 +159,10 @@ async function callEngine(ctx: Context, deps: GatewayDeps, d: Deployment, engine
   const error = parseErrorBody(await res.text());
   if (isMissingRoute(res.status, error)) {
     if (missingIsUndefined) return undefined;
-    throw new GatewayError("OperationNotSupported", `This deployment does not support the operation: the engine does not serve ${ctx.method} ${d.upstream.rootUrl}${enginePath} (it answered HTTP ${res.status}).`);
+    throw new GatewayError(
+      "OperationNotSupported",
+      `This deployment does not support the operation: the engine does not serve ${ctx.method} ${d.upstream.rootUrl}${enginePath} (it answered HTTP ${res.status}).`,
+    );
   }
   throw toGatewayError(res.status, error, res.headers.get("retry-after"));
 }
@@ -175,7 +210,8 @@ const teiRerankers = new WeakSet<Deployment>();
 export function cohereRerank(deps: GatewayDeps, edges: OpenAIEdges, enginePath: string): Handler {
   return async (ctx) => {
     const { d, json } = await accept(ctx, deps, edges);
-    if (json === undefined) throw new GatewayError("UnsupportedMediaType", "The request body must be sent as 'application/json'.");
+    if (json === undefined)
+      throw new GatewayError("UnsupportedMediaType", "The request body must be sent as 'application/json'.");
     const sent = await bodyFor(ctx, deps, d, json, false, () => false);
     if (!teiRerankers.has(d)) {
       const res = await callEngine(ctx, deps, d, enginePath, sent, () => false, true);
@@ -183,22 +219,50 @@ export function cohereRerank(deps: GatewayDeps, edges: OpenAIEdges, enginePath: 
     }
     const request = json as CohereRerank;
     const documents = Array.isArray(request.documents) ? request.documents : [];
-    const texts = documents.map((doc) => (typeof doc === "string" ? doc : typeof (doc as { text?: unknown })?.text === "string" ? (doc as { text: string }).text : JSON.stringify(doc)));
+    const texts = documents.map((doc) =>
+      typeof doc === "string"
+        ? doc
+        : typeof (doc as { text?: unknown })?.text === "string"
+          ? (doc as { text: string }).text
+          : JSON.stringify(doc),
+    );
     const tei = { query: request.query, texts, return_text: request.return_documents === true, truncate: true };
-    const res = await callEngine(ctx, deps, d, "/rerank", { body: JSON.stringify(tei), contentType: "application/json" }, () => false, true);
+    const res = await callEngine(
+      ctx,
+      deps,
+      d,
+      "/rerank",
+      { body: JSON.stringify(tei), contentType: "application/json" },
+      () => false,
+      true,
+    );
     if (!res) {
       teiRerankers.delete(d); // the engine was replaced: ask the Cohere route again next time
-      throw new GatewayError("OperationNotSupported", `This deployment does not support the operation: the engine serves neither ${d.upstream.rootUrl}${enginePath} nor TEI's ${d.upstream.rootUrl}/rerank.`);
+      throw new GatewayError(
+        "OperationNotSupported",
+        `This deployment does not support the operation: the engine serves neither ${d.upstream.rootUrl}${enginePath} nor TEI's ${d.upstream.rootUrl}/rerank.`,
+      );
     }
     const ranks = (await res.json()) as TeiRank[];
-    if (!Array.isArray(ranks)) throw new GatewayError("UpstreamInvalidResponse", "The engine answered /rerank with a body that is not a list of ranks.");
+    if (!Array.isArray(ranks))
+      throw new GatewayError(
+        "UpstreamInvalidResponse",
+        "The engine answered /rerank with a body that is not a list of ranks.",
+      );
     teiRerankers.add(d);
     const topN = typeof request.top_n === "number" && request.top_n > 0 ? request.top_n : ranks.length;
-    const results = [...ranks].sort((a, b) => b.score - a.score).slice(0, topN).map((rank) => ({
-      index: rank.index,
-      relevance_score: rank.score,
-      ...(request.return_documents === true ? { document: { text: rank.text ?? texts[rank.index] } } : {}),
-    }));
-    ctx.body = { id: `rerank-${ctx.state.requestId as string}`, results, meta: { api_version: { version: enginePath === "/v2/rerank" ? "2" : "1" } } };
+    const results = [...ranks]
+      .sort((a, b) => b.score - a.score)
+      .slice(0, topN)
+      .map((rank) => ({
+        index: rank.index,
+        relevance_score: rank.score,
+        ...(request.return_documents === true ? { document: { text: rank.text ?? texts[rank.index] } } : {}),
+      }));
+    ctx.body = {
+      id: `rerank-${ctx.state.requestId as string}`,
+      results,
+      meta: { api_version: { version: enginePath === "/v2/rerank" ? "2" : "1" } },
+    };
   };
 }

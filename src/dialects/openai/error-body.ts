@@ -7,7 +7,11 @@ import type { components } from "../../../generated/openai/schema.d.ts";
 export type OpenAIErrorBody = components["schemas"]["ErrorResponse"];
 
 /** `ModelNotFound` -> `model_not_found`. */
-export const snakeCase = (code: string): string => code.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/([A-Z])([A-Z][a-z])/g, "$1_$2").toLowerCase();
+export const snakeCase = (code: string): string =>
+  code
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z])([A-Z][a-z])/g, "$1_$2")
+    .toLowerCase();
 
 function errorType(status: number): string {
   if (status === 401) return "authentication_error";
@@ -19,5 +23,7 @@ function errorType(status: number): string {
 }
 
 export function toOpenAIErrorBody(err: GatewayError): OpenAIErrorBody {
-  return { error: { message: err.message, type: errorType(err.status), param: err.target ?? null, code: snakeCase(err.code) } };
+  return {
+    error: { message: err.message, type: errorType(err.status), param: err.target ?? null, code: snakeCase(err.code) },
+  };
 }

@@ -19,7 +19,16 @@ import { isTransportFailure } from "../../core/upstream/failures.ts";
 import { createRequestSignal, type RequestSignal } from "../../core/upstream/request-signal.ts";
 import { asFetchSignal } from "../../core/upstream/transport.ts";
 import { createChunkStreamAdapter, createResponsesStreamAdapter } from "./streams.ts";
-import type { OpenAIChatRequest, OpenAICompactRequest, OpenAICompletionRequest, OpenAIEmbeddingsRequest, OpenAIEmbeddingsResponse, OpenAIInputTokensRequest, OpenAIModelList, OpenAIResponsesRequest } from "./types.ts";
+import type {
+  OpenAIChatRequest,
+  OpenAICompactRequest,
+  OpenAICompletionRequest,
+  OpenAIEmbeddingsRequest,
+  OpenAIEmbeddingsResponse,
+  OpenAIInputTokensRequest,
+  OpenAIModelList,
+  OpenAIResponsesRequest,
+} from "./types.ts";
 import { checkOpenAIBody, type OpenAIBodySchema } from "./validate.ts";
 
 export interface OpenAIEdges {
@@ -35,13 +44,18 @@ export interface OpenAIEdges {
 type Handler = (ctx: Context) => Promise<void>;
 
 /** The model (or deployment) a request names (on a deployment route, the path's, set by acceptBody). */
-const requestedName = (body: { model?: unknown }): string | undefined => (typeof body.model === "string" && body.model ? body.model : undefined);
+const requestedName = (body: { model?: unknown }): string | undefined =>
+  typeof body.model === "string" && body.model ? body.model : undefined;
 
 /** The same resolution rule as everywhere (upstream/models.ts matchServed), strictly: a name nothing
  * served answers to is a 404 here, not a guess. When the engine answers without a model list, the name
  * goes as it is and the call reports the engine's state; when it does not answer at all, that is the
  * request's answer. */
-async function resolveModel(models: ModelCatalog, requested: string | undefined, notFound: OpenAIEdges["notFound"]): Promise<string | undefined> {
+async function resolveModel(
+  models: ModelCatalog,
+  requested: string | undefined,
+  notFound: OpenAIEdges["notFound"],
+): Promise<string | undefined> {
   let served: string[];
   try {
     served = await models.ids();
@@ -53,11 +67,19 @@ async function resolveModel(models: ModelCatalog, requested: string | undefined,
   const id = matchServed(served, requested);
   if (id !== undefined) return id;
   const what = notFound === "DeploymentNotFound" ? "deployment" : "model";
-  throw new GatewayError(notFound, `The ${what} '${requested!.slice(0, 200)}' does not exist here. Served: ${served.join(", ")}.`, { target: "model" });
+  throw new GatewayError(
+    notFound,
+    `The ${what} '${requested!.slice(0, 200)}' does not exist here. Served: ${served.join(", ")}.`,
+    { target: "model" },
+  );
 }
 
 /** Runs one upstream exchange with the request's abort signal (client gone, total timeout). */
-async function withSignal(ctx: Context, totalTimeoutMs: number, run: (signal: RequestSignal) => Promise<void>): Promise<void> {
+async function withSignal(
+  ctx: Context,
+  totalTimeoutMs: number,
+  run: (signal: RequestSignal) => Promise<void>,
+): Promise<void> {
   const { signal, dispose } = createRequestSignal(ctx.res, totalTimeoutMs);
   ctx.state.upstreamSignal = signal; // the log line reads which replica it reached
   try {
@@ -67,7 +89,13 @@ async function withSignal(ctx: Context, totalTimeoutMs: number, run: (signal: Re
   }
 }
 
-async function stream(ctx: Context, deps: GatewayDeps, body: AsyncIterable<Uint8Array>, adapter: StreamAdapter, signal: RequestSignal): Promise<void> {
+async function stream(
+  ctx: Context,
+  deps: GatewayDeps,
+  body: AsyncIterable<Uint8Array>,
+  adapter: StreamAdapter,
+  signal: RequestSignal,
+): Promise<void> {
   ctx.status = 200;
   ctx.respond = false; // the stream writes to the socket itself, event by event
   deps.metrics.streamsInFlight.inc();
@@ -75,9 +103,20 @@ async function stream(ctx: Context, deps: GatewayDeps, body: AsyncIterable<Uint8
   ctx.state.streamOutcome = outcome; // read by the log/metrics/trace hooks when the response closes
   await writeSseStream(body, ctx.res, adapter, signal, outcome).finally(() => deps.metrics.streamsInFlight.dec());
   if (outcome.error) {
-    deps.log.warn({ requestId: ctx.state.requestId, code: outcome.error.code, err: outcome.error.cause ?? outcome.error.message, updates: outcome.updates }, "stream ended by an upstream failure");
+    deps.log.warn(
+      {
+        requestId: ctx.state.requestId,
+        code: outcome.error.code,
+        err: outcome.error.cause ?? outcome.error.message,
+        updates: outcome.updates,
+      },
+      "stream ended by an upstream failure",
+    );
   } else if (outcome.clientAborted) {
-    deps.log.info({ requestId: ctx.state.requestId, updates: outcome.updates }, "client closed the stream; upstream aborted");
+    deps.log.info(
+      { requestId: ctx.state.requestId, updates: outcome.updates },
+      "client closed the stream; upstream aborted",
+    );
   }
 }
 
@@ -85,14 +124,33 @@ function answerObject(ctx: Context, data: unknown, what: string): void {
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new GatewayError("UpstreamInvalidResponse", `The engine answered with a body that is not ${what}.`);
   }
-  const usage = (data as { usage?: { prompt_tokens?: number; completion_tokens?: number; input_tokens?: number; output_tokens?: number } | null }).usage;
-  if (usage) ctx.state.usage = { prompt_tokens: usage.prompt_tokens ?? usage.input_tokens, completion_tokens: usage.completion_tokens ?? usage.output_tokens };
+  const usage = (
+    data as {
+      usage?: {
+        prompt_tokens?: number;
+        completion_tokens?: number;
+        input_tokens?: number;
+        output_tokens?: number;
+      } | null;
+    }
+  ).usage;
+  if (usage)
+    ctx.state.usage = {
+      prompt_tokens: usage.prompt_tokens ?? usage.input_tokens,
+      completion_tokens: usage.completion_tokens ?? usage.output_tokens,
+    };
   ctx.body = data;
 }
 
 /** Checks shared by every POST: api-version, the body against its schema, the dialect's rules, then
  * the deployment (core/deployments' rule) and the model its engine is asked for. */
-async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges, schema: OpenAIBodySchema | undefined, operation: Operation): Promise<{ body: T & Record<string, unknown>; deployment: Deployment }> {
+async function acceptBody<T extends { model?: unknown; stream?: unknown }>(
+  ctx: Context,
+  deps: GatewayDeps,
+  edges: OpenAIEdges,
+  schema: OpenAIBodySchema | undefined,
+  operation: Operation,
+): Promise<{ body: T & Record<string, unknown>; deployment: Deployment }> {
   const apiVersion = edges.apiVersion(ctx.querystring);
   const raw = ctx.request.body as Record<string, unknown> | undefined;
   // On a deployment route the path names the model; the body's `model` is optional there (B's schema has none).
@@ -103,7 +161,9 @@ async function acceptBody<T extends { model?: unknown; stream?: unknown }>(ctx: 
   const requested = requestedName(body);
   const names = { path: pathName, body: requested, header: ctx.get("azureml-model-deployment") || undefined };
   const deployment = await deploymentFor(ctx, deps, names, operation, edges.notFound);
-  const model = deps.deployments.fromFile ? ((await engineModelOf(deployment)) ?? requested) : await resolveModel(deployment.models, requested, edges.notFound);
+  const model = deps.deployments.fromFile
+    ? ((await engineModelOf(deployment)) ?? requested)
+    : await resolveModel(deployment.models, requested, edges.notFound);
   if (model !== undefined) body.model = model;
   ctx.state.model = model;
   ctx.state.apiVersion = apiVersion;
@@ -137,7 +197,9 @@ interface Generation<B> {
 }
 
 /** A generating operation: validate and resolve, then the engine's JSON answer or its re-framed stream. */
-function generation<B extends { model?: unknown; stream?: unknown }>(op: Generation<B>): (deps: GatewayDeps, edges: OpenAIEdges) => Handler {
+function generation<B extends { model?: unknown; stream?: unknown }>(
+  op: Generation<B>,
+): (deps: GatewayDeps, edges: OpenAIEdges) => Handler {
   return (deps, edges) => {
     return async (ctx) => {
       const { body, deployment } = await acceptBody<B>(ctx, deps, edges, op.schema, op.operation);
@@ -185,28 +247,53 @@ export const completions = generation<OpenAICompletionRequest>({
 /** Each vector in the encoding the client asked for (O#/components/schemas/CreateEmbeddingRequest:
  * `float` by default; the `openai` SDKs ask for `base64`, little-endian float32, and decode it), whatever
  * the engine returned: some engines ignore `encoding_format` and always send floats. */
-export function toRequestedEncoding(response: OpenAIEmbeddingsResponse, format: OpenAIEmbeddingsRequest["encoding_format"]): OpenAIEmbeddingsResponse {
+export function toRequestedEncoding(
+  response: OpenAIEmbeddingsResponse,
+  format: OpenAIEmbeddingsRequest["encoding_format"],
+): OpenAIEmbeddingsResponse {
   if (response === null || typeof response !== "object" || !Array.isArray(response.data)) {
-    throw new GatewayError("UpstreamInvalidResponse", "The engine answered with a body that is not an embeddings list.");
+    throw new GatewayError(
+      "UpstreamInvalidResponse",
+      "The engine answered with a body that is not an embeddings list.",
+    );
   }
   const base64 = format === "base64";
   for (const item of response.data) {
     const embedding = item?.embedding as unknown;
     if (base64 && Array.isArray(embedding)) item.embedding = toBase64(embedding) as unknown as number[];
     else if (!base64 && typeof embedding === "string") item.embedding = fromBase64(embedding);
-    else if (!Array.isArray(embedding) && typeof embedding !== "string") throw new GatewayError("UpstreamInvalidResponse", "The engine answered with an embedding that is neither floats nor base64.");
+    else if (!Array.isArray(embedding) && typeof embedding !== "string")
+      throw new GatewayError(
+        "UpstreamInvalidResponse",
+        "The engine answered with an embedding that is neither floats nor base64.",
+      );
   }
   return response;
 }
 
 export function embeddings(deps: GatewayDeps, edges: OpenAIEdges): Handler {
   return async (ctx) => {
-    const { body, deployment } = await acceptBody<OpenAIEmbeddingsRequest>(ctx, deps, edges, "CreateEmbeddingRequest", "embeddings");
+    const { body, deployment } = await acceptBody<OpenAIEmbeddingsRequest>(
+      ctx,
+      deps,
+      edges,
+      "CreateEmbeddingRequest",
+      "embeddings",
+    );
     const { upstream, config } = deployment;
     const route = deployment.route("POST", "/embeddings");
     await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
       const started = performance.now();
-      const { data } = await callUpstream(signal, () => upstream.client.POST("/embeddings", { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) }), route);
+      const { data } = await callUpstream(
+        signal,
+        () =>
+          upstream.client.POST("/embeddings", {
+            body,
+            headers: upstreamHeaders(ctx, upstream.baseHeaders),
+            signal: asFetchSignal(signal),
+          }),
+        route,
+      );
       ctx.state.upstreamMs = performance.now() - started;
       answerObject(ctx, toRequestedEncoding(data, body.encoding_format), "an embeddings list");
     });
@@ -244,16 +331,23 @@ export const compactResponse = generation<OpenAICompactRequest>({
 
 /** `include[]=a&include=b` (the SDKs send brackets) -> ["a", "b"]. */
 function includeList(ctx: Context): string[] | undefined {
-  const values = [ctx.query["include[]"], ctx.query.include].flat().filter((v): v is string => typeof v === "string" && v !== "");
+  const values = [ctx.query["include[]"], ctx.query.include]
+    .flat()
+    .filter((v): v is string => typeof v === "string" && v !== "");
   return values.length ? values : undefined;
 }
 
-const queryString = (ctx: Context, name: string): string | undefined => (typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined);
+const queryString = (ctx: Context, name: string): string | undefined =>
+  typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined;
 
 /** GET /responses/{id}, DELETE /responses/{id}, GET /responses/{id}/input_items, POST
  * /responses/{id}/cancel: stored responses, where the engine keeps them (vLLM with a store; llama.cpp
  * keeps none and says so). */
-export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "get" | "delete" | "input_items" | "cancel"): Handler {
+export function responseById(
+  deps: GatewayDeps,
+  edges: OpenAIEdges,
+  operation: "get" | "delete" | "input_items" | "cancel",
+): Handler {
   return async (ctx) => {
     ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
     // A stored response lives on one engine and its id names none: the deployment the request names
@@ -280,8 +374,17 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "
       const include = includeList(ctx) as never;
       if (operation === "get") {
         const obfuscation = queryString(ctx, "include_obfuscation");
-        const query = { include, ...(obfuscation !== undefined ? { include_obfuscation: obfuscation === "true" } : {}) };
-        const { data } = await callUpstream(signal, () => upstream.client.GET("/responses/{response_id}", { params: { path, query }, headers, signal: asFetchSignal(signal) }));
+        const query = {
+          include,
+          ...(obfuscation !== undefined ? { include_obfuscation: obfuscation === "true" } : {}),
+        };
+        const { data } = await callUpstream(signal, () =>
+          upstream.client.GET("/responses/{response_id}", {
+            params: { path, query },
+            headers,
+            signal: asFetchSignal(signal),
+          }),
+        );
         ctx.state.upstreamMs = performance.now() - started;
         return answerObject(ctx, data, "a response");
       }
@@ -289,21 +392,53 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: "
         const limit = queryString(ctx, "limit");
         const order = queryString(ctx, "order") as "asc" | "desc" | undefined;
         const after = queryString(ctx, "after");
-        const query = { include, ...(limit !== undefined ? { limit: Number(limit) } : {}), ...(order === "asc" || order === "desc" ? { order } : {}), ...(after !== undefined ? { after } : {}) };
-        const { data } = await callUpstream(signal, () => upstream.client.GET("/responses/{response_id}/input_items", { params: { path, query }, headers, signal: asFetchSignal(signal) }));
+        const query = {
+          include,
+          ...(limit !== undefined ? { limit: Number(limit) } : {}),
+          ...(order === "asc" || order === "desc" ? { order } : {}),
+          ...(after !== undefined ? { after } : {}),
+        };
+        const { data } = await callUpstream(signal, () =>
+          upstream.client.GET("/responses/{response_id}/input_items", {
+            params: { path, query },
+            headers,
+            signal: asFetchSignal(signal),
+          }),
+        );
         ctx.state.upstreamMs = performance.now() - started;
         return answerObject(ctx, data, "an input item list");
       }
       if (operation === "cancel") {
-        const { data } = await callUpstream(signal, () => upstream.client.POST("/responses/{response_id}/cancel", { params: { path }, headers, signal: asFetchSignal(signal) }), d.route("POST", "/responses/{response_id}/cancel", true));
+        const { data } = await callUpstream(
+          signal,
+          () =>
+            upstream.client.POST("/responses/{response_id}/cancel", {
+              params: { path },
+              headers,
+              signal: asFetchSignal(signal),
+            }),
+          d.route("POST", "/responses/{response_id}/cancel", true),
+        );
         ctx.state.upstreamMs = performance.now() - started;
         return answerObject(ctx, data, "a response");
       }
       // The spec declares no body for the 200; engines send the deletion object, and it is what clients read.
       const result = await callUpstream<unknown>(signal, async () => {
-        const answer = await upstream.client.DELETE("/responses/{response_id}", { params: { path }, headers, signal: asFetchSignal(signal), parseAs: "text" });
+        const answer = await upstream.client.DELETE("/responses/{response_id}", {
+          params: { path },
+          headers,
+          signal: asFetchSignal(signal),
+          parseAs: "text",
+        });
         const text = (answer as { data?: string }).data;
-        return { ...answer, data: answer.response.ok ? (text ? JSON.parse(text) : { id: responseId, object: "response.deleted", deleted: true }) : undefined };
+        return {
+          ...answer,
+          data: answer.response.ok
+            ? text
+              ? JSON.parse(text)
+              : { id: responseId, object: "response.deleted", deleted: true }
+            : undefined,
+        };
       });
       ctx.state.upstreamMs = performance.now() - started;
       answerObject(ctx, result.data, "a deletion");
@@ -324,7 +459,11 @@ function responseHolders(ctx: Context, deps: GatewayDeps): readonly Deployment[]
 
 /** A file's deployment as a model entry: its name is what clients send as `model`. */
 const deploymentModel = (d: Deployment): OpenAIModel & { operations: readonly string[] } => ({
-  id: d.name!, object: "model", created: 0, owned_by: "azure-openai-proxy", operations: operationsOf(d),
+  id: d.name!,
+  object: "model",
+  created: 0,
+  owned_by: "azure-openai-proxy",
+  operations: operationsOf(d),
 });
 
 /** GET /models: what the engine serves (or, with a deployments file, the deployments), in OpenAI's list shape. */
@@ -332,7 +471,9 @@ export function listModels(deps: GatewayDeps, edges: OpenAIEdges): Handler {
   return async (ctx) => {
     ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
     const { deployments } = deps;
-    const data = deployments.fromFile ? deployments.all.map(deploymentModel) : await deployments.all[0]!.models.models();
+    const data = deployments.fromFile
+      ? deployments.all.map(deploymentModel)
+      : await deployments.all[0]!.models.models();
     const list: OpenAIModelList = { object: "list", data };
     ctx.body = list;
   };
@@ -346,16 +487,28 @@ export function retrieveModel(deps: GatewayDeps, edges: OpenAIEdges): Handler {
     const requested = (ctx.params as { model: string }).model;
     if (deps.deployments.fromFile) {
       const d = deps.deployments.find(requested);
-      if (!d) throw new GatewayError(edges.notFound, `The deployment '${requested.slice(0, 200)}' does not exist here. Deployments: ${deps.deployments.all.map((x) => x.name).join(", ")}.`, { target: "model" });
+      if (!d)
+        throw new GatewayError(
+          edges.notFound,
+          `The deployment '${requested.slice(0, 200)}' does not exist here. Deployments: ${deps.deployments.all.map((x) => x.name).join(", ")}.`,
+          { target: "model" },
+        );
       ctx.body = deploymentModel(d);
       return;
     }
     const served: OpenAIModel[] = await deps.deployments.all[0]!.models.models();
-    const id = matchServed(served.map((m) => m.id), requested);
+    const id = matchServed(
+      served.map((m) => m.id),
+      requested,
+    );
     const model = served.find((m) => m.id === id);
     if (!model) {
       const what = edges.notFound === "DeploymentNotFound" ? "deployment" : "model";
-      throw new GatewayError(edges.notFound, `The ${what} '${requested.slice(0, 200)}' does not exist here. Served: ${served.map((m) => m.id).join(", ") || "none"}.`, { target: "model" });
+      throw new GatewayError(
+        edges.notFound,
+        `The ${what} '${requested.slice(0, 200)}' does not exist here. Served: ${served.map((m) => m.id).join(", ") || "none"}.`,
+        { target: "model" },
+      );
     }
     ctx.body = model;
   };

@@ -12,27 +12,54 @@ interface ResponseFacts {
   model?: string;
 }
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** Events that name a place in the output (the item, and the content part for text). */
 const IN_ITEM = new Set([
-  "response.function_call_arguments.delta", "response.function_call_arguments.done",
-  "response.reasoning_text.delta", "response.reasoning_text.done",
-  "response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
-  "response.reasoning_summary_part.added", "response.reasoning_summary_part.done",
-  "response.refusal.delta", "response.refusal.done",
+  "response.function_call_arguments.delta",
+  "response.function_call_arguments.done",
+  "response.reasoning_text.delta",
+  "response.reasoning_text.done",
+  "response.reasoning_summary_text.delta",
+  "response.reasoning_summary_text.done",
+  "response.reasoning_summary_part.added",
+  "response.reasoning_summary_part.done",
+  "response.refusal.delta",
+  "response.refusal.done",
 ]);
-const IN_PART = new Set(["response.output_text.delta", "response.output_text.done", "response.content_part.added", "response.content_part.done"]);
-const WITH_RESPONSE = new Set(["response.created", "response.in_progress", "response.completed", "response.incomplete", "response.failed", "response.queued"]);
+const IN_PART = new Set([
+  "response.output_text.delta",
+  "response.output_text.done",
+  "response.content_part.added",
+  "response.content_part.done",
+]);
+const WITH_RESPONSE = new Set([
+  "response.created",
+  "response.in_progress",
+  "response.completed",
+  "response.incomplete",
+  "response.failed",
+  "response.queued",
+]);
 const STATUS_OF: Record<string, string> = {
-  "response.created": "in_progress", "response.in_progress": "in_progress", "response.queued": "queued",
-  "response.completed": "completed", "response.incomplete": "incomplete", "response.failed": "failed",
+  "response.created": "in_progress",
+  "response.in_progress": "in_progress",
+  "response.queued": "queued",
+  "response.completed": "completed",
+  "response.incomplete": "incomplete",
+  "response.failed": "failed",
 };
 
 /** A completer for one stream: `complete(event)` fills in what is missing and says whether it changed
  * anything (the event is then serialised again). `requestedModel` names the model when the engine does not. */
-export function createResponsesEventCompleter(requestedModel: string | undefined): (event: Json & { type: string }) => boolean {
-  const facts: ResponseFacts = { createdAt: Math.floor(Date.now() / 1000), ...(requestedModel ? { model: requestedModel } : {}) };
+export function createResponsesEventCompleter(
+  requestedModel: string | undefined,
+): (event: Json & { type: string }) => boolean {
+  const facts: ResponseFacts = {
+    createdAt: Math.floor(Date.now() / 1000),
+    ...(requestedModel ? { model: requestedModel } : {}),
+  };
   const items: Json[] = []; // by output index: the item added, then the item done
   let itemIndex = -1;
   let partIndex = -1;
@@ -46,7 +73,14 @@ export function createResponsesEventCompleter(requestedModel: string | undefined
   const completeResponse = (event: Json, type: string): boolean => {
     let changed = false;
     if (!isObject(event.response)) {
-      event.response = { id: facts.id ?? `resp_${facts.createdAt}`, object: "response", status: STATUS_OF[type], output: type === "response.completed" ? items.filter(Boolean) : [], error: null, incomplete_details: null };
+      event.response = {
+        id: facts.id ?? `resp_${facts.createdAt}`,
+        object: "response",
+        status: STATUS_OF[type],
+        output: type === "response.completed" ? items.filter(Boolean) : [],
+        error: null,
+        incomplete_details: null,
+      };
       changed = true;
     }
     const response = event.response as Json;
@@ -73,7 +107,13 @@ export function createResponsesEventCompleter(requestedModel: string | undefined
       if (added) partIndex = -1;
       const item = isObject(event.item) ? event.item : undefined;
       if (item) {
-        changed = fill(item, "id", (items[itemIndex]?.id as string | undefined) ?? `${item.type === "function_call" ? "fc" : "msg"}_${facts.createdAt}_${itemIndex}`) || changed;
+        changed =
+          fill(
+            item,
+            "id",
+            (items[itemIndex]?.id as string | undefined) ??
+              `${item.type === "function_call" ? "fc" : "msg"}_${facts.createdAt}_${itemIndex}`,
+          ) || changed;
         items[itemIndex] = item;
       }
       return changed;
@@ -86,7 +126,8 @@ export function createResponsesEventCompleter(requestedModel: string | undefined
       if (type === "response.content_part.added" && typeof event.content_index !== "number") partIndex += 1;
       else if (typeof event.content_index === "number") partIndex = event.content_index;
       changed = fill(event, "content_index", Math.max(partIndex, 0)) || changed;
-      if (type === "response.output_text.delta" || type === "response.output_text.done") changed = fill(event, "logprobs", []) || changed;
+      if (type === "response.output_text.delta" || type === "response.output_text.done")
+        changed = fill(event, "logprobs", []) || changed;
     }
     return changed;
   };

@@ -5,7 +5,18 @@ import type Router from "@koa/router";
 import type { GatewayDeps } from "../../deps.ts";
 import { COHERE_RERANK_ROUTES, cohereRerank, ENGINE_ROUTES, passToEngine } from "./engine-routes.ts";
 import { toOpenAIErrorBody } from "./error-body.ts";
-import { chatCompletions, compactResponse, completions, countInputTokens, createResponse, embeddings, listModels, type OpenAIEdges, responseById, retrieveModel } from "./operations.ts";
+import {
+  chatCompletions,
+  compactResponse,
+  completions,
+  countInputTokens,
+  createResponse,
+  embeddings,
+  listModels,
+  type OpenAIEdges,
+  responseById,
+  retrieveModel,
+} from "./operations.ts";
 
 export const OPENAI_BASE = "/v1";
 
@@ -33,9 +44,17 @@ export function registerResponses(router: Router, deps: GatewayDeps, base: strin
 }
 
 /** No api-version (the engine's API has none; a given one is ignored), OpenAI's error envelope. */
-const OPENAI_EDGES: OpenAIEdges = { apiVersion: () => undefined, notFound: "ModelNotFound", errorBody: toOpenAIErrorBody };
+const OPENAI_EDGES: OpenAIEdges = {
+  apiVersion: () => undefined,
+  notFound: "ModelNotFound",
+  errorBody: toOpenAIErrorBody,
+};
 
 export function registerOpenAIRoutes(router: Router, deps: GatewayDeps): void {
   registerOpenAIOperations(router, deps, OPENAI_BASE, OPENAI_EDGES);
-  for (const path of ENGINE_ROUTES) router.post(path, COHERE_RERANK_ROUTES.has(path) ? cohereRerank(deps, OPENAI_EDGES, path) : passToEngine(deps, OPENAI_EDGES, path));
+  for (const path of ENGINE_ROUTES)
+    router.post(
+      path,
+      COHERE_RERANK_ROUTES.has(path) ? cohereRerank(deps, OPENAI_EDGES, path) : passToEngine(deps, OPENAI_EDGES, path),
+    );
 }

@@ -6,7 +6,12 @@
 //   stream is complete at its terminal event (`response.completed`, `.incomplete`, `.failed`); a
 //   failure after the headers is one `event: error` (O#/components/schemas/ResponseErrorEvent) and the cut.
 import { type ErrorBody, GatewayError } from "../../core/errors.ts";
-import { engineStreamError, parseEventJson, type StreamAdapter, type StreamSink } from "../../core/stream/sse-writer.ts";
+import {
+  engineStreamError,
+  parseEventJson,
+  type StreamAdapter,
+  type StreamSink,
+} from "../../core/stream/sse-writer.ts";
 import { redactSecrets } from "../../core/secrets.ts";
 import { createResponsesEventCompleter } from "./responses-events.ts";
 
@@ -15,24 +20,34 @@ const DONE = "data: [DONE]\n\n";
 /** Data as one SSE line: an engine's multi-line `data:` JSON is serialised again, on one line. */
 const oneLine = (data: string, parsed: unknown): string => (data.includes("\n") ? JSON.stringify(parsed) : data);
 
-const incomplete = () => new GatewayError("UpstreamStreamError", "The engine closed the stream before it finished.", { status: 502 });
+const incomplete = () =>
+  new GatewayError("UpstreamStreamError", "The engine closed the stream before it finished.", { status: 502 });
 
 interface ChunkChoice {
   finish_reason?: string | null;
   text?: string;
-  delta?: { content?: string | null; tool_calls?: unknown; reasoning_content?: string | null; reasoning?: string | null };
+  delta?: {
+    content?: string | null;
+    tool_calls?: unknown;
+    reasoning_content?: string | null;
+    reasoning?: string | null;
+  };
 }
 
 /** Chat completion chunks (O#/components/schemas/CreateChatCompletionStreamResponse) and legacy
  * completion chunks (CreateCompletionResponse objects), as the engine sends them. */
 export function createChunkStreamAdapter(errorBody: ErrorBody): StreamAdapter {
   let sawFinish = false;
-  const note = (sink: StreamSink, chunk: { choices?: unknown; usage?: StreamSink["outcome"]["usage"] | null }): void => {
+  const note = (
+    sink: StreamSink,
+    chunk: { choices?: unknown; usage?: StreamSink["outcome"]["usage"] | null },
+  ): void => {
     if (Array.isArray(chunk.choices)) {
       for (const choice of chunk.choices as ChunkChoice[]) {
         if (choice === null || typeof choice !== "object") continue;
         const delta = choice.delta;
-        if (choice.text || delta?.content || delta?.tool_calls || delta?.reasoning_content || delta?.reasoning) sink.firstToken();
+        if (choice.text || delta?.content || delta?.tool_calls || delta?.reasoning_content || delta?.reasoning)
+          sink.firstToken();
         if (choice.finish_reason) {
           sawFinish = true;
           sink.outcome.finishReasons.push(choice.finish_reason);
@@ -48,7 +63,11 @@ export function createChunkStreamAdapter(errorBody: ErrorBody): StreamAdapter {
       const engineError = engineStreamError(chunk);
       if (engineError) throw engineError;
       if (chunk === null || typeof chunk !== "object" || Array.isArray(chunk)) {
-        throw new GatewayError("UpstreamInvalidResponse", "The engine sent a stream event that is not a completion chunk.", { status: 502 });
+        throw new GatewayError(
+          "UpstreamInvalidResponse",
+          "The engine sent a stream event that is not a completion chunk.",
+          { status: 502 },
+        );
       }
       note(sink, chunk);
       sink.send(`data: ${oneLine(data, chunk)}\n\n`);
@@ -85,7 +104,11 @@ export function createResponsesStreamAdapter(model?: string): StreamAdapter {
       const engineError = engineStreamError(event); // a chat-style `{"error":…}` sent on a Responses stream
       if (engineError) throw engineError;
       if (event === null || typeof event !== "object" || typeof event.type !== "string") {
-        throw new GatewayError("UpstreamInvalidResponse", "The engine sent a stream event that is not a Responses API event.", { status: 502 });
+        throw new GatewayError(
+          "UpstreamInvalidResponse",
+          "The engine sent a stream event that is not a Responses API event.",
+          { status: 502 },
+        );
       }
       // llama.cpp's events carry no sequence_number, which the API requires on every event: it is
       // numbered here, in order, so clients that track it see the API's stream.
@@ -100,7 +123,12 @@ export function createResponsesStreamAdapter(model?: string): StreamAdapter {
         const message = typeof event.message === "string" ? event.message : "The engine reported an error mid-stream.";
         throw new GatewayError("UpstreamStreamError", redactSecrets(message.slice(0, 2000)), { status: 502 });
       }
-      if (event.type === "response.output_text.delta" || event.type === "response.function_call_arguments.delta" || event.type === "response.reasoning_text.delta") sink.firstToken();
+      if (
+        event.type === "response.output_text.delta" ||
+        event.type === "response.function_call_arguments.delta" ||
+        event.type === "response.reasoning_text.delta"
+      )
+        sink.firstToken();
       sink.send(`event: ${event.type}\ndata: ${oneLine(text, event)}\n\n`);
       if (TERMINAL.has(event.type)) {
         const usage = event.response?.usage;
@@ -113,7 +141,13 @@ export function createResponsesStreamAdapter(model?: string): StreamAdapter {
       if (!ended) throw incomplete();
     },
     errorEvent: (error) => {
-      const event = { type: "error", code: error.code, message: error.message, param: null, sequence_number: lastSequence + 1 };
+      const event = {
+        type: "error",
+        code: error.code,
+        message: error.message,
+        param: null,
+        sequence_number: lastSequence + 1,
+      };
       return `event: error\ndata: ${JSON.stringify(event)}\n\n`;
     },
   };

@@ -7,10 +7,18 @@ import { GatewayError } from "../../core/errors.ts";
 import { assertValid } from "../../core/validate/bodies.ts";
 
 const LOADERS = {
-  CreateChatCompletionRequest: () => import("../../../generated/openai/validators/CreateChatCompletionRequest.gen.js").then((m) => m.CreateChatCompletionRequest),
-  CreateCompletionRequest: () => import("../../../generated/openai/validators/CreateCompletionRequest.gen.js").then((m) => m.CreateCompletionRequest),
-  CreateEmbeddingRequest: () => import("../../../generated/openai/validators/CreateEmbeddingRequest.gen.js").then((m) => m.CreateEmbeddingRequest),
-  CreateResponse: () => import("../../../generated/openai/validators/CreateResponse.gen.js").then((m) => m.CreateResponse),
+  CreateChatCompletionRequest: () =>
+    import("../../../generated/openai/validators/CreateChatCompletionRequest.gen.js").then(
+      (m) => m.CreateChatCompletionRequest,
+    ),
+  CreateCompletionRequest: () =>
+    import("../../../generated/openai/validators/CreateCompletionRequest.gen.js").then(
+      (m) => m.CreateCompletionRequest,
+    ),
+  CreateEmbeddingRequest: () =>
+    import("../../../generated/openai/validators/CreateEmbeddingRequest.gen.js").then((m) => m.CreateEmbeddingRequest),
+  CreateResponse: () =>
+    import("../../../generated/openai/validators/CreateResponse.gen.js").then((m) => m.CreateResponse),
 } satisfies Record<string, () => Promise<ValidateFunction>>;
 
 export type OpenAIBodySchema = keyof typeof LOADERS;
@@ -23,7 +31,10 @@ function validatorOf(schema: OpenAIBodySchema): ValidateFunction | Promise<Valid
   if (!validate) {
     const loading = LOADERS[schema]();
     loaded.set(schema, loading);
-    void loading.then((fn) => loaded.set(schema, fn), () => loaded.delete(schema));
+    void loading.then(
+      (fn) => loaded.set(schema, fn),
+      () => loaded.delete(schema),
+    );
     validate = loading;
   }
   return validate;
@@ -31,7 +42,10 @@ function validatorOf(schema: OpenAIBodySchema): ValidateFunction | Promise<Valid
 
 /** Throws InvalidRequestBody naming the field, or narrows the body to the schema's type (no schema: any
  * JSON object, for the operations whose bodies the engine checks). */
-export async function checkOpenAIBody<T extends object>(body: unknown, schema: OpenAIBodySchema | undefined): Promise<T & Record<string, unknown>> {
+export async function checkOpenAIBody<T extends object>(
+  body: unknown,
+  schema: OpenAIBodySchema | undefined,
+): Promise<T & Record<string, unknown>> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new GatewayError("InvalidRequestBody", "The request body must be a JSON object.");
   }

@@ -11,7 +11,9 @@ const BOUNDS = [0.001, 0.01, 0.1, 1, 10];
 const route = fc.constantFrom("/chat/completions", "/embeddings", "/info", 'odd "route"\\');
 const status = fc.constantFrom("200", "400", "499", "502");
 const seconds = fc.oneof(fc.double({ min: 0, max: 20, noNaN: true }), fc.constantFrom(...BOUNDS));
-const updates = fc.array(fc.record({ route, status, seconds, tokens: fc.integer({ min: 1, max: 5000 }) }), { maxLength: 60 });
+const updates = fc.array(fc.record({ route, status, seconds, tokens: fc.integer({ min: 1, max: 5000 }) }), {
+  maxLength: 60,
+});
 
 function feedBoth(list: Array<{ route: string; status: string; seconds: number; tokens: number }>) {
   const ours = new Registry();
@@ -20,9 +22,25 @@ function feedBoth(list: Array<{ route: string; status: string; seconds: number; 
   const duration = new HistogramSeries("t_duration_seconds", "duration", ["route", "status"], BOUNDS, ours);
   const firstToken = new HistogramSeries("t_first_token_seconds", "ttft", [], BOUNDS, ours);
   const tokens = new CounterSeries("t_tokens_total", "tokens", [], ours);
-  const pRequests = new Counter({ name: "t_requests_total", help: "requests", labelNames: ["route", "status"], registers: [theirs] });
-  const pDuration = new Histogram({ name: "t_duration_seconds", help: "duration", labelNames: ["route", "status"], buckets: BOUNDS, registers: [theirs] });
-  const pFirstToken = new Histogram({ name: "t_first_token_seconds", help: "ttft", buckets: BOUNDS, registers: [theirs] });
+  const pRequests = new Counter({
+    name: "t_requests_total",
+    help: "requests",
+    labelNames: ["route", "status"],
+    registers: [theirs],
+  });
+  const pDuration = new Histogram({
+    name: "t_duration_seconds",
+    help: "duration",
+    labelNames: ["route", "status"],
+    buckets: BOUNDS,
+    registers: [theirs],
+  });
+  const pFirstToken = new Histogram({
+    name: "t_first_token_seconds",
+    help: "ttft",
+    buckets: BOUNDS,
+    registers: [theirs],
+  });
   const pTokens = new Counter({ name: "t_tokens_total", help: "tokens", registers: [theirs] });
   list.forEach((u, i) => {
     requests.labels(u.route, u.status).inc();
@@ -40,20 +58,29 @@ function feedBoth(list: Array<{ route: string; status: string; seconds: number; 
 }
 
 test("the_exposition_text_is_prom_clients", async () => {
-  await fc.assert(fc.asyncProperty(updates, async (list) => {
-    const { ours, theirs } = feedBoth(list);
-    assert.is(await ours.metrics(), await theirs.metrics());
-  }), { numRuns: 200 });
+  await fc.assert(
+    fc.asyncProperty(updates, async (list) => {
+      const { ours, theirs } = feedBoth(list);
+      assert.is(await ours.metrics(), await theirs.metrics());
+    }),
+    { numRuns: 200 },
+  );
 });
 
 test("workers_aggregate_as_prom_clients_do", async () => {
-  await fc.assert(fc.asyncProperty(updates, updates, async (a, b) => {
-    const [oursA, oursB] = [feedBoth(a).ours, feedBoth(b).ours];
-    const [theirsA, theirsB] = [feedBoth(a).theirs, feedBoth(b).theirs];
-    const merged = AggregatorRegistry.aggregate([await oursA.getMetricsAsJSON(), await oursB.getMetricsAsJSON()]);
-    const expected = AggregatorRegistry.aggregate([await theirsA.getMetricsAsJSON(), await theirsB.getMetricsAsJSON()]);
-    assert.is(await merged.metrics(), await expected.metrics());
-  }), { numRuns: 100 });
+  await fc.assert(
+    fc.asyncProperty(updates, updates, async (a, b) => {
+      const [oursA, oursB] = [feedBoth(a).ours, feedBoth(b).ours];
+      const [theirsA, theirsB] = [feedBoth(a).theirs, feedBoth(b).theirs];
+      const merged = AggregatorRegistry.aggregate([await oursA.getMetricsAsJSON(), await oursB.getMetricsAsJSON()]);
+      const expected = AggregatorRegistry.aggregate([
+        await theirsA.getMetricsAsJSON(),
+        await theirsB.getMetricsAsJSON(),
+      ]);
+      assert.is(await merged.metrics(), await expected.metrics());
+    }),
+    { numRuns: 100 },
+  );
 });
 
 test("reset_zeroes_every_series_and_children_in_hand_keep_counting", async () => {
@@ -65,7 +92,10 @@ test("reset_zeroes_every_series_and_children_in_hand_keep_counting", async () =>
   plain.labels().observe(0.5);
   registry.resetMetrics();
   chat.inc();
-  assert.is(await registry.metrics(), '# HELP r_total r\n# TYPE r_total counter\nr_total{route="/a"} 1\n\n# HELP p_seconds p\n# TYPE p_seconds histogram\np_seconds_bucket{le="1"} 0\np_seconds_bucket{le="+Inf"} 0\np_seconds_sum 0\np_seconds_count 0\n');
+  assert.is(
+    await registry.metrics(),
+    '# HELP r_total r\n# TYPE r_total counter\nr_total{route="/a"} 1\n\n# HELP p_seconds p\n# TYPE p_seconds histogram\np_seconds_bucket{le="1"} 0\np_seconds_bucket{le="+Inf"} 0\np_seconds_sum 0\np_seconds_count 0\n',
+  );
 });
 
 test.run();

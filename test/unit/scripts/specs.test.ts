@@ -14,7 +14,11 @@ import { ensureSpecs, readManifest, type PinnedSpec } from "../../../scripts/spe
 const SPEC = JSON.stringify({ openapi: "3.1.0", info: { title: "fixture", version: "1" }, paths: {} });
 const SHA = createHash("sha256").update(SPEC).digest("hex");
 
-interface Ctx { dir: string; server: Server; url: string }
+interface Ctx {
+  dir: string;
+  server: Server;
+  url: string;
+}
 const test = suite<Ctx>("specs");
 test.before(async (ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), "specs-test-"));
@@ -28,10 +32,20 @@ test.after((ctx) => {
 });
 
 const pin = (ctx: Ctx, overrides: Partial<PinnedSpec> = {}): PinnedSpec => ({
-  name: "fixture", file: "fixture/openapi.json", repo: "example/specs", commit: "0".repeat(40), path: "openapi.json", url: `${ctx.url}/fixture.json`, sha256: SHA, ...overrides,
+  name: "fixture",
+  file: "fixture/openapi.json",
+  repo: "example/specs",
+  commit: "0".repeat(40),
+  path: "openapi.json",
+  url: `${ctx.url}/fixture.json`,
+  sha256: SHA,
+  ...overrides,
 });
 /** A fresh specs folder and cache for one case. */
-const folders = (ctx: Ctx, name: string) => ({ specsDir: join(ctx.dir, name, "specs"), cache: join(ctx.dir, name, "cache") });
+const folders = (ctx: Ctx, name: string) => ({
+  specsDir: join(ctx.dir, name, "specs"),
+  cache: join(ctx.dir, name, "cache"),
+});
 
 test("verifies_a_spec_from_the_specs_folder", async (ctx) => {
   const { specsDir, cache } = folders(ctx, "folder");

@@ -24,16 +24,26 @@ function toOpenAIUserPart(item: AzureChatMessageContentItem, path: string): Open
     case "text":
       return { type: "text", text: item.text };
     case "image_url":
-      return { type: "image_url", image_url: { url: item.image_url.url, ...(item.image_url.detail ? { detail: item.image_url.detail } : {}) } };
+      return {
+        type: "image_url",
+        image_url: { url: item.image_url.url, ...(item.image_url.detail ? { detail: item.image_url.detail } : {}) },
+      };
     case "input_audio":
       return { type: "input_audio", input_audio: { data: item.input_audio.data, format: item.input_audio.format } };
     case "audio_url": {
       // Azure-only part; OpenAI has no equivalent. A data URL carries the audio itself, so it becomes input_audio.
       const match = AUDIO_DATA_URL.exec(item.audio_url.url);
       if (!match) {
-        throw new GatewayError("UnsupportedParameterValue", "Only data URLs (data:audio/wav;base64,… or data:audio/mp3;base64,…) are supported in 'audio_url'; send the audio as 'input_audio'.", { target: `${path}.audio_url.url` });
+        throw new GatewayError(
+          "UnsupportedParameterValue",
+          "Only data URLs (data:audio/wav;base64,… or data:audio/mp3;base64,…) are supported in 'audio_url'; send the audio as 'input_audio'.",
+          { target: `${path}.audio_url.url` },
+        );
       }
-      return { type: "input_audio", input_audio: { data: match[2]!, format: match[1]!.includes("mp") ? "mp3" : "wav" } };
+      return {
+        type: "input_audio",
+        input_audio: { data: match[2]!, format: match[1]!.includes("mp") ? "mp3" : "wav" },
+      };
     }
   }
 }
@@ -48,9 +58,10 @@ function toOpenAIMessage(message: AzureChatRequestMessage, index: number): OpenA
     case "user":
       return {
         role: "user",
-        content: typeof message.content === "string"
-          ? message.content
-          : message.content.map((item, i) => toOpenAIUserPart(item, `messages[${index}].content[${i}]`)),
+        content:
+          typeof message.content === "string"
+            ? message.content
+            : message.content.map((item, i) => toOpenAIUserPart(item, `messages[${index}].content[${i}]`)),
       };
     case "assistant": {
       const toolCalls = message.tool_calls?.map((call) => ({
@@ -72,7 +83,9 @@ function toOpenAIMessage(message: AzureChatRequestMessage, index: number): OpenA
   }
 }
 
-function toOpenAIResponseFormat(format: NonNullable<AzureChatCompletionsOptions["response_format"]>): OpenAIChatRequest["response_format"] {
+function toOpenAIResponseFormat(
+  format: NonNullable<AzureChatCompletionsOptions["response_format"]>,
+): OpenAIChatRequest["response_format"] {
   switch (format.type) {
     case "text":
       return { type: "text" };
@@ -82,13 +95,20 @@ function toOpenAIResponseFormat(format: NonNullable<AzureChatCompletionsOptions[
       const { name, schema, description, strict } = format.json_schema;
       return {
         type: "json_schema",
-        json_schema: { name, schema, ...(description !== undefined ? { description } : {}), ...(strict !== undefined ? { strict } : {}) },
+        json_schema: {
+          name,
+          schema,
+          ...(description !== undefined ? { description } : {}),
+          ...(strict !== undefined ? { strict } : {}),
+        },
       };
     }
   }
 }
 
-function toOpenAIToolChoice(choice: NonNullable<AzureChatCompletionsOptions["tool_choice"]>): OpenAIChatRequest["tool_choice"] {
+function toOpenAIToolChoice(
+  choice: NonNullable<AzureChatCompletionsOptions["tool_choice"]>,
+): OpenAIChatRequest["tool_choice"] {
   return typeof choice === "string" ? choice : { type: "function", function: { name: choice.function.name } };
 }
 
@@ -96,7 +116,11 @@ function toOpenAIToolChoice(choice: NonNullable<AzureChatCompletionsOptions["too
 export function toOpenAIChatRequest(azure: AzureChatCompletionsOptions, opts: ChatRequestOptions): OpenAIChatRequest {
   if (azure.modalities?.includes("audio")) {
     // Azure cannot state the audio output format and voice OpenAI needs, and open engines output text only.
-    throw new GatewayError("UnsupportedParameterValue", "The model does not support the 'audio' output modality; use ['text'].", { target: "modalities" });
+    throw new GatewayError(
+      "UnsupportedParameterValue",
+      "The model does not support the 'audio' output modality; use ['text'].",
+      { target: "modalities" },
+    );
   }
   // Typed as the OpenAI request alone, so every field set below is checked against the spec; the
   // pass-through extras are merged in at the end, untyped by nature.

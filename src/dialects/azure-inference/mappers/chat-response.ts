@@ -49,7 +49,12 @@ export function toAzureUsage(usage: OpenAICompletionUsage | null | undefined): A
     total_tokens: usage.total_tokens ?? completion + prompt,
   };
   const c = usage.completion_tokens_details;
-  if (c) out.completion_tokens_details = { audio_tokens: c.audio_tokens ?? 0, reasoning_tokens: c.reasoning_tokens ?? 0, total_tokens: completion };
+  if (c)
+    out.completion_tokens_details = {
+      audio_tokens: c.audio_tokens ?? 0,
+      reasoning_tokens: c.reasoning_tokens ?? 0,
+      total_tokens: completion,
+    };
   const p = usage.prompt_tokens_details;
   if (p) out.prompt_tokens_details = { audio_tokens: p.audio_tokens ?? 0, cached_tokens: p.cached_tokens ?? 0 };
   return out;
@@ -61,23 +66,38 @@ export function argumentsText(value: unknown): string {
 }
 
 function toAzureToolCalls(message: OpenAIChatResponseMessage): AzureChatCompletionsToolCall[] | undefined {
-  const calls = message.tool_calls?.flatMap((call) =>
-    call.type === "function"
-      ? [{ id: call.id, type: "function" as const, function: { name: call.function.name, arguments: argumentsText(call.function.arguments) } }]
-      : [], // custom tools cannot be requested through Azure
+  const calls = message.tool_calls?.flatMap(
+    (call) =>
+      call.type === "function"
+        ? [
+            {
+              id: call.id,
+              type: "function" as const,
+              function: { name: call.function.name, arguments: argumentsText(call.function.arguments) },
+            },
+          ]
+        : [], // custom tools cannot be requested through Azure
   );
   return calls?.length ? calls : undefined;
 }
 
 /** The JSON form of the 200 answer (the spec's other 200 form is a stream chunk). */
 function isChatCompletion(body: OpenAIChatResponse | OpenAIChatChunk | null | undefined): body is OpenAIChatResponse {
-  return body !== null && typeof body === "object" && Array.isArray(body.choices) && body.choices.length > 0
-    && body.choices.every((c) => c !== null && typeof c === "object" && "message" in c);
+  return (
+    body !== null &&
+    typeof body === "object" &&
+    Array.isArray(body.choices) &&
+    body.choices.length > 0 &&
+    body.choices.every((c) => c !== null && typeof c === "object" && "message" in c)
+  );
 }
 
 /** Maps an upstream chat completion to the Azure response. Throws UpstreamInvalidResponse on a body
  * that is not a chat completion, so a broken engine is a 502, never a crash. */
-export function toAzureChatCompletions(openai: OpenAIChatResponse | OpenAIChatChunk | null | undefined, opts: ChatResponseOptions): AzureChatCompletions {
+export function toAzureChatCompletions(
+  openai: OpenAIChatResponse | OpenAIChatChunk | null | undefined,
+  opts: ChatResponseOptions,
+): AzureChatCompletions {
   if (!isChatCompletion(openai)) {
     throw new GatewayError("UpstreamInvalidResponse", "The engine answered with a body that is not a chat completion.");
   }
@@ -87,7 +107,11 @@ export function toAzureChatCompletions(openai: OpenAIChatResponse | OpenAIChatCh
     created: typeof openai.created === "number" ? openai.created : opts.now,
     model: openai.model || opts.model,
     choices: openai.choices.map((choice, i) => {
-      const message = (choice.message ?? { role: "assistant", content: null, refusal: null }) as OpenAIChatResponseMessage & EngineReasoning;
+      const message = (choice.message ?? {
+        role: "assistant",
+        content: null,
+        refusal: null,
+      }) as OpenAIChatResponseMessage & EngineReasoning;
       const reasoning = message.reasoning_content ?? message.reasoning;
       const toolCalls = toAzureToolCalls(message);
       return {

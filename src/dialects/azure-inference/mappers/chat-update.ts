@@ -2,7 +2,14 @@
 // Per-stream state: tool-call ids and names arrive only on a call's first fragment, and Azure wants
 // `id` and `function` on every fragment, so they are remembered by (choice, tool index).
 import { argumentsText, toAzureFinishReason, toAzureUsage } from "./chat-response.ts";
-import type { AzureStreamingDelta, AzureStreamingToolCallUpdate, AzureStreamingUpdate, EngineReasoning, OpenAIChatChunk, OpenAIToolCallChunk } from "./types.ts";
+import type {
+  AzureStreamingDelta,
+  AzureStreamingToolCallUpdate,
+  AzureStreamingUpdate,
+  EngineReasoning,
+  OpenAIChatChunk,
+  OpenAIToolCallChunk,
+} from "./types.ts";
 
 /** Azure's tool-call update with the OpenAI `index` kept: clients that assemble parallel calls need it. */
 export type AzureToolCallUpdateWithIndex = AzureStreamingToolCallUpdate & { index: number };
@@ -46,7 +53,9 @@ export function createChatUpdateMapper(opts: ChatUpdateOptions): ChatUpdateMappe
           // TGI streams tool_calls as one object, not an array.
           const fragments: OpenAIToolCallChunk[] | undefined = Array.isArray(delta.tool_calls)
             ? delta.tool_calls
-            : delta.tool_calls ? [delta.tool_calls as OpenAIToolCallChunk] : undefined;
+            : delta.tool_calls
+              ? [delta.tool_calls as OpenAIToolCallChunk]
+              : undefined;
           // Fields assigned one by one, not spread from temporaries: this runs for every streamed token.
           const azureDelta: AzureStreamingDelta = {};
           if (delta.role) azureDelta.role = delta.role;

@@ -29,11 +29,18 @@ function checkCommon(azure: Pick<AzureEmbeddingsOptions, "dimensions" | "input_t
     throw new GatewayError("UnsupportedParameterValue", "'dimensions' must be at least 1.", { target: "dimensions" });
   }
   if (azure.input_type !== undefined && azure.input_type !== "text") {
-    throw new GatewayError("UnsupportedParameterValue", `The model does not support input_type '${azure.input_type}'; use 'text' or omit it.`, { target: "input_type" });
+    throw new GatewayError(
+      "UnsupportedParameterValue",
+      `The model does not support input_type '${azure.input_type}'; use 'text' or omit it.`,
+      { target: "input_type" },
+    );
   }
 }
 
-export function toOpenAIEmbeddingsRequest(azure: AzureEmbeddingsOptions, opts: EmbeddingsRequestOptions): OpenAIEmbeddingsRequest {
+export function toOpenAIEmbeddingsRequest(
+  azure: AzureEmbeddingsOptions,
+  opts: EmbeddingsRequestOptions,
+): OpenAIEmbeddingsRequest {
   checkCommon(azure);
   const request: OpenAIEmbeddingsRequest = {
     model: opts.model,
@@ -45,24 +52,32 @@ export function toOpenAIEmbeddingsRequest(azure: AzureEmbeddingsOptions, opts: E
 }
 
 /** One upstream request per image: vLLM embeds one chat-style conversation per call. */
-export function toVllmImageEmbeddingsRequests(azure: AzureImageEmbeddingsOptions, opts: EmbeddingsRequestOptions): VllmChatEmbeddingsRequest[] {
+export function toVllmImageEmbeddingsRequests(
+  azure: AzureImageEmbeddingsOptions,
+  opts: EmbeddingsRequestOptions,
+): VllmChatEmbeddingsRequest[] {
   checkCommon(azure);
   return azure.input.map((item) => ({
     ...opts.extras,
     model: opts.model,
     encoding_format: upstreamEncoding(azure.encoding_format),
     ...(azure.dimensions !== undefined ? { dimensions: azure.dimensions } : {}),
-    messages: [{
-      role: "user",
-      content: [
-        { type: "image_url", image_url: { url: item.image } },
-        ...(item.text !== undefined ? [{ type: "text" as const, text: item.text }] : []),
-      ],
-    }],
+    messages: [
+      {
+        role: "user",
+        content: [
+          { type: "image_url", image_url: { url: item.image } },
+          ...(item.text !== undefined ? [{ type: "text" as const, text: item.text }] : []),
+        ],
+      },
+    ],
   }));
 }
 
-function encode(embedding: number[] | string, format: AzureEmbeddingEncodingFormat | undefined): AzureEmbeddingItem["embedding"] {
+function encode(
+  embedding: number[] | string,
+  format: AzureEmbeddingEncodingFormat | undefined,
+): AzureEmbeddingItem["embedding"] {
   const floats = typeof embedding === "string" ? fromBase64(embedding) : embedding;
   switch (format) {
     case undefined:
@@ -89,13 +104,19 @@ export interface EmbeddingsResultOptions {
 }
 
 /** Maps one or more upstream answers (one per image for image embeddings) to one Azure result. */
-export function toAzureEmbeddingsResult(responses: OpenAIEmbeddingsResponse[], opts: EmbeddingsResultOptions): AzureEmbeddingsResult {
+export function toAzureEmbeddingsResult(
+  responses: OpenAIEmbeddingsResponse[],
+  opts: EmbeddingsResultOptions,
+): AzureEmbeddingsResult {
   const data: AzureEmbeddingItem[] = [];
   let promptTokens = 0;
   let totalTokens = 0;
   for (const response of responses) {
     if (response === null || typeof response !== "object" || !Array.isArray(response.data)) {
-      throw new GatewayError("UpstreamInvalidResponse", "The engine answered with a body that is not an embeddings list.");
+      throw new GatewayError(
+        "UpstreamInvalidResponse",
+        "The engine answered with a body that is not an embeddings list.",
+      );
     }
     for (const item of [...response.data].sort((a, b) => a.index - b.index)) {
       data.push({ embedding: encode(item.embedding, opts.encoding), index: data.length, object: "embedding" });

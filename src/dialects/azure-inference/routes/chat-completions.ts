@@ -44,18 +44,39 @@ export function registerChatCompletions(router: Router, deps: GatewayDeps): void
         ctx.body = result;
         return;
       }
-      const { data } = await callUpstream(signal, () => upstream.client.POST("/chat/completions", { ...init, parseAs: "stream" }), route);
+      const { data } = await callUpstream(
+        signal,
+        () => upstream.client.POST("/chat/completions", { ...init, parseAs: "stream" }),
+        route,
+      );
       ctx.state.upstreamMs = performance.now() - started;
       ctx.status = 200;
       ctx.respond = false; // the stream writes to the socket itself, event by event
       metrics.streamsInFlight.inc();
       const outcome = createStreamOutcome();
       ctx.state.streamOutcome = outcome; // read by the log/metrics/trace hooks when the response closes
-      await writeSseStream(data, ctx.res, createAzureChatStreamAdapter(createChatUpdateMapper({ model, now })), signal, outcome).finally(() => metrics.streamsInFlight.dec());
+      await writeSseStream(
+        data,
+        ctx.res,
+        createAzureChatStreamAdapter(createChatUpdateMapper({ model, now })),
+        signal,
+        outcome,
+      ).finally(() => metrics.streamsInFlight.dec());
       if (outcome.error) {
-        log.warn({ requestId: ctx.state.requestId, code: outcome.error.code, err: outcome.error.cause ?? outcome.error.message, updates: outcome.updates }, "stream ended by an upstream failure");
+        log.warn(
+          {
+            requestId: ctx.state.requestId,
+            code: outcome.error.code,
+            err: outcome.error.cause ?? outcome.error.message,
+            updates: outcome.updates,
+          },
+          "stream ended by an upstream failure",
+        );
       } else if (outcome.clientAborted) {
-        log.info({ requestId: ctx.state.requestId, updates: outcome.updates }, "client closed the stream; upstream aborted");
+        log.info(
+          { requestId: ctx.state.requestId, updates: outcome.updates },
+          "client closed the stream; upstream aborted",
+        );
       }
     } finally {
       dispose();

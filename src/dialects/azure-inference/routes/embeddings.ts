@@ -25,11 +25,22 @@ export function registerEmbeddings(router: Router, deps: GatewayDeps): void {
     ctx.state.upstreamSignal = signal; // the log line reads which replica it reached
     try {
       const started = performance.now();
-      const { data } = await callUpstream(signal, () =>
-        upstream.client.POST("/embeddings", { body: request, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) }), route,
+      const { data } = await callUpstream(
+        signal,
+        () =>
+          upstream.client.POST("/embeddings", {
+            body: request,
+            headers: upstreamHeaders(ctx, upstream.baseHeaders),
+            signal: asFetchSignal(signal),
+          }),
+        route,
       );
       ctx.state.upstreamMs = performance.now() - started;
-      const result = toAzureEmbeddingsResult([data], { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });
+      const result = toAzureEmbeddingsResult([data], {
+        model,
+        encoding: body.encoding_format,
+        requestId: ctx.state.requestId as string,
+      });
       ctx.state.usage = result.usage;
       ctx.body = result;
     } finally {

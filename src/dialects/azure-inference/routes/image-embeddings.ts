@@ -32,17 +32,28 @@ export function registerImageEmbeddings(router: Router, deps: GatewayDeps): void
         requests.map((request) =>
           callUpstream(signal, () =>
             // The chat-style form is a vLLM extension the OpenAI schema does not declare.
-            upstream.client.POST("/embeddings", { body: request as unknown as OpenAIEmbeddingsRequest, headers, signal: asFetchSignal(signal) }),
+            upstream.client.POST("/embeddings", {
+              body: request as unknown as OpenAIEmbeddingsRequest,
+              headers,
+              signal: asFetchSignal(signal),
+            }),
           ),
         ),
       ).catch((err: unknown) => {
         if (err instanceof GatewayError && err.status >= 400 && err.status < 500 && err.status !== 429) {
-          throw new GatewayError(err.code, `The engine did not accept image embeddings (it may not serve a multimodal embedding model): ${err.message}`, { status: err.status === 404 ? 404 : 422 });
+          throw new GatewayError(
+            err.code,
+            `The engine did not accept image embeddings (it may not serve a multimodal embedding model): ${err.message}`,
+            { status: err.status === 404 ? 404 : 422 },
+          );
         }
         throw err;
       });
       ctx.state.upstreamMs = performance.now() - started;
-      const result = toAzureEmbeddingsResult(answers.map((a) => a.data), { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string });
+      const result = toAzureEmbeddingsResult(
+        answers.map((a) => a.data),
+        { model, encoding: body.encoding_format, requestId: ctx.state.requestId as string },
+      );
       ctx.state.usage = result.usage;
       ctx.body = result;
     } finally {

@@ -30,22 +30,36 @@ export function registerInfo(router: Router, { config, deployments, paths }: Gat
     if (deployments.fromFile) {
       const d = deployments.pick({ body: query, header }, undefined, "ModelNotFound");
       const id = await engineModelOf(d);
-      if (id === undefined) throw new GatewayError("ServiceUnavailable", `The engine of '${d.name}' serves no model yet.`, { headers: { "retry-after": "5" } });
+      if (id === undefined)
+        throw new GatewayError("ServiceUnavailable", `The engine of '${d.name}' serves no model yet.`, {
+          headers: { "retry-after": "5" },
+        });
       ctx.body = toAzureModelInfo(id, await modelType(d, config.upstreamType));
       return;
     }
     const requested = query ?? header;
     const ids = await deployments.all[0]!.models.ids();
-    if (ids.length === 0) throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", { headers: { "retry-after": "5" } });
+    if (ids.length === 0)
+      throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", {
+        headers: { "retry-after": "5" },
+      });
     const id = matchServed(ids, requested);
-    if (id === undefined) throw new GatewayError("ModelNotFound", `The model '${requested!.slice(0, 200)}' is not served here. Served: ${ids.join(", ")}.`, { target: "model" });
+    if (id === undefined)
+      throw new GatewayError(
+        "ModelNotFound",
+        `The model '${requested!.slice(0, 200)}' is not served here. Served: ${ids.join(", ")}.`,
+        { target: "model" },
+      );
     ctx.body = toAzureModelInfo(id, config.upstreamType === "embeddings" ? "embeddings" : "chat-completion");
   });
 }
 
 /** "is loading (…)" / "is not ready (for N s)", with the engine's own failure. */
 function notReady(report: EngineReport): string {
-  const state = report.state === "loading" ? `is loading (not ready since the gateway started ${secondsSince(report.since)} ago)` : `is not ready (for ${secondsSince(report.since)})`;
+  const state =
+    report.state === "loading"
+      ? `is loading (not ready since the gateway started ${secondsSince(report.since)} ago)`
+      : `is not ready (for ${secondsSince(report.since)})`;
   return `${state}: ${report.reason ?? "unknown reason"}`;
 }
 
@@ -58,20 +72,35 @@ export function registerHealth(router: Router, { deployments, paths, lifecycle }
   router.get(paths("/ready"), async (ctx) => {
     if (lifecycle.draining) throw new GatewayError("ServiceUnavailable", "The gateway is shutting down.");
     const asked = typeof ctx.query.deployment === "string" && ctx.query.deployment ? ctx.query.deployment : undefined;
-    const chosen = asked === undefined ? deployments.all : [deployments.find(asked)].filter((d): d is Deployment => d !== undefined);
-    if (chosen.length === 0) throw new GatewayError("NotFound", `No deployment is named '${asked!.slice(0, 200)}'. Deployments: ${deployments.all.map((d) => d.name).join(", ")}.`);
+    const chosen =
+      asked === undefined ? deployments.all : [deployments.find(asked)].filter((d): d is Deployment => d !== undefined);
+    if (chosen.length === 0)
+      throw new GatewayError(
+        "NotFound",
+        `No deployment is named '${asked!.slice(0, 200)}'. Deployments: ${deployments.all.map((d) => d.name).join(", ")}.`,
+      );
     const reports = await Promise.all(chosen.map((d) => d.readiness.check()));
     const failing = chosen.map((d, i) => [d, reports[i]!] as const).filter(([, r]) => r.state !== "ready");
     if (!deployments.fromFile) {
       const [report] = reports;
-      if (report!.state !== "ready") throw new GatewayError("ServiceUnavailable", `The engine ${notReady(report!)}`, { headers: { "retry-after": LOADING_RETRY_AFTER_S } });
+      if (report!.state !== "ready")
+        throw new GatewayError("ServiceUnavailable", `The engine ${notReady(report!)}`, {
+          headers: { "retry-after": LOADING_RETRY_AFTER_S },
+        });
       ctx.body = { status: "ready", models: report!.models };
       return;
     }
     if (failing.length > 0) {
       const which = failing.map(([d, r]) => `${d.name}: the engine ${notReady(r)}`).join("; ");
-      throw new GatewayError("ServiceUnavailable", `Not ready: ${which}`, { headers: { "retry-after": LOADING_RETRY_AFTER_S } });
+      throw new GatewayError("ServiceUnavailable", `Not ready: ${which}`, {
+        headers: { "retry-after": LOADING_RETRY_AFTER_S },
+      });
     }
-    ctx.body = { status: "ready", deployments: Object.fromEntries(chosen.map((d, i) => [d.name, { state: reports[i]!.state, models: reports[i]!.models }])) };
+    ctx.body = {
+      status: "ready",
+      deployments: Object.fromEntries(
+        chosen.map((d, i) => [d.name, { state: reports[i]!.state, models: reports[i]!.models }]),
+      ),
+    };
   });
 }

@@ -20,14 +20,23 @@ export const API_VERSIONS: Readonly<Record<string, ContractVersion>> = Object.fr
 
 const SUPPORTED = Object.keys(API_VERSIONS).join(", ");
 
-export function checkApiVersion(value: string | string[] | undefined): { apiVersion: string; contract: ContractVersion } {
+export function checkApiVersion(value: string | string[] | undefined): {
+  apiVersion: string;
+  contract: ContractVersion;
+} {
   if (value === undefined || value === "") {
-    throw new GatewayError("MissingApiVersionParameter", `The api-version query parameter (?api-version=) is required for all requests. The supported api-versions are '${SUPPORTED}'.`);
+    throw new GatewayError(
+      "MissingApiVersionParameter",
+      `The api-version query parameter (?api-version=) is required for all requests. The supported api-versions are '${SUPPORTED}'.`,
+    );
   }
   const apiVersion = Array.isArray(value) ? value[0]! : value;
   const contract = Object.hasOwn(API_VERSIONS, apiVersion) ? API_VERSIONS[apiVersion] : undefined;
   if (contract === undefined) {
-    throw new GatewayError("UnsupportedApiVersionValue", `Unsupported api-version '${apiVersion.slice(0, 64)}'. The supported api-versions are '${SUPPORTED}'.`);
+    throw new GatewayError(
+      "UnsupportedApiVersionValue",
+      `Unsupported api-version '${apiVersion.slice(0, 64)}'. The supported api-versions are '${SUPPORTED}'.`,
+    );
   }
   return { apiVersion, contract };
 }

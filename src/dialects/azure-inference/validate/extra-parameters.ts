@@ -8,7 +8,10 @@ export function parseExtraParameters(header: string | string[] | undefined): Ext
   if (header === undefined) return "error";
   const value = (Array.isArray(header) ? header.join(",") : header).trim().toLowerCase();
   if (value === "error" || value === "drop" || value === "pass-through") return value;
-  throw new GatewayError("InvalidExtraParametersHeader", `Invalid value '${value.slice(0, 64)}' for header 'extra-parameters'. Allowed values are 'error', 'drop' and 'pass-through'.`);
+  throw new GatewayError(
+    "InvalidExtraParametersHeader",
+    `Invalid value '${value.slice(0, 64)}' for header 'extra-parameters'. Allowed values are 'error', 'drop' and 'pass-through'.`,
+  );
 }
 
 const NO_EXTRAS: Readonly<Record<string, unknown>> = Object.freeze({});

@@ -11,11 +11,20 @@ import { API_VERSIONS, type ContractVersion } from "./api-version.ts";
 
 export type AzureOperationSchema = keyof typeof v20250501;
 
-const VALIDATORS: Record<ContractVersion, Record<AzureOperationSchema, ValidateFunction>> = { "2025-04-01": v20250401, "2025-05-01": v20250501 };
+const VALIDATORS: Record<ContractVersion, Record<AzureOperationSchema, ValidateFunction>> = {
+  "2025-04-01": v20250401,
+  "2025-05-01": v20250501,
+};
 /** The same bodies with nested objects closed (scripts/fix-azure-spec.ts closeNestedObjects). */
-const STRICT_VALIDATORS: Record<ContractVersion, Record<AzureOperationSchema, ValidateFunction>> = { "2025-04-01": strict20250401, "2025-05-01": strict20250501 };
+const STRICT_VALIDATORS: Record<ContractVersion, Record<AzureOperationSchema, ValidateFunction>> = {
+  "2025-04-01": strict20250401,
+  "2025-05-01": strict20250501,
+};
 /** Top-level keys each body declares: everything else is an extra parameter. */
-const DECLARED: Record<ContractVersion, Record<AzureOperationSchema, readonly string[]>> = { "2025-04-01": keys20250401, "2025-05-01": keys20250501 };
+const DECLARED: Record<ContractVersion, Record<AzureOperationSchema, readonly string[]>> = {
+  "2025-04-01": keys20250401,
+  "2025-05-01": keys20250501,
+};
 
 export interface OperationContract {
   validate: ValidateFunction;
@@ -29,7 +38,11 @@ export type OperationContracts = Readonly<Record<ContractVersion, OperationContr
 export function createOperationContracts(schema: AzureOperationSchema): OperationContracts {
   const contracts = {} as Record<ContractVersion, OperationContract>;
   for (const version of new Set(Object.values(API_VERSIONS))) {
-    contracts[version] = { validate: VALIDATORS[version][schema], validateStrict: STRICT_VALIDATORS[version][schema], known: new Set(DECLARED[version][schema]) };
+    contracts[version] = {
+      validate: VALIDATORS[version][schema],
+      validateStrict: STRICT_VALIDATORS[version][schema],
+      known: new Set(DECLARED[version][schema]),
+    };
   }
   return Object.freeze(contracts);
 }

@@ -22,7 +22,10 @@ export interface CheckedAzureRequest<T> {
   extras: Record<string, unknown>;
 }
 
-export function checkAzureRequest<T extends Record<string, unknown>>(input: AzureRequestInput, contracts: OperationContracts): CheckedAzureRequest<T> {
+export function checkAzureRequest<T extends Record<string, unknown>>(
+  input: AzureRequestInput,
+  contracts: OperationContracts,
+): CheckedAzureRequest<T> {
   const { apiVersion, contract } = checkApiVersion(input.apiVersion);
   const mode = parseExtraParameters(input.extraParameters);
   const body = input.body;
