@@ -80,21 +80,27 @@ export async function postJson(
 export interface GatewayContext {
   sim: EngineSim;
   gw: RunningGateway;
+  /** The gateway's log lines (parsed JSON), since the test began. */
+  logs: Array<Record<string, any>>;
 }
 
 /** A uvu suite with an engine simulator and the gateway in front of it, started once and closed after;
- * the simulator's script and records are reset before each test. */
+ * the simulator's script and records and the log lines are reset before each test. */
 export function gatewaySuite<Extra extends object = {}>(name: string, gatewayArgs: string[] = []) {
   const test = suite<GatewayContext & Extra>(name);
   test.before(async (ctx) => {
     ctx.sim = await new EngineSim().start();
-    ctx.gw = await startGateway(ctx.sim.url, gatewayArgs);
+    ctx.logs = [];
+    ctx.gw = await startGateway(ctx.sim.url, gatewayArgs, ctx.logs);
   });
   test.after(async (ctx) => {
     await ctx.gw.close();
     await ctx.sim.close();
   });
-  test.before.each((ctx) => ctx.sim.reset());
+  test.before.each((ctx) => {
+    ctx.sim.reset();
+    ctx.logs.length = 0;
+  });
   return test;
 }
 

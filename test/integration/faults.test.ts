@@ -2,34 +2,14 @@
 // error, bodies the JSON grammar allows but nothing should pass (deep nesting, 1e400), encoded bodies,
 // methods no route has, a client that leaves before its answer, and the retry headers of every 429/503.
 import { gzipSync } from "node:zlib";
-import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { API, postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { API, gatewaySuite, postJson } from "../helpers/gateway.ts";
 import { readRaw } from "../helpers/sse.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 const ENGINE_KEY = "engine-key-never-shown-7";
 const GATEWAY_KEY = "gw-key-1";
-interface Ctx {
-  sim: EngineSim;
-  gw: RunningGateway;
-  logs: Array<Record<string, any>>;
-}
-const test = suite<Ctx>("faults");
-
-test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  ctx.logs = [];
-  ctx.gw = await startGateway(ctx.sim.url, ["--upstream-api-key", ENGINE_KEY, "--api-key", GATEWAY_KEY], ctx.logs);
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
-test.before.each((ctx) => {
-  ctx.sim.reset();
-  ctx.logs.length = 0;
-});
+const test = gatewaySuite("faults", ["--upstream-api-key", ENGINE_KEY, "--api-key", GATEWAY_KEY]);
 
 const AUTH = { "api-key": GATEWAY_KEY };
 const CHAT = { model: "d", messages: [{ role: "user", content: "hi" }] };

@@ -356,31 +356,27 @@ for (const setUp of AGENT_SETUPS) {
 
 // ---- LangChain ----------------------------------------------------------------------------------------
 
+/** AzureChatOpenAI as its docs show it, against the gateway as the Azure endpoint. */
+const azureChat = (gw: string, useResponsesApi = false) =>
+  new AzureChatOpenAI({
+    azureOpenAIApiKey: KEY,
+    azureOpenAIEndpoint: gw,
+    azureOpenAIApiDeploymentName: DEPLOYMENT,
+    azureOpenAIApiVersion: API_VERSION,
+    useResponsesApi,
+    maxRetries: 0,
+  });
+
 const LANGCHAIN_SETUPS = [
   {
     name: "azure_chat",
     responses: false,
-    chat: (gw: string) =>
-      new AzureChatOpenAI({
-        azureOpenAIApiKey: KEY,
-        azureOpenAIEndpoint: gw,
-        azureOpenAIApiDeploymentName: DEPLOYMENT,
-        azureOpenAIApiVersion: API_VERSION,
-        maxRetries: 0,
-      }),
+    chat: (gw: string) => azureChat(gw),
   },
   {
     name: "azure_responses",
     responses: true,
-    chat: (gw: string) =>
-      new AzureChatOpenAI({
-        azureOpenAIApiKey: KEY,
-        azureOpenAIEndpoint: gw,
-        azureOpenAIApiDeploymentName: DEPLOYMENT,
-        azureOpenAIApiVersion: API_VERSION,
-        useResponsesApi: true,
-        maxRetries: 0,
-      }),
+    chat: (gw: string) => azureChat(gw, true),
   },
   {
     name: "openai_engine_v1",

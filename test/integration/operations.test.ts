@@ -1,24 +1,9 @@
-import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { EngineSim } from "../sim/engine.ts";
-import { API, postJson, startGateway, type RunningGateway, untilStatus } from "../helpers/gateway.ts";
+import { API, gatewaySuite, postJson, untilStatus } from "../helpers/gateway.ts";
 import { readRaw } from "../helpers/sse.ts";
+import { EngineSim } from "../sim/engine.ts";
 
-const test = suite<{ sim: EngineSim; gw: RunningGateway; logs: Array<Record<string, any>> }>("operations");
-
-test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  ctx.logs = [];
-  ctx.gw = await startGateway(ctx.sim.url, [], ctx.logs);
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
-test.before.each((ctx) => {
-  ctx.sim.reset();
-  ctx.logs.length = 0;
-});
+const test = gatewaySuite("operations");
 
 const SECRET_PROMPT = "my-secret-prompt-text";
 const chat = { messages: [{ role: "user", content: SECRET_PROMPT }], max_tokens: 4 };
