@@ -18,9 +18,7 @@ import { requestId } from "./core/http/request-id.ts";
 import { checkJsonBounds } from "./core/http/json-bounds.ts";
 import { requireJson } from "./core/http/require-json.ts";
 import { toAzureInferenceErrorBody } from "./dialects/azure-inference/error-body.ts";
-import { registerChatCompletions } from "./dialects/azure-inference/routes/chat-completions.ts";
-import { registerEmbeddings } from "./dialects/azure-inference/routes/embeddings.ts";
-import { registerImageEmbeddings } from "./dialects/azure-inference/routes/image-embeddings.ts";
+import { registerAzureInferenceOperations } from "./dialects/azure-inference/operations.ts";
 import { registerMetrics } from "./core/observability/metrics-route.ts";
 import { registerHealth, registerInfo } from "./dialects/azure-inference/routes/info.ts";
 import { toAzureOpenAIErrorBody } from "./dialects/azure-openai/error-body.ts";
@@ -29,14 +27,12 @@ import { toOpenAIErrorBody } from "./dialects/openai/error-body.ts";
 import { ENGINE_ROUTES } from "./dialects/openai/engine-routes.ts";
 import { OPENAI_BASE, registerOpenAIRoutes } from "./dialects/openai/routes.ts";
 import { createDeployments } from "./core/deployments/deployments.ts";
-import { engineGate } from "./core/http/engine-gate.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) =>
   new Set(ROUTE_PREFIXES.flatMap((prefix) => paths.map((p) => prefix + p)));
 const OPEN_PATHS = underEveryPrefix("/health");
 const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready", "/metrics/engine");
-const ENGINE_FREE_PATHS = underEveryPrefix("/health", "/ready", "/metrics", "/metrics/engine");
 
 const under = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
 
@@ -115,9 +111,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   registerHealth(router, deps);
   registerMetrics(router, deps);
   registerInfo(router, deps);
-  registerChatCompletions(router, deps);
-  registerEmbeddings(router, deps);
-  registerImageEmbeddings(router, deps);
+  registerAzureInferenceOperations(router, deps);
   registerAzureOpenAIRoutes(router, deps);
   registerOpenAIRoutes(router, deps);
 
@@ -130,9 +124,6 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
   if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
-  // With a deployments file, each request is gated by its own deployment's engine (core/deployments/request.ts).
-  if (!deployments.fromFile)
-    app.use(engineGate(deployments.all[0]!.readiness, (ctx) => wouldMatch(router, ctx), ENGINE_FREE_PATHS, startedAt));
   app.use(requireJson(acceptsAnyBody));
   app.use(
     koaBody({

@@ -4,9 +4,16 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { tracingConfigured } from "./core/observability/tracing.ts";
-import { type DeploymentsFile, loadDeploymentsFile } from "./core/deployments/config-file.ts";
-
-export type Env = Record<string, string | undefined>;
+import { type DeploymentsFile, flagsDeployment, loadDeploymentsFile } from "./core/deployments/config-file.ts";
+import {
+  ConfigError,
+  type Env,
+  parseBoolean,
+  parseDuration,
+  parseInteger,
+  parseSize,
+  upstreamBaseUrl,
+} from "./config-values.ts";
 
 export type UpstreamType = "chat-completions" | "embeddings";
 
@@ -37,7 +44,8 @@ export interface Config {
   /** OTLP tracing, from the standard OTEL_* variables. */
   tracing: boolean;
   /** --config: several engines, each under its deployment name; undefined: the one engine of the flags. */
-  deployments: DeploymentsFile | undefined;
+  /** The deployments file, or the flags' engine as its one deployment. */
+  deployments: DeploymentsFile;
 }
 
 interface Option {
@@ -100,54 +108,6 @@ export const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
-export class ConfigError extends Error {}
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-export function parseDuration(name: string, value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!match) throw new ConfigError(`--${name}: '${value}' is not a duration (e.g. 500ms, 30s, 5m)`);
-  return Math.round(Number(match[1]) * UNITS[match[2] ?? "ms"]!);
-}
-
-const SIZES: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
-export function parseSize(name: string, value: string): number {
-  const match = /^(\d+)(b|kb|mb|gb)?$/i.exec(value.trim());
-  if (!match) throw new ConfigError(`--${name}: '${value}' is not a size (e.g. 32mb)`);
-  return Number(match[1]) * SIZES[(match[2] ?? "b").toLowerCase()]!;
-}
-
-function parseBoolean(name: string, value: string): boolean {
-  if (/^(true|1|yes)$/i.test(value)) return true;
-  if (/^(false|0|no)$/i.test(value)) return false;
-  throw new ConfigError(`--${name}: '${value}' must be true or false`);
-}
-
-function parseInteger(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new ConfigError(`--${name}: '${value}' must be an integer in [${min}, ${max}]`);
-  return n;
-}
-
-/** `host` (+ optional scheme, port and path) and `port` -> `scheme://host:port/path/v1`. */
-export function upstreamBaseUrl(host: string, port: string | undefined): string {
-  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(host);
-  let url: URL;
-  try {
-    url = new URL(hasScheme ? host : `http://${host}`);
-  } catch {
-    throw new ConfigError(`--upstream-host: '${host}' is not a host name or URL`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw new ConfigError(`--upstream-host: scheme must be http or https`);
-  if (url.username || url.password || url.search || url.hash)
-    throw new ConfigError(`--upstream-host: no credentials, query or fragment`);
-  if (port !== undefined) url.port = String(parseInteger("upstream-port", port, 1, 65535));
-  else if (!hasScheme && !url.port) url.port = "8080";
-  const path = url.pathname.replace(/\/+$/, "").replace(/\/v1$/, "");
-  return `${url.protocol}//${url.host}${path}/v1`;
-}
-
 export function loadConfig(argv: string[], env: Env): Config {
   const { values } = parseArgs({
     args: argv,
@@ -171,10 +131,11 @@ export function loadConfig(argv: string[], env: Env): Config {
     .split(",")
     .map((k) => k.trim())
     .filter(Boolean);
+  const flagsBaseUrl = upstreamBaseUrl(get("upstream-host")!, get("upstream-port"));
   return Object.freeze({
     host: get("host")!,
     port: parseInteger("port", get("port")!, 0, 65535),
-    upstreamBaseUrl: upstreamBaseUrl(get("upstream-host")!, get("upstream-port")),
+    upstreamBaseUrl: flagsBaseUrl,
     upstreamType,
     upstreamApiKey: get("upstream-api-key") || undefined,
     apiKeys: Object.freeze(apiKeys),
@@ -193,7 +154,9 @@ export function loadConfig(argv: string[], env: Env): Config {
     tracing: tracingConfigured(env),
     workers: get("workers") === "auto" ? availableParallelism() : parseInteger("workers", get("workers")!, 1, 256),
     metricsPort: get("metrics-port") ? parseInteger("metrics-port", get("metrics-port")!, 0, 65535) : undefined,
-    deployments: get("config") ? loadDeploymentsFile(get("config")!, env) : undefined,
+    deployments: get("config")
+      ? loadDeploymentsFile(get("config")!, env)
+      : flagsDeployment(flagsBaseUrl, get("upstream-api-key") || undefined),
   });
 }
 

@@ -1,7 +1,7 @@
 import * as assert from "uvu/assert";
 import { isUnexpected } from "@azure-rest/ai-inference";
 import { assertAzureSchema } from "../helpers/contract.ts";
-import { API, azureClient, postJson, gatewaySuite, startGateway } from "../helpers/gateway.ts";
+import { API, azureClient, postJson, gatewaySuite } from "../helpers/gateway.ts";
 
 const test = gatewaySuite("chat-completions");
 

@@ -9,7 +9,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { isUnexpected } from "@azure-rest/ai-inference";
 import OpenAI, { AzureOpenAI } from "openai";
 import { API, azureClient, postJson, startGateway, untilStatus, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";

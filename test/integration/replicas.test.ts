@@ -107,7 +107,7 @@ test("a_slow_replica_gets_fewer_requests_and_in_flight_counts_stay_balanced", as
   assert.ok(slow <= 3.5, `slow replica: ${slow.toFixed(2)} in flight on average, ${peakSlow} at most`);
 });
 
-test("a_killed_replica_costs_only_its_in_flight_requests_and_rejoins", async ({ gw, a, b, logs }) => {
+test("a_killed_replica_costs_only_its_in_flight_requests_and_rejoins", async ({ gw, a, logs }) => {
   const port = a.port;
   let ok = 0;
   const errors: number[] = [];

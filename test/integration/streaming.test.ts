@@ -3,7 +3,7 @@ import { runInNewContext } from "node:vm";
 import * as assert from "uvu/assert";
 import { createSseStream } from "@azure/core-sse";
 import { assertAzureSchema } from "../helpers/contract.ts";
-import { API, azureClient, gatewaySuite, startGateway } from "../helpers/gateway.ts";
+import { API, azureClient, gatewaySuite } from "../helpers/gateway.ts";
 import { pythonSdkAccepts, readRaw } from "../helpers/sse.ts";
 
 const test = gatewaySuite("streaming", ["--idle-timeout", "300ms"]);

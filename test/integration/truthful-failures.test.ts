@@ -116,7 +116,7 @@ test("an_html_error_page_is_not_copied_to_the_client", async () => {
 test("the_wrong_service_is_a_502_naming_the_missing_route", async () => {
   // Another service: answers JSON, but has none of the engine's routes.
   const { server, url, port } = await listen(
-    createHttpServer((req, res) =>
+    createHttpServer((_req, res) =>
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ detail: "Not Found" })),
     ),
   );

@@ -13,7 +13,7 @@
 //       max_concurrent: 64              # optional: requests in flight before 429
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
-import { ConfigError, type Env, parseDuration, upstreamBaseUrl } from "../../config.ts";
+import { ConfigError, type Env, parseDuration, upstreamBaseUrl } from "../../config-values.ts";
 
 export const OPERATIONS = ["chat", "completions", "embeddings", "image-embeddings", "responses"] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -26,7 +26,8 @@ export interface DeploymentTimeouts {
 }
 
 export interface DeploymentSpec {
-  name: string;
+  /** Undefined for the flags' one engine, which goes by the model names its engine serves. */
+  name: string | undefined;
   /** The engines' OpenAI base URLs (replicas of one model), each ending in /v1. */
   baseUrls: readonly string[];
   model?: string;
@@ -40,6 +41,11 @@ export interface DeploymentSpec {
 export interface DeploymentsFile {
   deployments: readonly DeploymentSpec[];
   defaultName?: string;
+}
+
+/** The flags' engine (--upstream-*) as the one deployment of a gateway without --config. */
+export function flagsDeployment(baseUrl: string, apiKey: string | undefined): DeploymentsFile {
+  return { deployments: [{ name: undefined, baseUrls: [baseUrl], ...(apiKey ? { apiKey } : {}), timeouts: {} }] };
 }
 
 const TIMEOUT_KEYS = { connect: "connectMs", first_byte: "firstByteMs", idle: "idleMs", total: "totalMs" } as const;

@@ -50,8 +50,6 @@ export interface RequestNames {
 
 export interface Deployments {
   readonly all: readonly Deployment[];
-  /** From a deployments file (several engines, routed by name), or the flags' one engine. */
-  readonly fromFile: boolean;
   /** The deployment a request is for, by the rule above (`operation` undefined: any, as /info asks).
    * `notFound` is the dialect's code. */
   pick(
@@ -76,25 +74,22 @@ export interface DeploymentEvents {
 }
 
 function createDeployment(
-  spec: DeploymentSpec | undefined,
+  spec: DeploymentSpec,
   config: Config,
   startedAt: number,
   log: Logger,
   events: DeploymentEvents,
 ): Deployment & { stop(): void } {
-  const own = (baseUrl: string): Config =>
-    spec
-      ? {
-          ...config,
-          upstreamBaseUrl: baseUrl,
-          upstreamApiKey: spec.apiKey,
-          connectTimeoutMs: spec.timeouts.connectMs ?? config.connectTimeoutMs,
-          firstByteTimeoutMs: spec.timeouts.firstByteMs ?? config.firstByteTimeoutMs,
-          idleTimeoutMs: spec.timeouts.idleMs ?? config.idleTimeoutMs,
-          totalTimeoutMs: spec.timeouts.totalMs ?? config.totalTimeoutMs,
-        }
-      : config;
-  const replicas: Replica[] = (spec?.baseUrls ?? [config.upstreamBaseUrl]).map((baseUrl) => {
+  const own = (baseUrl: string): Config => ({
+    ...config,
+    upstreamBaseUrl: baseUrl,
+    upstreamApiKey: spec.apiKey,
+    connectTimeoutMs: spec.timeouts.connectMs ?? config.connectTimeoutMs,
+    firstByteTimeoutMs: spec.timeouts.firstByteMs ?? config.firstByteTimeoutMs,
+    idleTimeoutMs: spec.timeouts.idleMs ?? config.idleTimeoutMs,
+    totalTimeoutMs: spec.timeouts.totalMs ?? config.totalTimeoutMs,
+  });
+  const replicas: Replica[] = spec.baseUrls.map((baseUrl) => {
     const replicaConfig = own(baseUrl);
     const transportEvents: TransportEvents = {};
     const upstream = createUpstream(replicaConfig, transportEvents);
@@ -117,7 +112,7 @@ function createDeployment(
   } else {
     upstream = balancedUpstream(replicas, (from, to, err) =>
       log.warn(
-        { deployment: spec!.name, replica: replicaLabel(from), to: replicaLabel(to), err: (err as Error).message },
+        { deployment: spec.name, replica: replicaLabel(from), to: replicaLabel(to), err: (err as Error).message },
         "connection failed before anything was sent: retried on another replica",
       ),
     );
@@ -129,19 +124,20 @@ function createDeployment(
     const combined = anyReplicaReadiness(replicas, startedAt);
     readiness = combined;
     stop = combined.stop;
-    logReplicaChanges(replicas, spec!.name, log, (replica, up) => events.replicaUp?.(spec!.name, replica, up));
+    const label = spec.name ?? "default";
+    logReplicaChanges(replicas, label, log, (replica, up) => events.replicaUp?.(label, replica, up));
   }
   const routes = new Map<string, EngineRoute>();
   return {
-    name: spec?.name,
+    name: spec.name,
     config: own(upstream.baseUrl),
     upstream,
     models,
     readiness,
     replicas,
-    operations: spec?.operations ? new Set(spec.operations) : undefined,
-    engineModel: spec?.model,
-    maxConcurrent: spec?.maxConcurrent,
+    operations: spec.operations ? new Set(spec.operations) : undefined,
+    engineModel: spec.model,
+    maxConcurrent: spec.maxConcurrent,
     inFlight: 0,
     route(method, path, optional = false) {
       const key = `${method} ${path} ${optional}`;
@@ -160,9 +156,7 @@ export function createDeployments(
   events: DeploymentEvents = {},
 ): Deployments {
   const file = config.deployments;
-  const all = file
-    ? file.deployments.map((spec) => createDeployment(spec, config, startedAt, log, events))
-    : [createDeployment(undefined, config, startedAt, log, events)];
+  const all = file.deployments.map((spec) => createDeployment(spec, config, startedAt, log, events));
   for (const d of all) {
     events.engineUp?.(d.name ?? "default", false);
     d.readiness.onChange = (now, before) => {
@@ -196,12 +190,12 @@ export function createDeployments(
 
   return {
     all,
-    fromFile: file !== undefined,
-    find: (name) => (file ? byName.get(name) : all[0]),
+    // The flags' engine answers to any name (its engine's models decide); a file's, to its own.
+    find: (name) => byName.get(name) ?? (all[0]!.name === undefined ? all[0] : undefined),
     pick(requested, operation, notFound = "DeploymentNotFound") {
       // One engine, from the flags or a one-deployment file: every name stands for it (as a deployment
       // name of a single-model engine stands for that model).
-      if (!file || all.length === 1) return serving(all[0]!, operation);
+      if (all.length === 1) return serving(all[0]!, operation);
       for (const [name, strict] of [
         [requested.path, true],
         [requested.body, true],

@@ -12,7 +12,6 @@ import type { Upstream } from "../upstream/client.ts";
 import { isConnectFailure } from "../upstream/failures.ts";
 import type { ModelCatalog } from "../upstream/models.ts";
 import { CHECK_INTERVAL_MS, type EngineReadiness, type EngineReport, type EngineState } from "../upstream/readiness.ts";
-import { RequestSignal } from "../upstream/request-signal.ts";
 import { UpstreamRequest, type UpstreamResponse } from "../upstream/transport.ts";
 
 export interface Replica {
@@ -60,7 +59,7 @@ export function balancedUpstream(
     // With tracing on, the request's span is the active one here: it names the replica that served it
     // (a retried call names the second).
     trace.getActiveSpan()?.setAttribute("azure_openai_proxy.replica", replicaLabel(replica));
-    if (request.signal instanceof RequestSignal) request.signal.replica = replicaLabel(replica); // for the log line
+    if (request.exchange) request.exchange.replica = replicaLabel(replica); // for the log line
     replica.inFlight++;
     let released = false;
     const release = () => void (released || ((released = true), replica.inFlight--));

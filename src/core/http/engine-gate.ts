@@ -2,7 +2,6 @@
 // for an engine that looks like it is starting get a 503 ServiceUnavailable with Retry-After in their
 // dialect's envelope, instead of a refused connection or whatever a half-started engine says. Once it
 // has been ready, the gate is a single property read: later outages are the upstream core's to name.
-import type Koa from "koa";
 import { GatewayError } from "../errors.ts";
 import { type EngineReadiness, secondsSince } from "../upstream/readiness.ts";
 
@@ -26,24 +25,4 @@ export async function assertEngineStarted(readiness: EngineReadiness, startedAt:
       ...(report.detail ? { detail: report.detail } : {}),
     },
   );
-}
-
-/** For the flags' one engine, before routing. `routeOf` names the route a request would match
- * (undefined: no route, left to the 404); requests for `ungated` routes (health, readiness, metrics) pass. */
-export function engineGate(
-  readiness: EngineReadiness,
-  routeOf: (ctx: Koa.Context) => string | undefined,
-  ungated: ReadonlySet<string>,
-  startedAt: number,
-): Koa.Middleware {
-  // Not async: once the engine has been ready, no promise of its own per request.
-  return function gateUntilEngineReady(ctx, next) {
-    return readiness.everReady ? next() : holdWhileLoading(ctx, next);
-  };
-
-  async function holdWhileLoading(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-    const route = routeOf(ctx);
-    if (route !== undefined && !ungated.has(route)) await assertEngineStarted(readiness, startedAt);
-    return next();
-  }
 }

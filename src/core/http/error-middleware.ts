@@ -2,6 +2,7 @@
 // router's, leaves in the envelope of the dialect the path belongs to, with x-ms-error-code. Unknown
 // errors become a generic 500 and are logged, never shown (as Koa's own onerror hides non-`expose` errors).
 import type { Context, Next } from "koa";
+import { exchangeOf } from "../pipeline/exchange.ts";
 import { type ErrorBody, GatewayError, fromHttpError } from "../errors.ts";
 
 export interface ErrorLogger {
@@ -76,10 +77,8 @@ export function writeError(ctx: Context, error: GatewayError, errorBody: ErrorBo
   if (retry) ctx.set(retry);
   ctx.set("x-ms-error-code", error.code);
   ctx.body = errorBody(error);
-  ctx.state.errorCode = error.code;
-  // For the request's log line: the field at fault and what the client is not shown.
-  if (error.target !== undefined) ctx.state.errorTarget = error.target;
-  if (error.detail !== undefined) ctx.state.errorDetail = error.detail;
+  // For the request's log line: the code, the field at fault and what the client is not shown.
+  exchangeOf(ctx).error = { code: error.code, target: error.target, detail: error.detail };
 }
 
 export function errorMiddleware(log: ErrorLogger, errorBodyOf: ErrorBodyOf, bodyLimitBytes: number) {
@@ -88,7 +87,7 @@ export function errorMiddleware(log: ErrorLogger, errorBodyOf: ErrorBodyOf, body
       await next();
     } catch (err) {
       const { error, unexpected } = toGatewayErrorFromUnknown(err, bodyLimitBytes, ctx.get("content-encoding"));
-      if (unexpected) log.error({ err, requestId: ctx.state.requestId }, "unexpected error");
+      if (unexpected) log.error({ err, requestId: exchangeOf(ctx).requestId }, "unexpected error");
       if (ctx.headerSent || !ctx.writable) return;
       writeError(ctx, error, errorBodyOf(ctx.path));
     }

@@ -3,19 +3,18 @@
 // OpenAI's specs declare; the `openai` SDKs read x-request-id). Set before anything else can fail.
 import { randomUUID } from "node:crypto";
 import type { Context, Next } from "koa";
+import { openExchange } from "../pipeline/exchange.ts";
 
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
 
 // Not async: a pass-through step returns next()'s promise instead of wrapping it in one of its own.
 export function requestId(ctx: Context, next: Next): Promise<void> {
-  const clientId = ctx.get("x-ms-client-request-id");
-  if (clientId && SAFE_ID.test(clientId)) {
-    ctx.set("x-ms-client-request-id", clientId);
-    ctx.state.clientRequestId = clientId;
-  }
+  const clientHeader = ctx.get("x-ms-client-request-id");
+  const clientId = clientHeader && SAFE_ID.test(clientHeader) ? clientHeader : undefined;
+  if (clientId) ctx.set("x-ms-client-request-id", clientId);
   const inbound = ctx.get("x-request-id");
   const id = inbound && SAFE_ID.test(inbound) ? inbound : randomUUID();
-  ctx.state.requestId = id;
+  openExchange(ctx, id, clientId);
   ctx.set("x-request-id", id);
   ctx.set("apim-request-id", id);
   return next();

@@ -4,7 +4,7 @@
 import type { Context, Next } from "koa";
 import type { Logger } from "pino";
 import { queryParam } from "../http/query.ts";
-import type { StreamOutcome } from "../stream/sse-writer.ts";
+import { exchangeOf } from "../pipeline/exchange.ts";
 import type { GatewayMetrics, RequestRecord } from "./metrics.ts";
 
 const UPSTREAM_CODES = new Set([
@@ -31,45 +31,32 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
     const started = performance.now();
     ctx.res.on("close", () => {
       // once per response; on() spares once()'s wrapper
-      const state = ctx.state as {
-        requestId?: string;
-        clientRequestId?: string;
-        apiVersion?: string;
-        model?: string;
-        stream?: boolean;
-        upstreamMs?: number;
-        usage?: { prompt_tokens?: number; completion_tokens?: number };
-        streamOutcome?: StreamOutcome;
-        errorCode?: string;
-        errorTarget?: string;
-        errorDetail?: string;
-        deployment?: string;
-        upstreamSignal?: { replica?: string };
-      };
-      const outcome = state.streamOutcome;
+      const exchange = exchangeOf(ctx);
+      const outcome = exchange.streamOutcome;
       const aborted = clientAborted(ctx);
       // A client that left before its answer was sent has none: 499 in the log line as in the metrics
       // (Koa's status would still be the 404 it starts with).
       const status = aborted && !ctx.res.headersSent ? 499 : ctx.status;
-      const errorCode = outcome?.error?.code ?? state.errorCode;
-      const usage = outcome?.usage ?? state.usage;
-      const upstreamMs = state.upstreamMs;
+      const errorCode = outcome?.error?.code ?? exchange.error?.code;
+      const usage = outcome?.usage ?? exchange.usage;
+      const upstreamMs = exchange.upstreamMs;
       // One object for the metrics and the log line: plain fields, undefined where unknown (metrics skip
       // them, pino leaves them out of the line); times rounded to 10 µs.
       const line: RequestRecord & Record<string, unknown> = {
-        requestId: state.requestId,
-        clientRequestId: state.clientRequestId,
+        requestId: exchange.requestId,
+        clientRequestId: exchange.clientRequestId,
         method: ctx.method,
         path: ctx.path,
         // A request rejected before its route read it still says which api-version it asked for.
         apiVersion:
-          state.apiVersion ?? (ctx.querystring ? queryParam(ctx.querystring, "api-version")?.slice(0, 64) : undefined),
-        model: state.model,
-        deployment: state.deployment,
-        replica: state.upstreamSignal?.replica,
+          exchange.apiVersion ??
+          (ctx.querystring ? queryParam(ctx.querystring, "api-version")?.slice(0, 64) : undefined),
+        model: exchange.model,
+        deployment: exchange.deployment,
+        replica: exchange.replica,
         route: routeOf(ctx),
         status,
-        stream: state.stream === true,
+        stream: exchange.stream,
         durationMs: round(performance.now() - started),
         clientAborted: aborted,
         upstreamError: errorCode !== undefined && (UPSTREAM_CODES.has(errorCode) || (status >= 500 && status !== 500)),
@@ -78,9 +65,9 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
         promptTokens: usage?.prompt_tokens,
         completionTokens: usage?.completion_tokens,
         errorCode,
-        errorTarget: state.errorTarget,
+        errorTarget: exchange.error?.target,
         // What the client was not shown: the engine's body, the transport's error code and message.
-        errorDetail: outcome?.error?.detail ?? state.errorDetail,
+        errorDetail: outcome?.error?.detail ?? exchange.error?.detail,
         streamCompleted: outcome?.completed,
       };
       if (logBodies) {
@@ -94,11 +81,9 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
     });
     await next();
     // Non-streaming answers carry where the time went; a stream's headers are long gone by its end.
-    if (ctx.state.upstreamMs !== undefined && ctx.respond !== false) {
+    const { upstreamMs: upstream, deployment, replica } = exchangeOf(ctx);
+    if (upstream !== undefined && ctx.respond !== false) {
       const total = performance.now() - started;
-      const upstream = ctx.state.upstreamMs as number;
-      const deployment = ctx.state.deployment as string | undefined;
-      const replica = (ctx.state.upstreamSignal as { replica?: string } | undefined)?.replica;
       const desc =
         deployment === undefined ? "" : `;desc=${JSON.stringify(replica ? `${deployment} ${replica}` : deployment)}`;
       ctx.set(
@@ -112,7 +97,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
 /** The client went away before its answer ended. When the response closes mid-stream, the stream may
  * not have noticed yet; a response the gateway cut itself carries the stream's error instead. */
 export function clientAborted(ctx: Context): boolean {
-  const outcome = ctx.state.streamOutcome as StreamOutcome | undefined;
+  const outcome = exchangeOf(ctx).streamOutcome;
   return (outcome?.clientAborted ?? false) || (!ctx.res.writableFinished && !outcome?.error);
 }
 

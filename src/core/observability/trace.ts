@@ -3,7 +3,7 @@
 // closes, so a stream's span covers it to the last event. Mounted only when tracing is on.
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Span } from "@opentelemetry/api";
 import type { Context, Next } from "koa";
-import type { StreamOutcome } from "../stream/sse-writer.ts";
+import { exchangeOf } from "../pipeline/exchange.ts";
 import { clientAborted } from "./observe.ts";
 
 const tracer = trace.getTracer("azure-openai-proxy");
@@ -29,21 +29,14 @@ export function traceRequests(routeOf: (ctx: Context) => string) {
       { kind: SpanKind.SERVER, attributes: { "http.request.method": ctx.method } },
       parent,
     );
-    ctx.state.span = span;
+    exchangeOf(ctx).span = span;
     ctx.res.once("close", () => endSpan(span, ctx, routeOf(ctx)));
     await context.with(trace.setSpan(parent, span), next);
   };
 }
 
 function endSpan(span: Span, ctx: Context, route: string): void {
-  const state = ctx.state as {
-    model?: string;
-    apiVersion?: string;
-    deployment?: string;
-    usage?: { prompt_tokens?: number; completion_tokens?: number };
-    streamOutcome?: StreamOutcome;
-    errorCode?: string;
-  };
+  const state = exchangeOf(ctx);
   const operation = operationOf(route);
   const outcome = state.streamOutcome;
   span.setAttribute("http.route", route);
@@ -76,7 +69,7 @@ function endSpan(span: Span, ctx: Context, route: string): void {
     if (outcome?.firstTokenMs !== undefined)
       span.setAttribute("gen_ai.response.time_to_first_chunk", outcome.firstTokenMs / 1000);
   }
-  const errorCode = outcome?.error?.code ?? state.errorCode;
+  const errorCode = outcome?.error?.code ?? state.error?.code;
   if (errorCode) span.setAttribute("error.type", errorCode);
   if (ctx.status >= 500 || outcome?.error) span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
   if (clientAborted(ctx)) span.setAttribute("azure_openai_proxy.client_aborted", true);

@@ -1,6 +1,6 @@
 // OpenTelemetry tracing, on only when an OTLP endpoint is configured through the standard OTEL_*
 // variables. Off, nothing is loaded and @opentelemetry/api's no-op tracer costs nothing.
-import type { Env } from "../../config.ts";
+import type { Env } from "../../config-values.ts";
 
 export function tracingConfigured(env: Env): boolean {
   if (env.OTEL_SDK_DISABLED === "true" || env.OTEL_TRACES_EXPORTER === "none") return false;

@@ -3,7 +3,7 @@
 import type { components } from "../../../generated/openai/schema.d.ts";
 import { toGatewayError } from "./engine-error.ts";
 import type { Upstream } from "./client.ts";
-import { classifyUpstreamFailure, isTransportFailure } from "./failures.ts";
+import { classifyUpstreamFailure } from "./failures.ts";
 
 type OpenAIModelList = components["schemas"]["ListModelsResponse"];
 export type OpenAIModel = components["schemas"]["Model"];
@@ -25,11 +25,8 @@ export interface ModelCatalog {
   ids(): Promise<string[]>;
   /** The served models as the engine lists them (OpenAI `Model`; synthesised from TEI's /info). */
   models(): Promise<OpenAIModel[]>;
-  /** The upstream model for a request: the requested name when served, the only served model when
-   * there is one (deployment names are aliases of it), else the request's name or the first served.
-   * Rejects when the engine could not be reached or did not answer in time: the call would only wait
-   * for the same engine again, past the timeout the request was given. */
-  resolve(requested: string | undefined): string | Promise<string>;
+  /** The served ids while the cached list is fresh (no promise), else undefined. */
+  cachedIds(): readonly string[] | undefined;
   /** Asks the engine now, whatever the cache holds (readiness checks; coalesced with a fetch in flight). */
   refresh(): Promise<OpenAIModel[]>;
 }
@@ -80,28 +77,11 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
     const known = fresh();
     return known ? Promise.resolve(known.ids) : models().then(() => cached!.ids);
   };
-  const pick = (served: readonly string[], requested: string | undefined): string => {
-    const name = requested || undefined; // an empty name is no name
-    return matchServed(served, name) ?? name ?? "default";
-  };
 
   return {
     ids,
     models,
     refresh,
-    // Synchronous while the list is cached (nearly every request): no promise per request.
-    resolve(requested) {
-      const known = fresh();
-      if (known) return pick(known.ids, requested);
-      // An engine that answered without a model list (TEI, an error status) still gets the request; it
-      // reports its own error.
-      return ids().then(
-        (served) => pick(served, requested),
-        (err: unknown) => {
-          if (isTransportFailure(err)) throw err;
-          return pick([], requested);
-        },
-      );
-    },
+    cachedIds: () => fresh()?.ids,
   };
 }

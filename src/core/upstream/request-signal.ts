@@ -15,8 +15,6 @@ export interface AbortState {
 export class RequestSignal extends EventEmitter implements AbortState {
   aborted = false;
   reason: unknown = undefined;
-  /** The replica (host:port) a deployment's balancer sent the request's last engine call to. */
-  replica: string | undefined = undefined;
 
   abort(reason: Error): void {
     if (this.aborted) return;

@@ -13,6 +13,20 @@ export const asFetchSignal = (signal: RequestSignal): AbortSignal => signal as u
 
 export type UpstreamBody = string | Uint8Array | Readable;
 
+/** What a call reports back to its request's exchange (core/exchange.ts): the replica that served it. */
+export interface CallRecord {
+  replica: string | undefined;
+}
+
+export interface UpstreamInit {
+  method?: string;
+  headers?: Headers;
+  body?: UpstreamBody | undefined;
+  signal?: AbortSignal | EventEmitter;
+  /** Given by the caller in the init it hands openapi-fetch, which passes it on. */
+  exchange?: CallRecord | undefined;
+}
+
 /** What openapi-fetch passes to `new Request(url, init)` and then to `fetch(request)`. */
 export class UpstreamRequest {
   readonly url: string;
@@ -21,16 +35,15 @@ export class UpstreamRequest {
   /** A string from openapi-fetch; a stream or bytes for the engine routes passed through (engine-routes.ts). */
   readonly body: UpstreamBody | undefined;
   signal: AbortSignal | EventEmitter | undefined;
+  readonly exchange: CallRecord | undefined;
 
-  constructor(
-    url: string,
-    init: { method?: string; headers?: Headers; body?: UpstreamBody; signal?: AbortSignal | EventEmitter },
-  ) {
+  constructor(url: string, init: UpstreamInit) {
     this.url = url;
     this.method = init.method ?? "GET";
     this.headers = init.headers ?? new Headers();
     this.body = init.body;
     this.signal = init.signal ?? undefined;
+    this.exchange = init.exchange;
   }
 }
 

@@ -4,14 +4,8 @@
 // the Azure OpenAI error envelope.
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../deps.ts";
-import {
-  chatCompletions,
-  completions,
-  embeddings,
-  listModels,
-  type OpenAIEdges,
-  retrieveModel,
-} from "../openai/operations.ts";
+import { chatCompletions, completions, embeddings, type OpenAIEdges } from "../openai/operations.ts";
+import { listModels, retrieveModel } from "../openai/models.ts";
 import { passToEngine } from "../openai/engine-routes.ts";
 import { registerOpenAIOperations, registerResponses } from "../openai/routes.ts";
 import { checkDatedApiVersion, checkV1ApiVersion } from "./api-version.ts";

@@ -15,6 +15,7 @@ import { isMissingRoute, parseErrorBody, toGatewayError } from "../../core/upstr
 import { classifyUpstreamFailure } from "../../core/upstream/failures.ts";
 import { createRequestSignal } from "../../core/upstream/request-signal.ts";
 import { type UpstreamBody, UpstreamRequest, type UpstreamResponse } from "../../core/upstream/transport.ts";
+import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { OpenAIEdges } from "./operations.ts";
 
 /** Engine routes passed through as they are: the gateway's path is the engine's. Who serves what: vLLM
@@ -79,7 +80,7 @@ async function bodyFor(
 ): Promise<{ body: UpstreamBody | undefined; contentType?: string }> {
   if (json !== undefined) {
     // With a deployments file the body names a deployment; its engine is asked for its own model.
-    if (deps.deployments.fromFile && json.model === d.name) json.model = (await engineModelOf(d)) ?? json.model;
+    if (d.name !== undefined && json.model === d.name) json.model = (await engineModelOf(d)) ?? json.model;
     return { body: JSON.stringify(json), contentType: "application/json" };
   }
   const length = Number(ctx.get("content-length") || Number.NaN);
@@ -108,7 +109,8 @@ interface Accepted {
 
 /** The JSON body if there is one (its `model` picks the deployment), and the deployment. */
 async function accept(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges): Promise<Accepted> {
-  ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
+  const exchange = exchangeOf(ctx);
+  exchange.apiVersion = edges.apiVersion(ctx.querystring);
   const json = ctx.is("application/json") ? (ctx.request.body as Record<string, unknown> | undefined) : undefined;
   if (json !== undefined && (json === null || typeof json !== "object" || Array.isArray(json))) {
     throw new GatewayError("InvalidRequestBody", "The request body must be a JSON object.");
@@ -120,7 +122,7 @@ async function accept(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges): Prom
     header: ctx.get("azureml-model-deployment") || undefined,
   };
   const d = await deploymentFor(ctx, deps, names, undefined, edges.notFound);
-  ctx.state.model = named;
+  exchange.model = named;
   return { d, json };
 }
 
@@ -148,13 +150,19 @@ async function callEngine(
   let res: UpstreamResponse;
   try {
     res = await d.upstream.transport(
-      new UpstreamRequest(url, { method: ctx.method, headers: new Headers(headers), body: sent.body, signal }),
+      new UpstreamRequest(url, {
+        method: ctx.method,
+        headers: new Headers(headers),
+        body: sent.body,
+        signal,
+        exchange: exchangeOf(ctx),
+      }),
     );
   } catch (err) {
     if (exceeded()) throw tooLarge(deps);
     throw classifyUpstreamFailure(err, signal);
   }
-  ctx.state.upstreamMs = performance.now() - started;
+  exchangeOf(ctx).upstreamMs = performance.now() - started;
   if (res.ok) return res;
   const error = parseErrorBody(await res.text());
   if (isMissingRoute(res.status, error)) {
@@ -260,7 +268,7 @@ export function cohereRerank(deps: GatewayDeps, edges: OpenAIEdges, enginePath: 
         ...(request.return_documents === true ? { document: { text: rank.text ?? texts[rank.index] } } : {}),
       }));
     ctx.body = {
-      id: `rerank-${ctx.state.requestId as string}`,
+      id: `rerank-${exchangeOf(ctx).requestId}`,
       results,
       meta: { api_version: { version: enginePath === "/v2/rerank" ? "2" : "1" } },
     };

@@ -1,23 +1,26 @@
 // The operations whose bodies are OpenAI's, shared by the engine's own /v1 routes and the two Azure
-// OpenAI route families: validate against the OpenAI spec -> resolve the model -> call the engine ->
-// answer its body (normalised only where the API says so) or re-frame its stream. What differs
-// between those dialects (api-version rule, Azure-only fields, where the model is named, error
-// envelope, not-found code) comes in as OpenAIEdges.
+// OpenAI route families, as specs for the one handler (core/pipeline/operation.ts): the body checked
+// against the OpenAI spec and the dialect's rules, the engine called on the same path, its answer
+// passed on (normalised only where the API says so) or its stream re-framed. What differs between the
+// dialects (api-version rule, Azure-only fields, where the model is named, error envelope, not-found
+// code) comes in as OpenAIEdges.
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
 import type { Operation } from "../../core/deployments/config-file.ts";
-import { type Deployment, operationsOf, servesOperation } from "../../core/deployments/deployments.ts";
-import { deploymentFor, engineModelOf } from "../../core/deployments/request.ts";
-import type { Upstream } from "../../core/upstream/client.ts";
-import { type ErrorBody, type ErrorCode, GatewayError } from "../../core/errors.ts";
+import type { NotFoundCode } from "../../core/deployments/request.ts";
+import { type ErrorBody, GatewayError } from "../../core/errors.ts";
 import { fromBase64, toBase64 } from "../../core/embedding-encoding.ts";
-import { upstreamHeaders } from "../../core/http/headers.ts";
-import { createStreamOutcome, type StreamAdapter, writeSseStream } from "../../core/stream/sse-writer.ts";
-import { callUpstream, type FetchResult } from "../../core/upstream/call.ts";
-import { matchServed, type ModelCatalog, type OpenAIModel } from "../../core/upstream/models.ts";
-import { isTransportFailure } from "../../core/upstream/failures.ts";
-import { createRequestSignal, type RequestSignal } from "../../core/upstream/request-signal.ts";
-import { asFetchSignal } from "../../core/upstream/transport.ts";
+import type { Usage } from "../../core/pipeline/exchange.ts";
+import {
+  type Accepted,
+  type CallInit,
+  type Handler,
+  operationHandler,
+  type OperationSpec,
+} from "../../core/pipeline/operation.ts";
+import type { StreamAdapter } from "../../core/stream/sse-writer.ts";
+import type { FetchResult } from "../../core/upstream/call.ts";
+import type { UpstreamClient } from "../../core/upstream/client.ts";
 import { createChunkStreamAdapter, createResponsesStreamAdapter } from "./streams.ts";
 import type {
   OpenAIChatRequest,
@@ -26,7 +29,6 @@ import type {
   OpenAIEmbeddingsRequest,
   OpenAIEmbeddingsResponse,
   OpenAIInputTokensRequest,
-  OpenAIModelList,
   OpenAIResponsesRequest,
 } from "./types.ts";
 import { checkOpenAIBody, type OpenAIBodySchema } from "./validate.ts";
@@ -37,90 +39,35 @@ export interface OpenAIEdges {
   /** Dialect rules on a validated body (Azure-only fields); may change it. */
   prepare?(body: Record<string, unknown>): void;
   /** The code of a model (or deployment) name nothing served answers to. */
-  notFound: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">;
+  notFound: NotFoundCode;
   errorBody: ErrorBody;
 }
 
-type Handler = (ctx: Context) => Promise<void>;
-
-/** The model (or deployment) a request names (on a deployment route, the path's, set by acceptBody). */
-const requestedName = (body: { model?: unknown }): string | undefined =>
-  typeof body.model === "string" && body.model ? body.model : undefined;
-
-/** The same resolution rule as everywhere (upstream/models.ts matchServed), strictly: a name nothing
- * served answers to is a 404 here, not a guess. When the engine answers without a model list, the name
- * goes as it is and the call reports the engine's state; when it does not answer at all, that is the
- * request's answer. */
-async function resolveModel(
-  models: ModelCatalog,
-  requested: string | undefined,
-  notFound: OpenAIEdges["notFound"],
-): Promise<string | undefined> {
-  let served: string[];
-  try {
-    served = await models.ids();
-  } catch (err) {
-    if (isTransportFailure(err)) throw err; // the call would wait for the same engine again
-    return requested;
-  }
-  if (served.length === 0) return requested;
-  const id = matchServed(served, requested);
-  if (id !== undefined) return id;
-  const what = notFound === "DeploymentNotFound" ? "deployment" : "model";
-  throw new GatewayError(
-    notFound,
-    `The ${what} '${requested!.slice(0, 200)}' does not exist here. Served: ${served.join(", ")}.`,
-    { target: "model" },
-  );
+type OpenAIBody = { model?: unknown; stream?: unknown } & Record<string, unknown>;
+interface AcceptedBody<B> extends Accepted {
+  body: B & OpenAIBody;
 }
 
-/** Runs one upstream exchange with the request's abort signal (client gone, total timeout). */
-async function withSignal(
+/** Checks shared by every POST: api-version, the body against its schema (none: the engine's to check),
+ * the dialect's rules; on a deployment route the path names the model (the body then needs none). */
+async function acceptBody<B>(
   ctx: Context,
-  totalTimeoutMs: number,
-  run: (signal: RequestSignal) => Promise<void>,
-): Promise<void> {
-  const { signal, dispose } = createRequestSignal(ctx.res, totalTimeoutMs);
-  ctx.state.upstreamSignal = signal; // the log line reads which replica it reached
-  try {
-    await run(signal);
-  } finally {
-    dispose();
-  }
+  edges: OpenAIEdges,
+  schema: OpenAIBodySchema | undefined,
+): Promise<AcceptedBody<B>> {
+  const apiVersion = edges.apiVersion(ctx.querystring);
+  const raw = ctx.request.body as Record<string, unknown> | undefined;
+  const path = (ctx.params as { deployment?: string } | undefined)?.deployment;
+  if (path !== undefined && raw !== null && typeof raw === "object" && !Array.isArray(raw)) raw.model = path;
+  const body = await checkOpenAIBody<B & OpenAIBody>(raw, schema);
+  edges.prepare?.(body);
+  const named = typeof body.model === "string" && body.model ? body.model : undefined;
+  const names = { path, body: named, header: ctx.get("azureml-model-deployment") || undefined };
+  return { apiVersion, names, stream: body.stream === true, body };
 }
 
-async function stream(
-  ctx: Context,
-  deps: GatewayDeps,
-  body: AsyncIterable<Uint8Array>,
-  adapter: StreamAdapter,
-  signal: RequestSignal,
-): Promise<void> {
-  ctx.status = 200;
-  ctx.respond = false; // the stream writes to the socket itself, event by event
-  deps.metrics.streamsInFlight.inc();
-  const outcome = createStreamOutcome();
-  ctx.state.streamOutcome = outcome; // read by the log/metrics/trace hooks when the response closes
-  await writeSseStream(body, ctx.res, adapter, signal, outcome).finally(() => deps.metrics.streamsInFlight.dec());
-  if (outcome.error) {
-    deps.log.warn(
-      {
-        requestId: ctx.state.requestId,
-        code: outcome.error.code,
-        err: outcome.error.cause ?? outcome.error.message,
-        updates: outcome.updates,
-      },
-      "stream ended by an upstream failure",
-    );
-  } else if (outcome.clientAborted) {
-    deps.log.info(
-      { requestId: ctx.state.requestId, updates: outcome.updates },
-      "client closed the stream; upstream aborted",
-    );
-  }
-}
-
-function answerObject(ctx: Context, data: unknown, what: string): void {
+/** The engine's answer as the client's, with its usage; anything but a JSON object is the engine's fault. */
+function answerObject(data: unknown, what: string): { body: unknown; usage: Usage | undefined } {
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new GatewayError("UpstreamInvalidResponse", `The engine answered with a body that is not ${what}.`);
   }
@@ -134,95 +81,65 @@ function answerObject(ctx: Context, data: unknown, what: string): void {
       } | null;
     }
   ).usage;
-  if (usage)
-    ctx.state.usage = {
-      prompt_tokens: usage.prompt_tokens ?? usage.input_tokens,
-      completion_tokens: usage.completion_tokens ?? usage.output_tokens,
-    };
-  ctx.body = data;
+  return {
+    body: data,
+    usage: usage
+      ? {
+          prompt_tokens: usage.prompt_tokens ?? usage.input_tokens,
+          completion_tokens: usage.completion_tokens ?? usage.output_tokens,
+        }
+      : undefined,
+  };
 }
 
-/** Checks shared by every POST: api-version, the body against its schema, the dialect's rules, then
- * the deployment (core/deployments' rule) and the model its engine is asked for. */
-async function acceptBody<T extends { model?: unknown; stream?: unknown }>(
-  ctx: Context,
-  deps: GatewayDeps,
-  edges: OpenAIEdges,
-  schema: OpenAIBodySchema | undefined,
-  operation: Operation,
-): Promise<{ body: T & Record<string, unknown>; deployment: Deployment }> {
-  const apiVersion = edges.apiVersion(ctx.querystring);
-  const raw = ctx.request.body as Record<string, unknown> | undefined;
-  // On a deployment route the path names the model; the body's `model` is optional there (B's schema has none).
-  const pathName = (ctx.params as { deployment?: string } | undefined)?.deployment;
-  if (pathName !== undefined && raw !== null && typeof raw === "object" && !Array.isArray(raw)) raw.model = pathName;
-  const body = await checkOpenAIBody<T>(raw, schema);
-  edges.prepare?.(body);
-  const requested = requestedName(body);
-  const names = { path: pathName, body: requested, header: ctx.get("azureml-model-deployment") || undefined };
-  const deployment = await deploymentFor(ctx, deps, names, operation, edges.notFound);
-  const model = deps.deployments.fromFile
-    ? ((await engineModelOf(deployment)) ?? requested)
-    : await resolveModel(deployment.models, requested, edges.notFound);
-  if (model !== undefined) body.model = model;
-  ctx.state.model = model;
-  ctx.state.apiVersion = apiVersion;
-  ctx.state.stream = body.stream === true;
-  return { body, deployment };
-}
+type BodyInit<B> = CallInit & { body: B };
 
-type UpstreamClient = Upstream["client"];
-// A type alias, not an interface: openapi-fetch's init parameter wants an index signature.
-type UpstreamInit<B> = {
-  body: B;
-  headers: Record<string, string>;
-  signal: AbortSignal;
-};
-
-/** What tells the generating operations (chat, legacy completions, responses) apart; the engine calls
- * stay typed by their own path, so openapi-fetch checks each body against its operation. */
-interface Generation<B> {
+/** What tells the OpenAI operations apart; the engine calls stay typed by their own path, so
+ * openapi-fetch checks each body against its operation. */
+interface OpenAIOperation<B> {
   operation: Operation;
   /** Unset: the body is the engine's to check (it must be a JSON object). */
   schema?: OpenAIBodySchema;
   path: string;
-  /** Not every engine serves it (see EngineRoute). */
+  /** Not every engine serves it (Responses, legacy completions, counts). */
   optional: boolean;
   /** What the answer is, for the error when it is not. */
   what: string;
-  json(client: UpstreamClient, init: UpstreamInit<B>): Promise<FetchResult<unknown>>;
+  json(client: UpstreamClient, init: BodyInit<B>): Promise<FetchResult<unknown>>;
   /** Unset: the operation answers JSON only. */
-  stream?(client: UpstreamClient, init: UpstreamInit<B>): Promise<FetchResult<ReadableStream | null>>;
-  adapter?(edges: OpenAIEdges, body: B): StreamAdapter;
+  stream?(client: UpstreamClient, init: BodyInit<B>): Promise<FetchResult<ReadableStream | null>>;
+  adapter?(edges: OpenAIEdges, body: B & OpenAIBody): StreamAdapter;
+  /** The client's answer from the engine's (default: as it came). */
+  answer?(data: unknown, body: B & OpenAIBody): unknown;
 }
 
-/** A generating operation: validate and resolve, then the engine's JSON answer or its re-framed stream. */
-function generation<B extends { model?: unknown; stream?: unknown }>(
-  op: Generation<B>,
-): (deps: GatewayDeps, edges: OpenAIEdges) => Handler {
+/** An OpenAI operation as a spec of the one handler, for one dialect. */
+function openAIOperation<B>(op: OpenAIOperation<B>): (deps: GatewayDeps, edges: OpenAIEdges) => Handler {
   return (deps, edges) => {
-    return async (ctx) => {
-      const { body, deployment } = await acceptBody<B>(ctx, deps, edges, op.schema, op.operation);
-      const { upstream, config } = deployment;
-      const route = deployment.route("POST", op.path, op.optional);
-      await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
-        const init = { body, headers: upstreamHeaders(ctx, upstream.baseHeaders), signal: asFetchSignal(signal) };
-        const started = performance.now();
-        if (body.stream !== true || !op.stream || !op.adapter) {
-          const { data } = await callUpstream(signal, () => op.json(upstream.client, init), route);
-          ctx.state.upstreamMs = performance.now() - started;
-          return answerObject(ctx, data, op.what);
-        }
-        const openStream = op.stream;
-        const { data } = await callUpstream(signal, () => openStream(upstream.client, init), route);
-        ctx.state.upstreamMs = performance.now() - started;
-        await stream(ctx, deps, data, op.adapter(edges, body), signal);
-      });
+    const spec: OperationSpec<AcceptedBody<B>> = {
+      operation: op.operation,
+      engine: { path: op.path, optional: op.optional },
+      accept: (ctx) => acceptBody<B>(ctx, edges, op.schema),
+      async answer(call, { body }, model) {
+        if (model !== undefined) body.model = model;
+        const data = await call((client, init) => op.json(client, { ...init, body }));
+        return answerObject(op.answer ? op.answer(data, body) : data, op.what);
+      },
+      ...(op.stream && op.adapter
+        ? {
+            async stream(call, { body }, model) {
+              if (model !== undefined) body.model = model;
+              const events = await call((client, init) => op.stream!(client, { ...init, body }));
+              return { events, adapter: op.adapter!(edges, body) };
+            },
+          }
+        : {}),
     };
+    return operationHandler(spec, deps, edges.notFound);
   };
 }
 
-export const chatCompletions = generation<OpenAIChatRequest>({
+export const chatCompletions = openAIOperation<OpenAIChatRequest>({
   operation: "chat",
   schema: "CreateChatCompletionRequest",
   path: "/chat/completions",
@@ -233,7 +150,7 @@ export const chatCompletions = generation<OpenAIChatRequest>({
   adapter: (edges) => createChunkStreamAdapter(edges.errorBody),
 });
 
-export const completions = generation<OpenAICompletionRequest>({
+export const completions = openAIOperation<OpenAICompletionRequest>({
   operation: "completions",
   schema: "CreateCompletionRequest",
   path: "/completions",
@@ -271,36 +188,17 @@ export function toRequestedEncoding(
   return response;
 }
 
-export function embeddings(deps: GatewayDeps, edges: OpenAIEdges): Handler {
-  return async (ctx) => {
-    const { body, deployment } = await acceptBody<OpenAIEmbeddingsRequest>(
-      ctx,
-      deps,
-      edges,
-      "CreateEmbeddingRequest",
-      "embeddings",
-    );
-    const { upstream, config } = deployment;
-    const route = deployment.route("POST", "/embeddings");
-    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
-      const started = performance.now();
-      const { data } = await callUpstream(
-        signal,
-        () =>
-          upstream.client.POST("/embeddings", {
-            body,
-            headers: upstreamHeaders(ctx, upstream.baseHeaders),
-            signal: asFetchSignal(signal),
-          }),
-        route,
-      );
-      ctx.state.upstreamMs = performance.now() - started;
-      answerObject(ctx, toRequestedEncoding(data, body.encoding_format), "an embeddings list");
-    });
-  };
-}
+export const embeddings = openAIOperation<OpenAIEmbeddingsRequest>({
+  operation: "embeddings",
+  schema: "CreateEmbeddingRequest",
+  path: "/embeddings",
+  optional: false,
+  what: "an embeddings list",
+  json: (client, init) => client.POST("/embeddings", init),
+  answer: (data, body) => toRequestedEncoding(data as OpenAIEmbeddingsResponse, body.encoding_format),
+});
 
-export const createResponse = generation<OpenAIResponsesRequest>({
+export const createResponse = openAIOperation<OpenAIResponsesRequest>({
   operation: "responses",
   schema: "CreateResponse",
   path: "/responses",
@@ -312,7 +210,7 @@ export const createResponse = generation<OpenAIResponsesRequest>({
 });
 
 /** POST /responses/input_tokens: the engine's count of a Responses request's input (forwarded as given). */
-export const countInputTokens = generation<OpenAIInputTokensRequest>({
+export const countInputTokens = openAIOperation<OpenAIInputTokensRequest>({
   operation: "responses",
   path: "/responses/input_tokens",
   optional: true,
@@ -321,195 +219,10 @@ export const countInputTokens = generation<OpenAIInputTokensRequest>({
 });
 
 /** POST /responses/compact: the engine's compaction of a conversation (forwarded as given). */
-export const compactResponse = generation<OpenAICompactRequest>({
+export const compactResponse = openAIOperation<OpenAICompactRequest>({
   operation: "responses",
   path: "/responses/compact",
   optional: true,
   what: "a compacted response",
   json: (client, init) => client.POST("/responses/compact", init),
 });
-
-/** `include[]=a&include=b` (the SDKs send brackets) -> ["a", "b"]. */
-function includeList(ctx: Context): string[] | undefined {
-  const values = [ctx.query["include[]"], ctx.query.include]
-    .flat()
-    .filter((v): v is string => typeof v === "string" && v !== "");
-  return values.length ? values : undefined;
-}
-
-const queryString = (ctx: Context, name: string): string | undefined =>
-  typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined;
-
-/** GET /responses/{id}, DELETE /responses/{id}, GET /responses/{id}/input_items, POST
- * /responses/{id}/cancel: stored responses, where the engine keeps them (vLLM with a store; llama.cpp
- * keeps none and says so). */
-export function responseById(
-  deps: GatewayDeps,
-  edges: OpenAIEdges,
-  operation: "get" | "delete" | "input_items" | "cancel",
-): Handler {
-  return async (ctx) => {
-    ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
-    // A stored response lives on one engine and its id names none: the deployment the request names
-    // (header, default, the only one serving responses), else each that serves responses in turn.
-    const holders = responseHolders(ctx, deps);
-    if (holders.length === 0) throw new GatewayError("OperationNotSupported", "No deployment here serves responses.");
-    for (const [i, deployment] of holders.entries()) {
-      try {
-        return await fromDeployment(ctx, deployment);
-      } catch (err) {
-        if (i === holders.length - 1 || !(err instanceof GatewayError && err.status === 404)) throw err;
-      }
-    }
-  };
-
-  async function fromDeployment(ctx: Context, d: Deployment): Promise<void> {
-    const { upstream, config } = d;
-    ctx.state.deployment = d.name;
-    const responseId = (ctx.params as { id: string }).id;
-    const headers = upstreamHeaders(ctx, upstream.baseHeaders);
-    await withSignal(ctx, config.totalTimeoutMs, async (signal) => {
-      const started = performance.now();
-      const path = { response_id: responseId };
-      const include = includeList(ctx) as never;
-      if (operation === "get") {
-        const obfuscation = queryString(ctx, "include_obfuscation");
-        const query = {
-          include,
-          ...(obfuscation !== undefined ? { include_obfuscation: obfuscation === "true" } : {}),
-        };
-        const { data } = await callUpstream(signal, () =>
-          upstream.client.GET("/responses/{response_id}", {
-            params: { path, query },
-            headers,
-            signal: asFetchSignal(signal),
-          }),
-        );
-        ctx.state.upstreamMs = performance.now() - started;
-        return answerObject(ctx, data, "a response");
-      }
-      if (operation === "input_items") {
-        const limit = queryString(ctx, "limit");
-        const order = queryString(ctx, "order") as "asc" | "desc" | undefined;
-        const after = queryString(ctx, "after");
-        const query = {
-          include,
-          ...(limit !== undefined ? { limit: Number(limit) } : {}),
-          ...(order === "asc" || order === "desc" ? { order } : {}),
-          ...(after !== undefined ? { after } : {}),
-        };
-        const { data } = await callUpstream(signal, () =>
-          upstream.client.GET("/responses/{response_id}/input_items", {
-            params: { path, query },
-            headers,
-            signal: asFetchSignal(signal),
-          }),
-        );
-        ctx.state.upstreamMs = performance.now() - started;
-        return answerObject(ctx, data, "an input item list");
-      }
-      if (operation === "cancel") {
-        const { data } = await callUpstream(
-          signal,
-          () =>
-            upstream.client.POST("/responses/{response_id}/cancel", {
-              params: { path },
-              headers,
-              signal: asFetchSignal(signal),
-            }),
-          d.route("POST", "/responses/{response_id}/cancel", true),
-        );
-        ctx.state.upstreamMs = performance.now() - started;
-        return answerObject(ctx, data, "a response");
-      }
-      // The spec declares no body for the 200; engines send the deletion object, and it is what clients read.
-      const result = await callUpstream<unknown>(signal, async () => {
-        const answer = await upstream.client.DELETE("/responses/{response_id}", {
-          params: { path },
-          headers,
-          signal: asFetchSignal(signal),
-          parseAs: "text",
-        });
-        const text = (answer as { data?: string }).data;
-        return {
-          ...answer,
-          data: answer.response.ok
-            ? text
-              ? JSON.parse(text)
-              : { id: responseId, object: "response.deleted", deleted: true }
-            : undefined,
-        };
-      });
-      ctx.state.upstreamMs = performance.now() - started;
-      answerObject(ctx, result.data, "a deletion");
-    });
-  }
-}
-
-function responseHolders(ctx: Context, deps: GatewayDeps): readonly Deployment[] {
-  const { deployments } = deps;
-  const path = (ctx.params as { deployment?: string } | undefined)?.deployment;
-  try {
-    return [deployments.pick({ path, header: ctx.get("azureml-model-deployment") || undefined }, "responses")];
-  } catch (err) {
-    if (!(err instanceof GatewayError && err.code === "InvalidRequestBody")) throw err;
-    return deployments.all.filter((d) => servesOperation(d, "responses"));
-  }
-}
-
-/** A file's deployment as a model entry: its name is what clients send as `model`. */
-const deploymentModel = (d: Deployment): OpenAIModel & { operations: readonly string[] } => ({
-  id: d.name!,
-  object: "model",
-  created: 0,
-  owned_by: "azure-openai-proxy",
-  operations: operationsOf(d),
-});
-
-/** GET /models: what the engine serves (or, with a deployments file, the deployments), in OpenAI's list shape. */
-export function listModels(deps: GatewayDeps, edges: OpenAIEdges): Handler {
-  return async (ctx) => {
-    ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
-    const { deployments } = deps;
-    const data = deployments.fromFile
-      ? deployments.all.map(deploymentModel)
-      : await deployments.all[0]!.models.models();
-    const list: OpenAIModelList = { object: "list", data };
-    ctx.body = list;
-  };
-}
-
-/** GET /models/{model}: one served model, by the same resolution rule as requests (a deployment
- * name of a single-model engine is that model). */
-export function retrieveModel(deps: GatewayDeps, edges: OpenAIEdges): Handler {
-  return async (ctx) => {
-    ctx.state.apiVersion = edges.apiVersion(ctx.querystring);
-    const requested = (ctx.params as { model: string }).model;
-    if (deps.deployments.fromFile) {
-      const d = deps.deployments.find(requested);
-      if (!d)
-        throw new GatewayError(
-          edges.notFound,
-          `The deployment '${requested.slice(0, 200)}' does not exist here. Deployments: ${deps.deployments.all.map((x) => x.name).join(", ")}.`,
-          { target: "model" },
-        );
-      ctx.body = deploymentModel(d);
-      return;
-    }
-    const served: OpenAIModel[] = await deps.deployments.all[0]!.models.models();
-    const id = matchServed(
-      served.map((m) => m.id),
-      requested,
-    );
-    const model = served.find((m) => m.id === id);
-    if (!model) {
-      const what = edges.notFound === "DeploymentNotFound" ? "deployment" : "model";
-      throw new GatewayError(
-        edges.notFound,
-        `The ${what} '${requested.slice(0, 200)}' does not exist here. Served: ${served.map((m) => m.id).join(", ") || "none"}.`,
-        { target: "model" },
-      );
-    }
-    ctx.body = model;
-  };
-}

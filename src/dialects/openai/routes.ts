@@ -12,11 +12,10 @@ import {
   countInputTokens,
   createResponse,
   embeddings,
-  listModels,
   type OpenAIEdges,
-  responseById,
-  retrieveModel,
 } from "./operations.ts";
+import { listModels, retrieveModel } from "./models.ts";
+import { responseById } from "./stored-responses.ts";
 
 export const OPENAI_BASE = "/v1";
 

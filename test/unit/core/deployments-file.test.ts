@@ -1,7 +1,7 @@
 // The deployments file's checks: every mistake is refused at start-up with the file, line and key.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { ConfigError } from "../../../src/config.ts";
+import { ConfigError } from "../../../src/config-values.ts";
 import { parseDeploymentsFile } from "../../../src/core/deployments/config-file.ts";
 
 const test = suite("deployments-file");

@@ -5,7 +5,8 @@ import type { GatewayDeps } from "../../../deps.ts";
 import { apiVersionParam } from "../../../core/http/query.ts";
 import { GatewayError } from "../../../core/errors.ts";
 import { operationsOf, type Deployment } from "../../../core/deployments/deployments.ts";
-import { engineModelOf } from "../../../core/deployments/request.ts";
+import { admit, engineModelOf } from "../../../core/deployments/request.ts";
+import { exchangeOf } from "../../../core/pipeline/exchange.ts";
 import { toAzureModelInfo } from "../mappers/model-info.ts";
 import { matchServed } from "../../../core/upstream/models.ts";
 import { type EngineReport, secondsSince } from "../../../core/upstream/readiness.ts";
@@ -22,36 +23,37 @@ async function modelType(d: Deployment, flagsType: string): Promise<"embeddings"
   return served[0]?.owned_by === "text-embeddings-inference" ? "embeddings" : "chat-completion";
 }
 
-export function registerInfo(router: Router, { config, deployments, paths }: GatewayDeps): void {
+export function registerInfo(router: Router, deps: GatewayDeps): void {
+  const { config, deployments, paths } = deps;
   router.get(paths("/info"), async (ctx) => {
-    checkApiVersion(apiVersionParam(ctx.querystring));
+    exchangeOf(ctx).apiVersion = checkApiVersion(apiVersionParam(ctx.querystring)).apiVersion;
     const query = typeof ctx.query.model === "string" && ctx.query.model ? ctx.query.model : undefined;
-    const header = ctx.get("azureml-model-deployment") || undefined;
-    if (deployments.fromFile) {
-      const d = deployments.pick({ body: query, header }, undefined, "ModelNotFound");
-      const id = await engineModelOf(d);
-      if (id === undefined)
-        throw new GatewayError("ServiceUnavailable", `The engine of '${d.name}' serves no model yet.`, {
-          headers: { "retry-after": "5" },
-        });
-      ctx.body = toAzureModelInfo(id, await modelType(d, config.upstreamType));
-      return;
-    }
-    const requested = query ?? header;
-    const ids = await deployments.all[0]!.models.ids();
-    if (ids.length === 0)
-      throw new GatewayError("ServiceUnavailable", "The engine serves no model yet.", {
-        headers: { "retry-after": "5" },
-      });
-    const id = matchServed(ids, requested);
-    if (id === undefined)
-      throw new GatewayError(
-        "ModelNotFound",
-        `The model '${requested!.slice(0, 200)}' is not served here. Served: ${ids.join(", ")}.`,
-        { target: "model" },
-      );
-    ctx.body = toAzureModelInfo(id, config.upstreamType === "embeddings" ? "embeddings" : "chat-completion");
+    const names = { body: query, header: ctx.get("azureml-model-deployment") || undefined };
+    const d = deployments.pick(names, undefined, "ModelNotFound");
+    await admit(ctx, deps, d);
+    const id = await servedModelOf(d, query ?? names.header);
+    ctx.body = toAzureModelInfo(id, await modelType(d, config.upstreamType));
   });
+}
+
+/** The model /info describes: a named deployment's engine model; for the flags' engine, the served model
+ * the name stands for (a 404 when it stands for none). */
+async function servedModelOf(d: Deployment, requested: string | undefined): Promise<string> {
+  const served =
+    d.name !== undefined ? [await engineModelOf(d)].filter((id) => id !== undefined) : await d.models.ids();
+  if (served.length === 0)
+    throw new GatewayError("ServiceUnavailable", `The engine${d.name ? ` of '${d.name}'` : ""} serves no model yet.`, {
+      headers: { "retry-after": "5" },
+    });
+  if (d.name !== undefined) return served[0]!;
+  const id = matchServed(served, requested);
+  if (id === undefined)
+    throw new GatewayError(
+      "ModelNotFound",
+      `The model '${requested!.slice(0, 200)}' is not served here. Served: ${served.join(", ")}.`,
+      { target: "model" },
+    );
+  return id;
 }
 
 /** "is loading (…)" / "is not ready (for N s)", with the engine's own failure. */
@@ -81,7 +83,8 @@ export function registerHealth(router: Router, { deployments, paths, lifecycle }
       );
     const reports = await Promise.all(chosen.map((d) => d.readiness.check()));
     const failing = chosen.map((d, i) => [d, reports[i]!] as const).filter(([, r]) => r.state !== "ready");
-    if (!deployments.fromFile) {
+    if (chosen.length === 1 && chosen[0]!.name === undefined) {
+      // The flags' engine: its state and models.
       const [report] = reports;
       if (report!.state !== "ready")
         throw new GatewayError("ServiceUnavailable", `The engine ${notReady(report!)}`, {

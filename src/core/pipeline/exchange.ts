@@ -1,0 +1,58 @@
+// One exchange per request: the typed facts every stage writes once and every later stage reads (the log
+// line, the metrics, the trace, the error writer, and the stages still to come: identities, limits,
+// state). Opened at the edge (http/request-id.ts), before anything can fail. The only module that knows
+// where Koa keeps it.
+import type { Span } from "@opentelemetry/api";
+import type { Context } from "koa";
+import type { StreamOutcome } from "../stream/sse-writer.ts";
+
+export interface Usage {
+  prompt_tokens?: number | undefined;
+  completion_tokens?: number | undefined;
+}
+
+export interface Exchange {
+  readonly requestId: string;
+  /** `x-ms-client-request-id`, when the client sent a usable one. */
+  readonly clientRequestId: string | undefined;
+  /** The api-version the request asked for, once its dialect checked it. */
+  apiVersion: string | undefined;
+  /** The model the engine is asked for. */
+  model: string | undefined;
+  stream: boolean;
+  /** The deployment that serves it (undefined: the flags' one engine). */
+  deployment: string | undefined;
+  /** The replica (host:port) its last engine call reached (core/deployments/replicas.ts). */
+  replica: string | undefined;
+  /** Milliseconds until the engine's answer (its headers, for a stream). */
+  upstreamMs: number | undefined;
+  usage: Usage | undefined;
+  /** Set when the answer is a stream; complete when the response closes. */
+  streamOutcome: StreamOutcome | undefined;
+  /** The error the client was answered with: its code, the field at fault, what the client was not shown. */
+  error: { code: string; target: string | undefined; detail: string | undefined } | undefined;
+  /** The request's span, with tracing on. */
+  span: Span | undefined;
+}
+
+/** Every field set, in one order: one object shape for every request. */
+export function openExchange(ctx: Context, requestId: string, clientRequestId: string | undefined): Exchange {
+  const exchange: Exchange = {
+    requestId,
+    clientRequestId,
+    apiVersion: undefined,
+    model: undefined,
+    stream: false,
+    deployment: undefined,
+    replica: undefined,
+    upstreamMs: undefined,
+    usage: undefined,
+    streamOutcome: undefined,
+    error: undefined,
+    span: undefined,
+  };
+  ctx.state.exchange = exchange;
+  return exchange;
+}
+
+export const exchangeOf = (ctx: Context): Exchange => ctx.state.exchange as Exchange;
