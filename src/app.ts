@@ -17,15 +17,10 @@ import { traceRequests } from "./core/observability/trace.ts";
 import { requestId } from "./core/http/request-id.ts";
 import { checkJsonBounds } from "./core/http/json-bounds.ts";
 import { requireJson } from "./core/http/require-json.ts";
-import { toAzureInferenceErrorBody } from "./dialects/azure-inference/error-body.ts";
-import { registerAzureInferenceOperations } from "./dialects/azure-inference/operations.ts";
 import { registerMetrics } from "./core/observability/metrics-route.ts";
-import { registerHealth, registerInfo } from "./dialects/azure-inference/routes/info.ts";
-import { toAzureOpenAIErrorBody } from "./dialects/azure-openai/error-body.ts";
-import { AZURE_OPENAI_BASE, registerAzureOpenAIRoutes } from "./dialects/azure-openai/routes.ts";
-import { toOpenAIErrorBody } from "./dialects/openai/error-body.ts";
+import { registerHealth } from "./core/http/probes.ts";
 import { ENGINE_ROUTES } from "./dialects/openai/engine-routes.ts";
-import { OPENAI_BASE, registerOpenAIRoutes } from "./dialects/openai/routes.ts";
+import { DIALECTS, dialectOf, ROUTES_HINT } from "./dialects/table.ts";
 import { createDeployments } from "./core/deployments/deployments.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
@@ -34,24 +29,13 @@ const underEveryPrefix = (...paths: string[]) =>
 const OPEN_PATHS = underEveryPrefix("/health");
 const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready", "/metrics/engine");
 
-const under = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
-
 const ENGINE_PATHS = new Set(ENGINE_ROUTES);
 /** Bodies passed to the engine as they are (audio's multipart), not only JSON. */
 const RAW_BODY_PATHS = /^\/openai\/(?:v1|deployments\/[^/]+)\/audio\/(?:transcriptions|translations)$/;
 const acceptsAnyBody = (path: string) => ENGINE_PATHS.has(path) || RAW_BODY_PATHS.test(path);
 
 /** Errors are written in the envelope of the dialect the path belongs to, routed or not. */
-export function errorBodyOf(path: string): ErrorBody {
-  if (under(path, AZURE_OPENAI_BASE)) return toAzureOpenAIErrorBody;
-  if (under(path, OPENAI_BASE) || ENGINE_PATHS.has(path)) return toOpenAIErrorBody; // the engine's own routes
-  return toAzureInferenceErrorBody;
-}
-
-const ROUTES_HINT =
-  "Routes: Azure AI Inference /chat/completions, /embeddings, /images/embeddings, /info (also under /models and /api/models); " +
-  "Azure OpenAI /openai/v1/{chat/completions,completions,embeddings,responses,models,audio/transcriptions} and /openai/deployments/{deployment}/{chat/completions,completions,embeddings,responses,audio/transcriptions}; " +
-  `the engine's OpenAI API /v1/{chat/completions,completions,embeddings,responses,models} and its own routes ${ENGINE_ROUTES.join(", ")}.`;
+export const errorBodyOf = (path: string): ErrorBody => dialectOf(path).errorBody;
 
 /** The route a request's path would match (a request answered before routing: 401, 413, 415, 429),
  * or, for a wrong method, the route of that path (405). */
@@ -110,16 +94,13 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   const router = new Router();
   registerHealth(router, deps);
   registerMetrics(router, deps);
-  registerInfo(router, deps);
-  registerAzureInferenceOperations(router, deps);
-  registerAzureOpenAIRoutes(router, deps);
-  registerOpenAIRoutes(router, deps);
+  for (const dialect of DIALECTS) dialect.register(router, deps);
 
   app.use(errorMiddleware(log, errorBodyOf, config.bodyLimitBytes));
-  app.use(requestId);
+  app.use(requestId((path) => dialectOf(path).name));
   const routeOf = (ctx: Koa.Context) =>
     routeLabel((ctx as { _matchedRoute?: string })._matchedRoute ?? wouldMatch(router, ctx), ROUTE_PREFIXES);
-  if (config.tracing) app.use(traceRequests(routeOf));
+  if (config.tracing) app.use(traceRequests(routeOf, (path) => dialectOf(path).provider));
   app.use(observe(log, metrics, routeOf, config.logBodies));
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
   if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));

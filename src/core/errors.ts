@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   InvalidExtraParametersHeader: 400,
   ExtraParametersNotAllowed: 400,
   InvalidRequestBody: 400,
+  /** An engine's 4xx that named no type of its own. */
+  InvalidRequest: 400,
   InvalidJson: 400,
   UnsupportedParameter: 400,
   Unauthorized: 401,
@@ -24,6 +26,8 @@ export const ERROR_STATUS = {
   InternalServerError: 500,
   UpstreamUnavailable: 502,
   UpstreamInvalidResponse: 502,
+  /** An engine's 5xx that named no type of its own. */
+  UpstreamError: 502,
   UpstreamStreamError: 502,
   UpstreamRouteNotFound: 502,
   ServiceUnavailable: 503,
@@ -31,6 +35,10 @@ export const ERROR_STATUS = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** A code an engine gave (its error type, in PascalCase), passed on as the engine said it; made only by
+ * upstream/engine-error.ts, so any other code must be one of the table's. */
+export type EngineErrorCode = string & { readonly fromEngine: unique symbol };
 
 export interface GatewayErrorOptions {
   /** Overrides the code's default status (upstream errors keep the engine's status). */
@@ -44,14 +52,14 @@ export interface GatewayErrorOptions {
 
 export class GatewayError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode | EngineErrorCode;
   readonly target?: string;
   readonly headers: Record<string, string>;
   readonly detail?: string;
   /** Gateway errors are written for clients; anything else is hidden behind a generic 500. */
   readonly expose = true;
 
-  constructor(code: ErrorCode | string, message: string, options: GatewayErrorOptions = {}) {
+  constructor(code: ErrorCode | EngineErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.code = code;
     this.status = options.status ?? (ERROR_STATUS as Record<string, number>)[code] ?? 500;

@@ -38,6 +38,19 @@ const freePort = () =>
     });
   });
 
+/** The process groups the tests started; each is killed after its test, passed or failed. */
+const groups = new Set<number>();
+test.after.each(() => {
+  for (const pid of groups) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // the group has already ended
+    }
+  }
+  groups.clear();
+});
+
 interface Started {
   child: ChildProcess;
   port: number;
@@ -56,6 +69,8 @@ async function startEntrypoint(
   const argsFile = join(mkdtempSync(join(tmpdir(), "fake-args-")), "args");
   writeFileSync(argsFile, "");
   const child = spawn("bash", [join(ROOT, "entrypoints", `${engine}.sh`), ...args], {
+    // Its own process group: whatever a test's end leaves of it (the fake engine, the gateway) is killed whole.
+    detached: true,
     env: {
       ...process.env,
       PATH: `${BIN}:${process.env.PATH}`,
@@ -68,6 +83,7 @@ async function startEntrypoint(
     },
     stdio: ["ignore", "ignore", "pipe"],
   });
+  groups.add(child.pid!);
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   const exit = once(child, "exit") as Promise<[number | null, string | null]>;

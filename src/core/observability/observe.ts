@@ -47,6 +47,8 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
         clientRequestId: exchange.clientRequestId,
         method: ctx.method,
         path: ctx.path,
+        dialect: exchange.dialect,
+        operation: exchange.operation,
         // A request rejected before its route read it still says which api-version it asked for.
         apiVersion:
           exchange.apiVersion ??

@@ -17,11 +17,8 @@ function operationOf(route: string): string | undefined {
   return undefined;
 }
 
-/** gen_ai.provider.name: the API the client spoke. */
-const providerOf = (route: string): string =>
-  route.startsWith("/openai") ? "azure.ai.openai" : route.startsWith("/v1") ? "openai" : "azure.ai.inference";
-
-export function traceRequests(routeOf: (ctx: Context) => string) {
+/** `providerOf` gives gen_ai.provider.name, the API the client spoke, by path (dialects/table.ts). */
+export function traceRequests(routeOf: (ctx: Context) => string, providerOf: (path: string) => string) {
   return async function traceRequest(ctx: Context, next: Next): Promise<void> {
     const parent = propagation.extract(context.active(), ctx.headers);
     const span = tracer.startSpan(
@@ -30,12 +27,12 @@ export function traceRequests(routeOf: (ctx: Context) => string) {
       parent,
     );
     exchangeOf(ctx).span = span;
-    ctx.res.once("close", () => endSpan(span, ctx, routeOf(ctx)));
+    ctx.res.once("close", () => endSpan(span, ctx, routeOf(ctx), providerOf(ctx.path)));
     await context.with(trace.setSpan(parent, span), next);
   };
 }
 
-function endSpan(span: Span, ctx: Context, route: string): void {
+function endSpan(span: Span, ctx: Context, route: string, provider: string): void {
   const state = exchangeOf(ctx);
   const operation = operationOf(route);
   const outcome = state.streamOutcome;
@@ -44,7 +41,7 @@ function endSpan(span: Span, ctx: Context, route: string): void {
   if (operation) {
     span.updateName(state.model ? `${operation} ${state.model}` : operation);
     span.setAttribute("gen_ai.operation.name", operation);
-    span.setAttribute("gen_ai.provider.name", providerOf(route));
+    span.setAttribute("gen_ai.provider.name", provider);
     if (state.model) span.setAttribute("gen_ai.request.model", state.model);
     if (state.apiVersion) span.setAttribute("azure.api_version", state.apiVersion);
     if (state.deployment) span.setAttribute("azure_openai_proxy.deployment", state.deployment);

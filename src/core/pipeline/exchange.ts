@@ -15,6 +15,10 @@ export interface Exchange {
   readonly requestId: string;
   /** `x-ms-client-request-id`, when the client sent a usable one. */
   readonly clientRequestId: string | undefined;
+  /** The dialect the path belongs to (dialects/table.ts). */
+  readonly dialect: string;
+  /** The operation, once a handler took the request (chat, embeddings, responses…). */
+  operation: string | undefined;
   /** The api-version the request asked for, once its dialect checked it. */
   apiVersion: string | undefined;
   /** The model the engine is asked for. */
@@ -36,10 +40,17 @@ export interface Exchange {
 }
 
 /** Every field set, in one order: one object shape for every request. */
-export function openExchange(ctx: Context, requestId: string, clientRequestId: string | undefined): Exchange {
+export function openExchange(
+  ctx: Context,
+  requestId: string,
+  clientRequestId: string | undefined,
+  dialect: string,
+): Exchange {
   const exchange: Exchange = {
     requestId,
     clientRequestId,
+    dialect,
+    operation: undefined,
     apiVersion: undefined,
     model: undefined,
     stream: false,

@@ -69,6 +69,7 @@ export function operationHandler<A extends Accepted>(
 ): Handler {
   return async (ctx) => {
     const exchange = exchangeOf(ctx);
+    exchange.operation = spec.operation;
     const accepted = await spec.accept(ctx);
     exchange.apiVersion = accepted.apiVersion;
     exchange.stream = accepted.stream && spec.stream !== undefined;

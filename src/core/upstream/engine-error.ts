@@ -1,6 +1,6 @@
 // Any engine error body (OpenAI `{error:{message,type,param,code}}`, vLLM `{object:"error",message,type,code}`,
 // TGI `{error:"…",error_type}`, plain text, empty) -> GatewayError with the engine's status (§13.7).
-import { GatewayError } from "../errors.ts";
+import { type EngineErrorCode, type ErrorCode, GatewayError } from "../errors.ts";
 import { redactSecrets } from "../secrets.ts";
 
 const MAX_MESSAGE = 2000;
@@ -14,13 +14,13 @@ const asRecord = (v: unknown): Record<string, unknown> | undefined =>
   v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 /** PascalCase code from an engine's snake_case type/code (`invalid_request_error` -> `InvalidRequestError`). */
-function toCode(raw: string | undefined, status: number): string {
+function toCode(raw: string | undefined, status: number): ErrorCode | EngineErrorCode {
   if (raw && /^[A-Za-z][\w.-]*$/.test(raw)) {
     return raw
       .split(/[_.\-\s]+/)
       .filter(Boolean)
       .map((w) => w[0]!.toUpperCase() + w.slice(1))
-      .join("");
+      .join("") as EngineErrorCode;
   }
   if (status === 404) return "NotFound";
   if (status === 429) return "TooManyRequests";

@@ -15,11 +15,6 @@ export function servedModels(list: OpenAIModelList | undefined): OpenAIModel[] {
   return list.data.filter((m) => m !== null && typeof m === "object" && typeof m.id === "string" && m.id !== "");
 }
 
-/** Ids the engine serves, in its order. */
-export function modelIds(list: OpenAIModelList | undefined): string[] {
-  return servedModels(list).map((m) => m.id);
-}
-
 export interface ModelCatalog {
   /** Served model ids; throws a GatewayError when the engine cannot be asked. */
   ids(): Promise<string[]>;

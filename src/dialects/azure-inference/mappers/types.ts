@@ -1,7 +1,7 @@
 // The one file that names generated types. Azure types come from the newest generated api-version
 // (2025-05-01 is a superset of 2025-04-01); validation per api-version lives in validate/.
 import type * as Azure from "../../../../generated/azure/2025-05-01/index.ts";
-import type { components, paths } from "../../../../generated/openai/schema.d.ts";
+import type { components } from "../../../../generated/openai/schema.d.ts";
 
 type OpenAISchemas = components["schemas"];
 
@@ -9,13 +9,10 @@ export type AzureChatCompletionsOptions = Azure.ChatCompletionsOptions;
 export type AzureChatRequestMessage = Azure.ChatRequestMessage;
 export type AzureChatMessageContentItem = Azure.ChatMessageContentItem;
 export type AzureChatCompletions = Azure.ChatCompletions;
-export type AzureChatChoice = Azure.ChatChoice;
-export type AzureChatResponseMessage = Azure.ChatResponseMessage;
 export type AzureCompletionsUsage = Azure.CompletionsUsage;
 export type AzureCompletionsFinishReason = Azure.CompletionsFinishReason;
 export type AzureChatCompletionsToolCall = Azure.ChatCompletionsToolCall;
 export type AzureStreamingUpdate = Azure.StreamingChatCompletionsUpdate;
-export type AzureStreamingChoiceUpdate = Azure.StreamingChatChoiceUpdate;
 export type AzureStreamingDelta = Azure.StreamingChatResponseMessageUpdate;
 export type AzureStreamingToolCallUpdate = Azure.StreamingChatResponseToolCallUpdate;
 export type AzureEmbeddingsOptions = Azure.EmbeddingsOptions;
@@ -27,7 +24,6 @@ export type AzureModelInfo = Azure.ModelInfo;
 export type AzureModelType = Azure.ModelType;
 export type AzureErrorResponse = Azure.AzureCoreFoundationsErrorResponse;
 
-export type OpenAIPaths = paths;
 export type OpenAIChatRequest = OpenAISchemas["CreateChatCompletionRequest"];
 export type OpenAIChatRequestMessage = OpenAISchemas["ChatCompletionRequestMessage"];
 export type OpenAIUserContentPart = OpenAISchemas["ChatCompletionRequestUserMessageContentPart"];
@@ -39,7 +35,6 @@ export type OpenAICompletionUsage = OpenAISchemas["CompletionUsage"];
 export type OpenAIEmbeddingsRequest = OpenAISchemas["CreateEmbeddingRequest"];
 export type OpenAIEmbeddingsResponse = OpenAISchemas["CreateEmbeddingResponse"];
 export type OpenAIModelList = OpenAISchemas["ListModelsResponse"];
-export type OpenAIErrorResponse = OpenAISchemas["ErrorResponse"];
 
 /** vLLM's chat-style multimodal embeddings request (`messages` instead of `input` on /v1/embeddings);
  * not in the OpenAI spec, so it is declared here from the OpenAI message type. */
