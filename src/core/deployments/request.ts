@@ -78,7 +78,8 @@ export function engineModelFor(
   );
 }
 
-function pickServed(
+/** The flags' engine's rule over its served list (see engineModelFor). */
+export function pickServed(
   served: readonly string[],
   named: string | undefined,
   header: string | undefined,
