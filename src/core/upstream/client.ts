@@ -28,7 +28,13 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export function createUpstream(config: Config, events: TransportEvents = {}): Upstream {
+/** What the client is built from: one engine's URL, key and timeouts (a deployment's, or the flags'). */
+export type UpstreamOptions = Pick<
+  Config,
+  "upstreamBaseUrl" | "upstreamApiKey" | "connectTimeoutMs" | "firstByteTimeoutMs" | "idleTimeoutMs"
+>;
+
+export function createUpstream(config: UpstreamOptions, events: TransportEvents = {}): Upstream {
   const agent = new Agent({
     connect: { timeout: config.connectTimeoutMs },
     headersTimeout: config.firstByteTimeoutMs,
