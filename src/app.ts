@@ -22,6 +22,7 @@ import { registerHealth } from "./core/http/probes.ts";
 import { ENGINE_ROUTES } from "./dialects/openai/engine-routes.ts";
 import { DIALECTS, dialectOf, ROUTES_HINT } from "./dialects/table.ts";
 import { createDeployments } from "./core/deployments/deployments.ts";
+import { openStore } from "./core/state/store.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) =>
@@ -78,9 +79,11 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
     engineUp: (d, up) => metrics.engineReady.labels(d).set(up ? 1 : 0),
     replicaUp: (d, r, up) => metrics.replicaReady.labels(d, r).set(up ? 1 : 0),
   });
+  const store = openStore(config.store);
   const deps: GatewayDeps = {
     config,
     deployments,
+    store,
     startedAt,
     log,
     metrics,
@@ -145,5 +148,12 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   app.use(router.routes());
   app.use(router.allowedMethods());
 
-  return { app, deps, close: () => deployments.close() };
+  return {
+    app,
+    deps,
+    close: async () => {
+      await deployments.close();
+      await store.close();
+    },
+  };
 }

@@ -1,6 +1,9 @@
 // How option values are read (flags, environment, the deployments file): durations, sizes, booleans,
 // integers, the engine's URL, and the one error a bad value raises. Imports nothing from src/.
 
+import { homedir } from "node:os";
+import { join } from "node:path";
+
 export type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {}
@@ -49,4 +52,18 @@ export function upstreamBaseUrl(host: string, port: string | undefined): string 
   else if (!hasScheme && !url.port) url.port = "8080";
   const path = url.pathname.replace(/\/+$/, "").replace(/\/v1$/, "");
   return `${url.protocol}//${url.host}${path}/v1`;
+}
+
+/** `--store`: `sqlite:<path>`, `memory:`; unset, the sqlite file under the user's state directory. */
+export function parseStore(value: string | undefined, env: Env): { kind: "sqlite"; path: string } | { kind: "memory" } {
+  if (value === undefined || value === "") {
+    const stateHome = env.XDG_STATE_HOME || join(homedir(), ".local", "state");
+    return { kind: "sqlite", path: join(stateHome, "azure-openai-proxy", "state.db") };
+  }
+  if (value === "memory:") return { kind: "memory" };
+  if (value.startsWith("sqlite:") && value.length > "sqlite:".length)
+    return { kind: "sqlite", path: value.slice("sqlite:".length) };
+  if (/^rediss?:\/\//.test(value))
+    throw new ConfigError("--store: Redis is not served by this version yet; use sqlite:<path> or memory:");
+  throw new ConfigError(`--store: '${value.slice(0, 100)}' must be sqlite:<path> or memory:`);
 }

@@ -5,6 +5,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { tracingConfigured } from "./core/observability/tracing.ts";
 import { type DeploymentsFile, flagsDeployment, loadDeploymentsFile } from "./core/deployments/config-file.ts";
+import type { StoreSpec } from "./core/state/store.ts";
 import {
   ConfigError,
   type Env,
@@ -12,6 +13,7 @@ import {
   parseDuration,
   parseInteger,
   parseSize,
+  parseStore,
   upstreamBaseUrl,
 } from "./config-values.ts";
 
@@ -44,6 +46,8 @@ export interface Config {
   /** OTLP tracing, from the standard OTEL_* variables. */
   tracing: boolean;
   /** --config: several engines, each under its deployment name; undefined: the one engine of the flags. */
+  store: StoreSpec;
+  storeTtlMs: number;
   /** The deployments file, or the flags' engine as its one deployment. */
   deployments: DeploymentsFile;
 }
@@ -98,6 +102,11 @@ export const OPTIONS = {
     help: "log request and response bodies (prompts!): true | false",
   },
   "metrics-port": { env: "METRICS_PORT", help: "also serve /metrics, without auth, on this port" },
+  store: {
+    env: "STORE",
+    help: "where stored responses live: sqlite:<path> (default: $XDG_STATE_HOME or ~/.local/state, azure-openai-proxy/state.db) | memory:",
+  },
+  "store-ttl": { env: "STORE_TTL", default: "720h", help: "how long a stored response is kept (Azure: 30 days)" },
   workers: { env: "WORKERS", default: "1", help: "processes sharing the port: a number, or auto (one per core)" },
   "log-level": { env: "LOG_LEVEL", default: "info", help: "fatal | error | warn | info | debug | trace | silent" },
   config: {
@@ -154,6 +163,8 @@ export function loadConfig(argv: string[], env: Env): Config {
     tracing: tracingConfigured(env),
     workers: get("workers") === "auto" ? availableParallelism() : parseInteger("workers", get("workers")!, 1, 256),
     metricsPort: get("metrics-port") ? parseInteger("metrics-port", get("metrics-port")!, 0, 65535) : undefined,
+    store: parseStore(get("store"), env),
+    storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
     deployments: get("config")
       ? loadDeploymentsFile(get("config")!, env)
       : flagsDeployment(flagsBaseUrl, get("upstream-api-key") || undefined),

@@ -39,7 +39,15 @@ async function main(argv: string[]): Promise<void> {
   // A cluster worker leaves --metrics-port to the primary, which aggregates every worker's metrics.
   if (cluster.isWorker) config = { ...config, metricsPort: undefined };
   const stopTracing = config.tracing ? await startTracing(version, process.env) : undefined;
-  const { listen, drain, gateway } = createGatewayServer(config, log);
+  let server;
+  try {
+    server = createGatewayServer(config, log);
+  } catch (err) {
+    // A store that cannot be opened: one line naming it, no stack trace.
+    process.stderr.write(`azure-openai-proxy: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const { listen, drain, gateway } = server;
   if (cluster.isWorker) exposeWorkerMetrics(gateway.deps.metrics.registry);
   if (config.logBodies)
     log.warn("--log-bodies is on: request and response bodies (prompts and completions) are written to the log");

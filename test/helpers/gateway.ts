@@ -22,8 +22,10 @@ export async function startGateway(
   args: string[] = [],
   logLines?: Array<Record<string, any>>,
 ): Promise<RunningGateway> {
+  // The embedded store of each test gateway is its own (a test that needs sqlite says --store).
+  const store = args.includes("--store") ? [] : ["--store", "memory:"];
   const config = loadConfig(
-    ["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstreamUrl, "--models-cache", "0", ...args],
+    ["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstreamUrl, "--models-cache", "0", ...store, ...args],
     {},
   );
   const log = logLines

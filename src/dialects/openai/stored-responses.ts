@@ -1,5 +1,6 @@
-// GET /responses/{id}, DELETE /responses/{id}, GET /responses/{id}/input_items, POST /responses/{id}/cancel:
-// stored responses, where the engine keeps them (vLLM with a store; llama.cpp keeps none and says so).
+// GET /responses/{id}, DELETE /responses/{id}, GET /responses/{id}/input_items: answered from the gateway's
+// store (responses-state.ts), for the credential that made the response. POST /responses/{id}/cancel goes to
+// the engine that holds the run.
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
 import { type Deployment, servesOperation } from "../../core/deployments/deployments.ts";
@@ -8,14 +9,10 @@ import { GatewayError } from "../../core/errors.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import { type Handler, withEngine } from "../../core/pipeline/operation.ts";
 import type { OpenAIEdges } from "./operations.ts";
+import { ownerOf } from "./responses-state.ts";
 
-/** `include[]=a&include=b` (the SDKs send brackets) -> ["a", "b"]. */
-function includeList(ctx: Context): string[] | undefined {
-  const values = [ctx.query["include[]"], ctx.query.include]
-    .flat()
-    .filter((v): v is string => typeof v === "string" && v !== "");
-  return values.length ? values : undefined;
-}
+const missing = (id: string) =>
+  new GatewayError("NotFound", `Response with id '${id.slice(0, 100)}' not found.`, { target: "response_id" });
 
 const queryString = (ctx: Context, name: string): string | undefined =>
   typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined;
@@ -30,9 +27,27 @@ function answered(ctx: Context, data: unknown, what: string): void {
 
 export type StoredResponseOperation = "get" | "delete" | "input_items" | "cancel";
 
+/** input_items' page: `limit` (1-100, default 20), `order` (asc by default here: the order they were sent),
+ * `after` an item id. */
+function page(ctx: Context, items: Array<Record<string, unknown>>): Record<string, unknown> {
+  const limit = Math.min(Math.max(Number(queryString(ctx, "limit") ?? 20) || 20, 1), 100);
+  const ordered = queryString(ctx, "order") === "desc" ? [...items].reverse() : items;
+  const after = queryString(ctx, "after");
+  const start = after === undefined ? 0 : ordered.findIndex((item) => item.id === after) + 1;
+  const data = ordered.slice(start, start + limit);
+  return {
+    object: "list",
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+    has_more: start + limit < ordered.length,
+  };
+}
+
 export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: StoredResponseOperation): Handler {
   return async (ctx) => {
     exchangeOf(ctx).apiVersion = edges.apiVersion(ctx.querystring);
+    if (operation !== "cancel") return fromStore(ctx);
     // A stored response lives on one engine and its id names none: the deployment the request names
     // (path, header, default, the only one serving responses), else each that serves responses in turn.
     const holders = responseHolders(ctx, deps);
@@ -47,52 +62,27 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: S
     }
   };
 
+  async function fromStore(ctx: Context): Promise<void> {
+    const id = (ctx.params as { id: string }).id;
+    const owner = ownerOf(ctx);
+    if (operation === "delete") {
+      if (!(await deps.store.delete(id, owner))) throw missing(id);
+      ctx.body = { id, object: "response.deleted", deleted: true };
+      return;
+    }
+    const stored = await deps.store.get(id, owner);
+    if (!stored) throw missing(id);
+    ctx.body = operation === "get" ? stored.response : page(ctx, stored.input as Array<Record<string, unknown>>);
+  }
+
+  /** Cancel: the run is the engine's (background runs kept by the gateway are the next step). */
   async function fromDeployment(ctx: Context, d: Deployment): Promise<void> {
-    const responseId = (ctx.params as { id: string }).id;
-    const path = { response_id: responseId };
-    const include = includeList(ctx) as never;
-    const cancelRoute = operation === "cancel" ? d.route("POST", "/responses/{response_id}/cancel", true) : undefined;
-    await withEngine(ctx, d, cancelRoute, async (call) => {
-      if (operation === "get") {
-        const obfuscation = queryString(ctx, "include_obfuscation");
-        const query = {
-          include,
-          ...(obfuscation !== undefined ? { include_obfuscation: obfuscation === "true" } : {}),
-        };
-        const data = await call((client, init) =>
-          client.GET("/responses/{response_id}", { ...init, params: { path, query } }),
-        );
-        return answered(ctx, data, "a response");
-      }
-      if (operation === "input_items") {
-        const limit = queryString(ctx, "limit");
-        const order = queryString(ctx, "order") as "asc" | "desc" | undefined;
-        const after = queryString(ctx, "after");
-        const query = {
-          include,
-          ...(limit !== undefined ? { limit: Number(limit) } : {}),
-          ...(order === "asc" || order === "desc" ? { order } : {}),
-          ...(after !== undefined ? { after } : {}),
-        };
-        const data = await call((client, init) =>
-          client.GET("/responses/{response_id}/input_items", { ...init, params: { path, query } }),
-        );
-        return answered(ctx, data, "an input item list");
-      }
-      if (operation === "cancel") {
-        const data = await call((client, init) =>
-          client.POST("/responses/{response_id}/cancel", { ...init, params: { path } }),
-        );
-        return answered(ctx, data, "a response");
-      }
-      // The spec declares no body for the 200; engines send the deletion object, and it is what clients read.
-      const data = await call<unknown>(async (client, init) => {
-        const answer = await client.DELETE("/responses/{response_id}", { ...init, params: { path }, parseAs: "text" });
-        const text = (answer as { data?: string }).data;
-        const deleted = text ? JSON.parse(text) : { id: responseId, object: "response.deleted", deleted: true };
-        return { ...answer, data: answer.response.ok ? deleted : undefined };
-      });
-      answered(ctx, data, "a deletion");
+    const path = { response_id: (ctx.params as { id: string }).id };
+    await withEngine(ctx, d, d.route("POST", "/responses/{response_id}/cancel", true), async (call) => {
+      const data = await call((client, init) =>
+        client.POST("/responses/{response_id}/cancel", { ...init, params: { path } }),
+      );
+      answered(ctx, data, "a response");
     });
   }
 }

@@ -92,9 +92,16 @@ interface ResponsesEvent {
   response?: { status?: unknown; usage?: { input_tokens?: number; output_tokens?: number } | null };
 }
 
+/** What the gateway's Responses state does to a stream (responses-state.ts): every response object gets its
+ * id, chain and `store`; the final one is kept. */
+export interface ResponsesStreamState {
+  own(response: Record<string, unknown>): void;
+  keep(response: Record<string, unknown>): void;
+}
+
 /** Responses API events (O#/components/schemas/ResponseStreamEvent), completed where the engine left
  * fields out (responses-events.ts); `model` is the one the engine was asked for. */
-export function createResponsesStreamAdapter(model?: string): StreamAdapter {
+export function createResponsesStreamAdapter(model?: string, state?: ResponsesStreamState): StreamAdapter {
   let lastSequence = -1;
   const complete = createResponsesEventCompleter(model);
   return {
@@ -113,6 +120,12 @@ export function createResponsesStreamAdapter(model?: string): StreamAdapter {
       // llama.cpp's events carry no sequence_number, which the API requires on every event: it is
       // numbered here, in order, so clients that track it see the API's stream.
       let changed = complete(event as ResponsesEvent & { type: string });
+      if (state && event.response !== null && typeof event.response === "object") {
+        state.own(event.response as Record<string, unknown>); // the gateway's id, chain and `store`
+        changed = true;
+        // Kept before the client hears it is complete: a store that fails ends the stream with an error.
+        if (TERMINAL.has(event.type)) state.keep(event.response as Record<string, unknown>);
+      }
       if (typeof event.sequence_number === "number") lastSequence = event.sequence_number;
       else {
         event.sequence_number = ++lastSequence;
