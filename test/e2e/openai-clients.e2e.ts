@@ -119,6 +119,29 @@ for (const setUp of CLIENT_SETUPS) {
     assert.is(completed?.status, "completed");
   });
 
+  test("a_previous_response_id_chain_on_an_engine_that_keeps_nothing", async (ctx) => {
+    // llama.cpp keeps no responses: the gateway's store carries the conversation (README, "State").
+    const client = chatClient(ctx);
+    const first = await client.responses.create({
+      model: ctx.chatModel,
+      input: "My name is Ada.",
+      max_output_tokens: 16,
+      temperature: 0,
+    });
+    const second = await client.responses.create({
+      model: ctx.chatModel,
+      input: "What is my name?",
+      previous_response_id: first.id,
+      max_output_tokens: 16,
+      temperature: 0,
+    });
+    assert.is(second.status, "completed");
+    assert.is(second.previous_response_id, first.id);
+    assert.ok(second.usage!.input_tokens > first.usage!.input_tokens, "the engine read the earlier turn too");
+    assert.is((await client.responses.retrieve(second.id)).id, second.id);
+    assert.is((await client.responses.inputItems.list(second.id)).data.length, 3);
+  });
+
   test("models", async (ctx) => {
     const ids: string[] = [];
     for await (const model of chatClient(ctx).models.list()) {
