@@ -27,7 +27,7 @@ import { openStore } from "./core/state/store.ts";
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) =>
   new Set(ROUTE_PREFIXES.flatMap((prefix) => paths.map((p) => prefix + p)));
-const OPEN_PATHS = underEveryPrefix("/health");
+const OPEN_PATHS = underEveryPrefix("/health", "/ready");
 const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready", "/metrics/engine");
 
 const ENGINE_PATHS = new Set(ENGINE_ROUTES);

@@ -46,6 +46,9 @@ export interface Config {
   /** OTLP tracing, from the standard OTEL_* variables. */
   tracing: boolean;
   /** --config: several engines, each under its deployment name; undefined: the one engine of the flags. */
+  /** Deployments /ready requires (empty: any one). */
+  readyRequires: readonly string[];
+  listenBacklog: number;
   store: StoreSpec;
   storeTtlMs: number;
   /** The deployments file, or the flags' engine as its one deployment. */
@@ -106,6 +109,15 @@ export const OPTIONS = {
     env: "STORE",
     help: "where stored responses live: sqlite:<path> (default: $XDG_STATE_HOME or ~/.local/state, azure-openai-proxy/state.db) | memory:",
   },
+  "ready-requires": {
+    env: "READY_REQUIRES",
+    help: "deployments that must be ready for /ready (comma-separated; default: any one of them)",
+  },
+  "listen-backlog": {
+    env: "LISTEN_BACKLOG",
+    default: "4096",
+    help: "connections the kernel queues before the gateway accepts them",
+  },
   "store-ttl": { env: "STORE_TTL", default: "720h", help: "how long a stored response is kept (Azure: 30 days)" },
   workers: { env: "WORKERS", default: "1", help: "processes sharing the port: a number, or auto (one per core)" },
   "log-level": { env: "LOG_LEVEL", default: "info", help: "fatal | error | warn | info | debug | trace | silent" },
@@ -163,6 +175,13 @@ export function loadConfig(argv: string[], env: Env): Config {
     tracing: tracingConfigured(env),
     workers: get("workers") === "auto" ? availableParallelism() : parseInteger("workers", get("workers")!, 1, 256),
     metricsPort: get("metrics-port") ? parseInteger("metrics-port", get("metrics-port")!, 0, 65535) : undefined,
+    readyRequires: Object.freeze(
+      (get("ready-requires") ?? "")
+        .split(",")
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+    listenBacklog: parseInteger("listen-backlog", get("listen-backlog")!, 1, 1_000_000),
     store: parseStore(get("store"), env),
     storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
     deployments: get("config")

@@ -58,7 +58,7 @@ export function createGatewayServer(config: Config, log: Logger): GatewayServer 
       new Promise((resolve, reject) => {
         metricsServer?.listen(config.metricsPort, config.host);
         server.once("error", reject);
-        server.listen(config.port, config.host, () => {
+        server.listen(config.port, config.host, config.listenBacklog, () => {
           const { address, port } = server.address() as AddressInfo;
           resolve(`http://${address.includes(":") ? `[${address}]` : address}:${port}`);
         });

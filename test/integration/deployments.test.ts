@@ -177,9 +177,13 @@ test("ready_follows_each_engine_and_names_the_one_that_is_not", async ({ gw, sma
   const port = small.port;
   await small.close();
   try {
-    await untilStatus(`${gw.url}/ready`, 503, 2500);
-    const body = (await fetch(`${gw.url}/ready`).then((r) => r.json())) as any;
+    await untilStatus(`${gw.url}/ready?deployment=*`, 503, 2500);
+    const body = (await fetch(`${gw.url}/ready?deployment=*`).then((r) => r.json())) as any;
     assert.match(body.error.message, /^Not ready: small: the engine is not ready \(for \d+ s\): /);
+    // The pod still serves chat and embeddings: one dead backend does not take it out of its Service.
+    const pod = (await fetch(`${gw.url}/ready`).then((r) => r.json())) as any;
+    assert.is(pod.status, "ready");
+    assert.is(pod.deployments.small.state, "unavailable");
     assert.is((await fetch(`${gw.url}/ready?deployment=chat`)).status, 200, "one deployment's view");
     assert.is((await fetch(`${gw.url}/ready?deployment=small`)).status, 503);
     assert.is(
@@ -190,7 +194,7 @@ test("ready_follows_each_engine_and_names_the_one_that_is_not", async ({ gw, sma
   } finally {
     await small.start(port);
   }
-  await untilStatus(`${gw.url}/ready`, 200, 2500);
+  await untilStatus(`${gw.url}/ready?deployment=*`, 200, 2500);
 });
 
 test("a_deployment_cap_is_its_own_and_requests_are_counted_and_logged_by_deployment", async ({ gw, logs }) => {

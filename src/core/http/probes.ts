@@ -1,6 +1,6 @@
-// The probes: GET /health (the process is alive; open without a key) and GET /ready (every deployment's
-// engine answers and serves a model: core/upstream/readiness.ts; ?deployment=<name> asks about one), under
-// every base Azure clients are given. /metrics is core/observability/metrics-route.ts.
+// The probes: GET /health (the process is alive) and GET /ready (this pod can serve: its deployments' engines
+// answer and serve a model, core/upstream/readiness.ts), both open without a key, under every base Azure
+// clients are given. /metrics is core/observability/metrics-route.ts.
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../deps.ts";
 import type { Deployment } from "../deployments/deployments.ts";
@@ -17,23 +17,43 @@ function notReady(report: EngineReport): string {
   return `${state}: ${report.reason ?? "unknown reason"}`;
 }
 
-export function registerHealth(router: Router, { deployments, paths, lifecycle }: GatewayDeps): void {
+/** A probe answers within a second: an engine that hangs is reported by its last known state. */
+const PROBE_WAIT_MS = 900;
+const reportOf = (d: Deployment): Promise<EngineReport> =>
+  Promise.race([
+    d.readiness.check(),
+    new Promise<EngineReport>((resolve) => setTimeout(() => resolve(d.readiness.last), PROBE_WAIT_MS).unref()),
+  ]);
+
+/** GET /ready: 200 when this pod can serve: any of its deployments is ready (or every one --ready-requires
+ * names). `?deployment=<name>` asks about one, `?deployment=*` about all (for operators). Open without a key:
+ * Kubernetes and Azure ML probes send none. */
+export function registerHealth(router: Router, { config, deployments, paths, lifecycle }: GatewayDeps): void {
+  const required = config.readyRequires.map((name) => {
+    const d = deployments.find(name);
+    if (!d || d.name !== name)
+      throw new Error(
+        `--ready-requires: '${name}' names no deployment (${deployments.all.map((x) => x.name).join(", ")})`,
+      );
+    return d;
+  });
   router.get(paths("/health"), (ctx) => {
     ctx.type = "text/plain";
     ctx.body = "OK";
   });
-  // 200 when every deployment's engine is ready; ?deployment=<name> asks about one (for operators).
   router.get(paths("/ready"), async (ctx) => {
     if (lifecycle.draining) throw new GatewayError("ServiceUnavailable", "The gateway is shutting down.");
     const asked = typeof ctx.query.deployment === "string" && ctx.query.deployment ? ctx.query.deployment : undefined;
     const chosen =
-      asked === undefined ? deployments.all : [deployments.find(asked)].filter((d): d is Deployment => d !== undefined);
+      asked === undefined || asked === "*"
+        ? deployments.all
+        : [deployments.find(asked)].filter((d): d is Deployment => d !== undefined);
     if (chosen.length === 0)
       throw new GatewayError(
         "NotFound",
         `No deployment is named '${asked!.slice(0, 200)}'. Deployments: ${deployments.all.map((d) => d.name).join(", ")}.`,
       );
-    const reports = await Promise.all(chosen.map((d) => d.readiness.check()));
+    const reports = await Promise.all(chosen.map(reportOf));
     const failing = chosen.map((d, i) => [d, reports[i]!] as const).filter(([, r]) => r.state !== "ready");
     if (chosen.length === 1 && chosen[0]!.name === undefined) {
       // The flags' engine: its state and models.
@@ -45,8 +65,18 @@ export function registerHealth(router: Router, { deployments, paths, lifecycle }
       ctx.body = { status: "ready", models: report!.models };
       return;
     }
-    if (failing.length > 0) {
-      const which = failing.map(([d, r]) => `${d.name}: the engine ${notReady(r)}`).join("; ");
+    // The pod serves while any deployment can (one dead backend must not take every pod out of its Service),
+    // unless it was told which it needs; an operator's view (one, or `*`) needs every deployment it names.
+    const needed =
+      asked === undefined
+        ? required.length
+          ? failing.filter(([d]) => required.includes(d))
+          : failing.length === chosen.length
+            ? failing
+            : []
+        : failing;
+    if (needed.length > 0) {
+      const which = needed.map(([d, r]) => `${d.name}: the engine ${notReady(r)}`).join("; ");
       throw new GatewayError("ServiceUnavailable", `Not ready: ${which}`, {
         headers: { "retry-after": LOADING_RETRY_AFTER_S },
       });
