@@ -239,6 +239,28 @@ const CASES = [
     stream: false,
     gatewayPath: "/v1/chat/completions",
   },
+  // What keeping state costs: the same Responses call kept by the gateway (store, the default) and not. The
+  // references do not serve the Responses API: the stub alone is the baseline.
+  {
+    id: "responses-c16",
+    label: "responses (stored), c=16",
+    concurrency: 16,
+    body: { model: "bench-model", input: "Hello, how are you today?", max_output_tokens: 32 },
+    path: "responses",
+    stream: false,
+    gatewayPath: "/openai/v1/responses",
+    targets: ["direct", "gateway"],
+  },
+  {
+    id: "responses-nostore-c16",
+    label: "responses (store: false), c=16",
+    concurrency: 16,
+    body: { model: "bench-model", input: "Hello, how are you today?", max_output_tokens: 32, store: false },
+    path: "responses",
+    stream: false,
+    gatewayPath: "/openai/v1/responses",
+    targets: ["direct", "gateway"],
+  },
   {
     id: "stream-aoai-c64",
     label: "stream via /openai/v1, c=64",
@@ -328,8 +350,10 @@ async function main(): Promise<void> {
   const rows: Array<Record<string, unknown>> = [];
   for (const c of SELECTED) {
     const perTarget = new Map<string, { results: LoadResult[]; cpu: number }>();
+    const only = "targets" in c ? c.targets : undefined;
+    const measured = only ? targets.filter((t) => only.includes(t.name)) : targets;
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 ? [...targets].reverse() : targets; // alternate order: no target always runs first
+      const order = round % 2 ? [...measured].reverse() : measured; // alternate order: no target always runs first
       for (const t of order) {
         const cpu0 = cpuSeconds(t.pid);
         const result = await runLoad({
@@ -346,7 +370,7 @@ async function main(): Promise<void> {
       }
     }
     const direct = merge(perTarget.get("direct")!.results);
-    for (const t of targets) {
+    for (const t of measured) {
       const { results, cpu } = perTarget.get(t.name)!;
       const r = merge(results);
       rows.push({

@@ -30,6 +30,23 @@ const FIRST = chunk({ role: "assistant", content: "" }, null);
 const LAST =
   chunk({}, "stop") +
   `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created, model: "bench-model", choices: [], usage: { prompt_tokens: 12, completion_tokens: CHUNKS, total_tokens: 12 + CHUNKS } })}\n\ndata: [DONE]\n\n`;
+const RESPONSE = JSON.stringify({
+  id: "resp_bench",
+  object: "response",
+  created_at: created,
+  status: "completed",
+  model: "bench-model",
+  output: [
+    {
+      type: "message",
+      id: "msg_bench",
+      status: "completed",
+      role: "assistant",
+      content: [{ type: "output_text", text: "The quick brown fox jumps over the lazy dog.", annotations: [] }],
+    },
+  ],
+  usage: { input_tokens: 12, output_tokens: 10, total_tokens: 22 },
+});
 const vector = Array.from({ length: 384 }, (_, i) => Math.sin(i) / 14);
 const EMBED = JSON.stringify({
   object: "list",
@@ -50,6 +67,8 @@ const server = createServer((req, res) => {
   req.on("end", async () => {
     if (req.url === "/v1/models") return void res.writeHead(200, { "content-type": "application/json" }).end(MODELS);
     if (req.url === "/v1/embeddings") return void res.writeHead(200, { "content-type": "application/json" }).end(EMBED);
+    if (req.url === "/v1/responses")
+      return void res.writeHead(200, { "content-type": "application/json" }).end(RESPONSE);
     if (req.url !== "/v1/chat/completions") return void res.writeHead(404).end();
     if (!body.includes('"stream":true'))
       return void res.writeHead(200, { "content-type": "application/json" }).end(CHAT);
