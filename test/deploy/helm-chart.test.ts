@@ -277,7 +277,7 @@ if (helm) {
     )!.spec.template.spec;
     assert.is(gateway.containers[0].image, "azure-openai-proxy:gateway");
     assert.is(gateway.containers[0].args, undefined, "the gateway image takes its flags from the environment");
-    assert.is(gateway.containers[0].resources, undefined, "no GPU for the gateway alone");
+    assert.is(gateway.containers[0].resources.limits?.["nvidia.com/gpu"], undefined, "no GPU for the gateway alone");
     const sidecar = render(COMBINATIONS[4]!.values).find((d) => d.kind === "Deployment")!.spec.template.spec;
     assert.is(sidecar.initContainers[0].restartPolicy, "Always");
     const files = render(COMBINATIONS[6]!.values).find((d) => d.kind === "ConfigMap")!;
@@ -349,6 +349,20 @@ if (helm) {
     );
   });
 }
+
+test("every_pod_requests_cpu_and_memory_so_the_hpa_can_scale_and_it_is_not_best_effort", () => {
+  for (const { name, values } of COMBINATIONS) {
+    const pod = render(values).find((d) => d.kind === "Deployment")!.spec.template.spec;
+    const requests = pod.containers[0].resources?.requests ?? {};
+    assert.ok(requests.cpu && requests.memory, `${name}: requests ${JSON.stringify(requests)}`);
+  }
+  const own = render({ resources: { requests: { cpu: "8", memory: "40Gi" } } }).find((d) => d.kind === "Deployment")!;
+  assert.equal(
+    own.spec.template.spec.containers[0].resources.requests,
+    { cpu: "8", memory: "40Gi" },
+    "given requests win",
+  );
+});
 
 test("every_gateway_flag_is_a_chart_value_or_set_by_the_chart", () => {
   const values = parse(readFileSync(join(CHART, "values.yaml"), "utf8"));
