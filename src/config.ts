@@ -49,6 +49,8 @@ export interface Config {
   /** Deployments /ready requires (empty: any one). */
   readyRequires: readonly string[];
   listenBacklog: number;
+  /** /health fails when an engine that was ready has been unavailable this long (0: never). */
+  engineLivenessMs: number;
   store: StoreSpec;
   storeTtlMs: number;
   /** The deployments file, or the flags' engine as its one deployment. */
@@ -112,6 +114,11 @@ export const OPTIONS = {
   "ready-requires": {
     env: "READY_REQUIRES",
     help: "deployments that must be ready for /ready (comma-separated; default: any one of them)",
+  },
+  "engine-liveness": {
+    env: "ENGINE_LIVENESS",
+    default: "0",
+    help: "fail /health when an engine that was ready has not answered for this long (engine images; 0 = never)",
   },
   "listen-backlog": {
     env: "LISTEN_BACKLOG",
@@ -182,6 +189,7 @@ export function loadConfig(argv: string[], env: Env): Config {
         .filter(Boolean),
     ),
     listenBacklog: parseInteger("listen-backlog", get("listen-backlog")!, 1, 1_000_000),
+    engineLivenessMs: parseDuration("engine-liveness", get("engine-liveness")!),
     store: parseStore(get("store"), env),
     storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
     deployments: get("config")

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { suite } from "uvu";
 import { loadConfig } from "../../src/config.ts";
 import { createApp } from "../../src/app.ts";
-import { API, postJson, startGateway } from "../helpers/gateway.ts";
+import { API, postJson, startGateway, untilStatus } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 const test = suite("probes");
@@ -42,6 +42,36 @@ test("ready_answers_within_a_second_when_the_engine_hangs", async () => {
   } finally {
     await gw.close();
     hanging.close();
+  }
+});
+
+test("liveness_fails_for_an_engine_wedged_past_its_grace_never_while_it_loads", async () => {
+  const sim = await new EngineSim().start();
+  const gw = await startGateway(sim.url, ["--engine-liveness", "1s"]);
+  try {
+    await untilStatus(`${gw.url}/ready`, 200);
+    assert.is((await fetch(`${gw.url}/health`)).status, 200);
+    await sim.close(); // the engine is gone
+    await untilStatus(`${gw.url}/health`, 503, 5000);
+    const body = (await (await fetch(`${gw.url}/health`)).json()) as any;
+    assert.match(body.error.message, /has not answered for \d+ s \(--engine-liveness\)/);
+  } finally {
+    await gw.close();
+  }
+  // An engine still loading (nothing has listened yet) never fails liveness, however long it takes.
+  const loading = createServer().listen(0, "127.0.0.1");
+  await once(loading, "listening");
+  const port = (loading.address() as { port: number }).port;
+  loading.close();
+  const waiting = await startGateway(`http://127.0.0.1:${port}`, ["--engine-liveness", "1s"]);
+  try {
+    const until = Date.now() + 2500;
+    while (Date.now() < until) {
+      assert.is((await fetch(`${waiting.url}/health`)).status, 200, "a loading engine is not a dead one");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await waiting.close();
   }
 });
 

@@ -37,7 +37,21 @@ export function registerHealth(router: Router, { config, deployments, paths, lif
       );
     return d;
   });
-  router.get(paths("/health"), (ctx) => {
+  // Liveness. With --engine-liveness, an engine in the same container that was ready once and has not answered
+  // for that long fails it, so the container (and its wedged engine) is restarted; never while a model loads.
+  router.get(paths("/health"), async (ctx) => {
+    if (config.engineLivenessMs > 0) {
+      for (const d of deployments.all) {
+        if (!d.readiness.everReady) continue;
+        const report = await reportOf(d);
+        const down = Date.now() - report.since;
+        if (report.state !== "ready" && down > config.engineLivenessMs)
+          throw new GatewayError(
+            "ServiceUnavailable",
+            `The engine${d.name ? ` of '${d.name}'` : ""} has not answered for ${secondsSince(report.since)} (--engine-liveness): ${report.reason ?? "unknown reason"}`,
+          );
+      }
+    }
     ctx.type = "text/plain";
     ctx.body = "OK";
   });
