@@ -89,10 +89,13 @@ export function pickServed(
   if (named === undefined) return matchServed(served, header) ?? served[0];
   const id = matchServed(served, named);
   if (id !== undefined) return id;
-  const what = notFound === "DeploymentNotFound" ? "deployment" : "model";
-  throw new GatewayError(
-    notFound,
-    `The ${what} '${named.slice(0, 200)}' does not exist here. Served: ${served.join(", ")}.`,
-    { target: "model" },
-  );
+  throw unknownName(notFound, named, `Served: ${served.join(", ")}`);
+}
+
+/** A model or deployment name nothing here answers to, with what does (`listing`), as the 404 says it. */
+export function unknownName(code: NotFoundCode, name: string, listing: string): GatewayError {
+  const what = code === "DeploymentNotFound" ? "deployment" : "model";
+  return new GatewayError(code, `The ${what} '${name.slice(0, 200)}' does not exist here. ${listing}.`, {
+    target: "model",
+  });
 }

@@ -7,6 +7,14 @@ import { registerSecret } from "../secrets.ts";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
+/** The key a request carries, as `api-key` or `Authorization: Bearer`. */
+export function keysOf(ctx: Context): { apiKey: string | undefined; bearer: string | undefined } {
+  return {
+    apiKey: ctx.get("api-key") || undefined,
+    bearer: /^Bearer\s+(.+)$/i.exec(ctx.get("authorization"))?.[1]?.trim() || undefined,
+  };
+}
+
 export function apiKeyAuth(keys: readonly string[], openPaths: ReadonlySet<string>) {
   keys.forEach(registerSecret); // an engine that echoes a forwarded header never shows them
   const digests = keys.map(digest);
@@ -18,8 +26,7 @@ export function apiKeyAuth(keys: readonly string[], openPaths: ReadonlySet<strin
   };
   return async function authenticate(ctx: Context, next: Next): Promise<void> {
     if (digests.length > 0 && !openPaths.has(ctx.path)) {
-      const apiKey = ctx.get("api-key");
-      const bearer = /^Bearer\s+(.+)$/i.exec(ctx.get("authorization"))?.[1]?.trim();
+      const { apiKey, bearer } = keysOf(ctx);
       if (!(apiKey && matches(apiKey)) && !(bearer && matches(bearer))) {
         throw new GatewayError(
           "Unauthorized",

@@ -17,6 +17,7 @@ import { createRequestSignal } from "../../core/upstream/request-signal.ts";
 import { type UpstreamBody, UpstreamRequest, type UpstreamResponse } from "../../core/upstream/transport.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { OpenAIEdges } from "./operations.ts";
+import { checkOpenAIBody } from "./validate.ts";
 
 /** Engine routes passed through as they are: the gateway's path is the engine's. Who serves what: vLLM
  * (score, rerank, tokenize, pooling, classify, audio, messages), SGLang (rerank, messages, tokenize),
@@ -111,10 +112,8 @@ interface Accepted {
 async function accept(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges): Promise<Accepted> {
   const exchange = exchangeOf(ctx);
   exchange.apiVersion = edges.apiVersion(ctx.querystring);
-  const json = ctx.is("application/json") ? (ctx.request.body as Record<string, unknown> | undefined) : undefined;
-  if (json !== undefined && (json === null || typeof json !== "object" || Array.isArray(json))) {
-    throw new GatewayError("InvalidRequestBody", "The request body must be a JSON object.");
-  }
+  // A JSON body must be an object (its `model` names the deployment); any other body goes as it is.
+  const json = ctx.is("application/json") ? await checkOpenAIBody(ctx.request.body, undefined) : undefined;
   const named = typeof json?.model === "string" && json.model ? json.model : undefined;
   const names = {
     path: (ctx.params as { deployment?: string }).deployment,

@@ -2,8 +2,7 @@
 // itself (its name is what clients send as `model`); the flags' engine by the models it serves.
 import type { GatewayDeps } from "../../deps.ts";
 import { type Deployment, operationsOf } from "../../core/deployments/deployments.ts";
-import { admit } from "../../core/deployments/request.ts";
-import { GatewayError } from "../../core/errors.ts";
+import { admit, unknownName } from "../../core/deployments/request.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { Handler } from "../../core/pipeline/operation.ts";
 import { matchServed, type OpenAIModel } from "../../core/upstream/models.ts";
@@ -47,12 +46,11 @@ export function retrieveModel(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       ctx.body = deploymentModel(d);
       return;
     }
-    const what = edges.notFound === "DeploymentNotFound" ? "deployment" : "model";
     if (!d)
-      throw new GatewayError(
+      throw unknownName(
         edges.notFound,
-        `The ${what} '${requested.slice(0, 200)}' does not exist here. Deployments: ${deps.deployments.all.map((x) => x.name).join(", ")}.`,
-        { target: "model" },
+        requested,
+        `Deployments: ${deps.deployments.all.map((x) => x.name).join(", ")}`,
       );
     await admit(ctx, deps, d);
     const served = await d.models.models();
@@ -61,12 +59,7 @@ export function retrieveModel(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       requested,
     );
     const model = served.find((m) => m.id === id);
-    if (!model)
-      throw new GatewayError(
-        edges.notFound,
-        `The ${what} '${requested.slice(0, 200)}' does not exist here. Served: ${served.map((m) => m.id).join(", ") || "none"}.`,
-        { target: "model" },
-      );
+    if (!model) throw unknownName(edges.notFound, requested, `Served: ${served.map((m) => m.id).join(", ") || "none"}`);
     ctx.body = model;
   };
 }

@@ -68,7 +68,7 @@ async function acceptBody<B>(
 }
 
 /** The engine's answer as the client's, with its usage; anything but a JSON object is the engine's fault. */
-function answerObject(data: unknown, what: string): { body: unknown; usage: Usage | undefined } {
+export function answerObject(data: unknown, what: string): { body: unknown; usage: Usage | undefined } {
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new GatewayError("UpstreamInvalidResponse", `The engine answered with a body that is not ${what}.`);
   }

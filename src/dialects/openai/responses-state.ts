@@ -5,13 +5,15 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Context } from "koa";
 import { GatewayError } from "../../core/errors.ts";
+import { keysOf } from "../../core/http/auth.ts";
 import type { ResponseStore } from "../../core/state/store.ts";
 
 type Item = Record<string, unknown>;
 
 /** A hash of the credential a request came with (never the credential); one owner for keyless gateways. */
 export function ownerOf(ctx: Context): string {
-  const credential = ctx.get("api-key") || /^Bearer\s+(.+)$/i.exec(ctx.get("authorization"))?.[1]?.trim() || "";
+  const { apiKey, bearer } = keysOf(ctx);
+  const credential = apiKey ?? bearer ?? "";
   return createHash("sha256").update(`azure-openai-proxy:${credential}`).digest("hex").slice(0, 32);
 }
 
@@ -25,7 +27,8 @@ const asItems = (input: unknown): Item[] =>
       ? (input as Item[])
       : [];
 
-const notFound = (id: string, field: string) =>
+/** Azure's answer for a response id nothing stored answers to (unknown, deleted, expired, another's). */
+export const responseNotFound = (id: string, field: string) =>
   new GatewayError("NotFound", `Response with id '${id.slice(0, 100)}' not found.`, { target: field });
 
 export interface Continued {
@@ -56,7 +59,7 @@ export async function continueConversation(
   let earlier: Item[] = [];
   if (previousResponseId !== undefined) {
     const previous = await store.get(previousResponseId, owner);
-    if (!previous) throw notFound(previousResponseId, "previous_response_id");
+    if (!previous) throw responseNotFound(previousResponseId, "previous_response_id");
     earlier = [...(previous.input as Item[]), ...((previous.response.output as Item[] | undefined) ?? [])];
   }
   const wanted = body.store !== false;

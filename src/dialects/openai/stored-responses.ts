@@ -8,22 +8,13 @@ import { admit } from "../../core/deployments/request.ts";
 import { GatewayError } from "../../core/errors.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import { type Handler, withEngine } from "../../core/pipeline/operation.ts";
-import type { OpenAIEdges } from "./operations.ts";
-import { ownerOf } from "./responses-state.ts";
+import { answerObject, type OpenAIEdges } from "./operations.ts";
+import { ownerOf, responseNotFound } from "./responses-state.ts";
 
-const missing = (id: string) =>
-  new GatewayError("NotFound", `Response with id '${id.slice(0, 100)}' not found.`, { target: "response_id" });
+const missing = (id: string) => responseNotFound(id, "response_id");
 
 const queryString = (ctx: Context, name: string): string | undefined =>
   typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined;
-
-/** The engine's answer, which must be an object. */
-function answered(ctx: Context, data: unknown, what: string): void {
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new GatewayError("UpstreamInvalidResponse", `The engine answered with a body that is not ${what}.`);
-  }
-  ctx.body = data;
-}
 
 export type StoredResponseOperation = "get" | "delete" | "input_items" | "cancel";
 
@@ -82,7 +73,7 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: S
       const data = await call((client, init) =>
         client.POST("/responses/{response_id}/cancel", { ...init, params: { path } }),
       );
-      answered(ctx, data, "a response");
+      ctx.body = answerObject(data, "a response").body;
     });
   }
 }
