@@ -34,6 +34,10 @@ const OPENAI_OPERATIONS = {
   "/responses/{response_id}/cancel": ["post"],
   "/responses/input_tokens": ["post"],
   "/responses/compact": ["post"],
+  "/conversations": ["post"],
+  "/conversations/{conversation_id}": ["get", "post", "delete"],
+  "/conversations/{conversation_id}/items": ["get", "post"],
+  "/conversations/{conversation_id}/items/{item_id}": ["get", "delete"],
 };
 const OPENAI_EXTRA_SCHEMAS = ["CreateChatCompletionStreamResponse", "ResponseStreamEvent", "ErrorResponse"];
 /** The request bodies validated inbound (OpenAI-bodied dialects), emitted as standalone code. */
@@ -42,6 +46,8 @@ const OPENAI_VALIDATED = [
   "CreateCompletionRequest",
   "CreateEmbeddingRequest",
   "CreateResponse",
+  "CreateConversationBody",
+  "UpdateConversationBody",
 ];
 /** Azure api-versions we generate; each folder is named after the spec's `info.version`. */
 const AZURE_SPECS = ["azure-2025-04-01", "azure-2025-05-01"];

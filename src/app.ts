@@ -22,7 +22,7 @@ import { registerHealth } from "./core/http/probes.ts";
 import { ENGINE_ROUTES } from "./dialects/openai/engine-routes.ts";
 import { DIALECTS, dialectOf, ROUTES_HINT } from "./dialects/table.ts";
 import { createDeployments } from "./core/deployments/deployments.ts";
-import { openStore } from "./core/state/store.ts";
+import { openStore } from "./core/state/open-store.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) =>
@@ -79,7 +79,9 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
     engineUp: (d, up) => metrics.engineReady.labels(d).set(up ? 1 : 0),
     replicaUp: (d, r, up) => metrics.replicaReady.labels(d, r).set(up ? 1 : 0),
   });
-  const store = openStore(config.store);
+  const store = openStore(config.store, (err) =>
+    log.error({ err, store: config.store.kind }, "the state store failed"),
+  );
   const deps: GatewayDeps = {
     config,
     deployments,

@@ -3,6 +3,7 @@
 
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { redactUrl, type StoreSpec } from "./core/state/open-store.ts";
 
 export type Env = Record<string, string | undefined>;
 
@@ -54,8 +55,9 @@ export function upstreamBaseUrl(host: string, port: string | undefined): string 
   return `${url.protocol}//${url.host}${path}/v1`;
 }
 
-/** `--store`: `sqlite:<path>`, `memory:`; unset, the sqlite file under the user's state directory. */
-export function parseStore(value: string | undefined, env: Env): { kind: "sqlite"; path: string } | { kind: "memory" } {
+/** `--store`: `sqlite:<path>`, `memory:`, `redis://…` / `rediss://…`; unset, the sqlite file under the user's
+ * state directory. */
+export function parseStore(value: string | undefined, env: Env): StoreSpec {
   if (value === undefined || value === "") {
     const stateHome = env.XDG_STATE_HOME || join(homedir(), ".local", "state");
     return { kind: "sqlite", path: join(stateHome, "azure-openai-proxy", "state.db") };
@@ -63,7 +65,18 @@ export function parseStore(value: string | undefined, env: Env): { kind: "sqlite
   if (value === "memory:") return { kind: "memory" };
   if (value.startsWith("sqlite:") && value.length > "sqlite:".length)
     return { kind: "sqlite", path: value.slice("sqlite:".length) };
-  if (/^rediss?:\/\//.test(value))
-    throw new ConfigError("--store: Redis is not served by this version yet; use sqlite:<path> or memory:");
-  throw new ConfigError(`--store: '${value.slice(0, 100)}' must be sqlite:<path> or memory:`);
+  if (/^rediss?:\/\//.test(value)) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError(`--store: '${redactUrl(value).slice(0, 100)}' is not a URL`);
+    }
+    if (!url.hostname || (url.pathname !== "" && !/^\/\d*$/.test(url.pathname)))
+      throw new ConfigError(`--store: '${redactUrl(value).slice(0, 100)}' must be redis://host:port[/db]`);
+    return { kind: "redis", url: value };
+  }
+  throw new ConfigError(
+    `--store: '${redactUrl(value).slice(0, 100)}' must be sqlite:<path>, memory: or redis://host:port[/db]`,
+  );
 }

@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { tracingConfigured } from "./core/observability/tracing.ts";
 import { type DeploymentsFile, flagsDeployment, loadDeploymentsFile } from "./core/deployments/config-file.ts";
-import type { StoreSpec } from "./core/state/store.ts";
+import type { StoreSpec } from "./core/state/open-store.ts";
 import {
   ConfigError,
   type Env,
@@ -109,7 +109,7 @@ export const OPTIONS = {
   "metrics-port": { env: "METRICS_PORT", help: "also serve /metrics, without auth, on this port" },
   store: {
     env: "STORE",
-    help: "where stored responses live: sqlite:<path> (default: $XDG_STATE_HOME or ~/.local/state, azure-openai-proxy/state.db) | memory:",
+    help: "where stored responses, runs and conversations live: sqlite:<path> (default: $XDG_STATE_HOME or ~/.local/state, azure-openai-proxy/state.db) | memory: | redis://[:password@]host:port[/db] (rediss:// for TLS; shared by every gateway)",
   },
   "ready-requires": {
     env: "READY_REQUIRES",
@@ -125,7 +125,11 @@ export const OPTIONS = {
     default: "4096",
     help: "connections the kernel queues before the gateway accepts them",
   },
-  "store-ttl": { env: "STORE_TTL", default: "720h", help: "how long a stored response is kept (Azure: 30 days)" },
+  "store-ttl": {
+    env: "STORE_TTL",
+    default: "720h",
+    help: "how long a stored response or conversation is kept (Azure: 30 days)",
+  },
   workers: { env: "WORKERS", default: "1", help: "processes sharing the port: a number, or auto (one per core)" },
   "log-level": { env: "LOG_LEVEL", default: "info", help: "fatal | error | warn | info | debug | trace | silent" },
   config: {

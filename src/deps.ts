@@ -3,14 +3,14 @@ import type { Logger } from "pino";
 import type { Config } from "./config.ts";
 import type { GatewayMetrics } from "./core/observability/metrics.ts";
 import type { Deployments } from "./core/deployments/deployments.ts";
-import type { ResponseStore } from "./core/state/store.ts";
+import type { StateStore } from "./core/state/store.ts";
 
 export interface GatewayDeps {
   config: Config;
   /** The engines behind the gateway, each under its deployment name (one, without --config). */
   deployments: Deployments;
-  /** Stored responses (--store). */
-  store: ResponseStore;
+  /** Stored responses, background runs, conversations (--store). */
+  store: StateStore;
   /** When the gateway started (ms since the epoch), for "loading for N s". */
   startedAt: number;
   log: Logger;

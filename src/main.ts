@@ -7,7 +7,7 @@ import { createLogger } from "./app.ts";
 import { helpText, loadConfig } from "./config.ts";
 import { ConfigError } from "./config-values.ts";
 import { cluster, exposeWorkerMetrics, runPrimary } from "./cluster.ts";
-import { createGatewayServer } from "./server.ts";
+import { createGatewayServer, StoreNotReady } from "./server.ts";
 import { startTracing } from "./core/observability/tracing.ts";
 
 /** The package version, from the nearest package.json (src/ under tsx, dist/src/ when built). */
@@ -54,6 +54,10 @@ async function main(argv: string[]): Promise<void> {
   listen().then(
     (url) => log.info({ url, upstream: config.upstreamBaseUrl, version }, `listening on ${url}`),
     (err: NodeJS.ErrnoException) => {
+      if (err instanceof StoreNotReady) {
+        process.stderr.write(`azure-openai-proxy: ${err.message}\n`);
+        process.exit(2);
+      }
       // A port in use, or an address this host does not have, is a configuration error: one line, exit 2.
       const why =
         err.code === "EADDRINUSE"

@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { engineMetricsText } from "./core/observability/engine-metrics.ts";
+import { redactUrl } from "./core/state/open-store.ts";
 import { createApp, type Gateway } from "./app.ts";
 import type { Config } from "./config.ts";
 
@@ -17,6 +18,14 @@ export interface GatewayServer {
    * `--shutdown-grace`, then closes what is left. */
   drain(): Promise<void>;
 }
+
+/** The store could not be reached at start-up. */
+export class StoreNotReady extends Error {
+  override name = "StoreNotReady";
+}
+
+const storeUrl = ({ store }: Config): string =>
+  store.kind === "redis" ? store.url : store.kind === "sqlite" ? `sqlite:${store.path}` : "memory:";
 
 export function createGatewayServer(config: Config, log: Logger): GatewayServer {
   const gateway = createApp(config, log);
@@ -54,15 +63,20 @@ export function createGatewayServer(config: Config, log: Logger): GatewayServer 
     server,
     gateway,
     metricsServer,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      // The store answers before the port opens (Redis: connected), or start-up stops naming it.
+      await gateway.deps.store.ready().catch((err: Error) => {
+        throw new StoreNotReady(`--store ${redactUrl(storeUrl(config))}: cannot reach it (${err.message})`);
+      });
+      return new Promise<string>((resolve, reject) => {
         metricsServer?.listen(config.metricsPort, config.host);
         server.once("error", reject);
         server.listen(config.port, config.host, config.listenBacklog, () => {
           const { address, port } = server.address() as AddressInfo;
           resolve(`http://${address.includes(":") ? `[${address}]` : address}:${port}`);
         });
-      }),
+      });
+    },
     async drain() {
       gateway.deps.lifecycle.draining = true;
       metricsServer?.close();

@@ -176,6 +176,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["createConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getConversation"];
+        put?: never;
+        post: operations["updateConversation"];
+        delete: operations["deleteConversation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["listConversationItems"];
+        put?: never;
+        post: operations["createConversationItems"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/items/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getConversationItem"];
+        put?: never;
+        post?: never;
+        delete: operations["deleteConversationItem"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -523,6 +587,15 @@ export interface components {
             id: string;
             status: components["schemas"]["ComputerCallOutputStatus"];
             created_by?: string;
+        };
+        ConversationItem: components["schemas"]["Message"] | components["schemas"]["FunctionToolCallResource"] | components["schemas"]["FunctionToolCallOutputResource"] | components["schemas"]["FileSearchToolCall"] | components["schemas"]["WebSearchToolCall"] | components["schemas"]["ImageGenToolCall"] | components["schemas"]["ComputerToolCall"] | components["schemas"]["ComputerToolCallOutputResource"] | components["schemas"]["ToolSearchCall"] | components["schemas"]["ToolSearchOutput"] | components["schemas"]["AdditionalTools"] | components["schemas"]["ReasoningItem"] | components["schemas"]["Program"] | components["schemas"]["ProgramOutput"] | components["schemas"]["CompactionBody"] | components["schemas"]["CodeInterpreterToolCall"] | components["schemas"]["LocalShellToolCall"] | components["schemas"]["LocalShellToolCallOutput"] | components["schemas"]["FunctionShellCall"] | components["schemas"]["FunctionShellCallOutput"] | components["schemas"]["ApplyPatchToolCall"] | components["schemas"]["ApplyPatchToolCallOutput"] | components["schemas"]["MCPListTools"] | components["schemas"]["MCPApprovalRequest"] | components["schemas"]["MCPApprovalResponseResource"] | components["schemas"]["MCPToolCall"] | components["schemas"]["CustomToolCall"] | components["schemas"]["CustomToolCallOutput"];
+        ConversationItemList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["ConversationItem"][];
+            has_more: boolean;
+            first_id: string;
+            last_id: string;
         };
         /** @default null */
         ConversationParam: string | components["schemas"]["ConversationParam-2"];
@@ -2894,6 +2967,17 @@ export interface components {
             result: string;
             status: components["schemas"]["ProgramOutputItemStatus"];
         };
+        ConversationResource: {
+            id: string;
+            /**
+             * @default conversation
+             * @enum {string}
+             */
+            object: "conversation";
+            metadata: unknown;
+            /** Format: unixtime */
+            created_at: number;
+        };
         SpecificProgrammaticToolCallingParam: {
             /**
              * @default programmatic_tool_calling
@@ -3004,6 +3088,22 @@ export interface components {
             output_index: number;
             command_index: number;
             output: components["schemas"]["FunctionShellCallOutputContent"][];
+        };
+        CreateConversationBody: {
+            metadata?: components["schemas"]["Metadata"] | null;
+            items?: components["schemas"]["InputItem"][] | null;
+        };
+        UpdateConversationBody: {
+            metadata: components["schemas"]["Metadata"];
+        };
+        DeletedConversationResource: {
+            /**
+             * @default conversation.deleted
+             * @enum {string}
+             */
+            object: "conversation.deleted";
+            deleted: boolean;
+            id: string;
         };
         /** @enum {string} */
         TruncationEnum: "auto" | "disabled";
@@ -3370,6 +3470,205 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CompactResource"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    createConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CreateConversationBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationResource"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationResource"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    updateConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["UpdateConversationBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationResource"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedConversationResource"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listConversationItems: {
+        parameters: {
+            query?: {
+                limit?: number;
+                order?: "asc" | "desc";
+                after?: string;
+                include?: components["schemas"]["IncludeEnum"][];
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationItemList"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    createConversationItems: {
+        parameters: {
+            query?: {
+                include?: components["schemas"]["IncludeEnum"][];
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    items: components["schemas"]["InputItem"][];
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationItemList"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getConversationItem: {
+        parameters: {
+            query?: {
+                include?: components["schemas"]["IncludeEnum"][];
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationItem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteConversationItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationResource"];
                 };
             };
             429: components["responses"]["TooManyRequests"];

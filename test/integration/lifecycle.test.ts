@@ -2,11 +2,9 @@
 // exits at once.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
 import { EngineSim } from "../sim/engine.ts";
 import { API } from "../helpers/gateway.ts";
+import { startGatewayProcess } from "../helpers/gateway-process.ts";
 
 const test = suite<{ sim: EngineSim }>("lifecycle");
 test.before(async (ctx) => {
@@ -16,35 +14,7 @@ test.after(async (ctx) => {
   await ctx.sim.close();
 });
 
-async function startCli(
-  sim: EngineSim,
-  extra: string[] = [],
-): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "src/main.ts",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--upstream-port",
-      String(sim.port),
-      "--log-level",
-      "info",
-      ...extra,
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const exit = once(child, "exit").then(([code]) => code as number | null);
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const entry = JSON.parse(line);
-    if (entry.url) return { child, url: entry.url, exit };
-  }
-  throw new Error("the gateway did not start");
-}
+const startCli = (sim: EngineSim, extra: string[] = []) => startGatewayProcess(sim.port, extra);
 
 const slowStream = (url: string) =>
   fetch(`${url}/chat/completions?${API}`, {

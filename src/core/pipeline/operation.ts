@@ -11,7 +11,8 @@ import { upstreamHeaders } from "../http/headers.ts";
 import { createStreamOutcome, type StreamAdapter, writeSseStream } from "../stream/sse-writer.ts";
 import { callUpstream, type EngineRoute, type FetchResult } from "../upstream/call.ts";
 import type { UpstreamClient } from "../upstream/client.ts";
-import { createRequestSignal, type RequestSignal } from "../upstream/request-signal.ts";
+import { TotalTimeout } from "../upstream/failures.ts";
+import { createRequestSignal, RequestSignal } from "../upstream/request-signal.ts";
 import { asFetchSignal, type CallRecord } from "../upstream/transport.ts";
 import { type Exchange, exchangeOf, type Usage } from "./exchange.ts";
 
@@ -35,9 +36,20 @@ export type CallInit = {
 
 /** One engine call: `send` gets the engine's typed client and the handler's init; failures and error
  * answers become GatewayErrors, the time to the answer is the exchange's. */
-export type EngineCall = <T>(
+export type EngineCall = (<T>(
   send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>,
-) => Promise<NonNullable<T>>;
+) => Promise<NonNullable<T>>) & {
+  /** The same engine, called apart from the client's connection (a background run): its own signal and
+   * total timeout. */
+  detach(): DetachedCall;
+};
+
+export interface DetachedCall {
+  call: EngineCall;
+  signal: RequestSignal;
+  /** Ends the timeout; the caller calls it when the run is over. */
+  dispose(): void;
+}
 
 export interface OperationSpec<A extends Accepted> {
   /** The operation a deployment may declare (deployments file `operations:`). */
@@ -52,7 +64,7 @@ export interface OperationSpec<A extends Accepted> {
     accepted: A,
     model: string | undefined,
     exchange: Exchange,
-  ): Promise<{ body: unknown; usage?: Usage | undefined }>;
+  ): Promise<{ body: unknown; usage?: Usage | undefined; headers?: Readonly<Record<string, string>> }>;
   /** The engine's stream and how it is re-framed; absent: the operation answers JSON only. */
   stream?(
     call: EngineCall,
@@ -84,8 +96,9 @@ export function operationHandler<A extends Accepted>(
         await streamAnswer(ctx, deps, exchange, events, adapter, signal);
         exchange.usage = exchange.streamOutcome!.usage; // settle: what the stream reported
       } else {
-        const { body, usage } = await spec.answer(call, accepted, model, exchange);
+        const { body, usage, headers } = await spec.answer(call, accepted, model, exchange);
         exchange.usage = usage; // settle
+        if (headers) ctx.set(headers);
         ctx.body = body;
       }
     });
@@ -103,20 +116,29 @@ export async function withEngine<T>(
 ): Promise<T> {
   const exchange = exchangeOf(ctx);
   const { signal, dispose } = createRequestSignal(ctx.res, d.config.totalTimeoutMs);
-  try {
-    const init: CallInit = {
-      headers: upstreamHeaders(ctx, d.upstream.baseHeaders),
-      signal: asFetchSignal(signal),
-      exchange,
-    };
+  const headers = upstreamHeaders(ctx, d.upstream.baseHeaders);
+  const engineCall = (signal: RequestSignal): EngineCall => {
+    const init: CallInit = { headers, signal: asFetchSignal(signal), exchange };
     let started: number | undefined;
-    const call: EngineCall = async (send) => {
+    const call = (async (send) => {
       started ??= performance.now();
       const { data } = await callUpstream(signal, () => send(d.upstream.client, init), route);
       exchange.upstreamMs = performance.now() - started;
       return data;
+    }) as EngineCall;
+    call.detach = () => {
+      const own = new RequestSignal();
+      const timer = setTimeout(
+        () => own.abort(new TotalTimeout(`no answer within ${d.config.totalTimeoutMs} ms`)),
+        d.config.totalTimeoutMs,
+      );
+      timer.unref();
+      return { call: engineCall(own), signal: own, dispose: () => clearTimeout(timer) };
     };
-    return await run(call, signal);
+    return call;
+  };
+  try {
+    return await run(engineCall(signal), signal);
   } finally {
     dispose();
   }

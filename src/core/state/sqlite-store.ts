@@ -1,10 +1,41 @@
-// `--store sqlite:<path>` (the default): node:sqlite, synchronous calls on one file in WAL mode, so the
-// gateway's workers on one host share it and a restart keeps every stored response. Output item ids are
-// indexed for `item_reference` inputs. Expired rows are removed as they are met and once an hour.
+// `--store sqlite:<path>` (the default) and `memory:` (the same in memory): node:sqlite, synchronous calls on
+// one file in WAL mode, so the gateway's workers on one host share it and a restart keeps every stored
+// response. Output item ids are indexed for `item_reference` inputs. Expired rows are removed as they are
+// met and once an hour.
 import { DatabaseSync } from "node:sqlite";
-import type { ResponseStore, StoredResponse } from "./store.ts";
+import {
+  type Item,
+  pageOf,
+  type RunEvent,
+  RUNNING,
+  type StateStore,
+  type StoredConversation,
+  type StoredResponse,
+} from "./store.ts";
 
-export function createSqliteStore(path: string): ResponseStore {
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS responses (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, body TEXT NOT NULL, input TEXT NOT NULL,
+    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS items (
+    item_id TEXT NOT NULL, response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
+    owner TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS items_by_id ON items (item_id, owner, created_at);
+  CREATE INDEX IF NOT EXISTS items_by_response ON items (response_id);
+  CREATE TABLE IF NOT EXISTS run_events (
+    response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+    frame TEXT NOT NULL, PRIMARY KEY (response_id, seq));
+  CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, metadata TEXT NOT NULL,
+    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS conversation_items (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    item_id TEXT NOT NULL, body TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS conversation_items_by_id ON conversation_items (conversation_id, item_id);
+`;
+
+export function createSqliteStore(path: string): StateStore {
   const db = new DatabaseSync(path);
   db.exec(`
     PRAGMA journal_mode = WAL;
@@ -12,73 +43,192 @@ export function createSqliteStore(path: string): ResponseStore {
     -- ~25 ms per stored response under load); the WAL survives a crash of the process, not of the host.
     PRAGMA synchronous = NORMAL;
     PRAGMA busy_timeout = 5000;
-    CREATE TABLE IF NOT EXISTS responses (
-      id TEXT PRIMARY KEY, owner TEXT NOT NULL, body TEXT NOT NULL, input TEXT NOT NULL,
-      created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS items (
-      item_id TEXT NOT NULL, response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
-      owner TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
-    CREATE INDEX IF NOT EXISTS items_by_id ON items (item_id, owner, created_at);
     PRAGMA foreign_keys = ON;
+    ${SCHEMA}
   `);
+  // A file written before background runs has no status column; every response in it had finished.
+  const columns = db.prepare("PRAGMA table_info(responses)").all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === "status"))
+    db.exec("ALTER TABLE responses ADD COLUMN status TEXT NOT NULL DEFAULT 'completed'");
+
+  const transaction = <T>(run: () => T): T => {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = run();
+      db.exec("COMMIT");
+      return result;
+    } catch (err) {
+      db.exec("ROLLBACK");
+      throw err;
+    }
+  };
+  const statusOf = (response: Item): string => (typeof response.status === "string" ? response.status : "completed");
+
   const insert = db.prepare(
-    "INSERT OR REPLACE INTO responses (id, owner, body, input, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+    `INSERT INTO responses (id, owner, body, input, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET body = excluded.body, input = excluded.input, status = excluded.status,
+       expires_at = excluded.expires_at`, // an update, not a replace: a run's events stay
   );
   const insertItem = db.prepare(
     "INSERT INTO items (item_id, response_id, owner, body, created_at) VALUES (?, ?, ?, ?, ?)",
   );
+  const removeItems = db.prepare("DELETE FROM items WHERE response_id = ?");
   const select = db.prepare(
     "SELECT id, owner, body, input, created_at FROM responses WHERE id = ? AND owner = ? AND expires_at > ?",
   );
+  const selectStatus = db.prepare("SELECT owner, status FROM responses WHERE id = ?");
   const remove = db.prepare("DELETE FROM responses WHERE id = ? AND owner = ?");
   const selectItem = db.prepare(
     "SELECT items.body FROM items JOIN responses ON responses.id = items.response_id WHERE items.item_id = ? AND items.owner = ? AND responses.expires_at > ? ORDER BY items.created_at DESC LIMIT 1",
   );
-  const expire = db.prepare("DELETE FROM responses WHERE expires_at <= ?");
-  const sweep = setInterval(() => expire.run(Date.now()), 3_600_000);
+  const updateBody = db.prepare("UPDATE responses SET body = ?, status = ? WHERE id = ?");
+  const insertEvent = db.prepare("INSERT OR REPLACE INTO run_events (response_id, seq, frame) VALUES (?, ?, ?)");
+  const selectEvents = db.prepare("SELECT seq, frame FROM run_events WHERE response_id = ? AND seq > ? ORDER BY seq");
+
+  const insertConversation = db.prepare(
+    "INSERT INTO conversations (id, owner, metadata, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+  );
+  const selectConversation = db.prepare(
+    "SELECT id, owner, metadata, created_at FROM conversations WHERE id = ? AND owner = ? AND expires_at > ?",
+  );
+  const updateMetadata = db.prepare("UPDATE conversations SET metadata = ? WHERE id = ? AND owner = ?");
+  const touchConversation = db.prepare("UPDATE conversations SET expires_at = ? WHERE id = ?");
+  const removeConversation = db.prepare("DELETE FROM conversations WHERE id = ? AND owner = ?");
+  const insertConversationItem = db.prepare(
+    "INSERT INTO conversation_items (conversation_id, item_id, body) VALUES (?, ?, ?)",
+  );
+  const selectConversationItems = db.prepare(
+    "SELECT body FROM conversation_items WHERE conversation_id = ? ORDER BY position",
+  );
+  const selectConversationItem = db.prepare(
+    "SELECT body FROM conversation_items WHERE conversation_id = ? AND item_id = ? ORDER BY position DESC LIMIT 1",
+  );
+  const removeConversationItem = db.prepare("DELETE FROM conversation_items WHERE conversation_id = ? AND item_id = ?");
+
+  const expire = () => {
+    const now = Date.now();
+    db.prepare("DELETE FROM responses WHERE expires_at <= ?").run(now);
+    db.prepare("DELETE FROM conversations WHERE expires_at <= ?").run(now);
+  };
+  const sweep = setInterval(expire, 3_600_000);
   sweep.unref();
 
-  return {
-    kind: "sqlite",
-    put(entry: StoredResponse, ttlMs: number) {
-      db.exec("BEGIN");
-      try {
-        insert.run(
-          entry.id,
-          entry.owner,
-          JSON.stringify(entry.response),
-          JSON.stringify(entry.input),
-          entry.createdAt,
-          Date.now() + ttlMs,
-        );
-        for (const item of (entry.response.output as Array<{ id?: unknown }> | undefined) ?? []) {
-          if (typeof item?.id === "string")
-            insertItem.run(item.id, entry.id, entry.owner, JSON.stringify(item), entry.createdAt);
-        }
-        db.exec("COMMIT");
-      } catch (err) {
-        db.exec("ROLLBACK");
-        throw err;
+  const writeResponse = (entry: StoredResponse, ttlMs: number) => {
+    insert.run(
+      entry.id,
+      entry.owner,
+      JSON.stringify(entry.response),
+      JSON.stringify(entry.input),
+      statusOf(entry.response),
+      entry.createdAt,
+      Date.now() + ttlMs,
+    );
+    removeItems.run(entry.id);
+    for (const item of (entry.response.output as Array<{ id?: unknown }> | undefined) ?? []) {
+      if (typeof item?.id === "string")
+        insertItem.run(item.id, entry.id, entry.owner, JSON.stringify(item), entry.createdAt);
+    }
+  };
+  const getResponse = (id: string, owner: string): StoredResponse | undefined => {
+    const row = select.get(id, owner, Date.now()) as
+      { id: string; owner: string; body: string; input: string; created_at: number } | undefined;
+    return (
+      row && {
+        id: row.id,
+        owner: row.owner,
+        response: JSON.parse(row.body),
+        input: JSON.parse(row.input),
+        createdAt: row.created_at,
       }
-    },
-    get(id, owner) {
-      const row = select.get(id, owner, Date.now()) as
-        { id: string; owner: string; body: string; input: string; created_at: number } | undefined;
-      return (
-        row && {
-          id: row.id,
-          owner: row.owner,
-          response: JSON.parse(row.body),
-          input: JSON.parse(row.input),
-          createdAt: row.created_at,
-        }
-      );
-    },
-    delete: (id, owner) => Number(remove.run(id, owner).changes) > 0,
+    );
+  };
+  const conversation = (id: string, owner: string): StoredConversation | undefined => {
+    const row = selectConversation.get(id, owner, Date.now()) as
+      { id: string; owner: string; metadata: string; created_at: number } | undefined;
+    return row && { id: row.id, owner: row.owner, metadata: JSON.parse(row.metadata), createdAt: row.created_at };
+  };
+  const addItems = (id: string, items: Item[], ttlMs: number) => {
+    for (const item of items) insertConversationItem.run(id, String(item.id), JSON.stringify(item));
+    touchConversation.run(Date.now() + ttlMs, id);
+  };
+
+  return {
+    kind: path === ":memory:" ? "memory" : "sqlite",
+    ready: async () => {},
+    putResponse: (entry, ttlMs) => transaction(() => writeResponse(entry, ttlMs)),
+    getResponse,
+    deleteResponse: (id, owner) => Number(remove.run(id, owner).changes) > 0,
     item(itemId, owner) {
       const row = selectItem.get(itemId, owner, Date.now()) as { body: string } | undefined;
       return row && JSON.parse(row.body);
     },
+
+    updateRun: (entry, ttlMs) =>
+      transaction(() => {
+        const row = selectStatus.get(entry.id) as { status: string } | undefined;
+        if (!row || row.status === "cancelled") return false;
+        if (RUNNING.has(statusOf(entry.response))) {
+          updateBody.run(JSON.stringify(entry.response), statusOf(entry.response), entry.id);
+          return true;
+        }
+        writeResponse(entry, ttlMs); // the final response: its output items become referable
+        return true;
+      }),
+    cancelRun: (id, owner, cancelled) =>
+      transaction(() => {
+        const entry = getResponse(id, owner);
+        if (!entry || !RUNNING.has(statusOf(entry.response))) return entry;
+        const response = { ...entry.response, ...cancelled, status: "cancelled" };
+        updateBody.run(JSON.stringify(response), "cancelled", id);
+        return { ...entry, response };
+      }),
+    appendEvents: (id, events) =>
+      transaction(() => {
+        const row = selectStatus.get(id) as { status: string } | undefined;
+        if (!row || row.status === "cancelled") return false;
+        for (const event of events) insertEvent.run(id, event.seq, event.frame);
+        return true;
+      }),
+    events: (id, after) =>
+      (selectEvents.all(id, after) as Array<{ seq: number; frame: string }>).map(({ seq, frame }): RunEvent => ({
+        seq,
+        frame,
+      })),
+
+    createConversation: (c, items, ttlMs) =>
+      transaction(() => {
+        insertConversation.run(c.id, c.owner, JSON.stringify(c.metadata), c.createdAt, Date.now() + ttlMs);
+        addItems(c.id, items, ttlMs);
+      }),
+    getConversation: conversation,
+    updateConversation(id, owner, metadata) {
+      if (!conversation(id, owner)) return undefined;
+      updateMetadata.run(JSON.stringify(metadata), id, owner);
+      return conversation(id, owner);
+    },
+    deleteConversation: (id, owner) => Number(removeConversation.run(id, owner).changes) > 0,
+    addItems: (id, owner, items, ttlMs) =>
+      transaction(() => {
+        if (!conversation(id, owner)) return false;
+        addItems(id, items, ttlMs);
+        return true;
+      }),
+    conversationItems(id, owner, query) {
+      if (!conversation(id, owner)) return undefined;
+      const rows = selectConversationItems.all(id) as Array<{ body: string }>;
+      return pageOf(
+        rows.map((row) => JSON.parse(row.body)),
+        query,
+      );
+    },
+    conversationItem(id, owner, itemId) {
+      if (!conversation(id, owner)) return undefined;
+      const row = selectConversationItem.get(id, itemId) as { body: string } | undefined;
+      return row && JSON.parse(row.body);
+    },
+    deleteConversationItem: (id, owner, itemId) =>
+      conversation(id, owner) !== undefined && Number(removeConversationItem.run(id, itemId).changes) > 0,
+
     close() {
       clearInterval(sweep);
       db.close();

@@ -1,43 +1,96 @@
-// Where the gateway keeps what the engines do not: stored responses (their input and output items), chosen by
-// --store. `sqlite:<path>` is the embedded default (node:sqlite; several processes of one host share the
-// file), `memory:` keeps nothing past the process. Every entry has an owner (a hash of the credential that
-// made it) and an expiry (--store-ttl, 30 days by default, as Azure keeps stored responses).
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { createMemoryStore } from "./memory-store.ts";
-import { createSqliteStore } from "./sqlite-store.ts";
+// Where the gateway keeps what the engines do not (issue 24), chosen by --store: stored responses (their
+// input and output items), the events of background runs, and conversations. `sqlite:<path>` is the
+// embedded default (node:sqlite; the processes of one host share the file), `memory:` is sqlite in memory
+// (nothing kept past the process), `redis://…` is shared by every gateway process and pod. Every entry has
+// an owner (a hash of the credential that made it: another credential finds nothing) and an expiry
+// (--store-ttl, 30 days by default, as Azure keeps stored responses).
+// The backends are in sqlite-store.ts and redis-store.ts; open-store.ts opens the one --store names.
+
+export type Item = Record<string, unknown>;
 
 export interface StoredResponse {
   id: string;
   owner: string;
-  /** The Response object as the client got it. */
-  response: Record<string, unknown>;
+  /** The Response object as the client got it (for a background run: as it stands). */
+  response: Item;
   /** The input items of the turn, as the engine was sent them (earlier turns included). */
-  input: unknown[];
+  input: Item[];
   createdAt: number;
 }
 
-export interface ResponseStore {
-  readonly kind: string;
-  put(entry: StoredResponse, ttlMs: number): void | Promise<void>;
-  /** Undefined when absent, expired, or owned by another. */
-  get(id: string, owner: string): StoredResponse | undefined | Promise<StoredResponse | undefined>;
-  /** Whether it was there (and the owner's). */
-  delete(id: string, owner: string): boolean | Promise<boolean>;
-  /** The latest stored output item with this id, for `item_reference` inputs. */
-  item(itemId: string, owner: string): unknown | Promise<unknown>;
-  close(): void | Promise<void>;
+export interface StoredConversation {
+  id: string;
+  owner: string;
+  createdAt: number;
+  metadata: Record<string, string>;
 }
 
-export type StoreSpec = { kind: "sqlite"; path: string } | { kind: "memory" };
+/** One event of a background run, as it went to the client (an SSE frame); `seq` is its sequence_number. */
+export interface RunEvent {
+  seq: number;
+  frame: string;
+}
 
-/** Opens the store; a store that cannot be opened stops start-up with one line naming it. */
-export function openStore(spec: StoreSpec): ResponseStore {
-  if (spec.kind === "memory") return createMemoryStore();
-  try {
-    mkdirSync(dirname(spec.path), { recursive: true });
-    return createSqliteStore(spec.path);
-  } catch (err) {
-    throw new Error(`--store sqlite:${spec.path}: cannot open it (${(err as Error).message})`);
-  }
+export interface ItemPageQuery {
+  limit: number;
+  order: "asc" | "desc";
+  /** An item id: the page starts after it. */
+  after?: string | undefined;
+}
+
+export interface ItemPage {
+  data: Item[];
+  hasMore: boolean;
+}
+
+/** Statuses a background run can still leave. */
+export const RUNNING = new Set(["queued", "in_progress"]);
+
+type Maybe<T> = T | Promise<T>;
+
+export interface StateStore {
+  readonly kind: string;
+  /** Resolves once the store answers (Redis: connected); rejects with why it cannot. */
+  ready(): Promise<void>;
+
+  putResponse(entry: StoredResponse, ttlMs: number): Maybe<void>;
+  /** Undefined when absent, expired, or another's. */
+  getResponse(id: string, owner: string): Maybe<StoredResponse | undefined>;
+  /** Whether it was there (and the owner's); its items and run events go with it. */
+  deleteResponse(id: string, owner: string): Maybe<boolean>;
+  /** The latest stored output item with this id, for `item_reference` inputs. */
+  item(itemId: string, owner: string): Maybe<Item | undefined>;
+
+  /** A background run's response as it now stands; refused (false) once the run was cancelled. */
+  updateRun(entry: StoredResponse, ttlMs: number): Maybe<boolean>;
+  /** Marks a queued or running run cancelled; answers the entry as it then stands (undefined: not found). */
+  cancelRun(id: string, owner: string, cancelled: Item): Maybe<StoredResponse | undefined>;
+  /** Appends a run's events; false when the run was cancelled (the runner then stops the engine). */
+  appendEvents(id: string, events: RunEvent[], ttlMs: number): Maybe<boolean>;
+  /** The run's events after sequence number `after`, in order. */
+  events(id: string, after: number): Maybe<RunEvent[]>;
+
+  createConversation(conversation: StoredConversation, items: Item[], ttlMs: number): Maybe<void>;
+  getConversation(id: string, owner: string): Maybe<StoredConversation | undefined>;
+  updateConversation(
+    id: string,
+    owner: string,
+    metadata: Record<string, string>,
+  ): Maybe<StoredConversation | undefined>;
+  deleteConversation(id: string, owner: string): Maybe<boolean>;
+  /** Appends items in order; false when the conversation is not there (or another's). */
+  addItems(id: string, owner: string, items: Item[], ttlMs: number): Maybe<boolean>;
+  /** A page of the conversation's items; undefined when the conversation is not there. */
+  conversationItems(id: string, owner: string, query: ItemPageQuery): Maybe<ItemPage | undefined>;
+  conversationItem(id: string, owner: string, itemId: string): Maybe<Item | undefined>;
+  deleteConversationItem(id: string, owner: string, itemId: string): Maybe<boolean>;
+
+  close(): Maybe<void>;
+}
+
+/** One page of items in stored order (oldest first). */
+export function pageOf(items: Item[], { limit, order, after }: ItemPageQuery): ItemPage {
+  const ordered = order === "desc" ? [...items].reverse() : items;
+  const start = after === undefined ? 0 : ordered.findIndex((item) => item.id === after) + 1;
+  return { data: ordered.slice(start, start + limit), hasMore: start + limit < ordered.length };
 }

@@ -50,8 +50,9 @@ export interface StreamSink {
 }
 
 export interface StreamAdapter {
-  /** One upstream event. Throws a GatewayError for an engine error event or a body that is not the API's. */
-  event(event: SseEvent, sink: StreamSink): void;
+  /** One upstream event. Throws a GatewayError for an engine error event or a body that is not the API's.
+   * A promise (rare: the terminal event of a stored response) holds the next event until it settles. */
+  event(event: SseEvent, sink: StreamSink): void | Promise<void>;
   /** The upstream body ended (after `end()` or not): send what is held back, or throw when the stream
    * is incomplete. */
   finish(sink: StreamSink, ended: boolean): void;
@@ -149,7 +150,8 @@ export async function writeSseStream(
     for await (const bytes of body) {
       if (ended) continue;
       for (const event of parser.push(bytes)) {
-        adapter.event(event, sink);
+        const pending = adapter.event(event, sink);
+        if (pending) await pending;
         if (ended) break;
       }
       if (ended) await finish();
@@ -159,7 +161,7 @@ export async function writeSseStream(
       }
     }
     if (!ended) {
-      for (const event of parser.end()) if (!ended) adapter.event(event, sink);
+      for (const event of parser.end()) if (!ended) await adapter.event(event, sink);
       await finish();
     }
   } catch (err) {

@@ -21,8 +21,7 @@ import {
 import type { StreamAdapter } from "../../core/stream/sse-writer.ts";
 import type { FetchResult } from "../../core/upstream/call.ts";
 import type { UpstreamClient } from "../../core/upstream/client.ts";
-import { asClientResponse, continueConversation, newResponseId, ownerOf, withItemIds } from "./responses-state.ts";
-import { createChunkStreamAdapter, createResponsesStreamAdapter } from "./streams.ts";
+import { createChunkStreamAdapter } from "./streams.ts";
 import type {
   OpenAIChatRequest,
   OpenAICompactRequest,
@@ -30,7 +29,6 @@ import type {
   OpenAIEmbeddingsRequest,
   OpenAIEmbeddingsResponse,
   OpenAIInputTokensRequest,
-  OpenAIResponsesRequest,
 } from "./types.ts";
 import { checkOpenAIBody, type OpenAIBodySchema } from "./validate.ts";
 
@@ -44,14 +42,14 @@ export interface OpenAIEdges {
   errorBody: ErrorBody;
 }
 
-type OpenAIBody = { model?: unknown; stream?: unknown } & Record<string, unknown>;
-interface AcceptedBody<B> extends Accepted {
+export type OpenAIBody = { model?: unknown; stream?: unknown } & Record<string, unknown>;
+export interface AcceptedBody<B> extends Accepted {
   body: B & OpenAIBody;
 }
 
 /** Checks shared by every POST: api-version, the body against its schema (none: the engine's to check),
  * the dialect's rules; on a deployment route the path names the model (the body then needs none). */
-async function acceptBody<B>(
+export async function acceptBody<B>(
   ctx: Context,
   edges: OpenAIEdges,
   schema: OpenAIBodySchema | undefined,
@@ -198,56 +196,6 @@ export const embeddings = openAIOperation<OpenAIEmbeddingsRequest>({
   json: (client, init) => client.POST("/embeddings", init),
   answer: (data, body) => toRequestedEncoding(data as OpenAIEmbeddingsResponse, body.encoding_format),
 });
-
-/** POST /responses with the state the gateway keeps (responses-state.ts): the conversation rebuilt for a
- * stateless engine, the answer under the gateway's id, kept unless `store` is false. */
-export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
-  type Accepted = AcceptedBody<OpenAIResponsesRequest> & { owner: string };
-  const keep = (owner: string, id: string, body: OpenAIBody, response: Record<string, unknown>): void => {
-    try {
-      void deps.store.put(
-        { id, owner, response, input: withItemIds(body.input, id), createdAt: Date.now() },
-        deps.config.storeTtlMs,
-      );
-    } catch (err) {
-      deps.log.error({ err, store: deps.store.kind }, "the response store failed");
-      throw new GatewayError("ServiceUnavailable", "The response could not be stored; retry, or send store: false.");
-    }
-  };
-  const spec: OperationSpec<Accepted> = {
-    operation: "responses",
-    engine: { path: "/responses", optional: true },
-    accept: async (ctx) => ({
-      ...(await acceptBody<OpenAIResponsesRequest>(ctx, edges, "CreateResponse")),
-      owner: ownerOf(ctx),
-    }),
-    async answer(call, { body, owner }, model) {
-      if (model !== undefined) body.model = model;
-      const continued = await continueConversation(body, deps.store, owner);
-      const data = await call((client, init) => client.POST("/responses", { ...init, body }));
-      const answer = answerObject(data, "a response");
-      const id = newResponseId();
-      const response = asClientResponse(answer.body as Record<string, unknown>, id, continued);
-      if (continued.store) keep(owner, id, body, response);
-      return { body: response, usage: answer.usage };
-    },
-    async stream(call, { body, owner }, model) {
-      if (model !== undefined) body.model = model;
-      const continued = await continueConversation(body, deps.store, owner);
-      const events = await call((client, init) => client.POST("/responses", { ...init, body, parseAs: "stream" }));
-      const id = newResponseId();
-      const state = {
-        own: (response: Record<string, unknown>) => void asClientResponse(response, id, continued),
-        keep: (response: Record<string, unknown>) => continued.store && keep(owner, id, body, response),
-      };
-      return {
-        events,
-        adapter: createResponsesStreamAdapter(typeof body.model === "string" ? body.model : undefined, state),
-      };
-    },
-  };
-  return operationHandler(spec, deps, edges.notFound);
-}
 
 /** POST /responses/input_tokens: the engine's count of a Responses request's input (forwarded as given). */
 export const countInputTokens = openAIOperation<OpenAIInputTokensRequest>({

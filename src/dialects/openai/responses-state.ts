@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Context } from "koa";
 import { GatewayError } from "../../core/errors.ts";
 import { keysOf } from "../../core/http/auth.ts";
-import type { ResponseStore } from "../../core/state/store.ts";
+import type { StateStore } from "../../core/state/store.ts";
 
 type Item = Record<string, unknown>;
 
@@ -35,16 +35,40 @@ export interface Continued {
   /** Whether the client asked to keep this response (`store`, true unless false). */
   store: boolean;
   previousResponseId: string | undefined;
+  /** The conversation the response reads and adds to. */
+  conversationId: string | undefined;
+  /** The turn's own input items (what a conversation gains), earlier ones not included. */
+  turn: Item[];
 }
 
-/** Rewrites a Responses body for a stateless engine: earlier turns in, references resolved, `store` and
- * `previous_response_id` out. An unknown or deleted id is a 404, as Azure answers. */
+/** The conversation a body names: `"conv_…"` or `{ id }`. */
+function conversationOf(body: Record<string, unknown>): string | undefined {
+  const named = body.conversation;
+  if (typeof named === "string") return named;
+  if (named !== null && typeof named === "object" && typeof (named as { id?: unknown }).id === "string")
+    return (named as { id: string }).id;
+  return undefined;
+}
+
+export const conversationNotFound = (id: string, field: string) =>
+  new GatewayError("NotFound", `Conversation with id '${id.slice(0, 100)}' not found.`, { target: field });
+
+/** Rewrites a Responses body for a stateless engine: earlier turns in (from `previous_response_id` or the
+ * `conversation`), references resolved, `store`, `previous_response_id` and `conversation` out. An unknown or
+ * deleted id is a 404, as Azure answers. */
 export async function continueConversation(
   body: Record<string, unknown>,
-  store: ResponseStore,
+  store: StateStore,
   owner: string,
 ): Promise<Continued> {
   const previousResponseId = typeof body.previous_response_id === "string" ? body.previous_response_id : undefined;
+  const conversationId = conversationOf(body);
+  if (previousResponseId !== undefined && conversationId !== undefined)
+    throw new GatewayError(
+      "InvalidRequestBody",
+      "previous_response_id and conversation cannot both be given: a response continues one or the other.",
+      { target: "conversation" },
+    );
   const turn: Item[] = [];
   let resolved = false;
   for (const item of asItems(body.input)) {
@@ -52,27 +76,40 @@ export async function continueConversation(
       const referenced = await store.item(item.id, owner);
       if (referenced === undefined)
         throw new GatewayError("NotFound", `Item with id '${item.id.slice(0, 100)}' not found.`, { target: "input" });
-      turn.push(referenced as Item);
+      turn.push(referenced);
       resolved = true;
     } else turn.push(item);
   }
   let earlier: Item[] = [];
   if (previousResponseId !== undefined) {
-    const previous = await store.get(previousResponseId, owner);
+    const previous = await store.getResponse(previousResponseId, owner);
     if (!previous) throw responseNotFound(previousResponseId, "previous_response_id");
-    earlier = [...(previous.input as Item[]), ...((previous.response.output as Item[] | undefined) ?? [])];
+    earlier = [...previous.input, ...((previous.response.output as Item[] | undefined) ?? [])];
+  } else if (conversationId !== undefined) {
+    const items = await store.conversationItems(conversationId, owner, { limit: Infinity, order: "asc" });
+    if (!items) throw conversationNotFound(conversationId, "conversation");
+    earlier = items.data.map(asEngineInput);
   }
   const wanted = body.store !== false;
-  if (previousResponseId !== undefined || resolved) body.input = [...earlier, ...turn];
+  if (earlier.length > 0 || resolved) body.input = [...earlier, ...turn];
   delete body.previous_response_id;
+  delete body.conversation;
   body.store = false; // the engine keeps nothing: the gateway does
-  return { store: wanted, previousResponseId };
+  return { store: wanted, previousResponseId, conversationId, turn };
 }
 
-/** The response as the client gets it: the gateway's id, its chain, its `store`. */
+/** A conversation item as an input item: the fields only the store adds (status of a message) out. */
+function asEngineInput(item: Item): Item {
+  if (item.type !== "message") return item;
+  const { status: _status, ...input } = item;
+  return input;
+}
+
+/** The response as the client gets it: the gateway's id, its chain, its conversation, its `store`. */
 export function asClientResponse(response: Item, id: string, continued: Continued): Item {
   response.id = id;
   response.previous_response_id = continued.previousResponseId ?? null;
+  response.conversation = continued.conversationId === undefined ? null : { id: continued.conversationId };
   response.store = continued.store;
   return response;
 }
@@ -84,4 +121,31 @@ export function withItemIds(input: unknown, responseId: string): Item[] {
     type: item.type ?? "message",
     id: typeof item.id === "string" ? item.id : `msg_${responseId.slice(5, 29)}_${i}`,
   }));
+}
+
+export const newItemId = (prefix = "msg"): string => `${prefix}_${randomBytes(24).toString("hex")}`;
+
+/** Items as a conversation keeps them: each with an id and a type; a message's text as content parts. */
+export function asConversationItems(items: Item[]): Item[] {
+  return items.map((item) => {
+    const type = item.type ?? "message";
+    const id = typeof item.id === "string" ? item.id : newItemId(type === "message" ? "msg" : "item");
+    if (type !== "message") return { ...item, id, type };
+    const textType = item.role === "assistant" ? "output_text" : "input_text";
+    const content = typeof item.content === "string" ? [{ type: textType, text: item.content }] : (item.content ?? []);
+    return { ...item, id, type, status: item.status ?? "completed", content };
+  });
+}
+
+/** What a response adds to its conversation: the turn's input, then its output. */
+export async function addToConversation(
+  store: StateStore,
+  owner: string,
+  continued: Continued,
+  response: Item,
+  ttlMs: number,
+): Promise<void> {
+  if (continued.conversationId === undefined) return;
+  const output = (response.output as Item[] | undefined) ?? [];
+  await store.addItems(continued.conversationId, owner, asConversationItems([...continued.turn, ...output]), ttlMs);
 }

@@ -10,10 +10,11 @@ import {
   compactResponse,
   completions,
   countInputTokens,
-  createResponse,
   embeddings,
   type OpenAIEdges,
 } from "./operations.ts";
+import { conversations } from "./conversations.ts";
+import { createResponse } from "./create-response.ts";
 import { listModels, retrieveModel } from "./models.ts";
 import { responseById } from "./stored-responses.ts";
 
@@ -27,6 +28,20 @@ export function registerOpenAIOperations(router: Router, deps: GatewayDeps, base
   router.get(`${base}/models`, listModels(deps, edges));
   router.get(`${base}/models/:model`, retrieveModel(deps, edges));
   registerResponses(router, deps, base, edges);
+  registerConversations(router, deps, base, edges);
+}
+
+/** The Conversations API, kept by the gateway (conversations.ts). */
+function registerConversations(router: Router, deps: GatewayDeps, base: string, edges: OpenAIEdges): void {
+  const one = `${base}/conversations/:id`;
+  router.post(`${base}/conversations`, conversations(deps, edges, "create"));
+  router.get(one, conversations(deps, edges, "get"));
+  router.post(one, conversations(deps, edges, "update"));
+  router.delete(one, conversations(deps, edges, "delete"));
+  router.get(`${one}/items`, conversations(deps, edges, "list_items"));
+  router.post(`${one}/items`, conversations(deps, edges, "add_items"));
+  router.get(`${one}/items/:itemId`, conversations(deps, edges, "get_item"));
+  router.delete(`${one}/items/:itemId`, conversations(deps, edges, "delete_item"));
 }
 
 /** The Responses API: create, count, compact, and the stored-response operations. Under

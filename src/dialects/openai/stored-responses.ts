@@ -1,14 +1,16 @@
-// GET /responses/{id}, DELETE /responses/{id}, GET /responses/{id}/input_items: answered from the gateway's
-// store (responses-state.ts), for the credential that made the response. POST /responses/{id}/cancel goes to
-// the engine that holds the run.
+// GET /responses/{id} (with `stream=true`: a background run's events replayed and followed), DELETE
+// /responses/{id}, GET /responses/{id}/input_items, POST /responses/{id}/cancel: answered from the gateway's
+// store, for the credential that made the response. No engine holds a response the gateway named.
+import { Readable } from "node:stream";
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
-import { type Deployment, servesOperation } from "../../core/deployments/deployments.ts";
-import { admit } from "../../core/deployments/request.ts";
 import { GatewayError } from "../../core/errors.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
-import { type Handler, withEngine } from "../../core/pipeline/operation.ts";
-import { answerObject, type OpenAIEdges } from "./operations.ts";
+import type { Handler } from "../../core/pipeline/operation.ts";
+import { type Item, pageOf, RUNNING } from "../../core/state/store.ts";
+import { SSE_HEADERS } from "../../core/stream/sse-writer.ts";
+import { cancelRun, followRun } from "./background-runs.ts";
+import type { OpenAIEdges } from "./operations.ts";
 import { ownerOf, responseNotFound } from "./responses-state.ts";
 
 const missing = (id: string) => responseNotFound(id, "response_id");
@@ -18,73 +20,75 @@ const queryString = (ctx: Context, name: string): string | undefined =>
 
 export type StoredResponseOperation = "get" | "delete" | "input_items" | "cancel";
 
-/** input_items' page: `limit` (1-100, default 20), `order` (asc by default here: the order they were sent),
- * `after` an item id. */
-function page(ctx: Context, items: Array<Record<string, unknown>>): Record<string, unknown> {
-  const limit = Math.min(Math.max(Number(queryString(ctx, "limit") ?? 20) || 20, 1), 100);
-  const ordered = queryString(ctx, "order") === "desc" ? [...items].reverse() : items;
-  const after = queryString(ctx, "after");
-  const start = after === undefined ? 0 : ordered.findIndex((item) => item.id === after) + 1;
-  const data = ordered.slice(start, start + limit);
-  return {
-    object: "list",
-    data,
-    first_id: data[0]?.id ?? null,
-    last_id: data.at(-1)?.id ?? null,
-    has_more: start + limit < ordered.length,
-  };
-}
+const notBackground = (what: string) =>
+  new GatewayError("InvalidRequestBody", `Only responses created with background: true can be ${what}.`, {
+    target: "response_id",
+  });
 
 export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: StoredResponseOperation): Handler {
+  const { store } = deps;
   return async (ctx) => {
     exchangeOf(ctx).apiVersion = edges.apiVersion(ctx.querystring);
-    if (operation !== "cancel") return fromStore(ctx);
-    // A stored response lives on one engine and its id names none: the deployment the request names
-    // (path, header, default, the only one serving responses), else each that serves responses in turn.
-    const holders = responseHolders(ctx, deps);
-    if (holders.length === 0) throw new GatewayError("OperationNotSupported", "No deployment here serves responses.");
-    for (const [i, deployment] of holders.entries()) {
-      try {
-        await admit(ctx, deps, deployment);
-        return await fromDeployment(ctx, deployment);
-      } catch (err) {
-        if (i === holders.length - 1 || !(err instanceof GatewayError && err.status === 404)) throw err;
-      }
-    }
-  };
-
-  async function fromStore(ctx: Context): Promise<void> {
+    exchangeOf(ctx).operation = "responses";
     const id = (ctx.params as { id: string }).id;
     const owner = ownerOf(ctx);
     if (operation === "delete") {
-      if (!(await deps.store.delete(id, owner))) throw missing(id);
+      if (!(await store.deleteResponse(id, owner))) throw missing(id);
       ctx.body = { id, object: "response.deleted", deleted: true };
       return;
     }
-    const stored = await deps.store.get(id, owner);
+    if (operation === "cancel") {
+      const stored = await store.getResponse(id, owner);
+      if (!stored) throw missing(id);
+      if (stored.response.background !== true) throw notBackground("cancelled");
+      const status = String(stored.response.status);
+      if (!RUNNING.has(status) && status !== "cancelled")
+        throw new GatewayError("InvalidRequestBody", `Cannot cancel a response whose status is '${status}'.`, {
+          target: "response_id",
+        });
+      const response = await cancelRun(store, id, owner);
+      if (!response) throw missing(id);
+      ctx.body = response;
+      return;
+    }
+    const stored = await store.getResponse(id, owner);
     if (!stored) throw missing(id);
-    ctx.body = operation === "get" ? stored.response : page(ctx, stored.input as Array<Record<string, unknown>>);
-  }
+    if (operation === "input_items") {
+      // `order` asc by default here: the order the items were sent.
+      const limit = Math.min(Math.max(Number(queryString(ctx, "limit") ?? 20) || 20, 1), 100);
+      const order = queryString(ctx, "order") === "desc" ? ("desc" as const) : ("asc" as const);
+      const page = pageOf(stored.input, { limit, order, after: queryString(ctx, "after") });
+      ctx.body = listOf(page.data, page.hasMore);
+      return;
+    }
+    if (queryString(ctx, "stream") === "true") {
+      if (stored.response.background !== true) throw notBackground("streamed again");
+      const after = startingAfter(ctx);
+      exchangeOf(ctx).stream = true;
+      ctx.set(SSE_HEADERS);
+      ctx.body = Readable.from(followRun(store, id, owner, after));
+      return;
+    }
+    ctx.body = stored.response;
+  };
+}
 
-  /** Cancel: the run is the engine's (background runs kept by the gateway are the next step). */
-  async function fromDeployment(ctx: Context, d: Deployment): Promise<void> {
-    const path = { response_id: (ctx.params as { id: string }).id };
-    await withEngine(ctx, d, d.route("POST", "/responses/{response_id}/cancel", true), async (call) => {
-      const data = await call((client, init) =>
-        client.POST("/responses/{response_id}/cancel", { ...init, params: { path } }),
-      );
-      ctx.body = answerObject(data, "a response").body;
+/** `starting_after`: the sequence number after which events are replayed (none: from the first). */
+function startingAfter(ctx: Context): number {
+  const given = queryString(ctx, "starting_after");
+  if (given === undefined) return -1;
+  const n = Number(given);
+  if (!Number.isInteger(n) || n < -1)
+    throw new GatewayError("InvalidRequestBody", "starting_after must be a sequence number (an integer, 0 or more).", {
+      target: "starting_after",
     });
-  }
+  return n;
 }
 
-function responseHolders(ctx: Context, deps: GatewayDeps): readonly Deployment[] {
-  const { deployments } = deps;
-  const path = (ctx.params as { deployment?: string } | undefined)?.deployment;
-  try {
-    return [deployments.pick({ path, header: ctx.get("azureml-model-deployment") || undefined }, "responses")];
-  } catch (err) {
-    if (!(err instanceof GatewayError && err.code === "InvalidRequestBody")) throw err;
-    return deployments.all.filter((d) => servesOperation(d, "responses"));
-  }
-}
+export const listOf = (data: Item[], hasMore: boolean) => ({
+  object: "list",
+  data,
+  first_id: data[0]?.id ?? null,
+  last_id: data.at(-1)?.id ?? null,
+  has_more: hasMore,
+});

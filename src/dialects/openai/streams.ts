@@ -93,11 +93,16 @@ interface ResponsesEvent {
 }
 
 /** What the gateway's Responses state does to a stream (responses-state.ts): every response object gets its
- * id, chain and `store`; the final one is kept. */
+ * id, chain and `store`; the final one is kept (before the client hears it is complete). */
 export interface ResponsesStreamState {
   own(response: Record<string, unknown>): void;
-  keep(response: Record<string, unknown>): void;
+  keep(response: Record<string, unknown>): void | Promise<void>;
+  /** Number every event from 0, whatever the engine numbered (a background run's events are replayed by
+   * their sequence_number). */
+  renumber?: boolean;
 }
+
+export const TERMINAL_EVENTS: ReadonlySet<string> = TERMINAL;
 
 /** Responses API events (O#/components/schemas/ResponseStreamEvent), completed where the engine left
  * fields out (responses-events.ts); `model` is the one the engine was asked for. */
@@ -120,35 +125,15 @@ export function createResponsesStreamAdapter(model?: string, state?: ResponsesSt
       // llama.cpp's events carry no sequence_number, which the API requires on every event: it is
       // numbered here, in order, so clients that track it see the API's stream.
       let changed = complete(event as ResponsesEvent & { type: string });
+      let kept: void | Promise<void> = undefined;
       if (state && event.response !== null && typeof event.response === "object") {
         state.own(event.response as Record<string, unknown>); // the gateway's id, chain and `store`
         changed = true;
         // Kept before the client hears it is complete: a store that fails ends the stream with an error.
-        if (TERMINAL.has(event.type)) state.keep(event.response as Record<string, unknown>);
+        if (TERMINAL.has(event.type)) kept = state.keep(event.response as Record<string, unknown>);
       }
-      if (typeof event.sequence_number === "number") lastSequence = event.sequence_number;
-      else {
-        event.sequence_number = ++lastSequence;
-        changed = true;
-      }
-      const text = changed ? JSON.stringify(event) : data;
-      if (event.type === "error") {
-        const message = typeof event.message === "string" ? event.message : "The engine reported an error mid-stream.";
-        throw new GatewayError("UpstreamStreamError", redactSecrets(message.slice(0, 2000)), { status: 502 });
-      }
-      if (
-        event.type === "response.output_text.delta" ||
-        event.type === "response.function_call_arguments.delta" ||
-        event.type === "response.reasoning_text.delta"
-      )
-        sink.firstToken();
-      sink.send(`event: ${event.type}\ndata: ${oneLine(text, event)}\n\n`);
-      if (TERMINAL.has(event.type)) {
-        const usage = event.response?.usage;
-        if (usage) sink.outcome.usage = { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens };
-        if (typeof event.response?.status === "string") sink.outcome.finishReasons.push(event.response.status);
-        sink.end();
-      }
+      if (kept) return kept.then(() => emit(event as ResponsesEvent & { type: string }, data, changed, sink));
+      emit(event as ResponsesEvent & { type: string }, data, changed, sink);
     },
     finish(_sink, ended) {
       if (!ended) throw incomplete();
@@ -164,4 +149,30 @@ export function createResponsesStreamAdapter(model?: string, state?: ResponsesSt
       return `event: error\ndata: ${JSON.stringify(event)}\n\n`;
     },
   };
+
+  function emit(event: ResponsesEvent & { type: string }, data: string, changed: boolean, sink: StreamSink): void {
+    if (typeof event.sequence_number === "number" && !state?.renumber) lastSequence = event.sequence_number;
+    else {
+      event.sequence_number = ++lastSequence;
+      changed = true;
+    }
+    const text = changed ? JSON.stringify(event) : data;
+    if (event.type === "error") {
+      const message = typeof event.message === "string" ? event.message : "The engine reported an error mid-stream.";
+      throw new GatewayError("UpstreamStreamError", redactSecrets(message.slice(0, 2000)), { status: 502 });
+    }
+    if (
+      event.type === "response.output_text.delta" ||
+      event.type === "response.function_call_arguments.delta" ||
+      event.type === "response.reasoning_text.delta"
+    )
+      sink.firstToken();
+    sink.send(`event: ${event.type}\ndata: ${oneLine(text, event)}\n\n`);
+    if (TERMINAL.has(event.type)) {
+      const usage = event.response?.usage;
+      if (usage) sink.outcome.usage = { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens };
+      if (typeof event.response?.status === "string") sink.outcome.finishReasons.push(event.response.status);
+      sink.end();
+    }
+  }
 }

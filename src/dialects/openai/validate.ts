@@ -19,6 +19,10 @@ const LOADERS = {
     import("../../../generated/openai/validators/CreateEmbeddingRequest.gen.js").then((m) => m.CreateEmbeddingRequest),
   CreateResponse: () =>
     import("../../../generated/openai/validators/CreateResponse.gen.js").then((m) => m.CreateResponse),
+  CreateConversationBody: () =>
+    import("../../../generated/openai/validators/CreateConversationBody.gen.js").then((m) => m.CreateConversationBody),
+  UpdateConversationBody: () =>
+    import("../../../generated/openai/validators/UpdateConversationBody.gen.js").then((m) => m.UpdateConversationBody),
 } satisfies Record<string, () => Promise<ValidateFunction>>;
 
 export type OpenAIBodySchema = keyof typeof LOADERS;

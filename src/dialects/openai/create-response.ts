@@ -1,0 +1,93 @@
+// POST /responses with the state the gateway keeps (responses-state.ts): the conversation rebuilt for a
+// stateless engine, the answer under the gateway's id, kept unless `store` is false, added to its
+// conversation; `background: true` answered at once and run apart from the client (background-runs.ts).
+import { Readable } from "node:stream";
+import type { GatewayDeps } from "../../deps.ts";
+import { GatewayError } from "../../core/errors.ts";
+import { type Handler, operationHandler, type OperationSpec } from "../../core/pipeline/operation.ts";
+import type { Item } from "../../core/state/store.ts";
+import { SSE_HEADERS } from "../../core/stream/sse-writer.ts";
+import { followRun, queuedResponse, startRun } from "./background-runs.ts";
+import { acceptBody, type AcceptedBody, answerObject, type OpenAIEdges } from "./operations.ts";
+import {
+  addToConversation,
+  asClientResponse,
+  type Continued,
+  continueConversation,
+  newResponseId,
+  ownerOf,
+  withItemIds,
+} from "./responses-state.ts";
+import { createResponsesStreamAdapter } from "./streams.ts";
+import type { OpenAIResponsesRequest } from "./types.ts";
+
+type Accepted = AcceptedBody<OpenAIResponsesRequest> & {
+  owner: string;
+  /** `background: true`: answered at once (followed live when `stream` is true too). */
+  background: boolean;
+};
+
+export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
+  const { store } = deps;
+  const ttl = deps.config.storeTtlMs;
+  /** The finished response kept (unless store: false) and added to its conversation. */
+  const keep = async (owner: string, id: string, body: Item, response: Item, continued: Continued) => {
+    if (continued.store)
+      await store.putResponse({ id, owner, response, input: withItemIds(body.input, id), createdAt: Date.now() }, ttl);
+    await addToConversation(store, owner, continued, response, ttl);
+  };
+
+  const spec: OperationSpec<Accepted> = {
+    operation: "responses",
+    engine: { path: "/responses", optional: true },
+    async accept(ctx) {
+      const accepted = await acceptBody<OpenAIResponsesRequest>(ctx, edges, "CreateResponse");
+      const background = accepted.body.background === true;
+      if (background && accepted.body.store === false)
+        throw new GatewayError(
+          "InvalidRequestBody",
+          "background: true needs store: true (the default): a background response is read back from the store.",
+          { target: "store" },
+        );
+      // A background request is answered by the gateway (JSON, or its run followed): never the engine's stream.
+      return { ...accepted, owner: ownerOf(ctx), background, stream: accepted.stream && !background };
+    },
+    async answer(call, { body, owner, background }, model) {
+      if (model !== undefined) body.model = model;
+      const continued = await continueConversation(body, store, owner);
+      if (background) {
+        const createdAt = Date.now();
+        const id = newResponseId();
+        const queued = asClientResponse(queuedResponse(body, createdAt), id, continued);
+        const input = withItemIds(body.input, id);
+        await store.putResponse({ id, owner, response: queued, input, createdAt }, ttl);
+        const wantsStream = body.stream === true;
+        delete body.background; // the engine runs it in the foreground of the gateway's run
+        startRun(deps, call.detach(), { id, owner, body, continued, input, createdAt, queued });
+        if (wantsStream) return { body: Readable.from(followRun(store, id, owner, -1)), headers: SSE_HEADERS };
+        return { body: queued };
+      }
+      const data = await call((client, init) => client.POST("/responses", { ...init, body }));
+      const answer = answerObject(data, "a response");
+      const id = newResponseId();
+      const response = asClientResponse(answer.body as Item, id, continued);
+      await keep(owner, id, body, response, continued);
+      return { body: response, usage: answer.usage };
+    },
+    async stream(call, { body, owner }, model) {
+      if (model !== undefined) body.model = model;
+      const continued = await continueConversation(body, store, owner);
+      const events = await call((client, init) => client.POST("/responses", { ...init, body, parseAs: "stream" }));
+      const id = newResponseId();
+      const state = {
+        own: (response: Item) => void asClientResponse(response, id, continued),
+        keep: (response: Item) => keep(owner, id, body, response, continued),
+      };
+      return {
+        events,
+        adapter: createResponsesStreamAdapter(typeof body.model === "string" ? body.model : undefined, state),
+      };
+    },
+  };
+  return operationHandler(spec, deps, edges.notFound);
+}

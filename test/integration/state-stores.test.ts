@@ -1,0 +1,176 @@
+// Every --store backend keeps the same contract: stored responses and their items, ownership, background
+// runs (events in order, cancel refusing the runner's next write), conversations and their items; a Redis
+// that goes away is a 503 for the call, and one that comes back serves again. Redis is a real redis-server.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { GatewayError } from "../../src/core/errors.ts";
+import { openStore } from "../../src/core/state/open-store.ts";
+import type { StateStore } from "../../src/core/state/store.ts";
+import { redisAvailable, startRedis, type RunningRedis } from "../helpers/redis.ts";
+
+const TTL = 60_000;
+const withRedis = redisAvailable();
+let redis: RunningRedis | undefined;
+
+const backends: Array<[string, () => Promise<StateStore>]> = [
+  ["memory", async () => openStore({ kind: "memory" }, () => {})],
+  [
+    "sqlite",
+    async () => openStore({ kind: "sqlite", path: join(mkdtempSync(join(tmpdir(), "aop-store-")), "s.db") }, () => {}),
+  ],
+];
+if (withRedis)
+  backends.push([
+    "redis",
+    async () => {
+      redis ??= await startRedis();
+      const store = openStore({ kind: "redis", url: redis.url }, () => {});
+      await store.ready();
+      return store;
+    },
+  ]);
+
+const response = (id: string, status = "completed") => ({
+  id,
+  object: "response",
+  status,
+  background: status !== "completed",
+  output: [{ id: `msg_${id}`, type: "message", role: "assistant", content: [{ type: "output_text", text: id }] }],
+});
+const entry = (id: string, owner = "alice", status = "completed") => ({
+  id,
+  owner,
+  response: response(id, status),
+  input: [{ id: `in_${id}`, type: "message", role: "user", content: "hi" }],
+  createdAt: Date.now(),
+});
+
+for (const [name, open] of backends) {
+  const test = suite<{ store: StateStore }>(`state-store:${name}`);
+  test.before(async (ctx) => {
+    ctx.store = await open();
+  });
+  test.after(async ({ store }) => {
+    await store.close();
+  });
+
+  test("responses_are_the_owners_and_their_items_referable", async ({ store }) => {
+    await store.putResponse(entry("r1"), TTL);
+    assert.equal((await store.getResponse("r1", "alice"))?.response.output, response("r1").output);
+    assert.is(await store.getResponse("r1", "bob"), undefined, "another owner finds nothing");
+    assert.equal(await store.item("msg_r1", "alice"), response("r1").output[0]);
+    assert.is(await store.item("msg_r1", "bob"), undefined);
+    assert.is(await store.deleteResponse("r1", "bob"), false);
+    assert.is(await store.deleteResponse("r1", "alice"), true);
+    assert.is(await store.getResponse("r1", "alice"), undefined);
+    assert.is(await store.item("msg_r1", "alice"), undefined, "a deleted response's items go with it");
+    assert.is(await store.deleteResponse("r1", "alice"), false);
+  });
+
+  test("an_expired_response_is_gone", async ({ store }) => {
+    await store.putResponse(entry("r2"), 1);
+    const until = Date.now() + 2000;
+    while ((await store.getResponse("r2", "alice")) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    assert.is(await store.getResponse("r2", "alice"), undefined);
+  });
+
+  test("a_run_records_its_events_and_a_cancel_refuses_its_next_write", async ({ store }) => {
+    await store.putResponse(entry("run1", "alice", "queued"), TTL);
+    const frames = ["a", "b", "c"].map((frame, seq) => ({ seq, frame }));
+    assert.is(await store.appendEvents("run1", frames.slice(0, 2), TTL), true);
+    assert.is(await store.updateRun(entry("run1", "alice", "in_progress"), TTL), true);
+    assert.is(await store.appendEvents("run1", frames.slice(2), TTL), true);
+    assert.equal(await store.events("run1", -1), frames);
+    assert.equal(await store.events("run1", 0), frames.slice(1));
+    assert.equal(await store.events("run1", 2), []);
+    assert.is(await store.cancelRun("run1", "bob", {}), undefined, "another owner cannot cancel");
+    const cancelled = await store.cancelRun("run1", "alice", {});
+    assert.is(cancelled?.response.status, "cancelled");
+    assert.is(await store.appendEvents("run1", [{ seq: 3, frame: "d" }], TTL), false);
+    assert.is(await store.updateRun(entry("run1", "alice", "completed"), TTL), false, "a cancelled run stays so");
+    assert.is((await store.getResponse("run1", "alice"))?.response.status, "cancelled");
+    assert.is((await store.cancelRun("run1", "alice", {}))?.response.status, "cancelled", "cancel is idempotent");
+    assert.is(await store.deleteResponse("run1", "alice"), true);
+    assert.equal(await store.events("run1", -1), [], "its events go with it");
+  });
+
+  test("a_finished_run_keeps_its_output_items_and_events", async ({ store }) => {
+    await store.putResponse(entry("run2", "alice", "queued"), TTL);
+    await store.appendEvents("run2", [{ seq: 0, frame: "x" }], TTL);
+    assert.is(await store.updateRun(entry("run2", "alice", "completed"), TTL), true);
+    assert.equal(await store.item("msg_run2", "alice"), response("run2").output[0]);
+    assert.equal(await store.events("run2", -1), [{ seq: 0, frame: "x" }]);
+    assert.is((await store.cancelRun("run2", "alice", {}))?.response.status, "completed", "nothing to cancel");
+  });
+
+  test("conversations_keep_items_in_order_for_their_owner", async ({ store }) => {
+    const item = (id: string) => ({ id, type: "message", role: "user", content: [{ type: "input_text", text: id }] });
+    await store.createConversation(
+      { id: "c1", owner: "alice", createdAt: 1000, metadata: { topic: "t" } },
+      [item("i1"), item("i2")],
+      TTL,
+    );
+    assert.equal(await store.getConversation("c1", "alice"), {
+      id: "c1",
+      owner: "alice",
+      createdAt: 1000,
+      metadata: { topic: "t" },
+    });
+    assert.is(await store.getConversation("c1", "bob"), undefined);
+    assert.is(await store.addItems("c1", "bob", [item("x")], TTL), false);
+    assert.is(await store.addItems("c1", "alice", [item("i3"), item("i4")], TTL), true);
+    const ids = async (query: Parameters<StateStore["conversationItems"]>[2]) =>
+      (await store.conversationItems("c1", "alice", query))?.data.map((i) => i.id);
+    assert.equal(await ids({ limit: 10, order: "asc" }), ["i1", "i2", "i3", "i4"]);
+    assert.equal(await ids({ limit: 2, order: "desc" }), ["i4", "i3"]);
+    assert.equal(await ids({ limit: 2, order: "desc", after: "i3" }), ["i2", "i1"]);
+    assert.is((await store.conversationItems("c1", "alice", { limit: 3, order: "asc" }))?.hasMore, true);
+    assert.is(await store.conversationItems("c1", "bob", { limit: 3, order: "asc" }), undefined);
+    assert.equal(await store.conversationItem("c1", "alice", "i2"), item("i2"));
+    assert.is(await store.conversationItem("c1", "bob", "i2"), undefined);
+    assert.is(await store.deleteConversationItem("c1", "alice", "i2"), true);
+    assert.is(await store.deleteConversationItem("c1", "alice", "i2"), false);
+    assert.equal(await ids({ limit: 10, order: "asc" }), ["i1", "i3", "i4"]);
+    assert.equal((await store.updateConversation("c1", "alice", { topic: "u" }))?.metadata, { topic: "u" });
+    assert.is(await store.updateConversation("c1", "bob", { topic: "v" }), undefined);
+    assert.is(await store.deleteConversation("c1", "bob"), false);
+    assert.is(await store.deleteConversation("c1", "alice"), true);
+    assert.is(await store.getConversation("c1", "alice"), undefined);
+    assert.is(await store.conversationItems("c1", "alice", { limit: 3, order: "asc" }), undefined);
+  });
+
+  test.run();
+}
+
+if (withRedis) {
+  const test = suite("state-store:redis-down");
+  test("a_redis_that_goes_away_is_a_503_and_one_that_comes_back_serves", async () => {
+    const own = await startRedis();
+    const failures: unknown[] = [];
+    const store = openStore({ kind: "redis", url: own.url }, (err) => failures.push(err));
+    await store.ready();
+    await store.putResponse(entry("d1"), TTL);
+    await own.stop();
+    const err = await Promise.resolve(store.getResponse("d1", "alice")).catch((e: unknown) => e);
+    assert.instance(err, GatewayError);
+    assert.is((err as GatewayError).status, 503);
+    assert.match((err as GatewayError).message, /state store \(redis\) is unavailable/);
+    assert.ok(failures.length > 0, "the failure is reported (logged by the gateway)");
+    await store.close();
+  });
+  test("a_redis_that_cannot_be_reached_at_start_says_so", async () => {
+    const gone = await startRedis();
+    await gone.stop();
+    const store = openStore({ kind: "redis", url: gone.url }, () => {});
+    const err = await store.ready().catch((e: Error) => e);
+    assert.instance(err, Error);
+    await store.close();
+  });
+  test.after(async () => {
+    await redis?.stop();
+  });
+  test.run();
+}
