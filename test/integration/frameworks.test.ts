@@ -71,7 +71,8 @@ function record(sim: EngineSim, name: string): void {
     });
 }
 
-function frameworkSuite(name: string, cases: (test: ReturnType<typeof suite<Ctx>>) => void): void {
+/** `overChat`: the engine has no Responses API (TGI), so the gateway serves it over chat completions. */
+function frameworkSuite(name: string, cases: (test: ReturnType<typeof suite<Ctx>>) => void, overChat = false): void {
   const test = suite<Ctx>(`frameworks:${name}`);
   test.before(async (ctx) => {
     ctx.sim = await new EngineSim().start();
@@ -81,7 +82,10 @@ function frameworkSuite(name: string, cases: (test: ReturnType<typeof suite<Ctx>
     await ctx.gw.close();
     await ctx.sim.close();
   });
-  test.before.each((ctx) => ctx.sim.reset());
+  test.before.each((ctx) => {
+    ctx.sim.reset();
+    ctx.sim.noResponses = overChat;
+  });
   cases(test);
   test.run();
 }
@@ -109,6 +113,7 @@ interface AiSdkSetUp {
   embedding?(gw: string): EmbeddingModel;
   enginePath: "/v1/responses" | "/v1/chat/completions";
   gatewayPath: string;
+  overChat?: boolean;
 }
 
 const AI_SDK_SETUPS: AiSdkSetUp[] = [
@@ -136,6 +141,13 @@ const AI_SDK_SETUPS: AiSdkSetUp[] = [
     gatewayPath: `/openai/deployments/${DEPLOYMENT}/responses`,
   },
   {
+    name: "azure_responses_v1_over_chat",
+    model: (gw) => createAzure({ baseURL: `${gw}/openai/v1`, apiKey: KEY })(DEPLOYMENT),
+    enginePath: "/v1/chat/completions",
+    gatewayPath: "/openai/v1/responses",
+    overChat: true,
+  },
+  {
     name: "azure_chat",
     model: (gw) => createAzure({ baseURL: `${gw}/openai/v1`, apiKey: KEY }).chat(DEPLOYMENT),
     enginePath: "/v1/chat/completions",
@@ -157,125 +169,129 @@ const AI_SDK_SETUPS: AiSdkSetUp[] = [
 ];
 
 for (const setUp of AI_SDK_SETUPS) {
-  frameworkSuite(`ai-sdk:${setUp.name}`, (test) => {
-    const model = (ctx: Ctx) => setUp.model(ctx.gw.url);
-    const recorded = (ctx: Ctx, what: string) => record(ctx.sim, `ai-sdk-${setUp.name}-${what}`);
+  frameworkSuite(
+    `ai-sdk:${setUp.name}`,
+    (test) => {
+      const model = (ctx: Ctx) => setUp.model(ctx.gw.url);
+      const recorded = (ctx: Ctx, what: string) => record(ctx.sim, `ai-sdk-${setUp.name}-${what}`);
 
-    test("text", async (ctx) => {
-      const { text } = await generateText({ model: model(ctx), prompt: "Say hello.", maxRetries: 0 });
-      assert.is(text, REPLY);
-      assert.is(posts(ctx.sim, setUp.enginePath).length, 1);
-      recorded(ctx, "text");
-    });
-
-    test("stream", async (ctx) => {
-      const result = streamText({ model: model(ctx), prompt: "Say hello.", maxRetries: 0 });
-      let text = "";
-      for await (const delta of result.textStream) text += delta;
-      assert.is(text, REPLY);
-      assert.is((await result.usage).outputTokens, 6);
-      recorded(ctx, "stream");
-    });
-
-    test("tool_loop", async (ctx) => {
-      const calls: unknown[] = [];
-      const weather = tool({
-        description: "Weather of a city",
-        inputSchema: z.object({ city: z.string() }),
-        execute: async (input) => (calls.push(input), WEATHER),
+      test("text", async (ctx) => {
+        const { text } = await generateText({ model: model(ctx), prompt: "Say hello.", maxRetries: 0 });
+        assert.is(text, REPLY);
+        assert.is(posts(ctx.sim, setUp.enginePath).length, 1);
+        recorded(ctx, "text");
       });
-      const { text, steps } = await generateText({
-        model: model(ctx),
-        prompt: "Weather in Paris?",
-        tools: { weather },
-        stopWhen: stepCountIs(3),
-        maxRetries: 0,
-      });
-      assert.equal(calls, [{ city: "Paris" }]);
-      assert.is(steps.length, 2);
-      assert.is(text, REPLY);
-      const second = JSON.stringify(posts(ctx.sim, setUp.enginePath)[1]!.body);
-      assert.ok(second.includes("sunny"), "the tool's result reached the engine");
-      recorded(ctx, "tool-loop");
-    });
 
-    test("structured_output", async (ctx) => {
-      const { output } = await generateText({
-        model: model(ctx),
-        prompt: "Forecast for Paris as JSON.",
-        output: Output.object({ schema: Forecast }),
-        maxRetries: 0,
+      test("stream", async (ctx) => {
+        const result = streamText({ model: model(ctx), prompt: "Say hello.", maxRetries: 0 });
+        let text = "";
+        for await (const delta of result.textStream) text += delta;
+        assert.is(text, REPLY);
+        assert.is((await result.usage).outputTokens, 6);
+        recorded(ctx, "stream");
       });
-      assert.equal(output, { city: "Paris", celsius: 21 });
-      recorded(ctx, "structured");
-    });
 
-    test("multi_turn", async (ctx) => {
-      // On Responses the AI SDK sends earlier answers as references to stored items unless `store` is
-      // false; resolving them needs the gateway's own store (issue 24), so this turn keeps nothing.
-      const providerOptions = { openai: { store: false }, azure: { store: false } };
-      const first = await generateText({ model: model(ctx), prompt: "Say hello.", providerOptions, maxRetries: 0 });
-      const second = await generateText({
-        model: model(ctx),
-        messages: [
-          { role: "user", content: "Say hello." },
-          ...first.response.messages,
-          { role: "user", content: "Again." },
-        ],
-        providerOptions,
-        maxRetries: 0,
+      test("tool_loop", async (ctx) => {
+        const calls: unknown[] = [];
+        const weather = tool({
+          description: "Weather of a city",
+          inputSchema: z.object({ city: z.string() }),
+          execute: async (input) => (calls.push(input), WEATHER),
+        });
+        const { text, steps } = await generateText({
+          model: model(ctx),
+          prompt: "Weather in Paris?",
+          tools: { weather },
+          stopWhen: stepCountIs(3),
+          maxRetries: 0,
+        });
+        assert.equal(calls, [{ city: "Paris" }]);
+        assert.is(steps.length, 2);
+        assert.is(text, REPLY);
+        const second = JSON.stringify(posts(ctx.sim, setUp.enginePath)[1]!.body);
+        assert.ok(second.includes("sunny"), "the tool's result reached the engine");
+        recorded(ctx, "tool-loop");
       });
-      assert.is(second.text, REPLY);
-      const body = JSON.stringify(posts(ctx.sim, setUp.enginePath)[1]!.body);
-      assert.ok(body.includes(REPLY) && body.includes("Again."), "the earlier answer went back to the engine");
-      recorded(ctx, "multi-turn");
-    });
 
-    if (setUp.enginePath === "/v1/responses") {
-      test("multi_turn_with_stored_items_is_resolved_by_the_gateway", async (ctx) => {
-        const first = await generateText({ model: model(ctx), prompt: "Say hello.", maxRetries: 0 });
-        await generateText({
+      test("structured_output", async (ctx) => {
+        const { output } = await generateText({
+          model: model(ctx),
+          prompt: "Forecast for Paris as JSON.",
+          output: Output.object({ schema: Forecast }),
+          maxRetries: 0,
+        });
+        assert.equal(output, { city: "Paris", celsius: 21 });
+        recorded(ctx, "structured");
+      });
+
+      test("multi_turn", async (ctx) => {
+        // On Responses the AI SDK sends earlier answers as references to stored items unless `store` is
+        // false; resolving them needs the gateway's own store (issue 24), so this turn keeps nothing.
+        const providerOptions = { openai: { store: false }, azure: { store: false } };
+        const first = await generateText({ model: model(ctx), prompt: "Say hello.", providerOptions, maxRetries: 0 });
+        const second = await generateText({
           model: model(ctx),
           messages: [
             { role: "user", content: "Say hello." },
             ...first.response.messages,
             { role: "user", content: "Again." },
           ],
+          providerOptions,
           maxRetries: 0,
         });
-        // The AI SDK sends the first answer as a reference to its stored item; the engine keeps nothing, so
-        // the gateway's store puts the item itself in its place.
-        const input = posts(ctx.sim, setUp.enginePath)[1]!.body.input as Array<Record<string, unknown>>;
-        assert.is(input[1]!.type, "message");
-        assert.is(input[1]!.id, "msg_sim");
-        assert.match(JSON.stringify(input[1]), new RegExp(REPLY));
-        assert.not.ok(JSON.stringify(input).includes("item_reference"));
-        recorded(ctx, "multi-turn-stored");
+        assert.is(second.text, REPLY);
+        const body = JSON.stringify(posts(ctx.sim, setUp.enginePath)[1]!.body);
+        assert.ok(body.includes(REPLY) && body.includes("Again."), "the earlier answer went back to the engine");
+        recorded(ctx, "multi-turn");
       });
-    }
 
-    if (setUp.embedding) {
-      test("embeddings", async (ctx) => {
-        const { embedding } = await embed({ model: setUp.embedding!(ctx.gw.url), value: "hello", maxRetries: 0 });
-        assert.is(embedding.length, 8);
-        simVector("hello", 8).forEach((x, i) => assert.ok(Math.abs(x - embedding[i]!) < 1e-6));
-        recorded(ctx, "embeddings");
+      if (setUp.enginePath === "/v1/responses") {
+        test("multi_turn_with_stored_items_is_resolved_by_the_gateway", async (ctx) => {
+          const first = await generateText({ model: model(ctx), prompt: "Say hello.", maxRetries: 0 });
+          await generateText({
+            model: model(ctx),
+            messages: [
+              { role: "user", content: "Say hello." },
+              ...first.response.messages,
+              { role: "user", content: "Again." },
+            ],
+            maxRetries: 0,
+          });
+          // The AI SDK sends the first answer as a reference to its stored item; the engine keeps nothing, so
+          // the gateway's store puts the item itself in its place.
+          const input = posts(ctx.sim, setUp.enginePath)[1]!.body.input as Array<Record<string, unknown>>;
+          assert.is(input[1]!.type, "message");
+          assert.is(input[1]!.id, "msg_sim");
+          assert.match(JSON.stringify(input[1]), new RegExp(REPLY));
+          assert.not.ok(JSON.stringify(input).includes("item_reference"));
+          recorded(ctx, "multi-turn-stored");
+        });
+      }
+
+      if (setUp.embedding) {
+        test("embeddings", async (ctx) => {
+          const { embedding } = await embed({ model: setUp.embedding!(ctx.gw.url), value: "hello", maxRetries: 0 });
+          assert.is(embedding.length, 8);
+          simVector("hello", 8).forEach((x, i) => assert.ok(Math.abs(x - embedding[i]!) < 1e-6));
+          recorded(ctx, "embeddings");
+        });
+      }
+
+      test("bad_request_and_rate_limit", async (ctx) => {
+        engineFault(ctx.sim, 400);
+        const bad = await generateText({ model: model(ctx), prompt: "x", maxRetries: 0 }).catch((e: unknown) => e);
+        assert.ok(APICallError.isInstance(bad), String(bad));
+        assert.is((bad as APICallError).statusCode, 400);
+        assert.match((bad as APICallError).message, /the engine refused it/);
+        engineFault(ctx.sim, 429, { "retry-after": "3" });
+        const limited = await generateText({ model: model(ctx), prompt: "x", maxRetries: 0 }).catch((e: unknown) => e);
+        assert.ok(APICallError.isInstance(limited), String(limited));
+        assert.is((limited as APICallError).statusCode, 429);
+        assert.is((limited as APICallError).responseHeaders?.["retry-after"], "3");
       });
-    }
-
-    test("bad_request_and_rate_limit", async (ctx) => {
-      engineFault(ctx.sim, 400);
-      const bad = await generateText({ model: model(ctx), prompt: "x", maxRetries: 0 }).catch((e: unknown) => e);
-      assert.ok(APICallError.isInstance(bad), String(bad));
-      assert.is((bad as APICallError).statusCode, 400);
-      assert.match((bad as APICallError).message, /the engine refused it/);
-      engineFault(ctx.sim, 429, { "retry-after": "3" });
-      const limited = await generateText({ model: model(ctx), prompt: "x", maxRetries: 0 }).catch((e: unknown) => e);
-      assert.ok(APICallError.isInstance(limited), String(limited));
-      assert.is((limited as APICallError).statusCode, 429);
-      assert.is((limited as APICallError).responseHeaders?.["retry-after"], "3");
-    });
-  });
+    },
+    setUp.overChat,
+  );
 }
 
 // ---- OpenAI Agents SDK --------------------------------------------------------------------------------
@@ -286,6 +302,13 @@ const AGENT_SETUPS = [
     client: (gw: string) => new OpenAI({ baseURL: `${gw}/openai/v1`, apiKey: KEY, maxRetries: 0 }),
     model: DEPLOYMENT,
     api: "responses" as const,
+  },
+  {
+    name: "responses_openai_v1_over_chat",
+    client: (gw: string) => new OpenAI({ baseURL: `${gw}/openai/v1`, apiKey: KEY, maxRetries: 0 }),
+    model: DEPLOYMENT,
+    api: "responses" as const,
+    overChat: true,
   },
   {
     name: "chat_openai_v1",
@@ -302,61 +325,68 @@ const AGENT_SETUPS = [
 ];
 
 for (const setUp of AGENT_SETUPS) {
-  frameworkSuite(`agents:${setUp.name}`, (test) => {
-    const enginePath = setUp.api === "responses" ? "/v1/responses" : "/v1/chat/completions";
-    const agent = (ctx: Ctx, extra: Partial<ConstructorParameters<typeof Agent>[0]> = {}) => {
-      const client = setUp.client(ctx.gw.url);
-      const model =
-        setUp.api === "responses"
-          ? new OpenAIResponsesModel(client, setUp.model)
-          : new OpenAIChatCompletionsModel(client, setUp.model);
-      return new Agent({ name: "assistant", instructions: "Be brief.", model, ...extra });
-    };
+  frameworkSuite(
+    `agents:${setUp.name}`,
+    (test) => {
+      const enginePath = setUp.api === "responses" && !setUp.overChat ? "/v1/responses" : "/v1/chat/completions";
+      const agent = (ctx: Ctx, extra: Partial<ConstructorParameters<typeof Agent>[0]> = {}) => {
+        const client = setUp.client(ctx.gw.url);
+        const model =
+          setUp.api === "responses"
+            ? new OpenAIResponsesModel(client, setUp.model)
+            : new OpenAIChatCompletionsModel(client, setUp.model);
+        return new Agent({ name: "assistant", instructions: "Be brief.", model, ...extra });
+      };
 
-    test("text_and_stream", async (ctx) => {
-      assert.is((await run(agent(ctx), "Say hello.")).finalOutput, REPLY);
-      const streamed = await run(agent(ctx), "Say hello.", { stream: true });
-      let text = "";
-      for await (const chunk of streamed.toTextStream()) text += chunk;
-      await streamed.completed;
-      assert.is(text, REPLY);
-      record(ctx.sim, `agents-${setUp.name}-text`);
-    });
-
-    test("tool_loop_then_a_second_turn", async (ctx) => {
-      const calls: unknown[] = [];
-      const weather = agentTool({
-        name: "get_weather",
-        description: "Weather of a city",
-        parameters: z.object({ city: z.string() }),
-        execute: async (input) => (calls.push(input), JSON.stringify(WEATHER)),
+      test("text_and_stream", async (ctx) => {
+        assert.is((await run(agent(ctx), "Say hello.")).finalOutput, REPLY);
+        const streamed = await run(agent(ctx), "Say hello.", { stream: true });
+        let text = "";
+        for await (const chunk of streamed.toTextStream()) text += chunk;
+        await streamed.completed;
+        assert.is(text, REPLY);
+        record(ctx.sim, `agents-${setUp.name}-text`);
       });
-      const first = await run(agent(ctx, { tools: [weather] }), "Weather in Paris?");
-      assert.equal(calls, [{ city: "Paris" }]);
-      assert.is(first.finalOutput, REPLY);
-      const second = await run(agent(ctx, { tools: [weather] }), [
-        ...first.history,
-        { role: "user", content: "And tomorrow?" },
-      ]);
-      assert.is(second.finalOutput, REPLY);
-      const last = JSON.stringify(posts(ctx.sim, enginePath).at(-1)!.body);
-      assert.ok(last.includes("sunny") && last.includes("And tomorrow?"), "the whole history went back to the engine");
-      record(ctx.sim, `agents-${setUp.name}-tool-loop`);
-    });
 
-    test("structured_output", async (ctx) => {
-      const result = await run(agent(ctx, { outputType: Forecast }), "Forecast for Paris.");
-      assert.equal(result.finalOutput, { city: "Paris", celsius: 21 });
-      record(ctx.sim, `agents-${setUp.name}-structured`);
-    });
+      test("tool_loop_then_a_second_turn", async (ctx) => {
+        const calls: unknown[] = [];
+        const weather = agentTool({
+          name: "get_weather",
+          description: "Weather of a city",
+          parameters: z.object({ city: z.string() }),
+          execute: async (input) => (calls.push(input), JSON.stringify(WEATHER)),
+        });
+        const first = await run(agent(ctx, { tools: [weather] }), "Weather in Paris?");
+        assert.equal(calls, [{ city: "Paris" }]);
+        assert.is(first.finalOutput, REPLY);
+        const second = await run(agent(ctx, { tools: [weather] }), [
+          ...first.history,
+          { role: "user", content: "And tomorrow?" },
+        ]);
+        assert.is(second.finalOutput, REPLY);
+        const last = JSON.stringify(posts(ctx.sim, enginePath).at(-1)!.body);
+        assert.ok(
+          last.includes("sunny") && last.includes("And tomorrow?"),
+          "the whole history went back to the engine",
+        );
+        record(ctx.sim, `agents-${setUp.name}-tool-loop`);
+      });
 
-    test("bad_request_and_rate_limit", async (ctx) => {
-      engineFault(ctx.sim, 400);
-      assert.instance(await run(agent(ctx), "x").catch((e: unknown) => e), OpenAI.BadRequestError);
-      engineFault(ctx.sim, 429, { "retry-after": "3" });
-      assert.instance(await run(agent(ctx), "x").catch((e: unknown) => e), OpenAI.RateLimitError);
-    });
-  });
+      test("structured_output", async (ctx) => {
+        const result = await run(agent(ctx, { outputType: Forecast }), "Forecast for Paris.");
+        assert.equal(result.finalOutput, { city: "Paris", celsius: 21 });
+        record(ctx.sim, `agents-${setUp.name}-structured`);
+      });
+
+      test("bad_request_and_rate_limit", async (ctx) => {
+        engineFault(ctx.sim, 400);
+        assert.instance(await run(agent(ctx), "x").catch((e: unknown) => e), OpenAI.BadRequestError);
+        engineFault(ctx.sim, 429, { "retry-after": "3" });
+        assert.instance(await run(agent(ctx), "x").catch((e: unknown) => e), OpenAI.RateLimitError);
+      });
+    },
+    setUp.overChat,
+  );
 }
 
 // ---- LangChain ----------------------------------------------------------------------------------------
@@ -384,6 +414,12 @@ const LANGCHAIN_SETUPS = [
     chat: (gw: string) => azureChat(gw, true),
   },
   {
+    name: "azure_responses_over_chat",
+    responses: true,
+    chat: (gw: string) => azureChat(gw, true),
+    overChat: true,
+  },
+  {
     name: "openai_engine_v1",
     responses: false,
     chat: (gw: string) =>
@@ -404,71 +440,75 @@ const LANGCHAIN_SETUPS = [
 ];
 
 for (const setUp of LANGCHAIN_SETUPS) {
-  frameworkSuite(`langchain:${setUp.name}`, (test) => {
-    const enginePath = setUp.responses ? "/v1/responses" : "/v1/chat/completions";
-    const textOf = (content: unknown) =>
-      typeof content === "string" ? content : (content as Array<{ text?: string }>).map((p) => p.text ?? "").join("");
+  frameworkSuite(
+    `langchain:${setUp.name}`,
+    (test) => {
+      const enginePath = setUp.responses && !setUp.overChat ? "/v1/responses" : "/v1/chat/completions";
+      const textOf = (content: unknown) =>
+        typeof content === "string" ? content : (content as Array<{ text?: string }>).map((p) => p.text ?? "").join("");
 
-    test("text_stream_and_multi_turn", async (ctx) => {
-      const model = setUp.chat(ctx.gw.url);
-      const answer = await model.invoke("Say hello.");
-      assert.is(textOf(answer.content), REPLY);
-      let streamed = "";
-      for await (const chunk of await model.stream("Say hello.")) streamed += textOf(chunk.content);
-      assert.is(streamed, REPLY);
-      const again = await model.invoke([["human", "Say hello."], answer, ["human", "Again."]]);
-      assert.is(textOf(again.content), REPLY);
-      const body = JSON.stringify(posts(ctx.sim, enginePath).at(-1)!.body);
-      assert.ok(body.includes(REPLY) && body.includes("Again."));
-      record(ctx.sim, `langchain-${setUp.name}-text`);
-    });
+      test("text_stream_and_multi_turn", async (ctx) => {
+        const model = setUp.chat(ctx.gw.url);
+        const answer = await model.invoke("Say hello.");
+        assert.is(textOf(answer.content), REPLY);
+        let streamed = "";
+        for await (const chunk of await model.stream("Say hello.")) streamed += textOf(chunk.content);
+        assert.is(streamed, REPLY);
+        const again = await model.invoke([["human", "Say hello."], answer, ["human", "Again."]]);
+        assert.is(textOf(again.content), REPLY);
+        const body = JSON.stringify(posts(ctx.sim, enginePath).at(-1)!.body);
+        assert.ok(body.includes(REPLY) && body.includes("Again."));
+        record(ctx.sim, `langchain-${setUp.name}-text`);
+      });
 
-    test("tool_loop", async (ctx) => {
-      const model = setUp.chat(ctx.gw.url).bindTools([
-        {
-          type: "function",
-          function: {
-            name: "get_weather",
-            description: "Weather of a city",
-            parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+      test("tool_loop", async (ctx) => {
+        const model = setUp.chat(ctx.gw.url).bindTools([
+          {
+            type: "function",
+            function: {
+              name: "get_weather",
+              description: "Weather of a city",
+              parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+            },
           },
-        },
-      ]);
-      const asked = await model.invoke("Weather in Paris?");
-      const call = asked.tool_calls?.[0];
-      assert.is(call?.name, "get_weather");
-      assert.equal(call?.args, { city: "Paris" });
-      const answered = await model.invoke([
-        ["human", "Weather in Paris?"],
-        asked,
-        { role: "tool", content: JSON.stringify(WEATHER), tool_call_id: call!.id! },
-      ]);
-      assert.is(textOf(answered.content), REPLY);
-      assert.ok(JSON.stringify(posts(ctx.sim, enginePath).at(-1)!.body).includes("sunny"));
-      record(ctx.sim, `langchain-${setUp.name}-tool-loop`);
-    });
+        ]);
+        const asked = await model.invoke("Weather in Paris?");
+        const call = asked.tool_calls?.[0];
+        assert.is(call?.name, "get_weather");
+        assert.equal(call?.args, { city: "Paris" });
+        const answered = await model.invoke([
+          ["human", "Weather in Paris?"],
+          asked,
+          { role: "tool", content: JSON.stringify(WEATHER), tool_call_id: call!.id! },
+        ]);
+        assert.is(textOf(answered.content), REPLY);
+        assert.ok(JSON.stringify(posts(ctx.sim, enginePath).at(-1)!.body).includes("sunny"));
+        record(ctx.sim, `langchain-${setUp.name}-tool-loop`);
+      });
 
-    test("structured_output", async (ctx) => {
-      const forecast = await setUp.chat(ctx.gw.url).withStructuredOutput(Forecast).invoke("Forecast for Paris.");
-      assert.equal(forecast, { city: "Paris", celsius: 21 });
-      record(ctx.sim, `langchain-${setUp.name}-structured`);
-    });
+      test("structured_output", async (ctx) => {
+        const forecast = await setUp.chat(ctx.gw.url).withStructuredOutput(Forecast).invoke("Forecast for Paris.");
+        assert.equal(forecast, { city: "Paris", celsius: 21 });
+        record(ctx.sim, `langchain-${setUp.name}-structured`);
+      });
 
-    test("bad_request_and_rate_limit", async (ctx) => {
-      engineFault(ctx.sim, 400);
-      const bad = (await setUp
-        .chat(ctx.gw.url)
-        .invoke("x")
-        .catch((e: unknown) => e)) as { status?: number; message: string };
-      assert.is(bad.status, 400);
-      engineFault(ctx.sim, 429, { "retry-after": "3" });
-      const limited = (await setUp
-        .chat(ctx.gw.url)
-        .invoke("x")
-        .catch((e: unknown) => e)) as { status?: number };
-      assert.is(limited.status, 429);
-    });
-  });
+      test("bad_request_and_rate_limit", async (ctx) => {
+        engineFault(ctx.sim, 400);
+        const bad = (await setUp
+          .chat(ctx.gw.url)
+          .invoke("x")
+          .catch((e: unknown) => e)) as { status?: number; message: string };
+        assert.is(bad.status, 400);
+        engineFault(ctx.sim, 429, { "retry-after": "3" });
+        const limited = (await setUp
+          .chat(ctx.gw.url)
+          .invoke("x")
+          .catch((e: unknown) => e)) as { status?: number };
+        assert.is(limited.status, 429);
+      });
+    },
+    setUp.overChat,
+  );
 }
 
 frameworkSuite("langchain:embeddings", (test) => {

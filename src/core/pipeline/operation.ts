@@ -42,6 +42,8 @@ export type EngineCall = (<T>(
   /** The same engine, called apart from the client's connection (a background run): its own signal and
    * total timeout. */
   detach(): DetachedCall;
+  /** The deployment whose engine this calls. */
+  readonly deployment: Deployment;
 };
 
 export interface DetachedCall {
@@ -120,12 +122,15 @@ export async function withEngine<T>(
   const engineCall = (signal: RequestSignal): EngineCall => {
     const init: CallInit = { headers, signal: asFetchSignal(signal), exchange };
     let started: number | undefined;
-    const call = (async (send) => {
-      started ??= performance.now();
-      const { data } = await callUpstream(signal, () => send(d.upstream.client, init), route);
-      exchange.upstreamMs = performance.now() - started;
-      return data;
-    }) as EngineCall;
+    const call = Object.assign(
+      async <T>(send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>) => {
+        started ??= performance.now();
+        const { data } = await callUpstream(signal, () => send(d.upstream.client, init), route);
+        exchange.upstreamMs = performance.now() - started;
+        return data;
+      },
+      { deployment: d },
+    ) as EngineCall;
     call.detach = () => {
       const own = new RequestSignal();
       const timer = setTimeout(

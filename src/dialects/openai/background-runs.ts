@@ -11,7 +11,8 @@ import { type Item, type RunEvent, RUNNING, type StateStore } from "../../core/s
 import { createStreamOutcome, type StreamSink } from "../../core/stream/sse-writer.ts";
 import { SseParser } from "../../core/stream/sse.ts";
 import { classifyUpstreamFailure } from "../../core/upstream/failures.ts";
-import { addToConversation, asClientResponse, type Continued } from "./responses-state.ts";
+import { engineResponseEvents } from "./responses-bridge.ts";
+import { addToConversation, asClientResponse, type Continued, echoedSettings } from "./responses-state.ts";
 import { createResponsesStreamAdapter, TERMINAL_EVENTS } from "./streams.ts";
 
 /** How often a follower looks at the store for a run another process runs. */
@@ -41,24 +42,6 @@ export interface Run {
 
 /** The response a background request answers at once: the request's settings, nothing generated yet. */
 export function queuedResponse(body: Record<string, unknown>, createdAt: number): Item {
-  const echoed = [
-    "model",
-    "instructions",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "temperature",
-    "top_p",
-    "max_output_tokens",
-    "max_tool_calls",
-    "metadata",
-    "text",
-    "reasoning",
-    "truncation",
-    "user",
-    "service_tier",
-    "top_logprobs",
-  ];
   return {
     object: "response",
     created_at: Math.floor(createdAt / 1000),
@@ -68,7 +51,7 @@ export function queuedResponse(body: Record<string, unknown>, createdAt: number)
     incomplete_details: null,
     output: [],
     usage: null,
-    ...Object.fromEntries(echoed.filter((field) => body[field] !== undefined).map((field) => [field, body[field]])),
+    ...echoedSettings(body),
   };
 }
 
@@ -125,9 +108,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
 
   const execute = async (): Promise<void> => {
     try {
-      const events = await detached.call((client, init) =>
-        client.POST("/responses", { ...init, body: { ...run.body, stream: true }, parseAs: "stream" }),
-      );
+      const events = await engineResponseEvents(detached.call, run.body);
       const parser = new SseParser();
       let finished = false;
       /** The end: the last events, then the final response (followers end on either). */

@@ -8,6 +8,7 @@ import { type Handler, operationHandler, type OperationSpec } from "../../core/p
 import type { Item } from "../../core/state/store.ts";
 import { SSE_HEADERS } from "../../core/stream/sse-writer.ts";
 import { followRun, queuedResponse, startRun } from "./background-runs.ts";
+import { engineResponse, engineResponseEvents } from "./responses-bridge.ts";
 import { acceptBody, type AcceptedBody, answerObject, type OpenAIEdges } from "./operations.ts";
 import {
   addToConversation,
@@ -67,8 +68,7 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
         if (wantsStream) return { body: Readable.from(followRun(store, id, owner, -1)), headers: SSE_HEADERS };
         return { body: queued };
       }
-      const data = await call((client, init) => client.POST("/responses", { ...init, body }));
-      const answer = answerObject(data, "a response");
+      const answer = answerObject(await engineResponse(call, body), "a response");
       const id = newResponseId();
       const response = asClientResponse(answer.body as Item, id, continued);
       await keep(owner, id, body, response, continued);
@@ -77,7 +77,7 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
     async stream(call, { body, owner }, model) {
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
-      const events = await call((client, init) => client.POST("/responses", { ...init, body, parseAs: "stream" }));
+      const events = await engineResponseEvents(call, body);
       const id = newResponseId();
       const state = {
         own: (response: Item) => void asClientResponse(response, id, continued),

@@ -149,3 +149,26 @@ export async function addToConversation(
   const output = (response.output as Item[] | undefined) ?? [];
   await store.addItems(continued.conversationId, owner, asConversationItems([...continued.turn, ...output]), ttlMs);
 }
+
+/** Request settings a Response repeats. */
+export function echoedSettings(body: Item): Item {
+  const fields = [
+    "model",
+    "instructions",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "temperature",
+    "top_p",
+    "max_output_tokens",
+    "max_tool_calls",
+    "metadata",
+    "text",
+    "reasoning",
+    "truncation",
+    "user",
+    "service_tier",
+    "top_logprobs",
+  ];
+  return Object.fromEntries(fields.filter((field) => body[field] !== undefined).map((field) => [field, body[field]]));
+}
