@@ -2,6 +2,9 @@
 // `noResponses`): asked for /v1/responses once, then served by the bridge; what the engine receives as chat,
 // what the client reads as Responses (JSON and typed events), a tool round trip, structured output, the
 // stream's usage, background and conversations over it; what chat cannot carry is a 400 naming it.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import OpenAI from "openai";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -163,3 +166,48 @@ test("what_chat_cannot_carry_is_a_400_naming_it", async ({ gw, sim }) => {
 });
 
 test.run();
+
+const declared = suite("responses-bridge:declared");
+declared("a_deployment_declares_how_responses_are_served_and_replicas_share_the_chain", async () => {
+  const [tgi, a, b] = await Promise.all([new EngineSim().start(), new EngineSim().start(), new EngineSim().start()]);
+  const file = join(mkdtempSync(join(tmpdir(), "aop-bridge-")), "deployments.yaml");
+  writeFileSync(
+    file,
+    `deployments:
+  - name: over-chat
+    url: ${tgi.url}
+    responses_api: chat
+  - name: native-only
+    url: ${tgi.url}
+    responses_api: native
+  - name: replicated
+    urls: [${a.url}, ${b.url}]
+`,
+  );
+  tgi.noResponses = true;
+  const gw = await startGateway(tgi.url, ["--config", file]);
+  try {
+    const openai = client(gw);
+    await openai.responses.create({ model: "over-chat", input: "x" });
+    assert.is(tgi.requests.filter((r) => r.path === "/v1/responses").length, 0, "declared: never asked");
+    const refused = await openai.responses.create({ model: "native-only", input: "x" }).catch((e: unknown) => e);
+    assert.instance(refused, OpenAI.NotFoundError, "native: the engine's 404 stands");
+    // A chain of turns spread over two replicas continues, whichever replica answers.
+    let previous: string | undefined;
+    for (let turn = 0; turn < 4; turn++) {
+      const response = await openai.responses.create({
+        model: "replicated",
+        input: `turn ${turn}`,
+        ...(previous ? { previous_response_id: previous } : {}),
+      });
+      previous = response.id;
+    }
+    const sent = [...a.requests, ...b.requests].filter((r) => r.path === "/v1/responses");
+    assert.ok(a.requests.length > 0 && b.requests.length > 0, "both replicas served the chain");
+    assert.is(sent.at(-1)!.body.input.length, 7, "the last turn carried the whole conversation");
+  } finally {
+    await gw.close();
+    await Promise.all([tgi.close(), a.close(), b.close()]);
+  }
+});
+declared.run();

@@ -11,6 +11,8 @@
 //       operations: [chat, responses]   # optional: else every operation the engine answers
 //       timeouts: { first_byte: 600s }  # optional: connect, first_byte, idle, total
 //       max_concurrent: 64              # optional: requests in flight before 429
+//       responses_api: chat             # optional: native | chat (served over chat completions); default:
+//                                       #   native, and chat once the engine answers /v1/responses 404
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { ConfigError, type Env, parseDuration, upstreamBaseUrl } from "../../config-values.ts";
@@ -36,7 +38,12 @@ export interface DeploymentSpec {
   operations?: readonly Operation[];
   timeouts: DeploymentTimeouts;
   maxConcurrent?: number;
+  /** How the Responses API is served; undefined: the engine's, or over chat once it answers 404. */
+  responsesApi?: ResponsesApi;
 }
+
+export const RESPONSES_APIS = ["native", "chat"] as const;
+export type ResponsesApi = (typeof RESPONSES_APIS)[number];
 
 export interface DeploymentsFile {
   deployments: readonly DeploymentSpec[];
@@ -49,7 +56,17 @@ export function flagsDeployment(baseUrl: string, apiKey: string | undefined): De
 }
 
 const TIMEOUT_KEYS = { connect: "connectMs", first_byte: "firstByteMs", idle: "idleMs", total: "totalMs" } as const;
-const DEPLOYMENT_KEYS = ["name", "url", "urls", "model", "api_key_env", "operations", "timeouts", "max_concurrent"];
+const DEPLOYMENT_KEYS = [
+  "name",
+  "url",
+  "urls",
+  "model",
+  "api_key_env",
+  "operations",
+  "timeouts",
+  "max_concurrent",
+  "responses_api",
+];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 
 export function loadDeploymentsFile(file: string, env: Env): DeploymentsFile {
@@ -176,6 +193,13 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
       if (typeof value !== "number" || !Number.isInteger(value) || value < 1)
         fail(cap, "max_concurrent: a whole number of requests, at least 1");
       spec.maxConcurrent = value as number;
+    }
+    const responsesApi = get("responses_api");
+    if (responsesApi) {
+      const value = stringOf(responsesApi, "responses_api", fail);
+      if (!(RESPONSES_APIS as readonly string[]).includes(value))
+        fail(responsesApi, `responses_api: ${RESPONSES_APIS.join(" or ")} (unset: native, else chat after a 404)`);
+      spec.responsesApi = value as ResponsesApi;
     }
     deployments.push(spec);
   }

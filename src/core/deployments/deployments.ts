@@ -17,7 +17,7 @@ import type { EngineRoute } from "../upstream/call.ts";
 import { createModelCatalog, type ModelCatalog } from "../upstream/models.ts";
 import { createEngineReadiness, type EngineReadiness } from "../upstream/readiness.ts";
 import type { TransportEvents } from "../upstream/transport.ts";
-import { OPERATIONS, type DeploymentSpec, type Operation } from "./config-file.ts";
+import { OPERATIONS, type DeploymentSpec, type Operation, type ResponsesApi } from "./config-file.ts";
 import { anyReplicaReadiness, balancedUpstream, logReplicaChanges, type Replica, replicaLabel } from "./replicas.ts";
 
 export interface Deployment {
@@ -36,6 +36,8 @@ export interface Deployment {
   /** The engine's model name, when the file declares it. */
   readonly engineModel: string | undefined;
   readonly maxConcurrent: number | undefined;
+  /** How the Responses API is served (responses-bridge.ts); undefined: the engine's, else over chat. */
+  readonly responsesApi: ResponsesApi | undefined;
   inFlight: number;
   /** An engine route of this deployment, for failure messages (built once per path). */
   route(method: string, path: string, optional?: boolean): EngineRoute;
@@ -138,6 +140,7 @@ function createDeployment(
     operations: spec.operations ? new Set(spec.operations) : undefined,
     engineModel: spec.model,
     maxConcurrent: spec.maxConcurrent,
+    responsesApi: spec.responsesApi,
     inFlight: 0,
     route(method, path, optional = false) {
       const key = `${method} ${path} ${optional}`;

@@ -20,8 +20,13 @@ type Item = Record<string, unknown>;
  * same URL is asked again). */
 const CHAT_ONLY = new WeakMap<Deployment, number>();
 const REMEMBER_MS = 10 * 60_000;
-const chatOnly = (d: Deployment) => (CHAT_ONLY.get(d) ?? 0) > Date.now();
-const remember = (d: Deployment) => void CHAT_ONLY.set(d, Date.now() + REMEMBER_MS);
+const chatOnly = (d: Deployment) => d.responsesApi === "chat" || (CHAT_ONLY.get(d) ?? 0) > Date.now();
+/** Whether a 404 from /v1/responses sends this deployment over chat (not when it declares native). */
+const remember = (d: Deployment): boolean => {
+  if (d.responsesApi === "native") return false;
+  CHAT_ONLY.set(d, Date.now() + REMEMBER_MS);
+  return true;
+};
 
 const cannotCarry = (what: string, field: string) =>
   new GatewayError(
@@ -39,8 +44,7 @@ export async function engineResponse(call: EngineCall, body: Item): Promise<Item
       const data = await call((client, init) => client.POST("/responses", { ...init, body: body as never }));
       return answerObject(data, "a response").body as Item;
     } catch (err) {
-      if (!isMissingResponsesApi(err)) throw err;
-      remember(call.deployment);
+      if (!isMissingResponsesApi(err) || !remember(call.deployment)) throw err;
     }
   }
   const chat = toChatRequest(body);
@@ -57,8 +61,7 @@ export async function engineResponseEvents(call: EngineCall, body: Item): Promis
         client.POST("/responses", { ...init, body: streamed as never, parseAs: "stream" }),
       );
     } catch (err) {
-      if (!isMissingResponsesApi(err)) throw err;
-      remember(call.deployment);
+      if (!isMissingResponsesApi(err) || !remember(call.deployment)) throw err;
     }
   }
   const chat = { ...toChatRequest(body), stream: true, stream_options: { include_usage: true } };

@@ -28,6 +28,7 @@ deployments:
     operations: [chat, responses]
     timeouts: { first_byte: 600s, total: 30m }
     max_concurrent: 64
+    responses_api: chat
   - name: embed
     url: https://tei.internal/v1
 `,
@@ -44,6 +45,7 @@ deployments:
         operations: ["chat", "responses"],
         timeouts: { firstByteMs: 600_000, totalMs: 1_800_000 },
         maxConcurrent: 64,
+        responsesApi: "chat",
       },
       { name: "embed", baseUrls: ["https://tei.internal/v1"], timeouts: {} },
     ],
@@ -98,6 +100,10 @@ test("mistakes_name_the_line_and_the_key", () => {
   refused(
     "deployments:\n  - name: a\n    url: http://h:1\n    max_concurrent: 0\n",
     /d\.yaml:4: max_concurrent: a whole number/,
+  );
+  refused(
+    "deployments:\n  - name: a\n    url: http://h:1\n    responses_api: bridge\n",
+    /d\.yaml:4: responses_api: native or chat/,
   );
   refused(
     "default: b\ndeployments:\n  - name: a\n    url: http://h:1\n",
