@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { projectRoot } from "../specs.ts";
+import { startRedis } from "../../test/helpers/redis.ts";
 import { merge, percentile, runLoad, type LoadResult } from "./load.ts";
 
 const USAGE = `npm run bench [-- --seconds 2 --rounds 3 --held 1000 --held-chunks 100 --held-gap 50 --only chat-c1,stream-c64]
@@ -249,7 +250,7 @@ const CASES = [
     path: "responses",
     stream: false,
     gatewayPath: "/openai/v1/responses",
-    targets: ["direct", "gateway"],
+    targets: ["direct", "gateway", "gateway-redis"],
   },
   {
     id: "responses-nostore-c16",
@@ -259,7 +260,7 @@ const CASES = [
     path: "responses",
     stream: false,
     gatewayPath: "/openai/v1/responses",
-    targets: ["direct", "gateway"],
+    targets: ["direct", "gateway", "gateway-redis"],
   },
   {
     id: "stream-aoai-c64",
@@ -327,6 +328,19 @@ async function main(): Promise<void> {
     { name: "node-ref", url: `http://127.0.0.1:${refPort}`, pid: ref.pid!, azure: false },
     { name: "koa-ref", url: `http://127.0.0.1:${koaRefPort}`, pid: koaRef.pid!, azure: false },
   ];
+  // The stateful cases also through a gateway whose store is Redis (when redis-server is installed).
+  const statefulCases = SELECTED.some((c) => "targets" in c && c.targets?.includes("gateway-redis"));
+  if (statefulCases && spawnSync("redis-server", ["--version"]).status === 0) {
+    const redis = await startRedis();
+    process.on("exit", () => redis.process.kill("SIGKILL"));
+    const port = await freePort();
+    const child = await start(
+      process.execPath,
+      [...gatewayArgv(String(port), stubPort), "--store", redis.url],
+      `http://127.0.0.1:${port}/health`,
+    );
+    targets.push({ name: "gateway-redis", url: `http://127.0.0.1:${port}`, pid: child.pid!, azure: true });
+  } else if (statefulCases) console.log("bench: redis-server not installed: the gateway-redis column is skipped");
   const nginxVersion = spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr ?? ""; // nginx -v prints to stderr
   if (/nginx\//.test(nginxVersion)) {
     const dir = mkdtempSync(join(tmpdir(), "bench-nginx-"));
@@ -351,7 +365,7 @@ async function main(): Promise<void> {
   for (const c of SELECTED) {
     const perTarget = new Map<string, { results: LoadResult[]; cpu: number }>();
     const only = "targets" in c ? c.targets : undefined;
-    const measured = only ? targets.filter((t) => only.includes(t.name)) : targets;
+    const measured = targets.filter((t) => (only ? only.includes(t.name) : t.name !== "gateway-redis"));
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 ? [...measured].reverse() : measured; // alternate order: no target always runs first
       for (const t of order) {
