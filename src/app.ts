@@ -22,6 +22,7 @@ import { registerHealth } from "./core/http/probes.ts";
 import { ENGINE_ROUTES } from "./dialects/openai/engine-routes.ts";
 import { DIALECTS, dialectOf, ROUTES_HINT } from "./dialects/table.ts";
 import { createDeployments } from "./core/deployments/deployments.ts";
+import { createAccess, identify } from "./core/consumers/access.ts";
 import { openStore } from "./core/state/open-store.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
@@ -79,12 +80,14 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
     engineUp: (d, up) => metrics.engineReady.labels(d).set(up ? 1 : 0),
     replicaUp: (d, r, up) => metrics.replicaReady.labels(d, r).set(up ? 1 : 0),
   });
+  const access = createAccess(config.deployments.access, config.apiKeys);
   const store = openStore(config.store, (err) =>
     log.error({ err, store: config.store.kind }, "the state store failed"),
   );
   const deps: GatewayDeps = {
     config,
     deployments,
+    access,
     store,
     startedAt,
     log,
@@ -108,7 +111,8 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   if (config.tracing) app.use(traceRequests(routeOf, (path) => dialectOf(path).provider));
   app.use(observe(log, metrics, routeOf, config.logBodies));
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
-  if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
+  if (config.deployments.access) app.use(identify(access, OPEN_PATHS, (obj, msg) => log.warn(obj, msg)));
+  else if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
   app.use(requireJson(acceptsAnyBody));
   app.use(

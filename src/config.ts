@@ -196,10 +196,18 @@ export function loadConfig(argv: string[], env: Env): Config {
     engineLivenessMs: parseDuration("engine-liveness", get("engine-liveness")!),
     store: parseStore(get("store"), env),
     storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
-    deployments: get("config")
-      ? loadDeploymentsFile(get("config")!, env)
-      : flagsDeployment(flagsBaseUrl, get("upstream-api-key") || undefined),
+    deployments: deploymentsOf(
+      get("config") ? loadDeploymentsFile(get("config")!, env) : undefined,
+      flagsDeployment(flagsBaseUrl, get("upstream-api-key") || undefined),
+    ),
   });
+}
+
+/** The file's deployments, else the flags' engine (a file may declare only consumers). */
+function deploymentsOf(file: DeploymentsFile | undefined, flags: DeploymentsFile): DeploymentsFile {
+  if (!file) return flags;
+  if (file.deployments.length > 0) return file;
+  return file.access ? { ...flags, access: file.access } : flags;
 }
 
 export function helpText(version: string): string {

@@ -1,6 +1,7 @@
 // What routes are given: built once by createApp, shared by every request.
 import type { Logger } from "pino";
 import type { Config } from "./config.ts";
+import type { Access } from "./core/consumers/access.ts";
 import type { GatewayMetrics } from "./core/observability/metrics.ts";
 import type { Deployments } from "./core/deployments/deployments.ts";
 import type { StateStore } from "./core/state/store.ts";
@@ -9,7 +10,9 @@ export interface GatewayDeps {
   config: Config;
   /** The engines behind the gateway, each under its deployment name (one, without --config). */
   deployments: Deployments;
-  /** Stored responses, background runs, conversations (--store). */
+  /** Who may call, under which consumer, with which limits (the --config file's consumers and entra). */
+  access: Access;
+  /** Stored responses, background runs, conversations, limit counters (--store). */
   store: StateStore;
   /** When the gateway started (ms since the epoch), for "loading for N s". */
   startedAt: number;

@@ -13,6 +13,10 @@ export const ERROR_STATUS = {
   InvalidJson: 400,
   UnsupportedParameter: 400,
   Unauthorized: 401,
+  /** A valid identity this gateway grants nothing to. */
+  Forbidden: 403,
+  /** A consumer's token quota (per day or month) is spent until it resets. */
+  QuotaExceeded: 403,
   NotFound: 404,
   ModelNotFound: 404,
   DeploymentNotFound: 404,

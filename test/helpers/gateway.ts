@@ -21,12 +21,13 @@ export async function startGateway(
   upstreamUrl: string,
   args: string[] = [],
   logLines?: Array<Record<string, any>>,
+  env: Record<string, string> = {},
 ): Promise<RunningGateway> {
   // The embedded store of each test gateway is its own (a test that needs sqlite says --store).
   const store = args.includes("--store") ? [] : ["--store", "memory:"];
   const config = loadConfig(
     ["--host", "127.0.0.1", "--port", "0", "--upstream-host", upstreamUrl, "--models-cache", "0", ...store, ...args],
-    {},
+    env,
   );
   const log = logLines
     ? pino(

@@ -27,11 +27,11 @@ const untilLogged = async (logs: Array<Record<string, any>>, n: number) => {
 test("metrics_change_across_requests", async ({ gw, sim }) => {
   const labels = { route: "/chat/completions", status: "200", stream: "false" };
   const before = await metric(gw.url, "gateway_requests_total", labels);
-  const tokensBefore = await metric(gw.url, "gateway_tokens_total", { kind: "completion" });
+  const tokensBefore = await metric(gw.url, "gateway_tokens_total", { kind: "output" });
   await postJson(`${gw.url}/models/chat/completions?${API}`, chat);
   await postJson(`${gw.url}/chat/completions?${API}`, chat);
   assert.is(await metric(gw.url, "gateway_requests_total", labels), before + 2, "prefixes share one route label");
-  assert.is(await metric(gw.url, "gateway_tokens_total", { kind: "completion" }), tokensBefore + 8);
+  assert.is(await metric(gw.url, "gateway_tokens_total", { kind: "output" }), tokensBefore + 8);
   sim.next({ status: 500, text: "boom" });
   const errorsBefore = await metric(gw.url, "gateway_upstream_errors_total", { code: "UpstreamError" });
   await postJson(`${gw.url}/chat/completions?${API}`, chat);

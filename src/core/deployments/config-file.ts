@@ -16,6 +16,7 @@
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { ConfigError, type Env, parseDuration, upstreamBaseUrl } from "../../config-values.ts";
+import { type AccessSpec, type Limits, parseConsumers, parseEntra, parseLimits } from "../consumers/consumers-file.ts";
 
 export const OPERATIONS = ["chat", "completions", "embeddings", "image-embeddings", "responses"] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -40,14 +41,19 @@ export interface DeploymentSpec {
   maxConcurrent?: number;
   /** How the Responses API is served; undefined: the engine's, or over chat once it answers 404. */
   responsesApi?: ResponsesApi;
+  /** The deployment's own capacity, shared by every consumer (requests and tokens per minute). */
+  limits?: Limits;
 }
 
 export const RESPONSES_APIS = ["native", "chat"] as const;
 export type ResponsesApi = (typeof RESPONSES_APIS)[number];
 
 export interface DeploymentsFile {
+  /** Empty when the file declares only consumers: the flags' engine is then the one deployment. */
   deployments: readonly DeploymentSpec[];
   defaultName?: string;
+  /** Consumers and Entra ID (core/consumers); undefined: `--api-key` alone, if set. */
+  access?: AccessSpec;
 }
 
 /** The flags' engine (--upstream-*) as the one deployment of a gateway without --config. */
@@ -66,6 +72,7 @@ const DEPLOYMENT_KEYS = [
   "timeouts",
   "max_concurrent",
   "responses_api",
+  "limits",
 ];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 
@@ -95,13 +102,37 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
   let list: Node | undefined;
   let defaultName: string | undefined;
   let defaultNode: Node | undefined;
+  let consumers: Node | undefined;
+  let entra: Node | undefined;
+  let failClosed = false;
   for (const pair of root.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : "";
     if (key === "deployments") list = pair.value as Node;
     else if (key === "default") {
       defaultNode = pair.value as Node;
       defaultName = stringOf(pair.value as Node, "default", fail);
-    } else fail(pair.key as Node, `unknown key '${key}' (expected deployments, default)`);
+    } else if (key === "consumers") consumers = pair.value as Node;
+    else if (key === "entra") entra = pair.value as Node;
+    else if (key === "fail_closed") {
+      const value = isScalar(pair.value) ? pair.value.value : undefined;
+      if (typeof value !== "boolean") fail(pair.value as Node, "fail_closed: true or false");
+      failClosed = value as boolean;
+    } else
+      fail(pair.key as Node, `unknown key '${key}' (expected deployments, default, consumers, entra, fail_closed)`);
+  }
+  const access: AccessSpec | undefined =
+    consumers || entra
+      ? {
+          consumers: consumers ? parseConsumers(consumers, fail, env) : [],
+          ...(entra ? { entra: parseEntra(entra, fail) } : {}),
+          failClosed,
+        }
+      : undefined;
+  if (access?.consumers.some((c) => c.entra) && !access.entra)
+    fail(consumers, "a consumer maps Entra ID tokens, but the file has no `entra:` (tenant_id, audiences)");
+  if (list === undefined && access) {
+    if (defaultName !== undefined) fail(defaultNode, "default names a deployment, but the file declares none");
+    return { deployments: [], access };
   }
   if (!isSeq(list) || list.items.length === 0) return fail(list ?? root, "`deployments` must be a non-empty list");
 
@@ -201,11 +232,16 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
         fail(responsesApi, `responses_api: ${RESPONSES_APIS.join(" or ")} (unset: native, else chat after a 404)`);
       spec.responsesApi = value as ResponsesApi;
     }
+    const limits = get("limits");
+    if (limits) spec.limits = parseLimits(limits, fail, ["requests_per_minute", "tokens_per_minute"]);
     deployments.push(spec);
   }
   if (defaultName !== undefined && !seen.has(defaultName))
     fail(defaultNode, `default '${defaultName}' names no deployment (${[...seen.keys()].join(", ")})`);
-  return { deployments, ...(defaultName !== undefined ? { defaultName } : {}) };
+  for (const consumer of access?.consumers ?? [])
+    for (const name of consumer.deployments ?? [])
+      if (!seen.has(name)) fail(consumers, `consumer '${consumer.name}' allows '${name}', which is no deployment here`);
+  return { deployments, ...(defaultName !== undefined ? { defaultName } : {}), ...(access ? { access } : {}) };
 }
 
 function stringOf(node: Node, key: string, fail: (node: Node, message: string) => never): string {

@@ -17,6 +17,7 @@ import type { EngineRoute } from "../upstream/call.ts";
 import { createModelCatalog, type ModelCatalog } from "../upstream/models.ts";
 import { createEngineReadiness, type EngineReadiness } from "../upstream/readiness.ts";
 import type { TransportEvents } from "../upstream/transport.ts";
+import type { Limits } from "../consumers/consumers-file.ts";
 import { OPERATIONS, type DeploymentSpec, type Operation, type ResponsesApi } from "./config-file.ts";
 import { anyReplicaReadiness, balancedUpstream, logReplicaChanges, type Replica, replicaLabel } from "./replicas.ts";
 
@@ -38,6 +39,8 @@ export interface Deployment {
   readonly maxConcurrent: number | undefined;
   /** How the Responses API is served (responses-bridge.ts); undefined: the engine's, else over chat. */
   readonly responsesApi: ResponsesApi | undefined;
+  /** Its own capacity, shared by every consumer (core/consumers/limits.ts). */
+  readonly limits: Limits | undefined;
   inFlight: number;
   /** An engine route of this deployment, for failure messages (built once per path). */
   route(method: string, path: string, optional?: boolean): EngineRoute;
@@ -141,6 +144,7 @@ function createDeployment(
     engineModel: spec.model,
     maxConcurrent: spec.maxConcurrent,
     responsesApi: spec.responsesApi,
+    limits: spec.limits,
     inFlight: 0,
     route(method, path, optional = false) {
       const key = `${method} ${path} ${optional}`;

@@ -4,6 +4,7 @@
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
 import { type ErrorCode, GatewayError } from "../errors.ts";
+import { admitWithinLimits } from "../consumers/limits.ts";
 import { takeSlot } from "../http/concurrency.ts";
 import { assertEngineStarted } from "../http/engine-gate.ts";
 import { exchangeOf } from "../pipeline/exchange.ts";
@@ -14,16 +15,19 @@ import type { Deployment, RequestNames } from "./deployments.ts";
 
 export type NotFoundCode = Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">;
 
-/** The deployment a request is for, admitted (see admit). */
+/** The deployment a request for its engine is for, admitted (see admit) and within its consumer's and its
+ * own limits (`body` is what they estimate the cost from). */
 export async function deploymentFor(
   ctx: Context,
   deps: GatewayDeps,
   names: RequestNames,
   operation: Operation | undefined,
   notFound?: NotFoundCode,
+  body?: unknown,
 ): Promise<Deployment> {
   const d = deps.deployments.pick(names, operation, notFound);
   await admit(ctx, deps, d);
+  await admitWithinLimits(ctx, deps, d, body, operation);
   return d;
 }
 

@@ -1,7 +1,7 @@
 // Prometheus metrics, one registry per gateway: prom-client's registry, exposition and process metrics;
 // the per-request series in metric-series.ts. Label values are bounded: routes are the matched route
 // templates without their Azure base prefix, errors are gateway error codes.
-import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { type CounterChild, CounterSeries, type HistogramChild, HistogramSeries } from "./metric-series.ts";
 
 export interface RequestRecord {
@@ -13,8 +13,12 @@ export interface RequestRecord {
   durationMs: number;
   upstreamMs?: number;
   firstTokenMs?: number;
+  /** The consumer (core/consumers); undefined: anonymous. */
+  consumer?: string;
   promptTokens?: number;
   completionTokens?: number;
+  cachedTokens?: number;
+  reasoningTokens?: number;
   clientAborted: boolean;
   errorCode?: string;
   /** The failure was the engine's (unreachable, timed out, 5xx, broken answer or stream). */
@@ -28,6 +32,8 @@ export interface GatewayMetrics {
   engineReady: Gauge<"deployment">;
   /** 1 while a replica of a deployment is in the balancer's rotation, 0 while it is out. */
   replicaReady: Gauge<"deployment" | "replica">;
+  /** Requests let through unlimited because the store failed (fail_closed: false). */
+  limitsUnenforced: Counter;
   observe(record: RequestRecord): void;
 }
 
@@ -98,9 +104,23 @@ export function createMetrics(): GatewayMetrics {
     ["deployment", "status"],
     registry,
   );
-  const tokens = new CounterSeries("gateway_tokens_total", "Tokens reported by the engine's usage", ["kind"], registry);
-  const promptTokens = tokens.labels("prompt");
-  const completionTokens = tokens.labels("completion");
+  const tokens = new CounterSeries(
+    "gateway_tokens_total",
+    "Tokens in the engine's usage, by consumer, deployment and kind (input, output; cached of input, reasoning of output)",
+    ["consumer", "deployment", "kind"],
+    registry,
+  );
+  const consumerRequests = new CounterSeries(
+    "gateway_consumer_requests_total",
+    "Requests answered, by consumer, deployment and status",
+    ["consumer", "deployment", "status"],
+    registry,
+  );
+  const limitsUnenforced = new Counter({
+    name: "gateway_limits_unenforced_total",
+    help: "Requests let through without their limits because the store failed (fail_closed: false)",
+    registers: [registry],
+  });
   const firstTokenAll = firstToken.labels();
   // The children a request updates, looked up once per (route, status, stream) rather than per metric;
   // the engine-facing ones only once a request of that kind has used them.
@@ -132,6 +152,7 @@ export function createMetrics(): GatewayMetrics {
     streamsInFlight,
     engineReady,
     replicaReady,
+    limitsUnenforced,
     observe(r) {
       const outcome = outcomeOf(r.route, r.clientAborted ? "499" : String(r.status), r.stream ? "true" : "false");
       outcome.requests.inc();
@@ -143,8 +164,14 @@ export function createMetrics(): GatewayMetrics {
       if (r.clientAborted) (outcome.aborts ??= aborts.labels(outcome.route)).inc();
       if (r.deployment !== undefined)
         byDeployment.labels(r.deployment, r.clientAborted ? "499" : String(r.status)).inc();
-      if (r.promptTokens) promptTokens.inc(r.promptTokens);
-      if (r.completionTokens) completionTokens.inc(r.completionTokens);
+      const consumer = r.consumer ?? "anonymous";
+      const deployment = r.deployment ?? "default";
+      if (r.consumer !== undefined)
+        consumerRequests.labels(consumer, deployment, r.clientAborted ? "499" : String(r.status)).inc();
+      if (r.promptTokens) tokens.labels(consumer, deployment, "input").inc(r.promptTokens);
+      if (r.completionTokens) tokens.labels(consumer, deployment, "output").inc(r.completionTokens);
+      if (r.cachedTokens) tokens.labels(consumer, deployment, "cached").inc(r.cachedTokens);
+      if (r.reasoningTokens) tokens.labels(consumer, deployment, "reasoning").inc(r.reasoningTokens);
     },
   };
 }

@@ -9,6 +9,10 @@ import type { StreamOutcome } from "../stream/sse-writer.ts";
 export interface Usage {
   prompt_tokens?: number | undefined;
   completion_tokens?: number | undefined;
+  /** Of the prompt tokens, those the engine's cache served. */
+  cached_tokens?: number | undefined;
+  /** Of the completion tokens, those spent reasoning. */
+  reasoning_tokens?: number | undefined;
 }
 
 export interface Exchange {
@@ -26,6 +30,10 @@ export interface Exchange {
   stream: boolean;
   /** The deployment that serves it (undefined: the flags' one engine). */
   deployment: string | undefined;
+  /** The consumer the credential names (core/consumers); undefined: anonymous (`--api-key`, or none). */
+  consumer: string | undefined;
+  /** Its tokens are charged against limits: a stream asks the engine for its usage. */
+  metered: boolean;
   /** The replica (host:port) its last engine call reached (core/deployments/replicas.ts). */
   replica: string | undefined;
   /** Milliseconds until the engine's answer (its headers, for a stream). */
@@ -55,6 +63,8 @@ export function openExchange(
     model: undefined,
     stream: false,
     deployment: undefined,
+    consumer: undefined,
+    metered: false,
     replica: undefined,
     upstreamMs: undefined,
     usage: undefined,

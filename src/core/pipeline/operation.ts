@@ -87,7 +87,8 @@ export function operationHandler<A extends Accepted>(
     const accepted = await spec.accept(ctx);
     exchange.apiVersion = accepted.apiVersion;
     exchange.stream = accepted.stream && spec.stream !== undefined;
-    const d = await deploymentFor(ctx, deps, accepted.names, spec.operation, notFound);
+    const body = (accepted as { body?: unknown }).body;
+    const d = await deploymentFor(ctx, deps, accepted.names, spec.operation, notFound, body);
     const model = await engineModelFor(d, accepted.names, notFound);
     exchange.model = model;
 

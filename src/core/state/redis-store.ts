@@ -97,6 +97,33 @@ if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
 redis.call('LREM', KEYS[2], 0, ARGV[2])
 return redis.call('HDEL', KEYS[3], ARGV[2])`;
 
+/** Lua: KEYS counters; ARGV amount, limit, ttl per key. {refused index or 0, values…}. */
+const TAKE = `
+local values = {}
+for i, k in ipairs(KEYS) do
+  local value = tonumber(redis.call('GET', k) or '0')
+  values[i] = value
+  if value + tonumber(ARGV[3 * i - 2]) > tonumber(ARGV[3 * i - 1]) then
+    table.insert(values, 1, i)
+    return values
+  end
+end
+for i, k in ipairs(KEYS) do
+  values[i] = redis.call('INCRBY', k, ARGV[3 * i - 2])
+  if redis.call('PTTL', k) < 0 then redis.call('PEXPIRE', k, ARGV[3 * i]) end
+end
+table.insert(values, 1, 0)
+return values`;
+
+/** Lua: KEYS counters; ARGV amounts. Live counters only, never below 0. */
+const ADJUST = `
+for i, k in ipairs(KEYS) do
+  if redis.call('EXISTS', k) == 1 then
+    if redis.call('INCRBY', k, ARGV[i]) < 0 then redis.call('SET', k, 0, 'KEEPTTL') end
+  end
+end
+return 1`;
+
 const sha1 = (script: string) => createHash("sha1").update(script).digest("hex");
 
 export function createRedisStore(url: string): StateStore {
@@ -268,6 +295,24 @@ export function createRedisStore(url: string): StateStore {
     },
     deleteConversationItem: async (id, owner, itemId) =>
       (await run(DELETE_CONVERSATION_ITEM, conversationKeys(id), [owner, itemId])) === 1,
+
+    async take(charges) {
+      const reply = (await run(
+        TAKE,
+        charges.map((c) => `aop:n:${c.key}`),
+        charges.flatMap((c) => [String(c.amount), String(c.limit), String(c.ttlMs)]),
+      )) as number[];
+      const [refused, ...values] = reply.map(Number);
+      return { refused: refused === 0 ? undefined : refused! - 1, values };
+    },
+    async adjust(changes) {
+      if (changes.length === 0) return;
+      await run(
+        ADJUST,
+        changes.map((c) => `aop:n:${c.key}`),
+        changes.map((c) => String(c.amount)),
+      );
+    },
 
     async close() {
       if (client.isOpen) await client.close().catch(() => client.destroy());

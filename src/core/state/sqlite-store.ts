@@ -33,6 +33,7 @@ const SCHEMA = `
     conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     item_id TEXT NOT NULL, body TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS conversation_items_by_id ON conversation_items (conversation_id, item_id);
+  CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at INTEGER NOT NULL);
 `;
 
 export function createSqliteStore(path: string): StateStore {
@@ -105,8 +106,15 @@ export function createSqliteStore(path: string): StateStore {
   );
   const removeConversationItem = db.prepare("DELETE FROM conversation_items WHERE conversation_id = ? AND item_id = ?");
 
+  const selectCounter = db.prepare("SELECT value, expires_at FROM counters WHERE key = ?");
+  const upsertCounter = db.prepare(
+    "INSERT INTO counters (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+  );
+  const adjustCounter = db.prepare("UPDATE counters SET value = MAX(0, value + ?) WHERE key = ? AND expires_at > ?");
+
   const expire = () => {
     const now = Date.now();
+    db.prepare("DELETE FROM counters WHERE expires_at <= ?").run(now);
     db.prepare("DELETE FROM responses WHERE expires_at <= ?").run(now);
     db.prepare("DELETE FROM conversations WHERE expires_at <= ?").run(now);
   };
@@ -228,6 +236,30 @@ export function createSqliteStore(path: string): StateStore {
     },
     deleteConversationItem: (id, owner, itemId) =>
       conversation(id, owner) !== undefined && Number(removeConversationItem.run(id, itemId).changes) > 0,
+
+    take: (charges) =>
+      transaction(() => {
+        const now = Date.now();
+        const current = charges.map(({ key, ttlMs }) => {
+          const row = selectCounter.get(key) as { value: number; expires_at: number } | undefined;
+          return row && row.expires_at > now
+            ? { value: Number(row.value), expiresAt: Number(row.expires_at) }
+            : { value: 0, expiresAt: now + ttlMs };
+        });
+        const refused = charges.findIndex((c, i) => current[i]!.value + c.amount > c.limit);
+        if (refused >= 0) return { refused, values: current.map((c) => c.value) };
+        const values = charges.map((c, i) => {
+          const value = current[i]!.value + c.amount;
+          upsertCounter.run(c.key, value, current[i]!.expiresAt);
+          return value;
+        });
+        return { refused: undefined, values };
+      }),
+    adjust: (changes) =>
+      transaction(() => {
+        const now = Date.now();
+        for (const { key, amount } of changes) adjustCounter.run(amount, key, now);
+      }),
 
     close() {
       clearInterval(sweep);

@@ -48,6 +48,22 @@ export const RUNNING = new Set(["queued", "in_progress"]);
 
 type Maybe<T> = T | Promise<T>;
 
+/** One counter a request is charged to (core/consumers/limits.ts): a window's requests or tokens. */
+export interface Charge {
+  key: string;
+  amount: number;
+  limit: number;
+  /** The counter's life from its first charge (its window). */
+  ttlMs: number;
+}
+
+export interface Taken {
+  /** The index of the first charge that would pass its limit (nothing was charged); undefined: all were. */
+  refused: number | undefined;
+  /** Each counter's value: after the charges, or as it stands when refused. */
+  values: number[];
+}
+
 export interface StateStore {
   readonly kind: string;
   /** Resolves once the store answers (Redis: connected); rejects with why it cannot. */
@@ -84,6 +100,11 @@ export interface StateStore {
   conversationItems(id: string, owner: string, query: ItemPageQuery): Maybe<ItemPage | undefined>;
   conversationItem(id: string, owner: string, itemId: string): Maybe<Item | undefined>;
   deleteConversationItem(id: string, owner: string, itemId: string): Maybe<boolean>;
+
+  /** Charges every counter when none would pass its limit, at once for every process sharing the store. */
+  take(charges: Charge[]): Maybe<Taken>;
+  /** Adds to live counters (negative: gives back what a request did not use), never below 0. */
+  adjust(changes: Array<{ key: string; amount: number }>): Maybe<void>;
 
   close(): Maybe<void>;
 }

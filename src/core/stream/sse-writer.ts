@@ -4,6 +4,7 @@
 // (one error event in the dialect's shape, then the connection is cut, so SDKs raise instead of taking
 // a truncated answer as complete). What each event becomes is the dialect's StreamAdapter.
 import type { ServerResponse } from "node:http";
+import type { Usage } from "../pipeline/exchange.ts";
 import { redactSecrets } from "../secrets.ts";
 import { GatewayError } from "../errors.ts";
 import { ClientClosed, classifyUpstreamFailure } from "../upstream/failures.ts";
@@ -16,10 +17,7 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "x-accel-buffering": "no",
 });
 
-export interface StreamUsage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-}
+export type StreamUsage = Usage;
 
 export interface StreamOutcome {
   /** The stream ended as its API says a complete stream ends. */

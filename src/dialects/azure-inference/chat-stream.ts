@@ -8,6 +8,7 @@
 //
 // Failure after the headers: one `data: {"error":{"code","message"}}` event, then the cut.
 import { GatewayError } from "../../core/errors.ts";
+import { usageOf } from "../../core/pipeline/usage.ts";
 import {
   engineStreamError,
   parseEventJson,
@@ -26,7 +27,7 @@ export function createAzureChatStreamAdapter(mapper: ChatUpdateMapper): StreamAd
   const send = (sink: StreamSink, update: AzureStreamingUpdate): void => {
     if (update.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.reasoning_content))
       sink.firstToken();
-    if (update.usage) sink.outcome.usage = update.usage;
+    if (update.usage) sink.outcome.usage = usageOf(update.usage);
     sink.send(`data: ${JSON.stringify(update)}\n\n`);
   };
 

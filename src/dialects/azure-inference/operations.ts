@@ -2,6 +2,7 @@
 // the hand-written mappers: the body checked in Azure's order (api-version, extra-parameters, the
 // contract of that api-version), mapped to the engine's OpenAI body, and the engine's answer or stream
 // mapped back to Azure's shapes.
+import { usageOf } from "../../core/pipeline/usage.ts";
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
@@ -60,7 +61,7 @@ const chatCompletions = (): OperationSpec<AzureAccepted<AzureChatCompletionsOpti
     const now = Math.floor(Date.now() / 1000);
     const data = await call((client, init) => client.POST("/chat/completions", { ...init, body: request }));
     const result = toAzureChatCompletions(data, { model: mappedModel(model), now });
-    return { body: result, usage: result.usage };
+    return { body: result, usage: usageOf(result.usage) };
   },
   async stream(call, { body, extras }, model) {
     const request = toOpenAIChatRequest(body, { model: mappedModel(model), extras });
@@ -87,7 +88,7 @@ const embeddings = (): OperationSpec<AzureAccepted<AzureEmbeddingsOptions>> => (
       encoding: body.encoding_format,
       requestId: exchange.requestId,
     });
-    return { body: result, usage: result.usage };
+    return { body: result, usage: usageOf(result.usage) };
   },
 });
 
@@ -121,7 +122,7 @@ const imageEmbeddings = (): OperationSpec<AzureAccepted<AzureImageEmbeddingsOpti
       encoding: body.encoding_format,
       requestId: exchange.requestId,
     });
-    return { body: result, usage: result.usage };
+    return { body: result, usage: usageOf(result.usage) };
   },
 });
 

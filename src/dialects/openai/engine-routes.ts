@@ -120,7 +120,7 @@ async function accept(ctx: Context, deps: GatewayDeps, edges: OpenAIEdges): Prom
     body: named,
     header: ctx.get("azureml-model-deployment") || undefined,
   };
-  const d = await deploymentFor(ctx, deps, names, undefined, edges.notFound);
+  const d = await deploymentFor(ctx, deps, names, undefined, edges.notFound, json);
   exchange.model = named;
   return { d, json };
 }

@@ -1,8 +1,10 @@
 // GET /models and GET /models/{model} (OpenAI's list shape): a deployment named in a file is listed as
 // itself (its name is what clients send as `model`); the flags' engine by the models it serves.
+import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
 import { type Deployment, operationsOf } from "../../core/deployments/deployments.ts";
 import { admit, unknownName } from "../../core/deployments/request.ts";
+import { allowed } from "../../core/consumers/limits.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { Handler } from "../../core/pipeline/operation.ts";
 import { matchServed, type OpenAIModel } from "../../core/upstream/models.ts";
@@ -18,13 +20,20 @@ const deploymentModel = (d: Deployment & { name: string }): OpenAIModel & { oper
   operations: operationsOf(d),
 });
 
+const consumerOf = (ctx: Context, deps: GatewayDeps) => {
+  const name = exchangeOf(ctx).consumer;
+  return name === undefined ? undefined : deps.access.consumers.get(name);
+};
+
 const isNamed = (d: Deployment): d is Deployment & { name: string } => d.name !== undefined;
 
 export function listModels(deps: GatewayDeps, edges: OpenAIEdges): Handler {
   return async (ctx) => {
     exchangeOf(ctx).apiVersion = edges.apiVersion(ctx.querystring);
     const data: OpenAIModel[] = [];
+    const consumer = consumerOf(ctx, deps);
     for (const d of deps.deployments.all) {
+      if (!allowed(consumer, d)) continue; // a consumer's allow-list: the others do not exist for it
       if (isNamed(d)) data.push(deploymentModel(d));
       else {
         await admit(ctx, deps, d);
@@ -41,7 +50,8 @@ export function retrieveModel(deps: GatewayDeps, edges: OpenAIEdges): Handler {
   return async (ctx) => {
     exchangeOf(ctx).apiVersion = edges.apiVersion(ctx.querystring);
     const requested = (ctx.params as { model: string }).model;
-    const d = deps.deployments.find(requested);
+    const found = deps.deployments.find(requested);
+    const d = found && allowed(consumerOf(ctx, deps), found) ? found : undefined;
     if (d && isNamed(d)) {
       ctx.body = deploymentModel(d);
       return;
@@ -50,7 +60,10 @@ export function retrieveModel(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       throw unknownName(
         edges.notFound,
         requested,
-        `Deployments: ${deps.deployments.all.map((x) => x.name).join(", ")}`,
+        `Deployments: ${deps.deployments.all
+          .filter((x) => allowed(consumerOf(ctx, deps), x))
+          .map((x) => x.name)
+          .join(", ")}`,
       );
     await admit(ctx, deps, d);
     const served = await d.models.models();

@@ -11,6 +11,7 @@ import type { NotFoundCode } from "../../core/deployments/request.ts";
 import { type ErrorBody, GatewayError } from "../../core/errors.ts";
 import { fromBase64, toBase64 } from "../../core/embedding-encoding.ts";
 import type { Usage } from "../../core/pipeline/exchange.ts";
+import { usageOf } from "../../core/pipeline/usage.ts";
 import {
   type Accepted,
   type CallInit,
@@ -70,25 +71,7 @@ export function answerObject(data: unknown, what: string): { body: unknown; usag
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new GatewayError("UpstreamInvalidResponse", `The engine answered with a body that is not ${what}.`);
   }
-  const usage = (
-    data as {
-      usage?: {
-        prompt_tokens?: number;
-        completion_tokens?: number;
-        input_tokens?: number;
-        output_tokens?: number;
-      } | null;
-    }
-  ).usage;
-  return {
-    body: data,
-    usage: usage
-      ? {
-          prompt_tokens: usage.prompt_tokens ?? usage.input_tokens,
-          completion_tokens: usage.completion_tokens ?? usage.output_tokens,
-        }
-      : undefined,
-  };
+  return { body: data, usage: usageOf((data as { usage?: unknown }).usage) };
 }
 
 type BodyInit<B> = CallInit & { body: B };
@@ -107,7 +90,7 @@ interface OpenAIOperation<B> {
   json(client: UpstreamClient, init: BodyInit<B>): Promise<FetchResult<unknown>>;
   /** Unset: the operation answers JSON only. */
   stream?(client: UpstreamClient, init: BodyInit<B>): Promise<FetchResult<ReadableStream | null>>;
-  adapter?(edges: OpenAIEdges, body: B & OpenAIBody): StreamAdapter;
+  adapter?(edges: OpenAIEdges, body: B & OpenAIBody, hideUsage: boolean): StreamAdapter;
   /** The client's answer from the engine's (default: as it came). */
   answer?(data: unknown, body: B & OpenAIBody): unknown;
 }
@@ -126,10 +109,14 @@ function openAIOperation<B>(op: OpenAIOperation<B>): (deps: GatewayDeps, edges: 
       },
       ...(op.stream && op.adapter
         ? {
-            async stream(call, { body }, model) {
+            async stream(call, { body }, model, exchange) {
               if (model !== undefined) body.model = model;
+              // A metered stream is charged by its usage: asked of the engine, kept from a client that did not ask.
+              const options = (body as OpenAIBody).stream_options as { include_usage?: unknown } | null | undefined;
+              const hideUsage = exchange.metered && options?.include_usage !== true;
+              if (hideUsage) (body as OpenAIBody).stream_options = { ...options, include_usage: true };
               const events = await call((client, init) => op.stream!(client, { ...init, body }));
-              return { events, adapter: op.adapter!(edges, body) };
+              return { events, adapter: op.adapter!(edges, body, hideUsage) };
             },
           }
         : {}),
@@ -146,7 +133,7 @@ export const chatCompletions = openAIOperation<OpenAIChatRequest>({
   what: "a chat completion",
   json: (client, init) => client.POST("/chat/completions", init),
   stream: (client, init) => client.POST("/chat/completions", { ...init, parseAs: "stream" }),
-  adapter: (edges) => createChunkStreamAdapter(edges.errorBody),
+  adapter: (edges, _body, hideUsage) => createChunkStreamAdapter(edges.errorBody, hideUsage),
 });
 
 export const completions = openAIOperation<OpenAICompletionRequest>({
@@ -157,7 +144,7 @@ export const completions = openAIOperation<OpenAICompletionRequest>({
   what: "a completion",
   json: (client, init) => client.POST("/completions", init),
   stream: (client, init) => client.POST("/completions", { ...init, parseAs: "stream" }),
-  adapter: (edges) => createChunkStreamAdapter(edges.errorBody),
+  adapter: (edges, _body, hideUsage) => createChunkStreamAdapter(edges.errorBody, hideUsage),
 });
 
 /** Each vector in the encoding the client asked for (O#/components/schemas/CreateEmbeddingRequest:

@@ -6,14 +6,17 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Context } from "koa";
 import { GatewayError } from "../../core/errors.ts";
 import { keysOf } from "../../core/http/auth.ts";
+import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { StateStore } from "../../core/state/store.ts";
 
 type Item = Record<string, unknown>;
 
-/** A hash of the credential a request came with (never the credential); one owner for keyless gateways. */
+/** Who owns what a request stores: its consumer (whichever of its keys or tokens it used), else a hash of
+ * the credential it came with (never the credential); one owner for keyless gateways. */
 export function ownerOf(ctx: Context): string {
+  const consumer = exchangeOf(ctx).consumer;
   const { apiKey, bearer } = keysOf(ctx);
-  const credential = apiKey ?? bearer ?? "";
+  const credential = consumer !== undefined ? `consumer:${consumer}` : (apiKey ?? bearer ?? "");
   return createHash("sha256").update(`azure-openai-proxy:${credential}`).digest("hex").slice(0, 32);
 }
 

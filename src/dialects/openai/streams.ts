@@ -12,6 +12,7 @@ import {
   type StreamAdapter,
   type StreamSink,
 } from "../../core/stream/sse-writer.ts";
+import { usageOf } from "../../core/pipeline/usage.ts";
 import { redactSecrets } from "../../core/secrets.ts";
 import { createResponsesEventCompleter } from "./responses-events.ts";
 
@@ -36,7 +37,8 @@ interface ChunkChoice {
 
 /** Chat completion chunks (O#/components/schemas/CreateChatCompletionStreamResponse) and legacy
  * completion chunks (CreateCompletionResponse objects), as the engine sends them. */
-export function createChunkStreamAdapter(errorBody: ErrorBody): StreamAdapter {
+/** `hideUsage`: the gateway asked for the usage (to charge it), the client did not: it is read, not sent. */
+export function createChunkStreamAdapter(errorBody: ErrorBody, hideUsage = false): StreamAdapter {
   let sawFinish = false;
   const note = (
     sink: StreamSink,
@@ -54,7 +56,7 @@ export function createChunkStreamAdapter(errorBody: ErrorBody): StreamAdapter {
         }
       }
     }
-    if (chunk.usage) sink.outcome.usage = chunk.usage;
+    if (chunk.usage) sink.outcome.usage = usageOf(chunk.usage);
   };
   return {
     event({ data }, sink) {
@@ -70,6 +72,11 @@ export function createChunkStreamAdapter(errorBody: ErrorBody): StreamAdapter {
         );
       }
       note(sink, chunk);
+      if (hideUsage && (chunk as { usage?: unknown }).usage) {
+        const { usage: _usage, ...rest } = chunk as { usage?: unknown; choices?: unknown };
+        if (!Array.isArray(rest.choices) || rest.choices.length === 0) return; // the usage-only chunk
+        return sink.send(`data: ${JSON.stringify(rest)}\n\n`);
+      }
       sink.send(`data: ${oneLine(data, chunk)}\n\n`);
     },
     finish(sink, ended) {
@@ -170,7 +177,7 @@ export function createResponsesStreamAdapter(model?: string, state?: ResponsesSt
     sink.send(`event: ${event.type}\ndata: ${oneLine(text, event)}\n\n`);
     if (TERMINAL.has(event.type)) {
       const usage = event.response?.usage;
-      if (usage) sink.outcome.usage = { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens };
+      if (usage) sink.outcome.usage = usageOf(usage);
       if (typeof event.response?.status === "string") sink.outcome.finishReasons.push(event.response.status);
       sink.end();
     }

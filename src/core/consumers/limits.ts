@@ -1,0 +1,174 @@
+// Limits and quotas per consumer and per deployment (issue 26), exact across workers and gateway replicas:
+// every counter lives in the store (--store: sqlite for the workers of a host, Redis for every pod) and a
+// request is admitted by one atomic `take` of all its counters (one round trip), or by none: a refused
+// request never reaches the engine. Admission reserves the likely cost (the prompt's estimate plus its
+// max tokens, else DEFAULT_OUTPUT_ESTIMATE); when the response closes, settlement gives back what the
+// answer did not use (its usage; a stream's from its usage event; a failed call's whole output reservation)
+// in one more round trip. Windows are fixed: the minute, the UTC day, the UTC month.
+import type { Context } from "koa";
+import type { GatewayDeps } from "../../deps.ts";
+import type { Deployment } from "../deployments/deployments.ts";
+import { GatewayError } from "../errors.ts";
+import { exchangeOf } from "../pipeline/exchange.ts";
+import type { Charge } from "../state/store.ts";
+import type { ConsumerSpec, Limits } from "./consumers-file.ts";
+
+/** The output a request without max_tokens is assumed to use until its usage says otherwise. */
+export const DEFAULT_OUTPUT_ESTIMATE = 1024;
+const MINUTE = 60_000;
+/** A parallel slot outlives a crashed process by at most this. */
+const PARALLEL_TTL_MS = 15 * MINUTE;
+
+/** What a body will likely cost: its text at ~4 characters a token, and the output it allows. */
+export function estimateTokens(body: unknown, operation: string | undefined): { prompt: number; output: number } {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const text = b.messages ?? b.input ?? b.prompt ?? b.query ?? "";
+  const prompt = Math.ceil((typeof text === "string" ? text.length : JSON.stringify(text).length) / 4);
+  if (operation === "embeddings" || operation === "image-embeddings") return { prompt, output: 0 };
+  const max = b.max_tokens ?? b.max_completion_tokens ?? b.max_output_tokens;
+  return { prompt, output: typeof max === "number" && max >= 0 ? max : DEFAULT_OUTPUT_ESTIMATE };
+}
+
+type Span = "minute" | "day" | "month" | "parallel";
+interface Counted extends Charge {
+  what: "requests" | "tokens" | "parallel";
+  span: Span;
+  owner: "consumer" | "deployment";
+  resetsAt: number;
+}
+
+/** When a window that holds `now` ends. */
+function windowOf(span: Span, now: number): { id: string; resetsAt: number } {
+  const d = new Date(now);
+  if (span === "minute")
+    return { id: `m${Math.floor(now / MINUTE)}`, resetsAt: (Math.floor(now / MINUTE) + 1) * MINUTE };
+  if (span === "day")
+    return {
+      id: `d${d.toISOString().slice(0, 10)}`,
+      resetsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1),
+    };
+  if (span === "month")
+    return { id: `mo${d.toISOString().slice(0, 7)}`, resetsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
+  return { id: "p", resetsAt: now + 1000 };
+}
+
+function chargesOf(prefix: string, owner: Counted["owner"], limits: Limits, tokens: number, now: number): Counted[] {
+  const rows: Array<[number | undefined, Counted["what"], Span, number]> = [
+    [limits.requestsPerMinute, "requests", "minute", 1],
+    [limits.tokensPerMinute, "tokens", "minute", tokens],
+    [limits.tokensPerDay, "tokens", "day", tokens],
+    [limits.tokensPerMonth, "tokens", "month", tokens],
+    [limits.maxParallel, "parallel", "parallel", 1],
+  ];
+  return rows.flatMap(([limit, what, span, amount]) => {
+    if (limit === undefined) return [];
+    const { id, resetsAt } = windowOf(span, now);
+    const ttlMs = span === "parallel" ? PARALLEL_TTL_MS : resetsAt - now + MINUTE;
+    return [{ key: `${prefix}:${what}:${id}`, amount, limit, ttlMs, what, span, owner, resetsAt }];
+  });
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+function refusal(c: Counted, name: string, now: number): GatewayError {
+  const per = c.span === "minute" ? "per minute" : c.span === "day" ? "per day" : "per month";
+  const who = c.owner === "consumer" ? `consumer '${name}'` : `deployment '${name}'`;
+  if (c.span === "day" || c.span === "month")
+    return new GatewayError(
+      "QuotaExceeded",
+      `The ${who} has used its quota of ${c.limit} tokens ${per}; it resets at ${new Date(c.resetsAt).toISOString()}.`,
+    );
+  const wait = c.span === "parallel" ? 1 : Math.min(60, seconds(c.resetsAt - now));
+  const message =
+    c.what === "parallel"
+      ? `The ${who} has ${c.limit} requests in flight, its limit; retry after 1 second.`
+      : c.amount > c.limit
+        ? `This request's ${c.amount} likely tokens (its prompt and max tokens) exceed the ${who}'s limit of ${c.limit} tokens ${per}: lower max_tokens.`
+        : `Requests of the ${who} have exceeded its limit of ${c.limit} ${c.what} ${per}. Please retry after ${wait} seconds.`;
+  return new GatewayError("TooManyRequests", message, {
+    headers: { "retry-after": String(wait), "retry-after-ms": String(wait * 1000) },
+  });
+}
+
+/** Azure's x-ratelimit-* headers of a limited consumer, from its minute counters after the charge. */
+function rateLimitHeaders(ctx: Context, charges: Counted[], values: number[], now: number): void {
+  charges.forEach((c, i) => {
+    if (c.owner !== "consumer" || c.span !== "minute") return;
+    const kind = c.what === "requests" ? "requests" : "tokens";
+    ctx.set(`x-ratelimit-limit-${kind}`, String(c.limit));
+    ctx.set(`x-ratelimit-remaining-${kind}`, String(Math.max(0, c.limit - values[i]!)));
+    ctx.set(`x-ratelimit-reset-${kind}`, `${seconds(c.resetsAt - now)}s`);
+  });
+}
+
+const hasLimits = (limits: Limits | undefined) => limits !== undefined && Object.keys(limits).length > 0;
+
+/** The consumer's allow-list: a deployment it may not use does not exist for it. */
+export function allowed(consumer: ConsumerSpec | undefined, d: Deployment): boolean {
+  return !consumer?.deployments || d.name === undefined || consumer.deployments.includes(d.name);
+}
+
+/** Admits the request against its consumer's and its deployment's limits, or throws the 429/403; settles
+ * by the answer's usage when the response closes. */
+export async function admitWithinLimits(
+  ctx: Context,
+  deps: GatewayDeps,
+  d: Deployment,
+  body: unknown,
+  operation: string | undefined,
+): Promise<void> {
+  const exchange = exchangeOf(ctx);
+  const consumer = exchange.consumer === undefined ? undefined : deps.access.consumers.get(exchange.consumer);
+  if (!allowed(consumer, d))
+    throw new GatewayError("DeploymentNotFound", `The deployment '${d.name}' does not exist here.`);
+  if (!hasLimits(consumer?.limits) && !hasLimits(d.limits)) return;
+  const now = Date.now();
+  const estimate = estimateTokens(body, operation);
+  const tokens = estimate.prompt + estimate.output;
+  const charges = [
+    ...(consumer && hasLimits(consumer.limits)
+      ? chargesOf(`c:${consumer.name}`, "consumer", consumer.limits, tokens, now)
+      : []),
+    ...(hasLimits(d.limits) ? chargesOf(`d:${d.name ?? ""}`, "deployment", d.limits!, tokens, now) : []),
+  ];
+  let taken;
+  try {
+    taken = await deps.store.take(charges);
+  } catch (err) {
+    if (deps.access.failClosed) throw err;
+    deps.metrics.limitsUnenforced.inc();
+    deps.log.warn({ requestId: exchange.requestId, err }, "limits not enforced: the store failed (fail_closed: false)");
+    return;
+  }
+  if (taken.refused !== undefined) {
+    const c = charges[taken.refused]!;
+    throw refusal(c, c.owner === "consumer" ? consumer!.name : (d.name ?? "default"), now);
+  }
+  rateLimitHeaders(ctx, charges, taken.values, now);
+  exchange.metered = charges.some((c) => c.what === "tokens");
+
+  ctx.res.once("close", () => {
+    const usage = exchange.streamOutcome?.usage ?? exchange.usage;
+    const called = exchange.upstreamMs !== undefined;
+    // Unknown usage: a call that reached the engine keeps its prompt's estimate; one that did not, nothing.
+    const used =
+      usage?.prompt_tokens !== undefined || usage?.completion_tokens !== undefined
+        ? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0)
+        : called
+          ? estimate.prompt
+          : 0;
+    const changes = charges.flatMap((c) =>
+      c.what === "tokens" && used !== c.amount
+        ? [{ key: c.key, amount: used - c.amount }]
+        : c.what === "parallel"
+          ? [{ key: c.key, amount: -1 }]
+          : [],
+    );
+    if (changes.length === 0) return;
+    void Promise.resolve()
+      .then(() => deps.store.adjust(changes))
+      .catch((err: unknown) =>
+        deps.log.warn({ requestId: exchange.requestId, err }, "limits: settling a request's usage failed"),
+      );
+  });
+}
