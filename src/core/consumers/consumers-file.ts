@@ -5,6 +5,7 @@
 //     tenant_id: "<tenant guid>"
 //     audiences: ["api://azure-openai-proxy"]
 //     # openid_configuration: <url>          # default: the tenant's v2.0 configuration
+//     # jwks_refetch_cooldown: 30s           # an unknown key id fetches the keys again at most this often
 //   fail_closed: false                       # limits when the store fails: refuse (true) or let through
 //   consumers:
 //     - name: team-a                         # in logs, metrics, usage; owns its stored responses
@@ -16,7 +17,7 @@
 //       entra: { app_ids: ["<client id>"] }  # or roles: [...], object_ids: [...]
 import { createHash } from "node:crypto";
 import { isMap, isSeq, type Node } from "yaml";
-import type { Env } from "../../config-values.ts";
+import { type Env, parseDuration } from "../../config-values.ts";
 import { registerSecret } from "../secrets.ts";
 
 export interface Limits {
@@ -41,6 +42,8 @@ export interface EntraSpec {
   tenantId: string;
   audiences: string[];
   openidConfiguration: string;
+  /** The least time between two fetches of the keys (an unknown `kid` asks again only after it). */
+  jwksRefetchCooldownMs: number;
 }
 
 export interface AccessSpec {
@@ -59,6 +62,7 @@ const LIMIT_KEYS: Record<string, keyof Limits> = {
   tokens_per_month: "tokensPerMonth",
   max_parallel: "maxParallel",
 };
+const ENTRA_KEYS = ["tenant_id", "audiences", "openid_configuration", "jwks_refetch_cooldown"];
 const CONSUMER_KEYS = ["name", "keys_env", "key_sha256", "entra", "deployments", "limits"];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -88,8 +92,7 @@ export function parseEntra(node: Node, fail: Fail): EntraSpec {
   if (!isMap(node)) return fail(node, "entra: a mapping with tenant_id and audiences");
   const value = plain(node) as Record<string, unknown>;
   for (const key of Object.keys(value))
-    if (!["tenant_id", "audiences", "openid_configuration"].includes(key))
-      fail(node, `entra: unknown key '${key}' (expected tenant_id, audiences, openid_configuration)`);
+    if (!ENTRA_KEYS.includes(key)) fail(node, `entra: unknown key '${key}' (expected ${ENTRA_KEYS.join(", ")})`);
   const tenantId = value.tenant_id;
   if (typeof tenantId !== "string" || !/^[0-9a-f-]{36}$/i.test(tenantId))
     fail(node, "entra.tenant_id: the directory (tenant) id, a GUID");
@@ -99,10 +102,19 @@ export function parseEntra(node: Node, fail: Fail): EntraSpec {
     value.openid_configuration ?? `https://login.microsoftonline.com/${tenantId}/v2.0/.well-known/openid-configuration`;
   if (typeof openidConfiguration !== "string" || !/^https?:\/\//.test(openidConfiguration))
     fail(node, "entra.openid_configuration: an http(s) URL");
+  let jwksRefetchCooldownMs = 30_000;
+  if (value.jwks_refetch_cooldown !== undefined) {
+    try {
+      jwksRefetchCooldownMs = parseDuration("entra.jwks_refetch_cooldown", String(value.jwks_refetch_cooldown));
+    } catch (err) {
+      fail(node, (err as Error).message.replace(/^--/, ""));
+    }
+  }
   return {
     tenantId: tenantId as string,
     audiences: value.audiences as string[],
     openidConfiguration: openidConfiguration as string,
+    jwksRefetchCooldownMs,
   };
 }
 

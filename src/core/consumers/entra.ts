@@ -1,12 +1,11 @@
 // Microsoft Entra ID bearer tokens (issue 26), verified with jose: the signature against the JWKS of the
-// tenant's OpenID configuration (cached; fetched again for an unknown `kid` at most once per 30 s, however
-// many bad tokens arrive: jose's cooldown), RS256 only, `iss` the configuration's issuer or the tenant's v1
+// tenant's OpenID configuration (cached; fetched again for an unknown `kid` at most once per 30 s by
+// default, however many bad tokens arrive: jose's cooldown), RS256 only, `iss` the configuration's issuer or the tenant's v1
 // issuer, `aud` one of the audiences, `tid` the tenant, `exp`/`nbf` with five minutes' skew.
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
 import type { EntraSpec } from "./consumers-file.ts";
 
 const SKEW_S = 300;
-const REFETCH_COOLDOWN_MS = 30_000;
 
 export interface EntraClaims extends JWTPayload {
   tid?: string;
@@ -39,7 +38,7 @@ export function createEntraVerifier(spec: EntraSpec): EntraVerifier {
       if (typeof config.issuer !== "string" || typeof config.jwks_uri !== "string")
         throw new InvalidToken("the OpenID configuration has no issuer or jwks_uri");
       const jwks = createRemoteJWKSet(new URL(config.jwks_uri), {
-        cooldownDuration: REFETCH_COOLDOWN_MS,
+        cooldownDuration: spec.jwksRefetchCooldownMs,
         timeoutDuration: 10_000,
       });
       return { issuer: config.issuer.replace("{tenantid}", spec.tenantId), jwks };
