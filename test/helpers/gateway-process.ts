@@ -16,7 +16,11 @@ process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-export async function startGatewayProcess(upstreamPort: number, extra: string[] = []): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  upstreamPort: number,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<GatewayProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -33,7 +37,7 @@ export async function startGatewayProcess(upstreamPort: number, extra: string[] 
       "info",
       ...extra,
     ],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } },
   );
   running.add(child);
   const exit = once(child, "exit").then(([code]) => {
@@ -45,14 +49,18 @@ export async function startGatewayProcess(upstreamPort: number, extra: string[] 
     await exit;
   };
   const lines = createInterface({ input: child.stdout! });
+  // A gateway that never says where it listens fails the test instead of hanging it.
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
   for await (const line of lines) {
     const entry = JSON.parse(line);
     if (entry.url) {
+      clearTimeout(timer);
       child.stdout!.resume(); // the rest of the log is not read
       lines.close();
       return { child, url: entry.url, exit, stop };
     }
   }
+  clearTimeout(timer);
   await stop();
-  throw new Error("the gateway did not start");
+  throw new Error("the gateway did not print its URL within 30 s (is --log-level below info?)");
 }
