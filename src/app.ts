@@ -113,7 +113,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
   if (config.deployments.access) app.use(identify(access, OPEN_PATHS, (obj, msg) => log.warn(obj, msg)));
   else if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
-  if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, UNCAPPED_PATHS));
+  if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, config.queueTimeoutMs, UNCAPPED_PATHS));
   app.use(requireJson(acceptsAnyBody));
   app.use(
     koaBody({

@@ -36,6 +36,7 @@ export interface Config {
   clientHeaderTimeoutMs: number;
   clientRequestTimeoutMs: number;
   maxConcurrent: number;
+  queueTimeoutMs: number;
   modelsCacheMs: number;
   shutdownGraceMs: number;
   logLevel: string;
@@ -99,6 +100,11 @@ export const OPTIONS = {
   },
   "body-limit": { env: "BODY_LIMIT", default: "32mb", help: "largest request body accepted (base64 images need room)" },
   "max-concurrent": { env: "MAX_CONCURRENT", default: "0", help: "requests in flight before 429 (0 = no cap)" },
+  "queue-timeout": {
+    env: "QUEUE_TIMEOUT",
+    default: "5s",
+    help: "how long a request past --max-concurrent (or a deployment's max_concurrent) waits for a slot before its 429 (0 = refuse at once)",
+  },
   "models-cache": { env: "MODELS_CACHE", default: "30s", help: "how long the engine's /v1/models answer is reused" },
   "shutdown-grace": { env: "SHUTDOWN_GRACE", default: "30s", help: "time given to in-flight requests on SIGTERM" },
   "log-bodies": {
@@ -179,6 +185,7 @@ export function loadConfig(argv: string[], env: Env): Config {
     clientHeaderTimeoutMs: parseDuration("client-header-timeout", get("client-header-timeout")!),
     clientRequestTimeoutMs: parseDuration("client-request-timeout", get("client-request-timeout")!),
     maxConcurrent: parseInteger("max-concurrent", get("max-concurrent")!, 0, 1_000_000),
+    queueTimeoutMs: parseDuration("queue-timeout", get("queue-timeout")!),
     modelsCacheMs: parseDuration("models-cache", get("models-cache")!),
     shutdownGraceMs: parseDuration("shutdown-grace", get("shutdown-grace")!),
     logLevel,

@@ -49,7 +49,7 @@ test.before(async (ctx) => {
     max_concurrent: 1
 `);
   ctx.logs = [];
-  ctx.gw = await startGateway("http://127.0.0.1:9", ["--config", file], ctx.logs);
+  ctx.gw = await startGateway("http://127.0.0.1:9", ["--config", file, "--queue-timeout", "0"], ctx.logs);
 });
 test.after(async (ctx) => {
   await ctx.gw.close();

@@ -10,6 +10,8 @@ const test = gatewaySuite("security", [
   ENGINE_KEY,
   "--max-concurrent",
   "2",
+  "--queue-timeout",
+  "0",
 ]);
 
 const chat = { messages: [{ role: "user", content: "hi" }] };

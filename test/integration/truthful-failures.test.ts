@@ -183,48 +183,52 @@ test("something_that_is_not_http_and_nothing_at_all_name_their_cause", async () 
 test("log_lines_carry_what_an_operator_correlates_on", async () => {
   const sim = await new EngineSim().start();
   try {
-    await withGateway(sim.url, ["--api-key", "k", "--max-concurrent", "1", "--body-limit", "1kb"], async (gw, logs) => {
-      const key = { "api-key": "k" };
-      assert.is((await postJson(`${gw}/chat/completions?${API}`, CHAT)).status, 401);
-      assert.is((await fetch(`${gw}/models/chat/completions?${API}`, { headers: key })).status, 405);
-      const held = postJson(
-        `${gw}/chat/completions?${API}`,
-        { ...CHAT, stream: true, max_tokens: 20, sim_gap_ms: 20 },
-        { ...key, "extra-parameters": "pass-through" },
-      );
-      await new Promise((r) => setTimeout(r, 100));
-      assert.is((await postJson(`${gw}/embeddings?${API}`, { input: "x" }, key)).status, 429);
-      await held;
-      const big = await postJson(
-        `${gw}/chat/completions?${API}`,
-        { messages: [{ role: "user", content: "x".repeat(2000) }] },
-        key,
-      );
-      assert.is(big.status, 413);
-      assert.match(big.json.error.message, /the limit is 1 KB, set by --body-limit \(BODY_LIMIT\)/);
-      const invalid = await postJson(
-        `${gw}/chat/completions?api-version=2025-05-01`,
-        { messages: [{ role: "user", content: 5 }] },
-        { ...key, "x-ms-client-request-id": "client-42" },
-      );
-      assert.is(invalid.status, 400);
+    await withGateway(
+      sim.url,
+      ["--api-key", "k", "--max-concurrent", "1", "--queue-timeout", "0", "--body-limit", "1kb"],
+      async (gw, logs) => {
+        const key = { "api-key": "k" };
+        assert.is((await postJson(`${gw}/chat/completions?${API}`, CHAT)).status, 401);
+        assert.is((await fetch(`${gw}/models/chat/completions?${API}`, { headers: key })).status, 405);
+        const held = postJson(
+          `${gw}/chat/completions?${API}`,
+          { ...CHAT, stream: true, max_tokens: 20, sim_gap_ms: 20 },
+          { ...key, "extra-parameters": "pass-through" },
+        );
+        await new Promise((r) => setTimeout(r, 100));
+        assert.is((await postJson(`${gw}/embeddings?${API}`, { input: "x" }, key)).status, 429);
+        await held;
+        const big = await postJson(
+          `${gw}/chat/completions?${API}`,
+          { messages: [{ role: "user", content: "x".repeat(2000) }] },
+          key,
+        );
+        assert.is(big.status, 413);
+        assert.match(big.json.error.message, /the limit is 1 KB, set by --body-limit \(BODY_LIMIT\)/);
+        const invalid = await postJson(
+          `${gw}/chat/completions?api-version=2025-05-01`,
+          { messages: [{ role: "user", content: 5 }] },
+          { ...key, "x-ms-client-request-id": "client-42" },
+        );
+        assert.is(invalid.status, 400);
 
-      const lines = (await requestLines(logs, 6)).map((l) => ({ status: l.status, route: l.route }));
-      assert.equal(lines, [
-        { status: 401, route: "/chat/completions" },
-        { status: 405, route: "/chat/completions" },
-        { status: 429, route: "/embeddings" },
-        { status: 200, route: "/chat/completions" },
-        { status: 413, route: "/chat/completions" },
-        { status: 400, route: "/chat/completions" },
-      ]);
-      const last = (await requestLines(logs, 6)).at(-1)!;
-      assert.is(last.apiVersion, "2025-05-01");
-      assert.is(last.errorTarget, "messages[0].content");
-      assert.is(last.clientRequestId, "client-42");
-      const metrics = await (await fetch(`${gw}/metrics`, { headers: key })).text();
-      assert.match(metrics, /gateway_requests_total\{route="\/chat\/completions",status="401",stream="false"\} 1/);
-    });
+        const lines = (await requestLines(logs, 6)).map((l) => ({ status: l.status, route: l.route }));
+        assert.equal(lines, [
+          { status: 401, route: "/chat/completions" },
+          { status: 405, route: "/chat/completions" },
+          { status: 429, route: "/embeddings" },
+          { status: 200, route: "/chat/completions" },
+          { status: 413, route: "/chat/completions" },
+          { status: 400, route: "/chat/completions" },
+        ]);
+        const last = (await requestLines(logs, 6)).at(-1)!;
+        assert.is(last.apiVersion, "2025-05-01");
+        assert.is(last.errorTarget, "messages[0].content");
+        assert.is(last.clientRequestId, "client-42");
+        const metrics = await (await fetch(`${gw}/metrics`, { headers: key })).text();
+        assert.match(metrics, /gateway_requests_total\{route="\/chat\/completions",status="401",stream="false"\} 1/);
+      },
+    );
   } finally {
     await sim.close();
   }

@@ -37,11 +37,12 @@ export async function admit(ctx: Context, deps: GatewayDeps, d: Deployment): Pro
   exchangeOf(ctx).deployment = d.name;
   if (!d.readiness.everReady) await assertEngineStarted(d.readiness, deps.startedAt);
   if (d.maxConcurrent !== undefined)
-    takeSlot(
+    await takeSlot(
       d,
       d.maxConcurrent,
       ctx,
       () => `The deployment '${d.name}' has ${d.inFlight} requests in flight, its max_concurrent; retry shortly.`,
+      deps.config.queueTimeoutMs,
     );
 }
 

@@ -1,26 +1,86 @@
-// --max-concurrent: requests in flight past the cap get 429 with Retry-After at once instead of
-// queueing behind a busy engine. A request counts until its response (stream included) is closed.
+// --max-concurrent (and a deployment's max_concurrent): a request past the cap waits for a slot, first come
+// first served, for at most --queue-timeout, then gets 429 with Retry-After; with no queue timeout it is
+// refused at once. A request counts until its response (stream included) is closed; a client that leaves
+// while it waits gives up its place.
 import type { Context, Next } from "koa";
 import { GatewayError } from "../errors.ts";
 
-/** Something with a count of requests in flight (the gateway, a deployment). */
+/** Something with a count of requests in flight (the gateway, a deployment) and its queue. */
 export interface Slots {
   inFlight: number;
+  /** Requests waiting for a slot, oldest first. */
+  waiting?: Array<() => void>;
 }
 
-/** Counts the request against `slots` until its response closes, or throws 429 (with `full()` as its
- * message) when `max` are in flight already. */
-export function takeSlot(slots: Slots, max: number, ctx: Context, full: () => string): void {
-  if (slots.inFlight >= max) throw new GatewayError("TooManyRequests", full(), { headers: { "retry-after": "1" } });
-  slots.inFlight++;
-  ctx.res.once("close", () => slots.inFlight--); // `close` comes once per response
+/** Counts the request against `slots` until its response closes; when `max` are in flight already it waits
+ * up to `queueMs` for one to close, else throws 429 (with `full()` as its message). Synchronous when a slot
+ * is free (nearly every request). */
+export function takeSlot(
+  slots: Slots,
+  max: number,
+  ctx: Context,
+  full: () => string,
+  queueMs = 0,
+): void | Promise<void> {
+  const hold = () => {
+    ctx.res.once("close", () => {
+      // `close` comes once per response: the slot goes to the oldest waiter, or back to the pool.
+      const next = slots.waiting?.shift();
+      if (next) next();
+      else slots.inFlight--;
+    });
+  };
+  if (slots.inFlight < max) {
+    slots.inFlight++;
+    return hold();
+  }
+  const refused = () => new GatewayError("TooManyRequests", full(), { headers: { "retry-after": "1" } });
+  if (queueMs <= 0) throw refused();
+  const waiting = (slots.waiting ??= []);
+  return new Promise<void>((resolve, reject) => {
+    const leave = () => {
+      clearTimeout(timer);
+      ctx.res.off("close", left);
+      const at = waiting.indexOf(granted);
+      if (at >= 0) waiting.splice(at, 1);
+    };
+    // Settles the request's promise too, so nothing waits on a response that is gone.
+    const left = () => {
+      leave();
+      reject(new GatewayError("ClientClosedRequest", "The client closed the connection while waiting for a slot."));
+    };
+    const granted = () => {
+      leave();
+      if (ctx.res.destroyed) {
+        // The client left as the slot came: pass it on.
+        const next = waiting.shift();
+        if (next) next();
+        else slots.inFlight--;
+        return reject(refused());
+      }
+      hold();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      leave();
+      reject(refused());
+    }, queueMs);
+    ctx.res.once("close", left);
+    waiting.push(granted);
+  });
 }
 
-export function concurrencyCap(max: number, exempt: ReadonlySet<string>) {
+export function concurrencyCap(max: number, queueMs: number, exempt: ReadonlySet<string>) {
   const gateway: Slots = { inFlight: 0 };
   return async function limitConcurrency(ctx: Context, next: Next): Promise<void> {
     if (max <= 0 || exempt.has(ctx.path)) return next();
-    takeSlot(gateway, max, ctx, () => `The gateway is at its limit of ${max} concurrent requests; retry shortly.`);
+    await takeSlot(
+      gateway,
+      max,
+      ctx,
+      () => `The gateway is at its limit of ${max} concurrent requests; retry shortly.`,
+      queueMs,
+    );
     await next();
   };
 }
