@@ -24,6 +24,7 @@ import { DIALECTS, dialectOf, ROUTES_HINT } from "./dialects/table.ts";
 import { createDeployments } from "./core/deployments/deployments.ts";
 import { createAccess, identify } from "./core/consumers/access.ts";
 import { openStore } from "./core/state/open-store.ts";
+import { watchConfigFile } from "./config-reload.ts";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) =>
@@ -50,6 +51,8 @@ function wouldMatch(router: Router, ctx: Koa.Context): string | undefined {
 export interface Gateway {
   app: Koa;
   deps: GatewayDeps;
+  /** Reads the --config file again (SIGHUP); false when there is none or it was refused. */
+  reloadConfig(reason: string): boolean;
   close(): Promise<void>;
 }
 
@@ -96,6 +99,8 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
     paths: (path) => [...underEveryPrefix(path)],
   };
 
+  const reloader = config.configFile ? watchConfigFile(deps, config.configFile) : undefined;
+
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are written and logged by errorMiddleware
 
@@ -111,7 +116,15 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   if (config.tracing) app.use(traceRequests(routeOf, (path) => dialectOf(path).provider));
   app.use(observe(log, metrics, routeOf, config.logBodies));
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
-  if (config.deployments.access) app.use(identify(access, OPEN_PATHS, (obj, msg) => log.warn(obj, msg)));
+  // A file that can be reloaded may gain consumers later: it always goes through identify.
+  if (config.deployments.access || config.configFile)
+    app.use(
+      identify(
+        () => deps.access,
+        OPEN_PATHS,
+        (obj, msg) => log.warn(obj, msg),
+      ),
+    );
   else if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, config.queueTimeoutMs, UNCAPPED_PATHS));
   app.use(requireJson(acceptsAnyBody));
@@ -157,7 +170,13 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   return {
     app,
     deps,
+    reloadConfig(reason) {
+      if (reloader) return reloader.reload(reason, true);
+      log.info({ reason }, "no --config file to read again");
+      return false;
+    },
     close: async () => {
+      reloader?.close();
       await deployments.close();
       await store.close();
     },

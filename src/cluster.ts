@@ -1,5 +1,5 @@
 // --workers N: N processes share the listening port (node:cluster), so one container uses its cores.
-// The primary forwards SIGTERM/SIGINT to the workers (each drains as a single process does), replaces a
+// The primary forwards SIGTERM/SIGINT (and SIGHUP, a config reload) to the workers (each drains as a single process does), replaces a
 // worker that dies on its own, exits 0 once all stopped, and serves --metrics-port aggregated over all
 // workers (prom-client's AggregatorRegistry); each worker's /metrics shows that worker only.
 import cluster from "node:cluster";
@@ -57,6 +57,10 @@ export function runPrimary(config: Config, log: Logger): void {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // Each worker reads the --config file again itself.
+  process.on("SIGHUP", () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
+  });
 }
 
 /** In a worker: answer the primary's requests for this worker's metrics (prom-client adds that

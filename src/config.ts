@@ -56,6 +56,8 @@ export interface Config {
   storeTtlMs: number;
   /** The deployments file, or the flags' engine as its one deployment. */
   deployments: DeploymentsFile;
+  /** The --config file, if any, and how to read it again (config-reload.ts), with the start-up environment. */
+  configFile: { path: string; read(): DeploymentsFile } | undefined;
 }
 
 interface Option {
@@ -170,6 +172,9 @@ export function loadConfig(argv: string[], env: Env): Config {
     .map((k) => k.trim())
     .filter(Boolean);
   const flagsBaseUrl = upstreamBaseUrl(get("upstream-host")!, get("upstream-port"));
+  const flags = flagsDeployment(flagsBaseUrl, get("upstream-api-key") || undefined);
+  const configPath = get("config");
+  const readFile = () => deploymentsOf(loadDeploymentsFile(configPath!, env), flags);
   return Object.freeze({
     host: get("host")!,
     port: parseInteger("port", get("port")!, 0, 65535),
@@ -203,10 +208,8 @@ export function loadConfig(argv: string[], env: Env): Config {
     engineLivenessMs: parseDuration("engine-liveness", get("engine-liveness")!),
     store: parseStore(get("store"), env),
     storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
-    deployments: deploymentsOf(
-      get("config") ? loadDeploymentsFile(get("config")!, env) : undefined,
-      flagsDeployment(flagsBaseUrl, get("upstream-api-key") || undefined),
-    ),
+    deployments: deploymentsOf(configPath ? readFile() : undefined, flags),
+    configFile: configPath ? { path: configPath, read: readFile } : undefined,
   });
 }
 

@@ -91,6 +91,8 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // Read the --config file again (consumers, keys, limits); without the handler SIGHUP would end the process.
+  process.on("SIGHUP", () => gateway.reloadConfig("SIGHUP"));
 }
 
 void main(process.argv.slice(2));

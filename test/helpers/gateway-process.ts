@@ -8,6 +8,10 @@ export interface GatewayProcess {
   child: ChildProcess;
   url: string;
   exit: Promise<number | null>;
+  /** Every log line so far (parsed JSON). */
+  logs: Array<Record<string, any>>;
+  /** Resolves with the first log line (past or future) that `match` accepts; rejects after 30 s. */
+  logLine(match: (line: Record<string, any>) => boolean): Promise<Record<string, any>>;
   stop(): Promise<void>;
 }
 
@@ -49,18 +53,49 @@ export async function startGatewayProcess(
     await exit;
   };
   const lines = createInterface({ input: child.stdout! });
-  // A gateway that never says where it listens fails the test instead of hanging it.
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  for await (const line of lines) {
-    const entry = JSON.parse(line);
-    if (entry.url) {
+  const logs: Array<Record<string, any>> = [];
+  const waiters = new Set<(line: Record<string, any>) => void>();
+  const url = await new Promise<string | undefined>((resolve) => {
+    // A gateway that never says where it listens fails the test instead of hanging it.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    lines.on("line", (text) => {
+      let entry: Record<string, any>;
+      try {
+        entry = JSON.parse(text);
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      for (const waiter of waiters) waiter(entry);
+      if (entry.url) {
+        clearTimeout(timer);
+        resolve(entry.url);
+      }
+    });
+    lines.on("close", () => {
       clearTimeout(timer);
-      child.stdout!.resume(); // the rest of the log is not read
-      lines.close();
-      return { child, url: entry.url, exit, stop };
-    }
+      resolve(undefined);
+    });
+  });
+  if (url === undefined) {
+    await stop();
+    throw new Error("the gateway did not print its URL within 30 s (is --log-level below info?)");
   }
-  clearTimeout(timer);
-  await stop();
-  throw new Error("the gateway did not print its URL within 30 s (is --log-level below info?)");
+  const logLine = (match: (line: Record<string, any>) => boolean) =>
+    new Promise<Record<string, any>>((resolve, reject) => {
+      const past = logs.find(match);
+      if (past) return resolve(past);
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error("the expected log line did not come within 30 s"));
+      }, 30_000);
+      const waiter = (line: Record<string, any>) => {
+        if (!match(line)) return;
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        resolve(line);
+      };
+      waiters.add(waiter);
+    });
+  return { child, url, exit, logs, logLine, stop };
 }

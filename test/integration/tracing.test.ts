@@ -3,6 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -105,12 +106,13 @@ test("spans_follow_genai_conventions_and_propagate", async () => {
   }
 });
 
-test("spans_name_the_deployment_and_the_replica", async () => {
+test("spans_name_the_deployment_the_replica_and_the_consumer", async () => {
   const [a, b] = [await new EngineSim().start(), await new EngineSim().start()];
   const file = join(mkdtempSync(join(tmpdir(), "traced-")), "deployments.yaml");
   writeFileSync(
     file,
-    `deployments:\n  - name: chat\n    urls: [${a.url}, ${b.url}]\n  - name: other\n    url: ${b.url}\n`,
+    `deployments:\n  - name: chat\n    urls: [${a.url}, ${b.url}]\n  - name: other\n    url: ${b.url}\n` +
+      `consumers:\n  - name: team-a\n    key_sha256: [${createHash("sha256").update("team-a-key").digest("hex")}]\n`,
   );
   const spans: OtlpSpan[] = [];
   const collector = await startCollector(spans);
@@ -120,7 +122,7 @@ test("spans_name_the_deployment_and_the_replica", async () => {
     for (let i = 0; i < 2; i++) {
       const res = await fetch(`${url}/openai/v1/chat/completions`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", "api-key": "team-a-key" },
         body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "hi" }] }),
       });
       assert.is(res.status, 200);
@@ -138,6 +140,10 @@ test("spans_name_the_deployment_and_the_replica", async () => {
       chats.map((c) => c["azure_openai_proxy.replica"]).sort(),
       [new URL(a.url).host, new URL(b.url).host].sort(),
       "one request on each replica",
+    );
+    assert.equal(
+      chats.map((c) => c["azure_openai_proxy.consumer"]),
+      ["team-a", "team-a"],
     );
   } finally {
     await gw.stop();

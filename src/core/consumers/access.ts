@@ -13,6 +13,8 @@ import { type AccessSpec, type ConsumerSpec, sha256 } from "./consumers-file.ts"
 import { createEntraVerifier, type EntraClaims, type EntraVerifier, InvalidToken, looksLikeJwt } from "./entra.ts";
 
 export interface Access {
+  /** Whether any caller must identify itself (consumers, Entra ID or `--api-key`); else every call is open. */
+  readonly guarded: boolean;
   readonly consumers: ReadonlyMap<string, ConsumerSpec>;
   readonly failClosed: boolean;
   /** The consumer a key names, or "anonymous" for an `--api-key` key, or undefined. */
@@ -20,13 +22,20 @@ export interface Access {
   entra: EntraVerifier | undefined;
 }
 
-export function createAccess(spec: AccessSpec | undefined, apiKeys: readonly string[]): Access {
+/** `entra`, when given, is kept (with the keys it has fetched) instead of a new verifier: a config reload that
+ * leaves the Entra settings as they were. */
+export function createAccess(
+  spec: AccessSpec | undefined,
+  apiKeys: readonly string[],
+  entra: EntraVerifier | undefined = spec?.entra ? createEntraVerifier(spec.entra) : undefined,
+): Access {
   apiKeys.forEach(registerSecret);
   const keyed: Array<[Buffer, ConsumerSpec | "anonymous"]> = [
     ...(spec?.consumers ?? []).flatMap((c) => c.keyDigests.map((d): [Buffer, ConsumerSpec] => [d, c])),
     ...apiKeys.map((k): [Buffer, "anonymous"] => [sha256(k), "anonymous"]),
   ];
   return {
+    guarded: keyed.length > 0 || entra !== undefined,
     consumers: new Map((spec?.consumers ?? []).map((c) => [c.name, c])),
     failClosed: spec?.failClosed ?? false,
     byKey(key) {
@@ -35,7 +44,7 @@ export function createAccess(spec: AccessSpec | undefined, apiKeys: readonly str
       for (const [candidate, who] of keyed) if (timingSafeEqual(candidate, digest)) found ??= who; // no early exit
       return found;
     },
-    entra: spec?.entra ? createEntraVerifier(spec.entra) : undefined,
+    entra,
   };
 }
 
@@ -60,9 +69,15 @@ const unauthorized = (invalidToken: boolean) =>
     { headers: { "www-authenticate": invalidToken ? 'Bearer error="invalid_token"' : "Bearer" } },
   );
 
-export function identify(access: Access, openPaths: ReadonlySet<string>, warn: (obj: object, msg: string) => void) {
+/** `current` gives the access in force (a config reload replaces it; a request keeps the one it started with). */
+export function identify(
+  current: () => Access,
+  openPaths: ReadonlySet<string>,
+  warn: (obj: object, msg: string) => void,
+) {
   return async function identifyCaller(ctx: Context, next: Next): Promise<void> {
-    if (openPaths.has(ctx.path)) return next();
+    const access = current();
+    if (!access.guarded || openPaths.has(ctx.path)) return next();
     const { apiKey, bearer } = keysOf(ctx);
     const exchange = exchangeOf(ctx);
     if (bearer && access.entra && looksLikeJwt(bearer) && !apiKey) {

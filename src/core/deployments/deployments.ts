@@ -39,8 +39,8 @@ export interface Deployment {
   readonly maxConcurrent: number | undefined;
   /** How the Responses API is served (responses-bridge.ts); undefined: the engine's, else over chat. */
   readonly responsesApi: ResponsesApi | undefined;
-  /** Its own capacity, shared by every consumer (core/consumers/limits.ts). */
-  readonly limits: Limits | undefined;
+  /** Its own capacity, shared by every consumer (core/consumers/limits.ts); a config reload may change it. */
+  limits: Limits | undefined;
   inFlight: number;
   /** An engine route of this deployment, for failure messages (built once per path). */
   route(method: string, path: string, optional?: boolean): EngineRoute;

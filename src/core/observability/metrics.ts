@@ -34,6 +34,8 @@ export interface GatewayMetrics {
   replicaReady: Gauge<"deployment" | "replica">;
   /** Requests let through unlimited because the store failed (fail_closed: false). */
   limitsUnenforced: Counter;
+  /** --config read again: applied, or refused for a mistake (the running config stays). */
+  configReloads: Counter<"result">;
   observe(record: RequestRecord): void;
 }
 
@@ -121,6 +123,12 @@ export function createMetrics(): GatewayMetrics {
     help: "Requests let through without their limits because the store failed (fail_closed: false)",
     registers: [registry],
   });
+  const configReloads = new Counter({
+    name: "gateway_config_reloads_total",
+    help: "Times the --config file was read again, by result: applied, or refused for a mistake",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
   const firstTokenAll = firstToken.labels();
   // The children a request updates, looked up once per (route, status, stream) rather than per metric;
   // the engine-facing ones only once a request of that kind has used them.
@@ -153,6 +161,7 @@ export function createMetrics(): GatewayMetrics {
     engineReady,
     replicaReady,
     limitsUnenforced,
+    configReloads,
     observe(r) {
       const outcome = outcomeOf(r.route, r.clientAborted ? "499" : String(r.status), r.stream ? "true" : "false");
       outcome.requests.inc();

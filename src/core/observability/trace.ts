@@ -38,6 +38,7 @@ function endSpan(span: Span, ctx: Context, route: string, provider: string): voi
   const outcome = state.streamOutcome;
   span.setAttribute("http.route", route);
   span.setAttribute("http.response.status_code", ctx.status);
+  if (state.consumer) span.setAttribute("azure_openai_proxy.consumer", state.consumer);
   if (operation) {
     span.updateName(state.model ? `${operation} ${state.model}` : operation);
     span.setAttribute("gen_ai.operation.name", operation);
