@@ -74,9 +74,17 @@ process.on("exit", () => children.forEach((c) => c.kill("SIGTERM")));
 process.on("SIGINT", () => process.exit(130));
 
 /** Starts a process that prints a JSON line with its port (or waits for `readyUrl`). */
-async function start(cmd: string, args: string[], readyUrl?: string): Promise<ChildProcess> {
+async function start(
+  cmd: string,
+  args: string[],
+  readyUrl?: string,
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
   // A process waited for by URL writes its logs to /dev/null: an unread pipe would fill up and stall it.
-  const child = spawn(cmd, args, { stdio: ["ignore", readyUrl ? "ignore" : "pipe", "inherit"] });
+  const child = spawn(cmd, args, {
+    stdio: ["ignore", readyUrl ? "ignore" : "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   if (readyUrl) {
     for (let i = 0; i < 200; i++) {
@@ -193,7 +201,24 @@ const CHAT = {
   messages: [{ role: "user", content: "Hello, how are you today?" }],
   max_tokens: 32,
 };
-const CASES = [
+const BENCH_CONSUMER_KEY = "bench-consumer-key-0123456789";
+/** A consumer-only config file: the flags' engine, one consumer whose limits never refuse in a bench run. */
+const LIMITED_CONFIG = `consumers:
+  - name: bench
+    keys_env: [BENCH_CONSUMER_KEY]
+    limits: { requests_per_minute: 100000000, tokens_per_minute: 100000000000, tokens_per_day: 100000000000000 }
+`;
+const CASES: Array<{
+  id: string;
+  label: string;
+  concurrency: number;
+  body: object;
+  path: string;
+  stream: boolean;
+  gatewayPath?: string;
+  headers?: Record<string, string>;
+  targets?: string[];
+}> = [
   { id: "chat-c1", label: "chat, c=1", concurrency: 1, body: CHAT, path: "chat/completions", stream: false },
   { id: "chat-c16", label: "chat, c=16", concurrency: 16, body: CHAT, path: "chat/completions", stream: false },
   { id: "chat-c64", label: "chat, c=64", concurrency: 64, body: CHAT, path: "chat/completions", stream: false },
@@ -262,6 +287,19 @@ const CASES = [
     gatewayPath: "/openai/v1/responses",
     targets: ["direct", "gateway", "gateway-redis"],
   },
+  // What knowing the caller costs: a consumer's key, its limits taken at admission and settled by usage (one
+  // store round trip each), on sqlite and on Redis; limits high enough never to refuse.
+  {
+    id: "chat-limited-c16",
+    label: "chat, limited consumer, c=16",
+    concurrency: 16,
+    body: CHAT,
+    path: "chat/completions",
+    stream: false,
+    gatewayPath: "/openai/v1/chat/completions",
+    headers: { "api-key": BENCH_CONSUMER_KEY },
+    targets: ["direct", "gateway", "gateway-limited", "gateway-limited-redis"],
+  },
   {
     id: "stream-aoai-c64",
     label: "stream via /openai/v1, c=64",
@@ -272,6 +310,8 @@ const CASES = [
     gatewayPath: "/openai/v1/chat/completions",
   },
 ];
+/** Gateways measured only by the cases that name them. */
+const EXTRA_GATEWAYS = new Set(["gateway-redis", "gateway-limited", "gateway-limited-redis"]);
 const onlyIds = opts.only?.split(",");
 const unknownCases = onlyIds?.filter((id) => !CASES.some((c) => c.id === id)) ?? [];
 if (unknownCases.length) {
@@ -329,18 +369,34 @@ async function main(): Promise<void> {
     { name: "koa-ref", url: `http://127.0.0.1:${koaRefPort}`, pid: koaRef.pid!, azure: false },
   ];
   // The stateful cases also through a gateway whose store is Redis (when redis-server is installed).
-  const statefulCases = SELECTED.some((c) => "targets" in c && c.targets?.includes("gateway-redis"));
-  if (statefulCases && spawnSync("redis-server", ["--version"]).status === 0) {
-    const redis = await startRedis();
-    process.on("exit", () => redis.process.kill("SIGKILL"));
+  const wants = (name: string) => SELECTED.some((c) => c.targets?.includes(name));
+  const redisInstalled = spawnSync("redis-server", ["--version"]).status === 0;
+  const redis =
+    redisInstalled && (wants("gateway-redis") || wants("gateway-limited-redis")) ? await startRedis() : undefined;
+  if (redis) process.on("exit", () => redis.process.kill("SIGKILL"));
+  else if (wants("gateway-redis") || wants("gateway-limited-redis"))
+    console.log("bench: redis-server not installed: the Redis columns are skipped");
+  const addGateway = async (name: string, extra: string[], env: Record<string, string> = {}) => {
     const port = await freePort();
     const child = await start(
       process.execPath,
-      [...gatewayArgv(String(port), stubPort), "--store", redis.url],
+      [...gatewayArgv(String(port), stubPort), ...extra],
       `http://127.0.0.1:${port}/health`,
+      env,
     );
-    targets.push({ name: "gateway-redis", url: `http://127.0.0.1:${port}`, pid: child.pid!, azure: true });
-  } else if (statefulCases) console.log("bench: redis-server not installed: the gateway-redis column is skipped");
+    targets.push({ name, url: `http://127.0.0.1:${port}`, pid: child.pid!, azure: true });
+  };
+  if (redis && wants("gateway-redis")) await addGateway("gateway-redis", ["--store", redis.url]);
+  if (wants("gateway-limited") || wants("gateway-limited-redis")) {
+    const config = join(mkdtempSync(join(tmpdir(), "bench-consumers-")), "consumers.yaml");
+    writeFileSync(config, LIMITED_CONFIG);
+    const env = { BENCH_CONSUMER_KEY };
+    const stateDir = mkdtempSync(join(tmpdir(), "bench-state-"));
+    if (wants("gateway-limited"))
+      await addGateway("gateway-limited", ["--config", config, "--store", `sqlite:${join(stateDir, "state.db")}`], env);
+    if (redis && wants("gateway-limited-redis"))
+      await addGateway("gateway-limited-redis", ["--config", config, "--store", redis.url], env);
+  }
   const nginxVersion = spawnSync("nginx", ["-v"], { encoding: "utf8" }).stderr ?? ""; // nginx -v prints to stderr
   if (/nginx\//.test(nginxVersion)) {
     const dir = mkdtempSync(join(tmpdir(), "bench-nginx-"));
@@ -359,13 +415,14 @@ async function main(): Promise<void> {
       body: JSON.stringify(CHAT),
       concurrency: 4,
       seconds: 0.5,
+      headers: { "api-key": BENCH_CONSUMER_KEY }, // the limited gateways' consumer; the others ignore it
     });
 
   const rows: Array<Record<string, unknown>> = [];
   for (const c of SELECTED) {
     const perTarget = new Map<string, { results: LoadResult[]; cpu: number }>();
-    const only = "targets" in c ? c.targets : undefined;
-    const measured = targets.filter((t) => (only ? only.includes(t.name) : t.name !== "gateway-redis"));
+    const only = c.targets;
+    const measured = targets.filter((t) => (only ? only.includes(t.name) : !EXTRA_GATEWAYS.has(t.name)));
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 ? [...measured].reverse() : measured; // alternate order: no target always runs first
       for (const t of order) {
@@ -376,6 +433,7 @@ async function main(): Promise<void> {
           body: JSON.stringify(c.body),
           concurrency: c.concurrency,
           seconds: SECONDS,
+          ...(c.headers ? { headers: c.headers } : {}),
         });
         const entry = perTarget.get(t.name) ?? { results: [], cpu: 0 };
         entry.results.push(result);

@@ -17,6 +17,7 @@ export interface LoadSpec {
   body: string;
   concurrency: number;
   seconds: number;
+  headers?: Record<string, string>;
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
@@ -34,7 +35,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         const res = await pool.request({
           path: spec.path,
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": "application/json", ...spec.headers },
           body: spec.body,
         });
         let first = 0;
