@@ -100,9 +100,17 @@ function problems(docs: Manifest[], values: Values = {}): string[] {
 
   const secrets = new Map(of("Secret").map((s) => [s.metadata.name, Object.keys(s.data ?? {})]));
   const existing = (values.auth as { existingSecret?: string } | undefined)?.existingSecret;
+  const access = values.access as { consumerKeys?: Array<{ env: string; secretName: string }> } | undefined;
+  // Secrets the user manages, named in the values.
+  const managed = new Set([
+    existing,
+    (values.engine as any)?.hfToken?.secretName,
+    (values.state as any)?.redisUrlSecret?.name,
+    ...(access?.consumerKeys ?? []).map((k) => k.secretName),
+  ]);
   for (const e of env.values()) {
     const ref = e.valueFrom?.secretKeyRef;
-    if (!ref || ref.name === existing || ref.name === (values.engine as any)?.hfToken?.secretName) continue;
+    if (!ref || managed.has(ref.name)) continue;
     if (!secrets.get(ref.name)?.includes(ref.key))
       found.push(`${e.name} refers to Secret ${ref.name} key ${ref.key}, which is not rendered`);
   }
@@ -113,7 +121,8 @@ function problems(docs: Manifest[], values: Values = {}): string[] {
     if (
       !flagEnvs.has(name) &&
       !otherEnvs.has(name) &&
-      !(values.gateway as any)?.extraEnv?.some((x: any) => x.name === name)
+      !(values.gateway as any)?.extraEnv?.some((x: any) => x.name === name) &&
+      !access?.consumerKeys?.some((k) => k.env === name)
     )
       found.push(`env ${name} is no gateway flag`);
 
@@ -142,14 +151,16 @@ function problems(docs: Manifest[], values: Values = {}): string[] {
       found.push("the gateway-only container is not non-root with a read-only root");
     if (!env.get("UPSTREAM_HOST")?.value && !env.get("CONFIG")?.value)
       found.push("no UPSTREAM_HOST nor CONFIG in mode gateway");
-    const config = env.get("CONFIG")?.value as string | undefined;
-    if (config) {
-      const mount = gateway.volumeMounts.find((m: any) => config.startsWith(`${m.mountPath}/`));
-      const volume = pod.volumes.find((v: any) => v.name === mount?.name);
-      const map = of("ConfigMap").find((c) => c.metadata.name === volume?.configMap?.name);
-      if (!map || !(config.slice(mount.mountPath.length + 1) in (map as any).data))
-        found.push(`CONFIG ${config} is not a file of a rendered ConfigMap`);
-    }
+  }
+  const config = env.get("CONFIG")?.value as string | undefined;
+  if (config) {
+    const mount = gateway.volumeMounts.find((m: any) => config.startsWith(`${m.mountPath}/`));
+    const volume = pod.volumes.find((v: any) => v.name === mount?.name);
+    const map = of("ConfigMap").find((c) => c.metadata.name === volume?.configMap?.name);
+    if (!map || !(config.slice(mount.mountPath.length + 1) in (map as any).data))
+      found.push(`CONFIG ${config} is not a file of a rendered ConfigMap`);
+    // The kubelet never updates a subPath mount: the gateway would not see a changed file.
+    if (mount?.subPath) found.push("the config file is mounted with subPath, which is never updated");
   }
   return found;
 }
@@ -239,6 +250,32 @@ const COMBINATIONS: Array<{ name: string; values: Values }> = [
     },
   },
   {
+    name: "gateway with consumers and Entra ID from values, their keys and Redis from Secrets",
+    values: {
+      mode: "gateway",
+      gateway: { deploymentsFile: { deployments: [{ name: "chat", url: "http://vllm.llm.svc:8000" }] } },
+      access: {
+        entra: { tenant_id: "11111111-2222-3333-4444-555555555555", audiences: ["api://azure-openai-proxy"] },
+        consumers: [
+          { name: "team-a", keys_env: ["TEAM_A_KEY", "TEAM_A_KEY_NEXT"], limits: { tokens_per_minute: 200000 } },
+          { name: "analytics", entra: { app_ids: ["66666666-7777-8888-9999-000000000000"] } },
+        ],
+        failClosed: true,
+        consumerKeys: [
+          { env: "TEAM_A_KEY", secretName: "team-a-keys", key: "current" },
+          { env: "TEAM_A_KEY_NEXT", secretName: "team-a-keys", key: "next" },
+        ],
+      },
+      state: { redisUrlSecret: { name: "redis", key: "url" } },
+    },
+  },
+  {
+    name: "engine with consumers only",
+    values: {
+      access: { consumers: [{ name: "team-a", key_sha256: ["a".repeat(64)], limits: { max_parallel: 4 } }] },
+    },
+  },
+  {
     name: "gateway with HPA, no PDB, port 9000, ServiceMonitor",
     values: {
       mode: "gateway",
@@ -281,7 +318,7 @@ if (helm) {
     const sidecar = render(COMBINATIONS[4]!.values).find((d) => d.kind === "Deployment")!.spec.template.spec;
     assert.is(sidecar.initContainers[0].restartPolicy, "Always");
     const files = render(COMBINATIONS[6]!.values).find((d) => d.kind === "ConfigMap")!;
-    const parsed = parseDeploymentsFile((files as any).data["deployments.yaml"], "configmap", {});
+    const parsed = parseDeploymentsFile((files as any).data["gateway.yaml"], "configmap", {});
     assert.equal(
       parsed.deployments.map((d) => d.name),
       ["chat", "embed"],
@@ -330,6 +367,52 @@ if (helm) {
     );
   });
 
+  test("consumers_entra_and_their_secrets_reach_the_gateway_and_reload_without_a_rollout", () => {
+    const values = COMBINATIONS.find((c) => c.name.startsWith("gateway with consumers"))!.values;
+    const docs = render(values);
+    const pod = docs.find((d) => d.kind === "Deployment")!.spec.template;
+    const env = new Map<string, any>(pod.spec.containers[0].env.map((e: any) => [e.name, e]));
+    assert.equal(env.get("TEAM_A_KEY").valueFrom.secretKeyRef, {
+      name: "team-a-keys",
+      key: "current",
+      optional: false,
+    });
+    assert.equal(env.get("STORE").valueFrom.secretKeyRef, { name: "redis", key: "url", optional: false });
+    const file = (docs.find((d) => d.kind === "ConfigMap") as any).data["gateway.yaml"];
+    const parsed = parseDeploymentsFile(file, "configmap", { TEAM_A_KEY: "k1", TEAM_A_KEY_NEXT: "k2" });
+    assert.equal(
+      parsed.access?.consumers.map((c) => c.name),
+      ["team-a", "analytics"],
+      "the rendered file is one the gateway accepts",
+    );
+    assert.is(parsed.access?.entra?.tenantId, "11111111-2222-3333-4444-555555555555");
+    assert.is(parsed.access?.failClosed, true);
+    // A consumer's change is read again in place; an engine change rolls the pods.
+    const annotations = (v: Values) =>
+      render(v).find((d) => d.kind === "Deployment")!.spec.template.metadata.annotations ?? {};
+    const access = values.access as any;
+    const moreTokens = {
+      ...values,
+      access: { ...access, consumers: [{ ...access.consumers[0], limits: { tokens_per_minute: 1 } }] },
+    };
+    assert.equal(annotations(moreTokens), annotations(values), "no rollout for a consumer's change");
+    const otherEngine = {
+      ...values,
+      gateway: { deploymentsFile: { deployments: [{ name: "chat", url: "http://sglang.llm.svc:30000" }] } },
+    };
+    assert.is.not(
+      annotations(otherEngine)["checksum/deployments"],
+      annotations(values)["checksum/deployments"],
+      "an engine change rolls the pods",
+    );
+    const engine = render(COMBINATIONS.find((c) => c.name === "engine with consumers only")!.values);
+    const engineEnv = engine.find((d) => d.kind === "Deployment")!.spec.template.spec.containers[0].env;
+    assert.ok(
+      engineEnv.some((e: any) => e.name === "CONFIG"),
+      "consumers work in mode engine too (the file has no deployments: the container's own engine)",
+    );
+  });
+
   test("values_that_would_break_a_rollout_are_refused_at_install", () => {
     const refused = (values: Values, why: RegExp) => {
       const out = helmRun(["template", "rel"], values);
@@ -342,6 +425,14 @@ if (helm) {
     );
     refused({ mode: "gateway" }, /mode gateway needs upstream.url/);
     refused({ mode: "sidecar" }, /mode/);
+    refused(
+      { access: { consumers: [{ name: "team-a", keys_env: ["TEAM_A_KEY"] }] } },
+      /keys_env names TEAM_A_KEY, which no access.consumerKeys entry \(nor gateway.extraEnv\) sets/,
+    );
+    refused(
+      { state: { redisUrlSecret: { name: "redis" } }, gateway: { flags: { store: "memory:" } } },
+      /set state.redisUrlSecret or gateway.flags.store, not both/,
+    );
     refused({ gateway: { flags: { "max-concurent": 4 } } }, /additional properties 'max-concurent' not allowed/);
     refused(
       { probes: { readiness: { path: "ready", periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 5 } } },

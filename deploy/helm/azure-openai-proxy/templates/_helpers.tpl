@@ -52,3 +52,16 @@ app.kubernetes.io/component: {{ .Values.mode }}
 {{- define "aop.hasKeys" -}}
 {{- if or .Values.auth.apiKey .Values.auth.upstreamApiKey .Values.auth.existingSecret -}}true{{- end -}}
 {{- end -}}
+
+{{/* The gateway's --config file: the deployments file (mode gateway) with the consumers, Entra ID and
+fail_closed of .Values.access; empty when there is none. */}}
+{{- define "aop.configFile" -}}
+{{- $config := dict -}}
+{{- if and (eq .Values.mode "gateway") .Values.gateway.deploymentsFile -}}
+{{- $config = deepCopy .Values.gateway.deploymentsFile -}}
+{{- end -}}
+{{- with .Values.access.consumers }}{{ $_ := set $config "consumers" . }}{{ end -}}
+{{- with .Values.access.entra }}{{ $_ := set $config "entra" . }}{{ end -}}
+{{- if .Values.access.failClosed }}{{ $_ := set $config "fail_closed" true }}{{ end -}}
+{{- if $config }}{{ toYaml $config }}{{ end -}}
+{{- end -}}
