@@ -63,7 +63,7 @@ if (redisAvailable()) {
         const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { "api-key": KEY } })).text();
         if (failClosed) {
           assert.is(during.status, 503);
-          const body = await during.json();
+          const body = (await during.json()) as { error: { code: string } };
           assert.is(body.error.code, "ServiceUnavailable");
           assert.ok(during.headers.get("retry-after"), "a 503 says when to retry");
           assert.is(enginePosts(sim), postsBefore, "a refused request never reaches the engine");
