@@ -34,15 +34,19 @@ type Manifest = {
 };
 type Values = Record<string, unknown>;
 
+/** Where the tests' images come from: the chart requires one (a bare name would be pulled from Docker Hub). */
+const REPOSITORY = "registry.example.com/azure-openai-proxy";
+
 function helmRun(args: string[], values: Values): { status: number; stdout: string; stderr: string } {
   const file = join(mkdtempSync(join(tmpdir(), "chart-values-")), "values.json");
-  writeFileSync(file, JSON.stringify(values));
+  const image = { repository: REPOSITORY, ...((values.image as object | undefined) ?? {}) };
+  writeFileSync(file, JSON.stringify({ ...values, image }));
   const out = spawnSync(helm!, [...args, CHART, "-f", file], { encoding: "utf8" });
   return { status: out.status ?? 1, stdout: out.stdout, stderr: out.stderr };
 }
 
-function render(values: Values): Manifest[] {
-  const out = helmRun(["template", "rel", "--kube-version", "1.31.0"], values);
+function render(values: Values, kubeVersion = "1.31.0"): Manifest[] {
+  const out = helmRun(["template", "rel", "--kube-version", kubeVersion], values);
   assert.is(out.status, 0, out.stderr);
   return parseAllDocuments(out.stdout)
     .map((d) => d.toJS() as Manifest)
@@ -126,6 +130,9 @@ function problems(docs: Manifest[], values: Values = {}): string[] {
     )
       found.push(`env ${name} is no gateway flag`);
 
+  for (const v of pod.volumes ?? [])
+    if (v.emptyDir && v.emptyDir.medium !== "Memory" && !v.emptyDir.sizeLimit)
+      found.push(`emptyDir ${v.name} has no sizeLimit: it may fill the node's disk`);
   const matches = (selector: Record<string, string>) => Object.entries(selector).every(([k, v]) => podLabels[k] === v);
   for (const s of of("Service")) {
     if (!matches(s.spec.selector)) found.push(`Service ${s.metadata.name} selects no pod`);
@@ -308,11 +315,11 @@ if (helm) {
     const engine = render({}).find((d) => d.kind === "Deployment")!.spec.template.spec;
     assert.is(engine.containers[0].resources.limits["nvidia.com/gpu"], 1);
     assert.equal(engine.containers[0].args, ["--model", "Qwen/Qwen2.5-0.5B-Instruct"]);
-    assert.is(engine.containers[0].image, "azure-openai-proxy:vllm");
+    assert.is(engine.containers[0].image, `${REPOSITORY}:vllm`);
     const gateway = render({ mode: "gateway", upstream: { url: "http://vllm:8000" } }).find(
       (d) => d.kind === "Deployment",
     )!.spec.template.spec;
-    assert.is(gateway.containers[0].image, "azure-openai-proxy:gateway");
+    assert.is(gateway.containers[0].image, `${REPOSITORY}:gateway`);
     assert.is(gateway.containers[0].args, undefined, "the gateway image takes its flags from the environment");
     assert.is(gateway.containers[0].resources.limits?.["nvidia.com/gpu"], undefined, "no GPU for the gateway alone");
     const sidecar = render(COMBINATIONS[4]!.values).find((d) => d.kind === "Deployment")!.spec.template.spec;
@@ -327,7 +334,7 @@ if (helm) {
     const plain = render(COMBINATIONS[5]!.values).find((d) => d.kind === "Deployment")!.spec.template.spec;
     assert.equal(
       plain.containers[1].lifecycle.preStop.exec.command,
-      ["sleep", "35"],
+      ["sleep", "305"],
       "the engine outlives the gateway's drain",
     );
   });
@@ -357,7 +364,7 @@ if (helm) {
       broken(
         (d) => ((d.find((m) => m.kind === "Deployment")!.spec.template.spec.terminationGracePeriodSeconds = 30), d),
       ).join("; "),
-      /terminationGracePeriodSeconds 30 is not above the drain \(35 s\)/,
+      /terminationGracePeriodSeconds 30 is not above the drain \(305 s\)/,
     );
     const invalid = structuredClone(render(values).find((m) => m.kind === "Deployment")!);
     invalid.spec.template.spec.containers[0].ports[0].containerPort = "http";
@@ -413,6 +420,64 @@ if (helm) {
     );
   });
 
+  test("rollouts_keep_capacity_drains_let_streams_finish_and_replicas_spread", () => {
+    const docs = render({});
+    const deployment = docs.find((d) => d.kind === "Deployment")!;
+    const pod = deployment.spec.template.spec;
+    assert.equal(
+      deployment.spec.strategy.rollingUpdate,
+      { maxSurge: 1, maxUnavailable: 0 },
+      "the new pod loads its model while the old one serves",
+    );
+    assert.ok(deployment.spec.progressDeadlineSeconds > 1800, "a 30-minute model load does not fail the rollout");
+    const env = new Map<string, any>(pod.containers[0].env.map((e: any) => [e.name, e.value]));
+    assert.ok(seconds(env.get("SHUTDOWN_GRACE")) >= 300, "streams get minutes to finish on a rollout");
+    assert.ok(pod.terminationGracePeriodSeconds > seconds(env.get("SHUTDOWN_GRACE")));
+    assert.equal(
+      pod.topologySpreadConstraints.map((c: any) => c.topologyKey),
+      ["kubernetes.io/hostname", "topology.kubernetes.io/zone"],
+    );
+    assert.equal(
+      pod.topologySpreadConstraints[0].labelSelector.matchLabels,
+      deployment.spec.selector.matchLabels,
+      "the spread counts this release's pods",
+    );
+    assert.ok(
+      pod.tolerations.some((t: any) => t.key === "nvidia.com/gpu" && t.effect === "NoSchedule"),
+      "a GPU pod tolerates the GPU nodes' taint",
+    );
+    assert.is(
+      render({ engine: { target: "tei-cpu", gpus: 0, args: ["--model-id", "m"] } }).find(
+        (d) => d.kind === "Deployment",
+      )!.spec.template.spec.tolerations,
+      undefined,
+      "a CPU pod does not",
+    );
+    assert.ok(pod.volumes.find((v: any) => v.name === "model-cache").emptyDir.sizeLimit, "the model cache is sized");
+
+    const pdb = (values: Values) => render(values).find((d) => d.kind === "PodDisruptionBudget");
+    assert.is(pdb({}), undefined, "one replica: no budget, which could only block every node drain");
+    assert.is(pdb({ replicaCount: 3 })!.spec.maxUnavailable, 1);
+    assert.is(pdb({ autoscaling: { enabled: true, minReplicas: 2 } })!.spec.maxUnavailable, 1);
+  });
+
+  test("native_sidecars_only_where_the_cluster_supports_them", () => {
+    const values = COMBINATIONS.find((c) => c.name === "gateway with the engine as a native sidecar")!.values;
+    const spec = (kube: string, v: Values = values) =>
+      render(v, kube).find((d) => d.kind === "Deployment")!.spec.template.spec;
+    assert.is(spec("1.31.0").initContainers[0].restartPolicy, "Always");
+    const old = spec("1.28.0");
+    assert.is(old.initContainers, undefined, "Kubernetes 1.28: a plain container");
+    assert.equal(
+      old.containers.map((c: any) => c.name),
+      ["gateway", "vllm"],
+    );
+    const forced = { ...values, upstream: { ...(values.upstream as object), nativeSidecar: true } };
+    const out = helmRun(["template", "rel", "--kube-version", "1.28.0"], forced);
+    assert.is.not(out.status, 0);
+    assert.match(out.stderr, /native sidecars need Kubernetes 1.29 or later, this cluster is v1.28.0/);
+  });
+
   test("values_that_would_break_a_rollout_are_refused_at_install", () => {
     const refused = (values: Values, why: RegExp) => {
       const out = helmRun(["template", "rel"], values);
@@ -421,9 +486,15 @@ if (helm) {
     };
     refused(
       { terminationGracePeriodSeconds: 20 },
-      /terminationGracePeriodSeconds \(20\) must be above preStopSleepSeconds \+ gateway.shutdownGraceSeconds \(35\)/,
+      /terminationGracePeriodSeconds \(20\) must be above preStopSleepSeconds \+ gateway.shutdownGraceSeconds \(305\)/,
     );
     refused({ mode: "gateway" }, /mode gateway needs upstream.url/);
+    refused({ image: { repository: "" } }, /image.repository: set the registry and repository the image was pushed to/);
+    refused({ rollout: { maxSurge: 0, maxUnavailable: 0 } }, /maxSurge and maxUnavailable cannot both be 0/);
+    refused(
+      { replicaCount: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 2 } },
+      /podDisruptionBudget.maxUnavailable \(2\) must be below the replica count \(2\)/,
+    );
     refused({ mode: "sidecar" }, /mode/);
     refused(
       { access: { consumers: [{ name: "team-a", keys_env: ["TEAM_A_KEY"] }] } },
