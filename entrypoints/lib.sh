@@ -8,8 +8,9 @@
 #   - if either process exits on its own, the other is stopped and the script exits non-zero.
 # Requires bash >= 5.1 (wait -n -p). Variables: HOST/PORT (gateway, default 0.0.0.0:80), UPSTREAM_PORT
 # (engine), ENGINE_READY_TIMEOUT (s, default 1800: model downloads are slow), STOP_TIMEOUT (s, default 30),
-# ENGINE_ARGS (the engine's arguments when the container is given none, split on whitespace: for
-# platforms that set only environment variables, such as Azure ML).
+# ENGINE_ARGS (the engine's arguments when the container is given none, for platforms that set only
+# environment variables, such as Azure ML: a JSON array of strings, or words split on whitespace; ${NAME}
+# expanded, e.g. ${AZUREML_MODEL_DIR}: engine-args.mjs).
 
 set -uo pipefail
 
@@ -28,7 +29,11 @@ log() { echo "entrypoint: $*" >&2; }
 engine_args() {
   ENGINE_ARGV=("$@")
   if [ "$#" -eq 0 ] && [ -n "${ENGINE_ARGS:-}" ]; then
-    read -r -a ENGINE_ARGV <<< "$ENGINE_ARGS"
+    local parsed
+    parsed="$(mktemp)"
+    node "$(dirname "${BASH_SOURCE[0]}")/engine-args.mjs" > "$parsed" || { rm -f "$parsed"; exit 2; }
+    mapfile -d '' -t ENGINE_ARGV < "$parsed"
+    rm -f "$parsed"
   fi
 }
 

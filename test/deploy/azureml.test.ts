@@ -3,6 +3,7 @@
 // that outlast the model load, request settings for an LLM, environment variables the image reads.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DockerfileParser } from "dockerfile-ast";
@@ -26,8 +27,9 @@ const MODEL_FLAG: Record<string, string> = {
   "tei-cpu": "--model-id",
   "tei-gpu": "--model-id",
 };
-/** Variables the entrypoints read besides the gateway's flags. */
+/** Variables the entrypoints (or the engines) read besides the gateway's flags. */
 const ENTRYPOINT_VARIABLES = new Set([
+  "HF_HUB_OFFLINE",
   "ENGINE_ARGS",
   "ENGINE_READY_TIMEOUT",
   "STOP_TIMEOUT",
@@ -46,17 +48,62 @@ test("the_endpoint_uses_key_auth", () => {
   assert.match(endpoint.name, /^[a-zA-Z][a-zA-Z0-9-]{2,31}$/, "Azure ML endpoint names: 3-32 letters, digits, hyphens");
 });
 
-test("one_deployment_per_engine_target_and_no_other", () => {
+/** deployment-<target>.yml, and variants deployment-<target>-<variant>.yml. */
+const DEPLOYMENTS = readdirSync(DIR)
+  .filter((f) => f.startsWith("deployment-"))
+  .sort()
+  .map((file) => ({
+    file,
+    target: ENGINE_TARGETS.find((t) => new RegExp(`^deployment-${t}(-[a-z-]+)?\\.yml$`).test(file)),
+  }));
+
+/** ENGINE_ARGS as the entrypoint reads it (entrypoints/engine-args.mjs), with Azure ML's model directory. */
+function engineArgv(value: string): string[] {
+  const out = spawnSync(process.execPath, [join(ROOT, "entrypoints/engine-args.mjs")], {
+    env: { ENGINE_ARGS: value, AZUREML_MODEL_DIR: "/var/azureml-app/azureml-models/m/1" },
+    encoding: "utf8",
+  });
+  assert.is(out.status, 0, out.stderr);
+  return out.stdout.split("\0").slice(0, -1);
+}
+
+test("one_deployment_per_engine_target_and_its_variants", () => {
   assert.equal(ENGINE_TARGETS.sort(), ["sglang", "tei-cpu", "tei-gpu", "tgi", "vllm"]);
-  const files = readdirSync(DIR)
-    .filter((f) => f.startsWith("deployment-"))
-    .sort();
-  assert.equal(files, ENGINE_TARGETS.map((t) => `deployment-${t}.yml`).sort());
+  for (const target of ENGINE_TARGETS)
+    assert.ok(
+      DEPLOYMENTS.some((d) => d.file === `deployment-${target}.yml`),
+      `deployment-${target}.yml`,
+    );
+  for (const d of DEPLOYMENTS) assert.ok(d.target, `${d.file} names no engine target`);
 });
 
-for (const target of ENGINE_TARGETS) {
-  test(`deployment_${target}_routes_probes_settings_and_variables`, () => {
-    const d = read(`deployment-${target}.yml`);
+test("a_registered_model_is_mounted_not_downloaded", () => {
+  const d = read("deployment-vllm-registered-model.yml");
+  assert.match(d.model, /^azureml:[a-z0-9_.-]+:\d+$/, "a registered model asset");
+  const env = d.environment_variables as Record<string, string>;
+  const argv = engineArgv(env.ENGINE_ARGS!);
+  assert.is(argv[0], "--model");
+  assert.match(argv[1]!, /^\/var\/azureml-app\/azureml-models\/m\/1\//, "the model from $AZUREML_MODEL_DIR");
+  assert.is(argv[argv.indexOf("--served-model-name") + 1], "Qwen/Qwen2.5-7B-Instruct", "clients keep the name");
+  assert.is(env.HF_HUB_OFFLINE, "1", "never a download at start");
+});
+
+test("no_secret_in_a_deployment_file", () => {
+  for (const { file } of DEPLOYMENTS) {
+    const env = read(file).environment_variables as Record<string, string>;
+    for (const name of ["HF_TOKEN", "UPSTREAM_API_KEY", "API_KEY"])
+      if (name in env)
+        assert.match(
+          env[name]!,
+          /^\$\{\{(azureml:\/\/connections\/|keyvault:)/,
+          `${file}: ${name} from a secret store`,
+        );
+  }
+});
+
+for (const { file, target } of DEPLOYMENTS) {
+  test(`${file}_routes_probes_settings_and_variables`, () => {
+    const d = read(file);
     assert.is(d.$schema, "https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json");
     assert.is(d.endpoint_name, endpoint.name);
     assert.match(d.name, /^[a-z][a-z0-9-]{2,31}$/);
@@ -95,7 +142,9 @@ for (const target of ENGINE_TARGETS) {
     assert.ok(d.readiness_probe.timeout >= 5, "a /ready answer may take an engine round trip");
     assert.ok(d.liveness_probe.period * d.liveness_probe.failure_threshold >= 60, "liveness tolerates a busy minute");
 
-    assert.match(String(env.ENGINE_ARGS), new RegExp(`^${MODEL_FLAG[target]} \\S+`), "the engine is told its model");
+    const argv = engineArgv(String(env.ENGINE_ARGS));
+    assert.is(argv[0], MODEL_FLAG[target!], "the engine is told its model");
+    assert.ok(argv[1], "the model's name or path");
     for (const [name, value] of Object.entries(env)) {
       assert.type(value, "string", `${name}: Azure ML variables are strings`);
       assert.ok(

@@ -287,6 +287,38 @@ test("engine_arguments_from_ENGINE_ARGS_when_the_container_gets_none", async () 
   }
 });
 
+test("ENGINE_ARGS_as_a_json_array_keeps_spaces_and_quotes_and_expands_variables", async () => {
+  // Azure ML: a registered model is mounted at $AZUREML_MODEL_DIR; a chat template holds spaces and quotes.
+  const argvFile = join(mkdtempSync(join(tmpdir(), "fake-argv-")), "argv");
+  const template = `{% for m in messages %}{{ m['content'] }} "quoted" costs $$5{% endfor %}`;
+  const s = await startEntrypoint("vllm", [], {
+    AZUREML_MODEL_DIR: "/var/azureml-app/azureml-models/qwen/1",
+    ENGINE_ARGS: JSON.stringify(["--model", "${AZUREML_MODEL_DIR}/Qwen2.5-0.5B-Instruct", "--chat-template", template]),
+    FAKE_ENGINE_ARGV_FILE: argvFile,
+  });
+  try {
+    await waitGateway(s);
+    const argv = readFileSync(argvFile, "utf8").split("\0").slice(0, -1);
+    assert.equal(argv.slice(-4), [
+      "--model",
+      "/var/azureml-app/azureml-models/qwen/1/Qwen2.5-0.5B-Instruct",
+      "--chat-template",
+      `{% for m in messages %}{{ m['content'] }} "quoted" costs $5{% endfor %}`,
+    ]);
+    s.child.kill("SIGTERM");
+    assert.is((await s.exit)[0], 0, s.stderr());
+  } finally {
+    s.child.kill("SIGKILL");
+  }
+});
+
+test("ENGINE_ARGS_naming_an_unset_variable_stops_the_start_naming_it", async () => {
+  const s = await startEntrypoint("vllm", [], { ENGINE_ARGS: '["--model", "${AZUREML_MODEL_DIR}/m"]' });
+  const [code] = await s.exit;
+  assert.is(code, 2);
+  assert.match(s.stderr(), /ENGINE_ARGS: names \$AZUREML_MODEL_DIR, which is not set/);
+});
+
 test("engine_port_flag_is_refused", async () => {
   const s = await startEntrypoint("vllm", ["--model", "m", "--port", "9999"]);
   const [code] = await s.exit;

@@ -7,6 +7,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)"
 echo "$(basename "$0") $*" >> "${FAKE_ENGINE_ARGS_FILE:-/dev/null}"
+# Each argument NUL-terminated, for tests that check quoting survived.
+if [ -n "${FAKE_ENGINE_ARGV_FILE:-}" ]; then printf '%s\0' "$@" > "$FAKE_ENGINE_ARGV_FILE"; fi
 port=""
 prev=""
 for arg in "$@"; do
