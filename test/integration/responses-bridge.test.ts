@@ -192,22 +192,29 @@ declared("a_deployment_declares_how_responses_are_served_and_replicas_share_the_
     assert.is(tgi.requests.filter((r) => r.path === "/v1/responses").length, 0, "declared: never asked");
     const refused = await openai.responses.create({ model: "native-only", input: "x" }).catch((e: unknown) => e);
     assert.instance(refused, OpenAI.NotFoundError, "native: the engine's 404 stands");
-    // A chain of turns spread over two replicas continues, whichever replica answers.
+    // A chain stays on the replica that served its first turn (its prefix cache holds the conversation)...
     let previous: string | undefined;
-    for (let turn = 0; turn < 4; turn++) {
+    const turn = async (n: number) => {
       const response = await openai.responses.create({
         model: "replicated",
-        input: `turn ${turn}`,
+        input: `turn ${n}`,
         ...(previous ? { previous_response_id: previous } : {}),
       });
       previous = response.id;
-    }
-    const sent = [...a.requests, ...b.requests].filter((r) => r.path === "/v1/responses");
-    assert.ok(a.requests.length > 0 && b.requests.length > 0, "both replicas served the chain");
-    assert.is(sent.at(-1)!.body.input.length, 7, "the last turn carried the whole conversation");
+    };
+    for (let n = 0; n < 3; n++) await turn(n);
+    const served = (sim: EngineSim) => sim.requests.filter((r) => r.path === "/v1/responses");
+    const [warm, cold] = served(a).length > 0 ? [a, b] : [b, a];
+    assert.is(served(warm).length, 3, "every turn went back to the warm replica");
+    assert.is(served(cold).length, 0);
+    // ...and continues on the other once it is gone, with the whole conversation from the store.
+    await warm.close();
+    await turn(3);
+    assert.is(served(cold).length, 1, "the other replica took the next turn");
+    assert.is(served(cold)[0]!.body.input.length, 7, "the last turn carried the whole conversation");
   } finally {
     await gw.close();
-    await Promise.all([tgi.close(), a.close(), b.close()]);
+    await Promise.allSettled([tgi.close(), a.close(), b.close()]);
   }
 });
 declared.run();

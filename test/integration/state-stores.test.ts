@@ -61,6 +61,9 @@ for (const [name, open] of backends) {
     await store.putResponse(entry("r1"), TTL);
     assert.equal((await store.getResponse("r1", "alice"))?.response.output, response("r1").output);
     assert.is(await store.getResponse("r1", "bob"), undefined, "another owner finds nothing");
+    assert.is((await store.getResponse("r1", "alice"))?.replica, undefined, "no replica recorded");
+    await store.putResponse({ ...entry("r1b"), replica: "10.0.0.7:8000" }, TTL);
+    assert.is((await store.getResponse("r1b", "alice"))?.replica, "10.0.0.7:8000", "the replica that answered");
     assert.equal(await store.item("msg_r1", "alice"), response("r1").output[0]);
     assert.is(await store.item("msg_r1", "bob"), undefined);
     assert.is(await store.deleteResponse("r1", "bob"), false);

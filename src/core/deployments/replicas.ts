@@ -28,11 +28,13 @@ export const replicaLabel = (r: Replica) => new URL(r.upstream.baseUrl).host;
 
 const isIn = (r: Replica) => r.readiness.last.state === "ready";
 
-/** The replica to call: the fewest in flight among those in (all, when none is); ties rotate. */
+/** The replica to call: the fewest in flight among those in (all, when none is); ties rotate. `preferred`
+ * (a label) wins while it is in and within AFFINITY_SLACK of the least busy. */
 export function chooseReplica(
   replicas: readonly Replica[],
   exclude: ReadonlySet<Replica>,
   turn: number,
+  preferred?: string,
 ): Replica | undefined {
   const open = replicas.filter((r) => !exclude.has(r));
   const pool = open.some(isIn) ? open.filter(isIn) : open;
@@ -41,8 +43,15 @@ export function chooseReplica(
     const r = pool[(i + turn) % pool.length]!;
     if (best === undefined || r.inFlight < best.inFlight) best = r;
   }
-  return best;
+  if (preferred === undefined || best === undefined) return best;
+  // A continuation goes back to the replica that served the earlier turn (its prefix cache holds the
+  // conversation) while it is in rotation and not much busier than the least busy: never a dependency.
+  const warm = pool.find((r) => replicaLabel(r) === preferred && isIn(r));
+  return warm && warm.inFlight <= best.inFlight + AFFINITY_SLACK ? warm : best;
 }
+
+/** Requests in flight a warm replica may have above the least busy one and still be preferred. */
+export const AFFINITY_SLACK = 4;
 
 /** One Upstream over the replicas: the same openapi-fetch client, with a transport that balances. */
 export function balancedUpstream(
@@ -81,7 +90,7 @@ export function balancedUpstream(
 
   const transport = async (request: UpstreamRequest): Promise<UpstreamResponse> => {
     const tried = new Set<Replica>();
-    const replica = chooseReplica(replicas, tried, turn++)!;
+    const replica = chooseReplica(replicas, tried, turn++, request.exchange?.preferredReplica)!;
     try {
       return await callOn(replica, request);
     } catch (err) {

@@ -36,6 +36,8 @@ export interface Exchange {
   metered: boolean;
   /** The replica (host:port) its last engine call reached (core/deployments/replicas.ts). */
   replica: string | undefined;
+  /** The replica that served the turn this request continues (responses-state.ts), preferred by the balancer. */
+  preferredReplica: string | undefined;
   /** Milliseconds until the engine's answer (its headers, for a stream). */
   upstreamMs: number | undefined;
   usage: Usage | undefined;
@@ -66,6 +68,7 @@ export function openExchange(
     consumer: undefined,
     metered: false,
     replica: undefined,
+    preferredReplica: undefined,
     upstreamMs: undefined,
     usage: undefined,
     streamOutcome: undefined,

@@ -161,6 +161,7 @@ export function createRedisStore(url: string): StateStore {
       response: JSON.parse(row.body),
       input: JSON.parse(row.input ?? "[]"),
       createdAt: Number(row.created_at),
+      ...(row.replica ? { replica: row.replica } : {}),
     };
   };
   const getConversation = async (id: string, owner: string): Promise<StoredConversation | undefined> => {
@@ -209,6 +210,7 @@ export function createRedisStore(url: string): StateStore {
           status: typeof entry.response.status === "string" ? entry.response.status : "completed",
           created_at: String(entry.createdAt),
           items: JSON.stringify(items.map((item) => item.id)),
+          ...(entry.replica ? { replica: entry.replica } : {}),
         })
         .pExpire(key.response(entry.id), ttlMs);
       for (const item of items)

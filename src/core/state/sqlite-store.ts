@@ -51,6 +51,8 @@ export function createSqliteStore(path: string): StateStore {
   const columns = db.prepare("PRAGMA table_info(responses)").all() as Array<{ name: string }>;
   if (!columns.some((c) => c.name === "status"))
     db.exec("ALTER TABLE responses ADD COLUMN status TEXT NOT NULL DEFAULT 'completed'");
+  // Nor, before replica affinity, the replica that answered.
+  if (!columns.some((c) => c.name === "replica")) db.exec("ALTER TABLE responses ADD COLUMN replica TEXT");
 
   const transaction = <T>(run: () => T): T => {
     db.exec("BEGIN IMMEDIATE");
@@ -66,16 +68,17 @@ export function createSqliteStore(path: string): StateStore {
   const statusOf = (response: Item): string => (typeof response.status === "string" ? response.status : "completed");
 
   const insert = db.prepare(
-    `INSERT INTO responses (id, owner, body, input, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO responses (id, owner, body, input, status, created_at, expires_at, replica)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET body = excluded.body, input = excluded.input, status = excluded.status,
-       expires_at = excluded.expires_at`, // an update, not a replace: a run's events stay
+       expires_at = excluded.expires_at, replica = excluded.replica`, // an update, not a replace: a run's events stay
   );
   const insertItem = db.prepare(
     "INSERT INTO items (item_id, response_id, owner, body, created_at) VALUES (?, ?, ?, ?, ?)",
   );
   const removeItems = db.prepare("DELETE FROM items WHERE response_id = ?");
   const select = db.prepare(
-    "SELECT id, owner, body, input, created_at FROM responses WHERE id = ? AND owner = ? AND expires_at > ?",
+    "SELECT id, owner, body, input, created_at, replica FROM responses WHERE id = ? AND owner = ? AND expires_at > ?",
   );
   const selectStatus = db.prepare("SELECT owner, status FROM responses WHERE id = ?");
   const remove = db.prepare("DELETE FROM responses WHERE id = ? AND owner = ?");
@@ -130,6 +133,7 @@ export function createSqliteStore(path: string): StateStore {
       statusOf(entry.response),
       entry.createdAt,
       Date.now() + ttlMs,
+      entry.replica ?? null,
     );
     removeItems.run(entry.id);
     for (const item of (entry.response.output as Array<{ id?: unknown }> | undefined) ?? []) {
@@ -139,7 +143,8 @@ export function createSqliteStore(path: string): StateStore {
   };
   const getResponse = (id: string, owner: string): StoredResponse | undefined => {
     const row = select.get(id, owner, Date.now()) as
-      { id: string; owner: string; body: string; input: string; created_at: number } | undefined;
+      | { id: string; owner: string; body: string; input: string; created_at: number; replica: string | null }
+      | undefined;
     return (
       row && {
         id: row.id,
@@ -147,6 +152,7 @@ export function createSqliteStore(path: string): StateStore {
         response: JSON.parse(row.body),
         input: JSON.parse(row.input),
         createdAt: row.created_at,
+        ...(row.replica ? { replica: row.replica } : {}),
       }
     );
   };

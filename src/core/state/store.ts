@@ -16,6 +16,8 @@ export interface StoredResponse {
   /** The input items of the turn, as the engine was sent them (earlier turns included). */
   input: Item[];
   createdAt: number;
+  /** The replica (host:port) that answered it: a continuation prefers it (never shown to clients). */
+  replica?: string | undefined;
 }
 
 export interface StoredConversation {

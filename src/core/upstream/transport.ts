@@ -16,6 +16,8 @@ export type UpstreamBody = string | Uint8Array | Readable;
 /** What a call reports back to its request's exchange (core/exchange.ts): the replica that served it. */
 export interface CallRecord {
   replica: string | undefined;
+  /** A replica to prefer while it is in and not much busier (a continuation's: its prefix cache is warm). */
+  preferredReplica?: string | undefined;
 }
 
 export interface UpstreamInit {

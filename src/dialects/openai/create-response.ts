@@ -32,9 +32,19 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
   const { store } = deps;
   const ttl = deps.config.storeTtlMs;
   /** The finished response kept (unless store: false) and added to its conversation. */
-  const keep = async (owner: string, id: string, body: Item, response: Item, continued: Continued) => {
+  const keep = async (
+    owner: string,
+    id: string,
+    body: Item,
+    response: Item,
+    continued: Continued,
+    replica: string | undefined,
+  ) => {
     if (continued.store)
-      await store.putResponse({ id, owner, response, input: withItemIds(body.input, id), createdAt: Date.now() }, ttl);
+      await store.putResponse(
+        { id, owner, response, input: withItemIds(body.input, id), createdAt: Date.now(), replica },
+        ttl,
+      );
     await addToConversation(store, owner, continued, response, ttl);
   };
 
@@ -53,9 +63,10 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       // A background request is answered by the gateway (JSON, or its run followed): never the engine's stream.
       return { ...accepted, owner: ownerOf(ctx), background, stream: accepted.stream && !background };
     },
-    async answer(call, { body, owner, background }, model) {
+    async answer(call, { body, owner, background }, model, exchange) {
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
+      exchange.preferredReplica = continued.replica;
       if (background) {
         const createdAt = Date.now();
         const id = newResponseId();
@@ -71,17 +82,18 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       const answer = answerObject(await engineResponse(call, body), "a response");
       const id = newResponseId();
       const response = asClientResponse(answer.body as Item, id, continued);
-      await keep(owner, id, body, response, continued);
+      await keep(owner, id, body, response, continued, exchange.replica);
       return { body: response, usage: answer.usage };
     },
-    async stream(call, { body, owner }, model) {
+    async stream(call, { body, owner }, model, exchange) {
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
+      exchange.preferredReplica = continued.replica;
       const events = await engineResponseEvents(call, body);
       const id = newResponseId();
       const state = {
         own: (response: Item) => void asClientResponse(response, id, continued),
-        keep: (response: Item) => keep(owner, id, body, response, continued),
+        keep: (response: Item) => keep(owner, id, body, response, continued, exchange.replica),
       };
       return {
         events,

@@ -42,6 +42,8 @@ export interface Continued {
   conversationId: string | undefined;
   /** The turn's own input items (what a conversation gains), earlier ones not included. */
   turn: Item[];
+  /** The replica that answered the previous response, if the store knows it. */
+  replica: string | undefined;
 }
 
 /** The conversation a body names: `"conv_…"` or `{ id }`. */
@@ -84,10 +86,12 @@ export async function continueConversation(
     } else turn.push(item);
   }
   let earlier: Item[] = [];
+  let replica: string | undefined;
   if (previousResponseId !== undefined) {
     const previous = await store.getResponse(previousResponseId, owner);
     if (!previous) throw responseNotFound(previousResponseId, "previous_response_id");
     earlier = [...previous.input, ...((previous.response.output as Item[] | undefined) ?? [])];
+    replica = previous.replica;
   } else if (conversationId !== undefined) {
     const items = await store.conversationItems(conversationId, owner, { limit: Infinity, order: "asc" });
     if (!items) throw conversationNotFound(conversationId, "conversation");
@@ -98,7 +102,7 @@ export async function continueConversation(
   delete body.previous_response_id;
   delete body.conversation;
   body.store = false; // the engine keeps nothing: the gateway does
-  return { store: wanted, previousResponseId, conversationId, turn };
+  return { store: wanted, previousResponseId, conversationId, turn, replica };
 }
 
 /** A conversation item as an input item: the fields only the store adds (status of a message) out. */
