@@ -1,5 +1,5 @@
 // Where the OpenAI spec is stricter than the OpenAI service and the engines, corrected once, here, for the
-// types and the validators alike. The rule (README, "Validation"): what the service and the engines
+// types and the validators alike. The rule (docs/dialects.md): what the service and the engines
 // accept, the gateway accepts. Each correction names its reason; `npm run generate` applies them.
 import type { JsonObject } from "./prune-spec.ts";
 

@@ -1,5 +1,5 @@
 // deploy/azureml: one deployment per Dockerfile engine target, each checked against what Azure ML and
-// the image need (no workspace here: see README, "Deploy"): routes and port the entrypoint serves, probes
+// the image need (no workspace here: see docs/azure-ml.md): routes and port the entrypoint serves, probes
 // that outlast the model load, request settings for an LLM, environment variables the image reads.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";

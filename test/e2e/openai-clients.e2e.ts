@@ -120,7 +120,7 @@ for (const setUp of CLIENT_SETUPS) {
   });
 
   test("a_previous_response_id_chain_on_an_engine_that_keeps_nothing", async (ctx) => {
-    // llama.cpp keeps no responses: the gateway's store carries the conversation (README, "State").
+    // llama.cpp keeps no responses: the gateway's store carries the conversation (docs/state.md).
     const client = chatClient(ctx);
     const first = await client.responses.create({
       model: ctx.chatModel,

@@ -1,4 +1,4 @@
-// The validation rule (README, "Validation"): what the OpenAI service and the engines accept, the gateway
+// The validation rule (docs/dialects.md): what the OpenAI service and the engines accept, the gateway
 // accepts; what it refuses is a 400 naming the wrong field. One named case per rule, over the generated
 // validators (scripts/correct-openai-spec.ts), and every body of the recorded corpus (test/fixtures/requests/).
 import { readdirSync, readFileSync } from "node:fs";
