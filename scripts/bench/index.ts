@@ -16,7 +16,7 @@ import { startRedis } from "../../test/helpers/redis.ts";
 import { merge, percentile, runLoad, type LoadResult } from "./load.ts";
 
 const USAGE = `npm run bench [-- --seconds 2 --rounds 3 --held 1000 --held-chunks 100 --held-gap 50 --only chat-c1,stream-c64]
-                [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8] [--out bench/results]`;
+                [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8] [--out bench/results] [--docs]`;
 const options = {
   seconds: { type: "string", default: "2" },
   rounds: { type: "string", default: "3" },
@@ -27,6 +27,8 @@ const options = {
   out: { type: "string", default: "bench/results" },
   "held-chunks": { type: "string", default: "100" },
   "held-gap": { type: "string", default: "50" },
+  // Also write the table into docs/benchmark-results.md (with the date, machine and commit it was measured on).
+  docs: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
 /** Usage on --help; a one-line error and the usage, not a stack trace, on a wrong option. */
@@ -523,9 +525,14 @@ async function main(): Promise<void> {
     slow.kill();
   }
 
+  const os = await import("node:os");
+  const git = (...args: string[]) => spawnSync("git", args, { cwd: projectRoot, encoding: "utf8" }).stdout?.trim();
+  const commit = git("rev-parse", "--short", "HEAD") || "unknown";
   const report = {
     date: new Date().toISOString(),
-    cpus: (await import("node:os")).cpus().length,
+    commit: git("status", "--porcelain", "--untracked-files=no") ? `${commit} + uncommitted changes` : commit,
+    machine: `${os.cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
+    cpus: os.cpus().length,
     node: process.version,
     nginx: nginxVersion.trim(),
     seconds: SECONDS,
@@ -539,6 +546,11 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "latest.json"), JSON.stringify(report, null, 2));
   writeFileSync(join(dir, "latest.md"), md);
+  if (opts.docs)
+    writeFileSync(
+      join(projectRoot, "docs/benchmark-results.md"),
+      `# Benchmark results\n\nWritten by \`npm run bench -- --docs\` (what is measured and how: [Benchmark](benchmark.md)).\n\n${md}`,
+    );
   console.log(`\n${md}\nbench: wrote ${join(dir, "latest.{json,md}")}`);
 }
 
@@ -549,13 +561,15 @@ function toMarkdown(r: {
   held?: Record<string, unknown>;
   gatewayRssMb: number;
   date: string;
+  commit: string;
+  machine: string;
   node: string;
   cpus: number;
   seconds: number;
   rounds: number;
 }): string {
   const lines = [
-    `Run ${r.date}, ${r.cpus} cores, Node ${r.node}, ${r.rounds} rounds × ${r.seconds} s per target and case, interleaved.`,
+    `Run ${r.date} at commit ${r.commit} on ${r.machine} (${r.cpus} cores), Node ${r.node}, ${r.rounds} rounds × ${r.seconds} s per target and case, interleaved.`,
     "",
     "| case | target | req/s | p50 ms | p99 ms | added p50 | added p99 | TTFB p50 | CPU ms/req | vs node-ref req/s |",
     "|---|---|---|---|---|---|---|---|---|---|",

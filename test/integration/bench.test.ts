@@ -71,7 +71,11 @@ test("a_short_run_covers_every_case_and_target_and_writes_its_report", async () 
     assert.is(row.errors, 0, `held streams through ${row.target}: no errors`);
     assert.ok(row.peakRssMb > 20, `${row.target}'s RSS was sampled`);
   }
-  assert.ok(readFileSync(join(out, "latest.md"), "utf8").startsWith("Run "));
+  assert.match(
+    readFileSync(join(out, "latest.md"), "utf8"),
+    /^Run \S+ at commit [0-9a-f]{7,}( \+ uncommitted changes)? on .+ \(\d+ cores\)/,
+    "the table says when, where and on what code it was measured",
+  );
 });
 
 test("a_wrong_option_is_named_with_the_usage_not_a_stack_trace", async () => {
