@@ -72,6 +72,14 @@ async function freshMinute(): Promise<void> {
   if (left < 5_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
 }
 
+/** A gateway reading its --config from a plain file (rewritten with renameWrite), and its log lines. */
+async function gatewayWithFile(sim: EngineSim, text: string) {
+  const file = join(mkdtempSync(join(tmpdir(), "aop-reload-")), "gateway.yaml");
+  writeFileSync(file, text);
+  const logs: Array<Record<string, any>> = [];
+  return { file, logs, gw: await startGateway(sim.url, ["--config", file], logs) };
+}
+
 const test = suite<{ sim: EngineSim }>("config-reload");
 test.before(async (ctx) => {
   ctx.sim = await new EngineSim().start();
@@ -123,11 +131,7 @@ test("a_file_with_a_mistake_is_refused_and_the_running_config_stays", async ({ s
 });
 
 test("a_request_in_flight_finishes_under_the_config_it_started_with", async ({ sim }) => {
-  const dir = mkdtempSync(join(tmpdir(), "aop-reload-"));
-  const file = join(dir, "gateway.yaml");
-  writeFileSync(file, fileWith(sim.url, consumer("team-a", "a-key-0123456789")));
-  const logs: Array<Record<string, any>> = [];
-  const gw = await startGateway(sim.url, ["--config", file], logs);
+  const { file, logs, gw } = await gatewayWithFile(sim, fileWith(sim.url, consumer("team-a", "a-key-0123456789")));
   try {
     const streaming = await chat(gw.url, "a-key-0123456789", { stream: true, max_tokens: 30, sim_gap_ms: 20 });
     assert.is(streaming.status, 200);
@@ -143,11 +147,10 @@ test("a_request_in_flight_finishes_under_the_config_it_started_with", async ({ s
 });
 
 test("changed_limits_apply_to_the_next_request", async ({ sim }) => {
-  const dir = mkdtempSync(join(tmpdir(), "aop-reload-"));
-  const file = join(dir, "gateway.yaml");
-  writeFileSync(file, fileWith(sim.url, consumer("team-a", "a-key-0123456789", "{ requests_per_minute: 1 }")));
-  const logs: Array<Record<string, any>> = [];
-  const gw = await startGateway(sim.url, ["--config", file], logs);
+  const { file, logs, gw } = await gatewayWithFile(
+    sim,
+    fileWith(sim.url, consumer("team-a", "a-key-0123456789", "{ requests_per_minute: 1 }")),
+  );
   try {
     await freshMinute();
     assert.is((await chat(gw.url, "a-key-0123456789")).status, 200);
@@ -165,11 +168,7 @@ test("changed_limits_apply_to_the_next_request", async ({ sim }) => {
 
 test("engine_changes_are_named_as_needing_a_restart", async ({ sim }) => {
   const other = await new EngineSim().start();
-  const dir = mkdtempSync(join(tmpdir(), "aop-reload-"));
-  const file = join(dir, "gateway.yaml");
-  writeFileSync(file, fileWith(sim.url, consumer("team-a", "a-key-0123456789")));
-  const logs: Array<Record<string, any>> = [];
-  const gw = await startGateway(sim.url, ["--config", file], logs);
+  const { file, logs, gw } = await gatewayWithFile(sim, fileWith(sim.url, consumer("team-a", "a-key-0123456789")));
   try {
     renameWrite(file, fileWith(other.url, consumer("team-a", "b-key-0123456789")));
     const [line] = await logged(logs, reloaded);
