@@ -52,4 +52,17 @@ test("the_readme_stays_short_and_links_every_doc", () => {
   for (const doc of FILES.filter((f) => f.startsWith("docs/"))) assert.ok(readme.includes(`](${doc})`), doc);
 });
 
+test("every_example_is_listed_in_the_examples_readme", () => {
+  const readme = readFileSync(join(ROOT, "examples/README.md"), "utf8");
+  const files = readdirSync(join(ROOT, "examples"), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name !== "README.md")
+    .map((e) => relative(join(ROOT, "examples"), join(e.parentPath, e.name)));
+  assert.ok(files.length > 10, "the examples were found");
+  assert.equal(
+    files.filter((f) => !readme.includes(f)),
+    [],
+    "examples/README.md names every example",
+  );
+});
+
 test.run();
