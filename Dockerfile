@@ -8,15 +8,16 @@
 # Engine images run as root, as the engine images do: engines write model caches under root-owned
 # paths, TGI/TEI run ldconfig, and the gateway binds port 80. The `gateway` target is the gateway alone
 # (non-root, port 8080, nothing written to its filesystem), for an engine that runs elsewhere.
-# Each base image is a build argument, pinned to the version checked (README, "Deploy"); build on a newer
-# engine release with e.g. --build-arg VLLM_IMAGE=vllm/vllm-openai:v0.11.0.
+# Each base image is a build argument, pinned to a version whose command line is recorded in
+# entrypoints/engine-cli/ (docs/docker.md, "Engine pins"); build on a newer engine release with e.g.
+# --build-arg VLLM_IMAGE=vllm/vllm-openai:v0.31.0, and record it (npm run engine-cli -- record vllm).
 
 ARG NODE_IMAGE=node:24.22.3-bookworm-slim
-ARG TGI_IMAGE=ghcr.io/huggingface/text-generation-inference:3.3.4
-ARG VLLM_IMAGE=vllm/vllm-openai:v0.10.1
-ARG SGLANG_IMAGE=lmsysorg/sglang:v0.5.1.post3-cu126
-ARG TEI_CPU_IMAGE=ghcr.io/huggingface/text-embeddings-inference:cpu-1.8.0
-ARG TEI_GPU_IMAGE=ghcr.io/huggingface/text-embeddings-inference:cuda-1.8.0
+ARG TGI_IMAGE=ghcr.io/huggingface/text-generation-inference:3.3.7
+ARG VLLM_IMAGE=vllm/vllm-openai:v0.30.0
+ARG SGLANG_IMAGE=lmsysorg/sglang:v0.5.20
+ARG TEI_CPU_IMAGE=ghcr.io/huggingface/text-embeddings-inference:cpu-1.9.3
+ARG TEI_GPU_IMAGE=ghcr.io/huggingface/text-embeddings-inference:cuda-1.9.3
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

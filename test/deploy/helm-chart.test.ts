@@ -222,7 +222,7 @@ const COMBINATIONS: Array<{ name: string; values: Values }> = [
         url: "http://127.0.0.1:8000",
         sidecar: {
           name: "vllm",
-          image: "vllm/vllm-openai:v0.10.1",
+          image: "vllm/vllm-openai:v0.30.0",
           args: ["--model", "m"],
           securityContext: { runAsUser: 0, runAsNonRoot: false },
         },
@@ -236,7 +236,7 @@ const COMBINATIONS: Array<{ name: string; values: Values }> = [
       upstream: {
         url: "http://127.0.0.1:8000",
         nativeSidecar: false,
-        sidecar: { name: "tgi", image: "ghcr.io/huggingface/text-generation-inference:3.3.4" },
+        sidecar: { name: "tgi", image: "ghcr.io/huggingface/text-generation-inference:3.3.7" },
       },
       auth: { existingSecret: "my-keys" },
     },

@@ -17,9 +17,20 @@ const test = suite("entrypoints");
 function fakeBin(): string {
   const dir = mkdtempSync(join(tmpdir(), "fake-bin-"));
   const fake = join(ROOT, "test/sim/fake-engine.sh");
-  for (const name of ["python3", "text-generation-launcher", "text-embeddings-router", "text-embeddings-router-80"])
+  const routers = ["75", "80", "90", "100", "120"].map((cap) => `text-embeddings-router-${cap}`);
+  for (const name of ["python3", "text-generation-launcher", "text-embeddings-router", ...routers])
     symlinkSync(fake, join(dir, name));
-  writeFileSync(join(dir, "nvidia-smi"), "#!/usr/bin/env bash\necho 8.0\n");
+  // Answers the compute capability query, and otherwise prints the banner line that names the CUDA
+  // version the driver supports.
+  writeFileSync(
+    join(dir, "nvidia-smi"),
+    `#!/usr/bin/env bash
+case "$*" in
+  *compute_cap*) echo "\${FAKE_COMPUTE_CAP:-8.0}" ;;
+  *) echo "| NVIDIA-SMI 575.51.03   Driver Version: 575.51.03   CUDA Version: \${FAKE_DRIVER_CUDA:-12.9}     |" ;;
+esac
+`,
+  );
   writeFileSync(
     join(dir, "azure-openai-proxy"),
     `#!/usr/bin/env bash\nexec node --import "${ROOT}/node_modules/tsx/dist/esm/index.mjs" "${ROOT}/src/main.ts" --log-level warn "$@"\n`,
@@ -317,6 +328,46 @@ test("ENGINE_ARGS_naming_an_unset_variable_stops_the_start_naming_it", async () 
   const [code] = await s.exit;
   assert.is(code, 2);
   assert.match(s.stderr(), /ENGINE_ARGS: names \$AZUREML_MODEL_DIR, which is not set/);
+});
+
+/** tei-gpu started on a fake GPU until it serves; what the router was called as and its environment. */
+async function teiGpuOn(env: Record<string, string>): Promise<{ invocation: string; env: string }> {
+  const envFile = join(mkdtempSync(join(tmpdir(), "fake-env-")), "env");
+  const s = await startEntrypoint("tei-gpu", ["--model-id", "m"], { FAKE_ENGINE_ENV_FILE: envFile, ...env });
+  try {
+    await waitGateway(s);
+    return { invocation: readFileSync(s.argsFile, "utf8").trim(), env: readFileSync(envFile, "utf8") };
+  } finally {
+    s.child.kill("SIGKILL");
+  }
+}
+
+test("tei_gpu_picks_the_router_built_for_the_gpu_as_TEI_1_9_does", async () => {
+  for (const [cap, router] of [
+    ["7.5", "75"],
+    ["8.9", "80"],
+    ["9.0", "90"],
+    ["10.0", "100"],
+    ["12.0", "120"],
+  ] as const) {
+    const { invocation } = await teiGpuOn({ FAKE_COMPUTE_CAP: cap });
+    assert.ok(invocation.startsWith(`text-embeddings-router-${router} `), `${cap}: ${invocation}`);
+  }
+});
+
+test("tei_gpu_refuses_a_gpu_it_has_no_build_for", async () => {
+  const s = await startEntrypoint("tei-gpu", ["--model-id", "m"], { FAKE_COMPUTE_CAP: "6.1" });
+  const [code] = await s.exit;
+  assert.is(code, 1);
+  assert.match(s.stderr(), /no TEI build for compute capability '61'/);
+});
+
+test("tei_gpu_uses_the_cuda_compat_libraries_only_with_an_older_driver", async () => {
+  const compat = mkdtempSync(join(tmpdir(), "cuda-compat-"));
+  const older = await teiGpuOn({ CUDA_COMPAT_DIR: compat, FAKE_DRIVER_CUDA: "12.4", LD_LIBRARY_PATH: "/opt/lib" });
+  assert.match(older.env, new RegExp(`^LD_LIBRARY_PATH=${compat}:/opt/lib$`, "m"));
+  const newer = await teiGpuOn({ CUDA_COMPAT_DIR: compat, FAKE_DRIVER_CUDA: "13.0", LD_LIBRARY_PATH: "/opt/lib" });
+  assert.match(newer.env, /^LD_LIBRARY_PATH=\/opt\/lib$/m);
 });
 
 test("engine_port_flag_is_refused", async () => {

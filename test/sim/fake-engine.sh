@@ -9,6 +9,8 @@ root="$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)"
 echo "$(basename "$0") $*" >> "${FAKE_ENGINE_ARGS_FILE:-/dev/null}"
 # Each argument NUL-terminated, for tests that check quoting survived.
 if [ -n "${FAKE_ENGINE_ARGV_FILE:-}" ]; then printf '%s\0' "$@" > "$FAKE_ENGINE_ARGV_FILE"; fi
+# The environment it was started with, for tests of what the entrypoint exports (LD_LIBRARY_PATH).
+if [ -n "${FAKE_ENGINE_ENV_FILE:-}" ]; then env > "$FAKE_ENGINE_ENV_FILE"; fi
 port=""
 prev=""
 for arg in "$@"; do
