@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { Ajv } from "ajv";
 import { DockerfileParser } from "dockerfile-ast";
 import { parse } from "yaml";
 import { OPTIONS } from "../../src/config.ts";
@@ -66,6 +67,41 @@ function engineArgv(value: string): string[] {
   assert.is(out.status, 0, out.stderr);
   return out.stdout.split("\0").slice(0, -1);
 }
+
+/** Azure ML's YAML schemas as the az ml CLI loads files with them (azureml-schemas/README.md says whence). */
+const ajv = new Ajv({ allErrors: true, strict: false });
+const schema = (name: string) =>
+  ajv.compile(JSON.parse(readFileSync(join(import.meta.dirname, "azureml-schemas", `${name}.schema.json`), "utf8")));
+const deploymentSchema = schema("managed-online-deployment");
+const endpointSchema = schema("managed-online-endpoint");
+const schemaErrors = (validate: ReturnType<typeof schema>, doc: unknown) =>
+  validate(doc) ? [] : validate.errors!.map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
+
+test("every_file_is_valid_for_azure_mls_schema", () => {
+  assert.equal(schemaErrors(endpointSchema, endpoint), [], "endpoint.yml");
+  for (const { file } of DEPLOYMENTS) assert.equal(schemaErrors(deploymentSchema, read(file)), [], file);
+});
+
+test("the_schema_refuses_what_the_cli_refuses", () => {
+  // It can fail: a misspelt key, a probe field that does not exist, a route without its port, a number
+  // where Azure ML takes a string.
+  const good = read("deployment-vllm.yml");
+  const bad = [
+    { ...good, request_setting: good.request_settings },
+    { ...good, liveness_probe: { ...good.liveness_probe, initial_delay_seconds: 10 } },
+    {
+      ...good,
+      environment: {
+        ...good.environment,
+        inference_config: { ...good.environment.inference_config, scoring_route: { path: "/" } },
+      },
+    },
+    { ...good, environment_variables: { ...good.environment_variables, MAX_CONCURRENT: 64 } },
+    { ...good, instance_type: undefined },
+  ].map((doc) => JSON.parse(JSON.stringify(doc)));
+  for (const doc of bad) assert.ok(schemaErrors(deploymentSchema, doc).length > 0, JSON.stringify(doc).slice(0, 200));
+  assert.ok(schemaErrors(endpointSchema, { ...endpoint, auth: "key" }).length > 0);
+});
 
 test("one_deployment_per_engine_target_and_its_variants", () => {
   assert.equal(ENGINE_TARGETS.sort(), ["sglang", "tei-cpu", "tei-gpu", "tgi", "vllm"]);
