@@ -7,23 +7,18 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { HelmUnavailable, helmPath } from "../../scripts/helm.ts";
+import { helmForTests } from "../../scripts/helm.ts";
 import { loadConfig, OPTIONS } from "../../src/config.ts";
+import { docFiles } from "../helpers/docs.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const test = suite("docs-commands");
 
-const DOCS = [
-  "README.md",
-  "examples/README.md",
-  ...readdirSync(join(ROOT, "docs"))
-    .filter((f) => f.endsWith(".md"))
-    .map((f) => `docs/${f}`),
-];
+const DOCS = docFiles(ROOT);
 
 interface Block {
   where: string;
@@ -194,13 +189,7 @@ test("configuration_files_in_the_docs_load_in_the_gateway", () => {
   assert.ok(loaded >= 2, `${loaded} configuration files found`);
 });
 
-let helm: string | undefined;
-try {
-  helm = helmPath();
-} catch (err) {
-  if (!(err instanceof HelmUnavailable) || process.env.CI || process.env.REQUIRE_HELM) throw err;
-  console.log(`  (helm unavailable here: ${err.message}; skipped locally, CI requires it)`);
-}
+const helm = helmForTests("docs' helm");
 
 if (helm) {
   test("helm_commands_in_the_docs_render_with_the_pinned_helm", () => {

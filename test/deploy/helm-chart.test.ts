@@ -11,19 +11,13 @@ import { join, resolve } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { OPTIONS } from "../../src/config.ts";
 import { parseDeploymentsFile } from "../../src/core/deployments/config-file.ts";
-import { HelmUnavailable, helmPath } from "../../scripts/helm.ts";
+import { helmForTests } from "../../scripts/helm.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CHART = join(ROOT, "deploy/helm/azure-openai-proxy");
 const test = suite("helm-chart");
 
-let helm: string | undefined;
-try {
-  helm = helmPath();
-} catch (err) {
-  if (!(err instanceof HelmUnavailable) || process.env.CI || process.env.REQUIRE_HELM) throw err;
-  console.log(`  (helm unavailable here: ${err.message}; the chart tests are skipped locally, CI requires them)`);
-}
+const helm = helmForTests("chart");
 
 type Manifest = {
   apiVersion: string;

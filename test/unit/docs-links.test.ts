@@ -4,15 +4,10 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { docFiles } from "../helpers/docs.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const FILES = [
-  "README.md",
-  "examples/README.md",
-  ...readdirSync(join(ROOT, "docs"))
-    .filter((f) => f.endsWith(".md"))
-    .map((f) => `docs/${f}`),
-];
+const FILES = docFiles(ROOT);
 
 /** Markdown outside fenced code blocks. */
 const prose = (text: string) => text.replace(/^```[\s\S]*?^```/gm, "");
