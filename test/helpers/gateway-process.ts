@@ -99,3 +99,23 @@ export async function startGatewayProcess(
     });
   return { child, url, exit, logs, logLine, stop };
 }
+
+/** `count` gateway processes started together; when one fails to start, the others are stopped before the
+ * error is thrown (a started one left behind would keep the test process from ever exiting). */
+export async function startGatewayProcesses(
+  count: number,
+  upstreamPort: number,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<GatewayProcess[]> {
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: count }, () => startGatewayProcess(upstreamPort, extra, env)),
+  );
+  const started = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (failed) {
+    await Promise.all(started.map((g) => g.stop()));
+    throw failed.reason;
+  }
+  return started;
+}

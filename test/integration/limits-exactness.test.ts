@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Agent, request } from "undici";
-import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
+import { type GatewayProcess, startGatewayProcess, startGatewayProcesses } from "../helpers/gateway-process.ts";
 import { redisAvailable, startRedis, type RunningRedis } from "../helpers/redis.ts";
 import { EngineSim } from "../sim/engine.ts";
 
@@ -97,12 +97,7 @@ if (redisAvailable()) {
     ctx.sim.reset();
     ctx.redis = await startRedis();
     const args = ["--config", configFile(ctx.sim), "--store", ctx.redis.url];
-    ctx.gateways.push(
-      ...(await Promise.all([
-        startGatewayProcess(ctx.sim.port, args, { EXACT_KEY: KEY }),
-        startGatewayProcess(ctx.sim.port, args, { EXACT_KEY: KEY }),
-      ])),
-    );
+    ctx.gateways.push(...(await startGatewayProcesses(2, ctx.sim.port, args, { EXACT_KEY: KEY })));
     await freshMinute();
     const statuses = await burst(ctx.gateways.map((g) => g.url));
     assert.is(count(statuses, 200), N, `200s: ${count(statuses, 200)}`);
