@@ -19,6 +19,7 @@ import { checkJsonBounds } from "./core/http/json-bounds.ts";
 import { requireJson } from "./core/http/require-json.ts";
 import { registerMetrics } from "./core/observability/metrics-route.ts";
 import { registerHealth } from "./core/http/probes.ts";
+import { stopRuns } from "./dialects/openai/background-runs.ts";
 import { ENGINE_ROUTES } from "./dialects/openai/engine-routes.ts";
 import { DIALECTS, dialectOf, ROUTES_HINT } from "./dialects/table.ts";
 import { createDeployments } from "./core/deployments/deployments.ts";
@@ -177,6 +178,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
     },
     close: async () => {
       reloader?.close();
+      await stopRuns(store); // runs still going when the drain ends are answered failed, not left running
       await deployments.close();
       await store.close();
     },

@@ -54,6 +54,8 @@ export interface Config {
   engineLivenessMs: number;
   store: StoreSpec;
   storeTtlMs: number;
+  /** A background run's lease: its runner renews it; past it the run is reported failed (its process is gone). */
+  runLeaseMs: number;
   /** The deployments file, or the flags' engine as its one deployment. */
   deployments: DeploymentsFile;
   /** The --config file, if any, and how to read it again (config-reload.ts), with the start-up environment. */
@@ -138,6 +140,11 @@ export const OPTIONS = {
     default: "720h",
     help: "how long a stored response or conversation is kept (Azure: 30 days)",
   },
+  "run-lease": {
+    env: "RUN_LEASE",
+    default: "30s",
+    help: "how long a background run outlives the gateway process running it before it is reported failed",
+  },
   workers: { env: "WORKERS", default: "1", help: "processes sharing the port: a number, or auto (one per core)" },
   "log-level": { env: "LOG_LEVEL", default: "info", help: "fatal | error | warn | info | debug | trace | silent" },
   config: {
@@ -208,6 +215,7 @@ export function loadConfig(argv: string[], env: Env): Config {
     engineLivenessMs: parseDuration("engine-liveness", get("engine-liveness")!),
     store: parseStore(get("store"), env),
     storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
+    runLeaseMs: positive("run-lease", parseDuration("run-lease", get("run-lease")!)),
     deployments: deploymentsOf(configPath ? readFile() : undefined, flags),
     configFile: configPath ? { path: configPath, read: readFile } : undefined,
   });
@@ -239,4 +247,10 @@ export function helpText(version: string): string {
     `${"  -V, --version".padEnd(width)}print the version`,
     "",
   ].join("\n");
+}
+
+/** A duration that must be more than nothing (a lease of 0 would end every run at once). */
+function positive(name: string, ms: number): number {
+  if (ms <= 0) throw new ConfigError(`--${name}: must be more than 0`);
+  return ms;
 }

@@ -6,7 +6,7 @@ import OpenAI from "openai";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { startGateway, type RunningGateway } from "../helpers/gateway.ts";
-import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
+import { type GatewayProcess, startGatewayProcesses } from "../helpers/gateway-process.ts";
 import { redisAvailable, type RunningRedis, startRedis } from "../helpers/redis.ts";
 import { EngineSim } from "../sim/engine.ts";
 
@@ -166,10 +166,7 @@ if (redisAvailable()) {
     ctx.sim = await new EngineSim().start();
     ctx.redis = await startRedis();
     const args = ["--store", ctx.redis.url, "--api-key", "key-a"];
-    [ctx.a, ctx.b] = await Promise.all([
-      startGatewayProcess(ctx.sim.port, args),
-      startGatewayProcess(ctx.sim.port, args),
-    ]);
+    [ctx.a, ctx.b] = (await startGatewayProcesses(2, ctx.sim.port, args)) as [GatewayProcess, GatewayProcess];
   });
   shared.after(async (ctx) => {
     await Promise.all([ctx.a?.stop(), ctx.b?.stop()]);
@@ -228,4 +225,120 @@ if (redisAvailable()) {
   });
 
   shared.run();
+}
+
+/** A run's status, read until it is no longer queued or in progress (or `ms` pass). */
+async function settled(url: string, id: string, ms = 20_000): Promise<any> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const response = await client(url).responses.retrieve(id);
+    if (!["queued", "in_progress"].includes(response.status!) || Date.now() > until) return response;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The stores several gateway processes share: a sqlite file on one host, and Redis where it is installed. */
+const SHARED_STORES: Array<[string, () => Promise<{ spec: string; stop(): Promise<void> }>]> = [
+  [
+    "sqlite",
+    async () => {
+      const dir = await import("node:fs").then((fs) =>
+        fs.mkdtempSync(`${(process.env.TMPDIR ?? "/tmp").replace(/\/$/, "")}/runs-`),
+      );
+      return { spec: `sqlite:${dir}/state.db`, stop: async () => {} };
+    },
+  ],
+  ...(redisAvailable()
+    ? [
+        [
+          "redis",
+          async () => {
+            const redis = await startRedis();
+            return { spec: redis.url, stop: () => redis.stop() };
+          },
+        ] as [string, () => Promise<{ spec: string; stop(): Promise<void> }>],
+      ]
+    : []),
+];
+
+for (const [kind, openStore] of SHARED_STORES) {
+  const gone = suite<{ sim: EngineSim; store: { spec: string; stop(): Promise<void> }; gateways: GatewayProcess[] }>(
+    `background-runs:runner-gone:${kind}`,
+  );
+  gone.before(async (ctx) => {
+    ctx.sim = await new EngineSim().start();
+    ctx.store = await openStore();
+    ctx.gateways = [];
+  });
+  gone.after(async (ctx) => {
+    await Promise.all(ctx.gateways.map((g) => g.stop()));
+    await ctx.store?.stop();
+    await ctx.sim?.close();
+  });
+  gone.before.each((ctx) => ctx.sim.reset());
+  const start = async (ctx: { sim: EngineSim; store: { spec: string }; gateways: GatewayProcess[] }, lease: string) => {
+    const args = ["--store", ctx.store.spec, "--api-key", "key-a", "--run-lease", lease];
+    const started = await startGatewayProcesses(2, ctx.sim.port, args);
+    ctx.gateways.push(...started);
+    return started as [GatewayProcess, GatewayProcess];
+  };
+
+  gone("a_run_longer_than_its_lease_completes_while_its_process_lives", async (ctx) => {
+    const [a, b] = await start(ctx, "1s");
+    const queued = await client(a.url).responses.create({
+      model: MODEL,
+      input: "Go.",
+      background: true,
+      sim_gap_ms: 400, // the run outlasts two leases: only their renewal keeps it
+    } as never);
+    const events = await eventsOf(await client(b.url).responses.retrieve(queued.id, { stream: true }));
+    assert.is(events.at(-1).type, "response.completed");
+    assert.is((await client(b.url).responses.retrieve(queued.id)).status, "completed");
+  });
+
+  gone("a_run_whose_process_died_is_failed_once_its_lease_passes", async (ctx) => {
+    const [a, b] = await start(ctx, "1s");
+    const queued = await client(a.url).responses.create({
+      model: MODEL,
+      input: "A long one.",
+      background: true,
+      sim_gap_ms: 1000,
+    } as never);
+    await engineCalled(ctx.sim);
+    a.child.kill("SIGKILL");
+    await a.exit;
+    const failed = await settled(b.url, queued.id);
+    assert.is(failed.status, "failed", "not in progress for good");
+    assert.is(failed.error.code, "ServiceUnavailable");
+    assert.match(failed.error.message, /stopped before it finished; create the response again/);
+    const events = await eventsOf(await client(b.url).responses.retrieve(queued.id, { stream: true }));
+    assert.is(events.at(-1).type, "response.failed", "a follower's stream ends");
+    assert.equal(
+      events.map((e) => e.sequence_number),
+      events.map((_, i) => i),
+      "the failure is numbered after the events the run wrote",
+    );
+    assert.is(events.filter((e) => e.type === "response.failed").length, 1);
+  });
+
+  gone("a_run_still_going_when_its_gateway_stops_is_failed_at_once", async (ctx) => {
+    const [a, b] = await start(ctx, "10m"); // no lease passes during the test: the stop itself ends the run
+    const queued = await client(a.url).responses.create({
+      model: MODEL,
+      input: "A long one.",
+      background: true,
+      sim_gap_ms: 2000,
+    } as never);
+    await engineCalled(ctx.sim);
+    a.child.kill("SIGTERM");
+    assert.is(await a.exit, 0);
+    const failed = await client(b.url).responses.retrieve(queued.id);
+    assert.is(failed.status, "failed");
+    assert.match(failed.error!.message, /stopped before it finished/);
+    assert.ok(await ctx.sim.waitForAbort(5000), "the engine request was aborted");
+    const events = await eventsOf(await client(b.url).responses.retrieve(queued.id, { stream: true }));
+    assert.is(events.at(-1).type, "response.failed");
+  });
+
+  gone.run();
 }

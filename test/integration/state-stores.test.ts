@@ -109,6 +109,44 @@ for (const [name, open] of backends) {
     assert.is((await store.cancelRun("run2", "alice", {}))?.response.status, "completed", "nothing to cancel");
   });
 
+  test("a_run_whose_lease_passed_is_ended_once_and_a_renewed_one_is_not", async ({ store }) => {
+    const now = Date.now();
+    const end = (found: { response: Record<string, unknown> }, seq: number) => ({
+      response: { ...found.response, status: "failed" },
+      frame: `failed at ${seq}`,
+    });
+    await store.putResponse({ ...entry("run3", "alice", "in_progress"), leaseUntil: now + 1_000 }, TTL);
+    await store.appendEvents(
+      "run3",
+      [
+        { seq: 0, frame: "a" },
+        { seq: 1, frame: "b" },
+      ],
+      TTL,
+    );
+    assert.is((await store.getResponse("run3", "alice"))?.leaseUntil, now + 1_000);
+    const live = await store.endAbandonedRun("run3", "alice", now, end);
+    assert.is(live?.response.status, "in_progress", "its lease has not passed");
+    await store.renewRuns(["run3"], now + 5_000);
+    assert.is((await store.getResponse("run3", "alice"))?.leaseUntil, now + 5_000);
+    assert.is((await store.endAbandonedRun("run3", "alice", now + 4_000, end))?.response.status, "in_progress");
+    assert.is(await store.endAbandonedRun("run3", "bob", now + 10_000, end), undefined, "another owner's: not found");
+    const ended = await store.endAbandonedRun("run3", "alice", now + 10_000, end);
+    assert.is(ended?.response.status, "failed");
+    assert.is((await store.getResponse("run3", "alice"))?.response.status, "failed");
+    assert.equal(
+      (await store.events("run3", -1)).map((e) => e.frame),
+      ["a", "b", "failed at 2"],
+    );
+    await store.endAbandonedRun("run3", "alice", now + 20_000, end);
+    assert.is((await store.events("run3", -1)).length, 3, "ended once");
+    await store.renewRuns(["run3"], now + 60_000);
+    assert.is((await store.getResponse("run3", "alice"))?.response.status, "failed", "an ended run is not renewed");
+    // A run recorded without a lease (before leases existed) is never ended: nothing says its runner is gone.
+    await store.putResponse(entry("run4", "alice", "in_progress"), TTL);
+    assert.is((await store.endAbandonedRun("run4", "alice", now + 10_000, end))?.response.status, "in_progress");
+  });
+
   test("conversations_keep_items_in_order_for_their_owner", async ({ store }) => {
     const item = (id: string) => ({ id, type: "message", role: "user", content: [{ type: "input_text", text: id }] });
     await store.createConversation(
@@ -174,6 +212,38 @@ if (withRedis) {
   });
   test.after(async () => {
     await redis?.stop();
+  });
+  test.run();
+}
+
+{
+  const test = suite("state-store:sqlite-opened-by-several-processes");
+  test("processes_that_open_a_new_file_at_once_all_start", async () => {
+    // Workers, or a new pod beside the old one, open the file at the same moment: each waits for the other
+    // (switching to WAL, creating tables, adding columns) instead of failing "database is locked".
+    const { spawn } = await import("node:child_process");
+    const opener = `import { openStore } from ${JSON.stringify(join(import.meta.dirname, "../../src/core/state/open-store.ts"))};
+      const store = openStore({ kind: "sqlite", path: process.argv[1] }, () => {});
+      await store.ready(); await store.close(); console.log("opened");`;
+    for (let round = 0; round < 5; round++) {
+      const path = join(mkdtempSync(join(tmpdir(), "aop-open-")), "s.db");
+      const outcomes = await Promise.all(
+        Array.from(
+          { length: 4 },
+          () =>
+            new Promise<string>((resolve) => {
+              const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", opener, path], {
+                stdio: ["ignore", "pipe", "pipe"],
+              });
+              let out = "";
+              child.stdout.on("data", (d) => (out += d));
+              child.stderr.on("data", (d) => (out += d));
+              child.on("exit", (code) => resolve(code === 0 ? out.trim() : `exit ${code}: ${out.slice(0, 300)}`));
+            }),
+        ),
+      );
+      assert.equal(outcomes, ["opened", "opened", "opened", "opened"], `round ${round}`);
+    }
   });
   test.run();
 }

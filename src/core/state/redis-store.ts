@@ -69,6 +69,26 @@ for i = 2, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1`;
 
+/** Lua: KEYS[1] response; ARGV[1] until. Extends a running run's lease. */
+const RENEW_RUN = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'queued' or status == 'in_progress' then redis.call('HSET', KEYS[1], 'lease', ARGV[1]) end
+return 1`;
+
+/** Lua: KEYS response, events; ARGV[1] owner, [2] now, [3] the events it was read with, [4] body, [5] status,
+ * [6] frame. Ends a run whose lease passed, if nothing changed since it was read. 1: ended now. */
+const END_ABANDONED_RUN = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'queued' and status ~= 'in_progress' then return 0 end
+local lease = tonumber(redis.call('HGET', KEYS[1], 'lease') or '')
+if not lease or lease >= tonumber(ARGV[2]) then return 0 end
+if redis.call('LLEN', KEYS[2]) ~= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'body', ARGV[4], 'status', ARGV[5])
+redis.call('RPUSH', KEYS[2], ARGV[6])
+redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+return 1`;
+
 /** Lua: KEYS conversation, order, items; ARGV[1] owner, [2] ttl, then item id / item json pairs. */
 const ADD_ITEMS = `
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
@@ -162,6 +182,7 @@ export function createRedisStore(url: string): StateStore {
       input: JSON.parse(row.input ?? "[]"),
       createdAt: Number(row.created_at),
       ...(row.replica ? { replica: row.replica } : {}),
+      ...(row.lease ? { leaseUntil: Number(row.lease) } : {}),
     };
   };
   const getConversation = async (id: string, owner: string): Promise<StoredConversation | undefined> => {
@@ -211,6 +232,7 @@ export function createRedisStore(url: string): StateStore {
           created_at: String(entry.createdAt),
           items: JSON.stringify(items.map((item) => item.id)),
           ...(entry.replica ? { replica: entry.replica } : {}),
+          ...(entry.leaseUntil !== undefined ? { lease: String(entry.leaseUntil) } : {}),
         })
         .pExpire(key.response(entry.id), ttlMs);
       for (const item of items)
@@ -252,6 +274,21 @@ export function createRedisStore(url: string): StateStore {
         [key.response(id), key.events(id)],
         [String(ttlMs), ...events.map((event) => event.frame)],
       )) === 1,
+    async renewRuns(ids, until) {
+      await Promise.all(ids.map((id) => run(RENEW_RUN, [key.response(id)], [String(until)])));
+    },
+    async endAbandonedRun(id, owner, now, end) {
+      for (;;) {
+        const [entry, seq] = await Promise.all([getResponse(id, owner), client.lLen(key.events(id))]);
+        if (!entry || !RUNNING.has(String(entry.response.status)) || !((entry.leaseUntil ?? Infinity) < now))
+          return entry;
+        const { response, frame } = end(entry, seq);
+        const args = [owner, String(now), String(seq), JSON.stringify(response), String(response.status), frame];
+        if ((await run(END_ABANDONED_RUN, [key.response(id), key.events(id)], args)) === 1)
+          return { ...entry, response };
+        // Something changed between the read and the script (an event, a renewal, the end): look again.
+      }
+    },
     async events(id, after) {
       const frames = await client.lRange(key.events(id), after + 1, -1);
       return frames.map((frame, i): RunEvent => ({ seq: after + 1 + i, frame }));

@@ -16,7 +16,8 @@ import {
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS responses (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, body TEXT NOT NULL, input TEXT NOT NULL,
-    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'completed', replica TEXT, lease_until INTEGER);
   CREATE TABLE IF NOT EXISTS items (
     item_id TEXT NOT NULL, response_id TEXT NOT NULL REFERENCES responses(id) ON DELETE CASCADE,
     owner TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
@@ -39,20 +40,29 @@ const SCHEMA = `
 export function createSqliteStore(path: string): StateStore {
   const db = new DatabaseSync(path);
   db.exec(`
+    -- First: the processes of one host (workers, a restart beside a running one) open the file at once, and
+    -- switching to WAL or creating the tables waits for the other instead of failing "database is locked".
+    PRAGMA busy_timeout = 5000;
     PRAGMA journal_mode = WAL;
     -- NORMAL: a commit is not fsynced (a write on the event loop must not wait for the disk: FULL cost
     -- ~25 ms per stored response under load); the WAL survives a crash of the process, not of the host.
     PRAGMA synchronous = NORMAL;
-    PRAGMA busy_timeout = 5000;
     PRAGMA foreign_keys = ON;
     ${SCHEMA}
   `);
-  // A file written before background runs has no status column; every response in it had finished.
-  const columns = db.prepare("PRAGMA table_info(responses)").all() as Array<{ name: string }>;
-  if (!columns.some((c) => c.name === "status"))
-    db.exec("ALTER TABLE responses ADD COLUMN status TEXT NOT NULL DEFAULT 'completed'");
-  // Nor, before replica affinity, the replica that answered.
-  if (!columns.some((c) => c.name === "replica")) db.exec("ALTER TABLE responses ADD COLUMN replica TEXT");
+  // Files written by earlier versions lack later columns; another process may be adding them at this moment.
+  const addColumn = (name: string, definition: string) => {
+    const columns = db.prepare("PRAGMA table_info(responses)").all() as Array<{ name: string }>;
+    if (columns.some((c) => c.name === name)) return;
+    try {
+      db.exec(`ALTER TABLE responses ADD COLUMN ${name} ${definition}`);
+    } catch (err) {
+      if (!/duplicate column/.test((err as Error).message)) throw err;
+    }
+  };
+  addColumn("status", "TEXT NOT NULL DEFAULT 'completed'"); // before background runs: every response had finished
+  addColumn("replica", "TEXT"); // before replica affinity
+  addColumn("lease_until", "INTEGER"); // before run leases
 
   const transaction = <T>(run: () => T): T => {
     db.exec("BEGIN IMMEDIATE");
@@ -68,17 +78,17 @@ export function createSqliteStore(path: string): StateStore {
   const statusOf = (response: Item): string => (typeof response.status === "string" ? response.status : "completed");
 
   const insert = db.prepare(
-    `INSERT INTO responses (id, owner, body, input, status, created_at, expires_at, replica)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO responses (id, owner, body, input, status, created_at, expires_at, replica, lease_until)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET body = excluded.body, input = excluded.input, status = excluded.status,
-       expires_at = excluded.expires_at, replica = excluded.replica`, // an update, not a replace: a run's events stay
+       expires_at = excluded.expires_at, replica = excluded.replica, lease_until = excluded.lease_until`, // an update, not a replace: a run's events stay
   );
   const insertItem = db.prepare(
     "INSERT INTO items (item_id, response_id, owner, body, created_at) VALUES (?, ?, ?, ?, ?)",
   );
   const removeItems = db.prepare("DELETE FROM items WHERE response_id = ?");
   const select = db.prepare(
-    "SELECT id, owner, body, input, created_at, replica FROM responses WHERE id = ? AND owner = ? AND expires_at > ?",
+    "SELECT id, owner, body, input, created_at, replica, lease_until FROM responses WHERE id = ? AND owner = ? AND expires_at > ?",
   );
   const selectStatus = db.prepare("SELECT owner, status FROM responses WHERE id = ?");
   const remove = db.prepare("DELETE FROM responses WHERE id = ? AND owner = ?");
@@ -88,6 +98,10 @@ export function createSqliteStore(path: string): StateStore {
   const updateBody = db.prepare("UPDATE responses SET body = ?, status = ? WHERE id = ?");
   const insertEvent = db.prepare("INSERT OR REPLACE INTO run_events (response_id, seq, frame) VALUES (?, ?, ?)");
   const selectEvents = db.prepare("SELECT seq, frame FROM run_events WHERE response_id = ? AND seq > ? ORDER BY seq");
+  const selectLastSeq = db.prepare("SELECT MAX(seq) AS seq FROM run_events WHERE response_id = ?");
+  const renewLease = db.prepare(
+    "UPDATE responses SET lease_until = ? WHERE id = ? AND status IN ('queued', 'in_progress')",
+  );
 
   const insertConversation = db.prepare(
     "INSERT INTO conversations (id, owner, metadata, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -134,6 +148,7 @@ export function createSqliteStore(path: string): StateStore {
       entry.createdAt,
       Date.now() + ttlMs,
       entry.replica ?? null,
+      entry.leaseUntil ?? null,
     );
     removeItems.run(entry.id);
     for (const item of (entry.response.output as Array<{ id?: unknown }> | undefined) ?? []) {
@@ -143,7 +158,15 @@ export function createSqliteStore(path: string): StateStore {
   };
   const getResponse = (id: string, owner: string): StoredResponse | undefined => {
     const row = select.get(id, owner, Date.now()) as
-      | { id: string; owner: string; body: string; input: string; created_at: number; replica: string | null }
+      | {
+          id: string;
+          owner: string;
+          body: string;
+          input: string;
+          created_at: number;
+          replica: string | null;
+          lease_until: number | null;
+        }
       | undefined;
     return (
       row && {
@@ -153,6 +176,7 @@ export function createSqliteStore(path: string): StateStore {
         input: JSON.parse(row.input),
         createdAt: row.created_at,
         ...(row.replica ? { replica: row.replica } : {}),
+        ...(row.lease_until !== null ? { leaseUntil: Number(row.lease_until) } : {}),
       }
     );
   };
@@ -202,6 +226,21 @@ export function createSqliteStore(path: string): StateStore {
         if (!row || row.status === "cancelled") return false;
         for (const event of events) insertEvent.run(id, event.seq, event.frame);
         return true;
+      }),
+    renewRuns: (ids, until) =>
+      transaction(() => {
+        for (const id of ids) renewLease.run(until, id);
+      }),
+    endAbandonedRun: (id, owner, now, end) =>
+      transaction(() => {
+        const entry = getResponse(id, owner);
+        if (!entry || !RUNNING.has(statusOf(entry.response)) || !((entry.leaseUntil ?? Infinity) < now)) return entry;
+        const last = (selectLastSeq.get(id) as { seq: number | null }).seq;
+        const seq = last === null ? 0 : Number(last) + 1;
+        const { response, frame } = end(entry, seq);
+        updateBody.run(JSON.stringify(response), statusOf(response), id);
+        insertEvent.run(id, seq, frame);
+        return { ...entry, response };
       }),
     events: (id, after) =>
       (selectEvents.all(id, after) as Array<{ seq: number; frame: string }>).map(({ seq, frame }): RunEvent => ({

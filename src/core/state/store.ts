@@ -18,6 +18,9 @@ export interface StoredResponse {
   createdAt: number;
   /** The replica (host:port) that answered it: a continuation prefers it (never shown to clients). */
   replica?: string | undefined;
+  /** A background run's lease (ms since the epoch): its runner renews it while it runs; past it, with the
+   * run still queued or in progress, the process that ran it is gone (never shown to clients). */
+  leaseUntil?: number | undefined;
 }
 
 export interface StoredConversation {
@@ -87,6 +90,17 @@ export interface StateStore {
   appendEvents(id: string, events: RunEvent[], ttlMs: number): Maybe<boolean>;
   /** The run's events after sequence number `after`, in order. */
   events(id: string, after: number): Maybe<RunEvent[]>;
+  /** Extends the leases of these runs (the ones this process runs) to `until`, while they run. */
+  renewRuns(ids: string[], until: number): Maybe<void>;
+  /** Ends a run whose runner is gone: when it is still queued or in progress and its lease passed `now`,
+   * writes the response and terminal event `end` makes of it (at the next sequence number), once, whichever
+   * process finds it first. Answers the entry as it then stands (undefined: not found). */
+  endAbandonedRun(
+    id: string,
+    owner: string,
+    now: number,
+    end: (entry: StoredResponse, seq: number) => { response: Item; frame: string },
+  ): Maybe<StoredResponse | undefined>;
 
   createConversation(conversation: StoredConversation, items: Item[], ttlMs: number): Maybe<void>;
   getConversation(id: string, owner: string): Maybe<StoredConversation | undefined>;

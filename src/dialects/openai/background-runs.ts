@@ -2,12 +2,15 @@
 // runs the engine call to its end apart from the client, recording every event (numbered from 0) and the
 // response as it stands in the store. Any process that shares the store can answer a status, replay the
 // events from a sequence number and follow the live ones (this process is woken at once, others poll), and
-// cancel: the runner sees the cancel on its next write and aborts the engine request.
+// cancel: the runner sees the cancel on its next write and aborts the engine request. A runner holds a
+// lease on its run (--run-lease) and renews it while it runs; when the process stops, its runs are ended as
+// failed, and when it dies, the first reader past the lease ends them so: a run never stays in progress for
+// good.
 import { EventEmitter } from "node:events";
 import type { GatewayDeps } from "../../deps.ts";
 import { GatewayError } from "../../core/errors.ts";
 import type { DetachedCall } from "../../core/pipeline/operation.ts";
-import { type Item, type RunEvent, RUNNING, type StateStore } from "../../core/state/store.ts";
+import { type Item, type RunEvent, RUNNING, type StateStore, type StoredResponse } from "../../core/state/store.ts";
 import { createStreamOutcome, type StreamSink } from "../../core/stream/sse-writer.ts";
 import { SseParser } from "../../core/stream/sse.ts";
 import { classifyUpstreamFailure } from "../../core/upstream/failures.ts";
@@ -18,13 +21,79 @@ import { createResponsesStreamAdapter, TERMINAL_EVENTS } from "./streams.ts";
 /** How often a follower looks at the store for a run another process runs. */
 const POLL_MS = 250;
 
-/** Runs of this process, by response id: a cancel here aborts the engine request at once. */
-const RUNS = new Map<string, () => void>();
+interface LocalRun {
+  /** Aborts the engine request: a cancel here, or the gateway stopping. */
+  abort(reason: Error): void;
+  store: StateStore;
+  leaseMs: number;
+  /** Settles when the run has written its end. */
+  ended: Promise<void>;
+}
+/** Runs of this process, by response id. */
+const RUNS = new Map<string, LocalRun>();
+let renewal: NodeJS.Timeout | undefined;
 /** Wakes this process's followers of a run when its runner wrote. */
 const WRITTEN = new EventEmitter().setMaxListeners(0);
 
 class RunCancelled extends Error {
   override name = "RunCancelled";
+}
+class GatewayStopping extends Error {
+  override name = "GatewayStopping";
+}
+
+/** What a run whose gateway process stopped (or died) before its end is answered with. */
+const stopped = () =>
+  new GatewayError(
+    "ServiceUnavailable",
+    "The gateway process running this response stopped before it finished; create the response again.",
+  );
+
+/** A failed run's response and its terminal event. */
+function failedRun(latest: Item, error: GatewayError, seq: number): { response: Item; frame: string } {
+  const response = { ...latest, status: "failed", error: { code: error.code, message: error.message } };
+  const event = { type: "response.failed", sequence_number: seq, response };
+  return { response, frame: `event: response.failed\ndata: ${JSON.stringify(event)}\n\n` };
+}
+
+/** Renews the leases of this process's runs every third of a lease, while there are any. */
+function renewLeases(log: GatewayDeps["log"]): void {
+  if (renewal) return;
+  const every = Math.min(...[...RUNS.values()].map((r) => r.leaseMs)) / 3;
+  renewal = setInterval(() => {
+    if (RUNS.size === 0) {
+      clearInterval(renewal);
+      renewal = undefined;
+      return;
+    }
+    const byStore = new Map<StateStore, { ids: string[]; leaseMs: number }>();
+    for (const [id, run] of RUNS) {
+      const group = byStore.get(run.store) ?? { ids: [], leaseMs: run.leaseMs };
+      group.ids.push(id);
+      byStore.set(run.store, group);
+    }
+    for (const [store, { ids, leaseMs }] of byStore)
+      void Promise.resolve(store.renewRuns(ids, Date.now() + leaseMs)).catch((err: unknown) =>
+        log.warn({ err, runs: ids.length }, "background runs: the store refused their leases' renewal"),
+      );
+  }, every);
+  renewal.unref();
+}
+
+/** The stored response; a run whose runner is gone (its lease passed) is ended as failed first. */
+export async function readResponse(store: StateStore, id: string, owner: string): Promise<StoredResponse | undefined> {
+  const entry = await store.getResponse(id, owner);
+  const now = Date.now();
+  if (!entry || RUNS.has(id) || !RUNNING.has(String(entry.response.status)) || !((entry.leaseUntil ?? now) < now))
+    return entry;
+  return store.endAbandonedRun(id, owner, now, (found, seq) => failedRun(found.response, stopped(), seq));
+}
+
+/** Ends this process's runs of `store` as failed (the gateway is stopping), and waits until they wrote it. */
+export async function stopRuns(store: StateStore): Promise<void> {
+  const ending = [...RUNS.values()].filter((run) => run.store === store);
+  for (const run of ending) run.abort(new GatewayStopping("the gateway is stopping"));
+  await Promise.all(ending.map((run) => run.ended));
 }
 
 export interface Run {
@@ -62,11 +131,23 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
   const { id, owner, continued } = run;
   const entry = (response: Item) => ({ id, owner, response, input: run.input, createdAt: run.createdAt });
   let cancelled = false;
+  let stopping = false;
   const cancel = () => {
     cancelled = true;
     detached.signal.abort(new RunCancelled("the run was cancelled"));
   };
-  RUNS.set(id, cancel);
+  let endedRun!: () => void;
+  RUNS.set(id, {
+    abort(reason) {
+      if (reason instanceof RunCancelled) return cancel();
+      stopping = true;
+      detached.signal.abort(reason);
+    },
+    store,
+    leaseMs: deps.config.runLeaseMs,
+    ended: new Promise<void>((resolve) => (endedRun = resolve)),
+  });
+  renewLeases(deps.log);
 
   let seq = 0;
   let pending: RunEvent[] = [];
@@ -107,6 +188,8 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
   };
 
   const execute = async (): Promise<void> => {
+    /** The end is written: an abort while the rest of the engine's answer is read changes nothing. */
+    let recorded = false;
     try {
       const events = await engineResponseEvents(detached.call, run.body);
       const parser = new SseParser();
@@ -115,9 +198,11 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
       const finish = async () => {
         finished = true;
         adapter.finish(sink, ended);
-        if (!(await flush()) || !final) return;
-        await addToConversation(store, owner, continued, final, ttl);
-        await store.updateRun(entry(final), ttl);
+        if ((await flush()) && final) {
+          await addToConversation(store, owner, continued, final, ttl);
+          await store.updateRun(entry(final), ttl);
+        }
+        recorded = true;
       };
       for await (const bytes of events) {
         if (finished) continue; // read to its end, so the engine sees its request complete
@@ -132,13 +217,16 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
       for (const event of parser.end()) if (!ended) await adapter.event(event, sink);
       await finish();
     } catch (err) {
-      if (cancelled) return;
-      const error = err instanceof GatewayError ? err : classifyUpstreamFailure(err, detached.signal);
-      const failed = { ...latest, status: "failed", error: { code: error.code, message: error.message } };
-      const event = { type: "response.failed", sequence_number: seq, response: failed };
-      sink.send(`event: response.failed\ndata: ${JSON.stringify(event)}\n\n`);
+      if (cancelled || recorded) return;
+      const error = stopping
+        ? stopped()
+        : err instanceof GatewayError
+          ? err
+          : classifyUpstreamFailure(err, detached.signal);
+      const failed = failedRun(latest, error, seq);
+      sink.send(failed.frame);
       await flush();
-      await store.updateRun(entry(failed), ttl);
+      await store.updateRun(entry(failed.response), ttl);
       deps.log.warn({ responseId: id, code: error.code, err: error.cause ?? error.message }, "background run failed");
     }
   };
@@ -148,6 +236,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
       RUNS.delete(id);
       detached.dispose();
       WRITTEN.emit(id);
+      endedRun();
     });
 }
 
@@ -155,7 +244,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
 export async function cancelRun(store: StateStore, id: string, owner: string): Promise<Item | undefined> {
   const entry = await store.cancelRun(id, owner, { status: "cancelled" });
   if (entry?.response.status === "cancelled") {
-    RUNS.get(id)?.();
+    RUNS.get(id)?.abort(new RunCancelled("the run was cancelled"));
     WRITTEN.emit(id);
   }
   return entry?.response;
@@ -180,7 +269,7 @@ const isTerminal = (frame: string) => TERMINAL_EVENTS.has(frame.slice(7, frame.i
 export async function* followRun(store: StateStore, id: string, owner: string, after: number): AsyncGenerator<string> {
   for (;;) {
     // The status is read before the events: a run that has stopped wrote its last events before its status.
-    const entry = await store.getResponse(id, owner);
+    const entry = await readResponse(store, id, owner);
     if (!entry) return;
     const running = RUNNING.has(String(entry.response.status));
     const events = await store.events(id, after);

@@ -72,7 +72,8 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
         const id = newResponseId();
         const queued = asClientResponse(queuedResponse(body, createdAt), id, continued);
         const input = withItemIds(body.input, id);
-        await store.putResponse({ id, owner, response: queued, input, createdAt }, ttl);
+        const leaseUntil = createdAt + deps.config.runLeaseMs;
+        await store.putResponse({ id, owner, response: queued, input, createdAt, leaseUntil }, ttl);
         const wantsStream = body.stream === true;
         delete body.background; // the engine runs it in the foreground of the gateway's run
         startRun(deps, call.detach(), { id, owner, body, continued, input, createdAt, queued });

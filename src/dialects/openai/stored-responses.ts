@@ -9,7 +9,7 @@ import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { Handler } from "../../core/pipeline/operation.ts";
 import { type Item, pageOf, RUNNING } from "../../core/state/store.ts";
 import { SSE_HEADERS } from "../../core/stream/sse-writer.ts";
-import { cancelRun, followRun } from "./background-runs.ts";
+import { cancelRun, followRun, readResponse } from "./background-runs.ts";
 import type { OpenAIEdges } from "./operations.ts";
 import { ownerOf, responseNotFound } from "./responses-state.ts";
 
@@ -38,7 +38,7 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: S
       return;
     }
     if (operation === "cancel") {
-      const stored = await store.getResponse(id, owner);
+      const stored = await readResponse(store, id, owner);
       if (!stored) throw missing(id);
       if (stored.response.background !== true) throw notBackground("cancelled");
       const status = String(stored.response.status);
@@ -51,7 +51,7 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: S
       ctx.body = response;
       return;
     }
-    const stored = await store.getResponse(id, owner);
+    const stored = await readResponse(store, id, owner);
     if (!stored) throw missing(id);
     if (operation === "input_items") {
       // `order` asc by default here: the order the items were sent.
