@@ -2,6 +2,9 @@
 // apart from the client, read back, followed live and replayed from a sequence number with the same numbers,
 // cancelled (the engine request is aborted), failed truthfully; and across two gateway processes on one
 // Redis: a run started on one is read, followed and cancelled on the other.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import OpenAI from "openai";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -12,6 +15,10 @@ import { EngineSim } from "../sim/engine.ts";
 
 const MODEL = "my-deployment";
 const client = (url: string, key = "key-a") => new OpenAI({ baseURL: `${url}/openai/v1`, apiKey: key, maxRetries: 0 });
+
+/** Starts a background run whose engine sends a delta every `gapMs`. */
+const backgroundRun = (url: string, input: string, gapMs: number) =>
+  client(url).responses.create({ model: MODEL, input, background: true, sim_gap_ms: gapMs } as never);
 
 /** Every event of a followed run, in order. */
 async function eventsOf(stream: AsyncIterable<any>): Promise<any[]> {
@@ -176,12 +183,7 @@ if (redisAvailable()) {
   shared.before.each((ctx) => ctx.sim.reset());
 
   shared("a_run_started_on_one_gateway_is_followed_and_read_on_the_other", async ({ a, b, sim }) => {
-    const queued = await client(a.url).responses.create({
-      model: MODEL,
-      input: "Go.",
-      background: true,
-      sim_gap_ms: 20,
-    } as never);
+    const queued = await backgroundRun(a.url, "Go.", 20);
     const events = await eventsOf(await client(b.url).responses.retrieve(queued.id, { stream: true }));
     assert.is(events.at(-1).type, "response.completed");
     assert.equal(
@@ -200,12 +202,7 @@ if (redisAvailable()) {
   });
 
   shared("a_cancel_on_the_other_gateway_stops_the_engine", async ({ a, b, sim }) => {
-    const queued = await client(a.url).responses.create({
-      model: MODEL,
-      input: "A long one.",
-      background: true,
-      sim_gap_ms: 300,
-    } as never);
+    const queued = await backgroundRun(a.url, "A long one.", 300);
     await engineCalled(sim);
     assert.is((await client(b.url).responses.cancel(queued.id)).status, "cancelled");
     assert.ok(await sim.waitForAbort(5000), "the runner saw the cancel and aborted the engine request");
@@ -242,10 +239,7 @@ const SHARED_STORES: Array<[string, () => Promise<{ spec: string; stop(): Promis
   [
     "sqlite",
     async () => {
-      const dir = await import("node:fs").then((fs) =>
-        fs.mkdtempSync(`${(process.env.TMPDIR ?? "/tmp").replace(/\/$/, "")}/runs-`),
-      );
-      return { spec: `sqlite:${dir}/state.db`, stop: async () => {} };
+      return { spec: `sqlite:${join(mkdtempSync(join(tmpdir(), "runs-")), "state.db")}`, stop: async () => {} };
     },
   ],
   ...(redisAvailable()
@@ -285,12 +279,7 @@ for (const [kind, openStore] of SHARED_STORES) {
 
   gone("a_run_longer_than_its_lease_completes_while_its_process_lives", async (ctx) => {
     const [a, b] = await start(ctx, "1s");
-    const queued = await client(a.url).responses.create({
-      model: MODEL,
-      input: "Go.",
-      background: true,
-      sim_gap_ms: 400, // the run outlasts two leases: only their renewal keeps it
-    } as never);
+    const queued = await backgroundRun(a.url, "Go.", 400); // the run outlasts two leases: only their renewal keeps it
     const events = await eventsOf(await client(b.url).responses.retrieve(queued.id, { stream: true }));
     assert.is(events.at(-1).type, "response.completed");
     assert.is((await client(b.url).responses.retrieve(queued.id)).status, "completed");
@@ -298,12 +287,7 @@ for (const [kind, openStore] of SHARED_STORES) {
 
   gone("a_run_whose_process_died_is_failed_once_its_lease_passes", async (ctx) => {
     const [a, b] = await start(ctx, "1s");
-    const queued = await client(a.url).responses.create({
-      model: MODEL,
-      input: "A long one.",
-      background: true,
-      sim_gap_ms: 1000,
-    } as never);
+    const queued = await backgroundRun(a.url, "A long one.", 1000);
     await engineCalled(ctx.sim);
     a.child.kill("SIGKILL");
     await a.exit;
@@ -323,12 +307,7 @@ for (const [kind, openStore] of SHARED_STORES) {
 
   gone("a_run_still_going_when_its_gateway_stops_is_failed_at_once", async (ctx) => {
     const [a, b] = await start(ctx, "10m"); // no lease passes during the test: the stop itself ends the run
-    const queued = await client(a.url).responses.create({
-      model: MODEL,
-      input: "A long one.",
-      background: true,
-      sim_gap_ms: 2000,
-    } as never);
+    const queued = await backgroundRun(a.url, "A long one.", 2000);
     await engineCalled(ctx.sim);
     a.child.kill("SIGTERM");
     assert.is(await a.exit, 0);
