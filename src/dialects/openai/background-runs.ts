@@ -22,8 +22,10 @@ import { createResponsesStreamAdapter, TERMINAL_EVENTS } from "./streams.ts";
 const POLL_MS = 250;
 
 interface LocalRun {
-  /** Aborts the engine request: a cancel here, or the gateway stopping. */
-  abort(reason: Error): void;
+  /** Aborts the engine request: the run was cancelled (the store says so already). */
+  cancel(): void;
+  /** Aborts the engine request: the gateway is stopping, and the run ends failed. */
+  stop(): void;
   store: StateStore;
   leaseMs: number;
   /** Settles when the run has written its end. */
@@ -92,7 +94,7 @@ export async function readResponse(store: StateStore, id: string, owner: string)
 /** Ends this process's runs of `store` as failed (the gateway is stopping), and waits until they wrote it. */
 export async function stopRuns(store: StateStore): Promise<void> {
   const ending = [...RUNS.values()].filter((run) => run.store === store);
-  for (const run of ending) run.abort(new GatewayStopping("the gateway is stopping"));
+  for (const run of ending) run.stop();
   await Promise.all(ending.map((run) => run.ended));
 }
 
@@ -138,10 +140,10 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
   };
   let endedRun!: () => void;
   RUNS.set(id, {
-    abort(reason) {
-      if (reason instanceof RunCancelled) return cancel();
+    cancel,
+    stop() {
       stopping = true;
-      detached.signal.abort(reason);
+      detached.signal.abort(new GatewayStopping("the gateway is stopping"));
     },
     store,
     leaseMs: deps.config.runLeaseMs,
@@ -244,7 +246,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
 export async function cancelRun(store: StateStore, id: string, owner: string): Promise<Item | undefined> {
   const entry = await store.cancelRun(id, owner, { status: "cancelled" });
   if (entry?.response.status === "cancelled") {
-    RUNS.get(id)?.abort(new RunCancelled("the run was cancelled"));
+    RUNS.get(id)?.cancel();
     WRITTEN.emit(id);
   }
   return entry?.response;
