@@ -7,7 +7,6 @@ import { koaBody } from "koa-body";
 import { pino, type Logger } from "pino";
 import type { Config } from "./config.ts";
 import type { GatewayDeps } from "./deps.ts";
-import { apiKeyAuth } from "./core/http/auth.ts";
 import { concurrencyCap } from "./core/http/concurrency.ts";
 import { errorMiddleware } from "./core/http/error-middleware.ts";
 import { type ErrorBody, GatewayError } from "./core/errors.ts";
@@ -118,7 +117,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
   app.use(observe(log, metrics, routeOf, config.logBodies));
   // Registered only when configured: a middleware that only calls next() still costs a frame and a promise.
   // A file that can be reloaded may gain consumers later: it always goes through identify.
-  if (config.deployments.access || config.configFile)
+  if (config.deployments.access || config.configFile || config.apiKeys.length > 0)
     app.use(
       identify(
         () => deps.access,
@@ -126,7 +125,6 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
         (obj, msg) => log.warn(obj, msg),
       ),
     );
-  else if (config.apiKeys.length > 0) app.use(apiKeyAuth(config.apiKeys, OPEN_PATHS));
   if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, config.queueTimeoutMs, UNCAPPED_PATHS));
   app.use(requireJson(acceptsAnyBody));
   app.use(

@@ -39,10 +39,10 @@ test.before(async (ctx) => {
   openid_configuration: ${ctx.issuer.configuration}
   jwks_refetch_cooldown: ${COOLDOWN_MS}ms
 consumers:
-  - name: analytics
-    entra: { app_ids: ["${APP}"] }
   - name: readers
     entra: { roles: ["Gateway.Read"] }
+  - name: analytics
+    entra: { app_ids: ["${APP}"] }
 `,
   );
   ctx.logs = [];
@@ -72,6 +72,27 @@ test("a_valid_token_maps_to_its_consumer", async ({ gw, issuer, logs }) => {
   await new Promise((resolve) => setImmediate(resolve));
   const consumers = logs.filter((l) => l.msg === "request").map((l) => l.consumer);
   assert.ok(consumers.includes("analytics") && consumers.includes("readers"));
+});
+
+test("the_application_decides_before_a_role_listed_earlier_in_the_file", async ({ gw, issuer }) => {
+  // `readers` comes first in the file and lists a role the token carries; its application is `analytics`'s.
+  const token = await issuer.token({ aud: AUDIENCE, azp: APP, roles: ["Gateway.Read"] });
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const created = await fetch(`${gw.url}/openai/v1/responses`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ model: "m", input: "mine" }),
+  });
+  assert.is(created.status, 200);
+  const { id } = (await created.json()) as { id: string };
+  const asReader = await issuer.token({ aud: AUDIENCE, azp: randomUUID(), roles: ["Gateway.Read"] });
+  const read = await fetch(`${gw.url}/openai/v1/responses/${id}`, { headers: { authorization: `Bearer ${asReader}` } });
+  assert.is(read.status, 404, "a reader does not see what the application stored");
+  const asApp = await issuer.token({ aud: AUDIENCE, azp: APP });
+  assert.is(
+    (await fetch(`${gw.url}/openai/v1/responses/${id}`, { headers: { authorization: `Bearer ${asApp}` } })).status,
+    200,
+  );
 });
 
 test("the_openai_sdks_token_provider_works", async ({ gw, issuer }) => {

@@ -279,7 +279,7 @@ export class EngineSim {
           content: [{ type: "text", text: replyWords(body).join("") }],
           stop_reason: "end_turn",
           stop_sequence: null,
-          usage: { input_tokens: 5, output_tokens: 6 },
+          usage: { input_tokens: 5, output_tokens: replyWords(body).length },
         },
       };
     }
@@ -302,6 +302,11 @@ export class EngineSim {
             sse("content_block_delta", { index: 0, delta: { type: "text_delta", text } }),
           ),
           sse("content_block_stop", { index: 0 }),
+          // As Anthropic's API ends a message: the output's usage, then the stop.
+          sse("message_delta", {
+            delta: { stop_reason: "end_turn", stop_sequence: null },
+            usage: { output_tokens: replyWords(body).length },
+          }),
           sse("message_stop", {}),
         ],
         gapMs: typeof body?.sim_gap_ms === "number" ? body.sim_gap_ms : 0,

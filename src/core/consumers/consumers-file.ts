@@ -122,6 +122,8 @@ export function parseConsumers(list: Node, fail: Fail, env: Env): ConsumerSpec[]
   if (!isSeq(list)) return fail(list, "consumers: a list of consumers, each with a name and keys or entra");
   const seen = new Set<string>();
   const digests = new Map<string, string>();
+  /** Who lists each Entra app id, object id and role: a token must map to one consumer by each rule. */
+  const entraOwners = new Map<string, string>();
   return (list.items as Node[]).map((item) => {
     if (!isMap(item)) fail(item, "each consumer is a mapping with a name and keys_env, key_sha256 or entra");
     const value = plain(item) as Record<string, unknown>;
@@ -177,6 +179,16 @@ export function parseConsumers(list: Node, fail: Fail, env: Env): ConsumerSpec[]
         roles: (lists.roles as string[]) ?? [],
         objectIds: (lists.object_ids as string[]) ?? [],
       };
+      for (const [rule, values] of Object.entries(lists) as Array<[string, string[] | undefined]>)
+        for (const value of values ?? []) {
+          const other = entraOwners.get(`${rule}:${value}`);
+          if (other !== undefined && other !== name)
+            fail(
+              node("entra"),
+              `entra.${rule} '${value}' is listed by '${other}' and '${name}': a token with it would map to either`,
+            );
+          entraOwners.set(`${rule}:${value}`, name as string);
+        }
     }
     if (keyDigests.length === 0 && !entra) fail(item, `consumer '${name}' needs keys_env, key_sha256 or entra`);
     if (value.deployments !== undefined && !strings(value.deployments))

@@ -2,14 +2,15 @@
 // every counter lives in the store (--store: sqlite for the workers of a host, Redis for every pod) and a
 // request is admitted by one atomic `take` of all its counters (one round trip), or by none: a refused
 // request never reaches the engine. Admission reserves the likely cost (the prompt's estimate plus its
-// max tokens, else DEFAULT_OUTPUT_ESTIMATE); when the response closes, settlement gives back what the
-// answer did not use (its usage; a stream's from its usage event; a failed call's whole output reservation)
-// in one more round trip. Windows are fixed: the minute, the UTC day, the UTC month.
+// max tokens, else DEFAULT_OUTPUT_ESTIMATE) and a `max_parallel` slot; settlement charges what was spent
+// (tokensSpent) and frees the slot, in one more round trip: when the response closes, or, for a
+// background run, when the run ends. Windows are fixed: the minute, the UTC day, the UTC month.
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
 import type { Deployment } from "../deployments/deployments.ts";
 import { GatewayError } from "../errors.ts";
-import { exchangeOf } from "../pipeline/exchange.ts";
+import { type Exchange, exchangeOf, type Usage } from "../pipeline/exchange.ts";
+import { type StreamOutcome, streamedTokens } from "../stream/sse-writer.ts";
 import type { Charge } from "../state/store.ts";
 import type { ConsumerSpec, Limits } from "./consumers-file.ts";
 
@@ -101,11 +102,82 @@ function rateLimitHeaders(ctx: Context, charges: Counted[], values: number[], no
   });
 }
 
+/** What a request spent, as far as the gateway saw it. */
+export interface Spent {
+  /** What the engine reported. */
+  usage: Usage | undefined;
+  /** When it streamed: the output tokens it delivered (estimated from its content events), and whether it
+   * ended as its API ends a stream (else the client or the engine cut it, and its usage may be partial). */
+  stream: { tokens: number; complete: boolean } | undefined;
+  /** The engine answered (its headers, for a stream). */
+  answered: boolean;
+  /** The engine was asked and the request ended unanswered while it may have been working: the client
+   * left, or a timeout ended the wait. */
+  abandoned: boolean;
+}
+
+/** The tokens a request is charged when it settles:
+ * - a stream: its reported prompt (else the estimate) and its reported output, or what it streamed when the
+ *   engine reported none, or the larger of the two when it was cut (a cut stream's usage is partial);
+ * - an answer with usage: that usage; without: its prompt's estimate;
+ * - no answer, abandoned while the engine worked: its whole reservation;
+ * - never reached the engine, or refused by it: nothing. */
+export function tokensSpent(estimate: { prompt: number; output: number }, spent: Spent): number {
+  const { usage, stream } = spent;
+  const prompt = usage?.prompt_tokens;
+  const output = usage?.completion_tokens;
+  if (stream !== undefined)
+    return (
+      (prompt ?? estimate.prompt) +
+      (output === undefined ? stream.tokens : stream.complete ? output : Math.max(output, stream.tokens))
+    );
+  if (prompt !== undefined || output !== undefined) return (prompt ?? estimate.prompt) + (output ?? 0);
+  if (spent.answered) return estimate.prompt;
+  if (spent.abandoned) return estimate.prompt + estimate.output;
+  return 0;
+}
+
+/** What a request's exchange says it spent, when its response closes. */
+export function spentOf(exchange: Exchange, outcome: StreamOutcome | undefined = exchange.streamOutcome): Spent {
+  const code = exchange.error?.code;
+  return {
+    usage: outcome?.usage ?? exchange.usage,
+    stream: outcome ? { tokens: streamedTokens(outcome), complete: outcome.completed } : undefined,
+    answered: exchange.upstreamMs !== undefined,
+    abandoned: exchange.engineAsked && (code === "ClientClosedRequest" || code === "UpstreamTimeout"),
+  };
+}
+
+/** A request's admitted charges, settled once. */
+export interface Settlement {
+  settle(spent: Spent): void;
+}
+
+/** Takes the settlement of a request from its response's close: the caller settles it (a background run,
+ * when it ends). Undefined: nothing to settle. */
+export function detachSettlement(exchange: Exchange): Settlement | undefined {
+  const settlement = exchange.settlement;
+  exchange.settlement = undefined;
+  return settlement;
+}
+
 const hasLimits = (limits: Limits | undefined) => limits !== undefined && Object.keys(limits).length > 0;
 
 /** The consumer's allow-list: a deployment it may not use does not exist for it. */
 export function allowed(consumer: ConsumerSpec | undefined, d: Deployment): boolean {
   return !consumer?.deployments || d.name === undefined || consumer.deployments.includes(d.name);
+}
+
+/** The consumer a request authenticated as (undefined: anonymous). */
+export function consumerOf(ctx: Context, deps: GatewayDeps): ConsumerSpec | undefined {
+  const name = exchangeOf(ctx).consumer;
+  return name === undefined ? undefined : deps.access.consumers.get(name);
+}
+
+/** The deployments a request's caller may use, for Deployments.pick; undefined: all. */
+export function visibleTo(ctx: Context, deps: GatewayDeps): ((d: Deployment) => boolean) | undefined {
+  const consumer = consumerOf(ctx, deps);
+  return consumer?.deployments ? (d) => allowed(consumer, d) : undefined;
 }
 
 /** Admits the request against its consumer's and its deployment's limits, or throws the 429/403; settles
@@ -118,7 +190,7 @@ export async function admitWithinLimits(
   operation: string | undefined,
 ): Promise<void> {
   const exchange = exchangeOf(ctx);
-  const consumer = exchange.consumer === undefined ? undefined : deps.access.consumers.get(exchange.consumer);
+  const consumer = consumerOf(ctx, deps);
   if (!allowed(consumer, d))
     throw new GatewayError("DeploymentNotFound", `The deployment '${d.name}' does not exist here.`);
   if (!hasLimits(consumer?.limits) && !hasLimits(d.limits)) return;
@@ -147,28 +219,29 @@ export async function admitWithinLimits(
   rateLimitHeaders(ctx, charges, taken.values, now);
   exchange.metered = charges.some((c) => c.what === "tokens");
 
-  ctx.res.once("close", () => {
-    const usage = exchange.streamOutcome?.usage ?? exchange.usage;
-    const called = exchange.upstreamMs !== undefined;
-    // Unknown usage: a call that reached the engine keeps its prompt's estimate; one that did not, nothing.
-    const used =
-      usage?.prompt_tokens !== undefined || usage?.completion_tokens !== undefined
-        ? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0)
-        : called
-          ? estimate.prompt
-          : 0;
-    const changes = charges.flatMap((c) =>
-      c.what === "tokens" && used !== c.amount
-        ? [{ key: c.key, amount: used - c.amount }]
-        : c.what === "parallel"
-          ? [{ key: c.key, amount: -1 }]
-          : [],
-    );
-    if (changes.length === 0) return;
-    void Promise.resolve()
-      .then(() => deps.store.adjust(changes))
-      .catch((err: unknown) =>
-        deps.log.warn({ requestId: exchange.requestId, err }, "limits: settling a request's usage failed"),
+  let settled = false;
+  const settlement: Settlement = {
+    settle(spent) {
+      if (settled) return;
+      settled = true;
+      const used = tokensSpent(estimate, spent);
+      const changes = charges.flatMap((c) =>
+        c.what === "tokens" && used !== c.amount
+          ? [{ key: c.key, amount: used - c.amount }]
+          : c.what === "parallel"
+            ? [{ key: c.key, amount: -1 }]
+            : [],
       );
+      if (changes.length === 0) return;
+      void Promise.resolve()
+        .then(() => deps.store.adjust(changes))
+        .catch((err: unknown) =>
+          deps.log.warn({ requestId: exchange.requestId, err }, "limits: settling a request's usage failed"),
+        );
+    },
+  };
+  exchange.settlement = settlement;
+  ctx.res.once("close", () => {
+    if (exchange.settlement === settlement) settlement.settle(spentOf(exchange));
   });
 }

@@ -56,11 +56,13 @@ export interface RequestNames {
 export interface Deployments {
   readonly all: readonly Deployment[];
   /** The deployment a request is for, by the rule above (`operation` undefined: any, as /info asks).
-   * `notFound` is the dialect's code. */
+   * `notFound` is the dialect's code. `visible`: the deployments the caller may use (a consumer's
+   * allow-list); the others do not exist for it, in the answer or in the names an error lists. */
   pick(
     names: RequestNames,
     operation: Operation | undefined,
     notFound?: Extract<ErrorCode, "ModelNotFound" | "DeploymentNotFound">,
+    visible?: (d: Deployment) => boolean,
   ): Deployment;
   /** By name or declared engine model (listings, /info, /ready). */
   find(name: string): Deployment | undefined;
@@ -185,9 +187,9 @@ export function createDeployments(
   const names = (list: readonly Deployment[]) =>
     list.map((d) => `${d.name} (${operationsOf(d).join(", ")})`).join("; ");
 
-  const serving = (d: Deployment, operation: Operation | undefined): Deployment => {
+  const serving = (d: Deployment, operation: Operation | undefined, seen: readonly Deployment[]): Deployment => {
     if (operation === undefined || servesOperation(d, operation)) return d;
-    const others = all.filter((o) => servesOperation(o, operation)).map((o) => o.name);
+    const others = seen.filter((o) => servesOperation(o, operation)).map((o) => o.name);
     throw new GatewayError(
       "OperationNotSupported",
       `The deployment '${d.name}' does not serve ${operation}; ${others.length ? `deployments that do: ${others.join(", ")}` : "no deployment here does"}.`,
@@ -199,10 +201,11 @@ export function createDeployments(
     all,
     // The flags' engine answers to any name (its engine's models decide); a file's, to its own.
     find: (name) => byName.get(name) ?? (all[0]!.name === undefined ? all[0] : undefined),
-    pick(requested, operation, notFound = "DeploymentNotFound") {
+    pick(requested, operation, notFound = "DeploymentNotFound", visible) {
+      const seen: readonly Deployment[] = visible ? all.filter(visible) : all;
       // One engine, from the flags or a one-deployment file: every name stands for it (as a deployment
       // name of a single-model engine stands for that model).
-      if (all.length === 1) return serving(all[0]!, operation);
+      if (all.length === 1 && seen.length === 1) return serving(all[0]!, operation, seen);
       for (const [name, strict] of [
         [requested.path, true],
         [requested.body, true],
@@ -210,16 +213,17 @@ export function createDeployments(
       ] as const) {
         if (!name) continue;
         const d = byName.get(name);
-        if (d) return serving(d, operation);
+        if (d && seen.includes(d)) return serving(d, operation, seen);
         if (strict)
           throw new GatewayError(
             notFound,
-            `The deployment '${name.slice(0, 200)}' does not exist here. Deployments: ${names(all)}.`,
+            `The deployment '${name.slice(0, 200)}' does not exist here. Deployments: ${names(seen) || "none"}.`,
             { target: "model" },
           );
       }
-      if (file.defaultName) return serving(byName.get(file.defaultName)!, operation);
-      const candidates = operation === undefined ? all : all.filter((d) => servesOperation(d, operation));
+      const byDefault = file.defaultName ? byName.get(file.defaultName)! : undefined;
+      if (byDefault && seen.includes(byDefault)) return serving(byDefault, operation, seen);
+      const candidates = operation === undefined ? seen : seen.filter((d) => servesOperation(d, operation));
       if (candidates.length === 1) return candidates[0]!;
       const what = operation ?? "requests";
       throw new GatewayError(

@@ -4,7 +4,7 @@
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
 import { type ErrorCode, GatewayError } from "../errors.ts";
-import { admitWithinLimits } from "../consumers/limits.ts";
+import { admitWithinLimits, visibleTo } from "../consumers/limits.ts";
 import { takeSlot } from "../http/concurrency.ts";
 import { assertEngineStarted } from "../http/engine-gate.ts";
 import { exchangeOf } from "../pipeline/exchange.ts";
@@ -25,7 +25,7 @@ export async function deploymentFor(
   notFound?: NotFoundCode,
   body?: unknown,
 ): Promise<Deployment> {
-  const d = deps.deployments.pick(names, operation, notFound);
+  const d = deps.deployments.pick(names, operation, notFound, visibleTo(ctx, deps));
   await admit(ctx, deps, d);
   await admitWithinLimits(ctx, deps, d, body, operation);
   return d;

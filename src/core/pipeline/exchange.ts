@@ -4,6 +4,7 @@
 // where Koa keeps it.
 import type { Span } from "@opentelemetry/api";
 import type { Context } from "koa";
+import type { Settlement } from "../consumers/limits.ts";
 import type { StreamOutcome } from "../stream/sse-writer.ts";
 
 export interface Usage {
@@ -32,8 +33,15 @@ export interface Exchange {
   deployment: string | undefined;
   /** The consumer the credential names (core/consumers); undefined: anonymous (`--api-key`, or none). */
   consumer: string | undefined;
+  /** The owner of what it stores, from the credential that authenticated (core/consumers/access.ts);
+   * undefined: nothing authenticated it (an open gateway's one owner). */
+  owner: string | undefined;
   /** Its tokens are charged against limits: a stream asks the engine for its usage. */
   metered: boolean;
+  /** Its admitted charges, settled when the response closes unless taken by a background run. */
+  settlement: Settlement | undefined;
+  /** An engine call was sent (answered or not). */
+  engineAsked: boolean;
   /** The replica (host:port) its last engine call reached (core/deployments/replicas.ts). */
   replica: string | undefined;
   /** The replica that served the turn this request continues (responses-state.ts), preferred by the balancer. */
@@ -66,7 +74,10 @@ export function openExchange(
     stream: false,
     deployment: undefined,
     consumer: undefined,
+    owner: undefined,
     metered: false,
+    settlement: undefined,
+    engineAsked: false,
     replica: undefined,
     preferredReplica: undefined,
     upstreamMs: undefined,

@@ -126,6 +126,7 @@ export async function withEngine<T>(
     const call = Object.assign(
       async <T>(send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>) => {
         started ??= performance.now();
+        exchange.engineAsked = true;
         const { data } = await callUpstream(signal, () => send(d.upstream.client, init), route);
         exchange.upstreamMs = performance.now() - started;
         return data;

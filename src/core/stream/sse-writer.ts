@@ -26,6 +26,9 @@ export interface StreamOutcome {
   error?: GatewayError;
   /** Events sent to the client. */
   updates: number;
+  /** Events that carried generated content (text, tool call arguments, reasoning), and their characters. */
+  contentEvents: number;
+  contentChars: number;
   usage?: StreamUsage;
   /** finish_reason of each choice that finished (or the Responses status). */
   finishReasons: string[];
@@ -34,16 +37,21 @@ export interface StreamOutcome {
 }
 
 export function createStreamOutcome(): StreamOutcome {
-  return { completed: false, clientAborted: false, updates: 0, finishReasons: [] };
+  return { completed: false, clientAborted: false, updates: 0, contentEvents: 0, contentChars: 0, finishReasons: [] };
 }
+
+/** The output tokens a stream delivered, from its content: an engine sends at least a token an event, and a
+ * token is about four characters. */
+export const streamedTokens = (outcome: StreamOutcome): number =>
+  Math.max(outcome.contentEvents, Math.ceil(outcome.contentChars / 4));
 
 /** Where an adapter puts what it sends; `end()` says the upstream stream is complete ([DONE] or its
  * terminal event), after which nothing more is read into the answer. */
 export interface StreamSink {
   readonly outcome: StreamOutcome;
   send(text: string): void;
-  /** Marks the time of the first token (once). */
-  firstToken(): void;
+  /** An event with generated content of `chars` characters; the first marks the time of the first token. */
+  content(chars: number): void;
   end(): void;
 }
 
@@ -56,6 +64,21 @@ export interface StreamAdapter {
   finish(sink: StreamSink, ended: boolean): void;
   /** The event that tells the client the stream failed. */
   errorEvent(error: GatewayError, outcome: StreamOutcome): string;
+}
+
+type ToolCallDelta = { function?: { arguments?: unknown } | null };
+/** The characters of generated content in a chat delta or a legacy completion choice. */
+export function contentChars(choice: {
+  text?: unknown;
+  delta?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown } | null;
+}): number {
+  const length = (value: unknown) => (typeof value === "string" ? value.length : 0);
+  const delta = choice.delta;
+  let chars =
+    length(choice.text) + length(delta?.content) + length(delta?.reasoning_content) + length(delta?.reasoning);
+  if (Array.isArray(delta?.tool_calls))
+    for (const call of delta.tool_calls as ToolCallDelta[]) chars += length(call?.function?.arguments);
+  return chars;
 }
 
 /** Engine error events: `{"error": "…"}` (TGI) or `{"error": {"message": …}}` (OpenAI, vLLM). */
@@ -119,7 +142,9 @@ export async function writeSseStream(
       outcome.updates++;
       out += text;
     },
-    firstToken() {
+    content(chars) {
+      outcome.contentEvents++;
+      outcome.contentChars += chars;
       if (outcome.firstTokenMs === undefined) outcome.firstTokenMs = performance.now() - started;
     },
     end() {

@@ -49,7 +49,12 @@ export function createUpstream(config: UpstreamOptions, events: TransportEvents 
   const baseHeaders = Object.freeze<Record<string, string>>(
     config.upstreamApiKey ? { authorization: `Bearer ${config.upstreamApiKey}` } : {},
   );
-  const transport = createTransport(agent, rootUrl.origin, events);
+  const transport = createTransport(
+    agent,
+    rootUrl.origin,
+    events,
+    config.upstreamApiKey ? [config.upstreamApiKey] : [],
+  );
   const client = createClient<paths>({
     baseUrl: config.upstreamBaseUrl,
     // The default serializer, built once: left unset, openapi-fetch builds it again on every call.

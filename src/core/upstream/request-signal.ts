@@ -32,10 +32,11 @@ export interface RequestAbort {
 export function createRequestSignal(res: ServerResponse, totalTimeoutMs: number): RequestAbort {
   const signal = new RequestSignal();
   const onClose = () => {
+    clearTimeout(timer); // the response is over: an answer still piped to it has its own end
     if (!res.writableFinished) signal.abort(new ClientClosed("client closed the connection"));
   };
   res.on("close", onClose); // `close` comes once; on() spares the wrapper once() allocates
-  const timer = setTimeout(
+  const timer: NodeJS.Timeout = setTimeout(
     () => signal.abort(new TotalTimeout(`no answer within ${totalTimeoutMs} ms`)),
     totalTimeoutMs,
   );

@@ -4,7 +4,9 @@
 // (measured with --cpu-prof under `npm run bench`). Only what openapi-fetch reads is implemented.
 import type { EventEmitter } from "node:events";
 import type { Readable } from "node:stream";
+import { pipeline } from "node:stream";
 import type { Dispatcher } from "undici";
+import { RedactedBody } from "./redact-body.ts";
 import type { RequestSignal } from "./request-signal.ts";
 
 /** openapi-fetch's init is typed with WHATWG's AbortSignal; it only hands the signal to this transport,
@@ -49,6 +51,9 @@ export class UpstreamRequest {
   }
 }
 
+/** An answer's body: undici's, or the same read through RedactedBody. */
+export type UpstreamResponseBody = Readable & { text(): Promise<string>; json(): Promise<unknown> };
+
 /** The subset of Response that openapi-fetch and the routes read. */
 export class UpstreamResponse {
   readonly ok: boolean;
@@ -57,7 +62,7 @@ export class UpstreamResponse {
   constructor(
     readonly status: number,
     headers: Record<string, string | string[] | undefined>,
-    readonly body: Dispatcher.ResponseData["body"],
+    readonly body: UpstreamResponseBody,
   ) {
     this.ok = status >= 200 && status < 300;
     this.headers = {
@@ -89,7 +94,13 @@ const isRefusal = (err: unknown) => (err as { code?: unknown } | null)?.code ===
  * openapi-fetch builds from the configured base URL (so the origin is a prefix, not parsed per call). */
 export type Transport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
 
-export function createTransport(dispatcher: Dispatcher, origin: string, events: TransportEvents = {}): Transport {
+/** `engineKeys`: the credentials the engine is sent, removed from its answers (an engine may echo them). */
+export function createTransport(
+  dispatcher: Dispatcher,
+  origin: string,
+  events: TransportEvents = {},
+  engineKeys: readonly string[] = [],
+): Transport {
   return async function transport(request: UpstreamRequest): Promise<UpstreamResponse> {
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => (headers[name] = value));
@@ -102,7 +113,10 @@ export function createTransport(dispatcher: Dispatcher, origin: string, events: 
         body: request.body ?? null,
         signal: request.signal ?? null,
       });
-      return new UpstreamResponse(res.statusCode, res.headers, res.body);
+      if (engineKeys.length === 0) return new UpstreamResponse(res.statusCode, res.headers, res.body);
+      const { "content-length": _changes, ...answered } = res.headers; // "[redacted]" is not the key's length
+      const redacted = new RedactedBody(engineKeys);
+      return new UpstreamResponse(res.statusCode, answered, pipeline(res.body, redacted, () => {}) as RedactedBody);
     } catch (err) {
       if (isRefusal(err)) events.refused?.();
       throw err;

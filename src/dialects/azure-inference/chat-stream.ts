@@ -10,6 +10,7 @@
 import { GatewayError } from "../../core/errors.ts";
 import { usageOf } from "../../core/pipeline/usage.ts";
 import {
+  contentChars,
   engineStreamError,
   parseEventJson,
   type StreamAdapter,
@@ -26,7 +27,7 @@ export function createAzureChatStreamAdapter(mapper: ChatUpdateMapper): StreamAd
 
   const send = (sink: StreamSink, update: AzureStreamingUpdate): void => {
     if (update.choices.some((c) => c.delta.content || c.delta.tool_calls || c.delta.reasoning_content))
-      sink.firstToken();
+      sink.content(update.choices.reduce((chars, c) => chars + contentChars(c), 0));
     if (update.usage) sink.outcome.usage = usageOf(update.usage);
     sink.send(`data: ${JSON.stringify(update)}\n\n`);
   };

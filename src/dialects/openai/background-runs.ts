@@ -8,10 +8,11 @@
 // good.
 import { EventEmitter } from "node:events";
 import type { GatewayDeps } from "../../deps.ts";
+import type { Settlement } from "../../core/consumers/limits.ts";
 import { GatewayError } from "../../core/errors.ts";
 import type { DetachedCall } from "../../core/pipeline/operation.ts";
 import { type Item, type RunEvent, RUNNING, type StateStore, type StoredResponse } from "../../core/state/store.ts";
-import { createStreamOutcome, type StreamSink } from "../../core/stream/sse-writer.ts";
+import { createStreamOutcome, type StreamSink, streamedTokens } from "../../core/stream/sse-writer.ts";
 import { SseParser } from "../../core/stream/sse.ts";
 import { classifyUpstreamFailure } from "../../core/upstream/failures.ts";
 import { engineResponseEvents } from "./responses-bridge.ts";
@@ -109,6 +110,8 @@ export interface Run {
   createdAt: number;
   /** The response as it was answered (queued). */
   queued: Item;
+  /** The request's admitted charges (limits), settled when the run ends. */
+  settlement: Settlement | undefined;
 }
 
 /** The response a background request answers at once: the request's settings, nothing generated yet. */
@@ -160,7 +163,10 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
   const sink: StreamSink = {
     outcome: createStreamOutcome(),
     send: (frame) => void pending.push({ seq: seq++, frame }),
-    firstToken() {},
+    content(chars) {
+      sink.outcome.contentEvents++;
+      sink.outcome.contentChars += chars;
+    },
     end: () => void (ended = true),
   };
   const adapter = createResponsesStreamAdapter(typeof run.body.model === "string" ? run.body.model : undefined, {
@@ -194,6 +200,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
     let recorded = false;
     try {
       const events = await engineResponseEvents(detached.call, run.body);
+      answered = true;
       const parser = new SseParser();
       let finished = false;
       /** The end: the last events, then the final response (followers end on either). */
@@ -232,9 +239,17 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
       deps.log.warn({ responseId: id, code: error.code, err: error.cause ?? error.message }, "background run failed");
     }
   };
+  let answered = false;
   void execute()
     .catch((err: unknown) => deps.log.error({ err, responseId: id }, "background run could not record its end"))
     .finally(() => {
+      const { outcome } = sink;
+      run.settlement?.settle({
+        usage: outcome.usage,
+        stream: answered ? { tokens: streamedTokens(outcome), complete: ended } : undefined,
+        answered,
+        abandoned: false,
+      });
       RUNS.delete(id);
       detached.dispose();
       WRITTEN.emit(id);

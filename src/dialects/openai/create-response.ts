@@ -3,6 +3,7 @@
 // conversation; `background: true` answered at once and run apart from the client (background-runs.ts).
 import { Readable } from "node:stream";
 import type { GatewayDeps } from "../../deps.ts";
+import { detachSettlement } from "../../core/consumers/limits.ts";
 import { GatewayError } from "../../core/errors.ts";
 import { type Handler, operationHandler, type OperationSpec } from "../../core/pipeline/operation.ts";
 import type { Item } from "../../core/state/store.ts";
@@ -76,7 +77,9 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
         await store.putResponse({ id, owner, response: queued, input, createdAt, leaseUntil }, ttl);
         const wantsStream = body.stream === true;
         delete body.background; // the engine runs it in the foreground of the gateway's run
-        startRun(deps, call.detach(), { id, owner, body, continued, input, createdAt, queued });
+        // The run holds the request's reservation and parallel slot until it ends, and settles them then.
+        const settlement = detachSettlement(exchange);
+        startRun(deps, call.detach(), { id, owner, body, continued, input, createdAt, queued, settlement });
         if (wantsStream) return { body: Readable.from(followRun(store, id, owner, -1)), headers: SSE_HEADERS };
         return { body: queued };
       }

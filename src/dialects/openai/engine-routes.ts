@@ -16,6 +16,7 @@ import { classifyUpstreamFailure } from "../../core/upstream/failures.ts";
 import { createRequestSignal } from "../../core/upstream/request-signal.ts";
 import { type UpstreamBody, UpstreamRequest, type UpstreamResponse } from "../../core/upstream/transport.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
+import { meteredAnswer } from "./engine-usage.ts";
 import type { OpenAIEdges } from "./operations.ts";
 import { checkOpenAIBody } from "./validate.ts";
 
@@ -140,12 +141,13 @@ async function callEngine(
   if (sent.contentType) headers["content-type"] = sent.contentType;
   const accepts = ctx.get("accept");
   if (accepts) headers.accept = accepts;
-  // The signal lives as long as the answer does: the body is piped after the handler returns.
-  const { signal, dispose } = createRequestSignal(ctx.res, d.config.totalTimeoutMs);
-  ctx.res.once("close", dispose);
+  // The signal lives as long as the answer does (the body is piped after the handler returns): it ends
+  // with the response.
+  const { signal } = createRequestSignal(ctx.res, d.config.totalTimeoutMs);
   const query = engineQuery(ctx.querystring);
   const url = `${d.upstream.rootUrl}${enginePath}${query ? `?${query}` : ""}`;
   const started = performance.now();
+  exchangeOf(ctx).engineAsked = true;
   let res: UpstreamResponse;
   try {
     res = await d.upstream.transport(
@@ -181,7 +183,8 @@ function answerWith(ctx: Context, res: UpstreamResponse): void {
   if (type) ctx.type = type;
   const length = res.headers.get("content-length");
   if (length) ctx.length = Number(length);
-  ctx.body = res.body; // Koa pipes it; a client that leaves aborts the engine call through the signal
+  // Koa pipes it; a client that leaves aborts the engine call through the signal.
+  ctx.body = meteredAnswer(res.body, type, exchangeOf(ctx));
 }
 
 /** Passes one request to `enginePath` on its deployment's engine and its answer back, streamed.

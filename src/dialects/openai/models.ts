@@ -1,10 +1,9 @@
 // GET /models and GET /models/{model} (OpenAI's list shape): a deployment named in a file is listed as
 // itself (its name is what clients send as `model`); the flags' engine by the models it serves.
-import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
 import { type Deployment, operationsOf } from "../../core/deployments/deployments.ts";
 import { admit, unknownName } from "../../core/deployments/request.ts";
-import { allowed } from "../../core/consumers/limits.ts";
+import { allowed, consumerOf } from "../../core/consumers/limits.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { Handler } from "../../core/pipeline/operation.ts";
 import { matchServed, type OpenAIModel } from "../../core/upstream/models.ts";
@@ -19,11 +18,6 @@ const deploymentModel = (d: Deployment & { name: string }): OpenAIModel & { oper
   owned_by: "azure-openai-proxy",
   operations: operationsOf(d),
 });
-
-const consumerOf = (ctx: Context, deps: GatewayDeps) => {
-  const name = exchangeOf(ctx).consumer;
-  return name === undefined ? undefined : deps.access.consumers.get(name);
-};
 
 const isNamed = (d: Deployment): d is Deployment & { name: string } => d.name !== undefined;
 

@@ -2,23 +2,17 @@
 // with the input it was made from (store defaults to true, as on Azure); `previous_response_id` and
 // `item_reference` inputs are rebuilt from the store and the engine is sent the whole conversation, never an
 // id it would not know; ids are the gateway's own. A stored response belongs to the credential that made it.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Context } from "koa";
 import { GatewayError } from "../../core/errors.ts";
-import { keysOf } from "../../core/http/auth.ts";
+import { OPEN_OWNER } from "../../core/consumers/access.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { StateStore } from "../../core/state/store.ts";
 
 type Item = Record<string, unknown>;
 
-/** Who owns what a request stores: its consumer (whichever of its keys or tokens it used), else a hash of
- * the credential it came with (never the credential); one owner for keyless gateways. */
-export function ownerOf(ctx: Context): string {
-  const consumer = exchangeOf(ctx).consumer;
-  const { apiKey, bearer } = keysOf(ctx);
-  const credential = consumer !== undefined ? `consumer:${consumer}` : (apiKey ?? bearer ?? "");
-  return createHash("sha256").update(`azure-openai-proxy:${credential}`).digest("hex").slice(0, 32);
-}
+/** Who owns what a request stores: decided when it was authenticated (core/consumers/access.ts). */
+export const ownerOf = (ctx: Context): string => exchangeOf(ctx).owner ?? OPEN_OWNER;
 
 export const newResponseId = (): string => `resp_${randomBytes(24).toString("hex")}`;
 

@@ -7,6 +7,7 @@
 //   failure after the headers is one `event: error` (O#/components/schemas/ResponseErrorEvent) and the cut.
 import { type ErrorBody, GatewayError } from "../../core/errors.ts";
 import {
+  contentChars,
   engineStreamError,
   parseEventJson,
   type StreamAdapter,
@@ -49,7 +50,7 @@ export function createChunkStreamAdapter(errorBody: ErrorBody, hideUsage = false
         if (choice === null || typeof choice !== "object") continue;
         const delta = choice.delta;
         if (choice.text || delta?.content || delta?.tool_calls || delta?.reasoning_content || delta?.reasoning)
-          sink.firstToken();
+          sink.content(contentChars(choice));
         if (choice.finish_reason) {
           sawFinish = true;
           sink.outcome.finishReasons.push(choice.finish_reason);
@@ -173,7 +174,7 @@ export function createResponsesStreamAdapter(model?: string, state?: ResponsesSt
       event.type === "response.function_call_arguments.delta" ||
       event.type === "response.reasoning_text.delta"
     )
-      sink.firstToken();
+      sink.content(typeof event.delta === "string" ? event.delta.length : 0);
     sink.send(`event: ${event.type}\ndata: ${oneLine(text, event)}\n\n`);
     if (TERMINAL.has(event.type)) {
       const usage = event.response?.usage;

@@ -52,6 +52,18 @@ deployments:
   });
 });
 
+test("an_entra_value_listed_by_two_consumers_is_refused", () => {
+  const file = (a: string, b: string) =>
+    `deployments:\n  - name: a\n    url: http://h:1\nentra:\n  tenant_id: "00000000-0000-0000-0000-000000000000"\n  audiences: ["api://x"]\nconsumers:\n  - name: one\n    entra: { ${a} }\n  - name: two\n    entra: { ${b} }\n`;
+  for (const rule of ["app_ids", "roles", "object_ids"])
+    refused(
+      file(`${rule}: [x, shared]`, `${rule}: [shared]`),
+      new RegExp(`entra\\.${rule} 'shared' is listed by 'one' and 'two': a token with it would map to either`),
+    );
+  // The same value under different rules is no ambiguity: the rules are tried in order.
+  parse(file("app_ids: [shared]", "roles: [shared]"));
+});
+
 test("json_is_accepted_too", () => {
   assert.equal(
     parse(`{"deployments": [{"name": "a", "urls": ["http://h:1", "http://h:2/v1"]}]}`).deployments[0]!.baseUrls,

@@ -5,6 +5,7 @@ import { apiVersionParam } from "../../../core/http/query.ts";
 import { GatewayError } from "../../../core/errors.ts";
 import { operationsOf, type Deployment } from "../../../core/deployments/deployments.ts";
 import { admit, engineModelOf } from "../../../core/deployments/request.ts";
+import { visibleTo } from "../../../core/consumers/limits.ts";
 import { exchangeOf } from "../../../core/pipeline/exchange.ts";
 import { toAzureModelInfo } from "../mappers/model-info.ts";
 import { matchServed } from "../../../core/upstream/models.ts";
@@ -26,7 +27,7 @@ export function registerInfo(router: Router, deps: GatewayDeps): void {
     exchangeOf(ctx).apiVersion = checkApiVersion(apiVersionParam(ctx.querystring)).apiVersion;
     const query = typeof ctx.query.model === "string" && ctx.query.model ? ctx.query.model : undefined;
     const names = { body: query, header: ctx.get("azureml-model-deployment") || undefined };
-    const d = deployments.pick(names, undefined, "ModelNotFound");
+    const d = deployments.pick(names, undefined, "ModelNotFound", visibleTo(ctx, deps));
     await admit(ctx, deps, d);
     const id = await servedModelOf(d, query ?? names.header);
     ctx.body = toAzureModelInfo(id, await modelType(d, config.upstreamType));
