@@ -35,6 +35,22 @@ export const ENGINE_FREE_BOUNDS: ReadonlyArray<{ schema: string; field: string; 
   },
 ];
 
+/** Metadata's bounds, which the spec states in prose only ("Set of 16 key-value pairs… Keys are strings
+ * with a maximum length of 64 characters. Values are strings with a maximum length of 512 characters"): the
+ * service refuses more, and the gateway stores what it is given (conversations, stored responses), so an
+ * unbounded map would be unbounded state. */
+export const METADATA_BOUNDS = { maxProperties: 16, keyMaxLength: 64, valueMaxLength: 512 } as const;
+
+function boundMetadata(schemas: Record<string, JsonObject>): void {
+  const map = ((schemas.Metadata?.anyOf as JsonObject[] | undefined) ?? []).find((m) => m.type === "object");
+  const values = map?.additionalProperties as JsonObject | undefined;
+  if (!map || values?.type !== "string")
+    throw new Error("spec correction: Metadata is no longer a map of strings in the pinned spec; review the bounds");
+  map.maxProperties = METADATA_BOUNDS.maxProperties;
+  map.propertyNames = { maxLength: METADATA_BOUNDS.keyMaxLength };
+  map.additionalProperties = { ...values, maxLength: METADATA_BOUNDS.valueMaxLength };
+}
+
 /** The named property schema of `schemaName`, looked up in its own `properties` and its `allOf` parts. */
 function propertyOf(schemas: Record<string, JsonObject>, schemaName: string, field: string): JsonObject {
   const search = (node: JsonObject | undefined): JsonObject | undefined => {
@@ -90,6 +106,7 @@ export function correctOpenAISpec(doc: JsonObject): JsonObject {
     if (dropKeyword(propertyOf(schemas, schema, field), keyword) === 0)
       throw new Error(`spec correction: ${schema}.${field} has no ${keyword}; remove the correction`);
   }
+  boundMetadata(schemas);
   return corrected;
 }
 

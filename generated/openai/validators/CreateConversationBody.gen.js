@@ -5,7 +5,8 @@ const require = createRequire(import.meta.url);
 
 export const CreateConversationBody = validate21;
 const schema32 = {"properties":{"metadata":{"anyOf":[{"$ref":"#/components/schemas/Metadata"},{"type":"null"}]},"items":{"anyOf":[{"items":{"$ref":"#/components/schemas/InputItem"},"type":"array","maxItems":20},{"type":"null"}]}},"type":"object","required":[]};
-const schema33 = {"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]};
+const schema33 = {"anyOf":[{"type":"object","additionalProperties":{"type":"string","maxLength":512},"maxProperties":16,"propertyNames":{"maxLength":64}},{"type":"null"}]};
+const func1 = require("ajv/dist/runtime/ucs2length").default;
 const schema34 = {"if":{"type":"object","required":["type"],"properties":{"type":{"enum":["message","file_search_call","computer_call","computer_call_output","web_search_call","function_call","function_call_output","tool_search_call","tool_search_output","additional_tools","reasoning","compaction","image_generation_call","code_interpreter_call","local_shell_call","local_shell_call_output","shell_call","shell_call_output","apply_patch_call","apply_patch_call_output","mcp_list_tools","mcp_approval_request","mcp_approval_response","mcp_call","custom_tool_call_output","custom_tool_call","compaction_trigger","item_reference","program","program_output"]}}},"then":{"allOf":[{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"message"}}},"then":{"anyOf":[{"$ref":"#/components/schemas/EasyInputMessage"},{"$ref":"#/components/schemas/InputMessage"},{"$ref":"#/components/schemas/OutputMessage"}]}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"file_search_call"}}},"then":{"$ref":"#/components/schemas/FileSearchToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"computer_call"}}},"then":{"$ref":"#/components/schemas/ComputerToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"computer_call_output"}}},"then":{"$ref":"#/components/schemas/ComputerCallOutputItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"web_search_call"}}},"then":{"$ref":"#/components/schemas/WebSearchToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"function_call"}}},"then":{"$ref":"#/components/schemas/FunctionToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"function_call_output"}}},"then":{"$ref":"#/components/schemas/FunctionCallOutputItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"tool_search_call"}}},"then":{"$ref":"#/components/schemas/ToolSearchCallItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"tool_search_output"}}},"then":{"$ref":"#/components/schemas/ToolSearchOutputItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"additional_tools"}}},"then":{"$ref":"#/components/schemas/AdditionalToolsItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"reasoning"}}},"then":{"$ref":"#/components/schemas/ReasoningItem"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"compaction"}}},"then":{"$ref":"#/components/schemas/CompactionSummaryItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"image_generation_call"}}},"then":{"$ref":"#/components/schemas/ImageGenToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"code_interpreter_call"}}},"then":{"$ref":"#/components/schemas/CodeInterpreterToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"local_shell_call"}}},"then":{"$ref":"#/components/schemas/LocalShellToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"local_shell_call_output"}}},"then":{"$ref":"#/components/schemas/LocalShellToolCallOutput"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"shell_call"}}},"then":{"$ref":"#/components/schemas/FunctionShellCallItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"shell_call_output"}}},"then":{"$ref":"#/components/schemas/FunctionShellCallOutputItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"apply_patch_call"}}},"then":{"$ref":"#/components/schemas/ApplyPatchToolCallItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"apply_patch_call_output"}}},"then":{"$ref":"#/components/schemas/ApplyPatchToolCallOutputItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"mcp_list_tools"}}},"then":{"$ref":"#/components/schemas/MCPListTools"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"mcp_approval_request"}}},"then":{"$ref":"#/components/schemas/MCPApprovalRequest"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"mcp_approval_response"}}},"then":{"$ref":"#/components/schemas/MCPApprovalResponse"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"mcp_call"}}},"then":{"$ref":"#/components/schemas/MCPToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"custom_tool_call_output"}}},"then":{"$ref":"#/components/schemas/CustomToolCallOutput"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"custom_tool_call"}}},"then":{"$ref":"#/components/schemas/CustomToolCall"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"compaction_trigger"}}},"then":{"$ref":"#/components/schemas/CompactionTriggerItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"item_reference"}}},"then":{"$ref":"#/components/schemas/ItemReferenceParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"program"}}},"then":{"$ref":"#/components/schemas/ProgramItemParam"}},{"if":{"type":"object","required":["type"],"properties":{"type":{"const":"program_output"}}},"then":{"$ref":"#/components/schemas/ProgramOutputItemParam"}}]},"else":{"anyOf":[{"$ref":"#/components/schemas/EasyInputMessage"},{"$ref":"#/components/schemas/InputMessage"},{"$ref":"#/components/schemas/ItemReferenceParam"},{"type":"object","required":["type"],"properties":{"type":{"type":"string","not":{"enum":["message","file_search_call","computer_call","computer_call_output","web_search_call","function_call","function_call_output","tool_search_call","tool_search_output","additional_tools","reasoning","compaction","image_generation_call","code_interpreter_call","local_shell_call","local_shell_call_output","shell_call","shell_call_output","apply_patch_call","apply_patch_call_output","mcp_list_tools","mcp_approval_request","mcp_approval_response","mcp_call","custom_tool_call_output","custom_tool_call","compaction_trigger","item_reference","program","program_output"]}}}}]}};
 const schema189 = {"properties":{"id":{"anyOf":[{"type":"string"},{"type":"null"}]},"type":{"type":"string","enum":["compaction"],"default":"compaction"},"encrypted_content":{"type":"string","maxLength":20971520}},"type":"object","required":["type","encrypted_content"]};
 const schema190 = {"type":"object","properties":{"type":{"type":"string","enum":["image_generation_call"]},"id":{"type":"string"},"status":{"type":"string","enum":["in_progress","completed","generating","failed"]},"result":{"anyOf":[{"type":"string"},{"type":"null"}]}},"required":["type","id","status","result"]};
@@ -3030,7 +3031,6 @@ validate38.evaluated = {"props":{"id":true,"type":true,"role":true,"content":tru
 
 const schema60 = {"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string","enum":["file_search_call"]},"status":{"type":"string","enum":["in_progress","searching","completed","incomplete","failed"]},"queries":{"type":"array","items":{"type":"string"}},"results":{"anyOf":[{"type":"array","items":{"type":"object","properties":{"file_id":{"type":"string"},"text":{"type":"string"},"filename":{"type":"string"},"attributes":{"$ref":"#/components/schemas/VectorStoreFileAttributes"},"score":{"type":"number","format":"float"}}}},{"type":"null"}]}},"required":["id","type","status","queries"]};
 const schema61 = {"anyOf":[{"type":"object","maxProperties":16,"propertyNames":{"type":"string","maxLength":64},"additionalProperties":{"anyOf":[{"type":"string","maxLength":512},{"type":"number"},{"type":"boolean"}]}},{"type":"null"}]};
-const func1 = require("ajv/dist/runtime/ucs2length").default;
 
 function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -36248,10 +36248,8 @@ let valid3 = false;
 const _errs6 = errors;
 if(errors === _errs6){
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
-for(const key0 in data0){
-const _errs9 = errors;
-if(typeof data0[key0] !== "string"){
-const err0 = {instancePath:instancePath+"/metadata/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/Metadata/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(Object.keys(data0).length > 16){
+const err0 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/maxProperties",keyword:"maxProperties",params:{limit: 16},message:"must NOT have more than 16 properties"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -36260,14 +36258,12 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid4 = _errs9 === errors;
-if(!valid4){
-break;
-}
-}
-}
 else {
-const err1 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key0 in data0){
+const _errs8 = errors;
+if(typeof key0 === "string"){
+if(func1(key0) > 64){
+const err1 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",propertyName:key0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -36277,11 +36273,9 @@ vErrors.push(err1);
 errors++;
 }
 }
-var _valid1 = _errs6 === errors;
-valid3 = valid3 || _valid1;
-const _errs11 = errors;
-if(data0 !== null){
-const err2 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var valid4 = _errs8 === errors;
+if(!valid4){
+const err2 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -36289,16 +36283,78 @@ else {
 vErrors.push(err2);
 }
 errors++;
+break;
 }
-var _valid1 = _errs11 === errors;
-valid3 = valid3 || _valid1;
-if(!valid3){
-const err3 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+if(valid4){
+for(const key1 in data0){
+let data1 = data0[key1];
+const _errs10 = errors;
+if(errors === _errs10){
+if(typeof data1 === "string"){
+if(func1(data1) > 512){
+const err3 = {instancePath:instancePath+"/metadata/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/Metadata/anyOf/0/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err3];
 }
 else {
 vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/metadata/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/Metadata/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+var valid5 = _errs10 === errors;
+if(!valid5){
+break;
+}
+}
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid1 = _errs6 === errors;
+valid3 = valid3 || _valid1;
+const _errs12 = errors;
+if(data0 !== null){
+const err6 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var _valid1 = _errs12 === errors;
+valid3 = valid3 || _valid1;
+if(!valid3){
+const err7 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
 }
 errors++;
 }
@@ -36315,26 +36371,26 @@ vErrors = null;
 }
 var _valid0 = _errs3 === errors;
 valid1 = valid1 || _valid0;
-const _errs13 = errors;
+const _errs14 = errors;
 if(data0 !== null){
-const err4 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+const err8 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
-vErrors = [err4];
+vErrors = [err8];
 }
 else {
-vErrors.push(err4);
+vErrors.push(err8);
 }
 errors++;
 }
-var _valid0 = _errs13 === errors;
+var _valid0 = _errs14 === errors;
 valid1 = valid1 || _valid0;
 if(!valid1){
-const err5 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/properties/metadata/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
-vErrors = [err5];
+vErrors = [err9];
 }
 else {
-vErrors.push(err5);
+vErrors.push(err9);
 }
 errors++;
 validate21.errors = vErrors;
@@ -36359,88 +36415,88 @@ var valid0 = true;
 if(valid0){
 if(data.items !== undefined){
 let data2 = data.items;
-const _errs15 = errors;
 const _errs16 = errors;
-let valid5 = false;
 const _errs17 = errors;
-if(errors === _errs17){
+let valid6 = false;
+const _errs18 = errors;
+if(errors === _errs18){
 if(Array.isArray(data2)){
 if(data2.length > 20){
-const err6 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/anyOf/0/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
+const err10 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/anyOf/0/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items"};
 if(vErrors === null){
-vErrors = [err6];
+vErrors = [err10];
 }
 else {
-vErrors.push(err6);
+vErrors.push(err10);
 }
 errors++;
 }
 else {
-var valid6 = true;
+var valid7 = true;
 const len0 = data2.length;
 for(let i0=0; i0<len0; i0++){
-const _errs19 = errors;
+const _errs20 = errors;
 if(!(validate22(data2[i0], {instancePath:instancePath+"/items/" + i0,parentData:data2,parentDataProperty:i0,rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
 errors = vErrors.length;
 }
-var valid6 = _errs19 === errors;
-if(!valid6){
+var valid7 = _errs20 === errors;
+if(!valid7){
 break;
 }
 }
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err11 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
-vErrors = [err7];
+vErrors = [err11];
 }
 else {
-vErrors.push(err7);
+vErrors.push(err11);
 }
 errors++;
 }
 }
-var _valid2 = _errs17 === errors;
-valid5 = valid5 || _valid2;
-const _errs20 = errors;
+var _valid2 = _errs18 === errors;
+valid6 = valid6 || _valid2;
+const _errs21 = errors;
 if(data2 !== null){
-const err8 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+const err12 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
-vErrors = [err8];
+vErrors = [err12];
 }
 else {
-vErrors.push(err8);
+vErrors.push(err12);
 }
 errors++;
 }
-var _valid2 = _errs20 === errors;
-valid5 = valid5 || _valid2;
-if(!valid5){
-const err9 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+var _valid2 = _errs21 === errors;
+valid6 = valid6 || _valid2;
+if(!valid6){
+const err13 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
-vErrors = [err9];
+vErrors = [err13];
 }
 else {
-vErrors.push(err9);
+vErrors.push(err13);
 }
 errors++;
 validate21.errors = vErrors;
 return false;
 }
 else {
-errors = _errs16;
+errors = _errs17;
 if(vErrors !== null){
-if(_errs16){
-vErrors.length = _errs16;
+if(_errs17){
+vErrors.length = _errs17;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs15 === errors;
+var valid0 = _errs16 === errors;
 }
 else {
 var valid0 = true;

@@ -11,7 +11,7 @@ const schema279 = {"anyOf":[{"type":"object","default":null,"properties":{"inclu
 const schema282 = {"properties":{"type":{"type":"string"},"compact_threshold":{"anyOf":[{"type":"integer","minimum":1000},{"type":"null"}]}},"type":"object","required":["type"]};
 const schema33 = {"allOf":[{"$ref":"#/components/schemas/ModelResponseProperties"},{"type":"object","properties":{"prompt_cache_options":{"$ref":"#/components/schemas/PromptCacheOptionsParam"},"top_logprobs":{"type":"integer","minimum":0,"maximum":20}}}]};
 const schema34 = {"type":"object","properties":{"metadata":{"$ref":"#/components/schemas/Metadata"},"top_logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":20},{"type":"null"}]},"temperature":{"anyOf":[{"type":"number","minimum":0,"maximum":2,"default":1},{"type":"null"}]},"top_p":{"anyOf":[{"type":"number","minimum":0,"maximum":1,"default":1},{"type":"null"}]},"user":{"type":"string","deprecated":true},"safety_identifier":{"anyOf":[{"type":"string","maxLength":64},{"type":"null"}]},"prompt_cache_key":{"anyOf":[{"type":"string"},{"type":"null"}]},"prompt_cache_retention":{"deprecated":true,"anyOf":[{"type":"string","enum":["in_memory","24h"]},{"type":"null"}]}}};
-const schema35 = {"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]};
+const schema35 = {"anyOf":[{"type":"object","additionalProperties":{"type":"string","maxLength":512},"maxProperties":16,"propertyNames":{"maxLength":64}},{"type":"null"}]};
 const func1 = require("ajv/dist/runtime/ucs2length").default;
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -34,10 +34,8 @@ let valid2 = false;
 const _errs4 = errors;
 if(errors === _errs4){
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
-for(const key0 in data0){
-const _errs7 = errors;
-if(typeof data0[key0] !== "string"){
-const err0 = {instancePath:instancePath+"/metadata/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/Metadata/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(Object.keys(data0).length > 16){
+const err0 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/maxProperties",keyword:"maxProperties",params:{limit: 16},message:"must NOT have more than 16 properties"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -46,14 +44,12 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid3 = _errs7 === errors;
-if(!valid3){
-break;
-}
-}
-}
 else {
-const err1 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key0 in data0){
+const _errs6 = errors;
+if(typeof key0 === "string"){
+if(func1(key0) > 64){
+const err1 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",propertyName:key0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -63,11 +59,9 @@ vErrors.push(err1);
 errors++;
 }
 }
-var _valid0 = _errs4 === errors;
-valid2 = valid2 || _valid0;
-const _errs9 = errors;
-if(data0 !== null){
-const err2 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var valid3 = _errs6 === errors;
+if(!valid3){
+const err2 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -75,16 +69,78 @@ else {
 vErrors.push(err2);
 }
 errors++;
+break;
 }
-var _valid0 = _errs9 === errors;
-valid2 = valid2 || _valid0;
-if(!valid2){
-const err3 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+if(valid3){
+for(const key1 in data0){
+let data1 = data0[key1];
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data1 === "string"){
+if(func1(data1) > 512){
+const err3 = {instancePath:instancePath+"/metadata/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/Metadata/anyOf/0/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err3];
 }
 else {
 vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/metadata/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/Metadata/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+var valid4 = _errs8 === errors;
+if(!valid4){
+break;
+}
+}
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid0 = _errs4 === errors;
+valid2 = valid2 || _valid0;
+const _errs10 = errors;
+if(data0 !== null){
+const err6 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var _valid0 = _errs10 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const err7 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
 }
 errors++;
 validate23.errors = vErrors;
@@ -109,63 +165,12 @@ var valid0 = true;
 if(valid0){
 if(data.top_logprobs !== undefined){
 let data2 = data.top_logprobs;
-const _errs11 = errors;
 const _errs12 = errors;
-let valid4 = false;
 const _errs13 = errors;
+let valid5 = false;
+const _errs14 = errors;
 if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-const err4 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if(errors === _errs13){
-if(typeof data2 == "number"){
-if(data2 > 20 || isNaN(data2)){
-const err5 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-if(data2 < 0 || isNaN(data2)){
-const err6 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-}
-var _valid1 = _errs13 === errors;
-valid4 = valid4 || _valid1;
-const _errs15 = errors;
-if(data2 !== null){
-const err7 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-var _valid1 = _errs15 === errors;
-valid4 = valid4 || _valid1;
-if(!valid4){
-const err8 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const err8 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -173,36 +178,11 @@ else {
 vErrors.push(err8);
 }
 errors++;
-validate23.errors = vErrors;
-return false;
 }
-else {
-errors = _errs12;
-if(vErrors !== null){
-if(_errs12){
-vErrors.length = _errs12;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs11 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.temperature !== undefined){
-let data3 = data.temperature;
-const _errs17 = errors;
-const _errs18 = errors;
-let valid5 = false;
-const _errs19 = errors;
-if(errors === _errs19){
-if(typeof data3 == "number"){
-if(data3 > 2 || isNaN(data3)){
-const err9 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2"};
+if(errors === _errs14){
+if(typeof data2 == "number"){
+if(data2 > 20 || isNaN(data2)){
+const err9 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -212,8 +192,8 @@ vErrors.push(err9);
 errors++;
 }
 else {
-if(data3 < 0 || isNaN(data3)){
-const err10 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data2 < 0 || isNaN(data2)){
+const err10 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -224,8 +204,12 @@ errors++;
 }
 }
 }
-else {
-const err11 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
+}
+var _valid1 = _errs14 === errors;
+valid5 = valid5 || _valid1;
+const _errs16 = errors;
+if(data2 !== null){
+const err11 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -234,12 +218,10 @@ vErrors.push(err11);
 }
 errors++;
 }
-}
-var _valid2 = _errs19 === errors;
-valid5 = valid5 || _valid2;
-const _errs21 = errors;
-if(data3 !== null){
-const err12 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var _valid1 = _errs16 === errors;
+valid5 = valid5 || _valid1;
+if(!valid5){
+const err12 = {instancePath:instancePath+"/top_logprobs",schemaPath:"#/properties/top_logprobs/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -247,11 +229,36 @@ else {
 vErrors.push(err12);
 }
 errors++;
+validate23.errors = vErrors;
+return false;
 }
-var _valid2 = _errs21 === errors;
-valid5 = valid5 || _valid2;
-if(!valid5){
-const err13 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+else {
+errors = _errs13;
+if(vErrors !== null){
+if(_errs13){
+vErrors.length = _errs13;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.temperature !== undefined){
+let data3 = data.temperature;
+const _errs18 = errors;
+const _errs19 = errors;
+let valid6 = false;
+const _errs20 = errors;
+if(errors === _errs20){
+if(typeof data3 == "number"){
+if(data3 > 2 || isNaN(data3)){
+const err13 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -259,36 +266,10 @@ else {
 vErrors.push(err13);
 }
 errors++;
-validate23.errors = vErrors;
-return false;
 }
 else {
-errors = _errs18;
-if(vErrors !== null){
-if(_errs18){
-vErrors.length = _errs18;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs17 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.top_p !== undefined){
-let data4 = data.top_p;
-const _errs23 = errors;
-const _errs24 = errors;
-let valid6 = false;
-const _errs25 = errors;
-if(errors === _errs25){
-if(typeof data4 == "number"){
-if(data4 > 1 || isNaN(data4)){
-const err14 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"};
+if(data3 < 0 || isNaN(data3)){
+const err14 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -297,9 +278,10 @@ vErrors.push(err14);
 }
 errors++;
 }
+}
+}
 else {
-if(data4 < 0 || isNaN(data4)){
-const err15 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err15 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -309,9 +291,11 @@ vErrors.push(err15);
 errors++;
 }
 }
-}
-else {
-const err16 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
+var _valid2 = _errs20 === errors;
+valid6 = valid6 || _valid2;
+const _errs22 = errors;
+if(data3 !== null){
+const err16 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -320,12 +304,10 @@ vErrors.push(err16);
 }
 errors++;
 }
-}
-var _valid3 = _errs25 === errors;
-valid6 = valid6 || _valid3;
-const _errs27 = errors;
-if(data4 !== null){
-const err17 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var _valid2 = _errs22 === errors;
+valid6 = valid6 || _valid2;
+if(!valid6){
+const err17 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -333,11 +315,36 @@ else {
 vErrors.push(err17);
 }
 errors++;
+validate23.errors = vErrors;
+return false;
 }
-var _valid3 = _errs27 === errors;
-valid6 = valid6 || _valid3;
-if(!valid6){
-const err18 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+else {
+errors = _errs19;
+if(vErrors !== null){
+if(_errs19){
+vErrors.length = _errs19;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs18 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.top_p !== undefined){
+let data4 = data.top_p;
+const _errs24 = errors;
+const _errs25 = errors;
+let valid7 = false;
+const _errs26 = errors;
+if(errors === _errs26){
+if(typeof data4 == "number"){
+if(data4 > 1 || isNaN(data4)){
+const err18 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/0/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -345,48 +352,10 @@ else {
 vErrors.push(err18);
 }
 errors++;
-validate23.errors = vErrors;
-return false;
 }
 else {
-errors = _errs24;
-if(vErrors !== null){
-if(_errs24){
-vErrors.length = _errs24;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs23 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.user !== undefined){
-const _errs29 = errors;
-if(typeof data.user !== "string"){
-validate23.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-var valid0 = _errs29 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.safety_identifier !== undefined){
-let data6 = data.safety_identifier;
-const _errs31 = errors;
-const _errs32 = errors;
-let valid7 = false;
-const _errs33 = errors;
-if(errors === _errs33){
-if(typeof data6 === "string"){
-if(func1(data6) > 64){
-const err19 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(data4 < 0 || isNaN(data4)){
+const err19 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -396,8 +365,9 @@ vErrors.push(err19);
 errors++;
 }
 }
+}
 else {
-const err20 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err20 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/0/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -407,11 +377,11 @@ vErrors.push(err20);
 errors++;
 }
 }
-var _valid4 = _errs33 === errors;
-valid7 = valid7 || _valid4;
-const _errs35 = errors;
-if(data6 !== null){
-const err21 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var _valid3 = _errs26 === errors;
+valid7 = valid7 || _valid3;
+const _errs28 = errors;
+if(data4 !== null){
+const err21 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -420,10 +390,10 @@ vErrors.push(err21);
 }
 errors++;
 }
-var _valid4 = _errs35 === errors;
-valid7 = valid7 || _valid4;
+var _valid3 = _errs28 === errors;
+valid7 = valid7 || _valid3;
 if(!valid7){
-const err22 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const err22 = {instancePath:instancePath+"/top_p",schemaPath:"#/properties/top_p/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -435,30 +405,44 @@ validate23.errors = vErrors;
 return false;
 }
 else {
-errors = _errs32;
+errors = _errs25;
 if(vErrors !== null){
-if(_errs32){
-vErrors.length = _errs32;
+if(_errs25){
+vErrors.length = _errs25;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs31 === errors;
+var valid0 = _errs24 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.prompt_cache_key !== undefined){
-let data7 = data.prompt_cache_key;
-const _errs37 = errors;
-const _errs38 = errors;
+if(data.user !== undefined){
+const _errs30 = errors;
+if(typeof data.user !== "string"){
+validate23.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs30 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.safety_identifier !== undefined){
+let data6 = data.safety_identifier;
+const _errs32 = errors;
+const _errs33 = errors;
 let valid8 = false;
-const _errs39 = errors;
-if(typeof data7 !== "string"){
-const err23 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const _errs34 = errors;
+if(errors === _errs34){
+if(typeof data6 === "string"){
+if(func1(data6) > 64){
+const err23 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -467,11 +451,9 @@ vErrors.push(err23);
 }
 errors++;
 }
-var _valid5 = _errs39 === errors;
-valid8 = valid8 || _valid5;
-const _errs41 = errors;
-if(data7 !== null){
-const err24 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+}
+else {
+const err24 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -480,10 +462,12 @@ vErrors.push(err24);
 }
 errors++;
 }
-var _valid5 = _errs41 === errors;
-valid8 = valid8 || _valid5;
-if(!valid8){
-const err25 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+var _valid4 = _errs34 === errors;
+valid8 = valid8 || _valid4;
+const _errs36 = errors;
+if(data6 !== null){
+const err25 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -491,34 +475,11 @@ else {
 vErrors.push(err25);
 }
 errors++;
-validate23.errors = vErrors;
-return false;
 }
-else {
-errors = _errs38;
-if(vErrors !== null){
-if(_errs38){
-vErrors.length = _errs38;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs37 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.prompt_cache_retention !== undefined){
-let data8 = data.prompt_cache_retention;
-const _errs43 = errors;
-const _errs44 = errors;
-let valid9 = false;
-const _errs45 = errors;
-if(typeof data8 !== "string"){
-const err26 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+var _valid4 = _errs36 === errors;
+valid8 = valid8 || _valid4;
+if(!valid8){
+const err26 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -526,9 +487,34 @@ else {
 vErrors.push(err26);
 }
 errors++;
+validate23.errors = vErrors;
+return false;
 }
-if(!((data8 === "in_memory") || (data8 === "24h"))){
-const err27 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema34.properties.prompt_cache_retention.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+else {
+errors = _errs33;
+if(vErrors !== null){
+if(_errs33){
+vErrors.length = _errs33;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs32 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.prompt_cache_key !== undefined){
+let data7 = data.prompt_cache_key;
+const _errs38 = errors;
+const _errs39 = errors;
+let valid9 = false;
+const _errs40 = errors;
+if(typeof data7 !== "string"){
+const err27 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -537,11 +523,11 @@ vErrors.push(err27);
 }
 errors++;
 }
-var _valid6 = _errs45 === errors;
-valid9 = valid9 || _valid6;
-const _errs47 = errors;
-if(data8 !== null){
-const err28 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var _valid5 = _errs40 === errors;
+valid9 = valid9 || _valid5;
+const _errs42 = errors;
+if(data7 !== null){
+const err28 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -550,10 +536,10 @@ vErrors.push(err28);
 }
 errors++;
 }
-var _valid6 = _errs47 === errors;
-valid9 = valid9 || _valid6;
+var _valid5 = _errs42 === errors;
+valid9 = valid9 || _valid5;
 if(!valid9){
-const err29 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const err29 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -565,17 +551,87 @@ validate23.errors = vErrors;
 return false;
 }
 else {
-errors = _errs44;
+errors = _errs39;
 if(vErrors !== null){
-if(_errs44){
-vErrors.length = _errs44;
+if(_errs39){
+vErrors.length = _errs39;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs43 === errors;
+var valid0 = _errs38 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.prompt_cache_retention !== undefined){
+let data8 = data.prompt_cache_retention;
+const _errs44 = errors;
+const _errs45 = errors;
+let valid10 = false;
+const _errs46 = errors;
+if(typeof data8 !== "string"){
+const err30 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+if(!((data8 === "in_memory") || (data8 === "24h"))){
+const err31 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema34.properties.prompt_cache_retention.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+var _valid6 = _errs46 === errors;
+valid10 = valid10 || _valid6;
+const _errs48 = errors;
+if(data8 !== null){
+const err32 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+var _valid6 = _errs48 === errors;
+valid10 = valid10 || _valid6;
+if(!valid10){
+const err33 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+validate23.errors = vErrors;
+return false;
+}
+else {
+errors = _errs45;
+if(vErrors !== null){
+if(_errs45){
+vErrors.length = _errs45;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs44 === errors;
 }
 else {
 var valid0 = true;

@@ -5,7 +5,8 @@ const require = createRequire(import.meta.url);
 
 export const UpdateConversationBody = validate21;
 const schema32 = {"properties":{"metadata":{"$ref":"#/components/schemas/Metadata"}},"type":"object","required":["metadata"]};
-const schema33 = {"anyOf":[{"type":"object","additionalProperties":{"type":"string"}},{"type":"null"}]};
+const schema33 = {"anyOf":[{"type":"object","additionalProperties":{"type":"string","maxLength":512},"maxProperties":16,"propertyNames":{"maxLength":64}},{"type":"null"}]};
+const func1 = require("ajv/dist/runtime/ucs2length").default;
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -32,10 +33,8 @@ let valid2 = false;
 const _errs4 = errors;
 if(errors === _errs4){
 if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
-for(const key0 in data0){
-const _errs7 = errors;
-if(typeof data0[key0] !== "string"){
-const err0 = {instancePath:instancePath+"/metadata/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/Metadata/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(Object.keys(data0).length > 16){
+const err0 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/maxProperties",keyword:"maxProperties",params:{limit: 16},message:"must NOT have more than 16 properties"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -44,14 +43,12 @@ vErrors.push(err0);
 }
 errors++;
 }
-var valid3 = _errs7 === errors;
-if(!valid3){
-break;
-}
-}
-}
 else {
-const err1 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key0 in data0){
+const _errs6 = errors;
+if(typeof key0 === "string"){
+if(func1(key0) > 64){
+const err1 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/propertyNames/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",propertyName:key0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -61,11 +58,9 @@ vErrors.push(err1);
 errors++;
 }
 }
-var _valid0 = _errs4 === errors;
-valid2 = valid2 || _valid0;
-const _errs9 = errors;
-if(data0 !== null){
-const err2 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+var valid3 = _errs6 === errors;
+if(!valid3){
+const err2 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -73,16 +68,78 @@ else {
 vErrors.push(err2);
 }
 errors++;
+break;
 }
-var _valid0 = _errs9 === errors;
-valid2 = valid2 || _valid0;
-if(!valid2){
-const err3 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+}
+if(valid3){
+for(const key1 in data0){
+let data1 = data0[key1];
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data1 === "string"){
+if(func1(data1) > 512){
+const err3 = {instancePath:instancePath+"/metadata/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/Metadata/anyOf/0/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err3];
 }
 else {
 vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/metadata/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/components/schemas/Metadata/anyOf/0/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+var valid4 = _errs8 === errors;
+if(!valid4){
+break;
+}
+}
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+var _valid0 = _errs4 === errors;
+valid2 = valid2 || _valid0;
+const _errs10 = errors;
+if(data0 !== null){
+const err6 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+var _valid0 = _errs10 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const err7 = {instancePath:instancePath+"/metadata",schemaPath:"#/components/schemas/Metadata/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
 }
 errors++;
 validate21.errors = vErrors;

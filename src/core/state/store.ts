@@ -46,6 +46,8 @@ export interface ItemPageQuery {
 export interface ItemPage {
   data: Item[];
   hasMore: boolean;
+  /** The query's `after` names no item of the list (the page is empty). */
+  afterNotFound?: true;
 }
 
 /** Statuses a background run can still leave. */
@@ -125,9 +127,12 @@ export interface StateStore {
   close(): Maybe<void>;
 }
 
-/** One page of items in stored order (oldest first). */
+/** One page of items in stored order (oldest first). Item ids are unique in a list (the routes refuse a
+ * duplicate), so paging by `after` always moves forward and ends. */
 export function pageOf(items: Item[], { limit, order, after }: ItemPageQuery): ItemPage {
   const ordered = order === "desc" ? [...items].reverse() : items;
-  const start = after === undefined ? 0 : ordered.findIndex((item) => item.id === after) + 1;
+  const at = after === undefined ? -1 : ordered.findIndex((item) => item.id === after);
+  if (after !== undefined && at < 0) return { data: [], hasMore: false, afterNotFound: true };
+  const start = at + 1;
   return { data: ordered.slice(start, start + limit), hasMore: start + limit < ordered.length };
 }

@@ -3,15 +3,14 @@
 // checked against the pinned spec (CreateConversationBody, UpdateConversationBody); a conversation belongs
 // to the credential that made it.
 import { randomBytes } from "node:crypto";
-import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
 import { GatewayError } from "../../core/errors.ts";
 import type { StoredConversation } from "../../core/state/store.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { Handler } from "../../core/pipeline/operation.ts";
 import type { OpenAIEdges } from "./operations.ts";
-import { listOf } from "./stored-responses.ts";
-import { asConversationItems, conversationNotFound, ownerOf } from "./responses-state.ts";
+import { listOf, pageOrRefusal, pageQuery } from "./stored-responses.ts";
+import { asConversationItems, conversationNotFound, ownerOf, refuseDuplicateItems } from "./responses-state.ts";
 import { checkOpenAIBody } from "./validate.ts";
 
 export type ConversationOperation =
@@ -31,16 +30,6 @@ const asResource = (c: StoredConversation) => ({
 const itemNotFound = (id: string) =>
   new GatewayError("NotFound", `Item with id '${id.slice(0, 100)}' not found.`, { target: "item_id" });
 
-const queryString = (ctx: Context, name: string): string | undefined =>
-  typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined;
-
-/** A list's `limit` (1-100, default 20) and `order` (desc by default, as the API lists). */
-function pageQuery(ctx: Context) {
-  const limit = Math.min(Math.max(Number(queryString(ctx, "limit") ?? 20) || 20, 1), 100);
-  const order = queryString(ctx, "order") === "asc" ? ("asc" as const) : ("desc" as const);
-  return { limit, order, after: queryString(ctx, "after") };
-}
-
 export function conversations(deps: GatewayDeps, edges: OpenAIEdges, operation: ConversationOperation): Handler {
   const { store } = deps;
   const ttl = deps.config.storeTtlMs;
@@ -58,7 +47,9 @@ export function conversations(deps: GatewayDeps, edges: OpenAIEdges, operation: 
           "CreateConversationBody",
         );
         const conversation = { id: newConversationId(), owner, createdAt: Date.now(), metadata: body.metadata ?? {} };
-        await store.createConversation(conversation, asConversationItems(body.items ?? []), ttl);
+        const items = asConversationItems(body.items ?? []);
+        await refuseDuplicateItems(items, () => false, "items");
+        await store.createConversation(conversation, items, ttl);
         ctx.body = asResource(conversation);
         return;
       }
@@ -83,9 +74,9 @@ export function conversations(deps: GatewayDeps, edges: OpenAIEdges, operation: 
         ctx.body = { id, object: "conversation.deleted", deleted: true };
         return;
       case "list_items": {
-        const page = await store.conversationItems(id, owner, pageQuery(ctx));
+        const page = pageOrRefusal(await store.conversationItems(id, owner, pageQuery(ctx, "desc")));
         if (!page) throw missing();
-        ctx.body = listOf(page.data, page.hasMore);
+        ctx.body = listOf(page);
         return;
       }
       case "add_items": {
@@ -96,8 +87,14 @@ export function conversations(deps: GatewayDeps, edges: OpenAIEdges, operation: 
             target: "items",
           });
         const items = asConversationItems(body.items);
+        if (!(await store.getConversation(id, owner))) throw missing();
+        await refuseDuplicateItems(
+          items,
+          async (itemId) => (await store.conversationItem(id, owner, itemId)) !== undefined,
+          "items",
+        );
         if (!(await store.addItems(id, owner, items, ttl))) throw missing();
-        ctx.body = listOf(items, false);
+        ctx.body = listOf({ data: items, hasMore: false });
         return;
       }
       case "get_item": {

@@ -52,6 +52,23 @@ function conversationOf(body: Record<string, unknown>): string | undefined {
 export const conversationNotFound = (id: string, field: string) =>
   new GatewayError("NotFound", `Conversation with id '${id.slice(0, 100)}' not found.`, { target: field });
 
+/** Items with ids already in the conversation (`inConversation` says), or twice in `items`: a 400, as the API
+ * answers, since paging by item id needs ids unique in a conversation. */
+export async function refuseDuplicateItems(
+  items: Item[],
+  inConversation: (id: string) => boolean | Promise<boolean>,
+  target: string,
+): Promise<void> {
+  const seen = new Set<string>();
+  for (const item of items) {
+    const id = item.id;
+    if (typeof id !== "string") continue;
+    if (seen.has(id) || (await inConversation(id)))
+      throw new GatewayError("InvalidRequestBody", `Duplicate item found with id '${id.slice(0, 100)}'.`, { target });
+    seen.add(id);
+  }
+}
+
 /** Rewrites a Responses body for a stateless engine: earlier turns in (from `previous_response_id` or the
  * `conversation`), references resolved, `store`, `previous_response_id` and `conversation` out. An unknown or
  * deleted id is a 404, as Azure answers. */
@@ -89,6 +106,9 @@ export async function continueConversation(
   } else if (conversationId !== undefined) {
     const items = await store.conversationItems(conversationId, owner, { limit: Infinity, order: "asc" });
     if (!items) throw conversationNotFound(conversationId, "conversation");
+    // The turn is added to the conversation after the answer: its ids must be new there.
+    const held = new Set(items.data.map((item) => item.id));
+    await refuseDuplicateItems(turn, (id) => held.has(id), "input");
     earlier = items.data.map(asEngineInput);
   }
   const wanted = body.store !== false;

@@ -7,7 +7,7 @@ import type { GatewayDeps } from "../../deps.ts";
 import { GatewayError } from "../../core/errors.ts";
 import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import type { Handler } from "../../core/pipeline/operation.ts";
-import { type Item, pageOf, RUNNING } from "../../core/state/store.ts";
+import { type ItemPage, type ItemPageQuery, pageOf, RUNNING } from "../../core/state/store.ts";
 import { SSE_HEADERS } from "../../core/stream/sse-writer.ts";
 import { cancelRun, followRun, readResponse } from "./background-runs.ts";
 import type { OpenAIEdges } from "./operations.ts";
@@ -55,10 +55,7 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: S
     if (!stored) throw missing(id);
     if (operation === "input_items") {
       // `order` asc by default here: the order the items were sent.
-      const limit = Math.min(Math.max(Number(queryString(ctx, "limit") ?? 20) || 20, 1), 100);
-      const order = queryString(ctx, "order") === "desc" ? ("desc" as const) : ("asc" as const);
-      const page = pageOf(stored.input, { limit, order, after: queryString(ctx, "after") });
-      ctx.body = listOf(page.data, page.hasMore);
+      ctx.body = listOf(pageOrRefusal(pageOf(stored.input, pageQuery(ctx, "asc"))));
       return;
     }
     if (queryString(ctx, "stream") === "true") {
@@ -73,19 +70,38 @@ export function responseById(deps: GatewayDeps, edges: OpenAIEdges, operation: S
   };
 }
 
+const badQuery = (target: string, message: string) => new GatewayError("InvalidRequestBody", message, { target });
+
 /** `starting_after`: the sequence number after which events are replayed (none: from the first). */
 function startingAfter(ctx: Context): number {
   const given = queryString(ctx, "starting_after");
   if (given === undefined) return -1;
-  const n = Number(given);
-  if (!Number.isInteger(n) || n < -1)
-    throw new GatewayError("InvalidRequestBody", "starting_after must be a sequence number (an integer, 0 or more).", {
-      target: "starting_after",
-    });
-  return n;
+  if (!/^\d{1,15}$/.test(given))
+    throw badQuery("starting_after", "starting_after must be a sequence number (an integer, 0 or more).");
+  return Number(given);
 }
 
-export const listOf = (data: Item[], hasMore: boolean) => ({
+/** A list's query as the API defines it: `limit` an integer from 1 to 100 (default 20), `order` asc or desc,
+ * `after` an item id of the list; anything else is a 400 naming the parameter. */
+export function pageQuery(ctx: Context, defaultOrder: "asc" | "desc"): ItemPageQuery {
+  const limit = queryString(ctx, "limit");
+  if (limit !== undefined && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= 100))
+    throw badQuery("limit", "limit must be an integer from 1 to 100.");
+  const order = queryString(ctx, "order") ?? defaultOrder;
+  if (order !== "asc" && order !== "desc") throw badQuery("order", "order must be 'asc' or 'desc'.");
+  const after = queryString(ctx, "after");
+  if (after === "") throw badQuery("after", "after must be the id of an item of the list.");
+  return { limit: limit === undefined ? 20 : Number(limit), order, after };
+}
+
+/** The page, or the 400 for an `after` that names no item of the list. */
+export function pageOrRefusal<P extends ItemPage | undefined>(page: P): P {
+  if (page?.afterNotFound)
+    throw badQuery("after", "after names no item of this list: give the id of an item a page listed.");
+  return page;
+}
+
+export const listOf = ({ data, hasMore }: ItemPage) => ({
   object: "list",
   data,
   first_id: data[0]?.id ?? null,
