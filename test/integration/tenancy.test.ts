@@ -17,6 +17,7 @@ const KEYS = {
   BACKGROUND_KEY: "background-key-0123456789",
   SERIAL_KEY: "serial-key-0123456789",
   MESSAGES_KEY: "messages-key-0123456789",
+  ABANDON_KEY: "abandon-key-0123456789",
   CHAT_ONLY_KEY: "chat-only-key-0123456789",
   CHAT_ENGINE_KEY: "engine-key-of-chat-0123456789",
 };
@@ -62,6 +63,9 @@ consumers:
     limits: { max_parallel: 1 }
   - name: messages
     keys_env: [MESSAGES_KEY]
+    limits: { tokens_per_minute: 3000 }
+  - name: abandon
+    keys_env: [ABANDON_KEY]
     limits: { tokens_per_minute: 3000 }
   - name: chat-only
     keys_env: [CHAT_ONLY_KEY]
@@ -198,6 +202,30 @@ for (const [name, key, path, body, script] of [
     assert.ok(delivered >= 2450 && delivered <= 3000, `tokens delivered in the minute: ${delivered}`);
   });
 
+test("a_client_that_leaves_while_the_engine_works_keeps_its_reservation", async ({ gw, sim }) => {
+  await freshMinute();
+  sim.next({ delayMs: 60_000, json: {} }); // the engine is still working when the client leaves
+  const controller = new AbortController();
+  const seen = sim.nextRequest();
+  const left = post(
+    gw,
+    "/openai/v1/chat/completions",
+    as(KEYS.ABANDON_KEY),
+    { model: "chat", messages: hi, max_tokens: 2900 },
+    controller.signal,
+  ).catch((err: unknown) => err);
+  await seen;
+  controller.abort();
+  assert.instance(await left, Error);
+  await sim.waitForAbort();
+  const next = await post(gw, "/openai/v1/chat/completions", as(KEYS.ABANDON_KEY), {
+    model: "chat",
+    messages: hi,
+    max_tokens: 100,
+  });
+  assert.is(next.status, 429, "the 2,900 reserved for the abandoned call are still charged");
+});
+
 test("background_runs_take_their_reservation_and_settle_when_they_end", async ({ gw, sim }) => {
   await freshMinute();
   const statuses: number[] = [];
@@ -241,13 +269,13 @@ test("a_background_run_holds_its_parallel_slot_until_it_ends", async ({ gw, sim 
   assert.is(chat.status, 429, "a foreground request waits for the run's slot too");
   assert.is((await post(gw, `/openai/v1/responses/${id}/cancel`, as(KEYS.SERIAL_KEY), {})).status, 200);
   await sim.waitForAbort();
-  // The run ended: its slot is free (settled when the run wrote its end, just after the abort).
+  // The run ends just after the abort, and frees its slot as it settles: asked again until then (5 s at most).
   let after = 429;
-  for (let i = 0; i < 50 && after === 429; i++) {
+  for (let i = 0; i < 500 && after === 429; i++) {
     const res = await post(gw, "/openai/v1/chat/completions", as(KEYS.SERIAL_KEY), { model: "chat", messages: hi });
     after = res.status;
     await res.arrayBuffer();
-    if (after === 429) await new Promise((resolve) => setImmediate(resolve));
+    if (after === 429) await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.is(after, 200);
 });

@@ -58,6 +58,7 @@ export class EngineSim {
   private readonly scripts: Script[] = [];
   private readonly server: Server;
   private abortWaiters: Array<() => void> = [];
+  private requestWaiters: Array<(request: RecordedRequest) => void> = [];
   url = "";
   port = 0;
 
@@ -102,6 +103,11 @@ export class EngineSim {
     return found;
   }
 
+  /** Resolves with the next request the simulator receives (its body read, before it is answered). */
+  nextRequest(): Promise<RecordedRequest> {
+    return new Promise((resolve) => this.requestWaiters.push(resolve));
+  }
+
   /** Resolves when a recorded request is seen aborted by its client (or after `ms`). */
   waitForAbort(ms = 2000): Promise<boolean> {
     if (this.requests.some((r) => r.aborted)) return Promise.resolve(true);
@@ -138,6 +144,7 @@ export class EngineSim {
       aborted: false,
     };
     this.requests.push(record);
+    this.requestWaiters.splice(0).forEach((w) => w(record));
     res.on("close", () => {
       if (!res.writableFinished) {
         record.aborted = true;

@@ -10,7 +10,7 @@ import type { GatewayDeps } from "../../deps.ts";
 import type { Deployment } from "../deployments/deployments.ts";
 import { GatewayError } from "../errors.ts";
 import { type Exchange, exchangeOf, type Usage } from "../pipeline/exchange.ts";
-import { type StreamOutcome, streamedTokens } from "../stream/sse-writer.ts";
+import { streamedTokens } from "../stream/sse-writer.ts";
 import type { Charge } from "../state/store.ts";
 import type { ConsumerSpec, Limits } from "./consumers-file.ts";
 
@@ -137,14 +137,16 @@ export function tokensSpent(estimate: { prompt: number; output: number }, spent:
   return 0;
 }
 
-/** What a request's exchange says it spent, when its response closes. */
-export function spentOf(exchange: Exchange, outcome: StreamOutcome | undefined = exchange.streamOutcome): Spent {
-  const code = exchange.error?.code;
+/** What a request's exchange says it spent when its response closes (`clientLeft`: before it was written;
+ * the handler may not have heard of it yet). */
+export function spentOf(exchange: Exchange, clientLeft: boolean): Spent {
+  const outcome = exchange.streamOutcome;
+  const answered = exchange.upstreamMs !== undefined;
   return {
     usage: outcome?.usage ?? exchange.usage,
     stream: outcome ? { tokens: streamedTokens(outcome), complete: outcome.completed } : undefined,
-    answered: exchange.upstreamMs !== undefined,
-    abandoned: exchange.engineAsked && (code === "ClientClosedRequest" || code === "UpstreamTimeout"),
+    answered,
+    abandoned: exchange.engineAsked && !answered && (clientLeft || exchange.error?.code === "UpstreamTimeout"),
   };
 }
 
@@ -242,6 +244,6 @@ export async function admitWithinLimits(
   };
   exchange.settlement = settlement;
   ctx.res.once("close", () => {
-    if (exchange.settlement === settlement) settlement.settle(spentOf(exchange));
+    if (exchange.settlement === settlement) settlement.settle(spentOf(exchange, !ctx.res.writableFinished));
   });
 }
