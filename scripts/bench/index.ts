@@ -302,6 +302,26 @@ const CASES: Array<{
     headers: { "api-key": BENCH_CONSUMER_KEY },
     targets: ["direct", "gateway", "gateway-limited", "gateway-limited-redis"],
   },
+  // What sending the engine a key costs: its answers are searched for the key as they arrive (an engine that
+  // echoes its Authorization header hands out nothing); an engine sent no key is not searched.
+  {
+    id: "chat-keyed-c16",
+    label: "chat, engine key, c=16",
+    concurrency: 16,
+    body: CHAT,
+    path: "chat/completions",
+    stream: false,
+    targets: ["direct", "gateway", "gateway-keyed"],
+  },
+  {
+    id: "stream-keyed-c64",
+    label: "stream 20 chunks, engine key, c=64",
+    concurrency: 64,
+    body: { ...CHAT, stream: true },
+    path: "chat/completions",
+    stream: true,
+    targets: ["direct", "gateway", "gateway-keyed"],
+  },
   {
     id: "stream-aoai-c64",
     label: "stream via /openai/v1, c=64",
@@ -313,7 +333,7 @@ const CASES: Array<{
   },
 ];
 /** Gateways measured only by the cases that name them. */
-const EXTRA_GATEWAYS = new Set(["gateway-redis", "gateway-limited", "gateway-limited-redis"]);
+const EXTRA_GATEWAYS = new Set(["gateway-redis", "gateway-limited", "gateway-limited-redis", "gateway-keyed"]);
 const onlyIds = opts.only?.split(",");
 const unknownCases = onlyIds?.filter((id) => !CASES.some((c) => c.id === id)) ?? [];
 if (unknownCases.length) {
@@ -389,6 +409,7 @@ async function main(): Promise<void> {
     targets.push({ name, url: `http://127.0.0.1:${port}`, pid: child.pid!, azure: true });
   };
   if (redis && wants("gateway-redis")) await addGateway("gateway-redis", ["--store", redis.url]);
+  if (wants("gateway-keyed")) await addGateway("gateway-keyed", ["--upstream-api-key", "bench-engine-key-0123456789"]);
   if (wants("gateway-limited") || wants("gateway-limited-redis")) {
     const config = join(mkdtempSync(join(tmpdir(), "bench-consumers-")), "consumers.yaml");
     writeFileSync(config, LIMITED_CONFIG);

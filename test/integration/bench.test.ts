@@ -50,8 +50,9 @@ test("a_short_run_covers_every_case_and_target_and_writes_its_report", async () 
   const targets = new Set(report.rows.map((r) => r.target));
   for (const name of ["direct", "gateway", "node-ref", "koa-ref"])
     assert.ok(targets.has(name), `target ${name} measured`);
-  assert.is(new Set(report.rows.map((r) => r.case)).size, 12);
+  assert.is(new Set(report.rows.map((r) => r.case)).size, 14);
   assert.ok(targets.has("gateway-limited"), "the limited consumer measured");
+  assert.ok(targets.has("gateway-keyed"), "the engine key's redaction measured");
   if (process.env.CI) assert.ok(targets.has("gateway-limited-redis"), "and on Redis, which CI installs");
   for (const row of report.rows) {
     assert.is(row.errors, 0, `${row.case} via ${row.target}: no errors`);
@@ -85,7 +86,7 @@ test("a_wrong_option_is_named_with_the_usage_not_a_stack_trace", async () => {
     [["--rounds", "x"], /^bench: --rounds must be a number > 0, got 'x'/],
     [
       ["--only", "chat-c2"],
-      /^bench: unknown case chat-c2; cases: chat-c1, chat-c16, chat-c64, stream-c1, stream-c64, embed-c16, chat-aoai-c64, chat-v1-c64, responses-c16, responses-nostore-c16, chat-limited-c16, stream-aoai-c64$/m,
+      /^bench: unknown case chat-c2; cases: chat-c1, chat-c16, chat-c64, stream-c1, stream-c64, embed-c16, chat-aoai-c64, chat-v1-c64, responses-c16, responses-nostore-c16, chat-limited-c16, chat-keyed-c16, stream-keyed-c64, stream-aoai-c64$/m,
     ],
   ] as const) {
     const failed = await run(process.execPath, ["--import", "tsx", script, ...args]).then(

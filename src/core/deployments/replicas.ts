@@ -74,9 +74,7 @@ export function balancedUpstream(
     const release = () => void (released || ((released = true), replica.inFlight--));
     try {
       const res = await replica.upstream.transport(own);
-      let ended = false;
-      res.body.once("end", () => (ended = true));
-      res.body.once("close", () => {
+      res.onBodyDone((ended) => {
         if (!ended) replica.unfinished++;
         release();
       });

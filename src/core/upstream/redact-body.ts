@@ -4,7 +4,6 @@
 // others); the key is searched for in each chunk as bytes, and a chunk that ends with the start of the key
 // holds those few bytes back until the next one says whether the key follows (nothing else waits).
 import { Transform, type TransformCallback } from "node:stream";
-import { json as readJson, text as readText } from "node:stream/consumers";
 
 const REDACTED = Buffer.from("[redacted]");
 
@@ -29,7 +28,14 @@ function replaced(data: Buffer, secret: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-/** An answer's body with `secrets` replaced by "[redacted]"; reads like undici's body (text(), json()). */
+/** `text` with each of `secrets` replaced by "[redacted]" (an answer read whole). */
+export function redactKnown(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("[redacted]");
+  return out;
+}
+
+/** A streamed answer's body with `secrets` replaced by "[redacted]". */
 export class RedactedBody extends Transform {
   private held: Buffer = Buffer.alloc(0);
   private readonly secrets: Buffer[];
@@ -52,13 +58,5 @@ export class RedactedBody extends Transform {
 
   override _flush(done: TransformCallback): void {
     done(null, this.held.length > 0 ? this.held : undefined);
-  }
-
-  text(): Promise<string> {
-    return readText(this);
-  }
-
-  json(): Promise<unknown> {
-    return readJson(this);
   }
 }

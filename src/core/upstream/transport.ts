@@ -6,7 +6,7 @@ import type { EventEmitter } from "node:events";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Dispatcher } from "undici";
-import { RedactedBody } from "./redact-body.ts";
+import { RedactedBody, redactKnown } from "./redact-body.ts";
 import type { RequestSignal } from "./request-signal.ts";
 
 /** openapi-fetch's init is typed with WHATWG's AbortSignal; it only hands the signal to this transport,
@@ -51,34 +51,51 @@ export class UpstreamRequest {
   }
 }
 
-/** An answer's body: undici's, or the same read through RedactedBody. */
-export type UpstreamResponseBody = Readable & { text(): Promise<string>; json(): Promise<unknown> };
+type EngineBody = Dispatcher.ResponseData["body"];
 
-/** The subset of Response that openapi-fetch and the routes read. */
+/** The subset of Response that openapi-fetch and the routes read. `secrets`: the credentials the engine was
+ * sent, removed from its answer however it is read (whole, as text or JSON; or as a stream). */
 export class UpstreamResponse {
   readonly ok: boolean;
   readonly headers: { get(name: string): string | null };
+  private streamed: Readable | undefined;
 
   constructor(
     readonly status: number,
     headers: Record<string, string | string[] | undefined>,
-    readonly body: UpstreamResponseBody,
+    private readonly raw: EngineBody,
+    private readonly secrets: readonly string[] = [],
   ) {
     this.ok = status >= 200 && status < 300;
     this.headers = {
       get(name) {
+        if (secrets.length > 0 && name.toLowerCase() === "content-length") return null; // "[redacted]" is not the key's length
         const value = headers[name.toLowerCase()];
         return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
       },
     };
   }
 
-  text(): Promise<string> {
-    return this.body.text();
+  /** The answer as a stream (an SSE stream, a body passed through). */
+  get body(): Readable {
+    if (this.secrets.length === 0) return this.raw;
+    return (this.streamed ??= pipeline(this.raw, new RedactedBody(this.secrets), () => {}));
+  }
+
+  /** Calls `done(true)` when the engine's body was read to its end, `done(false)` when it closed before. */
+  onBodyDone(done: (ended: boolean) => void): void {
+    let ended = false;
+    this.raw.once("end", () => (ended = true));
+    this.raw.once("close", () => done(ended));
+  }
+
+  async text(): Promise<string> {
+    const text = await this.raw.text();
+    return this.secrets.length === 0 ? text : redactKnown(text, this.secrets);
   }
 
   json(): Promise<unknown> {
-    return this.body.json();
+    return this.secrets.length === 0 ? this.raw.json() : this.text().then((text) => JSON.parse(text) as unknown);
   }
 }
 
@@ -113,10 +130,7 @@ export function createTransport(
         body: request.body ?? null,
         signal: request.signal ?? null,
       });
-      if (engineKeys.length === 0) return new UpstreamResponse(res.statusCode, res.headers, res.body);
-      const { "content-length": _changes, ...answered } = res.headers; // "[redacted]" is not the key's length
-      const redacted = new RedactedBody(engineKeys);
-      return new UpstreamResponse(res.statusCode, answered, pipeline(res.body, redacted, () => {}) as RedactedBody);
+      return new UpstreamResponse(res.statusCode, res.headers, res.body, engineKeys);
     } catch (err) {
       if (isRefusal(err)) events.refused?.();
       throw err;
