@@ -1,13 +1,14 @@
 // Tenancy from another tenant's side (issue 32), each hole the probe found: an owner taken from a header
 // that did not authenticate; streams cut just before their end charged only their prompt; background runs
 // past token limits and max_parallel; pass-through routes' output never charged; other tenants' deployment
-// names in errors and /info; the engine's key echoed in successful answers and stored rows.
+// names in errors and /info; the engine's key echoed in successful answers and stored rows. On sqlite and Redis.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { redisAvailable, startRedis, type RunningRedis } from "../helpers/redis.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 const KEYS = {
@@ -34,8 +35,18 @@ interface Ctx {
   gw: RunningGateway;
   logs: Array<Record<string, any>>;
 }
-const test = suite<Ctx>("tenancy");
-test.before(async (ctx) => {
+// Every test runs on each store that keeps the limits' counters and the stored state: sqlite (one host's
+// processes) and Redis (every pod's), where redis-server is installed (CI requires it).
+const cases: Array<[string, (ctx: Ctx) => Promise<void>]> = [];
+const test = (name: string, run: (ctx: Ctx) => Promise<void>) => void cases.push([name, run]);
+const withRedis = redisAvailable();
+let redis: RunningRedis | undefined;
+const stores: Array<[string, () => Promise<string>]> = [
+  ["sqlite", async () => `sqlite:${join(mkdtempSync(join(tmpdir(), "aop-tenancy-state-")), "state.db")}`],
+];
+if (withRedis) stores.push(["redis", async () => (redis ??= await startRedis()).url]);
+
+async function setUp(ctx: Ctx, store: string): Promise<void> {
   ctx.sim = await new EngineSim().start();
   const file = join(mkdtempSync(join(tmpdir(), "aop-tenancy-")), "gateway.yaml");
   writeFileSync(
@@ -75,16 +86,11 @@ consumers:
   ctx.logs = [];
   ctx.gw = await startGateway(
     ctx.sim.url,
-    ["--config", file, "--api-key", GATEWAY_KEY, "--log-bodies", "true"],
+    ["--config", file, "--api-key", GATEWAY_KEY, "--log-bodies", "true", "--store", store],
     ctx.logs,
     KEYS,
   );
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
-test.before.each((ctx) => ctx.sim.reset());
+}
 
 const post = (gw: RunningGateway, path: string, headers: Record<string, string>, body: unknown, signal?: AbortSignal) =>
   fetch(`${gw.url}${path}`, {
@@ -386,4 +392,21 @@ test("the_engines_key_never_reaches_a_client_in_a_successful_answer", async ({ g
   assert.ok(sim.requests.some((r) => r.headers.authorization === `Bearer ${KEYS.CHAT_ENGINE_KEY}`));
 });
 
-test.run();
+for (const [name, storeOf] of stores) {
+  const run = suite<Ctx>(`tenancy:${name}`);
+  run.before(async (ctx) => setUp(ctx, await storeOf()));
+  run.after(async (ctx) => {
+    await ctx.gw.close();
+    await ctx.sim.close();
+  });
+  run.before.each((ctx) => ctx.sim.reset());
+  for (const [title, body] of cases) run(title, body);
+  run.run();
+}
+if (withRedis) {
+  const cleanup = suite("tenancy:cleanup");
+  cleanup("redis_stops", async () => {
+    await redis?.stop();
+  });
+  cleanup.run();
+}
