@@ -76,7 +76,12 @@ export function createLogger(config: Config): Logger {
   return pino(options, pino.destination({ dest: 1, sync: false }));
 }
 
-export function createApp(config: Config, log: Logger = createLogger(config)): Gateway {
+/** `clock`: what the limits' windows are reckoned by (a test moves it instead of waiting a minute). */
+export function createApp(
+  config: Config,
+  log: Logger = createLogger(config),
+  clock: () => number = Date.now,
+): Gateway {
   const startedAt = Date.now();
   const metrics = createMetrics();
   const deployments = createDeployments(config, log, startedAt, {
@@ -93,6 +98,7 @@ export function createApp(config: Config, log: Logger = createLogger(config)): G
     access,
     store,
     startedAt,
+    clock,
     log,
     metrics,
     lifecycle: { draining: false },

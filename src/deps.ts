@@ -16,6 +16,8 @@ export interface GatewayDeps {
   store: StateStore;
   /** When the gateway started (ms since the epoch), for "loading for N s". */
   startedAt: number;
+  /** The time (ms since the epoch) the limits' windows are reckoned by: Date.now, or a test's clock. */
+  clock: () => number;
   log: Logger;
   metrics: GatewayMetrics;
   /** Set once SIGTERM starts the drain: /ready then answers 503 so the balancer stops sending. */

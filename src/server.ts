@@ -27,8 +27,8 @@ export class StoreNotReady extends Error {
 const storeUrl = ({ store }: Config): string =>
   store.kind === "redis" ? store.url : store.kind === "sqlite" ? `sqlite:${store.path}` : "memory:";
 
-export function createGatewayServer(config: Config, log: Logger): GatewayServer {
-  const gateway = createApp(config, log);
+export function createGatewayServer(config: Config, log: Logger, clock?: () => number): GatewayServer {
+  const gateway = createApp(config, log, clock);
   const headersTimeout = config.clientHeaderTimeoutMs;
   const server = createServer(
     {

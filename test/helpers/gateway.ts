@@ -22,6 +22,8 @@ export async function startGateway(
   args: string[] = [],
   logLines?: Array<Record<string, any>>,
   env: Record<string, string> = {},
+  /** What the limits' windows are reckoned by (helpers/clock.ts); the wall clock when absent. */
+  clock?: () => number,
 ): Promise<RunningGateway> {
   // The embedded store of each test gateway is its own (a test that needs sqlite says --store).
   const store = args.includes("--store") ? [] : ["--store", "memory:"];
@@ -35,7 +37,7 @@ export async function startGateway(
         { write: (line: string) => void logLines.push(JSON.parse(line)) },
       )
     : pino({ level: "silent" });
-  const { server, gateway, listen } = createGatewayServer(config, log);
+  const { server, gateway, listen } = createGatewayServer(config, log, clock);
   const url = await listen();
   return {
     url,

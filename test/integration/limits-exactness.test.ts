@@ -10,6 +10,7 @@ import { Agent, request } from "undici";
 import { type GatewayProcess, startGatewayProcess, startGatewayProcesses } from "../helpers/gateway-process.ts";
 import { redisAvailable, startRedis, type RunningRedis } from "../helpers/redis.ts";
 import { EngineSim } from "../sim/engine.ts";
+import { freshMinute } from "../helpers/clock.ts";
 
 const N = 20;
 const SENT = 60;
@@ -29,12 +30,6 @@ consumers:
 `,
   );
   return file;
-}
-
-/** Waits out the end of a minute window, so every request falls in one. */
-async function freshMinute(): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < 15_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
 }
 
 /** SENT requests at once, spread over `urls`, each on its own connection (so a cluster spreads them too). */
@@ -85,7 +80,7 @@ test("workers_of_one_gateway_on_sqlite_admit_exactly_n", async (ctx) => {
     { EXACT_KEY: KEY },
   );
   ctx.gateways.push(gateway);
-  await freshMinute();
+  await freshMinute(15_000);
   const statuses = await burst([gateway.url]);
   assert.is(count(statuses, 200), N, `200s: ${count(statuses, 200)}`);
   assert.is(count(statuses, 429), SENT - N);
@@ -98,7 +93,7 @@ if (redisAvailable()) {
     ctx.redis = await startRedis();
     const args = ["--config", configFile(ctx.sim), "--store", ctx.redis.url];
     ctx.gateways.push(...(await startGatewayProcesses(2, ctx.sim.port, args, { EXACT_KEY: KEY })));
-    await freshMinute();
+    await freshMinute(15_000);
     const statuses = await burst(ctx.gateways.map((g) => g.url));
     assert.is(count(statuses, 200), N, `200s: ${count(statuses, 200)}`);
     assert.is(count(statuses, 429), SENT - N);

@@ -9,6 +9,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { redisAvailable, startRedis, type RunningRedis } from "../helpers/redis.ts";
+import { TestClock } from "../helpers/clock.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 const KEYS = {
@@ -24,13 +25,8 @@ const KEYS = {
 };
 const GATEWAY_KEY = "gateway-key-0123456789";
 
-/** Waits out the end of a minute window, so a test's requests share one (the limits' windows are fixed). */
-async function freshMinute(): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < 10_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
-}
-
 interface Ctx {
+  clock: TestClock;
   sim: EngineSim;
   gw: RunningGateway;
   logs: Array<Record<string, any>>;
@@ -47,6 +43,7 @@ const stores: Array<[string, () => Promise<string>]> = [
 if (withRedis) stores.push(["redis", async () => (redis ??= await startRedis()).url]);
 
 async function setUp(ctx: Ctx, store: string): Promise<void> {
+  ctx.clock = new TestClock();
   ctx.sim = await new EngineSim().start();
   const file = join(mkdtempSync(join(tmpdir(), "aop-tenancy-")), "gateway.yaml");
   writeFileSync(
@@ -89,6 +86,7 @@ consumers:
     ["--config", file, "--api-key", GATEWAY_KEY, "--log-bodies", "true", "--store", store],
     ctx.logs,
     KEYS,
+    ctx.clock.now,
   );
 }
 
@@ -193,7 +191,6 @@ for (const [name, key, path, body, script] of [
   ],
 ] as const)
   test(`a_stream_left_just_before_its_end_is_charged_what_it_streamed_${name}`, async ({ gw, sim }) => {
-    await freshMinute();
     // Six rounds of reading 2,450 of 2,500 tokens and leaving, against 3,000 tokens a minute.
     let delivered = 0;
     const statuses: number[] = [];
@@ -209,7 +206,6 @@ for (const [name, key, path, body, script] of [
   });
 
 test("a_client_that_leaves_while_the_engine_works_keeps_its_reservation", async ({ gw, sim }) => {
-  await freshMinute();
   sim.next({ delayMs: 60_000, json: {} }); // the engine is still working when the client leaves
   const controller = new AbortController();
   const seen = sim.nextRequest();
@@ -233,7 +229,6 @@ test("a_client_that_leaves_while_the_engine_works_keeps_its_reservation", async 
 });
 
 test("background_runs_take_their_reservation_and_settle_when_they_end", async ({ gw, sim }) => {
-  await freshMinute();
   const statuses: number[] = [];
   for (let i = 0; i < 8; i++) {
     const res = await post(gw, "/openai/v1/responses", as(KEYS.BACKGROUND_KEY), {
@@ -287,7 +282,6 @@ test("a_background_run_holds_its_parallel_slot_until_it_ends", async ({ gw, sim 
 });
 
 test("pass_through_routes_settle_the_usage_the_engine_reports", async ({ gw, sim, logs }) => {
-  await freshMinute();
   const body = { model: "chat", max_tokens: 2900, messages: hi };
   const statuses: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -399,7 +393,10 @@ for (const [name, storeOf] of stores) {
     await ctx.gw.close();
     await ctx.sim.close();
   });
-  run.before.each((ctx) => ctx.sim.reset());
+  run.before.each((ctx) => {
+    ctx.sim.reset();
+    ctx.clock.nextMinute(); // each test's limits in a window of their own
+  });
   for (const [title, body] of cases) run(title, body);
   run.run();
 }

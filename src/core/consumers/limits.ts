@@ -196,7 +196,7 @@ export async function admitWithinLimits(
   if (!allowed(consumer, d))
     throw new GatewayError("DeploymentNotFound", `The deployment '${d.name}' does not exist here.`);
   if (!hasLimits(consumer?.limits) && !hasLimits(d.limits)) return;
-  const now = Date.now();
+  const now = deps.clock();
   const estimate = estimateTokens(body, operation);
   const tokens = estimate.prompt + estimate.output;
   const charges = [
