@@ -72,6 +72,8 @@ async function main(): Promise<number> {
     let chat = env.E2E_CHAT_UPSTREAM;
     let embed = env.E2E_EMBED_UPSTREAM;
     let tools = env.E2E_TOOLS ?? (chat ? "0" : "1");
+    // A chat engine started here serves its metrics (--metrics); one given from outside may not.
+    const metrics = env.E2E_ENGINE_METRICS ?? (chat ? "0" : "1");
     if (!chat || !embed) {
       if (!env.LLAMA_SERVER || !env.CHAT_MODEL || !env.EMBED_MODEL) {
         console.log(
@@ -126,7 +128,7 @@ async function main(): Promise<number> {
       {
         cwd: projectRoot,
         stdio: "inherit",
-        env: { ...env, E2E_CHAT_URL: chat, E2E_EMBED_URL: embed, E2E_TOOLS: tools },
+        env: { ...env, E2E_CHAT_URL: chat, E2E_EMBED_URL: embed, E2E_TOOLS: tools, E2E_ENGINE_METRICS: metrics },
       },
     );
     const [code] = await once(runner, "exit");

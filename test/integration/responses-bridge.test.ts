@@ -38,7 +38,8 @@ test("the_engine_is_asked_for_responses_once_then_served_over_chat", async ({ gw
   assert.ok(first.usage!.output_tokens > 0);
   assert.is(second.object, "response");
   const paths = sim.requests.filter((r) => r.method === "POST").map((r) => r.path);
-  assert.ok(paths.filter((p) => p === "/v1/responses").length <= 1, "a 404 is remembered");
+  // Asked once (the 404), then never again: the second call went straight to chat.
+  assert.equal(paths, ["/v1/responses", "/v1/chat/completions", "/v1/chat/completions"], "a 404 is remembered");
   assert.equal(chats(sim)[0]!.messages, [
     { role: "system", content: "Be brief." },
     { role: "user", content: "Say hello." },

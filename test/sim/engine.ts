@@ -50,6 +50,9 @@ export class EngineSim {
   loading = false;
   /** Wait this long before answering any POST (a slow replica). */
   slowMs = 0;
+  /** POSTs being answered now, and the most at once since the last reset: what a balancer sent it. */
+  inFlight = 0;
+  peakInFlight = 0;
   /** Responses events as llama.cpp sends them: no sequence_number, output_index, content_index or item_id,
    * and no created_at or model on the response objects. */
   sparseEvents = false;
@@ -93,6 +96,7 @@ export class EngineSim {
     this.floatsOnly = false;
     this.loading = false;
     this.slowMs = 0;
+    this.peakInFlight = this.inFlight;
     this.sparseEvents = false;
     this.stored.clear();
   }
@@ -145,6 +149,10 @@ export class EngineSim {
     };
     this.requests.push(record);
     this.requestWaiters.splice(0).forEach((w) => w(record));
+    if (record.method === "POST") {
+      this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+      res.once("close", () => void this.inFlight--);
+    }
     res.on("close", () => {
       if (!res.writableFinished) {
         record.aborted = true;
