@@ -374,7 +374,9 @@ export class EngineSim {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Unref'd: an answer scripted to wait past a test (an engine still working when its client left) never
+// holds the test process open; the server keeps it alive while it listens.
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Tokens of the deterministic reply: `max_tokens` words (default 6) of WORDS. */
 function replyWords(body: any): string[] {
