@@ -160,6 +160,8 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
   let progressed = false;
   let final: Item | undefined;
   let ended = false;
+  /** The engine answered (its stream began): what the run spent is settled from it. */
+  let answered = false;
   const sink: StreamSink = {
     outcome: createStreamOutcome(),
     send: (frame) => void pending.push({ seq: seq++, frame }),
@@ -239,7 +241,6 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
       deps.log.warn({ responseId: id, code: error.code, err: error.cause ?? error.message }, "background run failed");
     }
   };
-  let answered = false;
   void execute()
     .catch((err: unknown) => deps.log.error({ err, responseId: id }, "background run could not record its end"))
     .finally(() => {
