@@ -77,11 +77,7 @@ export function createLogger(config: Config): Logger {
 }
 
 /** `clock`: what the limits' windows are reckoned by (a test moves it instead of waiting a minute). */
-export function createApp(
-  config: Config,
-  log: Logger = createLogger(config),
-  clock: () => number = Date.now,
-): Gateway {
+export function createApp(config: Config, log: Logger = createLogger(config), clock: () => number = Date.now): Gateway {
   const startedAt = Date.now();
   const metrics = createMetrics();
   const deployments = createDeployments(config, log, startedAt, {
