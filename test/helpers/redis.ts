@@ -2,7 +2,11 @@
 // port, nothing written to disk, stopped by the test (and killed with the test process). Where redis-server
 // is not installed the Redis tests are skipped locally; CI (.ci/run installs it) requires them.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
 
 export interface RunningRedis {
   url: string;
@@ -61,6 +65,35 @@ export async function startRedis(): Promise<RunningRedis> {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGKILL");
       await exited;
+    },
+  };
+}
+
+/** The `--store` values a test file runs its suites on: each kind asked for, Redis only where redis-server is
+ * installed (one server for the whole file, started on first use). `stopSuite()` registers the file's last
+ * suite, which stops that server. */
+export function storesUnderTest(kinds: ReadonlyArray<"memory" | "sqlite" | "redis">): {
+  stores: Array<[string, () => Promise<string>]>;
+  stopSuite(): void;
+} {
+  let redis: RunningRedis | undefined;
+  const withRedis = kinds.includes("redis") && redisAvailable();
+  const stores: Array<[string, () => Promise<string>]> = [];
+  for (const kind of kinds) {
+    if (kind === "memory") stores.push(["memory", async () => "memory:"]);
+    if (kind === "sqlite")
+      stores.push(["sqlite", async () => `sqlite:${join(mkdtempSync(join(tmpdir(), "aop-store-")), "state.db")}`]);
+    if (kind === "redis" && withRedis) stores.push(["redis", async () => (redis ??= await startRedis()).url]);
+  }
+  return {
+    stores,
+    stopSuite() {
+      if (!withRedis) return;
+      const cleanup = suite("redis:stop");
+      cleanup("redis_stops", async () => {
+        await redis?.stop();
+      });
+      cleanup.run();
     },
   };
 }

@@ -2,22 +2,13 @@
 // on every --store: `starting_after` a sequence number, `limit` 1-100, `order` asc or desc, `after` an item
 // of the list, metadata within 16 pairs of 64-character keys and 512-character values, item ids unique in a
 // conversation; and paging by `after` always ends.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { startGateway, type RunningGateway } from "../helpers/gateway.ts";
-import { redisAvailable, startRedis, type RunningRedis } from "../helpers/redis.ts";
+import { storesUnderTest } from "../helpers/redis.ts";
 import { EngineSim } from "../sim/engine.ts";
 
-const withRedis = redisAvailable();
-let redis: RunningRedis | undefined;
-const stores: Array<[string, () => Promise<string>]> = [
-  ["memory", async () => "memory:"],
-  ["sqlite", async () => `sqlite:${join(mkdtempSync(join(tmpdir(), "aop-input-")), "state.db")}`],
-];
-if (withRedis) stores.push(["redis", async () => (redis ??= await startRedis()).url]);
+const { stores, stopSuite } = storesUnderTest(["memory", "sqlite", "redis"]);
 
 const V1 = "/openai/v1";
 type Answer = { status: number; body: any };
@@ -117,10 +108,4 @@ for (const [name, storeOf] of stores) {
   test.run();
 }
 
-if (withRedis) {
-  const cleanup = suite("stateful-input:cleanup");
-  cleanup("redis_stops", async () => {
-    await redis?.stop();
-  });
-  cleanup.run();
-}
+stopSuite();

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { startGateway, type RunningGateway } from "../helpers/gateway.ts";
-import { redisAvailable, startRedis, type RunningRedis } from "../helpers/redis.ts";
+import { storesUnderTest } from "../helpers/redis.ts";
 import { TestClock } from "../helpers/clock.ts";
 import { EngineSim } from "../sim/engine.ts";
 
@@ -35,12 +35,7 @@ interface Ctx {
 // processes) and Redis (every pod's), where redis-server is installed (CI requires it).
 const cases: Array<[string, (ctx: Ctx) => Promise<void>]> = [];
 const test = (name: string, run: (ctx: Ctx) => Promise<void>) => void cases.push([name, run]);
-const withRedis = redisAvailable();
-let redis: RunningRedis | undefined;
-const stores: Array<[string, () => Promise<string>]> = [
-  ["sqlite", async () => `sqlite:${join(mkdtempSync(join(tmpdir(), "aop-tenancy-state-")), "state.db")}`],
-];
-if (withRedis) stores.push(["redis", async () => (redis ??= await startRedis()).url]);
+const { stores, stopSuite } = storesUnderTest(["sqlite", "redis"]);
 
 async function setUp(ctx: Ctx, store: string): Promise<void> {
   ctx.clock = new TestClock();
@@ -400,10 +395,4 @@ for (const [name, storeOf] of stores) {
   for (const [title, body] of cases) run(title, body);
   run.run();
 }
-if (withRedis) {
-  const cleanup = suite("tenancy:cleanup");
-  cleanup("redis_stops", async () => {
-    await redis?.stop();
-  });
-  cleanup.run();
-}
+stopSuite();
