@@ -127,8 +127,9 @@ export interface StateStore {
   close(): Maybe<void>;
 }
 
-/** One page of items in stored order (oldest first). Item ids are unique in a list (the routes refuse a
- * duplicate), so paging by `after` always moves forward and ends. */
+/** One page of items in stored order (oldest first), after the first item with id `after`. The routes refuse
+ * a client's duplicate ids, so paging by `after` moves forward; an engine's reused output ids can still
+ * repeat a page (docs/state.md). */
 export function pageOf(items: Item[], { limit, order, after }: ItemPageQuery): ItemPage {
   const ordered = order === "desc" ? [...items].reverse() : items;
   const at = after === undefined ? -1 : ordered.findIndex((item) => item.id === after);
