@@ -40,6 +40,12 @@ export function createStreamOutcome(): StreamOutcome {
   return { completed: false, clientAborted: false, updates: 0, contentEvents: 0, contentChars: 0, finishReasons: [] };
 }
 
+/** Counts one event of generated content of `chars` characters. */
+export function noteContent(outcome: StreamOutcome, chars: number): void {
+  outcome.contentEvents++;
+  outcome.contentChars += chars;
+}
+
 /** The output tokens a stream delivered, from its content: an engine sends at least a token an event, and a
  * token is about four characters. */
 export const streamedTokens = (outcome: StreamOutcome): number =>
@@ -143,8 +149,7 @@ export async function writeSseStream(
       out += text;
     },
     content(chars) {
-      outcome.contentEvents++;
-      outcome.contentChars += chars;
+      noteContent(outcome, chars);
       if (outcome.firstTokenMs === undefined) outcome.firstTokenMs = performance.now() - started;
     },
     end() {

@@ -12,7 +12,7 @@ import type { Settlement } from "../../core/consumers/limits.ts";
 import { GatewayError } from "../../core/errors.ts";
 import type { DetachedCall } from "../../core/pipeline/operation.ts";
 import { type Item, type RunEvent, RUNNING, type StateStore, type StoredResponse } from "../../core/state/store.ts";
-import { createStreamOutcome, type StreamSink, streamedTokens } from "../../core/stream/sse-writer.ts";
+import { createStreamOutcome, noteContent, type StreamSink, streamedTokens } from "../../core/stream/sse-writer.ts";
 import { SseParser } from "../../core/stream/sse.ts";
 import { classifyUpstreamFailure } from "../../core/upstream/failures.ts";
 import { engineResponseEvents } from "./responses-bridge.ts";
@@ -165,10 +165,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
   const sink: StreamSink = {
     outcome: createStreamOutcome(),
     send: (frame) => void pending.push({ seq: seq++, frame }),
-    content(chars) {
-      sink.outcome.contentEvents++;
-      sink.outcome.contentChars += chars;
-    },
+    content: (chars) => noteContent(sink.outcome, chars),
     end: () => void (ended = true),
   };
   const adapter = createResponsesStreamAdapter(typeof run.body.model === "string" ? run.body.model : undefined, {

@@ -7,7 +7,7 @@ import { pipeline, type Readable, Transform } from "node:stream";
 import type { Exchange, Usage } from "../../core/pipeline/exchange.ts";
 import { usageOf } from "../../core/pipeline/usage.ts";
 import { SseParser } from "../../core/stream/sse.ts";
-import { contentChars, createStreamOutcome, type StreamOutcome } from "../../core/stream/sse-writer.ts";
+import { contentChars, createStreamOutcome, noteContent, type StreamOutcome } from "../../core/stream/sse-writer.ts";
 
 /** A JSON answer longer than this is passed on without its usage read (the prompt's estimate is charged). */
 const JSON_USAGE_LIMIT_BYTES = 1 << 20;
@@ -54,9 +54,7 @@ export function noteEvent(outcome: StreamOutcome, data: string): void {
   if (Array.isArray(event.choices))
     for (const choice of event.choices as Array<Parameters<typeof contentChars>[0] | null>)
       if (choice && typeof choice === "object") chars += contentChars(choice);
-  if (chars === 0) return;
-  outcome.contentEvents++;
-  outcome.contentChars += chars;
+  if (chars > 0) noteContent(outcome, chars);
 }
 
 /** The answer's body, passed on unchanged, with what it spent noted in the exchange as it goes: a stream's
@@ -92,7 +90,7 @@ export function meteredAnswer(body: Readable, contentType: string | null, exchan
         if (size <= JSON_USAGE_LIMIT_BYTES) {
           try {
             const answer = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Event | null;
-            exchange.usage = merged(undefined, answer?.usage);
+            exchange.usage = usageOf(answer?.usage);
           } catch {
             // not JSON after all: its prompt's estimate is charged
           }
