@@ -83,6 +83,8 @@ export function createApp(config: Config, log: Logger = createLogger(config), cl
   const deployments = createDeployments(config, log, startedAt, {
     engineUp: (d, up) => metrics.engineReady.labels(d).set(up ? 1 : 0),
     replicaUp: (d, r, up) => metrics.replicaReady.labels(d, r).set(up ? 1 : 0),
+    routed: (d, _replica, reason) => metrics.routeDecisions.labels(d, reason).inc(),
+    engineLoad: (d, r, load) => metrics.engineLoad(d, r, load),
   });
   const access = createAccess(config.deployments.access, config.apiKeys);
   const store = openStore(config.store, (err) =>

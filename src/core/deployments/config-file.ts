@@ -13,10 +13,14 @@
 //       max_concurrent: 64              # optional: requests in flight before 429
 //       responses_api: chat             # optional: native | chat (served over chat completions); default:
 //                                       #   native, and chat once the engine answers /v1/responses 404
+//       routing: prefix                 # optional, with urls: prefix (default) | least-loaded
+//       engine_metrics: 1s              # optional, with urls: how often each replica's /metrics is read
+//                                       #   for its queue and KV load (default 1s; off: never)
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { ConfigError, type Env, parseDuration, upstreamBaseUrl } from "../../config-values.ts";
 import { type AccessSpec, type Limits, parseConsumers, parseEntra, parseLimits } from "../consumers/consumers-file.ts";
+import { ROUTING_POLICIES, type RoutingPolicy } from "../routing/router.ts";
 
 export const OPERATIONS = ["chat", "completions", "embeddings", "image-embeddings", "responses"] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -43,7 +47,14 @@ export interface DeploymentSpec {
   responsesApi?: ResponsesApi;
   /** The deployment's own capacity, shared by every consumer (requests and tokens per minute). */
   limits?: Limits;
+  /** How a replica is chosen (core/routing/router.ts); undefined: prefix. */
+  routing?: RoutingPolicy;
+  /** Milliseconds between reads of each replica's /metrics; 0: never read; undefined: the default. */
+  engineMetricsMs?: number;
 }
+
+/** How often a replica's /metrics is read when the file does not say. */
+export const ENGINE_METRICS_MS = 1000;
 
 export const RESPONSES_APIS = ["native", "chat"] as const;
 export type ResponsesApi = (typeof RESPONSES_APIS)[number];
@@ -73,6 +84,8 @@ const DEPLOYMENT_KEYS = [
   "max_concurrent",
   "responses_api",
   "limits",
+  "routing",
+  "engine_metrics",
 ];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 
@@ -231,6 +244,26 @@ export function parseDeploymentsFile(text: string, file: string, env: Env): Depl
       if (!(RESPONSES_APIS as readonly string[]).includes(value))
         fail(responsesApi, `responses_api: ${RESPONSES_APIS.join(" or ")} (unset: native, else chat after a 404)`);
       spec.responsesApi = value as ResponsesApi;
+    }
+    const routing = get("routing");
+    if (routing) {
+      const value = stringOf(routing, "routing", fail);
+      if (!(ROUTING_POLICIES as readonly string[]).includes(value))
+        fail(routing, `routing: ${ROUTING_POLICIES.join(" or ")} (unset: prefix)`);
+      spec.routing = value as RoutingPolicy;
+    }
+    const metrics = get("engine_metrics");
+    if (metrics) {
+      const value = stringOf(metrics, "engine_metrics", fail);
+      if (value === "off") spec.engineMetricsMs = 0;
+      else
+        try {
+          spec.engineMetricsMs = parseDuration("engine_metrics", value);
+        } catch (err) {
+          fail(metrics, `${(err as Error).message.replace(/^--/, "")} (or off)`);
+        }
+      if (spec.engineMetricsMs !== undefined && spec.engineMetricsMs > 0 && spec.engineMetricsMs < 100)
+        fail(metrics, "engine_metrics: at least 100ms (or off)");
     }
     const limits = get("limits");
     if (limits) spec.limits = parseLimits(limits, fail, ["requests_per_minute", "tokens_per_minute"]);

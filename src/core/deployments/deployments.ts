@@ -18,8 +18,24 @@ import { createModelCatalog, type ModelCatalog } from "../upstream/models.ts";
 import { createEngineReadiness, type EngineReadiness } from "../upstream/readiness.ts";
 import type { TransportEvents } from "../upstream/transport.ts";
 import type { Limits } from "../consumers/consumers-file.ts";
-import { OPERATIONS, type DeploymentSpec, type Operation, type ResponsesApi } from "./config-file.ts";
-import { anyReplicaReadiness, balancedUpstream, logReplicaChanges, type Replica, replicaLabel } from "./replicas.ts";
+import {
+  ENGINE_METRICS_MS,
+  OPERATIONS,
+  type DeploymentSpec,
+  type Operation,
+  type ResponsesApi,
+} from "./config-file.ts";
+import {
+  anyReplicaReadiness,
+  balancedUpstream,
+  createReplica,
+  logReplicaChanges,
+  type Replica,
+  replicaLabel,
+} from "./replicas.ts";
+import type { EngineLoad } from "../routing/engine-load.ts";
+import { type EngineLoadReader, readEngineLoads } from "../routing/engine-load-reader.ts";
+import { type RouteReason, Router } from "../routing/router.ts";
 
 export interface Deployment {
   /** Its name in the deployments file; undefined for the one engine of the flags. */
@@ -41,6 +57,10 @@ export interface Deployment {
   readonly responsesApi: ResponsesApi | undefined;
   /** Its own capacity, shared by every consumer (core/consumers/limits.ts); a config reload may change it. */
   limits: Limits | undefined;
+  /** How a replica is chosen; undefined for one engine. */
+  readonly router: Router<Replica> | undefined;
+  /** Reads its replicas' /metrics for the router; undefined for one engine or `engine_metrics: off`. */
+  readonly engineLoads: EngineLoadReader | undefined;
   inFlight: number;
   /** An engine route of this deployment, for failure messages (built once per path). */
   route(method: string, path: string, optional?: boolean): EngineRoute;
@@ -78,6 +98,10 @@ export interface DeploymentEvents {
   /** A deployment's engine became ready (or not); `deployment` is "default" for the flags' engine. */
   engineUp?(deployment: string, up: boolean): void;
   replicaUp?(deployment: string, replica: string, up: boolean): void;
+  /** A replica was chosen for an engine call, and why. */
+  routed?(deployment: string, replica: string, reason: RouteReason): void;
+  /** A replica's /metrics was read (undefined: unread, or no known engine's). */
+  engineLoad?(deployment: string, replica: string, load: EngineLoad | undefined): void;
 }
 
 function createDeployment(
@@ -107,22 +131,33 @@ function createDeployment(
     );
     const readiness = createEngineReadiness(models, startedAt);
     transportEvents.refused = () => readiness.refused();
-    return { upstream, models, readiness, inFlight: 0, unfinished: 0 };
+    return createReplica(upstream, models, readiness);
   });
   const single = replicas.length === 1 ? replicas[0]! : undefined;
   let upstream: Upstream;
   let models: ModelCatalog;
   let readiness: EngineReadiness;
   let stop = () => {};
+  let router: Router<Replica> | undefined;
+  let engineLoads: EngineLoadReader | undefined;
   if (single) {
     ({ upstream, models, readiness } = single);
   } else {
-    upstream = balancedUpstream(replicas, (from, to, err) =>
-      log.warn(
-        { deployment: spec.name, replica: replicaLabel(from), to: replicaLabel(to), err: (err as Error).message },
-        "connection failed before anything was sent: retried on another replica",
-      ),
-    );
+    const label = spec.name ?? "default";
+    router = new Router<Replica>({ policy: spec.routing ?? "prefix" });
+    upstream = balancedUpstream(replicas, router, {
+      retried: (from, to, err) =>
+        log.warn(
+          { deployment: spec.name, replica: replicaLabel(from), to: replicaLabel(to), err: (err as Error).message },
+          "connection failed before anything was sent: retried on another replica",
+        ),
+      routed: (replica, reason) => events.routed?.(label, replica.label, reason),
+    });
+    const every = spec.engineMetricsMs ?? ENGINE_METRICS_MS;
+    if (every > 0)
+      engineLoads = readEngineLoads(replicas, every, (replica, load) =>
+        events.engineLoad?.(label, replica.label, load),
+      );
     models = createModelCatalog(
       upstream,
       config.modelsCacheMs,
@@ -130,8 +165,10 @@ function createDeployment(
     );
     const combined = anyReplicaReadiness(replicas, startedAt);
     readiness = combined;
-    stop = combined.stop;
-    const label = spec.name ?? "default";
+    stop = () => {
+      combined.stop();
+      engineLoads?.stop();
+    };
     logReplicaChanges(replicas, label, log, (replica, up) => events.replicaUp?.(label, replica, up));
   }
   const routes = new Map<string, EngineRoute>();
@@ -147,6 +184,8 @@ function createDeployment(
     maxConcurrent: spec.maxConcurrent,
     responsesApi: spec.responsesApi,
     limits: spec.limits,
+    router,
+    engineLoads,
     inFlight: 0,
     route(method, path, optional = false) {
       const key = `${method} ${path} ${optional}`;

@@ -1,6 +1,7 @@
 // Several engines serving one deployment (replicas of one model), behind one Upstream: each engine call
-// goes to the ready replica with the fewest requests in flight (a request counts until its answer's body
-// closes, so long streams weigh what they cost; round-robin would pile new requests on a busy replica).
+// goes to the replica the deployment's router chooses (core/routing/router.ts: by prefix and load, or the
+// fewest requests in flight; a request counts until its answer's body closes, so long streams weigh
+// what they cost).
 // A replica that refuses a connection is taken out at once; one that fails its check is taken out by
 // the probe, which also brings it back in (each replica is checked about once a second). A call whose
 // connection failed (nothing was sent) is retried once on another replica; never after a byte was sent.
@@ -13,62 +14,72 @@ import { isConnectFailure } from "../upstream/failures.ts";
 import type { ModelCatalog } from "../upstream/models.ts";
 import { CHECK_INTERVAL_MS, type EngineReadiness, type EngineReport, type EngineState } from "../upstream/readiness.ts";
 import { UpstreamRequest, type UpstreamResponse } from "../upstream/transport.ts";
+import type { EngineLoad } from "../routing/engine-load.ts";
+import { hashString } from "../routing/prefix.ts";
+import type { RouteCandidate, RouteChoice, RouteReason, Router } from "../routing/router.ts";
 
-export interface Replica {
+export interface Replica extends RouteCandidate {
   readonly upstream: Upstream;
   readonly models: ModelCatalog;
   readonly readiness: EngineReadiness;
   inFlight: number;
   /** Calls sent to it that did not end well (the connection or the body failed, or was cut). */
   unfinished: number;
+  /** Its engine's load as last read from its /metrics (engine-load-reader.ts); undefined when unread. */
+  engineLoad: EngineLoad | undefined;
 }
 
 /** `host:port` of a replica, for logs and metrics. */
-export const replicaLabel = (r: Replica) => new URL(r.upstream.baseUrl).host;
+export const replicaLabel = (r: Replica) => r.label;
 
-const isIn = (r: Replica) => r.readiness.last.state === "ready";
-
-/** The replica to call: the fewest in flight among those in (all, when none is); ties rotate. `preferred`
- * (a label) wins while it is in and within AFFINITY_SLACK of the least busy. */
-export function chooseReplica(
-  replicas: readonly Replica[],
-  exclude: ReadonlySet<Replica>,
-  turn: number,
-  preferred?: string,
-): Replica | undefined {
-  const open = replicas.filter((r) => !exclude.has(r));
-  const pool = open.some(isIn) ? open.filter(isIn) : open;
-  let best: Replica | undefined;
-  for (let i = 0; i < pool.length; i++) {
-    const r = pool[(i + turn) % pool.length]!;
-    if (best === undefined || r.inFlight < best.inFlight) best = r;
-  }
-  if (preferred === undefined || best === undefined) return best;
-  // A continuation goes back to the replica that served the earlier turn (its prefix cache holds the
-  // conversation) while it is in rotation and not much busier than the least busy: never a dependency.
-  const warm = pool.find((r) => replicaLabel(r) === preferred && isIn(r));
-  return warm && warm.inFlight <= best.inFlight + AFFINITY_SLACK ? warm : best;
+export function createReplica(upstream: Upstream, models: ModelCatalog, readiness: EngineReadiness): Replica {
+  const label = new URL(upstream.baseUrl).host;
+  return {
+    upstream,
+    models,
+    readiness,
+    label,
+    labelHash: hashString(label),
+    inFlight: 0,
+    unfinished: 0,
+    engineLoad: undefined,
+    get isIn() {
+      return readiness.last.state === "ready";
+    },
+  };
 }
 
-/** Requests in flight a warm replica may have above the least busy one and still be preferred. */
-export const AFFINITY_SLACK = 4;
+/** What the balancer reports besides the answer. */
+export interface BalancerEvents {
+  /** A connection failed before anything was sent; the call goes to `to`. */
+  retried(from: Replica, to: Replica, err: unknown): void;
+  /** A replica was chosen, and why. */
+  routed(replica: Replica, reason: RouteReason): void;
+}
 
-/** One Upstream over the replicas: the same openapi-fetch client, with a transport that balances. */
+/** One Upstream over the replicas: the same openapi-fetch client, with a transport that asks the router. */
 export function balancedUpstream(
   replicas: readonly Replica[],
-  onRetry: (from: Replica, to: Replica, err: unknown) => void,
+  router: Router<Replica>,
+  events: BalancerEvents,
 ): Upstream {
   const [first] = replicas as [Replica, ...Replica[]];
   const base = first.upstream.baseUrl;
   const root = first.upstream.rootUrl; // every engine URL, under /v1 or not, starts with it
-  let turn = 0;
 
-  const callOn = async (replica: Replica, request: UpstreamRequest): Promise<UpstreamResponse> => {
+  const callOn = async (choice: RouteChoice<Replica>, request: UpstreamRequest): Promise<UpstreamResponse> => {
+    const { replica, reason } = choice;
     const own = new UpstreamRequest(replica.upstream.rootUrl + request.url.slice(root.length), request);
     // With tracing on, the request's span is the active one here: it names the replica that served it
-    // (a retried call names the second).
-    trace.getActiveSpan()?.setAttribute("azure_openai_proxy.replica", replicaLabel(replica));
-    if (request.exchange) request.exchange.replica = replicaLabel(replica); // for the log line
+    // and why (a retried call names the second).
+    const span = trace.getActiveSpan();
+    span?.setAttribute("azure_openai_proxy.replica", replica.label);
+    span?.setAttribute("azure_openai_proxy.route_reason", reason);
+    if (request.exchange) {
+      request.exchange.replica = replica.label; // for the log line
+      request.exchange.routeReason = reason;
+    }
+    events.routed(replica, reason);
     replica.inFlight++;
     let released = false;
     const release = () => void (released || ((released = true), replica.inFlight--));
@@ -88,17 +99,17 @@ export function balancedUpstream(
 
   const transport = async (request: UpstreamRequest): Promise<UpstreamResponse> => {
     const tried = new Set<Replica>();
-    const replica = chooseReplica(replicas, tried, turn++, request.exchange?.preferredReplica)!;
+    const choice = router.choose(replicas, request.routing)!;
     try {
-      return await callOn(replica, request);
+      return await callOn(choice, request);
     } catch (err) {
-      tried.add(replica);
+      tried.add(choice.replica);
       // A streamed body may have been read in part: only a body the gateway holds is sent again.
       const resendable =
         request.body === undefined || typeof request.body === "string" || request.body instanceof Uint8Array;
-      const other = resendable && isConnectFailure(err) ? chooseReplica(replicas, tried, turn++) : undefined;
+      const other = resendable && isConnectFailure(err) ? router.choose(replicas, undefined, tried) : undefined;
       if (!other) throw err;
-      onRetry(replica, other, err);
+      events.retried(choice.replica, other.replica, err);
       return callOn(other, request);
     }
   };
@@ -112,7 +123,7 @@ export function balancedUpstream(
   return {
     client,
     baseHeaders: first.upstream.baseHeaders,
-    getRootJson: (path, signal) => chooseReplica(replicas, new Set(), turn++)!.upstream.getRootJson(path, signal),
+    getRootJson: (path, signal) => router.choose(replicas, undefined)!.replica.upstream.getRootJson(path, signal),
     route: (method, path, optional) => first.upstream.route(method, path, optional),
     transport,
     baseUrl: base,

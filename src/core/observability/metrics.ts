@@ -2,6 +2,7 @@
 // the per-request series in metric-series.ts. Label values are bounded: routes are the matched route
 // templates without their Azure base prefix, errors are gateway error codes.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import type { EngineLoad } from "../routing/engine-load.ts";
 import { type CounterChild, CounterSeries, type HistogramChild, HistogramSeries } from "./metric-series.ts";
 
 export interface RequestRecord {
@@ -32,6 +33,10 @@ export interface GatewayMetrics {
   engineReady: Gauge<"deployment">;
   /** 1 while a replica of a deployment is in the balancer's rotation, 0 while it is out. */
   replicaReady: Gauge<"deployment" | "replica">;
+  /** Replicas chosen by a deployment's router, by why (core/routing/router.ts). */
+  routeDecisions: CounterSeries;
+  /** A replica's engine load as last read from its /metrics; the series is absent while unknown. */
+  engineLoad(deployment: string, replica: string, load: EngineLoad | undefined): void;
   /** Requests let through unlimited because the store failed (fail_closed: false). */
   limitsUnenforced: Counter;
   /** --config read again: applied, or refused for a mistake (the running config stays). */
@@ -100,6 +105,32 @@ export function createMetrics(): GatewayMetrics {
     labelNames: ["deployment", "replica"],
     registers: [registry],
   });
+  const routeDecisions = new CounterSeries(
+    "gateway_route_decisions_total",
+    "Replicas chosen for engine calls, by deployment and reason (prefix, overflow, affinity, least_loaded, retry)",
+    ["deployment", "reason"],
+    registry,
+  );
+  const engineGauge = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: ["deployment", "replica"], registers: [registry] });
+  const engineWaiting = engineGauge(
+    "gateway_replica_engine_waiting",
+    "Requests waiting in a replica's engine queue, as its /metrics last said",
+  );
+  const engineRunning = engineGauge(
+    "gateway_replica_engine_running",
+    "Requests a replica's engine is running, as its /metrics last said",
+  );
+  const engineKv = engineGauge(
+    "gateway_replica_engine_kv_usage",
+    "A replica's KV-cache use (0 to 1), as its /metrics last said",
+  );
+  const engineHits = engineGauge(
+    "gateway_replica_prefix_cache_hit_ratio",
+    "Prompt tokens a replica's engine took from its prefix cache, over all it looked up, since it started",
+  );
+  const setOrRemove = (gauge: Gauge<"deployment" | "replica">, d: string, r: string, value: number | undefined) =>
+    value === undefined ? gauge.remove(d, r) : gauge.labels(d, r).set(value);
   const byDeployment = new CounterSeries(
     "gateway_deployment_requests_total",
     "Requests answered, by deployments-file deployment and status",
@@ -160,6 +191,15 @@ export function createMetrics(): GatewayMetrics {
     streamsInFlight,
     engineReady,
     replicaReady,
+    routeDecisions,
+    engineLoad(d, r, load) {
+      setOrRemove(engineWaiting, d, r, load?.waiting);
+      setOrRemove(engineRunning, d, r, load?.running);
+      setOrRemove(engineKv, d, r, load?.kvUsage);
+      const hits = load?.cachedPromptTokens;
+      const queries = load?.promptTokens;
+      setOrRemove(engineHits, d, r, hits !== undefined && queries ? hits / queries : undefined);
+    },
     limitsUnenforced,
     configReloads,
     observe(r) {

@@ -2,6 +2,7 @@
 // line, the metrics, the trace, the error writer, and the stages still to come: identities, limits,
 // state). Opened at the edge (http/request-id.ts), before anything can fail. The only module that knows
 // where Koa keeps it.
+import type { RouteReason } from "../routing/router.ts";
 import type { Span } from "@opentelemetry/api";
 import type { Context } from "koa";
 import type { Settlement } from "../consumers/limits.ts";
@@ -44,8 +45,8 @@ export interface Exchange {
   engineAsked: boolean;
   /** The replica (host:port) its last engine call reached (core/deployments/replicas.ts). */
   replica: string | undefined;
-  /** The replica that served the turn this request continues (responses-state.ts), preferred by the balancer. */
-  preferredReplica: string | undefined;
+  /** Why the router chose that replica (core/routing/router.ts); undefined for a single engine. */
+  routeReason: RouteReason | undefined;
   /** Milliseconds until the engine's answer (its headers, for a stream). */
   upstreamMs: number | undefined;
   usage: Usage | undefined;
@@ -79,7 +80,7 @@ export function openExchange(
     settlement: undefined,
     engineAsked: false,
     replica: undefined,
-    preferredReplica: undefined,
+    routeReason: undefined,
     upstreamMs: undefined,
     usage: undefined,
     streamOutcome: undefined,

@@ -13,6 +13,7 @@ import { callUpstream, type EngineRoute, type FetchResult } from "../upstream/ca
 import type { UpstreamClient } from "../upstream/client.ts";
 import { TotalTimeout } from "../upstream/failures.ts";
 import { createRequestSignal, RequestSignal } from "../upstream/request-signal.ts";
+import type { RoutingFacts } from "../routing/prefix.ts";
 import { asFetchSignal, type CallRecord } from "../upstream/transport.ts";
 import { type Exchange, exchangeOf, type Usage } from "./exchange.ts";
 
@@ -32,12 +33,15 @@ export type CallInit = {
   headers: Record<string, string>;
   signal: AbortSignal;
   exchange: CallRecord;
+  routing: RoutingFacts | undefined;
 };
 
-/** One engine call: `send` gets the engine's typed client and the handler's init; failures and error
- * answers become GatewayErrors, the time to the answer is the exchange's. */
+/** One engine call: `send` gets the engine's typed client and the handler's init; `routing`, what the
+ * replica is chosen by (core/routing: the prompt, its cache key, the previous turn's replica). Failures
+ * and error answers become GatewayErrors, the time to the answer is the exchange's. */
 export type EngineCall = (<T>(
   send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>,
+  routing?: RoutingFacts,
 ) => Promise<NonNullable<T>>) & {
   /** The same engine, called apart from the client's connection (a background run): its own signal and
    * total timeout. */
@@ -121,12 +125,12 @@ export async function withEngine<T>(
   const { signal, dispose } = createRequestSignal(ctx.res, d.config.totalTimeoutMs);
   const headers = upstreamHeaders(ctx, d.upstream.baseHeaders);
   const engineCall = (signal: RequestSignal): EngineCall => {
-    const init: CallInit = { headers, signal: asFetchSignal(signal), exchange };
     let started: number | undefined;
     const call = Object.assign(
-      async <T>(send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>) => {
+      async <T>(send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>, routing?: RoutingFacts) => {
         started ??= performance.now();
         exchange.engineAsked = true;
+        const init: CallInit = { headers, signal: asFetchSignal(signal), exchange, routing };
         const { data } = await callUpstream(signal, () => send(d.upstream.client, init), route);
         exchange.upstreamMs = performance.now() - started;
         return data;

@@ -7,6 +7,8 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream";
 import type { Dispatcher } from "undici";
 import { RedactedBody, redactKnown } from "./redact-body.ts";
+import type { RoutingFacts } from "../routing/prefix.ts";
+import type { RouteReason } from "../routing/router.ts";
 import type { RequestSignal } from "./request-signal.ts";
 
 /** openapi-fetch's init is typed with WHATWG's AbortSignal; it only hands the signal to this transport,
@@ -15,11 +17,11 @@ export const asFetchSignal = (signal: RequestSignal): AbortSignal => signal as u
 
 export type UpstreamBody = string | Uint8Array | Readable;
 
-/** What a call reports back to its request's exchange (core/exchange.ts): the replica that served it. */
+/** What a call reports back to its request's exchange (core/exchange.ts): the replica that served it,
+ * and why the router chose it. */
 export interface CallRecord {
   replica: string | undefined;
-  /** A replica to prefer while it is in and not much busier (a continuation's: its prefix cache is warm). */
-  preferredReplica?: string | undefined;
+  routeReason?: RouteReason | undefined;
 }
 
 export interface UpstreamInit {
@@ -29,6 +31,8 @@ export interface UpstreamInit {
   signal?: AbortSignal | EventEmitter;
   /** Given by the caller in the init it hands openapi-fetch, which passes it on. */
   exchange?: CallRecord | undefined;
+  /** What the replica is chosen by (core/routing), given the same way. */
+  routing?: RoutingFacts | undefined;
 }
 
 /** What openapi-fetch passes to `new Request(url, init)` and then to `fetch(request)`. */
@@ -40,6 +44,7 @@ export class UpstreamRequest {
   readonly body: UpstreamBody | undefined;
   signal: AbortSignal | EventEmitter | undefined;
   readonly exchange: CallRecord | undefined;
+  readonly routing: RoutingFacts | undefined;
 
   constructor(url: string, init: UpstreamInit) {
     this.url = url;
@@ -48,6 +53,7 @@ export class UpstreamRequest {
     this.body = init.body;
     this.signal = init.signal ?? undefined;
     this.exchange = init.exchange;
+    this.routing = init.routing;
   }
 }
 

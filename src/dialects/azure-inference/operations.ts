@@ -2,6 +2,7 @@
 // the hand-written mappers: the body checked in Azure's order (api-version, extra-parameters, the
 // contract of that api-version), mapped to the engine's OpenAI body, and the engine's answer or stream
 // mapped back to Azure's shapes.
+import { chatFacts } from "../../core/routing/prompt.ts";
 import { usageOf } from "../../core/pipeline/usage.ts";
 import type Router from "@koa/router";
 import type { Context } from "koa";
@@ -59,15 +60,19 @@ const chatCompletions = (): OperationSpec<AzureAccepted<AzureChatCompletionsOpti
   async answer(call, { body, extras }, model) {
     const request = toOpenAIChatRequest(body, { model: mappedModel(model), extras });
     const now = Math.floor(Date.now() / 1000);
-    const data = await call((client, init) => client.POST("/chat/completions", { ...init, body: request }));
+    const data = await call(
+      (client, init) => client.POST("/chat/completions", { ...init, body: request }),
+      chatFacts(request),
+    );
     const result = toAzureChatCompletions(data, { model: mappedModel(model), now });
     return { body: result, usage: usageOf(result.usage) };
   },
   async stream(call, { body, extras }, model) {
     const request = toOpenAIChatRequest(body, { model: mappedModel(model), extras });
     const now = Math.floor(Date.now() / 1000);
-    const events = await call((client, init) =>
-      client.POST("/chat/completions", { ...init, body: request, parseAs: "stream" }),
+    const events = await call(
+      (client, init) => client.POST("/chat/completions", { ...init, body: request, parseAs: "stream" }),
+      chatFacts(request),
     );
     return {
       events,

@@ -16,6 +16,8 @@ import { createStreamOutcome, noteContent, type StreamSink, streamedTokens } fro
 import { SseParser } from "../../core/stream/sse.ts";
 import { classifyUpstreamFailure } from "../../core/upstream/failures.ts";
 import { engineResponseEvents } from "./responses-bridge.ts";
+import { responsesFacts } from "../../core/routing/prompt.ts";
+import type { OpenAIResponsesRequest } from "./types.ts";
 import { addToConversation, asClientResponse, type Continued, echoedSettings } from "./responses-state.ts";
 import { createResponsesStreamAdapter, TERMINAL_EVENTS } from "./streams.ts";
 
@@ -198,7 +200,8 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
     /** The end is written: an abort while the rest of the engine's answer is read changes nothing. */
     let recorded = false;
     try {
-      const events = await engineResponseEvents(detached.call, run.body);
+      const routing = responsesFacts(run.body as OpenAIResponsesRequest, run.continued.replica);
+      const events = await engineResponseEvents(detached.call, run.body, routing);
       answered = true;
       const parser = new SseParser();
       let finished = false;

@@ -22,6 +22,7 @@ import {
 } from "./responses-state.ts";
 import { createResponsesStreamAdapter } from "./streams.ts";
 import type { OpenAIResponsesRequest } from "./types.ts";
+import { responsesFacts } from "../../core/routing/prompt.ts";
 
 type Accepted = AcceptedBody<OpenAIResponsesRequest> & {
   owner: string;
@@ -67,7 +68,6 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
     async answer(call, { body, owner, background }, model, exchange) {
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
-      exchange.preferredReplica = continued.replica;
       if (background) {
         const createdAt = Date.now();
         const id = newResponseId();
@@ -83,7 +83,8 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
         if (wantsStream) return { body: Readable.from(followRun(store, id, owner, -1)), headers: SSE_HEADERS };
         return { body: queued };
       }
-      const answer = answerObject(await engineResponse(call, body), "a response");
+      const routing = responsesFacts(body as OpenAIResponsesRequest, continued.replica);
+      const answer = answerObject(await engineResponse(call, body, routing), "a response");
       const id = newResponseId();
       const response = asClientResponse(answer.body as Item, id, continued);
       await keep(owner, id, body, response, continued, exchange.replica);
@@ -92,8 +93,8 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
     async stream(call, { body, owner }, model, exchange) {
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
-      exchange.preferredReplica = continued.replica;
-      const events = await engineResponseEvents(call, body);
+      const routing = responsesFacts(body as OpenAIResponsesRequest, continued.replica);
+      const events = await engineResponseEvents(call, body, routing);
       const id = newResponseId();
       const state = {
         own: (response: Item) => void asClientResponse(response, id, continued),

@@ -19,6 +19,8 @@ import {
   operationHandler,
   type OperationSpec,
 } from "../../core/pipeline/operation.ts";
+import type { RoutingFacts } from "../../core/routing/prefix.ts";
+import { chatFacts, completionFacts } from "../../core/routing/prompt.ts";
 import type { StreamAdapter } from "../../core/stream/sse-writer.ts";
 import type { FetchResult } from "../../core/upstream/call.ts";
 import type { UpstreamClient } from "../../core/upstream/client.ts";
@@ -88,6 +90,8 @@ interface OpenAIOperation<B> {
   /** What the answer is, for the error when it is not. */
   what: string;
   json(client: UpstreamClient, init: BodyInit<B>): Promise<FetchResult<unknown>>;
+  /** What its replica is chosen by (core/routing/prompt.ts); unset: the least loaded. */
+  routing?(body: B): RoutingFacts;
   /** Unset: the operation answers JSON only. */
   stream?(client: UpstreamClient, init: BodyInit<B>): Promise<FetchResult<ReadableStream | null>>;
   adapter?(edges: OpenAIEdges, body: B & OpenAIBody, hideUsage: boolean): StreamAdapter;
@@ -104,7 +108,7 @@ function openAIOperation<B>(op: OpenAIOperation<B>): (deps: GatewayDeps, edges: 
       accept: (ctx) => acceptBody<B>(ctx, edges, op.schema),
       async answer(call, { body }, model) {
         if (model !== undefined) body.model = model;
-        const data = await call((client, init) => op.json(client, { ...init, body }));
+        const data = await call((client, init) => op.json(client, { ...init, body }), op.routing?.(body));
         return answerObject(op.answer ? op.answer(data, body) : data, op.what);
       },
       ...(op.stream && op.adapter
@@ -115,7 +119,7 @@ function openAIOperation<B>(op: OpenAIOperation<B>): (deps: GatewayDeps, edges: 
               const options = (body as OpenAIBody).stream_options as { include_usage?: unknown } | null | undefined;
               const hideUsage = exchange.metered && options?.include_usage !== true;
               if (hideUsage) (body as OpenAIBody).stream_options = { ...options, include_usage: true };
-              const events = await call((client, init) => op.stream!(client, { ...init, body }));
+              const events = await call((client, init) => op.stream!(client, { ...init, body }), op.routing?.(body));
               return { events, adapter: op.adapter!(edges, body, hideUsage) };
             },
           }
@@ -133,6 +137,7 @@ export const chatCompletions = openAIOperation<OpenAIChatRequest>({
   what: "a chat completion",
   json: (client, init) => client.POST("/chat/completions", init),
   stream: (client, init) => client.POST("/chat/completions", { ...init, parseAs: "stream" }),
+  routing: (body) => chatFacts(body),
   adapter: (edges, _body, hideUsage) => createChunkStreamAdapter(edges.errorBody, hideUsage),
 });
 
@@ -144,6 +149,7 @@ export const completions = openAIOperation<OpenAICompletionRequest>({
   what: "a completion",
   json: (client, init) => client.POST("/completions", init),
   stream: (client, init) => client.POST("/completions", { ...init, parseAs: "stream" }),
+  routing: (body) => completionFacts(body),
   adapter: (edges, _body, hideUsage) => createChunkStreamAdapter(edges.errorBody, hideUsage),
 });
 

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Deployment } from "../../core/deployments/deployments.ts";
 import { GatewayError } from "../../core/errors.ts";
 import type { EngineCall } from "../../core/pipeline/operation.ts";
+import type { RoutingFacts } from "../../core/routing/prefix.ts";
 import { parseEventJson, engineStreamError } from "../../core/stream/sse-writer.ts";
 import { SseParser } from "../../core/stream/sse.ts";
 import { answerObject } from "./operations.ts";
@@ -37,36 +38,46 @@ const cannotCarry = (what: string, field: string) =>
 
 const isMissingResponsesApi = (err: unknown) => err instanceof GatewayError && err.code === "OperationNotSupported";
 
-/** The engine's Response for `body`: its own Responses API, else the bridge. */
-export async function engineResponse(call: EngineCall, body: Item): Promise<Item> {
+/** The engine's Response for `body`: its own Responses API, else the bridge. `routing`: what its replica
+ * is chosen by (the same prompt either way). */
+export async function engineResponse(call: EngineCall, body: Item, routing?: RoutingFacts): Promise<Item> {
   if (!chatOnly(call.deployment)) {
     try {
-      const data = await call((client, init) => client.POST("/responses", { ...init, body: body as never }));
+      const data = await call((client, init) => client.POST("/responses", { ...init, body: body as never }), routing);
       return answerObject(data, "a response").body as Item;
     } catch (err) {
       if (!isMissingResponsesApi(err) || !remember(call.deployment)) throw err;
     }
   }
   const chat = toChatRequest(body);
-  const data = await call((client, init) => client.POST("/chat/completions", { ...init, body: chat as never }));
+  const data = await call(
+    (client, init) => client.POST("/chat/completions", { ...init, body: chat as never }),
+    routing,
+  );
   return fromChatCompletion(answerObject(data, "a chat completion").body as Item, body);
 }
 
 /** The engine's Responses event stream for `body` (SSE bytes): its own, else the bridge's. */
-export async function engineResponseEvents(call: EngineCall, body: Item): Promise<AsyncIterable<Uint8Array>> {
+export async function engineResponseEvents(
+  call: EngineCall,
+  body: Item,
+  routing?: RoutingFacts,
+): Promise<AsyncIterable<Uint8Array>> {
   if (!chatOnly(call.deployment)) {
     const streamed = { ...body, stream: true };
     try {
-      return await call((client, init) =>
-        client.POST("/responses", { ...init, body: streamed as never, parseAs: "stream" }),
+      return await call(
+        (client, init) => client.POST("/responses", { ...init, body: streamed as never, parseAs: "stream" }),
+        routing,
       );
     } catch (err) {
       if (!isMissingResponsesApi(err) || !remember(call.deployment)) throw err;
     }
   }
   const chat = { ...toChatRequest(body), stream: true, stream_options: { include_usage: true } };
-  const chunks = await call((client, init) =>
-    client.POST("/chat/completions", { ...init, body: chat as never, parseAs: "stream" }),
+  const chunks = await call(
+    (client, init) => client.POST("/chat/completions", { ...init, body: chat as never, parseAs: "stream" }),
+    routing,
   );
   return responsesEventsFromChat(chunks, body);
 }
