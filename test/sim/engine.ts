@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { KvCache, type KvCacheOptions, templateOf } from "./kv-cache.ts";
 
 export interface Script {
   status?: number;
@@ -56,6 +57,9 @@ export class EngineSim {
   /** Responses events as llama.cpp sends them: no sequence_number, output_index, content_index or item_id,
    * and no created_at or model on the response objects. */
   sparseEvents = false;
+  /** A prefix KV cache and prefill queue (kv-cache.ts): chat and Responses answers wait for it, report
+   * `cached_tokens`, and /metrics serves its state as vLLM does. Off unless set. */
+  kv: KvCache | undefined;
   /** Responses created with `store` (the default), for GET/DELETE /v1/responses/{id}. */
   readonly stored = new Map<string, { response: any; input: any[] }>();
   private readonly scripts: Script[] = [];
@@ -99,6 +103,13 @@ export class EngineSim {
     this.peakInFlight = this.inFlight;
     this.sparseEvents = false;
     this.stored.clear();
+    this.kv?.clear();
+  }
+
+  /** Models a prefix KV cache from now on (see kv-cache.ts). */
+  withKvCache(options: KvCacheOptions): this {
+    this.kv = new KvCache(options);
+    return this;
   }
 
   last(path?: string): RecordedRequest {
@@ -178,7 +189,14 @@ export class EngineSim {
     if (this.slowMs && req.method === "POST") await sleep(this.slowMs);
     const script = req.method === "POST" ? this.scripts.shift() : undefined;
     if (script) return this.send(res, script);
-    if (req.method === "POST" && req.url === "/v1/chat/completions") return this.send(res, chatAnswer(body));
+    if (this.kv && req.method === "GET" && req.url === "/metrics")
+      return this.send(res, { text: this.kv.metrics(this.models[0]!) });
+    const prefill =
+      this.kv && req.method === "POST" && /^\/v1\/(chat\/completions|responses)$/.test(req.url ?? "")
+        ? await this.kv.prefill(templateOf(body), sleep)
+        : undefined;
+    if (req.method === "POST" && req.url === "/v1/chat/completions")
+      return this.send(res, chatAnswer(body, prefill?.cachedTokens));
     if (req.method === "POST" && req.url === "/v1/embeddings")
       return this.send(res, embeddingsAnswer(this.floatsOnly ? { ...body, encoding_format: "float" } : body));
     if (this.noResponses && /^\/v1\/(responses|completions)/.test(req.url ?? ""))
@@ -425,7 +443,8 @@ function structuredText(format: any): string | undefined {
   return undefined;
 }
 
-export function chatAnswer(body: any): Script {
+/** `cachedTokens`: prompt tokens the KV cache held (kv-cache.ts), reported as engines do. */
+export function chatAnswer(body: any, cachedTokens?: number): Script {
   const structured = structuredText(body?.response_format);
   const words = structured !== undefined ? [structured] : replyWords(body);
   const call = toolCall(body);
@@ -433,6 +452,7 @@ export function chatAnswer(body: any): Script {
     prompt_tokens: promptTokens(body),
     completion_tokens: call ? 8 : words.length,
     total_tokens: promptTokens(body) + (call ? 8 : words.length),
+    ...(cachedTokens !== undefined ? { prompt_tokens_details: { cached_tokens: cachedTokens } } : {}),
   };
   const base = { id: "chatcmpl-sim", created: 1700000000, model: body?.model ?? "sim-model" };
   const finish = call ? "tool_calls" : body?.max_tokens !== undefined ? "length" : "stop";
