@@ -14,9 +14,11 @@ import { Pool } from "undici";
 import { projectRoot } from "../specs.ts";
 import { startRedis } from "../../test/helpers/redis.ts";
 import { merge, percentile, runLoad, type LoadResult } from "./load.ts";
+import { ROUTING_SECTION_BEGIN, runRoutingBench } from "./routing.ts";
 
 const USAGE = `npm run bench [-- --seconds 2 --rounds 3 --held 1000 --held-chunks 100 --held-gap 50 --only chat-c1,stream-c64]
-                [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8] [--out bench/results] [--docs]`;
+                [--gateway-args "--log-level warn"] [--node-args=--max-semi-space-size=8] [--out bench/results] [--docs]
+       npm run bench -- --routing [--routing-seconds 15 --routing-rate 70 --docs]   (routing.ts)`;
 const options = {
   seconds: { type: "string", default: "2" },
   rounds: { type: "string", default: "3" },
@@ -29,6 +31,10 @@ const options = {
   "held-gap": { type: "string", default: "50" },
   // Also write the table into docs/benchmark-results.md (with the date, machine and commit it was measured on).
   docs: { type: "boolean", default: false },
+  // Replica choice on a KV-cache workload instead (scripts/bench/routing.ts).
+  routing: { type: "boolean", default: false },
+  "routing-seconds": { type: "string", default: "15" },
+  "routing-rate": { type: "string", default: "70" },
   help: { type: "boolean", default: false },
 } as const;
 /** Usage on --help; a one-line error and the usage, not a stack trace, on a wrong option. */
@@ -39,7 +45,7 @@ function readOptions() {
       console.log(USAGE);
       process.exit(0);
     }
-    for (const name of ["seconds", "rounds"] as const) {
+    for (const name of ["seconds", "rounds", "routing-seconds", "routing-rate"] as const) {
       if (!(Number(values[name]) > 0)) throw new Error(`--${name} must be a number > 0, got '${values[name]}'`);
     }
     for (const name of ["held", "held-chunks", "held-gap"] as const) {
@@ -567,11 +573,16 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "latest.json"), JSON.stringify(report, null, 2));
   writeFileSync(join(dir, "latest.md"), md);
-  if (opts.docs)
+  if (opts.docs) {
+    // The routing section (routing.ts) is kept: it is measured by its own run.
+    const path = join(projectRoot, "docs/benchmark-results.md");
+    const before = existsSync(path) ? readFileSync(path, "utf8") : "";
+    const at = before.indexOf(ROUTING_SECTION_BEGIN);
     writeFileSync(
-      join(projectRoot, "docs/benchmark-results.md"),
-      `# Benchmark results\n\nWritten by \`npm run bench -- --docs\` (what is measured and how: [Benchmark](benchmark.md)).\n\n${md}`,
+      path,
+      `# Benchmark results\n\nWritten by \`npm run bench -- --docs\` (what is measured and how: [Benchmark](benchmark.md)).\n\n${md}${at >= 0 ? `\n${before.slice(at)}` : ""}`,
     );
+  }
   console.log(`\n${md}\nbench: wrote ${join(dir, "latest.{json,md}")}`);
 }
 
@@ -642,7 +653,15 @@ async function stopAll(): Promise<void> {
   );
 }
 
-main()
+(opts.routing
+  ? runRoutingBench({
+      seconds: Number(opts["routing-seconds"]),
+      rate: Number(opts["routing-rate"]),
+      out: opts.out,
+      docs: opts.docs,
+    }).then(() => process.exit(0))
+  : main()
+)
   .then(stopAll)
   .then(
     () => process.exit(0),

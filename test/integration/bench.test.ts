@@ -79,11 +79,63 @@ test("a_short_run_covers_every_case_and_target_and_writes_its_report", async () 
   );
 });
 
+test("a_short_routing_run_replays_each_workload_against_each_policy_and_writes_its_report", async () => {
+  const out = mkdtempSync(join(tmpdir(), "bench-routing-"));
+  const args = [
+    "run",
+    "-s",
+    "bench",
+    "--",
+    "--routing",
+    "--routing-seconds",
+    "1",
+    "--routing-rate",
+    "20",
+    "--out",
+    out,
+  ];
+  const { stdout } = await run("npm", args, { timeout: 120_000 });
+  assert.match(stdout, /prefix router: [\d.]+ µs of CPU per request/);
+  const report = JSON.parse(readFileSync(join(out, "routing.json"), "utf8")) as {
+    routerMicros: number;
+    rows: Array<{
+      workload: string;
+      policy: string;
+      requests: number;
+      failures: number;
+      hitRate: number;
+      shares: number[];
+    }>;
+  };
+  assert.equal(
+    report.rows.map((r) => `${r.workload} ${r.policy}`),
+    [
+      "shared least-loaded",
+      "shared prefix",
+      "multi-turn least-loaded",
+      "multi-turn prefix",
+      "unique least-loaded",
+      "unique prefix",
+    ],
+  );
+  for (const row of report.rows) {
+    assert.ok(row.requests >= 16, `${row.workload} ${row.policy}: ${row.requests} requests`);
+    assert.is(row.failures, 0, `${row.workload} ${row.policy}`);
+    assert.is(row.shares.length, 4);
+  }
+  const multiTurn = report.rows.find((r) => r.workload === "multi-turn" && r.policy === "prefix")!;
+  assert.ok(multiTurn.hitRate > 0.5, `a conversation's later turns find their history: ${multiTurn.hitRate}`);
+  assert.is(report.rows.find((r) => r.workload === "unique" && r.policy === "prefix")!.hitRate, 0);
+  assert.ok(report.routerMicros > 0);
+  assert.match(readFileSync(join(out, "routing.md"), "utf8"), /\| shared \| prefix \| \d+ % \|/);
+});
+
 test("a_wrong_option_is_named_with_the_usage_not_a_stack_trace", async () => {
   const script = join(import.meta.dirname, "../../scripts/bench/index.ts");
   for (const [args, message] of [
     [["--bogus"], /^bench: Unknown option '--bogus'/],
     [["--rounds", "x"], /^bench: --rounds must be a number > 0, got 'x'/],
+    [["--routing", "--routing-rate", "0"], /^bench: --routing-rate must be a number > 0, got '0'/],
     [
       ["--only", "chat-c2"],
       /^bench: unknown case chat-c2; cases: chat-c1, chat-c16, chat-c64, stream-c1, stream-c64, embed-c16, chat-aoai-c64, chat-v1-c64, responses-c16, responses-nostore-c16, chat-limited-c16, chat-keyed-c16, stream-keyed-c64, stream-aoai-c64$/m,

@@ -151,9 +151,9 @@ test("engine_load_is_read_from_each_replicas_metrics_and_shown_per_replica", asy
   await postJson(`${gw.url}/v1/chat/completions`, chat("watched", 3, "fill a cache"));
   await watched.engineLoads!.readNow();
   assert.ok(watched.replicas.every((r) => r.engineLoad?.engine === "vllm"));
-  const holder = watched.replicas.find((r) => (r.engineLoad?.kvUsage ?? 0) > 0);
-  assert.ok(holder, "the replica that took the prompt holds it");
-  assert.is(prefix.filter((s) => s.kv!.usage > 0).length, 1);
+  const holder = watched.replicas.find((r) => (r.engineLoad?.promptTokens ?? 0) > 0);
+  assert.ok(holder, "the replica that took the prompt says so");
+  assert.is(prefix.filter((s) => s.kv!.queries > 0).length, 1);
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   for (const r of watched.replicas) {
     assert.match(metrics, `gateway_replica_engine_waiting{deployment="watched",replica="${r.label}"} 0`);

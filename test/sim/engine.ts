@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { KvCache, type KvCacheOptions, templateOf } from "./kv-cache.ts";
+import { answerTemplate, KvCache, type KvCacheOptions, templateOf } from "./kv-cache.ts";
 
 export interface Script {
   status?: number;
@@ -195,6 +195,8 @@ export class EngineSim {
       this.kv && req.method === "POST" && /^\/v1\/(chat\/completions|responses)$/.test(req.url ?? "")
         ? await this.kv.prefill(templateOf(body), sleep)
         : undefined;
+    if (prefill && req.url === "/v1/chat/completions")
+      this.kv!.keep(templateOf(body) + answerTemplate(replyWords(body).join("")));
     if (req.method === "POST" && req.url === "/v1/chat/completions")
       return this.send(res, chatAnswer(body, prefill?.cachedTokens));
     if (req.method === "POST" && req.url === "/v1/embeddings")

@@ -10,6 +10,9 @@ export interface KvCacheOptions {
   blockTokens?: number;
   prefillMsPerToken: number;
   maxRunning?: number;
+  /** Blocks any replica has held, shared by a fleet's caches: what an ideal router could have reused
+   * (`reusable`), the ceiling a measured hit rate is read against. */
+  everSeen?: Set<string>;
 }
 
 export interface Prefill {
@@ -31,6 +34,8 @@ export class KvCache {
   running = 0;
   queries = 0;
   hits = 0;
+  /** Prompt tokens some replica of the fleet held (with `everSeen`). */
+  reusable = 0;
 
   constructor(readonly options: KvCacheOptions) {
     this.blockTokens = options.blockTokens ?? 16;
@@ -42,15 +47,19 @@ export class KvCache {
     return this.queue.length;
   }
 
-  /** KV in use: the blocks held, over the capacity. */
+  /** KV in use, as vLLM reports it: the blocks of the prompts being prefilled, over the capacity (cached
+   * blocks no request holds can be evicted, so they count as free). */
   get usage(): number {
-    return this.blocks.size / this.capacityBlocks;
+    return this.runningBlocks / this.capacityBlocks;
   }
+  private runningBlocks = 0;
 
   clear(): void {
     this.blocks.clear();
     this.queries = 0;
     this.hits = 0;
+    this.reusable = 0;
+    this.options.everSeen?.clear();
   }
 
   /** Waits for a slot, prefills what is not cached, keeps the prompt's blocks. */
@@ -59,28 +68,41 @@ export class KvCache {
     if (this.running >= this.maxRunning) await new Promise<void>((resolve) => this.queue.push(resolve));
     this.running++;
     const started = performance.now();
+    const names = this.blockNames(prompt);
+    this.runningBlocks += names.length;
     try {
-      const names = this.blockNames(prompt);
       let reused = 0;
       while (reused < names.length && this.blocks.has(names[reused]!)) reused++;
+      const seen = this.options.everSeen;
+      let reusable = 0;
+      while (seen && reusable < names.length && seen.has(names[reusable]!)) reusable++;
+      this.reusable += reusable * this.blockTokens;
       const promptTokens = Math.ceil(prompt.length / CHARS_PER_TOKEN);
       const cachedTokens = reused * this.blockTokens;
       this.queries += promptTokens;
       this.hits += cachedTokens;
       const ms = (promptTokens - cachedTokens) * this.options.prefillMsPerToken;
       if (ms > 0) await sleep(ms);
-      for (const name of names) {
-        this.blocks.delete(name);
-        this.blocks.set(name, true);
-      }
-      for (const name of this.blocks.keys()) {
-        if (this.blocks.size <= this.capacityBlocks) break;
-        this.blocks.delete(name);
-      }
+      this.keep(prompt);
       return { promptTokens, cachedTokens, waitedMs: started - queued, prefillMs: performance.now() - started };
     } finally {
+      this.runningBlocks -= names.length;
       this.running--;
       this.queue.shift()?.();
+    }
+  }
+
+  /** Keeps the blocks of `text` (a prompt, or a prompt and the answer generated after it, as engines
+   * keep the KV of the tokens they decode), the least recently used going first past the capacity. */
+  keep(text: string): void {
+    for (const name of this.blockNames(text)) {
+      this.blocks.delete(name);
+      this.blocks.set(name, true);
+      this.options.everSeen?.add(name);
+    }
+    for (const name of this.blocks.keys()) {
+      if (this.blocks.size <= this.capacityBlocks) break;
+      this.blocks.delete(name);
     }
   }
 
@@ -110,6 +132,9 @@ export class KvCache {
     return names;
   }
 }
+
+/** The text an answer adds after its prompt in the template (what the next turn sends back). */
+export const answerTemplate = (text: string) => `<|assistant|>${text}`;
 
 /** The text a chat template would make of a chat or Responses request (tools first, then the turns). */
 export function templateOf(body: any): string {

@@ -48,14 +48,21 @@ export interface RouteChoice<C> {
 /** Most replicas remembered per block: a hot prefix overflows to a few, not to all. */
 const HOLDERS_PER_BLOCK = 4;
 
+interface Remembered {
+  labels: string[];
+  tick: number;
+}
+
 export class Router<C extends RouteCandidate> {
   readonly policy: RoutingPolicy;
   private readonly slack: number;
   private readonly queueLimit: number;
   private readonly kvLimit: number;
   private readonly tableBlocks: number;
-  /** Block hash -> the labels of replicas sent a prompt with that block, most recent first; in LRU order. */
-  private readonly table = new Map<number, string[]>();
+  /** Block hash -> the replicas sent a prompt with that block (most recent first) and when last. */
+  private readonly table = new Map<number, Remembered>();
+  /** Counts prompts remembered: the table's notion of time. */
+  private tick = 0;
   private turn = 0;
 
   constructor(options: RouterOptions) {
@@ -142,10 +149,10 @@ export class Router<C extends RouteCandidate> {
       } else hi = mid - 1;
     }
     for (let depth = deepest; depth >= 0; depth--) {
-      const labels = this.table.get(blocks[depth]!);
-      if (!labels) continue;
+      const entry = this.table.get(blocks[depth]!);
+      if (!entry) continue;
       const found: C[] = [];
-      for (const label of labels) {
+      for (const label of entry.labels) {
         const r = pool.find((c) => c.label === label);
         if (r) found.push(r);
       }
@@ -154,29 +161,33 @@ export class Router<C extends RouteCandidate> {
     return [];
   }
 
-  /** Notes that `label` was sent every block of a prompt (moved to the table's recent end). */
+  /** Notes that `label` was sent every block of a prompt. A touch only stamps the entry; the table is
+   * trimmed when full, least recently used first (a Map's delete and set per block cost twice as much). */
   private remember(blocks: Uint32Array, label: string): void {
+    const tick = ++this.tick;
     for (const block of blocks) {
-      const labels = this.table.get(block);
-      if (labels === undefined) {
-        this.table.set(block, [label]);
+      const entry = this.table.get(block);
+      if (entry === undefined) {
+        this.table.set(block, { labels: [label], tick });
         continue;
       }
-      this.table.delete(block);
-      this.table.set(block, labels);
+      entry.tick = tick;
+      const labels = entry.labels;
       if (labels[0] === label) continue;
       const at = labels.indexOf(label);
       if (at >= 0) labels.splice(at, 1);
       labels.unshift(label);
       if (labels.length > HOLDERS_PER_BLOCK) labels.pop();
     }
-    if (this.table.size > this.tableBlocks) {
-      let excess = this.table.size - this.tableBlocks;
-      for (const key of this.table.keys()) {
-        this.table.delete(key);
-        if (--excess === 0) break;
-      }
-    }
+    if (this.table.size > this.tableBlocks) this.trim();
+  }
+
+  /** Drops the least recently used tenth of the table (at least what is over its bound). */
+  private trim(): void {
+    const keep = Math.floor(this.tableBlocks * 0.9);
+    const ticks = Float64Array.from(this.table.values(), (e) => e.tick).sort();
+    const cutoff = ticks[this.table.size - keep - 1]!; // entries at or before it go
+    for (const [block, entry] of this.table) if (entry.tick <= cutoff) this.table.delete(block);
   }
 }
 
