@@ -35,9 +35,14 @@ async function waitReady(url: string, engine: ChildProcess, name: string): Promi
   throw new Error(`${name} was not ready at ${url}/health within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
-async function startLlama(name: string, model: string, extra: string[]): Promise<{ url: string; child: ChildProcess }> {
+async function startLlama(
+  name: string,
+  model: string,
+  extra: string[],
+  threads = 2,
+): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const args = ["-m", model, "--host", "127.0.0.1", "--port", String(port), "-t", "2", ...extra];
+  const args = ["-m", model, "--host", "127.0.0.1", "--port", String(port), "-t", String(threads), ...extra];
   const child = spawn(env.LLAMA_SERVER!, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
@@ -72,6 +77,10 @@ async function main(): Promise<number> {
     let chat = env.E2E_CHAT_UPSTREAM;
     let embed = env.E2E_EMBED_UPSTREAM;
     let tools = env.E2E_TOOLS ?? (chat ? "0" : "1");
+    // Two replicas of the chat model for routing.e2e.ts (started here only): one thread each (two servers
+    // on two cores fight otherwise), two slots each, no RAM prompt cache (it would hide what routing does:
+    // a replica then holds only its slots' KV, as a GPU holds what fits), metrics on.
+    let replicas = env.E2E_REPLICA_URLS;
     // A chat engine started here serves its metrics (--metrics); one given from outside may not.
     const metrics = env.E2E_ENGINE_METRICS ?? (chat ? "0" : "1");
     if (!chat || !embed) {
@@ -121,6 +130,14 @@ async function main(): Promise<number> {
       for (const s of started) if (s) engines.push(s.child);
       chat ??= started[0]!.url;
       embed ??= started[1]!.url;
+      if (!replicas) {
+        const replicaArgs = ["-a", "tiny-qwen2", "-c", "4096", "-np", "2", "--cache-ram", "0", "--metrics"];
+        const pair = await Promise.all(
+          ["chat replica 1", "chat replica 2"].map((name) => startLlama(name, env.CHAT_MODEL!, replicaArgs, 1)),
+        );
+        for (const r of pair) engines.push(r.child);
+        replicas = pair.map((r) => r.url).join(",");
+      }
     }
     const runner = spawn(
       process.execPath,
@@ -128,7 +145,14 @@ async function main(): Promise<number> {
       {
         cwd: projectRoot,
         stdio: "inherit",
-        env: { ...env, E2E_CHAT_URL: chat, E2E_EMBED_URL: embed, E2E_TOOLS: tools, E2E_ENGINE_METRICS: metrics },
+        env: {
+          ...env,
+          E2E_CHAT_URL: chat,
+          E2E_EMBED_URL: embed,
+          E2E_TOOLS: tools,
+          E2E_ENGINE_METRICS: metrics,
+          ...(replicas ? { E2E_REPLICA_URLS: replicas } : {}),
+        },
       },
     );
     const [code] = await once(runner, "exit");
