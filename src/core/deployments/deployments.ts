@@ -40,8 +40,8 @@ import { type RouteReason, Router } from "../routing/router.ts";
 export interface Deployment {
   /** Its name in the deployments file; undefined for the one engine of the flags. */
   readonly name: string | undefined;
-  /** The settings its calls use: the gateway's, with this deployment's engine, key and timeouts. */
-  readonly config: Config;
+  /** How long a request's engine calls may take in all (its `timeouts.total`, else --total-timeout). */
+  readonly totalTimeoutMs: number;
   readonly upstream: Upstream;
   readonly models: ModelCatalog;
   /** Ready while any of its replicas is. */
@@ -174,7 +174,7 @@ function createDeployment(
   const routes = new Map<string, EngineRoute>();
   return {
     name: spec.name,
-    config: own(upstream.baseUrl),
+    totalTimeoutMs: own(upstream.baseUrl).totalTimeoutMs,
     upstream,
     models,
     readiness,
@@ -211,7 +211,7 @@ export function createDeployments(
       events.engineUp?.(d.name ?? "default", now.state === "ready");
       const line = {
         deployment: d.name,
-        engine: d.config.upstreamBaseUrl,
+        engine: d.upstream.baseUrl,
         state: now.state,
         was: before.state,
         reason: now.reason,

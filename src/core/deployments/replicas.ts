@@ -122,7 +122,7 @@ export function balancedUpstream(
   });
   return {
     client,
-    baseHeaders: first.upstream.baseHeaders,
+    engineHeaders: () => first.upstream.engineHeaders(),
     getRootJson: (path, signal) => router.choose(replicas, undefined)!.replica.upstream.getRootJson(path, signal),
     route: (method, path, optional) => first.upstream.route(method, path, optional),
     transport,

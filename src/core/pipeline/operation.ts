@@ -122,8 +122,8 @@ export async function withEngine<T>(
   run: (call: EngineCall, signal: RequestSignal) => Promise<T>,
 ): Promise<T> {
   const exchange = exchangeOf(ctx);
-  const { signal, dispose } = createRequestSignal(ctx.res, d.config.totalTimeoutMs);
-  const headers = upstreamHeaders(ctx, d.upstream.baseHeaders);
+  const { signal, dispose } = createRequestSignal(ctx.res, d.totalTimeoutMs);
+  const headers = upstreamHeaders(ctx, d.upstream.engineHeaders());
   const engineCall = (signal: RequestSignal): EngineCall => {
     let started: number | undefined;
     const call = Object.assign(
@@ -140,8 +140,8 @@ export async function withEngine<T>(
     call.detach = () => {
       const own = new RequestSignal();
       const timer = setTimeout(
-        () => own.abort(new TotalTimeout(`no answer within ${d.config.totalTimeoutMs} ms`)),
-        d.config.totalTimeoutMs,
+        () => own.abort(new TotalTimeout(`no answer within ${d.totalTimeoutMs} ms`)),
+        d.totalTimeoutMs,
       );
       timer.unref();
       return { call: engineCall(own), signal: own, dispose: () => clearTimeout(timer) };

@@ -12,8 +12,9 @@ export type UpstreamClient = Client<paths>;
 
 export interface Upstream {
   client: UpstreamClient;
-  /** Headers every upstream call carries (the engine key, if any). */
-  baseHeaders: Readonly<Record<string, string>>;
+  /** The headers an engine call carries (the engine key, if any): asked per call, so a credential that
+   * changes (a token refreshed apart from requests) needs no new client. */
+  engineHeaders(): Readonly<Record<string, string>>;
   /** GET a JSON document outside the OpenAI API, relative to the engine's root (TEI's `/info`). */
   getRootJson(path: string, signal: AbortSignal): Promise<{ status: number; body: unknown }>;
   /** Names an engine route (under the OpenAI base URL) for failure messages; built once per gateway route. */
@@ -65,7 +66,7 @@ export function createUpstream(config: UpstreamOptions, events: TransportEvents 
   });
   return {
     client,
-    baseHeaders,
+    engineHeaders: () => baseHeaders,
     async getRootJson(path, signal) {
       const res = await agent.request({
         origin: rootUrl.origin,

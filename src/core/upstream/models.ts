@@ -49,7 +49,10 @@ export function createModelCatalog(upstream: Upstream, ttlMs: number, timeoutMs:
   const fetchModels = async (): Promise<OpenAIModel[]> => {
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const { data, error, response } = await upstream.client.GET("/models", { headers: upstream.baseHeaders, signal });
+      const { data, error, response } = await upstream.client.GET("/models", {
+        headers: upstream.engineHeaders(),
+        signal,
+      });
       // TEI serves no /v1/models; its /info names the model (`model_id`).
       const tei = response.status === 404 ? await teiModels(upstream, signal) : undefined;
       if (tei === undefined && (error !== undefined || !response.ok))

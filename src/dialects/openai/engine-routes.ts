@@ -137,13 +137,13 @@ async function callEngine(
   exceeded: () => boolean,
   missingIsUndefined = false,
 ): Promise<UpstreamResponse | undefined> {
-  const headers = upstreamHeaders(ctx, d.upstream.baseHeaders);
+  const headers = upstreamHeaders(ctx, d.upstream.engineHeaders());
   if (sent.contentType) headers["content-type"] = sent.contentType;
   const accepts = ctx.get("accept");
   if (accepts) headers.accept = accepts;
   // The signal lives as long as the answer does (the body is piped after the handler returns): it ends
   // with the response.
-  const { signal } = createRequestSignal(ctx.res, d.config.totalTimeoutMs);
+  const { signal } = createRequestSignal(ctx.res, d.totalTimeoutMs);
   const query = engineQuery(ctx.querystring);
   const url = `${d.upstream.rootUrl}${enginePath}${query ? `?${query}` : ""}`;
   const started = performance.now();
