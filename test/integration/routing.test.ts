@@ -8,6 +8,9 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { postJson, startGateway, untilStatus, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
+import { anchorOf, hashString, prefixBlocks } from "../../src/core/routing/prefix.ts";
+import { chatFacts } from "../../src/core/routing/prompt.ts";
+import { rendezvous } from "../../src/core/routing/router.ts";
 
 interface Ctx {
   prefix: EngineSim[];
@@ -21,14 +24,35 @@ const test = suite<Ctx>("routing");
 const PROMPTS = 13;
 const KV = { capacityTokens: 7 * 1100, prefillMsPerToken: 0.01, maxRunning: 4 };
 const system = (i: number) => `System prompt ${i}: ${"you answer briefly and precisely. ".repeat(120)}`;
-const chat = (model: string, i: number, question: string, extra: object = {}) => ({
+const chat = (model: string, i: number, question: string, extra: object = {}, systemOf = system) => ({
   model,
   messages: [
-    { role: "system", content: system(i) },
-    { role: "user", content: question },
+    { role: "system" as const, content: systemOf(i) },
+    { role: "user" as const, content: question },
   ],
   ...extra,
 });
+
+/** PROMPTS system prompts that rendezvous places at most five to a replica, so each home's cache holds
+ * its own: placement by hash is even only on average, and with a few prefixes one replica can be home to
+ * more than its cache holds (overflow answers load, not cache size). */
+function placedPrompts(sims: EngineSim[]): string[] {
+  const candidates = sims.map((s) => {
+    const label = new URL(s.url).host;
+    return { label, labelHash: hashString(label), inFlight: 0, engineLoad: undefined, isIn: true };
+  });
+  const homes = new Map<string, number>();
+  const prompts: string[] = [];
+  for (let n = 0; prompts.length < PROMPTS; n++) {
+    const prompt = system(n);
+    const blocks = prefixBlocks(chatFacts(chat("x", n, "q")).prompt!);
+    const home = rendezvous(candidates, anchorOf(blocks, undefined)!)[0]!.label;
+    if ((homes.get(home) ?? 0) >= 5) continue;
+    homes.set(home, (homes.get(home) ?? 0) + 1);
+    prompts.push(prompt);
+  }
+  return prompts;
+}
 const urls = (sims: EngineSim[]) => `[${sims.map((s) => s.url).join(", ")}]`;
 const deploymentOf = (gw: RunningGateway, name: string) => gw.gateway.deps.deployments.find(name)!;
 
@@ -71,10 +95,14 @@ test("shared_prefixes_find_their_cache_on_prefix_routing_and_miss_it_on_least_lo
   prefix,
   least,
 }) => {
+  const prompts = placedPrompts(prefix);
   for (let round = 0; round < 4; round++)
     for (let i = 0; i < PROMPTS; i++)
       for (const model of ["prefix", "least"]) {
-        const res = await postJson(`${gw.url}/v1/chat/completions`, chat(model, i, `question ${round}`));
+        const res = await postJson(
+          `${gw.url}/v1/chat/completions`,
+          chat(model, i, `question ${round}`, {}, (n) => prompts[n]!),
+        );
         assert.is(res.status, 200, JSON.stringify(res.json));
       }
   const [withPrefix, withLeast] = [hitRate(prefix), hitRate(least)];
