@@ -36,12 +36,13 @@ export type CallInit = {
   routing: RoutingFacts | undefined;
 };
 
-/** One engine call: `send` gets the engine's typed client and the handler's init; `routing`, what the
- * replica is chosen by (core/routing: the prompt, its cache key, the previous turn's replica). Failures
+/** One engine call: `send` gets the engine's typed client and the handler's init; `routing` gives what the
+ * replica is chosen by (core/routing: the prompt, its cache key, the previous turn's replica), read only
+ * when the deployment has replicas to choose between. Failures
  * and error answers become GatewayErrors, the time to the answer is the exchange's. */
 export type EngineCall = (<T>(
   send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>,
-  routing?: RoutingFacts,
+  routing?: () => RoutingFacts,
 ) => Promise<NonNullable<T>>) & {
   /** The same engine, called apart from the client's connection (a background run): its own signal and
    * total timeout. */
@@ -127,10 +128,18 @@ export async function withEngine<T>(
   const engineCall = (signal: RequestSignal): EngineCall => {
     let started: number | undefined;
     const call = Object.assign(
-      async <T>(send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>, routing?: RoutingFacts) => {
+      async <T>(
+        send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>,
+        routing?: () => RoutingFacts,
+      ) => {
         started ??= performance.now();
         exchange.engineAsked = true;
-        const init: CallInit = { headers, signal: asFetchSignal(signal), exchange, routing };
+        const init: CallInit = {
+          headers,
+          signal: asFetchSignal(signal),
+          exchange,
+          routing: routing && d.router ? routing() : undefined,
+        };
         const { data } = await callUpstream(signal, () => send(d.upstream.client, init), route);
         exchange.upstreamMs = performance.now() - started;
         return data;

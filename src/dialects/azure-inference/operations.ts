@@ -62,7 +62,7 @@ const chatCompletions = (): OperationSpec<AzureAccepted<AzureChatCompletionsOpti
     const now = Math.floor(Date.now() / 1000);
     const data = await call(
       (client, init) => client.POST("/chat/completions", { ...init, body: request }),
-      chatFacts(request),
+      () => chatFacts(request),
     );
     const result = toAzureChatCompletions(data, { model: mappedModel(model), now });
     return { body: result, usage: usageOf(result.usage) };
@@ -72,7 +72,7 @@ const chatCompletions = (): OperationSpec<AzureAccepted<AzureChatCompletionsOpti
     const now = Math.floor(Date.now() / 1000);
     const events = await call(
       (client, init) => client.POST("/chat/completions", { ...init, body: request, parseAs: "stream" }),
-      chatFacts(request),
+      () => chatFacts(request),
     );
     return {
       events,

@@ -200,7 +200,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
     /** The end is written: an abort while the rest of the engine's answer is read changes nothing. */
     let recorded = false;
     try {
-      const routing = responsesFacts(run.body as OpenAIResponsesRequest, run.continued.replica);
+      const routing = () => responsesFacts(run.body as OpenAIResponsesRequest, run.continued.replica);
       const events = await engineResponseEvents(detached.call, run.body, routing);
       answered = true;
       const parser = new SseParser();

@@ -83,7 +83,7 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
         if (wantsStream) return { body: Readable.from(followRun(store, id, owner, -1)), headers: SSE_HEADERS };
         return { body: queued };
       }
-      const routing = responsesFacts(body as OpenAIResponsesRequest, continued.replica);
+      const routing = () => responsesFacts(body as OpenAIResponsesRequest, continued.replica);
       const answer = answerObject(await engineResponse(call, body, routing), "a response");
       const id = newResponseId();
       const response = asClientResponse(answer.body as Item, id, continued);
@@ -93,7 +93,7 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
     async stream(call, { body, owner }, model, exchange) {
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
-      const routing = responsesFacts(body as OpenAIResponsesRequest, continued.replica);
+      const routing = () => responsesFacts(body as OpenAIResponsesRequest, continued.replica);
       const events = await engineResponseEvents(call, body, routing);
       const id = newResponseId();
       const state = {

@@ -108,7 +108,10 @@ function openAIOperation<B>(op: OpenAIOperation<B>): (deps: GatewayDeps, edges: 
       accept: (ctx) => acceptBody<B>(ctx, edges, op.schema),
       async answer(call, { body }, model) {
         if (model !== undefined) body.model = model;
-        const data = await call((client, init) => op.json(client, { ...init, body }), op.routing?.(body));
+        const data = await call(
+          (client, init) => op.json(client, { ...init, body }),
+          op.routing && (() => op.routing!(body)),
+        );
         return answerObject(op.answer ? op.answer(data, body) : data, op.what);
       },
       ...(op.stream && op.adapter
@@ -119,7 +122,10 @@ function openAIOperation<B>(op: OpenAIOperation<B>): (deps: GatewayDeps, edges: 
               const options = (body as OpenAIBody).stream_options as { include_usage?: unknown } | null | undefined;
               const hideUsage = exchange.metered && options?.include_usage !== true;
               if (hideUsage) (body as OpenAIBody).stream_options = { ...options, include_usage: true };
-              const events = await call((client, init) => op.stream!(client, { ...init, body }), op.routing?.(body));
+              const events = await call(
+                (client, init) => op.stream!(client, { ...init, body }),
+                op.routing && (() => op.routing!(body)),
+              );
               return { events, adapter: op.adapter!(edges, body, hideUsage) };
             },
           }

@@ -40,7 +40,7 @@ const isMissingResponsesApi = (err: unknown) => err instanceof GatewayError && e
 
 /** The engine's Response for `body`: its own Responses API, else the bridge. `routing`: what its replica
  * is chosen by (the same prompt either way). */
-export async function engineResponse(call: EngineCall, body: Item, routing?: RoutingFacts): Promise<Item> {
+export async function engineResponse(call: EngineCall, body: Item, routing?: () => RoutingFacts): Promise<Item> {
   if (!chatOnly(call.deployment)) {
     try {
       const data = await call((client, init) => client.POST("/responses", { ...init, body: body as never }), routing);
@@ -61,7 +61,7 @@ export async function engineResponse(call: EngineCall, body: Item, routing?: Rou
 export async function engineResponseEvents(
   call: EngineCall,
   body: Item,
-  routing?: RoutingFacts,
+  routing?: () => RoutingFacts,
 ): Promise<AsyncIterable<Uint8Array>> {
   if (!chatOnly(call.deployment)) {
     const streamed = { ...body, stream: true };
