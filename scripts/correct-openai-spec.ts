@@ -24,6 +24,21 @@ export const DEFAULTED_FIELDS: ReadonlyArray<{ schema: string; field: string; re
   },
 ];
 
+/** Fields the spec types without null that the service answers null (and the Open Responses specification
+ * requires, null when unset). */
+export const NULLABLE_FIELDS: ReadonlyArray<{ schema: string; field: string; reason: string }> = [
+  {
+    schema: "ModelResponseProperties",
+    field: "user",
+    reason: "a Response carries `user: null` when the request gave none (Open Responses ResponseResource requires it)",
+  },
+  {
+    schema: "Response",
+    field: "usage",
+    reason: "a Response not yet complete (queued, in progress) has `usage: null`, as the service answers",
+  },
+];
+
 /** Numeric bounds the service has but the engines do not (the Azure OpenAI routes keep theirs in
  * dialects/azure-openai/body-rules.ts). */
 export const ENGINE_FREE_BOUNDS: ReadonlyArray<{ schema: string; field: string; keyword: string; reason: string }> = [
@@ -82,7 +97,7 @@ function dropKeyword(node: Json, keyword: string): number {
 /** The corrections, applied to a copy of the pruned document:
  * - `oneOf` becomes `anyOf`: the service takes a value that fits two branches (a Responses message whose
  *   content is a list of parts is both an EasyInputMessage and an InputMessage; the spec's oneOf refuses it);
- * - DEFAULTED_FIELDS become optional; ENGINE_FREE_BOUNDS are dropped. */
+ * - DEFAULTED_FIELDS become optional; ENGINE_FREE_BOUNDS are dropped; NULLABLE_FIELDS take null. */
 export function correctOpenAISpec(doc: JsonObject): JsonObject {
   const toAnyOf = (node: Json): Json => {
     if (Array.isArray(node)) return node.map(toAnyOf);
@@ -105,6 +120,14 @@ export function correctOpenAISpec(doc: JsonObject): JsonObject {
   for (const { schema, field, keyword } of ENGINE_FREE_BOUNDS) {
     if (dropKeyword(propertyOf(schemas, schema, field), keyword) === 0)
       throw new Error(`spec correction: ${schema}.${field} has no ${keyword}; remove the correction`);
+  }
+  for (const { schema, field } of NULLABLE_FIELDS) {
+    const property = propertyOf(schemas, schema, field);
+    if (property.anyOf || property.type === "null")
+      throw new Error(`spec correction: ${schema}.${field} already takes null; remove the correction`);
+    const { description, ...typed } = property;
+    for (const key of Object.keys(property)) delete property[key];
+    Object.assign(property, { anyOf: [typed, { type: "null" }] }, description ? { description } : {});
   }
   boundMetadata(schemas);
   return corrected;

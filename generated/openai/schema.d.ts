@@ -1124,8 +1124,7 @@ export interface components {
             top_logprobs?: number | null;
             temperature?: number | null;
             top_p?: number | null;
-            /** @deprecated */
-            user?: string;
+            user?: string | null;
             safety_identifier?: string | null;
             prompt_cache_key?: string | null;
             /** @deprecated */
@@ -1195,7 +1194,7 @@ export interface components {
             reasoning?: components["schemas"]["Reasoning"] | null;
             instructions: (string | components["schemas"]["InputItem"][]) | null;
             output_text?: string | null;
-            usage?: components["schemas"]["ResponseUsage"];
+            usage?: components["schemas"]["ResponseUsage"] | null;
             prompt_cache_options?: components["schemas"]["PromptCacheOptions"];
             moderation?: components["schemas"]["Moderation"] | null;
             /** @default true */

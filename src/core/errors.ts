@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   InvalidExtraParametersHeader: 400,
   ExtraParametersNotAllowed: 400,
   InvalidRequestBody: 400,
+  /** A Responses create continues a response nothing stored answers to (OpenAI's previous_response_not_found). */
+  PreviousResponseNotFound: 400,
   /** An engine's 4xx that named no type of its own. */
   InvalidRequest: 400,
   InvalidJson: 400,

@@ -68,7 +68,7 @@ for (const [dialect, base, model] of [
   });
 }
 
-test("store_false_keeps_nothing_and_unknown_ids_are_404", async ({ gw, sim }) => {
+test("store_false_keeps_nothing_and_unknown_ids_are_404_or_previous_response_not_found", async ({ gw, sim }) => {
   const openai = client(gw, "/openai/v1");
   const unstored = await openai.responses.create({ model: "d", input: "x", store: false });
   assert.instance(await openai.responses.retrieve(unstored.id).catch((e: unknown) => e), OpenAI.NotFoundError);
@@ -76,8 +76,11 @@ test("store_false_keeps_nothing_and_unknown_ids_are_404", async ({ gw, sim }) =>
   const missing = await openai.responses
     .create({ model: "d", input: "x", previous_response_id: unstored.id })
     .catch((e: unknown) => e);
-  assert.instance(missing, OpenAI.NotFoundError);
-  assert.match((missing as Error).message, /Response with id 'resp_[0-9a-f]+' not found/);
+  // As OpenAI answers a create that continues what it does not hold: agent clients resend the conversation.
+  assert.instance(missing, OpenAI.BadRequestError);
+  assert.is((missing as InstanceType<typeof OpenAI.BadRequestError>).code, "previous_response_not_found");
+  assert.is((missing as InstanceType<typeof OpenAI.BadRequestError>).param, "previous_response_id");
+  assert.match((missing as Error).message, /Previous response with id 'resp_[0-9a-f]+' not found/);
   assert.is(enginePosts(sim).length, posts, "the engine was not called");
 });
 
@@ -86,10 +89,11 @@ test("a_response_belongs_to_the_credential_that_made_it", async ({ gw }) => {
   const theirs = client(gw, "/v1", KEYS[1]);
   assert.instance(await theirs.responses.retrieve(mine.id).catch((e: unknown) => e), OpenAI.NotFoundError);
   assert.instance(await theirs.responses.delete(mine.id).catch((e: unknown) => e), OpenAI.NotFoundError);
-  assert.instance(
-    await theirs.responses.create({ model: "d", input: "x", previous_response_id: mine.id }).catch((e: unknown) => e),
-    OpenAI.NotFoundError,
-  );
+  const continued = await theirs.responses
+    .create({ model: "d", input: "x", previous_response_id: mine.id })
+    .catch((e: unknown) => e);
+  assert.instance(continued, OpenAI.BadRequestError);
+  assert.is((continued as InstanceType<typeof OpenAI.BadRequestError>).code, "previous_response_not_found");
   assert.is((await client(gw, "/v1").responses.retrieve(mine.id)).id, mine.id, "still there for its owner");
 });
 

@@ -117,10 +117,12 @@ test("an_owner_comes_only_from_the_credential_that_authenticated", async ({ gw }
     await fetch(`${gw.url}/openai/v1/responses/${id}`, { method: "DELETE", headers: forged }),
     await fetch(`${gw.url}/openai/v1/conversations/${conversation.id}`, { method: "DELETE", headers: forged }),
   ];
+  // A continuation of what the caller does not hold is previous_response_not_found (400), as OpenAI answers.
   assert.equal(
     reads.map((r) => r.status),
-    [404, 404, 404, 404, 404, 404, 404],
+    [404, 404, 404, 404, 400, 404, 404],
   );
+  assert.is(((await reads[4]!.json()) as { error: { code: string } }).error.code, "previous_response_not_found");
   assert.is((await get(gw, `/openai/v1/responses/${id}`, teamA)).status, 200, "still there for its owner");
   assert.is((await get(gw, `/openai/v1/conversations/${conversation.id}`, teamA)).status, 200);
 

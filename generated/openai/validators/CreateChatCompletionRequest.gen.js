@@ -20,7 +20,7 @@ const schema85 = {"type":"object","properties":{"type":{"type":"string","enum":[
 const schema91 = {"type":"boolean","default":true};
 const schema92 = {"type":"object","properties":{"name":{"type":"string"}},"required":["name"]};
 const schema33 = {"allOf":[{"$ref":"#/components/schemas/ModelResponseProperties"},{"type":"object","properties":{"prompt_cache_options":{"$ref":"#/components/schemas/PromptCacheOptionsParam"},"top_logprobs":{"type":"integer","minimum":0,"maximum":20}}}]};
-const schema34 = {"type":"object","properties":{"metadata":{"$ref":"#/components/schemas/Metadata"},"top_logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":20},{"type":"null"}]},"temperature":{"anyOf":[{"type":"number","minimum":0,"maximum":2,"default":1},{"type":"null"}]},"top_p":{"anyOf":[{"type":"number","minimum":0,"maximum":1,"default":1},{"type":"null"}]},"user":{"type":"string","deprecated":true},"safety_identifier":{"anyOf":[{"type":"string","maxLength":64},{"type":"null"}]},"prompt_cache_key":{"anyOf":[{"type":"string"},{"type":"null"}]},"prompt_cache_retention":{"deprecated":true,"anyOf":[{"type":"string","enum":["in_memory","24h"]},{"type":"null"}]}}};
+const schema34 = {"type":"object","properties":{"metadata":{"$ref":"#/components/schemas/Metadata"},"top_logprobs":{"anyOf":[{"type":"integer","minimum":0,"maximum":20},{"type":"null"}]},"temperature":{"anyOf":[{"type":"number","minimum":0,"maximum":2,"default":1},{"type":"null"}]},"top_p":{"anyOf":[{"type":"number","minimum":0,"maximum":1,"default":1},{"type":"null"}]},"user":{"anyOf":[{"type":"string","deprecated":true},{"type":"null"}]},"safety_identifier":{"anyOf":[{"type":"string","maxLength":64},{"type":"null"}]},"prompt_cache_key":{"anyOf":[{"type":"string"},{"type":"null"}]},"prompt_cache_retention":{"deprecated":true,"anyOf":[{"type":"string","enum":["in_memory","24h"]},{"type":"null"}]}}};
 const schema35 = {"anyOf":[{"type":"object","additionalProperties":{"type":"string","maxLength":512},"maxProperties":16,"propertyNames":{"maxLength":64}},{"type":"null"}]};
 const func1 = require("ajv/dist/runtime/ucs2length").default;
 
@@ -432,10 +432,58 @@ var valid0 = true;
 }
 if(valid0){
 if(data.user !== undefined){
+let data5 = data.user;
 const _errs30 = errors;
-if(typeof data.user !== "string"){
-validate23.errors = [{instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+const _errs31 = errors;
+let valid8 = false;
+const _errs32 = errors;
+if(typeof data5 !== "string"){
+const err23 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+var _valid4 = _errs32 === errors;
+valid8 = valid8 || _valid4;
+const _errs34 = errors;
+if(data5 !== null){
+const err24 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+var _valid4 = _errs34 === errors;
+valid8 = valid8 || _valid4;
+if(!valid8){
+const err25 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+validate23.errors = vErrors;
 return false;
+}
+else {
+errors = _errs31;
+if(vErrors !== null){
+if(_errs31){
+vErrors.length = _errs31;
+}
+else {
+vErrors = null;
+}
+}
 }
 var valid0 = _errs30 === errors;
 }
@@ -445,51 +493,14 @@ var valid0 = true;
 if(valid0){
 if(data.safety_identifier !== undefined){
 let data6 = data.safety_identifier;
-const _errs32 = errors;
-const _errs33 = errors;
-let valid8 = false;
-const _errs34 = errors;
-if(errors === _errs34){
+const _errs36 = errors;
+const _errs37 = errors;
+let valid9 = false;
+const _errs38 = errors;
+if(errors === _errs38){
 if(typeof data6 === "string"){
 if(func1(data6) > 64){
-const err23 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-else {
-const err24 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-var _valid4 = _errs34 === errors;
-valid8 = valid8 || _valid4;
-const _errs36 = errors;
-if(data6 !== null){
-const err25 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-var _valid4 = _errs36 === errors;
-valid8 = valid8 || _valid4;
-if(!valid8){
-const err26 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const err26 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/0/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -497,34 +508,10 @@ else {
 vErrors.push(err26);
 }
 errors++;
-validate23.errors = vErrors;
-return false;
+}
 }
 else {
-errors = _errs33;
-if(vErrors !== null){
-if(_errs33){
-vErrors.length = _errs33;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs32 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.prompt_cache_key !== undefined){
-let data7 = data.prompt_cache_key;
-const _errs38 = errors;
-const _errs39 = errors;
-let valid9 = false;
-const _errs40 = errors;
-if(typeof data7 !== "string"){
-const err27 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err27 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -533,11 +520,12 @@ vErrors.push(err27);
 }
 errors++;
 }
-var _valid5 = _errs40 === errors;
+}
+var _valid5 = _errs38 === errors;
 valid9 = valid9 || _valid5;
-const _errs42 = errors;
-if(data7 !== null){
-const err28 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+const _errs40 = errors;
+if(data6 !== null){
+const err28 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -546,10 +534,10 @@ vErrors.push(err28);
 }
 errors++;
 }
-var _valid5 = _errs42 === errors;
+var _valid5 = _errs40 === errors;
 valid9 = valid9 || _valid5;
 if(!valid9){
-const err29 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+const err29 = {instancePath:instancePath+"/safety_identifier",schemaPath:"#/properties/safety_identifier/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -561,30 +549,30 @@ validate23.errors = vErrors;
 return false;
 }
 else {
-errors = _errs39;
+errors = _errs37;
 if(vErrors !== null){
-if(_errs39){
-vErrors.length = _errs39;
+if(_errs37){
+vErrors.length = _errs37;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs38 === errors;
+var valid0 = _errs36 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
-if(data.prompt_cache_retention !== undefined){
-let data8 = data.prompt_cache_retention;
-const _errs44 = errors;
-const _errs45 = errors;
+if(data.prompt_cache_key !== undefined){
+let data7 = data.prompt_cache_key;
+const _errs42 = errors;
+const _errs43 = errors;
 let valid10 = false;
-const _errs46 = errors;
-if(typeof data8 !== "string"){
-const err30 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const _errs44 = errors;
+if(typeof data7 !== "string"){
+const err30 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -593,8 +581,11 @@ vErrors.push(err30);
 }
 errors++;
 }
-if(!((data8 === "in_memory") || (data8 === "24h"))){
-const err31 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema34.properties.prompt_cache_retention.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+var _valid6 = _errs44 === errors;
+valid10 = valid10 || _valid6;
+const _errs46 = errors;
+if(data7 !== null){
+const err31 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -605,9 +596,8 @@ errors++;
 }
 var _valid6 = _errs46 === errors;
 valid10 = valid10 || _valid6;
-const _errs48 = errors;
-if(data8 !== null){
-const err32 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(!valid10){
+const err32 = {instancePath:instancePath+"/prompt_cache_key",schemaPath:"#/properties/prompt_cache_key/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -615,11 +605,34 @@ else {
 vErrors.push(err32);
 }
 errors++;
+validate23.errors = vErrors;
+return false;
 }
-var _valid6 = _errs48 === errors;
-valid10 = valid10 || _valid6;
-if(!valid10){
-const err33 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+else {
+errors = _errs43;
+if(vErrors !== null){
+if(_errs43){
+vErrors.length = _errs43;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs42 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.prompt_cache_retention !== undefined){
+let data8 = data.prompt_cache_retention;
+const _errs48 = errors;
+const _errs49 = errors;
+let valid11 = false;
+const _errs50 = errors;
+if(typeof data8 !== "string"){
+const err33 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -627,21 +640,56 @@ else {
 vErrors.push(err33);
 }
 errors++;
+}
+if(!((data8 === "in_memory") || (data8 === "24h"))){
+const err34 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/0/enum",keyword:"enum",params:{allowedValues: schema34.properties.prompt_cache_retention.anyOf[0].enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+var _valid7 = _errs50 === errors;
+valid11 = valid11 || _valid7;
+const _errs52 = errors;
+if(data8 !== null){
+const err35 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+var _valid7 = _errs52 === errors;
+valid11 = valid11 || _valid7;
+if(!valid11){
+const err36 = {instancePath:instancePath+"/prompt_cache_retention",schemaPath:"#/properties/prompt_cache_retention/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
 validate23.errors = vErrors;
 return false;
 }
 else {
-errors = _errs45;
+errors = _errs49;
 if(vErrors !== null){
-if(_errs45){
-vErrors.length = _errs45;
+if(_errs49){
+vErrors.length = _errs49;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs44 === errors;
+var valid0 = _errs48 === errors;
 }
 else {
 var valid0 = true;

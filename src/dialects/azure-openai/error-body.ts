@@ -8,10 +8,13 @@ export interface AzureOpenAIErrorBody {
   error: { code: string; message: string; param?: string; type: "error" };
 }
 
+/** Codes Azure OpenAI reports as OpenAI spells them (its Responses API answers with OpenAI's codes). */
+const OPENAI_SPELLED: Partial<Record<string, string>> = { PreviousResponseNotFound: "previous_response_not_found" };
+
 export function toAzureOpenAIErrorBody(err: GatewayError): AzureOpenAIErrorBody {
   return {
     error: {
-      code: err.code,
+      code: OPENAI_SPELLED[err.code] ?? err.code,
       message: err.message,
       ...(err.target !== undefined ? { param: err.target } : {}),
       type: "error",

@@ -172,8 +172,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
   };
   const adapter = createResponsesStreamAdapter(typeof run.body.model === "string" ? run.body.model : undefined, {
     own(response) {
-      asClientResponse(response, id, continued);
-      response.background = true;
+      asClientResponse(response, id, continued, { ...run.body, background: true });
       latest = response;
     },
     keep: (response) => void (final = response), // written after its events (followers end on either)

@@ -71,7 +71,7 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       if (background) {
         const createdAt = Date.now();
         const id = newResponseId();
-        const queued = asClientResponse(queuedResponse(body, createdAt), id, continued);
+        const queued = asClientResponse(queuedResponse(body, createdAt), id, continued, body);
         const input = withItemIds(body.input, id);
         const leaseUntil = createdAt + deps.config.runLeaseMs;
         await store.putResponse({ id, owner, response: queued, input, createdAt, leaseUntil }, ttl);
@@ -86,7 +86,7 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       const routing = () => responsesFacts(body as OpenAIResponsesRequest, continued.replica);
       const answer = answerObject(await engineResponse(call, body, routing), "a response");
       const id = newResponseId();
-      const response = asClientResponse(answer.body as Item, id, continued);
+      const response = asClientResponse(answer.body as Item, id, continued, body);
       await keep(owner, id, body, response, continued, exchange.replica);
       return { body: response, usage: answer.usage };
     },
@@ -97,7 +97,7 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       const events = await engineResponseEvents(call, body, routing);
       const id = newResponseId();
       const state = {
-        own: (response: Item) => void asClientResponse(response, id, continued),
+        own: (response: Item) => void asClientResponse(response, id, continued, body),
         keep: (response: Item) => keep(owner, id, body, response, continued, exchange.replica),
       };
       return {

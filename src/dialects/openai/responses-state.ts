@@ -2,6 +2,7 @@
 // with the input it was made from (store defaults to true, as on Azure); `previous_response_id` and
 // `item_reference` inputs are rebuilt from the store and the engine is sent the whole conversation, never an
 // id it would not know; ids are the gateway's own. A stored response belongs to the credential that made it.
+import { completeResponse } from "./response-object.ts";
 import { randomBytes } from "node:crypto";
 import type { Context } from "koa";
 import { GatewayError } from "../../core/errors.ts";
@@ -70,8 +71,9 @@ export async function refuseDuplicateItems(
 }
 
 /** Rewrites a Responses body for a stateless engine: earlier turns in (from `previous_response_id` or the
- * `conversation`), references resolved, `store`, `previous_response_id` and `conversation` out. An unknown or
- * deleted id is a 404, as Azure answers. */
+ * `conversation`), references resolved, `store`, `previous_response_id` and `conversation` out. An unknown, deleted,
+ * expired or another's `previous_response_id` is a 400 `previous_response_not_found`, as OpenAI answers
+ * (agent clients resend the whole conversation on it); an unknown conversation or item, a 404. */
 export async function continueConversation(
   body: Record<string, unknown>,
   store: StateStore,
@@ -100,7 +102,12 @@ export async function continueConversation(
   let replica: string | undefined;
   if (previousResponseId !== undefined) {
     const previous = await store.getResponse(previousResponseId, owner);
-    if (!previous) throw responseNotFound(previousResponseId, "previous_response_id");
+    if (!previous)
+      throw new GatewayError(
+        "PreviousResponseNotFound",
+        `Previous response with id '${previousResponseId.slice(0, 100)}' not found.`,
+        { target: "previous_response_id" },
+      );
     earlier = [...previous.input, ...((previous.response.output as Item[] | undefined) ?? [])];
     replica = previous.replica;
   } else if (conversationId !== undefined) {
@@ -126,13 +133,14 @@ function asEngineInput(item: Item): Item {
   return input;
 }
 
-/** The response as the client gets it: the gateway's id, its chain, its conversation, its `store`. */
-export function asClientResponse(response: Item, id: string, continued: Continued): Item {
+/** The response as the client gets it: the gateway's id, its chain, its conversation, its `store`, and
+ * every field a Response has (response-object.ts), from the engine's answer or `request`'s settings. */
+export function asClientResponse(response: Item, id: string, continued: Continued, request: Item): Item {
   response.id = id;
   response.previous_response_id = continued.previousResponseId ?? null;
   response.conversation = continued.conversationId === undefined ? null : { id: continued.conversationId };
   response.store = continued.store;
-  return response;
+  return completeResponse(response, request);
 }
 
 /** Input items with the ids and types input_items lists (an easy message has neither). */
