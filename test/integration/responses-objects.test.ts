@@ -60,6 +60,156 @@ for (const engine of ["native", "bridge"] as const)
     }
   });
 
+/** The Open Responses compliance suite's six scenarios (basic, streaming, system prompt, tool calling,
+ * image input, multi-turn), their requests as the suite sends them, checked the way it checks them: the
+ * Response against ResponseResource (every required field; the pinned OpenAI schema), and a stream's events
+ * against ResponseStreamEvent, numbered in order, ending with the complete Response. */
+const SCENARIOS: Array<{ name: string; body: Record<string, unknown>; expect?: (r: any) => void }> = [
+  {
+    name: "basic-response",
+    body: { input: [{ type: "message", role: "user", content: "Say hello in exactly 3 words." }] },
+  },
+  {
+    name: "streaming-response",
+    body: { input: [{ type: "message", role: "user", content: "Count to 3." }], stream: true },
+  },
+  {
+    name: "system-prompt",
+    body: {
+      input: [
+        { type: "message", role: "system", content: "You are a pirate. Always respond in pirate speak." },
+        { type: "message", role: "user", content: "Say hello." },
+      ],
+    },
+  },
+  {
+    name: "tool-calling",
+    body: {
+      input: [{ type: "message", role: "user", content: "What's the weather like in San Francisco?" }],
+      tools: [
+        {
+          type: "function",
+          name: "get_weather",
+          description: "Get the current weather for a location",
+          parameters: { type: "object", properties: { location: { type: "string" } }, required: ["location"] },
+        },
+      ],
+    },
+    expect(r) {
+      const call = r.output.find((item: any) => item.type === "function_call");
+      assert.ok(call, "a function_call item");
+      assert.equal(
+        Object.keys(call)
+          .filter((k) => ["call_id", "name", "arguments"].includes(k))
+          .sort(),
+        ["arguments", "call_id", "name"],
+      );
+      assert.is(r.tools[0].strict, null, "the tool as listed says whether it is strict");
+    },
+  },
+  {
+    name: "image-input",
+    body: {
+      input: [
+        {
+          type: "message",
+          role: "user",
+          content: [
+            { type: "input_text", text: "What do you see in this image? Answer in one sentence." },
+            {
+              type: "input_image",
+              image_url:
+                "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    name: "multi-turn",
+    body: {
+      input: [
+        { type: "message", role: "user", content: "My name is Alice." },
+        { type: "message", role: "assistant", content: "Hello Alice! Nice to meet you." },
+        { type: "message", role: "user", content: "What is my name?" },
+      ],
+    },
+  },
+];
+
+for (const engine of ["native", "bridge"] as const)
+  for (const path of ["/v1/responses", "/openai/v1/responses", "/openai/responses?api-version=2025-04-01-preview"])
+    test(`open_responses_scenarios_${engine}_${path.split("?")[0]!.replaceAll("/", "_")}`, async ({ gw, sim }) => {
+      sim.sparseEvents = true;
+      sim.noResponses = engine === "bridge";
+      for (const { name, body, expect } of SCENARIOS) {
+        const where = `${name} (${engine} ${path})`;
+        if (body.stream) {
+          const { status, text } = await readRaw(`${gw.url}${path}`, { model: "sim", ...body });
+          assert.is(status, 200, where);
+          const events = text
+            .split("\n\n")
+            .filter((block) => block.includes("data: {"))
+            .map((block) => JSON.parse(block.slice(block.indexOf("data: ") + 6)));
+          events.forEach((event, i) => {
+            assertOpenAISchema("ResponseStreamEvent", event);
+            assert.is(event.sequence_number, i, `${where}: event ${i} numbered`);
+          });
+          const last = events.at(-1)!;
+          assert.match(last.type, /^response\.(completed|incomplete)$/, where);
+          assert.equal(
+            REQUIRED_RESPONSE_FIELDS.filter((f) => !(f in last.response)),
+            [],
+            `${where}: final response`,
+          );
+          continue;
+        }
+        const res = await postJson(`${gw.url}${path}`, { model: "sim", ...body });
+        assert.is(res.status, 200, `${where}: ${JSON.stringify(res.json).slice(0, 300)}`);
+        assert.equal(
+          REQUIRED_RESPONSE_FIELDS.filter((f) => !(f in res.json)),
+          [],
+          where,
+        );
+        assertOpenAISchema("Response", res.json);
+        expect?.(res.json);
+      }
+    });
+
+test("the_fields_of_2026_are_accepted_stored_echoed_and_the_safety_identifier_logged", async ({ gw, sim, logs }) => {
+  const body = {
+    model: "sim",
+    input: "hi",
+    prompt_cache_key: "tenant-7",
+    prompt_cache_retention: "24h",
+    safety_identifier: "user-hash-42",
+    user_security_context: { end_user_id: "user-hash-42", application_name: "support-bot" },
+    context_management: [{ type: "compaction", compact_threshold: 20000 }],
+  };
+  for (const engine of ["native", "bridge"] as const) {
+    sim.noResponses = engine === "bridge";
+    const res = await postJson(`${gw.url}/openai/v1/responses`, body);
+    assert.is(res.status, 200, `${engine}: ${JSON.stringify(res.json)}`);
+    const stored = (await fetch(`${gw.url}/openai/v1/responses/${res.json.id}`).then((r) => r.json())) as any;
+    for (const r of [res.json, stored]) {
+      assert.is(r.prompt_cache_key, "tenant-7", engine);
+      assert.is(r.prompt_cache_retention, "24h", engine);
+      assert.is(r.safety_identifier, "user-hash-42", engine);
+    }
+    if (engine === "bridge") {
+      const chat = sim.last("/v1/chat/completions").body;
+      for (const field of ["prompt_cache_key", "safety_identifier", "user_security_context", "context_management"])
+        assert.not.ok(field in chat, `${field} is not sent to a chat engine`);
+    }
+  }
+  const lines = logs.filter((l) => l.msg === "request" && l.path === "/openai/v1/responses");
+  assert.equal(
+    lines.map((l) => l.safetyIdentifier),
+    ["user-hash-42", "user-hash-42"],
+  );
+});
+
 test("a_background_run_polled_with_the_sdk_is_a_complete_response_while_it_runs", async ({ gw, sim }) => {
   sim.sparseEvents = true;
   const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "none", maxRetries: 0 });

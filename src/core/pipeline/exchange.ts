@@ -45,6 +45,8 @@ export interface Exchange {
   engineAsked: boolean;
   /** The replica (host:port) its last engine call reached (core/deployments/replicas.ts). */
   replica: string | undefined;
+  /** The client's opaque id of its end user (`safety_identifier`), for the log line; at most 64 characters. */
+  safetyIdentifier: string | undefined;
   /** Why the router chose that replica (core/routing/router.ts); undefined for a single engine. */
   routeReason: RouteReason | undefined;
   /** Milliseconds until the engine's answer (its headers, for a stream). */
@@ -81,6 +83,7 @@ export function openExchange(
     engineAsked: false,
     replica: undefined,
     routeReason: undefined,
+    safetyIdentifier: undefined,
     upstreamMs: undefined,
     usage: undefined,
     streamOutcome: undefined,

@@ -1,6 +1,7 @@
 // POST /responses with the state the gateway keeps (responses-state.ts): the conversation rebuilt for a
 // stateless engine, the answer under the gateway's id, kept unless `store` is false, added to its
 // conversation; `background: true` answered at once and run apart from the client (background-runs.ts).
+import { exchangeOf } from "../../core/pipeline/exchange.ts";
 import { Readable } from "node:stream";
 import type { GatewayDeps } from "../../deps.ts";
 import { detachSettlement } from "../../core/consumers/limits.ts";
@@ -62,6 +63,8 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
           "background: true needs store: true (the default): a background response is read back from the store.",
           { target: "store" },
         );
+      const safety = accepted.body.safety_identifier;
+      if (typeof safety === "string") exchangeOf(ctx).safetyIdentifier = safety.slice(0, 64);
       // A background request is answered by the gateway (JSON, or its run followed): never the engine's stream.
       return { ...accepted, owner: ownerOf(ctx), background, stream: accepted.stream && !background };
     },

@@ -100,6 +100,10 @@ const IGNORED = new Set([
   "prompt_cache_key",
   "prompt_cache_retention",
   "safety_identifier",
+  // Azure's end-user context for Defender (the gateway logs the safety identifier, the engine needs neither).
+  "user_security_context",
+  // Compaction's settings: accepted; the gateway's own compaction is to come, chat engines have none.
+  "context_management",
   "service_tier",
   "stream_options",
   "include",
