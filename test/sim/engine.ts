@@ -55,7 +55,7 @@ export class EngineSim {
   inFlight = 0;
   peakInFlight = 0;
   /** Responses events as llama.cpp sends them: no sequence_number, output_index, content_index or item_id,
-   * and no created_at or model on the response objects. */
+   * no created_at or model on the response objects, no annotations or logprobs on a content part. */
   sparseEvents = false;
   /** A prefix KV cache and prefill queue (kv-cache.ts): chat and Responses answers wait for it, report
    * `cached_tokens`, and /metrics serves its state as vLLM does. Off unless set. */
@@ -640,6 +640,10 @@ function sparseEvent(event: any): any {
   if (rest.response) {
     const { created_at: _t, model: _m, ...response } = rest.response;
     rest.response = response;
+  }
+  if (rest.part?.type === "output_text") {
+    const { annotations: _a, logprobs: _l, ...part } = rest.part; // llama.cpp's content_part events carry neither
+    rest.part = part;
   }
   return rest;
 }

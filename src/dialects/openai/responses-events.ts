@@ -128,6 +128,12 @@ export function createResponsesEventCompleter(
       changed = fill(event, "content_index", Math.max(partIndex, 0)) || changed;
       if (type === "response.output_text.delta" || type === "response.output_text.done")
         changed = fill(event, "logprobs", []) || changed;
+      // An output_text part carries its annotations and logprobs (llama.cpp's content_part events leave them out).
+      const part = isObject(event.part) ? event.part : undefined;
+      if (part?.type === "output_text") {
+        changed = fill(part, "annotations", []) || changed;
+        changed = fill(part, "logprobs", []) || changed;
+      }
     }
     return changed;
   };
