@@ -170,4 +170,20 @@ test("continuing_what_the_caller_does_not_hold_is_previous_response_not_found_in
   assert.is(read.status, 404, "reading an unknown id stays a 404");
 });
 
+test("without_authentication_every_caller_is_one_owner_whatever_key_it_sends", async ({ gw }) => {
+  // docs/state.md: a gateway without --api-key or consumers authenticates nothing, so a key is no owner.
+  const made = await postJson(
+    `${gw.url}/v1/responses`,
+    { model: "native", input: "hi" },
+    { authorization: "Bearer sdk-placeholder" },
+  );
+  assert.is(made.status, 200);
+  for (const headers of [{}, { "api-key": "another" }, { authorization: "Bearer yet-another" }])
+    assert.is(
+      (await fetch(`${gw.url}/v1/responses/${made.json.id}`, { headers })).status,
+      200,
+      JSON.stringify(headers),
+    );
+});
+
 test.run();
