@@ -125,6 +125,10 @@ test("requests_per_minute_then_a_429_the_sdk_reads", async ({ gw, sim, clock }) 
   assert.is(after, 30, "the rest of the minute: the test's clock stands at its middle");
   assert.is(Number(err.headers?.get("retry-after-ms")), after * 1000);
   assert.match(err.message, /consumer 'team-a'.*limit of 3 requests per minute/);
+  // As every answer to a limited consumer, the 429 says where its counters stand.
+  assert.is(err.headers?.get("x-ratelimit-limit-requests"), "3");
+  assert.is(err.headers?.get("x-ratelimit-remaining-requests"), "0");
+  assert.is(err.headers?.get("x-ratelimit-reset-requests"), "30s");
   assert.is(enginePosts(sim), 3, "the refused request never reached the engine");
   clock.nextMinute();
   const next = await client.chat.completions.create({ model: "chat", messages: hi }).withResponse();

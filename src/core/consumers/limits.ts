@@ -91,15 +91,18 @@ function refusal(c: Counted, name: string, now: number): GatewayError {
   });
 }
 
-/** Azure's x-ratelimit-* headers of a limited consumer, from its minute counters after the charge. */
-function rateLimitHeaders(ctx: Context, charges: Counted[], values: number[], now: number): void {
+/** Azure's x-ratelimit-* headers of a limited consumer, from its minute counters: after the charge, or as
+ * they stood when a charge was refused (a 429 carries them too). */
+function rateLimitHeaders(charges: Counted[], values: number[], now: number): Record<string, string> {
+  const headers: Record<string, string> = {};
   charges.forEach((c, i) => {
     if (c.owner !== "consumer" || c.span !== "minute") return;
     const kind = c.what === "requests" ? "requests" : "tokens";
-    ctx.set(`x-ratelimit-limit-${kind}`, String(c.limit));
-    ctx.set(`x-ratelimit-remaining-${kind}`, String(Math.max(0, c.limit - values[i]!)));
-    ctx.set(`x-ratelimit-reset-${kind}`, `${seconds(c.resetsAt - now)}s`);
+    headers[`x-ratelimit-limit-${kind}`] = String(c.limit);
+    headers[`x-ratelimit-remaining-${kind}`] = String(Math.max(0, c.limit - values[i]!));
+    headers[`x-ratelimit-reset-${kind}`] = `${seconds(c.resetsAt - now)}s`;
   });
+  return headers;
 }
 
 /** What a request spent, as far as the gateway saw it. */
@@ -216,9 +219,11 @@ export async function admitWithinLimits(
   }
   if (taken.refused !== undefined) {
     const c = charges[taken.refused]!;
-    throw refusal(c, c.owner === "consumer" ? consumer!.name : (d.name ?? "default"), now);
+    const refused = refusal(c, c.owner === "consumer" ? consumer!.name : (d.name ?? "default"), now);
+    Object.assign(refused.headers, rateLimitHeaders(charges, taken.values, now));
+    throw refused;
   }
-  rateLimitHeaders(ctx, charges, taken.values, now);
+  ctx.set(rateLimitHeaders(charges, taken.values, now));
   exchange.metered = charges.some((c) => c.what === "tokens");
 
   let settled = false;
