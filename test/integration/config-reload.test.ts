@@ -11,6 +11,9 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { startGateway } from "../helpers/gateway.ts";
 import { startGatewayProcess } from "../helpers/gateway-process.ts";
+
+/** A key of --api-key: the metrics are an operator's to read, never a consumer's. */
+const OPERATOR_KEY = "operator-key-0123456789";
 import { EngineSim } from "../sim/engine.ts";
 import { TestClock } from "../helpers/clock.ts";
 
@@ -106,7 +109,7 @@ test("a_configmap_swap_replaces_a_key_at_once", async ({ sim }) => {
 test("a_file_with_a_mistake_is_refused_and_the_running_config_stays", async ({ sim }) => {
   const map = configMap(fileWith(sim.url, consumer("team-a", "a-key-0123456789")));
   const logs: Array<Record<string, any>> = [];
-  const gw = await startGateway(sim.url, ["--config", map.file], logs);
+  const gw = await startGateway(sim.url, ["--config", map.file, "--api-key", OPERATOR_KEY], logs);
   try {
     map.swap(fileWith(sim.url, `  - name: team-a\n    key_sha256: [${digest("b-key-0123456789")}]\n    limts: {}\n`));
     const [line] = await logged(logs, refused);
@@ -115,7 +118,7 @@ test("a_file_with_a_mistake_is_refused_and_the_running_config_stays", async ({ s
     assert.is(logs.filter(reloaded).length, 0);
     assert.is((await chat(gw.url, "a-key-0123456789")).status, 200, "the running config stays");
     assert.is((await chat(gw.url, "b-key-0123456789")).status, 401);
-    const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { "api-key": "a-key-0123456789" } })).text();
+    const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { "api-key": OPERATOR_KEY } })).text();
     assert.match(metrics, /gateway_config_reloads_total\{result="refused"\} 1/);
     // Fixed, it applies.
     map.swap(fileWith(sim.url, consumer("team-a", "b-key-0123456789")));

@@ -11,6 +11,8 @@ import { redisAvailable, startRedis } from "../helpers/redis.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 const KEY = "store-failure-key-0123456789";
+/** A key of --api-key: the metrics are an operator's to read, never a consumer's. */
+const OPERATOR_KEY = "store-failure-operator-0123456789";
 
 function configFile(sim: EngineSim, failClosed: boolean): string {
   const file = join(mkdtempSync(join(tmpdir(), "aop-limits-failure-")), "gateway.yaml");
@@ -50,9 +52,14 @@ if (redisAvailable()) {
     test(`redis_gone_with_fail_closed_${failClosed}`, async ({ sim }) => {
       const redis = await startRedis();
       const logs: Array<Record<string, any>> = [];
-      const gw = await startGateway(sim.url, ["--config", configFile(sim, failClosed), "--store", redis.url], logs, {
-        TEAM_A_KEY: KEY,
-      });
+      const gw = await startGateway(
+        sim.url,
+        ["--config", configFile(sim, failClosed), "--store", redis.url, "--api-key", OPERATOR_KEY],
+        logs,
+        {
+          TEAM_A_KEY: KEY,
+        },
+      );
       try {
         const before = await chat(gw.url);
         assert.is(before.status, 200);
@@ -60,7 +67,7 @@ if (redisAvailable()) {
         await redis.stop();
         const postsBefore = enginePosts(sim);
         const during = await chat(gw.url);
-        const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { "api-key": KEY } })).text();
+        const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { "api-key": OPERATOR_KEY } })).text();
         if (failClosed) {
           assert.is(during.status, 503);
           const body = (await during.json()) as { error: { code: string } };

@@ -131,6 +131,16 @@ test("an_owner_comes_only_from_the_credential_that_authenticated", async ({ gw }
   assert.is((await get(gw, `/openai/v1/responses/${id}`, both)).status, 401);
 });
 
+test("the_metrics_answer_an_operator_key_never_a_consumers", async ({ gw }) => {
+  for (const path of ["/metrics", "/metrics/engine"]) {
+    const asConsumer = await get(gw, path, as(KEYS.TEAM_A_KEY));
+    assert.is(asConsumer.status, 403, `${path} as a consumer`);
+    assert.match(await asConsumer.text(), /metrics are for operators/);
+    assert.is((await get(gw, path, as(GATEWAY_KEY))).status, 200, `${path} with a key of --api-key`);
+    assert.is((await get(gw, path, {})).status, 401, `${path} without a key`);
+  }
+});
+
 /** Streams `body` from `path`, reads `keep` events with content, then leaves; answers the tokens seen. */
 async function readThenLeave(gw: RunningGateway, path: string, key: string, body: unknown, keep: number) {
   const controller = new AbortController();
