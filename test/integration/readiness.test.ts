@@ -67,6 +67,18 @@ test("a_gateway_started_before_its_engine_says_loading_in_every_dialect_then_ser
     for (const { dialect, path, body } of DIALECT_CHATS)
       assertLoadingAnswer(dialect, await postJson(`${gw.url}${path}`, body));
     assert.is(await metricValue(gw.url, "gateway_engine_ready"), 0);
+    // Probes are the orchestrator's questions, not requests or engine failures.
+    const counted = (text: string) =>
+      text
+        .split("\n")
+        .filter((l) => /^gateway_(requests_total|upstream_errors_total)\{/.test(l))
+        .join("\n");
+    const before = counted(await fetch(`${gw.url}/metrics`).then((r) => r.text()));
+    for (let i = 0; i < 3; i++) assert.is((await fetch(`${gw.url}/ready`)).status, 503);
+    await fetch(`${gw.url}/health`);
+    const after = await fetch(`${gw.url}/metrics`).then((r) => r.text());
+    assert.is(counted(after), before, "/ready, /health and /metrics counted nowhere");
+    assert.not.match(after, /route="\/(ready|health|metrics)"/);
     assert.is((await fetch(`${gw.url}/nope`)).status, 404, "an unknown route is still a 404, not a 503");
 
     sim = await new EngineSim().start(port);

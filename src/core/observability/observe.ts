@@ -15,6 +15,10 @@ const UPSTREAM_CODES = new Set([
   "UpstreamError",
 ]);
 
+/** Routes an orchestrator or a scraper calls on a schedule: logged like any request, but never counted as
+ * requests or engine errors (a /ready 503 while an engine loads is the probe's answer, not a failure). */
+const PROBE_ROUTES = new Set(["/health", "/ready", "/metrics", "/metrics/engine"]);
+
 /** `/api/models/chat/completions` -> `/chat/completions`; unmatched paths share one label. */
 export function routeLabel(matched: string | undefined, prefixes: readonly string[]): string {
   if (!matched) return "unmatched";
@@ -81,7 +85,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
         line.requestBody = ctx.request.body;
         line.responseBody = outcome ? undefined : ctx.body;
       }
-      metrics.observe(line);
+      if (!PROBE_ROUTES.has(line.route)) metrics.observe(line);
       // An engine failure is an operator's concern: `warn`, so a filter on warnings sees an outage.
       if (line.upstreamError) log.warn(line, "request");
       else log.info(line, "request");
