@@ -51,6 +51,11 @@ async function main(argv: string[]): Promise<void> {
   if (cluster.isWorker) exposeWorkerMetrics(gateway.deps.metrics.registry);
   if (config.logBodies)
     log.warn("--log-bodies is on: request and response bodies (prompts and completions) are written to the log");
+  if (!isLoopback(config.host) && config.apiKeys.length === 0 && !config.deployments.access && !cluster.isWorker)
+    log.warn(
+      { host: config.host },
+      "listening beyond this machine with no --api-key and no consumers: anyone who reaches the port uses the engines and reads every stored response",
+    );
   listen().then(
     (url) => log.info({ url, upstream: config.upstreamBaseUrl, version }, `listening on ${url}`),
     (err: NodeJS.ErrnoException) => {
@@ -96,3 +101,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 void main(process.argv.slice(2));
+
+/** Whether `host` is reachable only from this machine. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
