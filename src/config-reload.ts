@@ -48,6 +48,7 @@ export function watchConfigFile(deps: GatewayDeps, file: { path: string; read():
       if (spec) d.limits = spec.limits;
     }
     const restartNeeded = engineChanges(running, next);
+    const changed = accessChanges(running, next);
     running = { ...next, deployments: mergeLimits(running.deployments, next.deployments) };
     metrics.configReloads.labels("applied").inc();
     const line = {
@@ -55,6 +56,7 @@ export function watchConfigFile(deps: GatewayDeps, file: { path: string; read():
       reason,
       consumers: next.access?.consumers.length ?? 0,
       entra: !!next.access?.entra,
+      changed,
     };
     if (restartNeeded.length > 0)
       log.warn(
@@ -62,6 +64,7 @@ export function watchConfigFile(deps: GatewayDeps, file: { path: string; read():
         `config reloaded; deployment changes apply at the next restart: ${restartNeeded.join("; ")}`,
       );
     else log.info(line, "config reloaded");
+    if (Object.keys(changed).length > 0) log.info({ file: file.path, changed }, `config changes: ${describe(changed)}`);
     return true;
   };
 
@@ -123,3 +126,35 @@ function mergeLimits(running: readonly DeploymentSpec[], next: readonly Deployme
     return n ? { ...r, limits: n.limits } : r;
   });
 }
+
+/** What a reload changed that applies at once: consumers added or removed, whose keys were rotated (never
+ * the keys), whose limits, allow-list or Entra mapping changed, deployments whose limits changed, Entra
+ * and fail_closed. Names only. */
+export function accessChanges(before: DeploymentsFile, after: DeploymentsFile): Record<string, string[] | boolean> {
+  const was = new Map((before.access?.consumers ?? []).map((c) => [c.name, c]));
+  const now = new Map((after.access?.consumers ?? []).map((c) => [c.name, c]));
+  const names = (keep: (name: string) => boolean, from: Map<string, unknown>) => [...from.keys()].filter(keep);
+  const both = names((n) => was.has(n), now);
+  const digests = (c: { keyDigests: Buffer[] }) => c.keyDigests.map((d) => d.toString("hex")).sort();
+  const changes: Record<string, string[] | boolean> = {
+    consumersAdded: names((n) => !was.has(n), now),
+    consumersRemoved: names((n) => !now.has(n), was),
+    keysRotated: both.filter((n) => !sameJson(digests(was.get(n)!), digests(now.get(n)!))),
+    limitsChanged: both.filter((n) => !sameJson(was.get(n)!.limits, now.get(n)!.limits)),
+    deploymentsAllowedChanged: both.filter((n) => !sameJson(was.get(n)!.deployments, now.get(n)!.deployments)),
+    entraMappingChanged: both.filter((n) => !sameJson(was.get(n)!.entra, now.get(n)!.entra)),
+    deploymentLimitsChanged: after.deployments
+      .filter((d) => !sameJson(before.deployments.find((b) => b.name === d.name)?.limits, d.limits))
+      .map((d) => d.name ?? "default"),
+    entraChanged: !sameJson(before.access?.entra, after.access?.entra),
+    failClosedChanged: (before.access?.failClosed ?? false) !== (after.access?.failClosed ?? false),
+  };
+  for (const [key, value] of Object.entries(changes))
+    if (value === false || (Array.isArray(value) && value.length === 0)) delete changes[key];
+  return changes;
+}
+
+const describe = (changed: Record<string, string[] | boolean>) =>
+  Object.entries(changed)
+    .map(([what, value]) => (Array.isArray(value) ? `${what} ${value.join(", ")}` : what))
+    .join("; ");

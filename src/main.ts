@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createLogger } from "./app.ts";
-import { helpText, loadConfig } from "./config.ts";
+import { type Config, helpText, loadConfig } from "./config.ts";
+import { redactUrl } from "./core/state/open-store.ts";
 import { ConfigError } from "./config-values.ts";
 import { cluster, exposeWorkerMetrics, runPrimary } from "./cluster.ts";
 import { createGatewayServer, StoreNotReady } from "./server.ts";
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<void> {
       "listening beyond this machine with no --api-key and no consumers: anyone who reaches the port uses the engines and reads every stored response",
     );
   listen().then(
-    (url) => log.info({ url, upstream: config.upstreamBaseUrl, version }, `listening on ${url}`),
+    (url) => log.info({ url, ...servedBy(config), version }, `listening on ${url}`),
     (err: NodeJS.ErrnoException) => {
       if (err instanceof StoreNotReady) {
         process.stderr.write(`azure-openai-proxy: ${err.message}\n`);
@@ -105,4 +106,17 @@ void main(process.argv.slice(2));
 /** Whether `host` is reachable only from this machine. */
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+/** What the start-up line says the gateway serves: each deployment and its engines (the flags' engine when
+ * no file declares any), and where its state lives (a Redis URL without its password). */
+function servedBy(config: Config): Record<string, unknown> {
+  const deployments = config.deployments.deployments.map((d) => ({ name: d.name ?? "default", engines: d.baseUrls }));
+  const store =
+    config.store.kind === "sqlite"
+      ? `sqlite:${config.store.path}`
+      : config.store.kind === "redis"
+        ? redactUrl(config.store.url)
+        : "memory:";
+  return { deployments, store };
 }

@@ -98,6 +98,8 @@ test("a_configmap_swap_replaces_a_key_at_once", async ({ sim }) => {
     const [line] = await logged(logs, reloaded);
     assert.is(line!.reason, "file changed");
     assert.is(line!.consumers, 1);
+    assert.equal(line!.changed, { keysRotated: ["team-a"] }, "the reload says what changed, by name");
+    assert.ok(logs.some((l) => l.msg === "config changes: keysRotated team-a"));
     assert.is((await chat(gw.url, "old-key-0123456789")).status, 401, "the removed key stops working");
     assert.is((await chat(gw.url, "new-key-0123456789")).status, 200);
     assert.not.ok(JSON.stringify(logs).includes("key-0123456789"), "no key in the log");

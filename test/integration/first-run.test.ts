@@ -1,7 +1,8 @@
 // What a first run says. On an older Node (20 is still many images' default) `npm start`, `npm test` and
 // `npm run demo` stop at once with one line naming the Node the project needs and how to get it, never a
 // stack trace (before: ERR_UNKNOWN_BUILTIN_MODULE node:sqlite); Node 20 comes from the npm registry, as
-// .ci/node.sh fetches 24. A gateway listening beyond the machine with no key and no consumers says so once.
+// .ci/node.sh fetches 24. A gateway listening beyond the machine with no key and no consumers says so once;
+// the start-up line names the deployments, their engines and the store.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -71,8 +72,11 @@ test("an_open_gateway_listening_beyond_the_machine_logs_one_warning", async () =
     ] as const) {
       const gw = await startGatewayProcess(sim.port, [...args]);
       try {
-        await gw.logLine((l) => /^listening on/.test(l.msg ?? ""));
+        const listening = await gw.logLine((l) => /^listening on/.test(l.msg ?? ""));
         assert.is(warned(gw.logs).length, warnings, args.join(" "));
+        // The start-up line names what is served and where state lives.
+        assert.equal(listening.deployments, [{ name: "default", engines: [`${sim.url}/v1`] }]);
+        assert.match(listening.store, /^sqlite:\/.+\.db$/);
         if (warnings) assert.is(warned(gw.logs)[0]!.level, 40, "a warning");
       } finally {
         await gw.stop();
