@@ -91,6 +91,35 @@ test("no_name_and_several_could_serve_is_a_400_listing_them", async ({ gw, embed
   assert.is(posts(embed).length + posts(small).length, 0);
 });
 
+test("a_body_without_model_follows_the_rule_in_every_dialect_default_or_a_400_listing", async ({ gw, chat, embed }) => {
+  // Several deployments serve chat here and the file names no default: a 400 listing them, as Azure AI Inference.
+  for (const path of ["/v1/chat/completions", "/openai/v1/chat/completions"]) {
+    const res = await postJson(`${gw.url}${path}`, { messages: MESSAGES });
+    assert.is(res.status, 400, path);
+    assert.match(JSON.stringify(res.json), /Name a deployment in `model`/, path);
+  }
+  // With a `default`, a body without `model` goes there, in every dialect.
+  const file = writeConfig(
+    `default: chat\ndeployments:\n  - { name: chat, url: ${chat.url} }\n  - { name: embed, url: ${embed.url}, operations: [embeddings] }\n`,
+  );
+  const withDefault = await startGateway("http://127.0.0.1:9", ["--config", file]);
+  try {
+    for (const [path, body] of [
+      ["/v1/chat/completions", { messages: MESSAGES }],
+      ["/openai/v1/chat/completions", { messages: MESSAGES }],
+      ["/openai/v1/responses", { input: "hi" }],
+    ] as const) {
+      const before = posts(chat).length;
+      const res = await postJson(`${withDefault.url}${path}`, body);
+      assert.is(res.status, 200, `${path}: ${JSON.stringify(res.json)}`);
+      assert.is(posts(chat).length, before + 1, `${path} reached the default deployment`);
+      assert.is(chat.last().body.model, "org/chat-a", "the engine is asked for its own model");
+    }
+  } finally {
+    await withDefault.close();
+  }
+});
+
 test("an_operation_a_deployment_does_not_serve_names_those_that_do", async ({ gw }) => {
   const res = await postJson(`${gw.url}/embeddings?${API}`, { model: "chat", input: ["x"] });
   assert.is(res.status, 404);

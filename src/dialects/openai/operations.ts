@@ -60,8 +60,15 @@ export async function acceptBody<B>(
   const apiVersion = edges.apiVersion(ctx.querystring);
   const raw = ctx.request.body as Record<string, unknown> | undefined;
   const path = (ctx.params as { deployment?: string } | undefined)?.deployment;
-  if (path !== undefined && raw !== null && typeof raw === "object" && !Array.isArray(raw)) raw.model = path;
+  const isObject = raw !== null && typeof raw === "object" && !Array.isArray(raw);
+  if (path !== undefined && isObject) raw.model = path;
+  // A body that names no model goes by the deployment rule (the file's default, or the one deployment that
+  // serves the operation; else a 400 listing them), as in the Azure AI Inference dialect: the schema's
+  // required `model` is checked with a stand-in, then left unnamed.
+  const unnamed = isObject && schema !== undefined && (raw.model === undefined || raw.model === null);
+  if (unnamed) raw.model = "";
   const body = await checkOpenAIBody<B & OpenAIBody>(raw, schema);
+  if (unnamed) delete (body as { model?: unknown }).model;
   edges.prepare?.(body);
   const named = typeof body.model === "string" && body.model ? body.model : undefined;
   const names = { path, body: named, header: ctx.get("azureml-model-deployment") || undefined };
