@@ -55,6 +55,8 @@ export interface Deployment {
   readonly maxConcurrent: number | undefined;
   /** How the Responses API is served (responses-bridge.ts); undefined: the engine's, else over chat. */
   readonly responsesApi: ResponsesApi | undefined;
+  /** Until when (ms) its engine is known to lack /v1/responses (it answered 404): served over chat. */
+  lacksResponsesApiUntil: number;
   /** Its own capacity, shared by every consumer (core/consumers/limits.ts); a config reload may change it. */
   limits: Limits | undefined;
   /** How a replica is chosen; undefined for one engine. */
@@ -183,6 +185,7 @@ function createDeployment(
     engineModel: spec.model,
     maxConcurrent: spec.maxConcurrent,
     responsesApi: spec.responsesApi,
+    lacksResponsesApiUntil: 0,
     limits: spec.limits,
     router,
     engineLoads,

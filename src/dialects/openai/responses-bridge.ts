@@ -17,15 +17,14 @@ import { echoedSettings } from "./responses-state.ts";
 
 type Item = Record<string, unknown>;
 
-/** Deployments whose engine answered /v1/responses with a 404, until when (an engine upgraded behind the
- * same URL is asked again). */
-const CHAT_ONLY = new WeakMap<Deployment, number>();
+/** How long a deployment whose engine answered /v1/responses with a 404 is served over chat before its engine
+ * is asked again (an engine upgraded behind the same URL). */
 const REMEMBER_MS = 10 * 60_000;
-const chatOnly = (d: Deployment) => d.responsesApi === "chat" || (CHAT_ONLY.get(d) ?? 0) > Date.now();
+const chatOnly = (d: Deployment) => d.responsesApi === "chat" || d.lacksResponsesApiUntil > Date.now();
 /** Whether a 404 from /v1/responses sends this deployment over chat (not when it declares native). */
 const remember = (d: Deployment): boolean => {
   if (d.responsesApi === "native") return false;
-  CHAT_ONLY.set(d, Date.now() + REMEMBER_MS);
+  d.lacksResponsesApiUntil = Date.now() + REMEMBER_MS;
   return true;
 };
 
