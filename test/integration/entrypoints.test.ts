@@ -97,7 +97,9 @@ async function startEntrypoint(
   groups.add(child.pid!);
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
-  const exit = once(child, "exit") as Promise<[number | null, string | null]>;
+  // "close", not "exit": the child's stderr is read to its end before a test looks at it (on a loaded CPU
+  // its last line could arrive after the exit event).
+  const exit = once(child, "close") as Promise<[number | null, string | null]>;
   return { child, port, upstreamPort, argsFile, exit, stderr: () => stderr };
 }
 

@@ -2,7 +2,10 @@
 // gateway saw of it: usage reported or not, a stream finished or cut, an answer, an abandoned call, none.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { estimateTokens, type Spent, tokensSpent } from "../../../src/core/consumers/limits.ts";
+import { estimateTokens, type Spent, spentOf, tokensSpent } from "../../../src/core/consumers/limits.ts";
+import { GatewayError } from "../../../src/core/errors.ts";
+import { openExchange } from "../../../src/core/pipeline/exchange.ts";
+import { createStreamOutcome, noteContent } from "../../../src/core/stream/sse-writer.ts";
 
 const test = suite("limits-settle");
 const ESTIMATE = { prompt: 10, output: 100 };
@@ -43,6 +46,54 @@ test("estimate_of_a_chat_body", () => {
   });
   assert.equal(estimateTokens({ input: "abcd" }, "embeddings"), { prompt: 1, output: 0 });
   assert.equal(estimateTokens({ input: "abcd" }, "responses").output, 1024);
+});
+
+/** What an exchange says a request spent when its response closes: the facts tokensSpent settles from. */
+test("spent_of_an_exchange_by_what_the_gateway_saw", () => {
+  const exchange = (fields: Record<string, unknown> = {}) =>
+    Object.assign(openExchange({ state: {} } as never, "r1", undefined, "openai"), fields);
+  const usage = { prompt_tokens: 12, completion_tokens: 30 };
+  const streamed = createStreamOutcome();
+  noteContent(streamed, 40); // 10 tokens of text in one event
+  streamed.usage = { prompt_tokens: 5, completion_tokens: 9 };
+  streamed.completed = true;
+  const cut = createStreamOutcome();
+  noteContent(cut, 3);
+  noteContent(cut, 3); // two events of 3 characters: at least a token each
+  const timeout = new GatewayError("UpstreamTimeout", "no answer");
+  const unavailable = new GatewayError("UpstreamUnavailable", "refused");
+  const rows: Array<[string, ReturnType<typeof exchange>, boolean, Spent]> = [
+    ["never asked", exchange(), false, none],
+    ["never asked, the client left", exchange(), true, none],
+    [
+      "answered with usage",
+      exchange({ engineAsked: true, upstreamMs: 5, usage }),
+      false,
+      { ...none, usage, answered: true },
+    ],
+    ["asked, the client left before an answer", exchange({ engineAsked: true }), true, { ...none, abandoned: true }],
+    ["asked, timed out", exchange({ engineAsked: true, error: timeout }), false, { ...none, abandoned: true }],
+    ["asked, the engine refused the connection", exchange({ engineAsked: true, error: unavailable }), false, none],
+    [
+      "answered, then the client left",
+      exchange({ engineAsked: true, upstreamMs: 5 }),
+      true,
+      { ...none, answered: true },
+    ],
+    [
+      "a finished stream: its own usage, not the exchange's",
+      exchange({ engineAsked: true, upstreamMs: 5, usage, streamOutcome: streamed }),
+      false,
+      { usage: streamed.usage, stream: { tokens: 10, complete: true }, answered: true, abandoned: false },
+    ],
+    [
+      "a cut stream without usage",
+      exchange({ engineAsked: true, upstreamMs: 5, streamOutcome: cut }),
+      true,
+      { usage: undefined, stream: { tokens: 2, complete: false }, answered: true, abandoned: false },
+    ],
+  ];
+  for (const [name, ex, clientLeft, expected] of rows) assert.equal(spentOf(ex as never, clientLeft), expected, name);
 });
 
 test.run();
