@@ -164,6 +164,26 @@ for (const [name, access, sent, expected] of CASES)
     assert.equal(decided, expected);
   });
 
+// What a refusal tells the client: a token that was tried and failed is named (`invalid_token`), unless a
+// key was sent too (the key is what failed then); a JWT-shaped bearer on a gateway without Entra ID is a key.
+const NO_ENTRA: Access = createAccess({ consumers: [TEAM_A], failClosed: false }, []);
+const CHALLENGES: Array<[string, Access, SentCredentials, number, string]> = [
+  ["unknown_key", GUARDED, { apiKey: "nobody", bearer: undefined }, 401, "Bearer"],
+  ["invalid_token_alone", GUARDED, { apiKey: undefined, bearer: jwt("forged") }, 401, 'Bearer error="invalid_token"'],
+  ["invalid_token_beside_an_unknown_key", GUARDED, { apiKey: "nobody", bearer: jwt("forged") }, 401, "Bearer"],
+  ["unmapped_token_beside_an_unknown_key", GUARDED, { apiKey: "nobody", bearer: jwt("unmapped") }, 401, "Bearer"],
+  ["jwt_shaped_bearer_without_entra", NO_ENTRA, { apiKey: undefined, bearer: jwt("app") }, 401, "Bearer"],
+];
+for (const [name, access, sent, status, challenge] of CHALLENGES)
+  test(`challenge_${name}`, async () => {
+    const err = await decideCaller(access, sent).then(
+      () => undefined,
+      (e: unknown) => e as GatewayError,
+    );
+    assert.instance(err, GatewayError);
+    assert.equal([err!.status, err!.headers["www-authenticate"]], [status, challenge]);
+  });
+
 // Entra's rules in their documented order, whatever the file's order: application, then object id, then roles.
 const CLAIMS: Array<[string, EntraClaims, string | undefined]> = [
   ["application_before_a_role_of_an_earlier_consumer", { azp: "app-1", roles: ["Read"] }, "apps"],
