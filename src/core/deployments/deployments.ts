@@ -25,14 +25,7 @@ import {
   type Operation,
   type ResponsesApi,
 } from "./config-file.ts";
-import {
-  anyReplicaReadiness,
-  balancedUpstream,
-  createReplica,
-  logReplicaChanges,
-  type Replica,
-  replicaLabel,
-} from "./replicas.ts";
+import { anyReplicaReadiness, balancedUpstream, createReplica, logReplicaChanges, type Replica } from "./replicas.ts";
 import type { EngineLoad } from "../routing/engine-load.ts";
 import { type EngineLoadReader, readEngineLoads } from "../routing/engine-load-reader.ts";
 import { type RouteReason, Router } from "../routing/router.ts";
@@ -150,7 +143,7 @@ function createDeployment(
     upstream = balancedUpstream(replicas, router, {
       retried: (from, to, err) =>
         log.warn(
-          { deployment: spec.name, replica: replicaLabel(from), to: replicaLabel(to), err: (err as Error).message },
+          { deployment: spec.name, replica: from.label, to: to.label, err: (err as Error).message },
           "connection failed before anything was sent: retried on another replica",
         ),
       routed: (replica, reason) => events.routed?.(label, replica.label, reason),

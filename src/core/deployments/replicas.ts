@@ -29,9 +29,6 @@ export interface Replica extends RouteCandidate {
   engineLoad: EngineLoad | undefined;
 }
 
-/** `host:port` of a replica, for logs and metrics. */
-export const replicaLabel = (r: Replica) => r.label;
-
 export function createReplica(upstream: Upstream, models: ModelCatalog, readiness: EngineReadiness): Replica {
   const label = new URL(upstream.baseUrl).host;
   return {
@@ -143,9 +140,7 @@ export function anyReplicaReadiness(
       ready.length > 0 ? "ready" : reports.every((r) => r.state === "loading") ? "loading" : "unavailable";
     const models = [...new Set(ready.flatMap((r) => r.models))];
     const reason =
-      state === "ready"
-        ? undefined
-        : reports.map((r, i) => `${replicaLabel(replicas[i]!)}: ${r.reason ?? r.state}`).join("; ");
+      state === "ready" ? undefined : reports.map((r, i) => `${replicas[i]!.label}: ${r.reason ?? r.state}`).join("; ");
     const since = Math.min(...reports.filter((r) => r.state === state).map((r) => r.since), Date.now());
     return { state, models, since: state === "loading" ? startedAt : since, ...(reason ? { reason } : {}) };
   };
@@ -200,7 +195,7 @@ export function logReplicaChanges(
   gauge: (replica: string, up: boolean) => void,
 ): void {
   for (const r of replicas) {
-    const replica = replicaLabel(r);
+    const replica = r.label;
     gauge(replica, false);
     r.readiness.onChange = (now, before) => {
       gauge(replica, now.state === "ready");

@@ -3,7 +3,6 @@
 // engine's series get `deployment` and `replica` labels, and each metric family is written once with all
 // its series (the text format wants a family in one group). `engine_metrics_up` says whose were read.
 import type { Deployment } from "../deployments/deployments.ts";
-import { replicaLabel } from "../deployments/replicas.ts";
 
 const READ_TIMEOUT_MS = 5000;
 
@@ -54,7 +53,7 @@ function addExposition(families: Map<string, Family>, text: string, labels: stri
 
 export async function engineMetricsText(deployments: readonly Deployment[]): Promise<string> {
   const sources = deployments.flatMap((d) =>
-    d.replicas.map((r) => ({ deployment: d.name ?? "default", replica: replicaLabel(r), upstream: r.upstream })),
+    d.replicas.map((r) => ({ deployment: d.name ?? "default", replica: r.label, upstream: r.upstream })),
   );
   const texts = await Promise.all(
     sources.map(async ({ upstream }) => {
