@@ -38,7 +38,7 @@ export type CallInit = {
 
 /** One engine call: `send` gets the engine's typed client and the handler's init; `routing` gives what the
  * replica is chosen by (core/routing: the prompt, its cache key, the previous turn's replica), read only
- * when the deployment has replicas to choose between. Failures
+ * when the deployment's router reads them (replicas routed by prefix). Failures
  * and error answers become GatewayErrors, the time to the answer is the exchange's. */
 export type EngineCall = (<T>(
   send: (client: UpstreamClient, init: CallInit) => Promise<FetchResult<T>>,
@@ -138,7 +138,7 @@ export async function withEngine<T>(
           headers,
           signal: asFetchSignal(signal),
           exchange,
-          routing: routing && d.router ? routing() : undefined,
+          routing: routing && d.router?.readsFacts ? routing() : undefined,
         };
         const { data } = await callUpstream(signal, () => send(d.upstream.client, init), route);
         exchange.upstreamMs = performance.now() - started;

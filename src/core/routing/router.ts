@@ -73,6 +73,12 @@ export class Router<C extends RouteCandidate> {
     this.tableBlocks = options.tableBlocks ?? 65_536;
   }
 
+  /** Whether a choice reads the request's routing facts (least-loaded goes by load alone, so a caller need
+   * not build them). */
+  get readsFacts(): boolean {
+    return this.policy === "prefix";
+  }
+
   /** Blocks remembered now (bounded by tableBlocks). */
   get remembered(): number {
     return this.table.size;

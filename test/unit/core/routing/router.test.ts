@@ -43,6 +43,8 @@ const test = suite("router");
 
 test("least_loaded_takes_the_fewest_in_flight_and_rotates_ties", () => {
   const router = new Router<Fake>({ policy: "least-loaded" });
+  assert.is(router.readsFacts, false, "callers need not build a prompt's facts for it");
+  assert.is(new Router<Fake>({ policy: "prefix" }).readsFacts, true);
   const replicas = [replica("a:1", 2), replica("b:1", 1), replica("c:1", 1)];
   const seen = new Set<string | undefined>();
   for (let i = 0; i < 4; i++) {
