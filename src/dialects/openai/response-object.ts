@@ -29,6 +29,9 @@ const SETTINGS = {
   prompt_cache_key: null,
 } as const satisfies Partial<Record<keyof ResponsesRequest | "presence_penalty" | "frequency_penalty", unknown>>;
 
+/** Every request field a Response repeats: the settings above, the model, the tools, the cache retention. */
+export const ECHOED_FIELDS: readonly string[] = ["model", "tools", "prompt_cache_retention", ...Object.keys(SETTINGS)];
+
 const given = (value: unknown) => value !== undefined && value !== null;
 
 /** Settings the gateway keeps for the client rather than the engine (an engine echoes them empty, or not at

@@ -2,7 +2,7 @@
 // with the input it was made from (store defaults to true, as on Azure); `previous_response_id` and
 // `item_reference` inputs are rebuilt from the store and the engine is sent the whole conversation, never an
 // id it would not know; ids are the gateway's own. A stored response belongs to the credential that made it.
-import { completeResponse } from "./response-object.ts";
+import { completeResponse, ECHOED_FIELDS } from "./response-object.ts";
 import { randomBytes } from "node:crypto";
 import type { Context } from "koa";
 import { GatewayError } from "../../core/errors.ts";
@@ -179,25 +179,9 @@ export async function addToConversation(
   await store.addItems(continued.conversationId, owner, asConversationItems([...continued.turn, ...output]), ttlMs);
 }
 
-/** Request settings a Response repeats. */
+/** Request settings a Response repeats, as the request gave them (response-object.ts lists them). */
 export function echoedSettings(body: Item): Item {
-  const fields = [
-    "model",
-    "instructions",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "temperature",
-    "top_p",
-    "max_output_tokens",
-    "max_tool_calls",
-    "metadata",
-    "text",
-    "reasoning",
-    "truncation",
-    "user",
-    "service_tier",
-    "top_logprobs",
-  ];
-  return Object.fromEntries(fields.filter((field) => body[field] !== undefined).map((field) => [field, body[field]]));
+  return Object.fromEntries(
+    ECHOED_FIELDS.filter((field) => body[field] !== undefined).map((field) => [field, body[field]]),
+  );
 }
