@@ -90,13 +90,18 @@ export interface GatewayContext {
 }
 
 /** A uvu suite with an engine simulator and the gateway in front of it, started once and closed after;
- * the simulator's script and records and the log lines are reset before each test. */
-export function gatewaySuite<Extra extends object = {}>(name: string, gatewayArgs: string[] = []) {
+ * the simulator's script and records and the log lines are reset before each test. `gatewayArgs` may be
+ * built from the simulator (a deployments file naming its URL). */
+export function gatewaySuite<Extra extends object = {}>(
+  name: string,
+  gatewayArgs: string[] | ((sim: EngineSim) => string[]) = [],
+) {
   const test = suite<GatewayContext & Extra>(name);
   test.before(async (ctx) => {
     ctx.sim = await new EngineSim().start();
     ctx.logs = [];
-    ctx.gw = await startGateway(ctx.sim.url, gatewayArgs, ctx.logs);
+    const args = typeof gatewayArgs === "function" ? gatewayArgs(ctx.sim) : gatewayArgs;
+    ctx.gw = await startGateway(ctx.sim.url, args, ctx.logs);
   });
   test.after(async (ctx) => {
     await ctx.gw.close();

@@ -10,32 +10,19 @@ import { assertOpenAISchema } from "../helpers/contract.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { suite } from "uvu";
-import { postJson, startGateway, type RunningGateway } from "../helpers/gateway.ts";
-import { EngineSim } from "../sim/engine.ts";
+import { gatewaySuite, postJson } from "../helpers/gateway.ts";
 import { runScenario, SCENARIOS } from "../helpers/open-responses.ts";
 import { readRaw } from "../helpers/sse.ts";
 
 // Two deployments over one simulator: `native` asks its /v1/responses, `bridge` serves the API over its chat
 // completions (`responses_api: chat`); a deployment, not a module-wide memory, decides the path.
-const test = suite<{ sim: EngineSim; gw: RunningGateway; logs: Array<Record<string, any>> }>("responses-objects");
-test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
+const test = gatewaySuite("responses-objects", (sim) => {
   const file = join(mkdtempSync(join(tmpdir(), "responses-objects-")), "deployments.yaml");
   writeFileSync(
     file,
-    `deployments:\n  - { name: native, url: ${ctx.sim.url}, responses_api: native }\n  - { name: bridge, url: ${ctx.sim.url}, responses_api: chat }\n`,
+    `deployments:\n  - { name: native, url: ${sim.url}, responses_api: native }\n  - { name: bridge, url: ${sim.url}, responses_api: chat }\n`,
   );
-  ctx.logs = [];
-  ctx.gw = await startGateway(ctx.sim.url, ["--config", file], ctx.logs);
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
-test.before.each((ctx) => {
-  ctx.sim.reset();
-  ctx.logs.length = 0;
+  return ["--config", file];
 });
 const SETTINGS = {
   instructions: "Answer briefly.",
