@@ -7,7 +7,7 @@ import { koaBody } from "koa-body";
 import { pino, type Logger } from "pino";
 import type { Config } from "./config.ts";
 import type { GatewayDeps } from "./deps.ts";
-import { concurrencyCap } from "./core/http/concurrency.ts";
+import { concurrencyCap, type Slots } from "./core/http/concurrency.ts";
 import { errorMiddleware } from "./core/http/error-middleware.ts";
 import { type ErrorBody, GatewayError } from "./core/errors.ts";
 import { createMetrics } from "./core/observability/metrics.ts";
@@ -16,9 +16,9 @@ import { traceRequests } from "./core/observability/trace.ts";
 import { requestId } from "./core/http/request-id.ts";
 import { checkJsonBounds } from "./core/http/json-bounds.ts";
 import { requireJson } from "./core/http/require-json.ts";
-import { registerMetrics } from "./core/observability/metrics-route.ts";
+import { registerOperatorRoutes } from "./core/observability/operator-routes.ts";
 import { registerHealth } from "./core/http/probes.ts";
-import { stopRuns } from "./dialects/openai/background-runs.ts";
+import { runsNow, stopRuns } from "./dialects/openai/background-runs.ts";
 import { ENGINE_ROUTES } from "./dialects/openai/engine-routes.ts";
 import { DIALECTS, dialectOf, ROUTES_HINT } from "./dialects/table.ts";
 import { createDeployments } from "./core/deployments/deployments.ts";
@@ -29,8 +29,9 @@ import { watchConfigFile } from "./config-reload.ts";
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) =>
   new Set(ROUTE_PREFIXES.flatMap((prefix) => paths.map((p) => prefix + p)));
-const OPEN_PATHS = underEveryPrefix("/health", "/ready");
-const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready", "/metrics/engine");
+const OPEN_PATHS = underEveryPrefix("/health", "/ready", "/status/page");
+// Probes, scrapes and the status page are answered however loaded the gateway is.
+const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready", "/metrics", "/metrics/engine", "/status", "/status/page");
 
 const ENGINE_PATHS = new Set(ENGINE_ROUTES);
 /** Bodies passed to the engine as they are (audio's multipart), not only JSON. */
@@ -79,7 +80,7 @@ export function createLogger(config: Config): Logger {
 /** `clock`: what the limits' windows are reckoned by (a test moves it instead of waiting a minute). */
 export function createApp(config: Config, log: Logger = createLogger(config), clock: () => number = Date.now): Gateway {
   const startedAt = Date.now();
-  const metrics = createMetrics();
+  const metrics = createMetrics(clock);
   const deployments = createDeployments(config, log, startedAt, {
     engineUp: (d, up) => metrics.engineReady.labels(d).set(up ? 1 : 0),
     replicaUp: (d, r, up) => metrics.replicaReady.labels(d, r).set(up ? 1 : 0),
@@ -110,7 +111,7 @@ export function createApp(config: Config, log: Logger = createLogger(config), cl
 
   const router = new Router();
   registerHealth(router, deps);
-  registerMetrics(router, deps);
+  registerOperatorRoutes(router, deps);
   for (const dialect of DIALECTS) dialect.register(router, deps);
 
   app.use(errorMiddleware(log, errorBodyOf, config.bodyLimitBytes));
@@ -129,7 +130,19 @@ export function createApp(config: Config, log: Logger = createLogger(config), cl
         (obj, msg) => log.warn(obj, msg),
       ),
     );
-  if (config.maxConcurrent > 0) app.use(concurrencyCap(config.maxConcurrent, config.queueTimeoutMs, UNCAPPED_PATHS));
+  metrics.watchRuns(() => runsNow());
+  const gatewaySlots: Slots = { inFlight: 0 };
+  metrics.watchQueues(function* () {
+    if (config.maxConcurrent > 0) yield ["gateway", gatewaySlots.waiting?.length ?? 0];
+    for (const d of deployments.all)
+      if (d.maxConcurrent !== undefined) yield [d.name ?? "default", d.waiting?.length ?? 0];
+  });
+  if (config.maxConcurrent > 0)
+    app.use(
+      concurrencyCap(config.maxConcurrent, config.queueTimeoutMs, UNCAPPED_PATHS, gatewaySlots, (ms) =>
+        metrics.queueWaited("gateway", ms),
+      ),
+    );
   app.use(requireJson(acceptsAnyBody));
   app.use(
     koaBody({

@@ -52,6 +52,8 @@ export interface Config {
   listenBacklog: number;
   /** /health fails when an engine that was ready has been unavailable this long (0: never). */
   engineLivenessMs: number;
+  /** How often every engine is asked whether it serves (0: only on demand). */
+  engineChecksMs: number;
   store: StoreSpec;
   storeTtlMs: number;
   /** A background run's lease: its runner renews it; past it the run is reported failed (its process is gone). */
@@ -124,6 +126,11 @@ export const OPTIONS = {
   "ready-requires": {
     env: "READY_REQUIRES",
     help: "deployments that must be ready for /ready (comma-separated; default: any one of them)",
+  },
+  "engine-checks": {
+    env: "ENGINE_CHECKS",
+    default: "1s",
+    help: "how often every engine (each replica) is asked whether it serves; a change of state is one log line (0 = only when /ready asks or a request fails)",
   },
   "engine-liveness": {
     env: "ENGINE_LIVENESS",
@@ -213,6 +220,7 @@ export function loadConfig(argv: string[], env: Env): Config {
     ),
     listenBacklog: parseInteger("listen-backlog", get("listen-backlog")!, 1, 1_000_000),
     engineLivenessMs: parseDuration("engine-liveness", get("engine-liveness")!),
+    engineChecksMs: parseDuration("engine-checks", get("engine-checks")!),
     store: parseStore(get("store"), env),
     storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
     runLeaseMs: positive("run-lease", parseDuration("run-lease", get("run-lease")!)),

@@ -1,8 +1,5 @@
 #!/usr/bin/env node
 // Entry: loadConfig -> createApp -> listen -> drain on SIGTERM/SIGINT (a second signal exits at once).
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createLogger } from "./app.ts";
 import { type Config, helpText, loadConfig } from "./config.ts";
 import { redactUrl } from "./core/state/open-store.ts";
@@ -10,16 +7,9 @@ import { ConfigError } from "./config-values.ts";
 import { cluster, exposeWorkerMetrics, runPrimary } from "./cluster.ts";
 import { createGatewayServer, StoreNotReady } from "./server.ts";
 import { startTracing } from "./core/observability/tracing.ts";
+import { VERSION } from "./version.ts";
 
-/** The package version, from the nearest package.json (src/ under tsx, dist/src/ when built). */
-function packageVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    const file = join(dir, "package.json");
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-  }
-  return "unknown";
-}
-const version = packageVersion();
+const version = VERSION;
 
 async function main(argv: string[]): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h")) return void process.stdout.write(helpText(version));

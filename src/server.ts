@@ -4,6 +4,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { engineMetricsText } from "./core/observability/engine-metrics.ts";
+import { fleetStatus } from "./core/observability/fleet-status.ts";
+import { STATUS_PAGE_HEADERS } from "./core/observability/operator-routes.ts";
+import { STATUS_PAGE } from "./core/observability/status-page.ts";
 import { redactUrl } from "./core/state/open-store.ts";
 import { createApp, type Gateway } from "./app.ts";
 import type { Config } from "./config.ts";
@@ -41,23 +44,38 @@ export function createGatewayServer(config: Config, log: Logger, clock?: () => n
     },
     gateway.app.callback(),
   );
-  // --metrics-port: /metrics alone, unauthenticated, for a scraper on a private port.
+  // --metrics-port: the operator's routes (/metrics, /metrics/engine, /status, /status/page), without auth,
+  // for a scraper or an operator on a private port.
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
       : createServer((req, res) => {
           const path = req.url?.split("?")[0];
-          if (req.method !== "GET" || (path !== "/metrics" && path !== "/metrics/engine"))
-            return void res.writeHead(404).end();
+          const send = (type: string) => (text: string) => res.writeHead(200, { "content-type": type }).end(text);
+          const failed = (err: Error) => {
+            log.warn({ err, path }, "operator route failed");
+            res.writeHead(500).end();
+          };
+          if (req.method !== "GET") return void res.writeHead(405, { allow: "GET" }).end();
+          if (path === "/metrics")
+            return void gateway.deps.metrics.registry
+              .metrics()
+              .then(send(gateway.deps.metrics.registry.contentType), failed);
           if (path === "/metrics/engine")
-            return void engineMetricsText(gateway.deps.deployments.all).then((text) =>
-              res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(text),
+            return void engineMetricsText(gateway.deps.deployments.all).then(
+              send("text/plain; version=0.0.4; charset=utf-8"),
+              failed,
             );
-          void gateway.deps.metrics.registry
-            .metrics()
-            .then((text) =>
-              res.writeHead(200, { "content-type": gateway.deps.metrics.registry.contentType }).end(text),
+          if (path === "/status")
+            return void fleetStatus(gateway.deps).then(
+              (status) =>
+                res
+                  .writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" })
+                  .end(JSON.stringify(status)),
+              failed,
             );
+          if (path === "/status/page") return void res.writeHead(200, STATUS_PAGE_HEADERS).end(STATUS_PAGE.html);
+          res.writeHead(404).end();
         });
   return {
     server,

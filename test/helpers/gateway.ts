@@ -37,7 +37,7 @@ export async function startGateway(
         { write: (line: string) => void logLines.push(JSON.parse(line)) },
       )
     : pino({ level: "silent" });
-  const { server, gateway, listen } = createGatewayServer(config, log, clock);
+  const { server, gateway, listen, metricsServer } = createGatewayServer(config, log, clock);
   const url = await listen();
   return {
     url,
@@ -45,7 +45,12 @@ export async function startGateway(
     server,
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      metricsServer?.closeAllConnections();
+      await Promise.all(
+        [server, ...(metricsServer ? [metricsServer] : [])].map(
+          (s) => new Promise<void>((resolve) => s.close(() => resolve())),
+        ),
+      );
       await gateway.close();
     },
   };
@@ -112,6 +117,21 @@ export function gatewaySuite<Extra extends object = {}>(
     ctx.logs.length = 0;
   });
   return test;
+}
+
+/** Resolves once `count` log lines match; a generous bound turns a line that never comes into a failure, not
+ * a hang. */
+export async function logged(
+  logs: Array<Record<string, any>>,
+  match: (line: Record<string, any>) => boolean,
+  count = 1,
+): Promise<Array<Record<string, any>>> {
+  const deadline = Date.now() + 30_000;
+  while (logs.filter(match).length < count) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} matching log lines within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return logs.filter(match);
 }
 
 /** Polls `url` until it answers `status`; resolves to the milliseconds that took, rejects after `withinMs`. */

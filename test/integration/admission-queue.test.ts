@@ -33,6 +33,21 @@ async function engineReceived(sim: EngineSim, n: number): Promise<void> {
   }
 }
 
+/** One sample of the gateway's /metrics, by its full name and labels (undefined when absent). */
+async function sample(gw: RunningGateway, series: string): Promise<number | undefined> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+async function untilMetric(gw: RunningGateway, series: string, value: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await sample(gw, series)) !== value) {
+    if (Date.now() > deadline) throw new Error(`${series} did not reach ${value}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 test("queued_requests_are_served_in_arrival_order_as_slots_free", async ({ sim }) => {
   const gw = await startGateway(sim.url, ["--max-concurrent", "1", "--queue-timeout", "30s"]);
   try {
@@ -40,12 +55,16 @@ test("queued_requests_are_served_in_arrival_order_as_slots_free", async ({ sim }
     await engineReceived(sim, 1);
     const second = chat(gw, "second");
     const third = chat(gw, "third");
+    // Scrapes are not held in the queue they report.
+    await untilMetric(gw, 'gateway_queue_waiting{queue="gateway"}', 2);
     const statuses = await Promise.all(
       [first, second, third].map(async (p) => (await (await p).text(), (await p).status)),
     );
     assert.equal(statuses, [200, 200, 200]);
     const order = sim.requests.filter((r) => r.method === "POST").map((r) => r.body.messages[0].content);
     assert.equal(order, ["first", "second", "third"], "first come, first served");
+    assert.is(await sample(gw, 'gateway_queue_wait_seconds_count{queue="gateway"}'), 2, "each wait is measured");
+    assert.is(await sample(gw, 'gateway_queue_waiting{queue="gateway"}'), 0);
   } finally {
     await gw.close();
   }

@@ -138,6 +138,43 @@ test("an_engine_failure_fails_the_run_truthfully", async ({ gw, sim }) => {
   assert.match(failed.error!.message, /CUDA out of memory/);
 });
 
+/** One sample of the gateway's /metrics (0 when absent). */
+async function sample(gw: RunningGateway, series: string): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`, { headers: { "api-key": "key-a" } })).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+async function untilSample(gw: RunningGateway, series: string, value: number): Promise<void> {
+  const until = Date.now() + 10_000;
+  while ((await sample(gw, series)) !== value) {
+    if (Date.now() > until) throw new Error(`${series} never reached ${value} (${await sample(gw, series)})`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test("runs_show_in_the_metrics_while_they_run_and_are_counted_by_how_they_end", async ({ gw, sim }) => {
+  const openai = client(gw.url);
+  const completed = await sample(gw, 'gateway_background_runs_total{outcome="completed"}');
+  const cancelled = await sample(gw, 'gateway_background_runs_total{outcome="cancelled"}');
+  const failed = await sample(gw, 'gateway_background_runs_total{outcome="failed"}');
+  const long = await backgroundRun(gw.url, "A long one.", 300);
+  await engineCalled(sim);
+  assert.is(await sample(gw, "gateway_background_runs_running"), 1);
+  assert.ok((await sample(gw, "gateway_background_runs_idle_seconds")) >= 0);
+  await openai.responses.cancel(long.id);
+  await untilSample(gw, 'gateway_background_runs_total{outcome="cancelled"}', cancelled + 1);
+  await untilSample(gw, "gateway_background_runs_running", 0);
+  assert.is(await sample(gw, "gateway_background_runs_idle_seconds"), 0);
+
+  const done = await openai.responses.create({ model: MODEL, input: "x", background: true });
+  await eventsOf(await openai.responses.retrieve(done.id, { stream: true }));
+  await untilSample(gw, 'gateway_background_runs_total{outcome="completed"}', completed + 1);
+  sim.next({ status: 500, json: { error: { message: "CUDA out of memory", type: "server_error" } } });
+  const broken = await openai.responses.create({ model: MODEL, input: "x", background: true });
+  await eventsOf(await openai.responses.retrieve(broken.id, { stream: true }));
+  await untilSample(gw, 'gateway_background_runs_total{outcome="failed"}', failed + 1);
+});
+
 test("what_background_mode_refuses", async ({ gw, sim }) => {
   const openai = client(gw.url);
   const noStore = await openai.responses

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { startGateway } from "../helpers/gateway.ts";
+import { logged, startGateway } from "../helpers/gateway.ts";
 import { startGatewayProcess } from "../helpers/gateway-process.ts";
 
 /** A key of --api-key: the metrics are an operator's to read, never a consumer's. */
@@ -51,15 +51,6 @@ function renameWrite(file: string, text: string) {
   renameSync(`${file}.tmp`, file);
 }
 
-/** Resolves once `count` log lines match; a generous bound turns a missing reload into a failure, not a hang. */
-async function logged(logs: Array<Record<string, any>>, match: (line: Record<string, any>) => boolean, count = 1) {
-  const deadline = Date.now() + 30_000;
-  while (logs.filter(match).length < count) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} matching log lines within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return logs.filter(match);
-}
 const reloaded = (line: Record<string, any>) => line.msg?.startsWith("config reloaded");
 const refused = (line: Record<string, any>) => line.msg === "config reload refused; the running config stays";
 

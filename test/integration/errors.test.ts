@@ -92,7 +92,7 @@ test("schema_violations_name_the_field", async ({ gw, sim }) => {
     assert.is(res.json.error.target, target, JSON.stringify(res.json));
     assert.ok(res.json.error.message.includes(target), res.json.error.message);
   }
-  assert.is(sim.requests.length, 0);
+  assert.is(sim.calls.length, 0);
 });
 
 test("audio_output_is_422", async ({ gw }) => {

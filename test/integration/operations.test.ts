@@ -1,4 +1,6 @@
 import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { API, gatewaySuite, postJson, untilStatus } from "../helpers/gateway.ts";
 import { readRaw } from "../helpers/sse.ts";
 import { EngineSim } from "../sim/engine.ts";
@@ -46,9 +48,57 @@ test("metrics_change_across_requests", async ({ gw, sim }) => {
     await metric(gw.url, "gateway_requests_total", { route: "/chat/completions", status: "200", stream: "true" }),
     streamsBefore + 1,
   );
-  assert.ok((await metric(gw.url, "gateway_time_to_first_token_seconds_count")) >= 1);
+  assert.ok(
+    (await metric(gw.url, "gateway_time_to_first_token_seconds_count", { deployment: "default", replica: "" })) >= 1,
+    "time to first token by deployment",
+  );
+  assert.ok(
+    (await metric(gw.url, "gateway_deployment_request_duration_seconds_count", {
+      deployment: "default",
+      stream: "true",
+    })) >= 1,
+  );
   assert.is(await metric(gw.url, "gateway_streams_in_flight"), 0);
   assert.ok((await metric(gw.url, "process_resident_memory_bytes")) > 0, "default process metrics");
+});
+
+test("every_stream_is_metered_and_a_stream_that_fails_part_way_is_counted_as_failed", async ({ gw, sim, logs }) => {
+  // An open gateway, no consumer: the usage is still asked of the engine, counted, and kept from the client.
+  const tokensBefore = await metric(gw.url, "gateway_tokens_total", { deployment: "default", kind: "input" });
+  const completedBefore = await metric(gw.url, "gateway_streams_total", { outcome: "completed" });
+  const raw = await readRaw(`${gw.url}/v1/chat/completions`, { ...chat, model: "m", stream: true });
+  assert.is(sim.last("/v1/chat/completions").body.stream_options.include_usage, true, "usage asked of the engine");
+  assert.not.match(raw.text, /"usage"/, "and not shown to a client that did not ask");
+  const [line] = (await untilLogged(logs, 1)).filter((l) => l.path === "/v1/chat/completions");
+  assert.ok(line!.promptTokens > 0 && line!.completionTokens > 0, JSON.stringify(line));
+  assert.is(line!.streamOutcome, "completed");
+  assert.is(
+    await metric(gw.url, "gateway_tokens_total", { deployment: "default", kind: "input" }),
+    tokensBefore + line!.promptTokens,
+  );
+  assert.is(await metric(gw.url, "gateway_streams_total", { outcome: "completed" }), completedBefore + 1);
+
+  const failedBefore = await metric(gw.url, "gateway_streams_total", { outcome: "failed" });
+  sim.next({ sse: ['data: {"choices":[{"index":0,"delta":{"content":"partial"}}]}\n\n'], gapMs: 20, cut: true });
+  const cut = await readRaw(`${gw.url}/v1/chat/completions`, { ...chat, model: "m", stream: true });
+  assert.ok(cut.broken);
+  const failed = (await untilLogged(logs, 2)).filter((l) => l.path === "/v1/chat/completions")[1]!;
+  assert.is(failed.status, 200, "its headers had gone out");
+  assert.is(failed.streamOutcome, "failed");
+  assert.is(failed.level, 40, "a warning");
+  assert.is(await metric(gw.url, "gateway_streams_total", { outcome: "failed" }), failedBefore + 1);
+});
+
+test("the_operations_doc_lists_every_series_the_gateway_exports", async ({ gw }) => {
+  const text = await fetch(`${gw.url}/metrics`).then((r) => r.text());
+  const exported = [...text.matchAll(/^# TYPE (gateway_\w+) /gm)].map((m) => m[1]!);
+  assert.ok(exported.length >= 20, `${exported.length} series`);
+  const doc = readFileSync(join(import.meta.dirname, "../../docs/operations.md"), "utf8");
+  assert.equal(
+    exported.filter((name) => !doc.includes(`\`${name}\``)),
+    [],
+    "series missing from docs/operations.md",
+  );
 });
 
 test("one_log_line_per_request_without_bodies", async ({ gw, logs }) => {

@@ -29,7 +29,7 @@ test("azure_js_client_with_a_wrong_key_gets_401", async ({ gw, sim }) => {
   assert.ok(isUnexpected(res));
   assert.is(res.status, "401");
   assert.is((res.body as any).error.code, "Unauthorized");
-  assert.is(sim.requests.length, 0);
+  assert.is(sim.calls.length, 0);
 });
 
 test("either_header_works_and_health_stays_open", async ({ gw }) => {

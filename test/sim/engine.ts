@@ -112,13 +112,25 @@ export class EngineSim {
     return this;
   }
 
+  /** The gateway's own polls (its engine checks and load reads), which it makes on an interval. */
+  static isPoll(r: RecordedRequest): boolean {
+    return r.method === "GET" && (r.path === "/v1/models" || r.path === "/metrics");
+  }
+
+  /** Requests other than the gateway's polls: what its clients' calls sent. */
+  get calls(): RecordedRequest[] {
+    return this.requests.filter((r) => !EngineSim.isPoll(r));
+  }
+
+  /** The last request to `path`, or without one the last that was not a poll. */
   last(path?: string): RecordedRequest {
-    const found = [...this.requests].reverse().find((r) => !path || r.path === path);
+    const found = [...this.requests].reverse().find((r) => (path ? r.path === path : !EngineSim.isPoll(r)));
     if (!found) throw new Error(`no request${path ? ` to ${path}` : ""} recorded`);
     return found;
   }
 
-  /** Resolves with the next request the simulator receives (its body read, before it is answered). */
+  /** Resolves with the next request the simulator receives other than a poll (its body read, before it is
+   * answered). */
   nextRequest(): Promise<RecordedRequest> {
     return new Promise((resolve) => this.requestWaiters.push(resolve));
   }
@@ -159,7 +171,7 @@ export class EngineSim {
       aborted: false,
     };
     this.requests.push(record);
-    this.requestWaiters.splice(0).forEach((w) => w(record));
+    if (!EngineSim.isPoll(record)) this.requestWaiters.splice(0).forEach((w) => w(record));
     if (record.method === "POST") {
       this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
       res.once("close", () => void this.inFlight--);

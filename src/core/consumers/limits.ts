@@ -11,7 +11,7 @@ import type { Deployment } from "../deployments/deployments.ts";
 import { GatewayError } from "../errors.ts";
 import { type Exchange, exchangeOf, type Usage } from "../pipeline/exchange.ts";
 import { streamedTokens } from "../stream/sse-writer.ts";
-import type { Charge } from "../state/store.ts";
+import type { Charge, StateStore } from "../state/store.ts";
 import type { ConsumerSpec, Limits } from "./consumers-file.ts";
 
 /** The output a request without max_tokens is assumed to use until its usage says otherwise. */
@@ -103,6 +103,40 @@ function rateLimitHeaders(charges: Counted[], values: number[], now: number): Re
     headers[`x-ratelimit-reset-${kind}`] = `${seconds(c.resetsAt - now)}s`;
   });
   return headers;
+}
+
+/** Where one of a consumer's (or a deployment's) counters stands, for operators (/status). */
+export interface LimitUsage {
+  what: "requests" | "tokens" | "parallel";
+  /** The window; undefined for requests in flight. */
+  per: "minute" | "day" | "month" | undefined;
+  limit: number;
+  used: number;
+  /** When the window ends (ms since the epoch); undefined for requests in flight. */
+  resetsAt: number | undefined;
+}
+
+/** Reads a consumer's or a deployment's counters without charging them (a take of nothing). */
+export async function limitUsage(
+  store: StateStore,
+  owner: { consumer: string } | { deployment: string },
+  limits: Limits | undefined,
+  now: number,
+): Promise<LimitUsage[]> {
+  if (!hasLimits(limits)) return [];
+  const counted =
+    "consumer" in owner
+      ? chargesOf(`c:${owner.consumer}`, "consumer", limits!, 0, now)
+      : chargesOf(`d:${owner.deployment}`, "deployment", limits!, 0, now);
+  // Nothing charged, no limit to pass: every counter's value comes back (a refusal would stop at the first).
+  const { values } = await store.take(counted.map((c) => ({ ...c, amount: 0, limit: Number.MAX_SAFE_INTEGER })));
+  return counted.map((c, i) => ({
+    what: c.what,
+    per: c.span === "parallel" ? undefined : c.span,
+    limit: c.limit,
+    used: Math.max(0, values[i] ?? 0),
+    resetsAt: c.span === "parallel" ? undefined : c.resetsAt,
+  }));
 }
 
 /** What a request spent, as far as the gateway saw it. */

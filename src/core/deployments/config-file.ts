@@ -14,7 +14,7 @@
 //       responses_api: chat             # optional: native | chat (served over chat completions); default:
 //                                       #   native, and chat once the engine answers /v1/responses 404
 //       routing: prefix                 # optional, with urls: prefix (default) | least-loaded
-//       engine_metrics: 1s              # optional, with urls: how often each replica's /metrics is read
+//       engine_metrics: 1s              # optional: how often each engine's /metrics is read
 //                                       #   for its queue and KV load (default 1s; off: never)
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";

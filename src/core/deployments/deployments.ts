@@ -15,6 +15,7 @@ import { GatewayError, type ErrorCode } from "../errors.ts";
 import { createUpstream, type Upstream } from "../upstream/client.ts";
 import type { EngineRoute } from "../upstream/call.ts";
 import { createModelCatalog, type ModelCatalog } from "../upstream/models.ts";
+import { watchEngines } from "./engine-watch.ts";
 import { createEngineReadiness, type EngineReadiness } from "../upstream/readiness.ts";
 import type { TransportEvents } from "../upstream/transport.ts";
 import type { Limits } from "../consumers/consumers-file.ts";
@@ -54,9 +55,12 @@ export interface Deployment {
   limits: Limits | undefined;
   /** How a replica is chosen; undefined for one engine. */
   readonly router: Router<Replica> | undefined;
-  /** Reads its replicas' /metrics for the router; undefined for one engine or `engine_metrics: off`. */
+  /** Reads its engines' /metrics (for the router, and /status); undefined with `engine_metrics: off`. */
   readonly engineLoads: EngineLoadReader | undefined;
+  /** Requests admitted to it whose responses have not closed (core/deployments/request.ts). */
   inFlight: number;
+  /** Requests waiting for a slot under max_concurrent (core/http/concurrency.ts). */
+  waiting?: Array<() => void>;
   /** An engine route of this deployment, for failure messages (built once per path). */
   route(method: string, path: string, optional?: boolean): EngineRoute;
 }
@@ -132,9 +136,7 @@ function createDeployment(
   let upstream: Upstream;
   let models: ModelCatalog;
   let readiness: EngineReadiness;
-  let stop = () => {};
   let router: Router<Replica> | undefined;
-  let engineLoads: EngineLoadReader | undefined;
   if (single) {
     ({ upstream, models, readiness } = single);
   } else {
@@ -148,24 +150,22 @@ function createDeployment(
         ),
       routed: (replica, reason) => events.routed?.(label, replica.label, reason),
     });
-    const every = spec.engineMetricsMs ?? ENGINE_METRICS_MS;
-    if (every > 0)
-      engineLoads = readEngineLoads(replicas, every, (replica, load) =>
-        events.engineLoad?.(label, replica.label, load),
-      );
     models = createModelCatalog(
       upstream,
       config.modelsCacheMs,
       Math.min(own(upstream.baseUrl).firstByteTimeoutMs, 10_000),
     );
-    const combined = anyReplicaReadiness(replicas, startedAt);
-    readiness = combined;
-    stop = () => {
-      combined.stop();
-      engineLoads?.stop();
-    };
+    readiness = anyReplicaReadiness(replicas, startedAt);
     logReplicaChanges(replicas, label, log, (replica, up) => events.replicaUp?.(label, replica, up));
   }
+  // Every engine's load is read, a single one's too: the router uses it, operators see it (/status).
+  const every = spec.engineMetricsMs ?? ENGINE_METRICS_MS;
+  const engineLoads =
+    every > 0
+      ? readEngineLoads(replicas, every, (replica, load) =>
+          events.engineLoad?.(spec.name ?? "default", replica.label, load),
+        )
+      : undefined;
   const routes = new Map<string, EngineRoute>();
   return {
     name: spec.name,
@@ -189,7 +189,7 @@ function createDeployment(
       if (!route) routes.set(key, (route = upstream.route(method, path, optional)));
       return route;
     },
-    stop,
+    stop: () => engineLoads?.stop(),
   };
 }
 
@@ -216,6 +216,11 @@ export function createDeployments(
       else log.warn(line, "engine not ready");
     };
   }
+  // A deployment's readiness checks each of its replicas.
+  const stopWatching = watchEngines(
+    all.map((d) => d.readiness),
+    config.engineChecksMs,
+  );
   const byName = new Map<string, Deployment>();
   for (const d of all) if (d.name) byName.set(d.name, d);
   for (const d of all) if (d.engineModel && !byName.has(d.engineModel)) byName.set(d.engineModel, d);
@@ -268,6 +273,7 @@ export function createDeployments(
       );
     },
     close: async () => {
+      stopWatching();
       for (const d of all) d.stop();
       await Promise.all(all.map((d) => d.upstream.close()));
     },

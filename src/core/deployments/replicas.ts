@@ -12,7 +12,7 @@ import type { paths } from "../../../generated/openai/schema.d.ts";
 import type { Upstream } from "../upstream/client.ts";
 import { isConnectFailure } from "../upstream/failures.ts";
 import type { ModelCatalog } from "../upstream/models.ts";
-import { CHECK_INTERVAL_MS, type EngineReadiness, type EngineReport, type EngineState } from "../upstream/readiness.ts";
+import { type EngineReadiness, type EngineReport, type EngineState } from "../upstream/readiness.ts";
 import { UpstreamRequest, type UpstreamResponse } from "../upstream/transport.ts";
 import type { EngineLoad } from "../routing/engine-load.ts";
 import { hashString } from "../routing/prefix.ts";
@@ -27,6 +27,8 @@ export interface Replica extends RouteCandidate {
   unfinished: number;
   /** Its engine's load as last read from its /metrics (engine-load-reader.ts); undefined when unread. */
   engineLoad: EngineLoad | undefined;
+  /** When its /metrics was last read (ms since the epoch), whatever it said. */
+  engineLoadAt: number | undefined;
 }
 
 export function createReplica(upstream: Upstream, models: ModelCatalog, readiness: EngineReadiness): Replica {
@@ -40,6 +42,7 @@ export function createReplica(upstream: Upstream, models: ModelCatalog, readines
     inFlight: 0,
     unfinished: 0,
     engineLoad: undefined,
+    engineLoadAt: undefined,
     get isIn() {
       return readiness.last.state === "ready";
     },
@@ -130,10 +133,7 @@ export function balancedUpstream(
 }
 
 /** A deployment is ready while any replica is; loading while every one loads. */
-export function anyReplicaReadiness(
-  replicas: readonly Replica[],
-  startedAt: number,
-): EngineReadiness & { stop(): void } {
+export function anyReplicaReadiness(replicas: readonly Replica[], startedAt: number): EngineReadiness {
   const summarise = (reports: readonly EngineReport[]): EngineReport => {
     const ready = reports.filter((r) => r.state === "ready");
     const state: EngineState =
@@ -151,25 +151,7 @@ export function anyReplicaReadiness(
     if (now.state !== before.state) readiness.onChange?.(now, before);
     return now;
   };
-  // Keeps every replica's state fresh, so one taken out is probed back in without traffic. Each round
-  // starts just over CHECK_INTERVAL_MS after the last ended: a plain interval of the same length would
-  // meet each replica's own once-a-second limit (counted from the end of its last check) and skip
-  // every other round.
-  let stopped = false;
-  let probe: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    if (stopped) return;
-    probe = setTimeout(
-      () =>
-        void Promise.all(replicas.map((r) => r.readiness.check()))
-          .then((reports) => observe(summarise(reports)))
-          .finally(schedule),
-      CHECK_INTERVAL_MS + 10,
-    );
-    probe.unref();
-  };
-  schedule();
-  const readiness: EngineReadiness & { stop(): void } = {
+  const readiness: EngineReadiness = {
     check: async () => observe(summarise(await Promise.all(replicas.map((r) => r.readiness.check())))),
     get last() {
       return last;
@@ -177,12 +159,12 @@ export function anyReplicaReadiness(
     get everReady() {
       return replicas.some((r) => r.readiness.everReady);
     },
+    get seenAt() {
+      const seen = replicas.map((r) => r.readiness.seenAt ?? 0);
+      return Math.max(...seen) || undefined;
+    },
     refused() {
       // Each replica's transport reports its own refusals.
-    },
-    stop: () => {
-      stopped = true;
-      clearTimeout(probe);
     },
   };
   return readiness;

@@ -36,13 +36,18 @@ export async function deploymentFor(
 export async function admit(ctx: Context, deps: GatewayDeps, d: Deployment): Promise<void> {
   exchangeOf(ctx).deployment = d.name;
   if (!d.readiness.everReady) await assertEngineStarted(d.readiness, deps.startedAt);
-  if (d.maxConcurrent !== undefined)
+  if (d.maxConcurrent === undefined) {
+    // Counted for operators (/status) even without a cap; observe.ts gives it back.
+    d.inFlight++;
+    exchangeOf(ctx).heldCount = d;
+  } else
     await takeSlot(
       d,
       d.maxConcurrent,
       ctx,
       () => `The deployment '${d.name}' has ${d.inFlight} requests in flight, its max_concurrent; retry shortly.`,
       deps.config.queueTimeoutMs,
+      (ms) => deps.metrics.queueWaited(d.name ?? "default", ms),
     );
 }
 

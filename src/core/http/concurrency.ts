@@ -12,6 +12,9 @@ export interface Slots {
   waiting?: Array<() => void>;
 }
 
+/** Told how long each request that had to wait did (granted a slot, refused at the queue timeout, or left). */
+export type QueueWaited = (waitedMs: number) => void;
+
 /** Counts the request against `slots` until its response closes; when `max` are in flight already it waits
  * up to `queueMs` for one to close, else throws 429 (with `full()` as its message). Synchronous when a slot
  * is free (nearly every request). */
@@ -21,6 +24,7 @@ export function takeSlot(
   ctx: Context,
   full: () => string,
   queueMs = 0,
+  waited?: QueueWaited,
 ): void | Promise<void> {
   const hold = () => {
     ctx.res.once("close", () => {
@@ -37,8 +41,10 @@ export function takeSlot(
   const refused = () => new GatewayError("TooManyRequests", full(), { headers: { "retry-after": "1" } });
   if (queueMs <= 0) throw refused();
   const waiting = (slots.waiting ??= []);
+  const queuedAt = performance.now();
   return new Promise<void>((resolve, reject) => {
     const leave = () => {
+      waited?.(performance.now() - queuedAt);
       clearTimeout(timer);
       ctx.res.off("close", left);
       const at = waiting.indexOf(granted);
@@ -70,8 +76,13 @@ export function takeSlot(
   });
 }
 
-export function concurrencyCap(max: number, queueMs: number, exempt: ReadonlySet<string>) {
-  const gateway: Slots = { inFlight: 0 };
+export function concurrencyCap(
+  max: number,
+  queueMs: number,
+  exempt: ReadonlySet<string>,
+  gateway: Slots,
+  waited?: QueueWaited,
+) {
   return async function limitConcurrency(ctx: Context, next: Next): Promise<void> {
     if (max <= 0 || exempt.has(ctx.path)) return next();
     await takeSlot(
@@ -80,6 +91,7 @@ export function concurrencyCap(max: number, queueMs: number, exempt: ReadonlySet
       ctx,
       () => `The gateway is at its limit of ${max} concurrent requests; retry shortly.`,
       queueMs,
+      waited,
     );
     await next();
   };

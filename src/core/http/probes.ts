@@ -1,9 +1,10 @@
 // The probes: GET /health (the process is alive) and GET /ready (this pod can serve: its deployments' engines
 // answer and serve a model, core/upstream/readiness.ts), both open without a key, under every base Azure
-// clients are given. /metrics is core/observability/metrics-route.ts.
+// clients are given. /metrics and /status are core/observability/operator-routes.ts.
 import type Router from "@koa/router";
 import type { GatewayDeps } from "../../deps.ts";
 import type { Deployment } from "../deployments/deployments.ts";
+import type { Replica } from "../deployments/replicas.ts";
 import { GatewayError } from "../errors.ts";
 import { type EngineReport, secondsSince } from "../upstream/readiness.ts";
 import { LOADING_RETRY_AFTER_S } from "./engine-gate.ts";
@@ -16,6 +17,14 @@ function notReady(report: EngineReport): string {
       : `is not ready (for ${secondsSince(report.since)})`;
   return `${state}: ${report.reason ?? "unknown reason"}`;
 }
+
+/** A replica as /ready names it: its state, the gateway's requests on it, when it last answered a check. */
+const replicaView = (r: Replica) => ({
+  replica: r.label,
+  state: r.readiness.last.state,
+  inFlight: r.inFlight,
+  lastSeen: r.readiness.seenAt === undefined ? null : new Date(r.readiness.seenAt).toISOString(),
+});
 
 /** A probe answers within a second: an engine that hangs is reported by its last known state. */
 const PROBE_WAIT_MS = 900;
@@ -98,7 +107,10 @@ export function registerHealth(router: Router, { config, deployments, paths, lif
     ctx.body = {
       status: "ready",
       deployments: Object.fromEntries(
-        chosen.map((d, i) => [d.name, { state: reports[i]!.state, models: reports[i]!.models }]),
+        chosen.map((d, i) => [
+          d.name,
+          { state: reports[i]!.state, models: reports[i]!.models, replicas: d.replicas.map(replicaView) },
+        ]),
       ),
     };
   });

@@ -4,11 +4,19 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { EngineLoad } from "../routing/engine-load.ts";
 import { type CounterChild, CounterSeries, type HistogramChild, HistogramSeries } from "./metric-series.ts";
+import { RecentErrors } from "./recent-errors.ts";
 
 export interface RequestRecord {
   route: string;
   /** A deployments file's deployment (undefined for the flags' one engine). */
   deployment?: string;
+  /** The replica (host:port) a deployment of several engines sent it to. */
+  replica?: string;
+  /** An engine call went out for it (it reached a deployment). */
+  engineAsked?: boolean;
+  /** How a stream ended: every event sent, failed part-way (the engine's or the gateway's failure after the
+   * headers), or its client left. Undefined for answers that are not streams. */
+  streamOutcome?: "completed" | "failed" | "client_aborted";
   status: number;
   stream: boolean;
   durationMs: number;
@@ -41,12 +49,23 @@ export interface GatewayMetrics {
   limitsUnenforced: Counter;
   /** --config read again: applied, or refused for a mistake (the running config stays). */
   configReloads: Counter<"result">;
+  /** A request that waited for a slot (--max-concurrent: queue "gateway"; max_concurrent: the deployment). */
+  queueWaited(queue: string, waitedMs: number): void;
+  /** Where the queues' lengths are read from when scraped. */
+  watchQueues(lengths: () => Iterable<[queue: string, waiting: number]>): void;
+  /** A background run of this process ended. */
+  backgroundRunEnded(outcome: string): void;
+  /** Where this process's background runs are read from when scraped. */
+  watchRuns(now: () => { running: number; idleMs: number }): void;
+  /** Errors answered in the last minutes, for the status page. */
+  recentErrors: RecentErrors;
   observe(record: RequestRecord): void;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-export function createMetrics(): GatewayMetrics {
+export function createMetrics(clock: () => number = Date.now): GatewayMetrics {
+  const recentErrors = new RecentErrors(clock);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new CounterSeries(
@@ -71,11 +90,65 @@ export function createMetrics(): GatewayMetrics {
   );
   const firstToken = new HistogramSeries(
     "gateway_time_to_first_token_seconds",
-    "Time from request to the first streamed token",
-    [],
+    "Time from request to the first streamed token, by deployment (default: the flags' engine) and replica (empty for a single engine)",
+    ["deployment", "replica"],
     LATENCY_BUCKETS,
     registry,
   );
+  const deploymentDuration = new HistogramSeries(
+    "gateway_deployment_request_duration_seconds",
+    "Time from request to the end of the response (streams: to the last event), for requests that reached an engine, by deployment",
+    ["deployment", "stream"],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const streams = new CounterSeries(
+    "gateway_streams_total",
+    "Streams answered, by deployment and how they ended: completed, failed (part-way, after the headers), client_aborted",
+    ["deployment", "outcome"],
+    registry,
+  );
+  const queueWait = new HistogramSeries(
+    "gateway_queue_wait_seconds",
+    "Time a request waited for a slot before it was let through, refused at --queue-timeout, or its client left; by queue (gateway: --max-concurrent; else the deployment's max_concurrent)",
+    ["queue"],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const runsEnded = new CounterSeries(
+    "gateway_background_runs_total",
+    "Background responses this process ran, by how they ended: completed, incomplete, failed, cancelled, stopped (the gateway stopped first)",
+    ["outcome"],
+    registry,
+  );
+  let runs: () => { running: number; idleMs: number } = () => ({ running: 0, idleMs: 0 });
+  new Gauge({
+    name: "gateway_background_runs_running",
+    help: "Background responses this process is running now",
+    registers: [registry],
+    collect() {
+      this.set(runs().running);
+    },
+  });
+  new Gauge({
+    name: "gateway_background_runs_idle_seconds",
+    help: "The longest any running background response of this process has gone without writing an event (0: none running); a run that stops writing is stalled",
+    registers: [registry],
+    collect() {
+      this.set(runs().idleMs / 1000);
+    },
+  });
+  let queueLengths: () => Iterable<[string, number]> = () => [];
+  new Gauge({
+    name: "gateway_queue_waiting",
+    help: "Requests waiting for a slot now, by queue (gateway: --max-concurrent; else the deployment's max_concurrent)",
+    labelNames: ["queue"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [queue, waiting] of queueLengths()) this.labels(queue).set(waiting);
+    },
+  });
   const streamsInFlight = new Gauge({
     name: "gateway_streams_in_flight",
     help: "Streams being sent now",
@@ -160,7 +233,6 @@ export function createMetrics(): GatewayMetrics {
     labelNames: ["result"] as const,
     registers: [registry],
   });
-  const firstTokenAll = firstToken.labels();
   // The children a request updates, looked up once per (route, status, stream) rather than per metric;
   // the engine-facing ones only once a request of that kind has used them.
   interface Outcome {
@@ -202,19 +274,32 @@ export function createMetrics(): GatewayMetrics {
     },
     limitsUnenforced,
     configReloads,
+    recentErrors,
+    queueWaited: (queue, ms) => queueWait.labels(queue).observe(ms / 1000),
+    watchQueues(lengths) {
+      queueLengths = lengths;
+    },
+    backgroundRunEnded: (outcome) => runsEnded.labels(outcome).inc(),
+    watchRuns(now) {
+      runs = now;
+    },
     observe(r) {
+      if (r.errorCode) recentErrors.add(r.clientAborted ? 499 : r.status, r.errorCode);
       const outcome = outcomeOf(r.route, r.clientAborted ? "499" : String(r.status), r.stream ? "true" : "false");
       outcome.requests.inc();
       outcome.duration.observe(r.durationMs / 1000);
       if (r.upstreamMs !== undefined)
         (outcome.upstream ??= upstream.labels(outcome.route)).observe(r.upstreamMs / 1000);
-      if (r.firstTokenMs !== undefined) firstTokenAll.observe(r.firstTokenMs / 1000);
+      const deployment = r.deployment ?? "default";
+      if (r.firstTokenMs !== undefined) firstToken.labels(deployment, r.replica ?? "").observe(r.firstTokenMs / 1000);
+      if (r.engineAsked)
+        deploymentDuration.labels(deployment, r.stream ? "true" : "false").observe(r.durationMs / 1000);
+      if (r.streamOutcome) streams.labels(deployment, r.streamOutcome).inc();
       if (r.upstreamError && r.errorCode) upstreamErrors.labels(r.errorCode).inc();
       if (r.clientAborted) (outcome.aborts ??= aborts.labels(outcome.route)).inc();
       if (r.deployment !== undefined)
         byDeployment.labels(r.deployment, r.clientAborted ? "499" : String(r.status)).inc();
       const consumer = r.consumer ?? "anonymous";
-      const deployment = r.deployment ?? "default";
       if (r.consumer !== undefined)
         consumerRequests.labels(consumer, deployment, r.clientAborted ? "499" : String(r.status)).inc();
       if (r.promptTokens) tokens.labels(consumer, deployment, "input").inc(r.promptTokens);

@@ -17,7 +17,7 @@ const UPSTREAM_CODES = new Set([
 
 /** Routes an orchestrator or a scraper calls on a schedule: logged like any request, but never counted as
  * requests or engine errors (a /ready 503 while an engine loads is the probe's answer, not a failure). */
-const PROBE_ROUTES = new Set(["/health", "/ready", "/metrics", "/metrics/engine"]);
+const PROBE_ROUTES = new Set(["/health", "/ready", "/metrics", "/metrics/engine", "/status", "/status/page"]);
 
 /** `/api/models/chat/completions` -> `/chat/completions`; unmatched paths share one label. */
 export function routeLabel(matched: string | undefined, prefixes: readonly string[]): string {
@@ -36,6 +36,7 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
     ctx.res.on("close", () => {
       // once per response; on() spares once()'s wrapper
       const exchange = exchangeOf(ctx);
+      if (exchange.heldCount) exchange.heldCount.inFlight--;
       const outcome = exchange.streamOutcome;
       const aborted = clientAborted(ctx);
       // A client that left before its answer was sent has none: 499 in the log line as in the metrics
@@ -80,6 +81,17 @@ export function observe(log: Logger, metrics: GatewayMetrics, routeOf: RouteOf, 
         // What the client was not shown: the engine's body, the transport's error code and message.
         errorDetail: outcome?.error?.detail ?? exchange.error?.detail,
         streamCompleted: outcome?.completed,
+        streamOutcome:
+          outcome === undefined
+            ? undefined
+            : aborted
+              ? "client_aborted"
+              : outcome.error
+                ? "failed"
+                : outcome.completed
+                  ? "completed"
+                  : "failed",
+        engineAsked: exchange.engineAsked,
       };
       if (logBodies) {
         line.requestBody = ctx.request.body;

@@ -39,6 +39,9 @@ export interface Exchange {
   owner: string | undefined;
   /** Its tokens are charged against limits: a stream asks the engine for its usage. */
   metered: boolean;
+  /** The deployment's count of requests in flight it holds (no max_concurrent: counted for /status), given
+   * back when the response closes by the close handler that writes the log line (one listener, not two). */
+  heldCount: { inFlight: number } | undefined;
   /** Its admitted charges, settled when the response closes unless taken by a background run. */
   settlement: Settlement | undefined;
   /** An engine call was sent (answered or not). */
@@ -79,6 +82,7 @@ export function openExchange(
     consumer: undefined,
     owner: undefined,
     metered: false,
+    heldCount: undefined,
     settlement: undefined,
     engineAsked: false,
     replica: undefined,

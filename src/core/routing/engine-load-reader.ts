@@ -32,6 +32,7 @@ export function readEngineLoads(
     }
     if (load === undefined) skip.set(replica, UNKNOWN_BACKOFF);
     replica.engineLoad = load;
+    replica.engineLoadAt = Date.now();
     onRead(replica, load);
   };
   const readNow = async () => void (await Promise.all(replicas.map(readOne)));

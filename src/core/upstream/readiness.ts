@@ -32,6 +32,8 @@ export interface EngineReadiness {
   readonly last: EngineReport;
   /** Has the engine been ready at least once since the gateway started? */
   readonly everReady: boolean;
+  /** When the engine last listed its models (ms since the epoch), for "last seen". */
+  readonly seenAt: number | undefined;
   /** The engine refused a connection: not ready from now, until a check finds it back. */
   refused(): void;
   /** Called when the state changes (logs, metrics). */
@@ -54,6 +56,7 @@ export function createEngineReadiness(models: ModelCatalog, startedAt = Date.now
   let checkedAt = 0;
   let inflight: Promise<EngineReport> | undefined;
   let everReady = false;
+  let seenAt: number | undefined;
 
   const notReadyState = (startingLike: boolean): EngineState =>
     !everReady && startingLike ? "loading" : "unavailable";
@@ -70,6 +73,7 @@ export function createEngineReadiness(models: ModelCatalog, startedAt = Date.now
       const ids = (await models.refresh()).map((m) => m.id);
       if (ids.length === 0)
         return settle({ state: notReadyState(true), models: [], reason: "The engine serves no model yet." });
+      seenAt = Date.now();
       return settle({ state: "ready", models: ids });
     } catch (err) {
       const detail = err instanceof GatewayError ? err.detail : undefined;
@@ -96,6 +100,9 @@ export function createEngineReadiness(models: ModelCatalog, startedAt = Date.now
     },
     get everReady() {
       return everReady;
+    },
+    get seenAt() {
+      return seenAt;
     },
     refused() {
       if (last.state === "ready")

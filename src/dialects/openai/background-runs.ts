@@ -33,9 +33,19 @@ interface LocalRun {
   leaseMs: number;
   /** Settles when the run has written its end. */
   ended: Promise<void>;
+  /** When it last wrote events or its end (ms since the epoch): a run that stops writing is stalled. */
+  progressAt: number;
 }
 /** Runs of this process, by response id. */
 const RUNS = new Map<string, LocalRun>();
+
+/** This process's runs, for the metrics: how many, and the longest any has gone without writing. */
+export function runsNow(now = Date.now()): { running: number; idleMs: number } {
+  let idleMs = 0;
+  for (const run of RUNS.values()) idleMs = Math.max(idleMs, now - run.progressAt);
+  return { running: RUNS.size, idleMs };
+}
+
 let renewal: NodeJS.Timeout | undefined;
 /** Wakes this process's followers of a run when its runner wrote. */
 const WRITTEN = new EventEmitter().setMaxListeners(0);
@@ -144,7 +154,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
     detached.signal.abort(new RunCancelled("the run was cancelled"));
   };
   let endedRun!: () => void;
-  RUNS.set(id, {
+  const local: LocalRun = {
     cancel,
     stop() {
       stopping = true;
@@ -153,7 +163,9 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
     store,
     leaseMs: deps.config.runLeaseMs,
     ended: new Promise<void>((resolve) => (endedRun = resolve)),
-  });
+    progressAt: Date.now(),
+  };
+  RUNS.set(id, local);
   renewLeases(deps.log);
 
   let seq = 0;
@@ -185,6 +197,7 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
       const events = pending;
       pending = [];
       const open = await store.appendEvents(id, events, ttl);
+      local.progressAt = Date.now();
       WRITTEN.emit(id);
       if (!open) cancel();
     }
@@ -240,9 +253,25 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
       deps.log.warn({ responseId: id, code: error.code, err: error.cause ?? error.message }, "background run failed");
     }
   };
+  let failed = false;
   void execute()
-    .catch((err: unknown) => deps.log.error({ err, responseId: id }, "background run could not record its end"))
+    .catch((err: unknown) => {
+      failed = true;
+      deps.log.error({ err, responseId: id }, "background run could not record its end");
+    })
     .finally(() => {
+      const status = String((final ?? latest).status);
+      deps.metrics.backgroundRunEnded(
+        cancelled
+          ? "cancelled"
+          : stopping
+            ? "stopped"
+            : failed || status === "failed" || !final
+              ? "failed"
+              : status === "incomplete"
+                ? "incomplete"
+                : "completed",
+      );
       const { outcome } = sink;
       run.settlement?.settle({
         usage: outcome.usage,

@@ -123,11 +123,12 @@ function openAIOperation<B>(op: OpenAIOperation<B>): (deps: GatewayDeps, edges: 
       },
       ...(op.stream && op.adapter
         ? {
-            async stream(call, { body }, model, exchange) {
+            async stream(call, { body }, model) {
               if (model !== undefined) body.model = model;
-              // A metered stream is charged by its usage: asked of the engine, kept from a client that did not ask.
+              // Every stream is metered by its usage (limits, gateway_tokens_total, the log line): asked of the
+              // engine, kept from a client that did not ask.
               const options = (body as OpenAIBody).stream_options as { include_usage?: unknown } | null | undefined;
-              const hideUsage = exchange.metered && options?.include_usage !== true;
+              const hideUsage = options?.include_usage !== true;
               if (hideUsage) (body as OpenAIBody).stream_options = { ...options, include_usage: true };
               const events = await call(
                 (client, init) => op.stream!(client, { ...init, body }),
