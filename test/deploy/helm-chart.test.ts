@@ -277,14 +277,18 @@ const COMBINATIONS: Array<{ name: string; values: Values }> = [
     },
   },
   {
-    name: "gateway with HPA, no PDB, port 9000, ServiceMonitor",
+    name: "gateway with HPA, no PDB, port 9000, ServiceMonitor, PrometheusRule, Grafana dashboard",
     values: {
       mode: "gateway",
       upstream: { url: "https://engine.example.com/v1" },
       gateway: { port: 9000 },
       autoscaling: { enabled: true },
       podDisruptionBudget: { enabled: false },
-      metrics: { serviceMonitor: { enabled: true } },
+      metrics: {
+        serviceMonitor: { enabled: true },
+        prometheusRule: { enabled: true, labels: { release: "kube-prometheus-stack" } },
+        grafanaDashboard: { enabled: true },
+      },
     },
   },
 ];
@@ -517,6 +521,28 @@ test("every_pod_requests_cpu_and_memory_so_the_hpa_can_scale_and_it_is_not_best_
     own.spec.template.spec.containers[0].resources.requests,
     { cpu: "8", memory: "40Gi" },
     "given requests win",
+  );
+});
+
+test("the_prometheus_rule_and_the_dashboard_are_the_checked_files_as_they_are", () => {
+  if (!helm) return;
+  const manifests = render({
+    metrics: {
+      prometheusRule: { enabled: true },
+      grafanaDashboard: { enabled: true, annotations: { grafana_folder: "AI" } },
+    },
+  });
+  const rule = manifests.find((m) => m.kind === "PrometheusRule")!;
+  assert.equal(rule.spec, parse(readFileSync(join(CHART, "monitoring/alerts.yaml"), "utf8")));
+  const board = manifests.find((m) => m.kind === "ConfigMap" && m.metadata.name.endsWith("-dashboard"))!;
+  assert.is(board.metadata.labels?.grafana_dashboard, "1", "the label Grafana's sidecar looks for");
+  assert.equal(
+    JSON.parse(board.data!["azure-openai-proxy.json"]!),
+    JSON.parse(readFileSync(join(CHART, "monitoring/dashboard.json"), "utf8")),
+  );
+  assert.not.ok(
+    render({}).some((m) => m.kind === "PrometheusRule" || m.metadata.name.endsWith("-dashboard")),
+    "off by default (they need the operator's CRDs and Grafana's sidecar)",
   );
 });
 
