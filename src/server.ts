@@ -83,9 +83,16 @@ export function createGatewayServer(config: Config, log: Logger, clock?: () => n
     metricsServer,
     listen: async () => {
       // The store answers before the port opens (Redis: connected), or start-up stops naming it.
-      await gateway.deps.store.ready().catch((err: Error) => {
-        throw new StoreNotReady(`--store ${redactUrl(storeUrl(config))}: cannot reach it (${err.message})`);
-      });
+      await gateway.deps.store
+        .ready((attempt, reason) =>
+          log.warn(
+            { store: redactUrl(storeUrl(config)), attempt, reason },
+            `the store does not answer (${reason}); retrying`,
+          ),
+        )
+        .catch((err: Error) => {
+          throw new StoreNotReady(`--store ${redactUrl(storeUrl(config))}: cannot reach it (${err.message})`);
+        });
       return new Promise<string>((resolve, reject) => {
         metricsServer?.listen(config.metricsPort, config.host);
         server.once("error", reject);

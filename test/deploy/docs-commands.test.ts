@@ -7,7 +7,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -164,6 +164,22 @@ test("a_command_naming_what_does_not_exist_is_caught", () => {
     }
     assert.ok(caught, `not caught: ${line}`);
   }
+});
+
+test("every_npx_in_the_docs_and_examples_runs_a_command_a_clone_has", () => {
+  // npx in a clone runs node_modules/.bin's commands; anything else it would fetch from the registry, and this
+  // package is not published there (npm error enoent … _npx/…).
+  const examples = readdirSync(join(ROOT, "examples"), { recursive: true, encoding: "utf8" })
+    .filter((f) => !f.includes("node_modules") && /\.(?:md|ya?ml|mjs|sh|json)$/.test(f))
+    .map((f) => `examples/${f}`);
+  const files = [...DOCS, ...examples];
+  const found = files.flatMap((file) =>
+    [...readFileSync(join(ROOT, file), "utf8").matchAll(/\bnpx\s+(?:-y\s+)?(?:-p\s+\S+\s+)?([\w@./-]+)/g)]
+      .map((m) => m[1]!)
+      .filter((bin) => !existsSync(join(ROOT, "node_modules/.bin", bin)))
+      .map((bin) => `${file}: npx ${bin}`),
+  );
+  assert.equal(found, []);
 });
 
 test("configuration_files_in_the_docs_load_in_the_gateway", () => {

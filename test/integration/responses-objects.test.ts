@@ -157,6 +157,19 @@ test("continuing_what_the_caller_does_not_hold_is_previous_response_not_found_in
   assert.is(read.status, 404, "reading an unknown id stays a 404");
 });
 
+for (const engine of ["native", "bridge"] as const)
+  test(`a_response_names_the_deployment_not_the_engines_model_file_${engine}`, async ({ gw, sim }) => {
+    sim.models = ["/home/me/.cache/models/tiny-qwen2-chat.gguf"]; // llama-server without --alias
+    const made = await postJson(`${gw.url}/openai/v1/responses`, { model: engine, input: "hi" });
+    assert.is(made.status, 200, JSON.stringify(made.json));
+    assert.is(sim.last(engine === "native" ? "/v1/responses" : "/v1/chat/completions").body.model, sim.models[0]);
+    assert.is(made.json.model, engine);
+    const stored = await (await fetch(`${gw.url}/openai/v1/responses/${made.json.id}`)).json();
+    assert.is((stored as any).model, engine);
+    const raw = await readRaw(`${gw.url}/openai/v1/responses`, { model: engine, input: "hi", stream: true });
+    for (const { response } of streamedResponses(raw.text)) assert.is(response.model, engine, raw.text);
+  });
+
 test("without_authentication_every_caller_is_one_owner_whatever_key_it_sends", async ({ gw }) => {
   // docs/state.md: a gateway without --api-key or consumers authenticates nothing, so a key is no owner.
   const made = await postJson(

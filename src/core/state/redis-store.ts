@@ -204,7 +204,12 @@ export function createRedisStore(url: string): StateStore {
 
   return {
     kind: "redis",
-    async ready() {
+    async ready(retrying) {
+      let attempt = 0;
+      const failedAttempt = (err: Error) =>
+        retrying?.(++attempt, err.message || (err as NodeJS.ErrnoException).code || String(err));
+      if (lastError && !client.isReady) failedAttempt(lastError); // an attempt that failed before ready() was called
+      client.on("error", failedAttempt);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -217,6 +222,7 @@ export function createRedisStore(url: string): StateStore {
         await client.ping();
       } finally {
         clearTimeout(timer);
+        client.off("error", failedAttempt);
       }
     },
 

@@ -73,8 +73,9 @@ export interface Taken {
 
 export interface StateStore {
   readonly kind: string;
-  /** Resolves once the store answers (Redis: connected); rejects with why it cannot. */
-  ready(): Promise<void>;
+  /** Resolves once the store answers (Redis: connected); rejects with why it cannot. `retrying` hears each
+   * failed attempt while it keeps trying (Redis), so start-up names a store that does not answer at once. */
+  ready(retrying?: (attempt: number, reason: string) => void): Promise<void>;
 
   putResponse(entry: StoredResponse, ttlMs: number): Maybe<void>;
   /** Undefined when absent, expired, or another's. */

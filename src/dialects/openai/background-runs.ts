@@ -116,6 +116,8 @@ export interface Run {
   owner: string;
   /** The body for the engine (stateless: the whole conversation as input). */
   body: Record<string, unknown>;
+  /** The client's body, which the Response repeats (its settings, the model name it asked for). */
+  shown: Record<string, unknown>;
   continued: Continued;
   /** The stored input items. */
   input: Item[];
@@ -182,9 +184,9 @@ export function startRun(deps: GatewayDeps, detached: DetachedCall, run: Run): v
     content: (chars) => noteContent(sink.outcome, chars),
     end: () => void (ended = true),
   };
-  const adapter = createResponsesStreamAdapter(typeof run.body.model === "string" ? run.body.model : undefined, {
+  const adapter = createResponsesStreamAdapter(typeof run.shown.model === "string" ? run.shown.model : undefined, {
     own(response) {
-      asClientResponse(response, id, continued, { ...run.body, background: true });
+      asClientResponse(response, id, continued, { ...run.shown, background: true });
       latest = response;
     },
     keep: (response) => void (final = response), // written after its events (followers end on either)

@@ -69,12 +69,13 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       return { ...accepted, owner: ownerOf(ctx), background, stream: accepted.stream && !background };
     },
     async answer(call, { body, owner, background }, model, exchange) {
+      const shown = { ...body }; // what the Response repeats: the client's settings and model name
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
       if (background) {
         const createdAt = Date.now();
         const id = newResponseId();
-        const queued = asClientResponse(queuedResponse(body, createdAt), id, continued, body);
+        const queued = asClientResponse(queuedResponse(shown, createdAt), id, continued, shown);
         const input = withItemIds(body.input, id);
         const leaseUntil = createdAt + deps.config.runLeaseMs;
         await store.putResponse({ id, owner, response: queued, input, createdAt, leaseUntil }, ttl);
@@ -82,30 +83,31 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
         delete body.background; // the engine runs it in the foreground of the gateway's run
         // The run holds the request's reservation and parallel slot until it ends, and settles them then.
         const settlement = detachSettlement(exchange);
-        startRun(deps, call.detach(), { id, owner, body, continued, input, createdAt, queued, settlement });
+        startRun(deps, call.detach(), { id, owner, body, shown, continued, input, createdAt, queued, settlement });
         if (wantsStream) return { body: Readable.from(followRun(store, id, owner, -1)), headers: SSE_HEADERS };
         return { body: queued };
       }
       const routing = () => responsesFacts(body as OpenAIResponsesRequest, continued.replica);
       const answer = answerObject(await engineResponse(call, body, routing), "a response");
       const id = newResponseId();
-      const response = asClientResponse(answer.body as Item, id, continued, body);
+      const response = asClientResponse(answer.body as Item, id, continued, shown);
       await keep(owner, id, body, response, continued, exchange.replica);
       return { body: response, usage: answer.usage };
     },
     async stream(call, { body, owner }, model, exchange) {
+      const shown = { ...body };
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
       const routing = () => responsesFacts(body as OpenAIResponsesRequest, continued.replica);
       const events = await engineResponseEvents(call, body, routing);
       const id = newResponseId();
       const state = {
-        own: (response: Item) => void asClientResponse(response, id, continued, body),
+        own: (response: Item) => void asClientResponse(response, id, continued, shown),
         keep: (response: Item) => keep(owner, id, body, response, continued, exchange.replica),
       };
       return {
         events,
-        adapter: createResponsesStreamAdapter(typeof body.model === "string" ? body.model : undefined, state),
+        adapter: createResponsesStreamAdapter(typeof shown.model === "string" ? shown.model : undefined, state),
       };
     },
   };

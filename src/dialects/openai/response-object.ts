@@ -56,6 +56,12 @@ function completeUsage(usage: unknown): unknown {
   };
 }
 
+/** An engine's model name that is a file (llama.cpp names its model by its GGUF path unless given an
+ * alias): a Response shows the name the client asked for instead. */
+export const looksLikeAPath = (name: unknown): boolean =>
+  typeof name === "string" &&
+  (/^(?:\/|\.{1,2}\/|[A-Za-z]:\\)/.test(name) || /\.(?:gguf|ggml|bin|safetensors)$/i.test(name));
+
 /** Completes `response` in place from `request` (the client's body); `now` in ms stamps `completed_at` on a
  * completed response that has none. */
 export function completeResponse(response: Item, request: Item, now = Date.now()): Item {
@@ -64,7 +70,8 @@ export function completeResponse(response: Item, request: Item, now = Date.now()
   if (!given(response.status)) response.status = "completed";
   if (!given(response.completed_at))
     response.completed_at = response.status === "completed" ? Math.floor(now / 1000) : null;
-  if (!given(response.model) && typeof request.model === "string") response.model = request.model;
+  if (typeof request.model === "string" && (!given(response.model) || looksLikeAPath(response.model)))
+    response.model = request.model;
   response.incomplete_details ??= null;
   response.error ??= null;
   if (!Array.isArray(response.output)) response.output = [];
