@@ -22,6 +22,7 @@ import {
   withItemIds,
 } from "./responses-state.ts";
 import { createResponsesStreamAdapter } from "./streams.ts";
+import { looksLikeAPath } from "./response-object.ts";
 import type { OpenAIResponsesRequest } from "./types.ts";
 import { responsesFacts } from "../../core/routing/prompt.ts";
 
@@ -30,6 +31,13 @@ type Accepted = AcceptedBody<OpenAIResponsesRequest> & {
   /** `background: true`: answered at once (followed live when `stream` is true too). */
   background: boolean;
 };
+
+/** What a Response repeats of its request: the client's settings, and as its model the engine's model
+ * name, or the name the client asked for when the engine names its model by a file (llama-server without
+ * --alias). */
+function shownRequest(body: Record<string, unknown>, engineModel: string | undefined): Record<string, unknown> {
+  return { ...body, model: engineModel !== undefined && !looksLikeAPath(engineModel) ? engineModel : body.model };
+}
 
 export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
   const { store } = deps;
@@ -69,7 +77,7 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       return { ...accepted, owner: ownerOf(ctx), background, stream: accepted.stream && !background };
     },
     async answer(call, { body, owner, background }, model, exchange) {
-      const shown = { ...body }; // what the Response repeats: the client's settings and model name
+      const shown = shownRequest(body, model);
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
       if (background) {
@@ -95,7 +103,7 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       return { body: response, usage: answer.usage };
     },
     async stream(call, { body, owner }, model, exchange) {
-      const shown = { ...body };
+      const shown = shownRequest(body, model);
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
       const routing = () => responsesFacts(body as OpenAIResponsesRequest, continued.replica);
