@@ -52,6 +52,8 @@ export interface Config {
   listenBacklog: number;
   /** /health fails when an engine that was ready has been unavailable this long (0: never). */
   engineLivenessMs: number;
+  /** How long a Responses WebSocket connection may stay open. */
+  websocketMaxAgeMs: number;
   /** How often every engine is asked whether it serves (0: only on demand). */
   engineChecksMs: number;
   store: StoreSpec;
@@ -126,6 +128,11 @@ export const OPTIONS = {
   "ready-requires": {
     env: "READY_REQUIRES",
     help: "deployments that must be ready for /ready (comma-separated; default: any one of them)",
+  },
+  "websocket-max-age": {
+    env: "WEBSOCKET_MAX_AGE",
+    default: "60m",
+    help: "how long a Responses WebSocket connection may stay open before websocket_connection_limit_reached (Azure: 60 minutes)",
   },
   "engine-checks": {
     env: "ENGINE_CHECKS",
@@ -221,6 +228,7 @@ export function loadConfig(argv: string[], env: Env): Config {
     listenBacklog: parseInteger("listen-backlog", get("listen-backlog")!, 1, 1_000_000),
     engineLivenessMs: parseDuration("engine-liveness", get("engine-liveness")!),
     engineChecksMs: parseDuration("engine-checks", get("engine-checks")!),
+    websocketMaxAgeMs: positive("websocket-max-age", parseDuration("websocket-max-age", get("websocket-max-age")!)),
     store: parseStore(get("store"), env),
     storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
     runLeaseMs: positive("run-lease", parseDuration("run-lease", get("run-lease")!)),

@@ -7,6 +7,7 @@ import { engineMetricsText } from "./core/observability/engine-metrics.ts";
 import { fleetStatus } from "./core/observability/fleet-status.ts";
 import { STATUS_PAGE_HEADERS } from "./core/observability/operator-routes.ts";
 import { STATUS_PAGE } from "./core/observability/status-page.ts";
+import { attachResponsesWebSocket, type ResponsesWebSockets } from "./dialects/openai/responses-websocket.ts";
 import { redactUrl } from "./core/state/open-store.ts";
 import { createApp, type Gateway } from "./app.ts";
 import type { Config } from "./config.ts";
@@ -14,6 +15,8 @@ import type { Config } from "./config.ts";
 export interface GatewayServer {
   server: Server;
   gateway: Gateway;
+  /** The Responses WebSocket connections upgraded from `server`. */
+  websockets: ResponsesWebSockets;
   metricsServer: Server | undefined;
   /** Listens on the configured host and port; resolves to `http://host:port`. */
   listen(): Promise<string>;
@@ -77,9 +80,14 @@ export function createGatewayServer(config: Config, log: Logger, clock?: () => n
           if (path === "/status/page") return void res.writeHead(200, STATUS_PAGE_HEADERS).end(STATUS_PAGE.html);
           res.writeHead(404).end();
         });
+  const websockets = attachResponsesWebSocket(server, gateway.deps, {
+    maxAgeMs: config.websocketMaxAgeMs,
+    maxMessageBytes: config.bodyLimitBytes,
+  });
   return {
     server,
     gateway,
+    websockets,
     metricsServer,
     listen: async () => {
       // The store answers before the port opens (Redis: connected), or start-up stops naming it.
@@ -104,6 +112,7 @@ export function createGatewayServer(config: Config, log: Logger, clock?: () => n
     },
     async drain() {
       gateway.deps.lifecycle.draining = true;
+      websockets.drain(); // idle connections close now, the others after their response
       metricsServer?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections become idle as their last response ends; close them as they do.
@@ -112,6 +121,7 @@ export function createGatewayServer(config: Config, log: Logger, clock?: () => n
       const deadline = setTimeout(() => {
         log.warn("grace period over: closing remaining connections");
         server.closeAllConnections();
+        websockets.close();
       }, config.shutdownGraceMs);
       deadline.unref();
       await closed;

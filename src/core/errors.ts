@@ -13,6 +13,10 @@ export const ERROR_STATUS = {
   /** An engine's 4xx that named no type of its own. */
   InvalidRequest: 400,
   InvalidJson: 400,
+  /** A response.create on a WebSocket connection while its last response is still in progress. */
+  ResponseInProgress: 400,
+  /** A WebSocket connection past its age limit (--websocket-max-age; Azure: 60 minutes). */
+  WebsocketConnectionLimitReached: 400,
   UnsupportedParameter: 400,
   Unauthorized: 401,
   /** A valid identity this gateway grants nothing to. */

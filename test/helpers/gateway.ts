@@ -37,13 +37,14 @@ export async function startGateway(
         { write: (line: string) => void logLines.push(JSON.parse(line)) },
       )
     : pino({ level: "silent" });
-  const { server, gateway, listen, metricsServer } = createGatewayServer(config, log, clock);
+  const { server, gateway, listen, metricsServer, websockets } = createGatewayServer(config, log, clock);
   const url = await listen();
   return {
     url,
     gateway,
     server,
     async close() {
+      websockets.close();
       server.closeAllConnections();
       metricsServer?.closeAllConnections();
       await Promise.all(

@@ -57,6 +57,8 @@ export interface GatewayMetrics {
   backgroundRunEnded(outcome: string): void;
   /** Where this process's background runs are read from when scraped. */
   watchRuns(now: () => { running: number; idleMs: number }): void;
+  /** Where the open Responses WebSocket connections are counted from when scraped. */
+  watchWebSockets(open: () => number): void;
   /** Errors answered in the last minutes, for the status page. */
   recentErrors: RecentErrors;
   observe(record: RequestRecord): void;
@@ -136,6 +138,15 @@ export function createMetrics(clock: () => number = Date.now): GatewayMetrics {
     registers: [registry],
     collect() {
       this.set(runs().idleMs / 1000);
+    },
+  });
+  let openSockets: () => number = () => 0;
+  new Gauge({
+    name: "gateway_websocket_connections",
+    help: "Responses WebSocket connections open now (each response.create on them is also counted as a request)",
+    registers: [registry],
+    collect() {
+      this.set(openSockets());
     },
   });
   let queueLengths: () => Iterable<[string, number]> = () => [];
@@ -280,6 +291,9 @@ export function createMetrics(clock: () => number = Date.now): GatewayMetrics {
       queueLengths = lengths;
     },
     backgroundRunEnded: (outcome) => runsEnded.labels(outcome).inc(),
+    watchWebSockets(open) {
+      openSockets = open;
+    },
     watchRuns(now) {
       runs = now;
     },

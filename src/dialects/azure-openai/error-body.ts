@@ -9,7 +9,11 @@ export interface AzureOpenAIErrorBody {
 }
 
 /** Codes Azure OpenAI reports as OpenAI spells them (its Responses API answers with OpenAI's codes). */
-const OPENAI_SPELLED: Partial<Record<string, string>> = { PreviousResponseNotFound: "previous_response_not_found" };
+const OPENAI_SPELLED: Partial<Record<string, string>> = {
+  PreviousResponseNotFound: "previous_response_not_found",
+  WebsocketConnectionLimitReached: "websocket_connection_limit_reached",
+  ResponseInProgress: "response_in_progress",
+};
 
 export function toAzureOpenAIErrorBody(err: GatewayError): AzureOpenAIErrorBody {
   return {
