@@ -11,6 +11,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
+import { pino } from "pino";
+import { loadConfig } from "../../src/config.ts";
+import { createGatewayServer } from "../../src/server.ts";
 import { logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
 
@@ -294,6 +297,74 @@ test("the_connection_age_limit_is_said_after_the_response_in_flight_then_the_con
   } finally {
     await gw.close();
   }
+});
+
+test("a_tool_round_trip_continues_on_the_socket", async ({ gw, sim }) => {
+  const socket = await Socket.open(wsUrl(gw, "/openai/v1/responses"), { "api-key": TEAM });
+  const tools = [
+    { type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } },
+  ];
+  socket.send({ type: "response.create", model: "chat", input: "Weather in Paris?", tools });
+  const asked = (await socket.turn(0)).at(-1).response;
+  const call = asked.output.find((item: any) => item.type === "function_call");
+  assert.ok(call, JSON.stringify(asked.output));
+  socket.send({
+    type: "response.create",
+    model: "chat",
+    tools,
+    previous_response_id: asked.id,
+    input: [{ type: "function_call_output", call_id: call.call_id, output: '{"celsius": 21}' }],
+  });
+  const answered = (await socket.turn()).at(-1).response;
+  assert.is(answered.status, "completed");
+  assert.equal(
+    responses(sim)[1]!.body.input.map((i: any) => i.type ?? i.role),
+    ["message", "function_call", "function_call_output"],
+  );
+  socket.ws.close();
+});
+
+test("a_message_over_the_body_limit_is_an_error_event_far_over_it_closes_the_connection", async ({ sim }) => {
+  const gw = await startGateway(sim.url, ["--body-limit", "4kb"]);
+  try {
+    const socket = await Socket.open(wsUrl(gw, "/v1/responses"), {});
+    socket.send({ type: "response.create", model: "m", input: "x".repeat(5_000) });
+    const [tooLarge] = await socket.turn(0);
+    assert.is(tooLarge.type, "error");
+    assert.is(tooLarge.status, 413);
+    assert.match(tooLarge.error.message, /over this gateway's limit of 4096 bytes/);
+    socket.send({ type: "response.create", model: "m", input: "Small." });
+    assert.is((await socket.turn()).at(-1).type, "response.completed", "the connection stays usable");
+    socket.send({ type: "response.create", model: "m", input: "x".repeat(10_000) });
+    assert.is(await socket.closed, 1009);
+    // The server counts the close when its side of the connection has closed too.
+    const deadline = Date.now() + 10_000;
+    let text = "";
+    while (!/gateway_websocket_closes_total\{reason="too_large"\} 1/.test(text) && Date.now() < deadline)
+      text = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(text, /gateway_websocket_closes_total\{reason="too_large"\} 1/);
+  } finally {
+    await gw.close();
+  }
+});
+
+test("on_shutdown_the_response_in_flight_finishes_then_the_socket_goes_away", async ({ sim }) => {
+  const config = loadConfig(
+    ["--host", "127.0.0.1", "--port", "0", "--upstream-host", sim.url, "--store", "memory:"],
+    {},
+  );
+  const gateway = createGatewayServer(config, pino({ level: "silent" }));
+  const url = await gateway.listen();
+  const socket = await Socket.open(`${url.replace(/^http/, "ws")}/openai/v1/responses`, {});
+  const idle = await Socket.open(`${url.replace(/^http/, "ws")}/openai/v1/responses`, {});
+  socket.send({ type: "response.create", model: "m", input: "Slowly.", sim_gap_ms: 60 });
+  await socket.next((e) => e.type === "response.output_text.delta");
+  const drained = gateway.drain();
+  assert.is(await idle.closed, 1001, "an idle socket goes away at once");
+  const turn = await socket.turn(0);
+  assert.is(turn.at(-1).type, "response.completed", "the response in flight finishes");
+  assert.is(await socket.closed, 1001);
+  await drained;
 });
 
 test.run();

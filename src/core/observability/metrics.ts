@@ -57,6 +57,8 @@ export interface GatewayMetrics {
   backgroundRunEnded(outcome: string): void;
   /** Where this process's background runs are read from when scraped. */
   watchRuns(now: () => { running: number; idleMs: number }): void;
+  /** A Responses WebSocket connection closed, why, after how many responses. */
+  webSocketClosed(reason: string, responses: number): void;
   /** Where the open Responses WebSocket connections are counted from when scraped. */
   watchWebSockets(open: () => number): void;
   /** Errors answered in the last minutes, for the status page. */
@@ -140,6 +142,19 @@ export function createMetrics(clock: () => number = Date.now): GatewayMetrics {
       this.set(runs().idleMs / 1000);
     },
   });
+  const socketCloses = new CounterSeries(
+    "gateway_websocket_closes_total",
+    "Responses WebSocket connections closed, by reason: client, age_limit, shutdown, ping_timeout, too_large, error",
+    ["reason"],
+    registry,
+  );
+  const socketResponses = new HistogramSeries(
+    "gateway_websocket_responses_per_connection",
+    "Responses created on a WebSocket connection, observed when it closes",
+    [],
+    [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registry,
+  ).labels();
   let openSockets: () => number = () => 0;
   new Gauge({
     name: "gateway_websocket_connections",
@@ -291,6 +306,10 @@ export function createMetrics(clock: () => number = Date.now): GatewayMetrics {
       queueLengths = lengths;
     },
     backgroundRunEnded: (outcome) => runsEnded.labels(outcome).inc(),
+    webSocketClosed(reason, responses) {
+      socketCloses.labels(reason).inc();
+      socketResponses.observe(responses);
+    },
     watchWebSockets(open) {
       openSockets = open;
     },

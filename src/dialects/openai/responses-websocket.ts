@@ -30,6 +30,12 @@ const FORWARDED = ["api-key", "authorization", "x-ms-client-request-id", "tracep
 /** `store: false` responses a connection keeps for continuations (the most recent). */
 const LOCAL_CHAIN_LIMIT = 64;
 const PING_MS = 30_000;
+/** Events queued for a slow reader past which the relay waits for them to be written (back-pressure on the
+ * create's stream, hence on the engine), never buffering without bound. */
+const HIGH_WATER_BYTES = 1 << 20;
+
+/** Why a connection closed, as gateway_websocket_closes_total counts it. */
+export type CloseReason = "client" | "age_limit" | "shutdown" | "ping_timeout" | "too_large" | "error";
 
 export interface ResponsesWebSocketOptions {
   /** How long a connection may stay open (Azure: 60 minutes). */
@@ -79,7 +85,13 @@ export function attachResponsesWebSocket(
   options: ResponsesWebSocketOptions,
 ): ResponsesWebSockets {
   const { log, metrics } = deps;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
+  // A message past --body-limit is answered with an error event and the connection stays; past twice that, ws
+  // closes it (1009) without reading more.
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 2 * options.maxMessageBytes,
+    perMessageDeflate: false,
+  });
   const connections = new Set<Connection>();
   let draining = false;
   metrics.watchWebSockets(() => connections.size);
@@ -142,6 +154,7 @@ export function attachResponsesWebSocket(
     private responses = 0;
     private expired = false;
     private alive = true;
+    private closeReason: CloseReason | undefined;
     private readonly ageTimer: NodeJS.Timeout;
     private readonly pinger: NodeJS.Timeout;
 
@@ -156,20 +169,46 @@ export function attachResponsesWebSocket(
       this.ageTimer = setTimeout(() => this.expire(), options.maxAgeMs);
       this.ageTimer.unref();
       this.pinger = setInterval(() => {
-        if (!this.alive) return void ws.terminate(); // no pong since the last ping: the peer is gone
+        if (!this.alive) {
+          this.closeReason = "ping_timeout"; // no pong since the last ping: the peer is gone
+          return void ws.terminate();
+        }
         this.alive = false;
         ws.ping();
       }, PING_MS);
       this.pinger.unref();
       ws.on("pong", () => (this.alive = true));
-      ws.on("message", (data, isBinary) => void this.message(isBinary ? undefined : data.toString()));
+      ws.on("message", (data, isBinary) => {
+        const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+        if (bytes > options.maxMessageBytes)
+          return this.error(
+            new GatewayError(
+              "PayloadTooLarge",
+              `A message of ${bytes} bytes is over this gateway's limit of ${options.maxMessageBytes} bytes (--body-limit).`,
+            ),
+          );
+        void this.message(isBinary ? undefined : data.toString());
+      });
+      ws.once("error", (err) => {
+        this.closeReason ??=
+          (err as { code?: string }).code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? "too_large" : "error";
+      });
       ws.once("close", (code) => {
         clearTimeout(this.ageTimer);
         clearInterval(this.pinger);
         this.busy?.abort(); // the client left: its engine request is aborted with the create
         this.chains.clear();
+        const reason = this.closeReason ?? "client";
+        metrics.webSocketClosed(reason, this.responses);
         log.info(
-          { path: url.pathname, consumer, code, responses: this.responses, durationMs: Date.now() - this.openedAt },
+          {
+            path: url.pathname,
+            consumer,
+            code,
+            reason,
+            responses: this.responses,
+            durationMs: Date.now() - this.openedAt,
+          },
           "websocket closed",
         );
       });
@@ -177,6 +216,13 @@ export function attachResponsesWebSocket(
 
     private send(event: object | string): void {
       if (this.ws.readyState === this.ws.OPEN) this.ws.send(typeof event === "string" ? event : JSON.stringify(event));
+    }
+
+    /** Sends one event of a create's stream; past the high-water mark, resolves once it is written. */
+    private relayed(data: string): Promise<void> | undefined {
+      if (this.ws.readyState !== this.ws.OPEN) return undefined;
+      if (this.ws.bufferedAmount < HIGH_WATER_BYTES) return void this.ws.send(data);
+      return new Promise((resolve) => this.ws.send(data, () => resolve()));
     }
 
     private error(err: GatewayError): void {
@@ -196,15 +242,22 @@ export function attachResponsesWebSocket(
           `This WebSocket connection reached its limit of ${options.maxAgeMs >= 60_000 ? `${Math.round(options.maxAgeMs / 60_000)} minutes` : `${options.maxAgeMs / 1000} s`}; open a new connection to continue (store: false responses of this one are gone with it).`,
         ),
       );
+      this.closeReason = "age_limit";
       this.ws.close(1000, "connection limit reached");
     }
 
     /** Draining: closes now when idle, else after the response in flight. */
     drain(): void {
-      if (!this.busy) this.ws.close(1001, "the gateway is shutting down");
+      if (!this.busy) this.shutDown();
+    }
+
+    private shutDown(): void {
+      this.closeReason = "shutdown";
+      this.ws.close(1001, "the gateway is shutting down");
     }
 
     close(): void {
+      this.closeReason ??= "shutdown";
       this.ws.terminate();
     }
 
@@ -263,7 +316,7 @@ export function attachResponsesWebSocket(
         this.busy = undefined;
         this.responses++;
         if (this.expired) this.goAway();
-        else if (draining) this.ws.close(1001, "the gateway is shutting down");
+        else if (draining) this.shutDown();
       }
     }
 
@@ -322,10 +375,10 @@ export function attachResponsesWebSocket(
         return this.send({ type: "error", status: res.status, ...(envelope as object) });
       }
       const parser = new SseParser();
-      const relay = (events: ReturnType<SseParser["push"]>) => {
+      const relay = async (events: ReturnType<SseParser["push"]>) => {
         for (const { event, data } of events) {
           if (!data || data === "[DONE]") continue;
-          this.send(data);
+          await this.relayed(data);
           // The end of a response: a store: false one is kept with the connection for its continuations.
           if (body.store === false && (event === "response.completed" || event === "response.incomplete")) {
             const end = JSON.parse(data) as { response?: { id?: string; output?: Item[] } };
@@ -335,8 +388,8 @@ export function attachResponsesWebSocket(
         }
       };
       try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) relay(parser.push(chunk));
-        relay(parser.end());
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) await relay(parser.push(chunk));
+        await relay(parser.end());
       } catch (err) {
         if (!signal.aborted) log.warn({ err, path: this.url.pathname }, "websocket: a create's stream broke");
       }
