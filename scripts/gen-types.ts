@@ -48,6 +48,7 @@ const OPENAI_VALIDATED = [
   "CreateResponse",
   "CreateConversationBody",
   "UpdateConversationBody",
+  "CompactResponseMethodPublicBody",
 ];
 /** Azure api-versions we generate; each folder is named after the spec's `info.version`. */
 const AZURE_SPECS = ["azure-2025-04-01", "azure-2025-05-01"];

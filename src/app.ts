@@ -25,6 +25,8 @@ import { createDeployments } from "./core/deployments/deployments.ts";
 import { createAccess, identify } from "./core/consumers/access.ts";
 import { openStore } from "./core/state/open-store.ts";
 import { watchConfigFile } from "./config-reload.ts";
+import { createCompactionSeal } from "./dialects/openai/compaction.ts";
+import { randomBytes } from "node:crypto";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
 const underEveryPrefix = (...paths: string[]) =>
@@ -101,6 +103,7 @@ export function createApp(config: Config, log: Logger = createLogger(config), cl
     log,
     metrics,
     lifecycle: { draining: false },
+    compaction: createCompactionSeal(config.compactionKey ?? randomBytes(32)),
     paths: (path) => [...underEveryPrefix(path)],
   };
 

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { tracingConfigured } from "./core/observability/tracing.ts";
 import { type DeploymentsFile, flagsDeployment, loadDeploymentsFile } from "./core/deployments/config-file.ts";
 import type { StoreSpec } from "./core/state/open-store.ts";
+import { registerSecret } from "./core/secrets.ts";
 import {
   ConfigError,
   type Env,
@@ -52,6 +53,10 @@ export interface Config {
   listenBacklog: number;
   /** /health fails when an engine that was ready has been unavailable this long (0: never). */
   engineLivenessMs: number;
+  /** Seals compaction items (32 bytes); undefined: a random key of this process. */
+  compactionKey: Buffer | undefined;
+  /** Replaces the compaction prompt. */
+  compactionPrompt: string | undefined;
   /** How long a Responses WebSocket connection may stay open. */
   websocketMaxAgeMs: number;
   /** How often every engine is asked whether it serves (0: only on demand). */
@@ -128,6 +133,14 @@ export const OPTIONS = {
   "ready-requires": {
     env: "READY_REQUIRES",
     help: "deployments that must be ready for /ready (comma-separated; default: any one of them)",
+  },
+  "compaction-key": {
+    env: "COMPACTION_KEY",
+    help: "the key that seals compaction items (32 bytes, base64 or 64 hex digits; the same on every replica); unset: a key of this process, so its items do not outlive it",
+  },
+  "compaction-prompt": {
+    env: "COMPACTION_PROMPT",
+    help: "what the model is asked to write when POST /responses/compact summarises a conversation (default: docs/state.md#compaction)",
   },
   "websocket-max-age": {
     env: "WEBSOCKET_MAX_AGE",
@@ -228,6 +241,8 @@ export function loadConfig(argv: string[], env: Env): Config {
     listenBacklog: parseInteger("listen-backlog", get("listen-backlog")!, 1, 1_000_000),
     engineLivenessMs: parseDuration("engine-liveness", get("engine-liveness")!),
     engineChecksMs: parseDuration("engine-checks", get("engine-checks")!),
+    compactionKey: get("compaction-key") ? parseKey("compaction-key", get("compaction-key")!) : undefined,
+    compactionPrompt: get("compaction-prompt") || undefined,
     websocketMaxAgeMs: positive("websocket-max-age", parseDuration("websocket-max-age", get("websocket-max-age")!)),
     store: parseStore(get("store"), env),
     storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
@@ -266,6 +281,17 @@ export function helpText(version: string): string {
 }
 
 /** A duration that must be more than nothing (a lease of 0 would end every run at once). */
+/** A 32-byte key, as base64 or 64 hex digits. */
+function parseKey(name: string, value: string): Buffer {
+  const key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
+  if (key.length !== 32)
+    throw new ConfigError(
+      `--${name}: 32 bytes, as base64 (44 characters) or 64 hex digits (e.g. openssl rand -base64 32)`,
+    );
+  registerSecret(value);
+  return key;
+}
+
 function positive(name: string, ms: number): number {
   if (ms <= 0) throw new ConfigError(`--${name}: must be more than 0`);
   return ms;

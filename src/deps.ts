@@ -5,6 +5,7 @@ import type { Access } from "./core/consumers/access.ts";
 import type { GatewayMetrics } from "./core/observability/metrics.ts";
 import type { Deployments } from "./core/deployments/deployments.ts";
 import type { StateStore } from "./core/state/store.ts";
+import type { CompactionSeal } from "./dialects/openai/compaction.ts";
 
 export interface GatewayDeps {
   config: Config;
@@ -22,6 +23,8 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   /** Set once SIGTERM starts the drain: /ready then answers 503 so the balancer stops sending. */
   lifecycle: { draining: boolean };
+  /** Seals and opens compaction items (dialects/openai/compaction.ts). */
+  compaction: CompactionSeal;
   /** A route's path under every base Azure clients use (/, /models, /api/models). */
   paths(path: string): string[];
 }

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   InvalidJson: 400,
   /** A response.create on a WebSocket connection while its last response is still in progress. */
   ResponseInProgress: 400,
+  /** A compaction item whose encrypted_content this gateway did not seal for this caller (forged, altered). */
+  InvalidEncryptedContent: 400,
   /** A WebSocket connection past its age limit (--websocket-max-age; Azure: 60 minutes). */
   WebsocketConnectionLimitReached: 400,
   UnsupportedParameter: 400,

@@ -89,10 +89,13 @@ test("input_token_counts_are_not_taken_for_a_response_id", async ({ gw, sim }) =
   }
 });
 
-test("compact_on_an_engine_without_it_is_not_supported", async ({ gw }) => {
+test("compact_is_the_gateways_own_and_never_asks_the_engine_for_compact", async ({ gw, sim }) => {
+  // Engines have no /responses/compact (it used to be forwarded, and 404): the gateway compacts itself
+  // (compaction.test.ts).
   const res = await postJson(`${gw.url}/v1/responses/compact`, { model: "d", input: "hi" });
-  assert.is(res.status, 404);
-  assert.match(res.json.error.message, /does not serve POST .*\/v1\/responses\/compact/);
+  assert.is(res.status, 200, JSON.stringify(res.json));
+  assert.is(res.json.object, "response.compaction");
+  assert.not.ok(sim.requests.some((r) => r.path.endsWith("/compact")));
 });
 
 test("the_path_picks_the_deployment_among_several", async ({ filed, sim, other }) => {

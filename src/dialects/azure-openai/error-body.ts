@@ -13,6 +13,7 @@ const OPENAI_SPELLED: Partial<Record<string, string>> = {
   PreviousResponseNotFound: "previous_response_not_found",
   WebsocketConnectionLimitReached: "websocket_connection_limit_reached",
   ResponseInProgress: "response_in_progress",
+  InvalidEncryptedContent: "invalid_encrypted_content",
 };
 
 export function toAzureOpenAIErrorBody(err: GatewayError): AzureOpenAIErrorBody {

@@ -23,6 +23,7 @@ import {
 } from "./responses-state.ts";
 import { createResponsesStreamAdapter } from "./streams.ts";
 import { looksLikeAPath } from "./response-object.ts";
+import { expandCompactions } from "./compaction.ts";
 import type { OpenAIResponsesRequest } from "./types.ts";
 import { responsesFacts } from "../../core/routing/prompt.ts";
 
@@ -91,12 +92,25 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
         delete body.background; // the engine runs it in the foreground of the gateway's run
         // The run holds the request's reservation and parallel slot until it ends, and settles them then.
         const settlement = detachSettlement(exchange);
-        startRun(deps, call.detach(), { id, owner, body, shown, continued, input, createdAt, queued, settlement });
+        const engineBody = expandCompactions(body, deps.compaction, owner);
+        startRun(deps, call.detach(), {
+          id,
+          owner,
+          body: engineBody,
+          shown,
+          continued,
+          input,
+          createdAt,
+          queued,
+          settlement,
+        });
         if (wantsStream) return { body: Readable.from(followRun(store, id, owner, -1)), headers: SSE_HEADERS };
         return { body: queued };
       }
-      const routing = () => responsesFacts(body as OpenAIResponsesRequest, continued.replica);
-      const answer = answerObject(await engineResponse(call, body, routing), "a response");
+      // The engine is given each compaction item's summary; what is stored keeps the sealed item.
+      const engineBody = expandCompactions(body, deps.compaction, owner);
+      const routing = () => responsesFacts(engineBody as OpenAIResponsesRequest, continued.replica);
+      const answer = answerObject(await engineResponse(call, engineBody, routing), "a response");
       const id = newResponseId();
       const response = asClientResponse(answer.body as Item, id, continued, shown);
       await keep(owner, id, body, response, continued, exchange.replica);
@@ -106,8 +120,9 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
       const shown = shownRequest(body, model);
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
-      const routing = () => responsesFacts(body as OpenAIResponsesRequest, continued.replica);
-      const events = await engineResponseEvents(call, body, routing);
+      const engineBody = expandCompactions(body, deps.compaction, owner);
+      const routing = () => responsesFacts(engineBody as OpenAIResponsesRequest, continued.replica);
+      const events = await engineResponseEvents(call, engineBody, routing);
       const id = newResponseId();
       const state = {
         own: (response: Item) => void asClientResponse(response, id, continued, shown),

@@ -27,7 +27,6 @@ import type { UpstreamClient } from "../../core/upstream/client.ts";
 import { createChunkStreamAdapter } from "./streams.ts";
 import type {
   OpenAIChatRequest,
-  OpenAICompactRequest,
   OpenAICompletionRequest,
   OpenAIEmbeddingsRequest,
   OpenAIEmbeddingsResponse,
@@ -211,13 +210,4 @@ export const countInputTokens = openAIOperation<OpenAIInputTokensRequest>({
   optional: true,
   what: "an input token count",
   json: (client, init) => client.POST("/responses/input_tokens", init),
-});
-
-/** POST /responses/compact: the engine's compaction of a conversation (forwarded as given). */
-export const compactResponse = openAIOperation<OpenAICompactRequest>({
-  operation: "responses",
-  path: "/responses/compact",
-  optional: true,
-  what: "a compacted response",
-  json: (client, init) => client.POST("/responses/compact", init),
 });

@@ -101,7 +101,7 @@ const IGNORED = new Set([
   "safety_identifier",
   // Azure's end-user context for Defender (the gateway logs the safety identifier, the engine needs neither).
   "user_security_context",
-  // Compaction's settings: accepted; the gateway's own compaction is to come, chat engines have none.
+  // Automatic compaction's settings: accepted (the gateway compacts on POST /responses/compact).
   "context_management",
   "service_tier",
   "stream_options",

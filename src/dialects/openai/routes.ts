@@ -5,15 +5,9 @@ import type Router from "@koa/router";
 import type { GatewayDeps } from "../../deps.ts";
 import { COHERE_RERANK_ROUTES, cohereRerank, ENGINE_ROUTES, passToEngine } from "./engine-routes.ts";
 import { toOpenAIErrorBody } from "./error-body.ts";
-import {
-  chatCompletions,
-  compactResponse,
-  completions,
-  countInputTokens,
-  embeddings,
-  type OpenAIEdges,
-} from "./operations.ts";
+import { chatCompletions, completions, countInputTokens, embeddings, type OpenAIEdges } from "./operations.ts";
 import { conversations } from "./conversations.ts";
+import { compactResponse } from "./compaction.ts";
 import { createResponse } from "./create-response.ts";
 import { listModels, retrieveModel } from "./models.ts";
 import { responseById } from "./stored-responses.ts";

@@ -23,6 +23,10 @@ const LOADERS = {
     import("../../../generated/openai/validators/CreateConversationBody.gen.js").then((m) => m.CreateConversationBody),
   UpdateConversationBody: () =>
     import("../../../generated/openai/validators/UpdateConversationBody.gen.js").then((m) => m.UpdateConversationBody),
+  CompactResponseMethodPublicBody: () =>
+    import("../../../generated/openai/validators/CompactResponseMethodPublicBody.gen.js").then(
+      (m) => m.CompactResponseMethodPublicBody,
+    ),
 } satisfies Record<string, () => Promise<ValidateFunction>>;
 
 export type OpenAIBodySchema = keyof typeof LOADERS;
