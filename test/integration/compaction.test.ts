@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMPACTION_PROMPT } from "../../src/dialects/openai/compaction.ts";
+import { assertOpenAISchema } from "../helpers/contract.ts";
 import { logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
 
@@ -180,6 +181,107 @@ test("compact_continues_a_stored_chain_from_previous_response_id", async ({ gw, 
   assert.is((compacted.output[0] as any).content[0].text, "Remember the number 42.");
   const pass = JSON.stringify(enginePosts(sim).at(-1)!.body);
   assert.ok(pass.includes("Remember the number 42.") && pass.includes("The quick brown fox"), pass);
+});
+
+/** A first turn of about 1,300 estimated tokens: past the API's smallest compact_threshold (1,000). */
+const LONG = `Remember the number 42, please. ${"Here is some background for it. ".repeat(160)}`;
+
+test("context_management_compacts_a_conversation_past_its_threshold_first", async ({ gw, sim }) => {
+  const openai = client(gw);
+  const first = await openai.responses.create({ model: "native", input: LONG });
+  const second = await openai.responses.create({
+    model: "native",
+    input: "And the colour blue.",
+    previous_response_id: first.id,
+  });
+  const settings = { context_management: [{ type: "compaction", compact_threshold: 1000 }] };
+  // Below the threshold nothing happens.
+  sim.reset();
+  const quiet = await openai.responses.create({
+    model: "native",
+    input: "Hi.",
+    context_management: [{ type: "compaction", compact_threshold: 100_000 }],
+  } as never);
+  assert.not.ok(quiet.output.some((i: any) => i.type === "compaction"));
+  assert.is(enginePosts(sim).length, 1);
+
+  sim.reset();
+  const third = await openai.responses.create({
+    model: "native",
+    input: "What did I ask you to remember?",
+    previous_response_id: second.id,
+    ...settings,
+  } as never);
+  const [pass, answer] = enginePosts(sim);
+  assert.ok(JSON.stringify(pass!.body).includes(COMPACTION_PROMPT.slice(0, 60)), "the summary pass came first");
+  assert.equal(
+    answer!.body.input.map((i: any) => (i.role === "assistant" ? i.content.split("\n")[0] : i.content.slice(0, 31))),
+    [
+      "Remember the number 42, please.",
+      "And the colour blue.",
+      "[Summary of the conversation so far]",
+      "What did I ask you to remember?",
+    ],
+    "the user messages, the summary, the turn",
+  );
+  assert.is(third.output[0]!.type, "compaction", "the sealed item leads the output");
+  // The simulator counts a call's input as its JSON length / 4: the usage is both calls'.
+  const inputOf = (body: any) => JSON.stringify(body.input).length >> 2;
+  assert.is(third.usage!.input_tokens, inputOf(pass!.body) + inputOf(answer!.body), "the pass's tokens are counted");
+  // A later turn carries the compaction on: what it stands for is not sent again.
+  sim.reset();
+  await openai.responses.create({ model: "native", input: "Thanks.", previous_response_id: third.id });
+  const carried = enginePosts(sim)[0]!.body.input;
+  assert.equal(
+    carried.map((i: any) => i.role ?? i.type),
+    // Every user message, the summary, the compacted turn's answer, the new turn.
+    ["user", "user", "user", "assistant", "assistant", "user"],
+  );
+  assert.match(carried[3].content, /^\[Summary of the conversation so far\]/);
+  assert.not.ok(JSON.stringify(carried).includes("aop1."), "the engine never sees the sealed item");
+});
+
+test("a_streamed_create_past_its_threshold_announces_the_compaction_item_first", async ({ gw, sim, logs }) => {
+  const openai = client(gw);
+  const first = await openai.responses.create({ model: "bridge", input: LONG });
+  sim.reset();
+  logs.length = 0;
+  const stream = await openai.responses.create({
+    model: "bridge",
+    input: "What was it?",
+    previous_response_id: first.id,
+    stream: true,
+    context_management: [{ type: "compaction", compact_threshold: 1000 }],
+  } as never);
+  const events: any[] = [];
+  for await (const event of stream as unknown as AsyncIterable<any>) events.push(event);
+  for (const event of events) assertOpenAISchema("ResponseStreamEvent", event);
+  assert.equal(
+    events.map((e) => e.sequence_number),
+    events.map((_, i) => i),
+  );
+  assert.equal(
+    events.slice(0, 3).map((e) => [e.type, e.output_index ?? null, e.item?.type ?? null]),
+    [
+      ["response.created", null, null],
+      ["response.output_item.added", 0, "compaction"],
+      ["response.output_item.done", 0, "compaction"],
+    ],
+  );
+  assert.ok(
+    events.filter((e) => e.type === "response.output_text.delta").every((e) => e.output_index === 1),
+    "the engine's items come after it",
+  );
+  const done = events.at(-1).response;
+  assert.equal(
+    done.output.map((i: any) => i.type),
+    ["compaction", "message"],
+  );
+  const [pass, answer] = enginePosts(sim);
+  assert.ok(pass && answer, "a summary pass, then the answer");
+  const [line] = await logged(logs, (l) => l.msg === "request" && l.path === "/openai/v1/responses");
+  assert.is(line!.promptTokens, done.usage.input_tokens, "the pass is charged with the answer");
+  assert.ok(done.usage.input_tokens > answer!.body.messages.length, "both calls' tokens");
 });
 
 test.run();

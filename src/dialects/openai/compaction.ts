@@ -15,6 +15,8 @@ import { acceptBody, type AcceptedBody, answerObject, type OpenAIEdges } from ".
 import { engineResponse } from "./responses-bridge.ts";
 import { continueConversation, ownerOf } from "./responses-state.ts";
 import type { OpenAICompactRequest, OpenAIResponsesRequest } from "./types.ts";
+import type { Usage } from "../../core/pipeline/exchange.ts";
+import type { EngineCall } from "../../core/pipeline/operation.ts";
 
 /** What the model is asked to write; --compaction-prompt replaces it. */
 export const COMPACTION_PROMPT = `You compact a conversation so that it can go on without its history.
@@ -79,22 +81,29 @@ const summaryMessage = (summary: string): Item => ({
   content: `[Summary of the conversation so far]\n${summary}`,
 });
 
-/** `body` for the engine: each compaction item in its input opened into its summary. The same object when
- * there is none (no copy on the common path). */
+/** `body` for the engine: each compaction item in its input opened into its summary. A compaction item stands
+ * for everything before it but the user messages (what /responses/compact answers, or an earlier turn's
+ * automatic compaction in a previous_response_id chain): those earlier items are left out. The same object
+ * when there is none (no copy on the common path). */
 export function expandCompactions(body: Item, seal: CompactionSeal, owner: string): Item {
   const input = body.input;
   if (!Array.isArray(input) || !input.some(isCompaction)) return body;
-  return {
-    ...body,
-    input: input.map((item: unknown) => {
-      if (!isCompaction(item)) return item;
+  const last = input.findLastIndex(isCompaction);
+  const expanded: unknown[] = [];
+  input.forEach((item: unknown, i: number) => {
+    if (isCompaction(item)) {
+      if (i !== last) return; // an older compaction: the last one's summary covers it
       if (typeof item.encrypted_content !== "string")
         throw new GatewayError("InvalidRequestBody", "A compaction item needs its encrypted_content.", {
           target: "input",
         });
-      return summaryMessage(seal.open(item.encrypted_content, owner));
-    }),
-  };
+      expanded.push(summaryMessage(seal.open(item.encrypted_content, owner)));
+    } else if (i > last || isUserMessage(item as Item)) expanded.push(item);
+  });
+  // Every item is checked, the superseded ones too: a forged item is refused wherever it is.
+  for (const item of input)
+    if (isCompaction(item) && typeof item.encrypted_content === "string") seal.open(item.encrypted_content, owner);
+  return { ...body, input: expanded };
 }
 
 const isUserMessage = (item: Item) => (item.type === "message" || item.type === undefined) && item.role === "user";
@@ -125,11 +134,117 @@ function outputText(response: Item): string {
   return texts.join("").trim();
 }
 
+/** One summary pass over `items` with the deployment's model: the sealed item that stands for them, and
+ * the pass's usage (as the engine reported it, and counted). */
+async function summarise(
+  deps: GatewayDeps,
+  call: EngineCall,
+  owner: string,
+  model: unknown,
+  items: Item[],
+  instructions: string | undefined,
+): Promise<{ item: Item; usage: Item | undefined; counted: Usage | undefined }> {
+  const summaryBody: Item = {
+    model,
+    instructions: `${deps.config.compactionPrompt ?? COMPACTION_PROMPT}${instructions ? `\n\nThe conversation ran under these instructions:\n${instructions}` : ""}`,
+    input: [...items, { type: "message", role: "user", content: SUMMARY_REQUEST }],
+    store: false,
+    max_output_tokens: SUMMARY_TOKENS,
+  };
+  const engineBody = expandCompactions(summaryBody, deps.compaction, owner);
+  const routing = () => responsesFacts(engineBody as OpenAIResponsesRequest, undefined);
+  const answer = answerObject(await engineResponse(call, engineBody, routing), "a compaction summary");
+  const summary = outputText(answer.body as Item);
+  if (!summary)
+    throw new GatewayError("UpstreamInvalidResponse", "The engine answered the compaction with no text to keep.");
+  warnWithoutKey(deps);
+  return {
+    item: {
+      type: "compaction",
+      id: `cmp_${randomBytes(24).toString("hex")}`,
+      encrypted_content: deps.compaction.seal(summary, owner),
+      created_by: "azure-openai-proxy",
+    },
+    usage: (answer.body as Item).usage as Item | undefined,
+    counted: answer.usage,
+  };
+}
+
+const unkeyed = new WeakSet<GatewayDeps>();
+function warnWithoutKey(deps: GatewayDeps): void {
+  if (deps.config.compactionKey !== undefined || unkeyed.has(deps)) return;
+  unkeyed.add(deps);
+  deps.log.warn(
+    "compaction items are sealed with a key of this process (no --compaction-key): they will not open on another replica or after a restart",
+  );
+}
+
+/** context_management's compaction threshold, when the request sets one. */
+export function compactThreshold(body: Item): number | undefined {
+  const entries = Array.isArray(body.context_management) ? (body.context_management as Item[]) : [];
+  for (const entry of entries)
+    if (entry?.type === "compaction" && typeof entry.compact_threshold === "number") return entry.compact_threshold;
+  return undefined;
+}
+
+/** A create's automatic compaction (context_management): when the conversation the engine would be given
+ * passes `compact_threshold` tokens (the gateway's estimate: JSON length / 4), everything before this turn is
+ * compacted first; the engine gets the user messages, the summary and the turn, and the response's output
+ * starts with the sealed item, which a later previous_response_id turn carries on. */
+export async function compactIfPastThreshold(
+  deps: GatewayDeps,
+  call: EngineCall,
+  owner: string,
+  body: Item,
+  engineBody: Item,
+  turn: readonly Item[],
+): Promise<{ engineBody: Item; item: Item; usage: Item | undefined; counted: Usage | undefined } | undefined> {
+  const threshold = compactThreshold(body);
+  const input = Array.isArray(engineBody.input) ? (engineBody.input as Item[]) : undefined;
+  if (threshold === undefined || input === undefined) return undefined;
+  if (Math.ceil(JSON.stringify(input).length / 4) < threshold) return undefined;
+  const earlier = input.slice(0, Math.max(0, input.length - turn.length));
+  if (earlier.length === 0) return undefined;
+  const pass = await summarise(
+    deps,
+    call,
+    owner,
+    engineBody.model,
+    earlier,
+    typeof body.instructions === "string" ? body.instructions : undefined,
+  );
+  const { context_management: _settings, ...rest } = engineBody;
+  return {
+    ...pass,
+    engineBody: {
+      ...rest,
+      input: [
+        ...earlier.filter(isUserMessage),
+        summaryMessage(deps.compaction.open(String(pass.item.encrypted_content), owner)),
+        ...input.slice(earlier.length),
+      ],
+    },
+  };
+}
+
+/** Two usages as one (the compaction pass's and the answer's), in the Responses API's fields. */
+export function addUsage(a: Item | undefined, b: unknown): Item | undefined {
+  if (!a) return b as Item | undefined;
+  if (b === null || typeof b !== "object") return a;
+  const u = b as Item;
+  const n = (x: unknown) => (typeof x === "number" ? x : 0);
+  return {
+    ...u,
+    input_tokens: n(a.input_tokens) + n(u.input_tokens),
+    output_tokens: n(a.output_tokens) + n(u.output_tokens),
+    total_tokens: n(a.total_tokens) + n(u.total_tokens),
+  };
+}
+
 type Accepted = AcceptedBody<OpenAICompactRequest> & { owner: string };
 
 /** POST /responses/compact. */
 export function compactResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
-  let warned = deps.config.compactionKey !== undefined;
   const spec: OperationSpec<Accepted> = {
     operation: "responses",
     engine: { path: "/responses", optional: true },
@@ -156,41 +271,15 @@ export function compactResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler 
           },
         );
       const instructions = typeof request.instructions === "string" ? request.instructions : undefined;
-      const summaryBody: Item = {
-        model: request.model,
-        instructions: `${deps.config.compactionPrompt ?? COMPACTION_PROMPT}${instructions ? `\n\nThe conversation ran under these instructions:\n${instructions}` : ""}`,
-        input: [...items, { type: "message", role: "user", content: SUMMARY_REQUEST }],
-        store: false,
-        max_output_tokens: SUMMARY_TOKENS,
-      };
-      const engineBody = expandCompactions(summaryBody, deps.compaction, owner);
-      const routing = () => responsesFacts(engineBody as OpenAIResponsesRequest, undefined);
-      const answer = answerObject(await engineResponse(call, engineBody, routing), "a compaction summary");
-      const summary = outputText(answer.body as Item);
-      if (!summary)
-        throw new GatewayError("UpstreamInvalidResponse", "The engine answered the compaction with no text to keep.");
-      if (!warned) {
-        warned = true;
-        deps.log.warn(
-          "compaction items are sealed with a key of this process (no --compaction-key): they will not open on another replica or after a restart",
-        );
-      }
+      const pass = await summarise(deps, call, owner, request.model, items, instructions);
       const compacted = {
         id: `cmp_${randomBytes(24).toString("hex")}`,
         object: "response.compaction",
         created_at: Math.floor(Date.now() / 1000),
-        output: [
-          ...items.filter(isUserMessage).map(asOutputMessage),
-          {
-            type: "compaction",
-            id: `cmp_${randomBytes(24).toString("hex")}`,
-            encrypted_content: deps.compaction.seal(summary, owner),
-            created_by: "azure-openai-proxy",
-          },
-        ],
-        usage: (answer.body as Item).usage ?? null,
+        output: [...items.filter(isUserMessage).map(asOutputMessage), pass.item],
+        usage: pass.usage ?? null,
       };
-      return { body: compacted, usage: answer.usage };
+      return { body: compacted, usage: pass.counted };
     },
   };
   return operationHandler(spec, deps, edges.notFound);

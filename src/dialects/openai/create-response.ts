@@ -1,7 +1,7 @@
 // POST /responses with the state the gateway keeps (responses-state.ts): the conversation rebuilt for a
 // stateless engine, the answer under the gateway's id, kept unless `store` is false, added to its
 // conversation; `background: true` answered at once and run apart from the client (background-runs.ts).
-import { exchangeOf } from "../../core/pipeline/exchange.ts";
+import { exchangeOf, type Usage } from "../../core/pipeline/exchange.ts";
 import { Readable } from "node:stream";
 import type { GatewayDeps } from "../../deps.ts";
 import { detachSettlement } from "../../core/consumers/limits.ts";
@@ -23,7 +23,7 @@ import {
 } from "./responses-state.ts";
 import { createResponsesStreamAdapter } from "./streams.ts";
 import { looksLikeAPath } from "./response-object.ts";
-import { expandCompactions } from "./compaction.ts";
+import { addUsage, compactIfPastThreshold, expandCompactions } from "./compaction.ts";
 import type { OpenAIResponsesRequest } from "./types.ts";
 import { responsesFacts } from "../../core/routing/prompt.ts";
 
@@ -32,6 +32,27 @@ type Accepted = AcceptedBody<OpenAIResponsesRequest> & {
   /** `background: true`: answered at once (followed live when `stream` is true too). */
   background: boolean;
 };
+
+/** A response whose conversation was compacted first: the sealed item leads its output, and its usage
+ * counts the compaction pass too. */
+function withCompaction(response: Item, compacted: { item: Item; usage: Item | undefined }): void {
+  const output = Array.isArray(response.output) ? (response.output as Item[]) : [];
+  if (output[0] !== compacted.item) response.output = [compacted.item, ...output];
+  if (response.usage !== null && typeof response.usage === "object")
+    response.usage = addUsage(compacted.usage, response.usage);
+}
+
+/** The tokens of two calls, as the limits settle them. */
+function addCounted(a: Usage | undefined, b: Usage | undefined): Usage | undefined {
+  if (!a || !b) return a ?? b;
+  const n = (x: number | undefined) => x ?? 0;
+  return {
+    prompt_tokens: n(a.prompt_tokens) + n(b.prompt_tokens),
+    completion_tokens: n(a.completion_tokens) + n(b.completion_tokens),
+    cached_tokens: n(a.cached_tokens) + n(b.cached_tokens),
+    reasoning_tokens: n(a.reasoning_tokens) + n(b.reasoning_tokens),
+  };
+}
 
 /** What a Response repeats of its request: the client's settings, and as its model the engine's model
  * name, or the name the client asked for when the engine names its model by a file (llama-server without
@@ -108,25 +129,34 @@ export function createResponse(deps: GatewayDeps, edges: OpenAIEdges): Handler {
         return { body: queued };
       }
       // The engine is given each compaction item's summary; what is stored keeps the sealed item.
-      const engineBody = expandCompactions(body, deps.compaction, owner);
+      let engineBody = expandCompactions(body, deps.compaction, owner);
+      const compacted = await compactIfPastThreshold(deps, call, owner, body, engineBody, continued.turn);
+      if (compacted) engineBody = compacted.engineBody;
       const routing = () => responsesFacts(engineBody as OpenAIResponsesRequest, continued.replica);
       const answer = answerObject(await engineResponse(call, engineBody, routing), "a response");
       const id = newResponseId();
       const response = asClientResponse(answer.body as Item, id, continued, shown);
+      if (compacted) withCompaction(response, compacted);
       await keep(owner, id, body, response, continued, exchange.replica);
-      return { body: response, usage: answer.usage };
+      return { body: response, usage: compacted ? addCounted(compacted.counted, answer.usage) : answer.usage };
     },
     async stream(call, { body, owner }, model, exchange) {
       const shown = shownRequest(body, model);
       if (model !== undefined) body.model = model;
       const continued = await continueConversation(body, store, owner);
-      const engineBody = expandCompactions(body, deps.compaction, owner);
+      let engineBody = expandCompactions(body, deps.compaction, owner);
+      const compacted = await compactIfPastThreshold(deps, call, owner, body, engineBody, continued.turn);
+      if (compacted) engineBody = compacted.engineBody;
       const routing = () => responsesFacts(engineBody as OpenAIResponsesRequest, continued.replica);
       const events = await engineResponseEvents(call, engineBody, routing);
       const id = newResponseId();
       const state = {
-        own: (response: Item) => void asClientResponse(response, id, continued, shown),
+        own(response: Item) {
+          asClientResponse(response, id, continued, shown);
+          if (compacted) withCompaction(response, compacted);
+        },
         keep: (response: Item) => keep(owner, id, body, response, continued, exchange.replica),
+        ...(compacted ? { leading: compacted.item, renumber: true } : {}),
       };
       return {
         events,

@@ -108,6 +108,9 @@ export interface ResponsesStreamState {
   /** Number every event from 0, whatever the engine numbered (a background run's events are replayed by
    * their sequence_number). */
   renumber?: boolean;
+  /** An output item the gateway puts first (an automatic compaction's): announced after response.created,
+   * and every engine item's output_index moved one on. Needs `renumber`. */
+  leading?: Record<string, unknown>;
 }
 
 export const TERMINAL_EVENTS: ReadonlySet<string> = TERMINAL;
@@ -133,6 +136,11 @@ export function createResponsesStreamAdapter(model?: string, state?: ResponsesSt
       // llama.cpp's events carry no sequence_number, which the API requires on every event: it is
       // numbered here, in order, so clients that track it see the API's stream.
       let changed = complete(event as ResponsesEvent & { type: string });
+      const leading = state?.leading;
+      if (leading && typeof (event as { output_index?: unknown }).output_index === "number") {
+        (event as { output_index: number }).output_index += 1;
+        changed = true;
+      }
       let kept: void | Promise<void> = undefined;
       if (state && event.response !== null && typeof event.response === "object") {
         state.own(event.response as Record<string, unknown>); // the gateway's id, chain and `store`
@@ -142,6 +150,15 @@ export function createResponsesStreamAdapter(model?: string, state?: ResponsesSt
       }
       if (kept) return kept.then(() => emit(event as ResponsesEvent & { type: string }, data, changed, sink));
       emit(event as ResponsesEvent & { type: string }, data, changed, sink);
+      if (leading && event.type === "response.created") {
+        for (const type of ["response.output_item.added", "response.output_item.done"])
+          emit(
+            { type, output_index: 0, item: leading } as unknown as ResponsesEvent & { type: string },
+            "",
+            true,
+            sink,
+          );
+      }
     },
     finish(_sink, ended) {
       if (!ended) throw incomplete();
