@@ -106,6 +106,11 @@ export function expandCompactions(body: Item, seal: CompactionSeal, owner: strin
   return { ...body, input: expanded };
 }
 
+/** A role item without its `type` (the API's easy input message) with it: llama.cpp refuses an assistant
+ * message that does not say it is one ("Cannot determine type of 'item'"). */
+const typedMessage = (item: Item): Item =>
+  item.type === undefined && typeof item.role === "string" ? { type: "message", ...item } : item;
+
 const isUserMessage = (item: Item) => (item.type === "message" || item.type === undefined) && item.role === "user";
 
 /** A user message as an output item (ids and the content parts a Message has). */
@@ -147,7 +152,7 @@ async function summarise(
   const summaryBody: Item = {
     model,
     instructions: `${deps.config.compactionPrompt ?? COMPACTION_PROMPT}${instructions ? `\n\nThe conversation ran under these instructions:\n${instructions}` : ""}`,
-    input: [...items, { type: "message", role: "user", content: SUMMARY_REQUEST }],
+    input: [...items.map(typedMessage), { type: "message", role: "user", content: SUMMARY_REQUEST }],
     store: false,
     max_output_tokens: SUMMARY_TOKENS,
   };
