@@ -3,13 +3,11 @@
 // fewest requests in flight; a request counts until its answer's body closes, so long streams weigh
 // what they cost).
 // A replica that refuses a connection is taken out at once; one that fails its check is taken out by
-// the probe, which also brings it back in (each replica is checked about once a second). A call whose
+// the checks (--engine-checks, core/deployments/engine-watch.ts), which also bring it back in. A call whose
 // connection failed (nothing was sent) is retried once on another replica; never after a byte was sent.
 import { trace } from "@opentelemetry/api";
-import createClient, { createQuerySerializer } from "openapi-fetch";
 import type { Logger } from "pino";
-import type { paths } from "../../../generated/openai/schema.d.ts";
-import type { Upstream } from "../upstream/client.ts";
+import { engineClient, type Upstream } from "../upstream/client.ts";
 import { isConnectFailure } from "../upstream/failures.ts";
 import type { ModelCatalog } from "../upstream/models.ts";
 import { type EngineReadiness, type EngineReport, type EngineState } from "../upstream/readiness.ts";
@@ -114,12 +112,7 @@ export function balancedUpstream(
     }
   };
 
-  const client = createClient<paths>({
-    baseUrl: base,
-    querySerializer: createQuerySerializer(),
-    Request: UpstreamRequest as unknown as typeof Request,
-    fetch: transport as unknown as (request: Request) => Promise<Response>,
-  });
+  const client = engineClient(base, transport);
   return {
     client,
     engineHeaders: () => first.upstream.engineHeaders(),

@@ -26,7 +26,8 @@ export interface CallRecord {
 
 export interface UpstreamInit {
   method?: string;
-  headers?: Headers;
+  /** openapi-fetch's WHATWG Headers, or a direct call's plain object (client.ts). */
+  headers?: Headers | Record<string, string>;
   body?: UpstreamBody | undefined;
   signal?: AbortSignal | EventEmitter;
   /** Given by the caller in the init it hands openapi-fetch, which passes it on. */
@@ -39,7 +40,7 @@ export interface UpstreamInit {
 export class UpstreamRequest {
   readonly url: string;
   readonly method: string;
-  readonly headers: Headers;
+  readonly headers: Headers | Record<string, string>;
   /** A string from openapi-fetch; a stream or bytes for the engine routes passed through (engine-routes.ts). */
   readonly body: UpstreamBody | undefined;
   signal: AbortSignal | EventEmitter | undefined;
@@ -125,8 +126,11 @@ export function createTransport(
   engineKeys: readonly string[] = [],
 ): Transport {
   return async function transport(request: UpstreamRequest): Promise<UpstreamResponse> {
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, name) => (headers[name] = value));
+    let headers: Record<string, string>;
+    if (request.headers instanceof Headers) {
+      headers = {};
+      request.headers.forEach((value, name) => (headers[name] = value));
+    } else headers = request.headers;
     try {
       const res = await dispatcher.request({
         origin,

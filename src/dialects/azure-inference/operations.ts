@@ -61,7 +61,7 @@ const chatCompletions = (): OperationSpec<AzureAccepted<AzureChatCompletionsOpti
     const request = toOpenAIChatRequest(body, { model: mappedModel(model), extras });
     const now = Math.floor(Date.now() / 1000);
     const data = await call(
-      (client, init) => client.POST("/chat/completions", { ...init, body: request }),
+      (client, init) => client.postJson("/chat/completions", { ...init, body: request }),
       () => chatFacts(request),
     );
     const result = toAzureChatCompletions(data, { model: mappedModel(model), now });
@@ -71,7 +71,7 @@ const chatCompletions = (): OperationSpec<AzureAccepted<AzureChatCompletionsOpti
     const request = toOpenAIChatRequest(body, { model: mappedModel(model), extras });
     const now = Math.floor(Date.now() / 1000);
     const events = await call(
-      (client, init) => client.POST("/chat/completions", { ...init, body: request, parseAs: "stream" }),
+      (client, init) => client.postStream("/chat/completions", { ...init, body: request }),
       () => chatFacts(request),
     );
     return {
@@ -87,7 +87,7 @@ const embeddings = (): OperationSpec<AzureAccepted<AzureEmbeddingsOptions>> => (
   accept: acceptAzure(createOperationContracts("EmbeddingsOptions")),
   async answer(call, { body, extras }, model, exchange) {
     const request = toOpenAIEmbeddingsRequest(body, { model: mappedModel(model), extras });
-    const data = await call((client, init) => client.POST("/embeddings", { ...init, body: request }));
+    const data = await call((client, init) => client.postJson("/embeddings", { ...init, body: request }));
     const result = toAzureEmbeddingsResult([data], {
       model: mappedModel(model),
       encoding: body.encoding_format,
@@ -109,7 +109,7 @@ const imageEmbeddings = (): OperationSpec<AzureAccepted<AzureImageEmbeddingsOpti
       // The chat-style form is a vLLM extension the OpenAI schema does not declare.
       requests.map((request) =>
         call((client, init) =>
-          client.POST("/embeddings", { ...init, body: request as unknown as OpenAIEmbeddingsRequest }),
+          client.postJson("/embeddings", { ...init, body: request as unknown as OpenAIEmbeddingsRequest }),
         ),
       ),
     ).catch((err: unknown) => {

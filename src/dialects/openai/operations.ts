@@ -4,6 +4,7 @@
 // passed on (normalised only where the API says so) or its stream re-framed. What differs between the
 // dialects (api-version rule, Azure-only fields, where the model is named, error envelope, not-found
 // code) comes in as OpenAIEdges.
+import type { Readable } from "node:stream";
 import type { Context } from "koa";
 import type { GatewayDeps } from "../../deps.ts";
 import type { Operation } from "../../core/deployments/config-file.ts";
@@ -99,7 +100,7 @@ interface OpenAIOperation<B> {
   /** What its replica is chosen by (core/routing/prompt.ts); unset: the least loaded. */
   routing?(body: B): RoutingFacts;
   /** Unset: the operation answers JSON only. */
-  stream?(client: UpstreamClient, init: BodyInit<B>): Promise<FetchResult<ReadableStream | null>>;
+  stream?(client: UpstreamClient, init: BodyInit<B>): Promise<FetchResult<Readable>>;
   adapter?(edges: OpenAIEdges, body: B & OpenAIBody, hideUsage: boolean): StreamAdapter;
   /** The client's answer from the engine's (default: as it came). */
   answer?(data: unknown, body: B & OpenAIBody): unknown;
@@ -148,8 +149,8 @@ export const chatCompletions = openAIOperation<OpenAIChatRequest>({
   path: "/chat/completions",
   optional: false,
   what: "a chat completion",
-  json: (client, init) => client.POST("/chat/completions", init),
-  stream: (client, init) => client.POST("/chat/completions", { ...init, parseAs: "stream" }),
+  json: (client, init) => client.postJson("/chat/completions", init),
+  stream: (client, init) => client.postStream("/chat/completions", init),
   routing: (body) => chatFacts(body),
   adapter: (edges, _body, hideUsage) => createChunkStreamAdapter(edges.errorBody, hideUsage),
 });
@@ -160,8 +161,8 @@ export const completions = openAIOperation<OpenAICompletionRequest>({
   path: "/completions",
   optional: true,
   what: "a completion",
-  json: (client, init) => client.POST("/completions", init),
-  stream: (client, init) => client.POST("/completions", { ...init, parseAs: "stream" }),
+  json: (client, init) => client.postJson("/completions", init),
+  stream: (client, init) => client.postStream("/completions", init),
   routing: (body) => completionFacts(body),
   adapter: (edges, _body, hideUsage) => createChunkStreamAdapter(edges.errorBody, hideUsage),
 });
@@ -199,7 +200,7 @@ export const embeddings = openAIOperation<OpenAIEmbeddingsRequest>({
   path: "/embeddings",
   optional: false,
   what: "an embeddings list",
-  json: (client, init) => client.POST("/embeddings", init),
+  json: (client, init) => client.postJson("/embeddings", init),
   answer: (data, body) => toRequestedEncoding(data as OpenAIEmbeddingsResponse, body.encoding_format),
 });
 

@@ -42,7 +42,10 @@ const isMissingResponsesApi = (err: unknown) => err instanceof GatewayError && e
 export async function engineResponse(call: EngineCall, body: Item, routing?: () => RoutingFacts): Promise<Item> {
   if (!chatOnly(call.deployment)) {
     try {
-      const data = await call((client, init) => client.POST("/responses", { ...init, body: body as never }), routing);
+      const data = await call(
+        (client, init) => client.postJson("/responses", { ...init, body: body as never }),
+        routing,
+      );
       return answerObject(data, "a response").body as Item;
     } catch (err) {
       if (!isMissingResponsesApi(err) || !remember(call.deployment)) throw err;
@@ -50,7 +53,7 @@ export async function engineResponse(call: EngineCall, body: Item, routing?: () 
   }
   const chat = toChatRequest(body);
   const data = await call(
-    (client, init) => client.POST("/chat/completions", { ...init, body: chat as never }),
+    (client, init) => client.postJson("/chat/completions", { ...init, body: chat as never }),
     routing,
   );
   return fromChatCompletion(answerObject(data, "a chat completion").body as Item, body);
@@ -66,7 +69,7 @@ export async function engineResponseEvents(
     const streamed = { ...body, stream: true };
     try {
       return await call(
-        (client, init) => client.POST("/responses", { ...init, body: streamed as never, parseAs: "stream" }),
+        (client, init) => client.postStream("/responses", { ...init, body: streamed as never }),
         routing,
       );
     } catch (err) {
@@ -75,7 +78,7 @@ export async function engineResponseEvents(
   }
   const chat = { ...toChatRequest(body), stream: true, stream_options: { include_usage: true } };
   const chunks = await call(
-    (client, init) => client.POST("/chat/completions", { ...init, body: chat as never, parseAs: "stream" }),
+    (client, init) => client.postStream("/chat/completions", { ...init, body: chat as never }),
     routing,
   );
   return responsesEventsFromChat(chunks, body);
