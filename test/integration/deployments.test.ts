@@ -226,13 +226,14 @@ test("ready_follows_each_engine_and_names_the_one_that_is_not", async ({ gw, sma
   await untilStatus(`${gw.url}/ready?deployment=*`, 200, 2500);
 });
 
-test("a_deployment_cap_is_its_own_and_requests_are_counted_and_logged_by_deployment", async ({ gw, logs }) => {
+test("a_deployment_cap_is_its_own_and_requests_are_counted_and_logged_by_deployment", async ({ gw, logs, small }) => {
+  const reached = small.nextRequest();
   const held = postJson(
     `${gw.url}/chat/completions?${API}`,
     { model: "small", messages: MESSAGES, stream: true, max_tokens: 20, sim_gap_ms: 20 },
     { "extra-parameters": "pass-through" },
   );
-  await new Promise((r) => setTimeout(r, 100));
+  await reached; // in flight: its slot is held until its stream closes
   const second = await postJson(`${gw.url}/chat/completions?${API}`, { model: "small", messages: MESSAGES });
   assert.is(second.status, 429);
   assert.is(second.headers.get("retry-after"), "1");

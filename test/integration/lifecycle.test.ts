@@ -3,7 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { EngineSim } from "../sim/engine.ts";
-import { API } from "../helpers/gateway.ts";
+import { API, logged } from "../helpers/gateway.ts";
 import { startGatewayProcess } from "../helpers/gateway-process.ts";
 
 const test = suite<{ sim: EngineSim }>("lifecycle");
@@ -24,12 +24,12 @@ const slowStream = (url: string) =>
   });
 
 test("sigterm_lets_a_live_stream_finish_then_exits_0", async ({ sim }) => {
-  const { child, url, exit } = await startCli(sim, ["--shutdown-grace", "10s"]);
+  const { child, url, exit, logLine } = await startCli(sim, ["--shutdown-grace", "10s"]);
   const res = await slowStream(url);
   const reader = res.body!.getReader();
   let text = new TextDecoder().decode((await reader.read()).value);
   child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 100));
+  await logLine((l) => l.msg === "draining"); // logged as the listener closes
   const refused = await fetch(`${url}/health`).then(
     () => false,
     () => true,
@@ -42,12 +42,12 @@ test("sigterm_lets_a_live_stream_finish_then_exits_0", async ({ sim }) => {
 });
 
 test("a_second_signal_exits_at_once", async ({ sim }) => {
-  const { child, url, exit } = await startCli(sim, ["--shutdown-grace", "30s"]);
+  const { child, url, exit, logLine } = await startCli(sim, ["--shutdown-grace", "30s"]);
   const res = await slowStream(url);
   await res.body!.getReader().read();
   const started = Date.now();
   child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 50));
+  await logLine((l) => l.msg === "draining");
   child.kill("SIGTERM");
   assert.is(await exit, 1);
   assert.ok(Date.now() - started < 2000);
@@ -75,9 +75,9 @@ test("grace_period_ends_a_stream_that_will_not_finish", async ({ sim }) => {
 
 test("workers_share_the_port_and_aggregate_metrics", async ({ sim }) => {
   const metricsPort = 20_000 + Math.floor(Math.random() * 20_000);
-  const { child, url, exit } = await startCli(sim, ["--workers", "2", "--metrics-port", String(metricsPort)]);
+  const { child, url, exit, logs } = await startCli(sim, ["--workers", "2", "--metrics-port", String(metricsPort)]);
   // The first worker to listen logs its URL; wait for the second one too before counting.
-  await new Promise((r) => setTimeout(r, 1500));
+  await logged(logs, (l) => typeof l.msg === "string" && l.msg.startsWith("listening on"), 2);
   for (let i = 0; i < 20; i++) {
     const res = await fetch(`${url}/chat/completions?${API}`, {
       method: "POST",

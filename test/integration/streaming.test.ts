@@ -223,13 +223,14 @@ test("client_disconnect_mid_stream_aborts_the_engine", async ({ gw, sim }) => {
 test("client_disconnect_before_first_token_aborts_the_engine", async ({ gw, sim }) => {
   sim.next({ delayMs: 5000, json: {} });
   const controller = new AbortController();
+  const reached = sim.nextRequest();
   const pending = fetch(`${gw.url}/chat/completions?${API}`, {
     method: "POST",
     signal: controller.signal,
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ messages: [{ role: "user", content: "x" }], stream: true }),
   }).catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 100));
+  await reached; // the engine has it: the client leaves before its first token
   controller.abort();
   await pending;
   assert.ok(await sim.waitForAbort(2000));
