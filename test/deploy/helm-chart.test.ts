@@ -104,6 +104,7 @@ function problems(docs: Manifest[], values: Values = {}): string[] {
     existing,
     (values.engine as any)?.hfToken?.secretName,
     (values.state as any)?.redisUrlSecret?.name,
+    (values.state as any)?.compactionKeySecret?.name,
     ...(access?.consumerKeys ?? []).map((k) => k.secretName),
   ]);
   for (const e of env.values()) {
@@ -267,7 +268,7 @@ const COMBINATIONS: Array<{ name: string; values: Values }> = [
           { env: "TEAM_A_KEY_NEXT", secretName: "team-a-keys", key: "next" },
         ],
       },
-      state: { redisUrlSecret: { name: "redis", key: "url" } },
+      state: { redisUrlSecret: { name: "redis", key: "url" }, compactionKeySecret: { name: "compaction" } },
     },
   },
   {
@@ -559,6 +560,7 @@ test("every_gateway_flag_is_a_chart_value_or_set_by_the_chart", () => {
     "shutdown-grace",
     "metrics-port",
     "config",
+    "compaction-key", // from state.compactionKeySecret: a key is never a value
   ];
   const flags = Object.keys(values.gateway.flags);
   assert.equal([...flags, ...setByChart].sort(), Object.keys(OPTIONS).sort());
