@@ -26,6 +26,7 @@ import { createAccess, identify } from "./core/consumers/access.ts";
 import { openStore } from "./core/state/open-store.ts";
 import { watchConfigFile } from "./config-reload.ts";
 import { createCompactionSeal } from "./dialects/openai/compaction.ts";
+import { createLocalFiles, type FileStorage } from "./core/files/local-files.ts";
 import { randomBytes } from "node:crypto";
 
 export const ROUTE_PREFIXES = ["", "/models", "/api/models"] as const;
@@ -38,7 +39,9 @@ const UNCAPPED_PATHS = underEveryPrefix("/health", "/ready", "/metrics", "/metri
 const ENGINE_PATHS = new Set(ENGINE_ROUTES);
 /** Bodies passed to the engine as they are (audio's multipart), not only JSON. */
 const RAW_BODY_PATHS = /^\/openai\/(?:v1|deployments\/[^/]+)\/audio\/(?:transcriptions|translations)$/;
-const acceptsAnyBody = (path: string) => ENGINE_PATHS.has(path) || RAW_BODY_PATHS.test(path);
+/** Files API uploads: multipart, read by the route (dialects/openai/files.ts). */
+const UPLOAD_PATHS = /^\/(?:v1|openai\/v1|openai)\/files$/;
+const acceptsAnyBody = (path: string) => ENGINE_PATHS.has(path) || RAW_BODY_PATHS.test(path) || UPLOAD_PATHS.test(path);
 
 /** Errors are written in the envelope of the dialect the path belongs to, routed or not. */
 export const errorBodyOf = (path: string): ErrorBody => dialectOf(path).errorBody;
@@ -93,6 +96,7 @@ export function createApp(config: Config, log: Logger = createLogger(config), cl
   const store = openStore(config.store, (err) =>
     log.error({ err, store: config.store.kind }, "the state store failed"),
   );
+  let fileStorage: Promise<FileStorage> | undefined;
   const deps: GatewayDeps = {
     config,
     deployments,
@@ -104,6 +108,7 @@ export function createApp(config: Config, log: Logger = createLogger(config), cl
     metrics,
     lifecycle: { draining: false },
     compaction: createCompactionSeal(config.compactionKey ?? randomBytes(32)),
+    files: () => (fileStorage ??= createLocalFiles(config.filesDir)),
     paths: (path) => [...underEveryPrefix(path)],
   };
 

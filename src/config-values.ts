@@ -55,6 +55,16 @@ export function upstreamBaseUrl(host: string, port: string | undefined): string 
   return `${url.protocol}//${url.host}${path}/v1`;
 }
 
+/** `--files`: `file:<dir>`; unset, a directory beside the default sqlite store. */
+export function parseFiles(value: string | undefined, env: Env): string {
+  if (value === undefined || value === "") {
+    const stateHome = env.XDG_STATE_HOME || join(homedir(), ".local", "state");
+    return join(stateHome, "azure-openai-proxy", "files");
+  }
+  if (value.startsWith("file:") && value.length > "file:".length) return value.slice("file:".length);
+  throw new ConfigError(`--files: '${value.slice(0, 100)}' must be file:<dir>`);
+}
+
 /** `--store`: `sqlite:<path>`, `memory:`, `redis://…` / `rediss://…`; unset, the sqlite file under the user's
  * state directory. */
 export function parseStore(value: string | undefined, env: Env): StoreSpec {

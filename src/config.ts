@@ -12,6 +12,7 @@ import {
   type Env,
   parseBoolean,
   parseDuration,
+  parseFiles,
   parseInteger,
   parseSize,
   parseStore,
@@ -63,6 +64,9 @@ export interface Config {
   engineChecksMs: number;
   store: StoreSpec;
   storeTtlMs: number;
+  /** The Files API's bytes: a directory. */
+  filesDir: string;
+  fileSizeLimitBytes: number;
   /** A background run's lease: its runner renews it; past it the run is reported failed (its process is gone). */
   runLeaseMs: number;
   /** The deployments file, or the flags' engine as its one deployment. */
@@ -162,6 +166,15 @@ export const OPTIONS = {
     default: "4096",
     help: "connections the kernel queues before the gateway accepts them",
   },
+  files: {
+    env: "FILES",
+    help: "where the Files API keeps uploaded bytes: file:<dir> (default: beside the sqlite store, azure-openai-proxy/files)",
+  },
+  "file-size-limit": {
+    env: "FILE_SIZE_LIMIT",
+    default: "200mb",
+    help: "largest file the Files API accepts (Azure: 200 MB)",
+  },
   "store-ttl": {
     env: "STORE_TTL",
     default: "720h",
@@ -246,6 +259,8 @@ export function loadConfig(argv: string[], env: Env): Config {
     websocketMaxAgeMs: positive("websocket-max-age", parseDuration("websocket-max-age", get("websocket-max-age")!)),
     store: parseStore(get("store"), env),
     storeTtlMs: parseDuration("store-ttl", get("store-ttl")!),
+    filesDir: parseFiles(get("files"), env),
+    fileSizeLimitBytes: parseSize("file-size-limit", get("file-size-limit")!),
     runLeaseMs: positive("run-lease", parseDuration("run-lease", get("run-lease")!)),
     deployments: deploymentsOf(configPath ? readFile() : undefined, flags),
     configFile: configPath ? { path: configPath, read: readFile } : undefined,

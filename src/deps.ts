@@ -6,6 +6,7 @@ import type { GatewayMetrics } from "./core/observability/metrics.ts";
 import type { Deployments } from "./core/deployments/deployments.ts";
 import type { StateStore } from "./core/state/store.ts";
 import type { CompactionSeal } from "./dialects/openai/compaction.ts";
+import type { FileStorage } from "./core/files/local-files.ts";
 
 export interface GatewayDeps {
   config: Config;
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   /** Set once SIGTERM starts the drain: /ready then answers 503 so the balancer stops sending. */
   lifecycle: { draining: boolean };
+  /** The Files API's bytes (--files), opened on first use. */
+  files(): Promise<FileStorage>;
   /** Seals and opens compaction items (dialects/openai/compaction.ts). */
   compaction: CompactionSeal;
   /** A route's path under every base Azure clients use (/, /models, /api/models). */

@@ -80,6 +80,41 @@ for (const [name, open] of backends) {
     assert.is(await store.getResponse("r2", "alice"), undefined);
   });
 
+  test("files_are_the_owners_listed_oldest_first_and_gone_when_they_expire_or_are_deleted", async ({ store }) => {
+    const now = Date.now();
+    const file = (id: string, owner: string, createdAt: number, expiresAt = now + TTL) => ({
+      id,
+      owner,
+      filename: `${id}.jsonl`,
+      purpose: "batch",
+      bytes: 10,
+      createdAt,
+      expiresAt,
+    });
+    await store.putFile(file("file-b", "alice", now + 1));
+    await store.putFile(file("file-a", "alice", now));
+    await store.putFile(file("file-c", "bob", now));
+    await store.putFile(file("file-old", "alice", now - 10, now - 1)); // already expired
+    assert.equal(
+      (await store.listFiles("alice")).map((f) => f.id),
+      ["file-a", "file-b"],
+    );
+    assert.is((await store.getFile("file-a", "alice"))?.filename, "file-a.jsonl");
+    assert.is(await store.getFile("file-a", "bob"), undefined, "another's is absent");
+    assert.is(await store.getFile("file-old", "alice"), undefined, "an expired one is gone");
+    assert.is(await store.deleteFile("file-a", "bob"), false);
+    assert.is(await store.deleteFile("file-a", "alice"), true);
+    assert.is(await store.deleteFile("file-a", "alice"), false);
+    assert.equal(
+      (await store.listFiles("alice")).map((f) => f.id),
+      ["file-b"],
+    );
+    assert.equal(
+      (await store.listFiles("bob")).map((f) => f.id),
+      ["file-c"],
+    );
+  });
+
   test("a_run_records_its_events_and_a_cancel_refuses_its_next_write", async ({ store }) => {
     await store.putResponse(entry("run1", "alice", "queued"), TTL);
     const frames = ["a", "b", "c"].map((frame, seq) => ({ seq, frame }));

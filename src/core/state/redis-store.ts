@@ -12,6 +12,7 @@ import {
   RUNNING,
   type StateStore,
   type StoredConversation,
+  type StoredFile,
   type StoredResponse,
 } from "./store.ts";
 
@@ -25,6 +26,9 @@ const key = {
   conversation: (id: string) => `aop:c:${id}`,
   conversationOrder: (id: string) => `aop:co:${id}`,
   conversationItems: (id: string) => `aop:ci:${id}`,
+  file: (id: string) => `aop:f:${id}`,
+  /** An owner's file ids, scored by creation time. */
+  files: (owner: string) => `aop:fo:${owner}`,
 };
 
 /** Lua: KEYS[1] response, KEYS[2] events; ARGV[1] owner. Deletes the response, its events, and the item
@@ -357,6 +361,35 @@ export function createRedisStore(url: string): StateStore {
         changes.map((c) => `aop:n:${c.key}`),
         changes.map((c) => String(c.amount)),
       );
+    },
+
+    async putFile(file) {
+      await client
+        .multi()
+        .hSet(key.file(file.id), { owner: file.owner, body: JSON.stringify(file) })
+        .pExpireAt(key.file(file.id), file.expiresAt)
+        .zAdd(key.files(file.owner), { score: file.createdAt, value: file.id })
+        .exec();
+    },
+    async getFile(id, owner) {
+      const row = await client.hGetAll(key.file(id));
+      return row.owner === owner && row.body ? (JSON.parse(row.body) as StoredFile) : undefined;
+    },
+    async listFiles(owner) {
+      const ids = await client.zRange(key.files(owner), 0, -1);
+      if (ids.length === 0) return [];
+      const multi = client.multi();
+      for (const id of ids) multi.hGetAll(key.file(id));
+      const rows = (await multi.exec()) as unknown as Array<Record<string, string>>;
+      const gone = ids.filter((_, i) => rows[i]?.owner !== owner);
+      if (gone.length > 0) await client.zRem(key.files(owner), gone); // expired: their keys are gone
+      return rows.flatMap((row) => (row?.owner === owner && row.body ? [JSON.parse(row.body) as StoredFile] : []));
+    },
+    async deleteFile(id, owner) {
+      const row = await client.hGetAll(key.file(id));
+      if (row.owner !== owner) return false;
+      await client.multi().del(key.file(id)).zRem(key.files(owner), id).exec();
+      return true;
     },
 
     async close() {

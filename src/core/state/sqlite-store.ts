@@ -10,6 +10,7 @@ import {
   RUNNING,
   type StateStore,
   type StoredConversation,
+  type StoredFile,
   type StoredResponse,
 } from "./store.ts";
 
@@ -35,6 +36,10 @@ const SCHEMA = `
     item_id TEXT NOT NULL, body TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS conversation_items_by_id ON conversation_items (conversation_id, item_id);
   CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, body TEXT NOT NULL,
+    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS files_by_owner ON files (owner, created_at);
 `;
 
 export function createSqliteStore(path: string): StateStore {
@@ -75,6 +80,12 @@ export function createSqliteStore(path: string): StateStore {
       throw err;
     }
   };
+  const insertFile = db.prepare(
+    "INSERT OR REPLACE INTO files (id, owner, body, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+  );
+  const selectFile = db.prepare("SELECT body FROM files WHERE id = ? AND owner = ? AND expires_at > ?");
+  const selectFiles = db.prepare("SELECT body FROM files WHERE owner = ? AND expires_at > ? ORDER BY created_at, id");
+  const removeFile = db.prepare("DELETE FROM files WHERE id = ? AND owner = ?");
   const statusOf = (response: Item): string => (typeof response.status === "string" ? response.status : "completed");
 
   const insert = db.prepare(
@@ -305,6 +316,17 @@ export function createSqliteStore(path: string): StateStore {
         const now = Date.now();
         for (const { key, amount } of changes) adjustCounter.run(amount, key, now);
       }),
+
+    putFile(file) {
+      insertFile.run(file.id, file.owner, JSON.stringify(file), file.createdAt, file.expiresAt);
+    },
+    getFile(id, owner) {
+      const row = selectFile.get(id, owner, Date.now()) as { body: string } | undefined;
+      return row ? (JSON.parse(row.body) as StoredFile) : undefined;
+    },
+    listFiles: (owner) =>
+      (selectFiles.all(owner, Date.now()) as Array<{ body: string }>).map((row) => JSON.parse(row.body) as StoredFile),
+    deleteFile: (id, owner) => Number(removeFile.run(id, owner).changes) > 0,
 
     close() {
       clearInterval(sweep);

@@ -55,6 +55,19 @@ export const RUNNING = new Set(["queued", "in_progress"]);
 
 type Maybe<T> = T | Promise<T>;
 
+/** A file of the Files API, as its owner uploaded it. */
+export interface StoredFile {
+  id: string;
+  owner: string;
+  filename: string;
+  purpose: string;
+  bytes: number;
+  /** ms since the epoch. */
+  createdAt: number;
+  /** When it is gone (ms since the epoch): its expires_after, else the store's TTL. */
+  expiresAt: number;
+}
+
 /** One counter a request is charged to (core/consumers/limits.ts): a window's requests or tokens. */
 export interface Charge {
   key: string;
@@ -124,6 +137,14 @@ export interface StateStore {
   take(charges: Charge[]): Maybe<Taken>;
   /** Adds to live counters (negative: gives back what a request did not use), never below 0. */
   adjust(changes: Array<{ key: string; amount: number }>): Maybe<void>;
+
+  /** Files API metadata (the bytes are in --files): kept until `expiresAt`. */
+  putFile(file: StoredFile): Maybe<void>;
+  /** Undefined when absent, expired, or another's. */
+  getFile(id: string, owner: string): Maybe<StoredFile | undefined>;
+  /** The owner's files (live ones), oldest first. */
+  listFiles(owner: string): Maybe<StoredFile[]>;
+  deleteFile(id: string, owner: string): Maybe<boolean>;
 
   close(): Maybe<void>;
 }

@@ -7,7 +7,7 @@ import type { GatewayDeps } from "../../deps.ts";
 import { chatCompletions, completions, embeddings, type OpenAIEdges } from "../openai/operations.ts";
 import { listModels, retrieveModel } from "../openai/models.ts";
 import { passToEngine } from "../openai/engine-routes.ts";
-import { registerOpenAIOperations, registerResponses } from "../openai/routes.ts";
+import { registerFiles, registerOpenAIOperations, registerResponses } from "../openai/routes.ts";
 import { checkDatedApiVersion, checkV1ApiVersion } from "./api-version.ts";
 import { applyAzureBodyRules } from "./body-rules.ts";
 import { toAzureOpenAIErrorBody } from "./error-body.ts";
@@ -48,4 +48,5 @@ export function registerAzureOpenAIRoutes(router: Router, deps: GatewayDeps): vo
   router.get(`${AZURE_OPENAI_BASE}/models`, listModels(deps, DATED_EDGES));
   router.get(`${AZURE_OPENAI_BASE}/models/:model`, retrieveModel(deps, DATED_EDGES));
   registerResponses(router, deps, AZURE_OPENAI_BASE, DATED_EDGES);
+  registerFiles(router, deps, AZURE_OPENAI_BASE, DATED_EDGES);
 }

@@ -9,6 +9,7 @@ import { chatCompletions, completions, countInputTokens, embeddings, type OpenAI
 import { conversations } from "./conversations.ts";
 import { compactResponse } from "./compaction.ts";
 import { createResponse } from "./create-response.ts";
+import { files, multipartUpload } from "./files.ts";
 import { listModels, retrieveModel } from "./models.ts";
 import { responseById } from "./stored-responses.ts";
 
@@ -23,6 +24,16 @@ export function registerOpenAIOperations(router: Router, deps: GatewayDeps, base
   router.get(`${base}/models/:model`, retrieveModel(deps, edges));
   registerResponses(router, deps, base, edges);
   registerConversations(router, deps, base, edges);
+  registerFiles(router, deps, base, edges);
+}
+
+/** The Files API, kept by the gateway (files.ts). */
+export function registerFiles(router: Router, deps: GatewayDeps, base: string, edges: OpenAIEdges): void {
+  router.post(`${base}/files`, multipartUpload(deps), files(deps, edges, "upload"));
+  router.get(`${base}/files`, files(deps, edges, "list"));
+  router.get(`${base}/files/:id`, files(deps, edges, "get"));
+  router.delete(`${base}/files/:id`, files(deps, edges, "delete"));
+  router.get(`${base}/files/:id/content`, files(deps, edges, "content"));
 }
 
 /** The Conversations API, kept by the gateway (conversations.ts). */
