@@ -1,5 +1,6 @@
 // Starts the real gateway (createApp + node:http) on a loopback port in front of a given upstream.
 import type { Server } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import ModelClient from "@azure-rest/ai-inference";
 import { AzureKeyCredential } from "@azure/core-auth";
 import { pino } from "pino";
@@ -101,13 +102,14 @@ export interface GatewayContext {
 export function gatewaySuite<Extra extends object = {}>(
   name: string,
   gatewayArgs: string[] | ((sim: EngineSim) => string[]) = [],
+  env: Record<string, string> = {},
 ) {
   const test = suite<GatewayContext & Extra>(name);
   test.before(async (ctx) => {
     ctx.sim = await new EngineSim().start();
     ctx.logs = [];
     const args = typeof gatewayArgs === "function" ? gatewayArgs(ctx.sim) : gatewayArgs;
-    ctx.gw = await startGateway(ctx.sim.url, args, ctx.logs);
+    ctx.gw = await startGateway(ctx.sim.url, args, ctx.logs, env);
   });
   test.after(async (ctx) => {
     await ctx.gw.close();
@@ -118,6 +120,16 @@ export function gatewaySuite<Extra extends object = {}>(
     ctx.logs.length = 0;
   });
   return test;
+}
+
+/** A loopback port nothing listens on (a moment ago): for a second server, or an engine that is not there. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createNetServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Resolves once `count` log lines match; a generous bound turns a line that never comes into a failure, not

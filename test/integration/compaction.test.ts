@@ -4,7 +4,6 @@
 // restart) and on a bridged engine; a forged, altered or another caller's item is a 400; the pass is
 // charged like any call. Simulators on loopback.
 import OpenAI from "openai";
-import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -12,16 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMPACTION_PROMPT } from "../../src/dialects/openai/compaction.ts";
 import { assertOpenAISchema } from "../helpers/contract.ts";
-import { logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { gatewaySuite, logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
 
-interface Ctx {
-  sim: EngineSim;
-  gw: RunningGateway;
-  file: string;
-  logs: Array<Record<string, any>>;
-}
-const test = suite<Ctx>("compaction");
 const KEY = randomBytes(32).toString("base64");
 const ENV = { TEAM_A_KEY: "team-a-key-0123456789", TEAM_B_KEY: "team-b-key-0123456789" };
 
@@ -34,30 +26,26 @@ const CONVERSATION = [
   { role: "assistant", content: "Tomorrow looks rainy." },
 ];
 
-test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  ctx.file = join(mkdtempSync(join(tmpdir(), "compaction-")), "deployments.yaml");
-  writeFileSync(
-    ctx.file,
-    `deployments:
-  - { name: native, url: ${ctx.sim.url}, responses_api: native }
-  - { name: bridge, url: ${ctx.sim.url}, responses_api: chat }
+/** The deployments file, for a second gateway on the same configuration. */
+let deploymentsFile = "";
+const test = gatewaySuite(
+  "compaction",
+  (sim) => {
+    deploymentsFile = join(mkdtempSync(join(tmpdir(), "compaction-")), "deployments.yaml");
+    writeFileSync(
+      deploymentsFile,
+      `deployments:
+  - { name: native, url: ${sim.url}, responses_api: native }
+  - { name: bridge, url: ${sim.url}, responses_api: chat }
 consumers:
   - { name: team-a, keys_env: [TEAM_A_KEY] }
   - { name: team-b, keys_env: [TEAM_B_KEY] }
 `,
-  );
-  ctx.logs = [];
-  ctx.gw = await startGateway("http://127.0.0.1:9", ["--config", ctx.file, "--compaction-key", KEY], ctx.logs, ENV);
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
-test.before.each((ctx) => {
-  ctx.sim.reset();
-  ctx.logs.length = 0;
-});
+    );
+    return ["--config", deploymentsFile, "--compaction-key", KEY];
+  },
+  ENV,
+);
 
 const client = (gw: RunningGateway, key = ENV.TEAM_A_KEY) =>
   new OpenAI({ baseURL: `${gw.url}/openai/v1`, apiKey: key, maxRetries: 0 });
@@ -113,14 +101,19 @@ for (const deployment of ["native", "bridge"] as const)
     );
   });
 
-test("another_gateway_with_the_key_opens_the_item_one_without_it_refuses_it", async ({ gw, sim, file }) => {
+test("another_gateway_with_the_key_opens_the_item_one_without_it_refuses_it", async ({ gw, sim }) => {
   const compacted = await client(gw).responses.compact({ model: "native", input: CONVERSATION as never });
   const input = [...compacted.output, { role: "user", content: "Go on." }] as never;
   // A replica, or this gateway after a restart: the same key.
-  const replica = await startGateway("http://127.0.0.1:9", ["--config", file, "--compaction-key", KEY], undefined, ENV);
+  const replica = await startGateway(
+    "http://127.0.0.1:9",
+    ["--config", deploymentsFile, "--compaction-key", KEY],
+    undefined,
+    ENV,
+  );
   const stranger = await startGateway(
     "http://127.0.0.1:9",
-    ["--config", file, "--compaction-key", randomBytes(32).toString("hex")],
+    ["--config", deploymentsFile, "--compaction-key", randomBytes(32).toString("hex")],
     undefined,
     ENV,
   );

@@ -5,10 +5,9 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { freePort, logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 interface Ctx {
@@ -22,14 +21,6 @@ interface Ctx {
 const test = suite<Ctx>("fleet-status");
 const OPERATOR = "operator-key-0123456789";
 const TEAM = "team-key-0123456789";
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 test.before(async (ctx) => {
   ctx.a = await new EngineSim().start();

@@ -5,7 +5,6 @@
 // that leaves aborting its engine request.
 import OpenAI, { AzureOpenAI } from "openai";
 import { ResponsesWS } from "openai/resources/responses/ws";
-import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,26 +13,21 @@ import WebSocket from "ws";
 import { pino } from "pino";
 import { loadConfig } from "../../src/config.ts";
 import { createGatewayServer } from "../../src/server.ts";
-import { logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { gatewaySuite, logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
 
-interface Ctx {
-  sim: EngineSim;
-  gw: RunningGateway;
-  logs: Array<Record<string, any>>;
-}
-const test = suite<Ctx>("responses-websocket");
 const TEAM = "team-key-0123456789";
 const LIMITED = "limited-key-0123456789";
 
-test.before(async (ctx) => {
-  ctx.sim = await new EngineSim().start();
-  const file = join(mkdtempSync(join(tmpdir(), "responses-ws-")), "deployments.yaml");
-  writeFileSync(
-    file,
-    `deployments:
+const test = gatewaySuite(
+  "responses-websocket",
+  (sim) => {
+    const file = join(mkdtempSync(join(tmpdir(), "responses-ws-")), "deployments.yaml");
+    writeFileSync(
+      file,
+      `deployments:
   - name: chat
-    url: ${ctx.sim.url}
+    url: ${sim.url}
 consumers:
   - name: team
     keys_env: [TEAM_KEY]
@@ -41,21 +35,11 @@ consumers:
     keys_env: [LIMITED_KEY]
     limits: { requests_per_minute: 2 }
 `,
-  );
-  ctx.logs = [];
-  ctx.gw = await startGateway("http://127.0.0.1:9", ["--config", file, "--websocket-max-age", "60m"], ctx.logs, {
-    TEAM_KEY: TEAM,
-    LIMITED_KEY: LIMITED,
-  });
-});
-test.after(async (ctx) => {
-  await ctx.gw.close();
-  await ctx.sim.close();
-});
-test.before.each((ctx) => {
-  ctx.sim.reset();
-  ctx.logs.length = 0;
-});
+    );
+    return ["--config", file, "--websocket-max-age", "60m"];
+  },
+  { TEAM_KEY: TEAM, LIMITED_KEY: LIMITED },
+);
 
 /** A plain WebSocket client that collects every message as JSON. */
 class Socket {

@@ -5,11 +5,10 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { copyFileSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findChromium, headless } from "../helpers/chromium.ts";
-import { logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { freePort, logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 interface Ctx {
@@ -22,14 +21,6 @@ const test = suite<Ctx>("status-page");
 const chromium = findChromium();
 const ROOT = join(import.meta.dirname, "../..");
 const KEYS = { TEAM_A_KEY: "team-a-key-0123456789", TEAM_B_KEY: "team-b-key-0123456789" };
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 test.before(async (ctx) => {
   if (!chromium) return;

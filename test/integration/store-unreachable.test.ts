@@ -3,22 +3,13 @@
 // it (src/main.ts exits 2). The Redis URL's password is never shown.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createServer } from "node:net";
 import { pino } from "pino";
 import { loadConfig } from "../../src/config.ts";
 import { createGatewayServer, StoreNotReady } from "../../src/server.ts";
-import { logged } from "../helpers/gateway.ts";
-
-const closedPort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+import { freePort, logged } from "../helpers/gateway.ts";
 
 test("an_unreachable_redis_is_named_at_once_and_each_retry_logged", async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const config = loadConfig(
     ["--host", "127.0.0.1", "--port", "0", "--store", `redis://:secret-password@127.0.0.1:${port}/0`],
     {},
