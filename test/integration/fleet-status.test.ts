@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { TestClock } from "../helpers/clock.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 interface Ctx {
@@ -51,6 +52,8 @@ consumers:
     ["--config", file, "--api-key", OPERATOR, "--engine-checks", "200ms", "--metrics-port", String(ctx.metricsPort)],
     ctx.logs,
     { TEAM_KEY: TEAM, OPEN_ENDED_KEY: "open-ended-key-0123456789" },
+    // The limits' windows on a test clock: a minute's counter is read in the minute it was charged.
+    new TestClock().now,
   );
   await logged(ctx.logs, (l) => l.msg === "engine ready" && l.deployment === "embed");
   await logged(ctx.logs, (l) => l.msg === "replica in", 2);

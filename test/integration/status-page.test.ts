@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findChromium, headless } from "../helpers/chromium.ts";
 import { freePort, logged, startGateway, type RunningGateway } from "../helpers/gateway.ts";
+import { TestClock } from "../helpers/clock.ts";
 import { EngineSim } from "../sim/engine.ts";
 
 interface Ctx {
@@ -52,6 +53,8 @@ consumers:
     ["--config", file, "--api-key", "operator-key-0123456789", "--metrics-port", String(ctx.metricsPort)],
     ctx.logs,
     KEYS,
+    // The limits' windows on a test clock: a minute's counter is read in the minute it was charged.
+    new TestClock().now,
   );
   await logged(ctx.logs, (l) => l.msg === "replica in", 2);
   const call = (key: string, path: string, body: object) =>
