@@ -161,6 +161,16 @@ test("an_altered_or_another_callers_item_is_refused_before_the_engine", async ({
     const body = (await res.json()) as any;
     assert.equal([body.error.code, body.error.param], ["invalid_encrypted_content", "input"]);
   }
+  // A forged item before a genuine one (which supersedes it) is refused too.
+  const superseded = await fetch(`${gw.url}/v1/responses`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${ENV.TEAM_A_KEY}` },
+    body: JSON.stringify({
+      model: "native",
+      input: [{ ...item, encrypted_content: flipped }, item, { role: "user", content: "Hi." }],
+    }),
+  });
+  assert.is(superseded.status, 400);
   assert.is(enginePosts(sim).length, 0, "nothing reached the engine");
 });
 

@@ -37,9 +37,12 @@ export async function admit(ctx: Context, deps: GatewayDeps, d: Deployment): Pro
   exchangeOf(ctx).deployment = d.name;
   if (!d.readiness.everReady) await assertEngineStarted(d.readiness, deps.startedAt);
   if (d.maxConcurrent === undefined) {
-    // Counted for operators (/status) even without a cap; observe.ts gives it back.
-    d.inFlight++;
-    exchangeOf(ctx).heldCount = d;
+    // Counted for operators (/status) even without a cap; observe.ts gives it back (once: one count a request).
+    const exchange = exchangeOf(ctx);
+    if (exchange.heldCount === undefined) {
+      d.inFlight++;
+      exchange.heldCount = d;
+    }
   } else
     await takeSlot(
       d,

@@ -100,9 +100,11 @@ export function expandCompactions(body: Item, seal: CompactionSeal, owner: strin
       expanded.push(summaryMessage(seal.open(item.encrypted_content, owner)));
     } else if (i > last || isUserMessage(item as Item)) expanded.push(item);
   });
-  // Every item is checked, the superseded ones too: a forged item is refused wherever it is.
-  for (const item of input)
-    if (isCompaction(item) && typeof item.encrypted_content === "string") seal.open(item.encrypted_content, owner);
+  // The superseded items are checked too: a forged one is refused wherever it is.
+  input.forEach((item: unknown, i: number) => {
+    if (i < last && isCompaction(item) && typeof item.encrypted_content === "string")
+      seal.open(item.encrypted_content, owner);
+  });
   return { ...body, input: expanded };
 }
 

@@ -10,7 +10,7 @@
 // envelope), one response at a time, a connection age limit (`websocket_connection_limit_reached`),
 // `generate: false` (state warmed up, nothing generated), and `store: false` chains kept with the
 // connection and dropped with it.
-import type { IncomingMessage, Server } from "node:http";
+import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -57,7 +57,7 @@ export interface ResponsesWebSockets {
 function refuse(socket: Duplex, err: GatewayError, body: ErrorBody): void {
   const text = JSON.stringify(body(err));
   const headers = [
-    `HTTP/1.1 ${err.status} ${err.status === 401 ? "Unauthorized" : err.status === 404 ? "Not Found" : "Bad Request"}`,
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? "Error"}`,
     "content-type: application/json",
     `content-length: ${Buffer.byteLength(text)}`,
     ...Object.entries(err.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
